@@ -1,0 +1,17 @@
+/* background.h: periodic jobs off the event loops (sweepers, the
+ * notification dispatcher, clean-ups). Each job runs on the background
+ * thread with its own database connection, at its own interval. Jobs must be
+ * safe with several gateway processes on one database: claim rows with
+ * conditional updates or SELECT ... FOR UPDATE SKIP LOCKED. */
+#ifndef GW_BACKGROUND_H
+#define GW_BACKGROUND_H
+#include "db.h"
+
+typedef void (*background_fn)(db_conn_t *db);
+
+/* Before background_start(). */
+void background_register(const char *name, int interval_ms, background_fn fn);
+void background_start(void);
+void background_stop(void);
+
+#endif

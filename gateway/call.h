@@ -1,0 +1,103 @@
+/* call.h: one API request as handlers see it.
+ *
+ * A request becomes a gw_call_t. The route's first step runs on the route's
+ * pool (a DB worker, a WeChat worker, a CPU worker, or the loop itself); a
+ * step either finishes the call (call_ok / call_fail*) or names the next step
+ * with call_then(). The gateway moves the call between threads, posts results
+ * back to the owning event loop, and sends the one response envelope.
+ *
+ * Lifetime: the request may vanish (client gone) while a step runs. Steps
+ * never touch the h2o request; they read the call's own copies (body, params,
+ * query, user) and write its result. A finished step whose request is gone
+ * sends nothing and the call is freed. This is handled once, in call.c.
+ *
+ * Authenticated routes: before the first step the gateway verifies the
+ * session token, loads the user and roles from the database (so role changes
+ * apply on the next request), and answers 401/403 itself. */
+#ifndef GW_CALL_H
+#define GW_CALL_H
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "errors.h"
+#include "router.h"
+
+typedef struct gw_thread gw_thread_t;
+
+typedef struct {
+    long long id;
+    unsigned roles;      /* ROLE_* bits */
+    char openid[128];
+    int has_phone;
+    char phone[32];
+} gw_user_t;
+
+typedef struct gw_call gw_call_t;
+
+struct gw_call {
+    /* request, copied so steps on workers can read it safely */
+    const route_t *route;
+    route_params_t params;
+    char method[8];
+    char *path;          /* without the query */
+    char *query;         /* after '?', or NULL */
+    cJSON *body;         /* BODY_JSON routes: the parsed object */
+    char *raw;           /* BODY_RAW routes: a copy of the body */
+    size_t raw_len;
+    char *content_type;  /* the request's Content-Type, or NULL */
+    char *idempotency_key;
+    char request_id[24];
+    char client_ip[64];
+    gw_user_t user;      /* filled for authenticated routes */
+    long long session_user_id;
+    db_conn_t *db;       /* set while a DB step runs */
+
+    /* result */
+    int status;
+    cJSON *data;         /* success payload (owned) */
+    char *next_cursor;   /* lists: opaque cursor for the next page, or NULL */
+    err_code_t err;
+    char err_message[256];
+    char err_field[64];
+    int retry_after_s;
+    /* A raw (non-JSON) response, e.g. an image; set with call_ok_raw. */
+    char *raw_response;
+    size_t raw_response_len;
+    char raw_content_type[64];
+    char cache_control[64];
+    char allow[64];      /* 405: the methods the path accepts */
+
+    /* continuation */
+    gw_step_fn next;
+    pool_kind_t next_pool;
+    void *state;                   /* the handler's own state */
+    void (*state_free)(void *state);
+
+    /* owned by call.c */
+    struct gw_call_internal *internal;
+};
+
+/* Results (any thread). `data` ownership passes to the call. */
+void call_ok(gw_call_t *c, int status, cJSON *data);
+void call_ok_list(gw_call_t *c, cJSON *items, const char *next_cursor);
+void call_ok_raw(gw_call_t *c, const char *content_type, char *body, size_t len); /* takes body (malloc'ed) */
+void call_fail(gw_call_t *c, err_code_t err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* After a failed db_* call: 503 DB_UNAVAILABLE if the connection was lost,
+ * 503 on a lock-wait timeout, 500 otherwise. Logs the database's message. */
+void call_fail_db(gw_call_t *c);
+/* Continue with fn on the given pool once this step returns. */
+void call_then(gw_call_t *c, pool_kind_t pool, gw_step_fn fn);
+
+/* Inputs. */
+const char *call_param(const gw_call_t *c, const char *name);        /* path :name */
+int call_param_id(gw_call_t *c, const char *name, long long *out);    /* fails the call with 404 when not a positive id */
+/* Query-string value, URL-decoded into out; returns 1 if present. */
+int call_query(const gw_call_t *c, const char *name, char *out, size_t outsz);
+
+/* Used by the server. */
+gw_call_t *call_new(void);
+void call_free(gw_call_t *c);
+
+#endif

@@ -1,0 +1,325 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const gw_config_t *gw_cfg;
+
+typedef enum { T_STR, T_INT, T_BOOL } key_type_t;
+
+typedef struct {
+    const char *name;
+    key_type_t type;
+    size_t offset;
+    const char *def;
+    long min, max; /* for T_INT */
+    int secret;    /* may come from <name>_file; never printed */
+    const char *help;
+} key_def_t;
+
+#define S(f, d, sec, h) {#f, T_STR, offsetof(gw_config_t, f), d, 0, 0, sec, h}
+#define I(f, d, lo, hi, h) {#f, T_INT, offsetof(gw_config_t, f), d, lo, hi, 0, h}
+#define B(f, d, h) {#f, T_BOOL, offsetof(gw_config_t, f), d, 0, 1, 0, h}
+
+static const key_def_t keys[] = {
+    S(listen_host, "127.0.0.1", 0, "address the listeners bind to"),
+    I(https_port, "8443", 0, 65535, "HTTPS port (0 disables HTTPS)"),
+    I(http_port, "0", 0, 65535, "plain-HTTP port for use behind a TLS-terminating load balancer (0 = off)"),
+    S(trusted_proxies, "", 0, "comma-separated proxy IPs whose X-Forwarded-For is trusted (plain listener only)"),
+    I(threads, "0", 0, 256, "event-loop threads (0 = one per core)"),
+    S(tls_cert_file, "", 0, "PEM certificate chain for HTTPS"),
+    S(tls_key_file, "", 0, "PEM private key for HTTPS"),
+    B(http2, "false", "offer HTTP/2 in ALPN (off by default: h2o 2.2.5 lacks the Rapid Reset fix)"),
+    I(max_body_bytes, "11534336", 1024, 1073741824, "largest request body accepted, uploads included"),
+    I(json_max_bytes, "65536", 256, 16777216, "largest JSON body accepted"),
+    I(json_max_depth, "16", 1, 256, "deepest JSON nesting accepted"),
+    I(idle_timeout_ms, "30000", 100, 3600000, "keep-alive idle timeout"),
+    I(shutdown_timeout_ms, "10000", 0, 600000, "on SIGTERM, how long in-flight requests may take to finish"),
+    S(log_level, "info", 0, "debug, info, warn or error"),
+    S(db_socket, "", 0, "MariaDB unix socket (preferred on the same host)"),
+    S(db_host, "127.0.0.1", 0, "MariaDB host when db_socket is empty"),
+    I(db_port, "3306", 1, 65535, "MariaDB port when db_socket is empty"),
+    S(db_user, "gateway", 0, "MariaDB user"),
+    S(db_password, "", 1, "MariaDB password (secret; or db_password_file)"),
+    S(db_name, "gateway", 0, "MariaDB database"),
+    I(db_pool_size, "4", 1, 64, "database connections per event-loop thread"),
+    I(db_queue_max, "256", 1, 100000, "jobs that may wait for a connection, per thread, before 503"),
+    I(db_queue_timeout_ms, "2000", 10, 600000, "longest a job may wait for a connection before 503"),
+    I(db_query_timeout_ms, "5000", 1000, 600000, "read/write timeout of one query (rounded up to seconds)"),
+    I(db_connect_timeout_ms, "2000", 100, 60000, "connect timeout to MariaDB"),
+    S(schema_dir, "schema", 0, "directory of numbered migration files"),
+    S(media_dir, "var/media", 0, "where uploaded photos are stored (content-addressed)"),
+    S(wechat_api_base, "https://api.weixin.qq.com", 0, "WeChat server API base URL (the fake's URL in dev and tests)"),
+    S(wechat_appid, "", 0, "mini-program appid"),
+    S(wechat_secret, "", 1, "mini-program app secret (secret; or wechat_secret_file)"),
+    S(wechat_ca_file, "", 0, "CA bundle for the WeChat API (empty = system store)"),
+    I(wechat_timeout_ms, "5000", 100, 120000, "total timeout of one WeChat HTTP attempt"),
+    I(wechat_connect_timeout_ms, "3000", 100, 60000, "connect timeout to WeChat"),
+    I(wechat_max_retries, "2", 0, 10, "retries on WeChat -1, 5xx and transport errors"),
+    I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
+    S(session_keys, "", 1, "session-token signing keys kid=secret,... (first signs; secret; or session_keys_file)"),
+    I(session_ttl_s, "604800", 60, 31536000, "session token lifetime in seconds"),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static const key_def_t *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static char *read_secret_file(const char *key, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "config: %s_file: cannot open %s: %s\n", key, path, strerror(errno));
+        return NULL;
+    }
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(trim(buf));
+}
+
+/* Sets one key from its textual value; returns -1 after printing the error. */
+static int set_value(gw_config_t *cfg, const key_def_t *k, const char *value)
+{
+    void *slot = (char *)cfg + k->offset;
+    switch (k->type) {
+    case T_STR: {
+        char **p = slot;
+        free(*p);
+        *p = strdup(value);
+        return 0;
+    }
+    case T_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end != '\0') {
+            fprintf(stderr, "config: %s: \"%s\" is not an integer\n", k->name, value);
+            return -1;
+        }
+        if (v < k->min || v > k->max) {
+            fprintf(stderr, "config: %s: %ld is out of range %ld..%ld\n", k->name, v, k->min, k->max);
+            return -1;
+        }
+        *(int *)slot = (int)v;
+        return 0;
+    }
+    case T_BOOL:
+        if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes") ||
+            !strcasecmp(value, "on"))
+            *(int *)slot = 1;
+        else if (!strcasecmp(value, "false") || !strcmp(value, "0") || !strcasecmp(value, "no") ||
+                 !strcasecmp(value, "off"))
+            *(int *)slot = 0;
+        else {
+            fprintf(stderr, "config: %s: \"%s\" is not a boolean (true/false)\n", k->name, value);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* Applies "name = value" where name may be "<secret key>_file". */
+static int apply(gw_config_t *cfg, const char *name, const char *value, const char *where)
+{
+    const key_def_t *k = find_key(name);
+    if (k)
+        return set_value(cfg, k, value);
+    size_t n = strlen(name);
+    if (n > 5 && strcmp(name + n - 5, "_file") == 0) {
+        char base[64];
+        if (n - 5 < sizeof(base)) {
+            memcpy(base, name, n - 5);
+            base[n - 5] = '\0';
+            k = find_key(base);
+            if (k && k->secret) {
+                char *secret = read_secret_file(base, value);
+                if (!secret)
+                    return -1;
+                int rc = set_value(cfg, k, secret);
+                free(secret);
+                return rc;
+            }
+        }
+    }
+    fprintf(stderr, "config: %s: unknown key (%s)\n", name, where);
+    return -1;
+}
+
+static int load_file(gw_config_t *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "config: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "config: %s:%d: expected key = value\n", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char where[512];
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        rc = apply(cfg, trim(s), trim(eq + 1), where);
+    }
+    fclose(f);
+    return rc;
+}
+
+static void env_name(const char *key, const char *suffix, char *out, size_t outsz)
+{
+    size_t i = 0;
+    i += (size_t)snprintf(out, outsz, "GATEWAY_");
+    for (const char *p = key; *p && i + 1 < outsz; p++)
+        out[i++] = (char)toupper((unsigned char)*p);
+    out[i] = '\0';
+    strncat(out, suffix, outsz - strlen(out) - 1);
+}
+
+static int load_env(gw_config_t *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char name[96];
+        env_name(keys[i].name, "", name, sizeof(name));
+        const char *v = getenv(name);
+        if (v && set_value(cfg, &keys[i], v) != 0)
+            return -1;
+        if (keys[i].secret) {
+            env_name(keys[i].name, "_FILE", name, sizeof(name));
+            v = getenv(name);
+            if (v) {
+                char fname[96];
+                snprintf(fname, sizeof(fname), "%s_file", keys[i].name);
+                if (apply(cfg, fname, v, name) != 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Checks that need more than one key or more than a range. */
+static int validate(const gw_config_t *c)
+{
+    static const char *levels[] = {"debug", "info", "warn", "error"};
+    int ok = 0;
+    for (size_t i = 0; i < 4; i++)
+        ok |= strcmp(c->log_level, levels[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "config: log_level: \"%s\" is not one of debug, info, warn, error\n", c->log_level);
+        return -1;
+    }
+    if (c->https_port == 0 && c->http_port == 0) {
+        fprintf(stderr, "config: https_port: both https_port and http_port are 0; nothing to serve\n");
+        return -1;
+    }
+    if (c->https_port && (!*c->tls_cert_file || !*c->tls_key_file)) {
+        fprintf(stderr, "config: tls_cert_file: HTTPS needs tls_cert_file and tls_key_file\n");
+        return -1;
+    }
+    if (c->json_max_bytes > c->max_body_bytes) {
+        fprintf(stderr, "config: json_max_bytes: larger than max_body_bytes\n");
+        return -1;
+    }
+    if (strncmp(c->wechat_api_base, "http://", 7) && strncmp(c->wechat_api_base, "https://", 8)) {
+        fprintf(stderr, "config: wechat_api_base: must start with http:// or https://\n");
+        return -1;
+    }
+    if (!*c->wechat_appid) {
+        fprintf(stderr, "config: wechat_appid: required\n");
+        return -1;
+    }
+    if (!*c->wechat_secret) {
+        fprintf(stderr, "config: wechat_secret: required (or wechat_secret_file)\n");
+        return -1;
+    }
+    /* session_keys: kid=secret pairs, kid [A-Za-z0-9_-]{1,16}, secret >= 32 chars */
+    if (!*c->session_keys) {
+        fprintf(stderr, "config: session_keys: required (or session_keys_file)\n");
+        return -1;
+    }
+    const char *p = c->session_keys;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t kid_len = eq ? (size_t)(eq - p) : 0;
+        if (!eq || kid_len == 0 || kid_len > 16 || len - kid_len - 1 < 32) {
+            fprintf(stderr, "config: session_keys: each entry must be kid=secret with a 1-16 char kid and a secret of 32+ chars\n");
+            return -1;
+        }
+        for (size_t i = 0; i < kid_len; i++)
+            if (!isalnum((unsigned char)p[i]) && p[i] != '_' && p[i] != '-') {
+                fprintf(stderr, "config: session_keys: kid may only hold letters, digits, _ and -\n");
+                return -1;
+            }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+int config_load(const char *path, gw_config_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < NKEYS; i++)
+        if (set_value(out, &keys[i], keys[i].def) != 0)
+            return -1;
+    if (path && load_file(out, path) != 0)
+        return -1;
+    if (load_env(out) != 0)
+        return -1;
+    return validate(out);
+}
+
+void config_free(gw_config_t *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type == T_STR) {
+            char **p = (char **)((char *)cfg + keys[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+}
+
+void config_print_keys(void)
+{
+    printf("| key | environment | default | meaning |\n| --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < NKEYS; i++) {
+        char env[96];
+        env_name(keys[i].name, "", env, sizeof(env));
+        printf("| `%s` | `%s`%s | `%s` | %s |\n", keys[i].name, env,
+               keys[i].secret ? " (or `_FILE`)" : "", keys[i].def, keys[i].help);
+    }
+}

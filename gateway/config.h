@@ -1,0 +1,66 @@
+/* config.h: the gateway's configuration.
+ *
+ * One file of `key = value` lines (# comments), then environment overrides:
+ * every key KEY can be set with GATEWAY_<KEY in upper case>. A secret key
+ * (marked in the table in config.c) may instead name a file with
+ * <key>_file / GATEWAY_<KEY>_FILE, whose content (trailing newline trimmed) is
+ * the value. Everything is validated at start; the first bad value is reported
+ * in one line naming the key. After config_load the struct is read-only. */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+#include <stddef.h>
+
+typedef struct {
+    /* server */
+    char *listen_host;
+    int https_port;        /* 0 disables the HTTPS listener */
+    int http_port;         /* plain HTTP for a TLS-terminating balancer; 0 = off */
+    char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For is believed */
+    int threads;           /* event-loop threads; 0 = one per core */
+    char *tls_cert_file;
+    char *tls_key_file;
+    int http2;             /* opt-in; see README (Rapid Reset) */
+    int max_body_bytes;    /* cap for any request body (uploads included) */
+    int json_max_bytes;    /* cap for JSON bodies */
+    int json_max_depth;
+    int idle_timeout_ms;
+    int shutdown_timeout_ms;
+    char *log_level;
+    /* database */
+    char *db_socket;       /* unix socket; preferred on the same host */
+    char *db_host;
+    int db_port;
+    char *db_user;
+    char *db_password;     /* secret */
+    char *db_name;
+    int db_pool_size;      /* connections per event-loop thread */
+    int db_queue_max;      /* waiting jobs per event-loop thread before 503 */
+    int db_queue_timeout_ms;
+    int db_query_timeout_ms;
+    int db_connect_timeout_ms;
+    char *schema_dir;
+    char *media_dir;
+    /* WeChat */
+    char *wechat_api_base;
+    char *wechat_appid;
+    char *wechat_secret;   /* secret */
+    char *wechat_ca_file;
+    int wechat_timeout_ms;
+    int wechat_connect_timeout_ms;
+    int wechat_max_retries;
+    int wechat_workers;
+    /* sessions */
+    char *session_keys;    /* secret: "kid=secret[,kid=secret...]"; the first signs */
+    int session_ttl_s;
+} gw_config_t;
+
+extern const gw_config_t *gw_cfg;
+
+/* Loads `path` (may be NULL: defaults + environment only). On error prints one
+ * line "config: <key>: <reason>" to stderr and returns -1. */
+int config_load(const char *path, gw_config_t *out);
+void config_free(gw_config_t *cfg);
+/* Markdown table of every key, for the README and --help. */
+void config_print_keys(void);
+
+#endif

@@ -1,0 +1,480 @@
+#include "db.h"
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define STMT_CACHE 96
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+typedef struct {
+    char *sql;     /* own copy of the statement text */
+    uint64_t hash;
+    MYSQL_STMT *stmt;
+} cached_stmt_t;
+
+struct db_conn {
+    db_params_t params;
+    MYSQL *mysql;
+    int up;
+    int lost;
+    int in_tx;
+    unsigned err;
+    char errmsg[512];
+    uint64_t affected, insert_id;
+    cached_stmt_t cache[STMT_CACHE];
+    int ncache;
+    long long retry_at_ms; /* earliest time of the next connect attempt */
+    int backoff_ms;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int db_library_init(void)
+{
+    return mysql_library_init(0, NULL, NULL);
+}
+
+void db_library_end(void)
+{
+    mysql_library_end();
+}
+
+void db_thread_init(void)
+{
+    mysql_thread_init();
+}
+
+void db_thread_end(void)
+{
+    mysql_thread_end();
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+db_conn_t *db_conn_new(const db_params_t *p)
+{
+    db_conn_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->params = *p;
+    c->params.unix_socket = dup_or_null(p->unix_socket);
+    c->params.host = dup_or_null(p->host);
+    c->params.user = dup_or_null(p->user);
+    c->params.password = dup_or_null(p->password);
+    c->params.database = dup_or_null(p->database);
+    c->backoff_ms = BACKOFF_MIN_MS;
+    return c;
+}
+
+static void close_conn(db_conn_t *c)
+{
+    for (int i = 0; i < c->ncache; i++) {
+        mysql_stmt_close(c->cache[i].stmt);
+        free(c->cache[i].sql);
+    }
+    c->ncache = 0;
+    c->in_tx = 0;
+    if (c->mysql)
+        mysql_close(c->mysql);
+    c->mysql = NULL;
+    c->up = 0;
+}
+
+void db_conn_free(db_conn_t *c)
+{
+    if (!c)
+        return;
+    close_conn(c);
+    free((char *)c->params.unix_socket);
+    free((char *)c->params.host);
+    free((char *)c->params.user);
+    free((char *)c->params.password);
+    free((char *)c->params.database);
+    free(c);
+}
+
+static void set_error(db_conn_t *c, unsigned err, const char *msg)
+{
+    c->err = err;
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg ? msg : "");
+    /* Any client-side communication error means the connection is unusable:
+     * drop it (and its statements) and let the next job reconnect. */
+    if (err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
+        err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC || err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ ||
+        err == 1927 /* ER_CONNECTION_KILLED */ || err == 1053 /* ER_SERVER_SHUTDOWN */) {
+        c->lost = 1;
+        log_warn("db", "connection lost (%u: %s)", err, c->errmsg);
+        close_conn(c);
+    }
+}
+
+int db_conn_is_up(const db_conn_t *c)
+{
+    return c->up;
+}
+
+int db_conn_ensure(db_conn_t *c)
+{
+    c->lost = 0;
+    c->err = 0;
+    if (c->up)
+        return 0;
+    long long now = now_ms();
+    if (now < c->retry_at_ms) {
+        c->lost = 1;
+        c->err = CR_CONNECTION_ERROR;
+        snprintf(c->errmsg, sizeof(c->errmsg), "database unavailable (reconnect backing off)");
+        return -1;
+    }
+    c->mysql = mysql_init(NULL);
+    if (!c->mysql)
+        return -1;
+    unsigned ct = (unsigned)((c->params.connect_timeout_ms + 999) / 1000);
+    unsigned qt = (unsigned)((c->params.query_timeout_ms + 999) / 1000);
+    mysql_options(c->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &qt);
+    mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &qt);
+    mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* No MYSQL_OPT_RECONNECT: it silently drops prepared statements. */
+    if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user,
+                            c->params.password, c->params.database,
+                            c->params.unix_socket ? 0 : (unsigned)c->params.port, c->params.unix_socket, 0)) {
+        unsigned e = mysql_errno(c->mysql);
+        snprintf(c->errmsg, sizeof(c->errmsg), "%s", mysql_error(c->mysql));
+        mysql_close(c->mysql);
+        c->mysql = NULL;
+        c->err = e;
+        c->lost = 1;
+        c->retry_at_ms = now + c->backoff_ms;
+        c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+        log_warn("db", "connect failed (%u: %s); next try in %d ms", e, c->errmsg, c->backoff_ms);
+        return -1;
+    }
+    /* Bounded lock waits, so a stuck row never pins a worker for long, and
+     * READ COMMITTED so conditional updates see the latest committed rows. */
+    const char *init = "SET SESSION innodb_lock_wait_timeout = 5, SESSION tx_isolation = 'READ-COMMITTED', time_zone = '+00:00'";
+    if (mysql_real_query(c->mysql, init, strlen(init)) != 0) {
+        set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
+        log_error("db", "session set-up failed (%u: %s)", c->err, c->errmsg);
+        close_conn(c);
+        c->lost = 1;
+        return -1;
+    }
+    c->up = 1;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    c->retry_at_ms = 0;
+    return 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static MYSQL_STMT *prepare(db_conn_t *c, const char *sql)
+{
+    uint64_t h = fnv1a(sql);
+    for (int i = 0; i < c->ncache; i++)
+        if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0)
+            return c->cache[i].stmt;
+    MYSQL_STMT *st = mysql_stmt_init(c->mysql);
+    if (!st) {
+        set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        log_error("db", "prepare failed: %s", c->errmsg);
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    if (c->ncache == STMT_CACHE) { /* evict the oldest */
+        mysql_stmt_close(c->cache[0].stmt);
+        free(c->cache[0].sql);
+        memmove(&c->cache[0], &c->cache[1], sizeof(c->cache[0]) * (STMT_CACHE - 1));
+        c->ncache--;
+    }
+    c->cache[c->ncache].sql = strdup(sql);
+    c->cache[c->ncache].hash = h;
+    c->cache[c->ncache].stmt = st;
+    c->ncache++;
+    return st;
+}
+
+static int bind_params(db_conn_t *c, MYSQL_STMT *st, const db_param_t *params, int n, MYSQL_BIND *b)
+{
+    if ((int)mysql_stmt_param_count(st) != n) {
+        set_error(c, 0, "parameter count mismatch");
+        log_error("db", "parameter count mismatch: statement wants %lu, given %d", mysql_stmt_param_count(st), n);
+        return -1;
+    }
+    memset(b, 0, sizeof(*b) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        switch (params[i].type) {
+        case DBP_NULL:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case DBP_INT:
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = (void *)&params[i].i;
+            break;
+        case DBP_DOUBLE:
+            b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+            b[i].buffer = (void *)&params[i].d;
+            break;
+        case DBP_STR:
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = (void *)params[i].s;
+            b[i].buffer_length = (unsigned long)params[i].len;
+            break;
+        }
+    }
+    if (n && mysql_stmt_bind_param(st, b) != 0) {
+        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    return 0;
+}
+
+static MYSQL_STMT *run(db_conn_t *c, const char *sql, const db_param_t *params, int n)
+{
+    if (!c->up && db_conn_ensure(c) != 0)
+        return NULL;
+    c->err = 0;
+    MYSQL_STMT *st = prepare(c, sql);
+    if (!st)
+        return NULL;
+    MYSQL_BIND binds[n > 0 ? n : 1];
+    if (bind_params(c, st, params, n, binds) != 0)
+        return NULL;
+    if (mysql_stmt_execute(st) != 0) {
+        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        return NULL;
+    }
+    c->affected = mysql_stmt_affected_rows(st);
+    c->insert_id = mysql_stmt_insert_id(st);
+    return st;
+}
+
+int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams)
+{
+    MYSQL_STMT *st = run(c, sql, params, nparams);
+    if (!st)
+        return -1;
+    /* A statement that returns rows must be drained before the next one. */
+    if (mysql_stmt_field_count(st) > 0) {
+        mysql_stmt_store_result(st);
+        mysql_stmt_free_result(st);
+    }
+    return 0;
+}
+
+db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int nparams)
+{
+    MYSQL_STMT *st = run(c, sql, params, nparams);
+    if (!st)
+        return NULL;
+    db_rows_t *r = calloc(1, sizeof(*r));
+    MYSQL_BIND *b = NULL;
+    unsigned long *lens = NULL;
+    my_bool *nulls = NULL;
+    char **bufs = NULL;
+    int ok = 0;
+    if (!r)
+        goto Exit;
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    if (mysql_stmt_store_result(st) != 0) {
+        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        goto Exit;
+    }
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (!meta) {
+        set_error(c, 0, "statement returns no rows");
+        goto Exit;
+    }
+    int ncols = (int)mysql_num_fields(meta);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    r->ncols = ncols;
+    r->nrows = (int)mysql_stmt_num_rows(st);
+    b = calloc((size_t)ncols, sizeof(*b));
+    lens = calloc((size_t)ncols, sizeof(*lens));
+    nulls = calloc((size_t)ncols, sizeof(*nulls));
+    bufs = calloc((size_t)ncols, sizeof(*bufs));
+    r->cells = calloc((size_t)(r->nrows * ncols) + 1, sizeof(char *));
+    r->lens = calloc((size_t)(r->nrows * ncols) + 1, sizeof(size_t));
+    if (!b || !lens || !nulls || !bufs || !r->cells || !r->lens) {
+        mysql_free_result(meta);
+        goto Exit;
+    }
+    for (int i = 0; i < ncols; i++) {
+        size_t cap = fields[i].max_length + 1;
+        if (cap < 64)
+            cap = 64; /* numbers and dates as text */
+        bufs[i] = malloc(cap);
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = bufs[i];
+        b[i].buffer_length = (unsigned long)cap;
+        b[i].length = &lens[i];
+        b[i].is_null = &nulls[i];
+    }
+    mysql_free_result(meta);
+    if (mysql_stmt_bind_result(st, b) != 0) {
+        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        goto Exit;
+    }
+    for (int row = 0; row < r->nrows; row++) {
+        int rc = mysql_stmt_fetch(st);
+        if (rc == 1 || rc == MYSQL_NO_DATA) {
+            set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+            goto Exit;
+        }
+        for (int col = 0; col < ncols; col++) {
+            if (nulls[col])
+                continue;
+            size_t len = lens[col];
+            char *cell = malloc(len + 1);
+            memcpy(cell, bufs[col], len);
+            cell[len] = '\0';
+            r->cells[row * ncols + col] = cell;
+            r->lens[row * ncols + col] = len;
+        }
+    }
+    ok = 1;
+Exit:
+    if (st)
+        mysql_stmt_free_result(st);
+    if (bufs)
+        for (int i = 0; r && i < r->ncols; i++)
+            free(bufs[i]);
+    free(bufs);
+    free(b);
+    free(lens);
+    free(nulls);
+    if (!ok) {
+        db_rows_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int db_query_int(db_conn_t *c, long long *out, const char *sql, const db_param_t *params, int nparams)
+{
+    db_rows_t *r = db_query(c, sql, params, nparams);
+    if (!r)
+        return -1;
+    int found = r->nrows > 0;
+    if (found)
+        *out = db_cell_int(r, 0, 0);
+    db_rows_free(r);
+    return found;
+}
+
+uint64_t db_affected_rows(const db_conn_t *c)
+{
+    return c->affected;
+}
+
+uint64_t db_insert_id(const db_conn_t *c)
+{
+    return c->insert_id;
+}
+
+static int simple(db_conn_t *c, const char *q)
+{
+    if (!c->up && db_conn_ensure(c) != 0)
+        return -1;
+    if (mysql_real_query(c->mysql, q, strlen(q)) != 0) {
+        set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
+        return -1;
+    }
+    return 0;
+}
+
+int db_begin(db_conn_t *c)
+{
+    if (simple(c, "START TRANSACTION") != 0)
+        return -1;
+    c->in_tx = 1;
+    return 0;
+}
+
+int db_commit(db_conn_t *c)
+{
+    int rc = simple(c, "COMMIT");
+    c->in_tx = 0;
+    return rc;
+}
+
+void db_rollback(db_conn_t *c)
+{
+    if (c->up && c->mysql)
+        mysql_real_query(c->mysql, "ROLLBACK", 8);
+    c->in_tx = 0;
+}
+
+void db_end_step(db_conn_t *c)
+{
+    if (c && c->in_tx) {
+        log_warn("db", "a step left a transaction open; rolled back");
+        db_rollback(c);
+    }
+}
+
+unsigned db_errno(const db_conn_t *c)
+{
+    return c->err;
+}
+
+const char *db_error(const db_conn_t *c)
+{
+    return c->errmsg;
+}
+
+int db_conn_lost(const db_conn_t *c)
+{
+    return c->lost;
+}
+
+const char *db_cell(const db_rows_t *r, int row, int col)
+{
+    if (!r || row < 0 || row >= r->nrows || col < 0 || col >= r->ncols)
+        return NULL;
+    return r->cells[row * r->ncols + col];
+}
+
+long long db_cell_int(const db_rows_t *r, int row, int col)
+{
+    const char *s = db_cell(r, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+void db_rows_free(db_rows_t *r)
+{
+    if (!r)
+        return;
+    if (r->cells)
+        for (int i = 0; i < r->nrows * r->ncols; i++)
+            free(r->cells[i]);
+    free(r->cells);
+    free(r->lens);
+    free(r);
+}

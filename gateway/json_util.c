@@ -1,0 +1,202 @@
+#include "json_util.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "call.h"
+
+int json_depth(const char *text, size_t len)
+{
+    int depth = 0, max = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+            continue;
+        }
+        if (ch == '"')
+            in_str = 1;
+        else if (ch == '{' || ch == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if (ch == '}' || ch == ']') {
+            if (--depth < 0)
+                return -1;
+        }
+    }
+    return depth == 0 ? max : -1;
+}
+
+cJSON *json_parse_object(const char *text, size_t len, int max_depth, const char **why)
+{
+    int depth = json_depth(text, len);
+    if (depth > max_depth) {
+        *why = "JSON nesting is too deep";
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        *why = "request body is not valid JSON";
+        return NULL;
+    }
+    /* Only white space may follow the value. */
+    for (const char *p = end; p && p < text + len; p++)
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t' && *p != '\0') {
+            cJSON_Delete(root);
+            *why = "request body has trailing data after the JSON value";
+            return NULL;
+        }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        *why = "request body must be a JSON object";
+        return NULL;
+    }
+    return root;
+}
+
+long utf8_length(const char *s, size_t len)
+{
+    long n = 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        int extra;
+        if (*p < 0x80)
+            extra = 0;
+        else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
+            extra = 1;
+        else if ((*p & 0xF0) == 0xE0)
+            extra = 2;
+        else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+            extra = 3;
+        else
+            return -1;
+        if (end - p < extra + 1)
+            return -1;
+        for (int i = 1; i <= extra; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return -1;
+        p += extra + 1;
+        n++;
+    }
+    return n;
+}
+
+size_t utf8_prefix_bytes(const char *s, size_t len, size_t max_chars)
+{
+    size_t i = 0, chars = 0;
+    while (i < len && chars < max_chars) {
+        unsigned char b = (unsigned char)s[i];
+        size_t step = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
+        if (i + step > len)
+            break;
+        i += step;
+        chars++;
+    }
+    return i;
+}
+
+static const cJSON *field_of(const cJSON *obj, const char *field)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, field);
+}
+
+static int check_string(struct gw_call *c, const cJSON *v, const char *field, size_t min, size_t max)
+{
+    if (!cJSON_IsString(v)) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s must be a string", field);
+        return -1;
+    }
+    long n = utf8_length(v->valuestring, strlen(v->valuestring));
+    if (n < 0) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s is not valid UTF-8", field);
+        return -1;
+    }
+    if ((size_t)n < min || (size_t)n > max) {
+        if (min == 1 && n == 0)
+            call_fail(c, ERR_INVALID_FIELD, field, "%s must not be empty", field);
+        else
+            call_fail(c, ERR_INVALID_FIELD, field, "%s must be %zu to %zu characters", field, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+const char *json_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max)
+{
+    const cJSON *v = field_of(obj, field);
+    if (!v || cJSON_IsNull(v)) {
+        call_fail(c, ERR_MISSING_FIELD, field, "%s is required", field);
+        return NULL;
+    }
+    return check_string(c, v, field, min, max) == 0 ? v->valuestring : NULL;
+}
+
+int json_opt_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max,
+                            const char **out)
+{
+    const cJSON *v = field_of(obj, field);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (check_string(c, v, field, min, max) != 0)
+        return -1;
+    *out = v->valuestring;
+    return 0;
+}
+
+int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field, long long lo, long long hi,
+                         long long *out, int *present)
+{
+    const cJSON *v = field_of(obj, field);
+    *present = 0;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    double d = v->valuedouble;
+    if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)lo || d > (double)hi) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s must be an integer from %lld to %lld", field, lo, hi);
+        return -1;
+    }
+    *out = (long long)d;
+    *present = 1;
+    return 0;
+}
+
+int json_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field, long long lo, long long hi,
+                     long long *out)
+{
+    int present;
+    if (json_opt_int_or_fail(c, obj, field, lo, hi, out, &present) != 0)
+        return -1;
+    if (!present) {
+        call_fail(c, ERR_MISSING_FIELD, field, "%s is required", field);
+        return -1;
+    }
+    return 0;
+}
+
+int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int *out)
+{
+    const cJSON *v = field_of(obj, field);
+    if (!v || cJSON_IsNull(v)) {
+        call_fail(c, ERR_MISSING_FIELD, field, "%s is required", field);
+        return -1;
+    }
+    if (!cJSON_IsBool(v)) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s must be true or false", field);
+        return -1;
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+void json_add_string_or_null(cJSON *obj, const char *name, const char *value)
+{
+    if (value)
+        cJSON_AddStringToObject(obj, name, value);
+    else
+        cJSON_AddNullToObject(obj, name);
+}

@@ -1,0 +1,42 @@
+/* json_util.h: request-body parsing with limits, and field getters that
+ * answer the error themselves (redis' "...OrReply" style): when a getter
+ * fails the call already holds a 400 naming the field, so handler code reads
+ * as a straight line:
+ *
+ *     const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
+ *     if (!code) return;
+ */
+#ifndef GW_JSON_UTIL_H
+#define GW_JSON_UTIL_H
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+struct gw_call;
+
+/* Nesting depth of the JSON text (strings skipped); -1 if unbalanced. */
+int json_depth(const char *text, size_t len);
+/* Parses text as a JSON object within max_depth. NULL with *why on error. */
+cJSON *json_parse_object(const char *text, size_t len, int max_depth, const char **why);
+
+/* Required string of min..max UTF-8 characters. NULL on failure (call failed). */
+const char *json_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max);
+/* Optional string: returns 0 and *out = NULL when absent or null. -1 on failure. */
+int json_opt_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max,
+                            const char **out);
+/* Required integer in lo..hi. -1 on failure (call failed). */
+int json_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field, long long lo, long long hi,
+                     long long *out);
+int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field, long long lo, long long hi,
+                         long long *out, int *present);
+int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int *out);
+
+/* Number of UTF-8 code points; -1 if the bytes are not valid UTF-8. */
+long utf8_length(const char *s, size_t len);
+/* Largest prefix of s holding at most max_chars code points, in bytes,
+ * never cutting a character. */
+size_t utf8_prefix_bytes(const char *s, size_t len, size_t max_chars);
+
+/* Adds helpers: string or JSON null. */
+void json_add_string_or_null(cJSON *obj, const char *name, const char *value);
+
+#endif

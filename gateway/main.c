@@ -1,0 +1,112 @@
+/* main.c: the gateway's command line.
+ *
+ *   gateway [--config FILE] [serve]        serve HTTPS (and plain HTTP if configured)
+ *   gateway [--config FILE] --check-config validate the configuration and exit
+ *   gateway [--config FILE] migrate        apply schema/ migrations
+ *   gateway [--config FILE] grant --openid OPENID --role ROLE [--project ID]
+ *   gateway --print-config-keys            the configuration table (Markdown)
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../handlers/handlers.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+#include "server.h"
+#include "session_token.h"
+#include "wechat_client.h"
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: gateway [--config FILE] [serve | migrate | --check-config | "
+                    "grant --openid OPENID --role ROLE [--project ID] | --print-config-keys]\n");
+    return 2;
+}
+
+static int serve(void)
+{
+    log_level_t level;
+    log_parse_level(gw_cfg->log_level, &level);
+    log_set_level(level);
+    if (session_keys_load(gw_cfg->session_keys) != 0) {
+        fprintf(stderr, "config: session_keys: cannot be parsed\n");
+        return 2;
+    }
+    wx_config_t wx = {
+        .api_base = gw_cfg->wechat_api_base,
+        .appid = gw_cfg->wechat_appid,
+        .secret = gw_cfg->wechat_secret,
+        .connect_timeout_ms = gw_cfg->wechat_connect_timeout_ms,
+        .timeout_ms = gw_cfg->wechat_timeout_ms,
+        .max_retries = gw_cfg->wechat_max_retries,
+        .retry_base_ms = 200,
+        .ca_file = *gw_cfg->wechat_ca_file ? gw_cfg->wechat_ca_file : NULL,
+    };
+    if (wx_client_init(&wx) != 0) {
+        fprintf(stderr, "gateway: cannot initialise the WeChat client\n");
+        return 1;
+    }
+    handlers_register_all();
+    int rc = server_run();
+    wx_client_cleanup();
+    session_keys_free();
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *command = "serve", *openid = NULL, *role = NULL;
+    long long project_id = 0;
+    int check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config_path = argv[++i];
+        else if (!strcmp(argv[i], "--check-config"))
+            check_only = 1;
+        else if (!strcmp(argv[i], "--print-config-keys")) {
+            config_print_keys();
+            return 0;
+        } else if (!strcmp(argv[i], "--openid") && i + 1 < argc)
+            openid = argv[++i];
+        else if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            role = argv[++i];
+        else if (!strcmp(argv[i], "--project") && i + 1 < argc)
+            project_id = strtoll(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "serve") || !strcmp(argv[i], "migrate") || !strcmp(argv[i], "grant"))
+            command = argv[i];
+        else
+            return usage();
+    }
+    if (!config_path)
+        config_path = getenv("GATEWAY_CONFIG");
+
+    static gw_config_t cfg;
+    if (config_load(config_path, &cfg) != 0) {
+        config_free(&cfg);
+        return 2;
+    }
+    gw_cfg = &cfg;
+    if (check_only) {
+        printf("config ok\n");
+        config_free(&cfg);
+        return 0;
+    }
+    int rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    db_library_init();
+    if (!strcmp(command, "migrate"))
+        rc = migrate_run(&cfg) == 0 ? 0 : 1;
+    else if (!strcmp(command, "grant"))
+        rc = !openid || !role ? usage() : migrate_grant(&cfg, openid, role, project_id) == 0 ? 0 : 1;
+    else
+        rc = serve();
+    db_library_end();
+    curl_global_cleanup();
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,435 @@
+/* metrics.c: see metrics.h and metrics_db.h.
+ *
+ * Every labelled family lives in a fixed-size open-addressing table of
+ * series keyed by their rendered label text ("method=\"GET\",route=...").
+ * The hot path (a label set seen before) takes no lock: it hashes the key,
+ * probes slots whose `ready` flag was published with release order, and
+ * bumps relaxed atomic counters. Only a first sighting takes the table's
+ * mutex to insert. Slots are never removed, so a published slot's hash and
+ * labels are immutable and may be read without the lock.
+ *
+ * Cardinality is bounded: past `limit` distinct label sets new keys fold
+ * into a coarser key (route="other", endpoint="other", ...); past `hard`
+ * even those go to one fixed overflow series. No memory is allocated except
+ * by metrics_render(). */
+#if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "metrics.h"
+#include "metrics_db.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LABELS_MAX 256
+#define NBUCKETS 12
+#define DB_THREADS_MAX 64
+
+static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                           0.1,   0.25,   0.5,   1,    2.5,   5};
+static const char *const bucket_le_text[NBUCKETS] = {
+    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
+
+typedef struct {
+    _Atomic int ready; /* set with release once hash and labels are written */
+    uint64_t hash;
+    char labels[LABELS_MAX];
+    _Atomic uint64_t count;
+} series_t;
+
+typedef struct {
+    _Atomic uint64_t sum_ns;
+    _Atomic uint64_t buckets[NBUCKETS + 1]; /* per bucket, not cumulative; last is +Inf */
+} hist_t;
+
+typedef struct {
+    series_t *slots;
+    hist_t *hist;    /* parallel to slots; histogram tables only */
+    unsigned *order; /* slot indexes in insertion order, for stable output */
+    unsigned cap;    /* power of two */
+    unsigned limit;  /* distinct label sets before folding */
+    unsigned hard;   /* absolute maximum; < cap so every probe meets an empty slot */
+    _Atomic unsigned n;
+    pthread_mutex_t lock;
+    series_t overflow;
+    hist_t overflow_hist;
+} table_t;
+
+static series_t req_slots[1024];
+static unsigned req_order[1024];
+static table_t req_table = {
+    .slots = req_slots, .order = req_order, .cap = 1024, .limit = 512, .hard = 768,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "method=\"other\",route=\"other\",status=\"other\""},
+};
+
+static series_t dur_slots[256];
+static hist_t dur_hist[256];
+static unsigned dur_order[256];
+static table_t dur_table = {
+    .slots = dur_slots, .hist = dur_hist, .order = dur_order, .cap = 256, .limit = 128,
+    .hard = 160, .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "route=\"other\""}, /* unreachable: the fold key always fits */
+};
+
+static series_t wx_slots[512];
+static unsigned wx_order[512];
+static table_t wx_table = {
+    .slots = wx_slots, .order = wx_order, .cap = 512, .limit = 256, .hard = 384,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "endpoint=\"other\",result=\"other\""},
+};
+
+static series_t notif_slots[128];
+static unsigned notif_order[128];
+static table_t notif_table = {
+    .slots = notif_slots, .order = notif_order, .cap = 128, .limit = 64, .hard = 96,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "outcome=\"other\""}, /* unreachable: the fold key always fits */
+};
+
+static struct {
+    _Atomic int seen, busy, total, queued;
+} db_pool[DB_THREADS_MAX];
+static _Atomic uint64_t db_rejected;
+
+/* ---- label sets ---- */
+
+/* Writes v into dst escaped per the text exposition format (\\, \", \n),
+ * never splitting an escape, always NUL-terminated. Other control bytes and
+ * non-ASCII bytes become '?' so the output is valid UTF-8 whatever the input
+ * (a client controls the method). */
+static void escape_label(char *dst, size_t dstsz, const char *v)
+{
+    size_t o = 0;
+
+    for (; v != NULL && *v != '\0'; v++) {
+        unsigned char c = (unsigned char)*v;
+        char tmp[2] = {(char)c, '\0'};
+        const char *rep = tmp;
+        size_t rl;
+
+        if (c == '\\')
+            rep = "\\\\";
+        else if (c == '"')
+            rep = "\\\"";
+        else if (c == '\n')
+            rep = "\\n";
+        else if (c < 0x20 || c >= 0x7f)
+            tmp[0] = '?';
+        rl = strlen(rep);
+        if (o + rl >= dstsz)
+            break;
+        memcpy(dst + o, rep, rl);
+        o += rl;
+    }
+    dst[o] = '\0';
+}
+
+static uint64_t hash_labels(const char *s)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Returns the published series for labels, or NULL when an unpublished slot
+ * ends the probe. Called without the lock (then NULL may just mean "being
+ * inserted right now") or with it (then NULL means absent). */
+static series_t *probe(table_t *t, const char *labels, uint64_t h, unsigned *slot)
+{
+    unsigned mask = t->cap - 1, i;
+
+    for (i = (unsigned)h & mask;; i = (i + 1) & mask) {
+        series_t *s = &t->slots[i];
+        if (!atomic_load_explicit(&s->ready, memory_order_acquire))
+            break;
+        if (s->hash == h && strcmp(s->labels, labels) == 0)
+            return s;
+    }
+    if (slot != NULL)
+        *slot = i;
+    return NULL;
+}
+
+/* The series for labels; inserted if the table holds fewer than max sets.
+ * NULL when absent and the table is that full. */
+static series_t *find_or_add(table_t *t, const char *labels, unsigned max)
+{
+    uint64_t h = hash_labels(labels);
+    series_t *s = probe(t, labels, h, NULL);
+    unsigned slot, n;
+
+    if (s != NULL)
+        return s;
+    pthread_mutex_lock(&t->lock);
+    s = probe(t, labels, h, &slot);
+    n = atomic_load_explicit(&t->n, memory_order_relaxed);
+    if (s != NULL || n >= max)
+        goto Exit;
+    s = &t->slots[slot];
+    s->hash = h;
+    snprintf(s->labels, sizeof s->labels, "%s", labels);
+    atomic_store_explicit(&s->ready, 1, memory_order_release);
+    t->order[n] = slot;
+    atomic_store_explicit(&t->n, n + 1, memory_order_release);
+Exit:
+    pthread_mutex_unlock(&t->lock);
+    return s;
+}
+
+/* After find_or_add(t, key, t->limit) returned NULL: the folded key, or the
+ * overflow series when even that no longer fits. */
+static series_t *fold(table_t *t, const char *fold_labels)
+{
+    series_t *s = find_or_add(t, fold_labels, t->hard);
+    return s != NULL ? s : &t->overflow;
+}
+
+static hist_t *hist_of(table_t *t, series_t *s)
+{
+    return s == &t->overflow ? &t->overflow_hist : &t->hist[s - t->slots];
+}
+
+static void inc(series_t *s)
+{
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+}
+
+/* ---- recording ---- */
+
+static void observe(const char *route_esc, double seconds)
+{
+    char key[LABELS_MAX];
+    series_t *s;
+    hist_t *h;
+    int i;
+
+    if (!(seconds > 0)) /* also catches NaN */
+        seconds = 0;
+    if (seconds > 1e6) /* keeps the ns conversion in range */
+        seconds = 1e6;
+    snprintf(key, sizeof key, "route=\"%s\"", route_esc);
+    s = find_or_add(&dur_table, key, dur_table.limit);
+    if (s == NULL)
+        s = fold(&dur_table, "route=\"other\"");
+    h = hist_of(&dur_table, s);
+    for (i = 0; i < NBUCKETS && seconds > bucket_le[i]; i++)
+        ;
+    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(seconds * 1e9 + 0.5), memory_order_relaxed);
+}
+
+void metrics_request(const char *method, const char *route, int status, double seconds)
+{
+    char m[32], r[160], key[LABELS_MAX];
+    series_t *s;
+
+    escape_label(m, sizeof m, method != NULL ? method : "unknown");
+    escape_label(r, sizeof r, route != NULL ? route : "unknown");
+    snprintf(key, sizeof key, "method=\"%s\",route=\"%s\",status=\"%d\"", m, r, status);
+    s = find_or_add(&req_table, key, req_table.limit);
+    if (s == NULL) {
+        snprintf(key, sizeof key, "method=\"%s\",route=\"other\",status=\"%d\"", m, status);
+        s = fold(&req_table, key);
+    }
+    inc(s);
+    observe(r, seconds);
+}
+
+void metrics_wechat_call(const char *endpoint, int errcode)
+{
+    char e[64], result[32], key[LABELS_MAX];
+    series_t *s;
+
+    if (errcode == 0)
+        snprintf(result, sizeof result, "ok");
+    else if (errcode < -1)
+        snprintf(result, sizeof result, "transport_error");
+    else
+        snprintf(result, sizeof result, "errcode_%d", errcode); /* -1 is WeChat's "system busy" */
+    escape_label(e, sizeof e, endpoint != NULL ? endpoint : "unknown");
+    snprintf(key, sizeof key, "endpoint=\"%s\",result=\"%s\"", e, result);
+    s = find_or_add(&wx_table, key, wx_table.limit);
+    if (s == NULL) {
+        snprintf(key, sizeof key, "endpoint=\"other\",result=\"%s\"", result);
+        s = fold(&wx_table, key);
+    }
+    inc(s);
+}
+
+void metrics_notification(const char *outcome)
+{
+    char o[64], key[LABELS_MAX];
+    series_t *s;
+
+    escape_label(o, sizeof o, outcome != NULL ? outcome : "unknown");
+    snprintf(key, sizeof key, "outcome=\"%s\"", o);
+    s = find_or_add(&notif_table, key, notif_table.limit);
+    if (s == NULL)
+        s = fold(&notif_table, "outcome=\"other\"");
+    inc(s);
+}
+
+void metrics_db_pool(int thread_index, int busy, int total, int queued)
+{
+    if (thread_index < 0 || thread_index >= DB_THREADS_MAX)
+        return;
+    atomic_store_explicit(&db_pool[thread_index].busy, busy, memory_order_relaxed);
+    atomic_store_explicit(&db_pool[thread_index].total, total, memory_order_relaxed);
+    atomic_store_explicit(&db_pool[thread_index].queued, queued, memory_order_relaxed);
+    atomic_store_explicit(&db_pool[thread_index].seen, 1, memory_order_relaxed);
+}
+
+void metrics_db_rejected(void)
+{
+    atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
+}
+
+/* ---- rendering ---- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int failed; /* sticky, so callers check once at the end */
+} buf_t;
+
+static int bputf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bputf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed)
+        return -1;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            goto Error;
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        size_t cap = b->cap * 2 > b->len + (size_t)n + 1 ? b->cap * 2 : b->len + (size_t)n + 1;
+        char *p = realloc(b->p, cap);
+        if (p == NULL)
+            goto Error;
+        b->p = p;
+        b->cap = cap;
+    }
+Error:
+    b->failed = 1;
+    return -1;
+}
+
+static void header(buf_t *b, const char *name, const char *type, const char *help)
+{
+    bputf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_counters(buf_t *b, table_t *t, const char *name, const char *help)
+{
+    unsigned n = atomic_load_explicit(&t->n, memory_order_acquire);
+
+    header(b, name, "counter", help);
+    for (unsigned i = 0; i < n; i++) {
+        series_t *s = &t->slots[t->order[i]];
+        bputf(b, "%s{%s} %llu\n", name, s->labels,
+              (unsigned long long)atomic_load_explicit(&s->count, memory_order_relaxed));
+    }
+    if (atomic_load_explicit(&t->overflow.count, memory_order_relaxed) > 0)
+        bputf(b, "%s{%s} %llu\n", name, t->overflow.labels,
+              (unsigned long long)atomic_load_explicit(&t->overflow.count,
+                                                       memory_order_relaxed));
+}
+
+static void render_one_hist(buf_t *b, const char *name, const char *labels, hist_t *h)
+{
+    unsigned long long cum = 0, sum_ns;
+    int i;
+
+    /* Each bucket is read once and summed here, so buckets are cumulative
+     * and +Inf equals _count even while other threads keep recording. */
+    for (i = 0; i < NBUCKETS; i++) {
+        cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+        bputf(b, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, bucket_le_text[i], cum);
+    }
+    cum += atomic_load_explicit(&h->buckets[NBUCKETS], memory_order_relaxed);
+    bputf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, cum);
+    sum_ns = atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
+    bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull,
+          sum_ns % 1000000000ull);
+    bputf(b, "%s_count{%s} %llu\n", name, labels, cum);
+}
+
+static void render_hists(buf_t *b, table_t *t, const char *name, const char *help)
+{
+    unsigned n = atomic_load_explicit(&t->n, memory_order_acquire);
+
+    header(b, name, "histogram", help);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned slot = t->order[i];
+        render_one_hist(b, name, t->slots[slot].labels, &t->hist[slot]);
+    }
+}
+
+static void render_db_gauge(buf_t *b, const char *name, const char *help, int which)
+{
+    header(b, name, "gauge", help);
+    for (int i = 0; i < DB_THREADS_MAX; i++) {
+        if (!atomic_load_explicit(&db_pool[i].seen, memory_order_relaxed))
+            continue;
+        int v = atomic_load_explicit(which == 0   ? &db_pool[i].busy
+                                     : which == 1 ? &db_pool[i].total
+                                                  : &db_pool[i].queued,
+                                     memory_order_relaxed);
+        bputf(b, "%s{thread=\"%d\"} %d\n", name, i, v);
+    }
+}
+
+char *metrics_render(size_t *len)
+{
+    buf_t b = {.cap = 16384};
+
+    if (len != NULL)
+        *len = 0;
+    b.p = malloc(b.cap);
+    if (b.p == NULL)
+        return NULL;
+
+    render_counters(&b, &req_table, "gateway_http_requests_total",
+                    "HTTP requests by method, route pattern and status.");
+    render_hists(&b, &dur_table, "gateway_http_request_duration_seconds",
+                 "HTTP request duration in seconds by route pattern.");
+    render_counters(&b, &wx_table, "gateway_wechat_calls_total",
+                    "WeChat API calls by endpoint and result.");
+    render_counters(&b, &notif_table, "gateway_notifications_total",
+                    "Notifications by outcome.");
+    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.",
+                    0);
+    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.",
+                    1);
+    render_db_gauge(&b, "gateway_db_queue_length",
+                    "Database jobs waiting for a connection per loop thread.", 2);
+    header(&b, "gateway_db_queue_rejected_total", "counter",
+           "Database jobs rejected because the wait queue was full.");
+    bputf(&b, "gateway_db_queue_rejected_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
+
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    if (len != NULL)
+        *len = b.len;
+    return b.p;
+}

@@ -1,0 +1,16 @@
+/* metrics.h: process-wide counters exported at /metrics in Prometheus text
+ * format. All functions are thread-safe (atomics) and cheap. */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+#include <stddef.h>
+
+/* route: the route's pattern ("/api/v1/me"), or "unmatched". */
+void metrics_request(const char *method, const char *route, int status, double seconds);
+/* endpoint: short WeChat API name, e.g. "jscode2session"; errcode 0 is success,
+ * a negative errcode other than -1 is a transport failure. */
+void metrics_wechat_call(const char *endpoint, int errcode);
+void metrics_notification(const char *outcome);
+/* Appends the exposition text to a malloc'ed buffer; caller frees. */
+char *metrics_render(size_t *len);
+
+#endif

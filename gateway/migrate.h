@@ -1,0 +1,17 @@
+/* migrate.h: numbered, forward-only schema migrations and the admin CLI.
+ *
+ * schema/NNN_name.sql files are applied in order by `gateway migrate`, each
+ * recorded in schema_migrations; running it again applies nothing. A named
+ * lock keeps two migrators from running at once. These run from the command
+ * line, never on an event loop, so they use plain blocking connections. */
+#ifndef GW_MIGRATE_H
+#define GW_MIGRATE_H
+#include "config.h"
+
+/* Highest NNN among schema_dir's files; -1 if none or unreadable. */
+long long migrate_latest_file_version(const char *dir);
+int migrate_run(const gw_config_t *cfg);
+/* Grants a role (creating the user by openid if needed). project_id 0 = global. */
+int migrate_grant(const gw_config_t *cfg, const char *openid, const char *role, long long project_id);
+
+#endif

@@ -1,0 +1,83 @@
+/* response.c: the one response envelope, the request log line and the
+ * request metrics. Every answer of the API leaves through response_send. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call_internal.h"
+#include "log.h"
+#include "metrics.h"
+#include "workers.h"
+
+static cJSON *envelope(gw_call_t *c)
+{
+    cJSON *env = cJSON_CreateObject();
+    if (c->err == ERR_NONE) {
+        cJSON_AddItemToObject(env, "data", c->data ? c->data : cJSON_CreateObject());
+        c->data = NULL;
+        if (c->next_cursor)
+            cJSON_AddStringToObject(env, "next_cursor", c->next_cursor);
+        else if (cJSON_IsArray(cJSON_GetObjectItem(env, "data")))
+            cJSON_AddNullToObject(env, "next_cursor");
+    } else {
+        const err_info_t *info = err_info(c->err);
+        cJSON *e = cJSON_AddObjectToObject(env, "error");
+        cJSON_AddStringToObject(e, "code", info->code);
+        cJSON_AddStringToObject(e, "message", c->err_message[0] ? c->err_message : info->message);
+        if (c->err_field[0])
+            cJSON_AddStringToObject(e, "field", c->err_field);
+    }
+    cJSON_AddStringToObject(env, "request_id", c->request_id);
+    return env;
+}
+
+/* Header values are copied into the request's pool: h2o may serialise the
+ * headers after this function returns. */
+static void add_header(h2o_req_t *req, const h2o_token_t *token, const char *value)
+{
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, SIZE_MAX);
+    h2o_add_header(&req->pool, &req->res.headers, token, NULL, v.base, v.len);
+}
+
+void response_send(h2o_req_t *req, gw_call_t *c)
+{
+    char *body;
+    size_t len;
+    const char *ctype = "application/json; charset=utf-8";
+    if (c->raw_response && c->err == ERR_NONE) {
+        body = c->raw_response;
+        len = c->raw_response_len;
+        ctype = c->raw_content_type;
+        c->raw_response = NULL;
+    } else {
+        cJSON *env = envelope(c);
+        body = cJSON_PrintUnformatted(env);
+        cJSON_Delete(env);
+        len = strlen(body);
+    }
+    int status = c->status ? c->status : 500;
+    req->res.status = status;
+    req->res.reason = status < 400 ? "OK" : "Error";
+    req->res.content_length = len; /* keeps keep-alive on error statuses */
+    add_header(req, H2O_TOKEN_CONTENT_TYPE, ctype);
+    add_header(req, H2O_TOKEN_CACHE_CONTROL, c->cache_control[0] ? c->cache_control : "no-store");
+    h2o_iovec_t rid = h2o_strdup(&req->pool, c->request_id, SIZE_MAX);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid.base, rid.len);
+    if (c->retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", c->retry_after_s);
+        add_header(req, H2O_TOKEN_RETRY_AFTER, ra);
+    }
+    if (status == 405 && c->allow[0])
+        add_header(req, H2O_TOKEN_ALLOW, c->allow);
+    h2o_send_inline(req, body, len);
+    free(body);
+
+    double seconds = (double)(monotonic_ms() - c->internal->started_ms) / 1000.0;
+    metrics_request(c->method, c->route ? c->route->pattern : "unmatched", status, seconds);
+    log_set_request_id(c->request_id);
+    log_write(status >= 500 ? LOG_WARN : LOG_INFO, "http", "%s %s %d %.1fms ip=%s user=%lld%s%s", c->method,
+              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id,
+              c->err ? " error=" : "", c->err ? err_info(c->err)->code : "");
+    log_set_request_id(NULL);
+}

@@ -1,0 +1,156 @@
+#include "session_token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEYS 8
+
+typedef struct {
+    char kid[17];
+    unsigned char secret[512];
+    size_t secret_len;
+} signing_key_t;
+
+static signing_key_t keys[MAX_KEYS];
+static int nkeys;
+
+int session_keys_load(const char *spec)
+{
+    nkeys = 0;
+    const char *p = spec;
+    while (p && *p && nkeys < MAX_KEYS) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq)
+            return -1;
+        size_t kid_len = (size_t)(eq - p), sec_len = len - kid_len - 1;
+        if (kid_len == 0 || kid_len >= sizeof(keys[0].kid) || sec_len == 0 || sec_len > sizeof(keys[0].secret))
+            return -1;
+        memcpy(keys[nkeys].kid, p, kid_len);
+        keys[nkeys].kid[kid_len] = '\0';
+        memcpy(keys[nkeys].secret, eq + 1, sec_len);
+        keys[nkeys].secret_len = sec_len;
+        nkeys++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return nkeys > 0 ? 0 : -1;
+}
+
+void session_keys_free(void)
+{
+    OPENSSL_cleanse(keys, sizeof(keys));
+    nkeys = 0;
+}
+
+static void b64url(const unsigned char *in, size_t len, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = tbl[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = tbl[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static void mac(const signing_key_t *k, const char *msg, size_t len, char out[48])
+{
+    unsigned char digest[32];
+    unsigned dlen = sizeof(digest);
+    HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)msg, len, digest, &dlen);
+    b64url(digest, dlen, out);
+}
+
+int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
+{
+    if (nkeys == 0)
+        return -1;
+    unsigned char nonce_bytes[9];
+    if (RAND_bytes(nonce_bytes, sizeof(nonce_bytes)) != 1)
+        return -1;
+    char nonce[16];
+    b64url(nonce_bytes, sizeof(nonce_bytes), nonce);
+    char msg[128];
+    int n = snprintf(msg, sizeof(msg), "%s.%lld.%lld.%s", keys[0].kid, user_id, expires_at, nonce);
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        return -1;
+    char sig[48];
+    mac(&keys[0], msg, (size_t)n, sig);
+    if ((size_t)snprintf(out, outsz, "%s.%s", msg, sig) >= outsz)
+        return -1;
+    return 0;
+}
+
+/* Parses a decimal number made only of digits; -1 if not. */
+static long long parse_num(const char *s, size_t len)
+{
+    if (len == 0 || len > 18)
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
+                                long long *expires_at)
+{
+    if (len == 0 || len > 200)
+        return SESSION_INVALID;
+    const char *part[5];
+    size_t plen[5];
+    int nparts = 0;
+    const char *start = token, *end = token + len;
+    for (const char *p = token; p <= end; p++) {
+        if (p == end || *p == '.') {
+            if (nparts == 5)
+                return SESSION_INVALID;
+            part[nparts] = start;
+            plen[nparts] = (size_t)(p - start);
+            nparts++;
+            start = p + 1;
+        }
+    }
+    if (nparts != 5)
+        return SESSION_INVALID;
+    const signing_key_t *k = NULL;
+    for (int i = 0; i < nkeys; i++)
+        if (strlen(keys[i].kid) == plen[0] && memcmp(keys[i].kid, part[0], plen[0]) == 0)
+            k = &keys[i];
+    if (!k)
+        return SESSION_INVALID; /* foreign or retired key */
+    char sig[48];
+    size_t signed_len = (size_t)(part[4] - token) - 1;
+    mac(k, token, signed_len, sig);
+    if (strlen(sig) != plen[4] || CRYPTO_memcmp(sig, part[4], plen[4]) != 0)
+        return SESSION_INVALID;
+    long long uid = parse_num(part[1], plen[1]), exp = parse_num(part[2], plen[2]);
+    if (uid <= 0 || exp <= 0)
+        return SESSION_INVALID;
+    if (exp <= now)
+        return SESSION_EXPIRED;
+    *user_id = uid;
+    if (expires_at)
+        *expires_at = exp;
+    return SESSION_OK;
+}

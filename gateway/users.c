@@ -1,0 +1,77 @@
+#include "users.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mask.h"
+#include "roles.h"
+
+static const char *SQL_LOAD_USER =
+    "SELECT u.id, u.openid, u.phone, u.disabled,"
+    " EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id),"
+    " (SELECT GROUP_CONCAT(DISTINCT r.role) FROM staff_roles r WHERE r.user_id = u.id)"
+    " FROM users u WHERE u.id = ?";
+
+int users_load(db_conn_t *db, long long id, gw_user_t *out)
+{
+    db_rows_t *r = db_query(db, SQL_LOAD_USER, DB_ARGS(DB_INT(id)));
+    if (!r)
+        return -1;
+    int found = r->nrows == 1 && db_cell_int(r, 0, 3) == 0;
+    if (found) {
+        memset(out, 0, sizeof(*out));
+        out->id = db_cell_int(r, 0, 0);
+        snprintf(out->openid, sizeof(out->openid), "%s", db_cell(r, 0, 1));
+        const char *phone = db_cell(r, 0, 2);
+        out->has_phone = phone != NULL;
+        snprintf(out->phone, sizeof(out->phone), "%s", phone ? phone : "");
+        out->roles = ROLE_BUYER;
+        if (db_cell_int(r, 0, 4))
+            out->roles |= ROLE_OWNER;
+        const char *staff = db_cell(r, 0, 5);
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", staff ? staff : "");
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            out->roles |= role_from_name(tok);
+    }
+    db_rows_free(r);
+    return found;
+}
+
+cJSON *users_to_json(const gw_user_t *u)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)u->id);
+    cJSON *roles = cJSON_AddArrayToObject(o, "roles");
+    for (unsigned bit = 1; bit <= ROLE_ADMIN; bit <<= 1)
+        if (u->roles & bit)
+            cJSON_AddItemToArray(roles, cJSON_CreateString(role_name(bit)));
+    cJSON_AddBoolToObject(o, "phone_bound", u->has_phone);
+    if (u->has_phone) {
+        char masked[32];
+        mask_phone(u->phone, masked, sizeof(masked));
+        cJSON_AddStringToObject(o, "phone_masked", masked);
+    } else {
+        cJSON_AddNullToObject(o, "phone_masked");
+    }
+    return o;
+}
+
+void users_auth_step(gw_call_t *c)
+{
+    int found = users_load(c->db, c->session_user_id, &c->user);
+    if (found < 0) {
+        call_fail_db(c);
+        return;
+    }
+    if (found == 0) {
+        call_fail(c, ERR_TOKEN_INVALID, NULL, "the session's user no longer exists or is disabled; log in again");
+        return;
+    }
+    unsigned need = c->route->roles & ~ROLE_ANY;
+    if (need && !(c->user.roles & need)) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "this needs one of the roles this endpoint allows");
+        return;
+    }
+    call_then(c, c->route->pool, c->route->start);
+}

@@ -1,0 +1,61 @@
+/* wechat_client_internal.h: shared by wechat_client.c (HTTP, retries,
+ * endpoints) and wechat_token.c (the process-wide access-token cache).
+ * Not part of the gateway's public interface; use wechat_client.h. */
+#ifndef GW_WECHAT_CLIENT_INTERNAL_H
+#define GW_WECHAT_CLIENT_INTERNAL_H
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "wechat_client.h"
+
+#define WX_TOKEN_MAX 1024 /* WeChat says reserve >= 512 chars */
+
+/* One logical WeChat call. wx_call retries it on -1/5xx/transport errors and,
+ * when with_token is set, replays it once after 40001/40014/42001. */
+typedef struct {
+    const char *endpoint; /* metrics and log name, e.g. "jscode2session" */
+    const char *path;     /* "/sns/jscode2session" */
+    const char *query;    /* extra query string, already escaped; NULL = none */
+    const char *body;     /* JSON POST body; NULL = GET */
+    const char *openid;   /* only for log lines (masked); NULL = none */
+    int with_token;       /* prepend access_token to the query */
+    int accept_image;     /* an image reply is the success case (QR code) */
+} wx_req_t;
+
+typedef struct {
+    cJSON *json;               /* parsed reply (errcode 0); NULL for an image */
+    char *raw;                 /* the reply body, NUL-terminated */
+    size_t raw_len;
+    char content_type[64];     /* set for an image: "image/png" */
+} wx_res_t;
+
+/* The config copied by wx_client_init; NULL before init. */
+const wx_config_t *wx_config(void);
+
+/* 0 when WeChat answered errcode 0 (or an image for accept_image), else -1.
+ * st->attempts is incremented by every HTTP request this call sends (token
+ * fetches included); the other st fields describe the last failure. On 0
+ * the caller owns *res and frees it with wx_res_free. */
+int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st);
+void wx_res_free(wx_res_t *res);
+
+/* "k1=v1&k2=v2" with each value URL-escaped; the argument list is key,
+ * value pairs closed by NULL. malloc'ed; NULL on allocation failure. */
+char *wx_query(const char *key, ...) __attribute__((sentinel));
+
+/* A JSON number or numeric string as an integer; -1 if neither. */
+int wx_json_int(const cJSON *item, long long *out);
+/* Sets st->errcode and a printf-style st->errmsg. */
+void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* wechat_token.c. Copies a usable token into out (single flight refresh).
+ * On failure *st carries the token fetch's error. */
+int wx_token_get(char *out, size_t outsz, wx_status_t *st);
+/* Drops the cached token only if it is still `failed` (compare-and-invalidate). */
+void wx_token_invalidate(const char *failed);
+/* Forgets everything; only while no other thread uses the client. */
+void wx_token_reset(void);
+
+#endif

@@ -1,0 +1,193 @@
+/* auth.c: WeChat login, phone binding and the caller's profile.
+ *
+ *   POST /api/v1/auth/login {code}   wx.login code -> session token
+ *   POST /api/v1/auth/phone {code}   getPhoneNumber code -> bound phone
+ *   GET  /api/v1/me
+ *
+ * Login is two steps: code2Session on a WeChat worker, then the user upsert
+ * on a DB worker. The session_key is stored server-side and never leaves it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../gateway/call.h"
+#include "../gateway/config.h"
+#include "../gateway/json_util.h"
+#include "../gateway/log.h"
+#include "../gateway/mask.h"
+#include "../gateway/roles.h"
+#include "../gateway/session_token.h"
+#include "../gateway/users.h"
+#include "../gateway/wechat_client.h"
+#include "handlers.h"
+
+/* A failed WeChat call becomes the gateway error its errcode maps to. */
+static void fail_wechat(gw_call_t *c, const wx_status_t *st)
+{
+    err_code_t err = wx_error_to_gateway(st);
+    if (err == ERR_RATE_LIMITED)
+        c->retry_after_s = 60;
+    call_fail(c, err, err == ERR_WECHAT_CODE_INVALID || err == ERR_WECHAT_CODE_USED ? "code" : NULL, "%s (WeChat %d)",
+              err_info(err)->message, st->errcode);
+}
+
+/* ---- login ---- */
+
+static void login_store(gw_call_t *c);
+
+static void login_exchange_code(gw_call_t *c)
+{
+    const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
+    if (!code)
+        return;
+    wx_session_t *s = calloc(1, sizeof(*s));
+    c->state = s;
+    c->state_free = free;
+    wx_status_t st;
+    if (wx_code2session(code, s, &st) != 0) {
+        fail_wechat(c, &st);
+        return;
+    }
+    call_then(c, POOL_DB, login_store);
+}
+
+static const char *SQL_UPSERT_USER =
+    "INSERT INTO users (openid, unionid, last_login_at) VALUES (?, ?, NOW(3))"
+    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), unionid = COALESCE(VALUES(unionid), unionid),"
+    " last_login_at = NOW(3)";
+static const char *SQL_STORE_SESSION_KEY =
+    "INSERT INTO wechat_sessions (user_id, session_key) VALUES (?, ?)"
+    " ON DUPLICATE KEY UPDATE session_key = VALUES(session_key), updated_at = NOW(3)";
+
+static void respond_with_token(gw_call_t *c, int status)
+{
+    long long expires_at = (long long)time(NULL) + gw_cfg->session_ttl_s;
+    char token[256];
+    if (session_sign(c->user.id, expires_at, token, sizeof(token)) != 0) {
+        call_fail(c, ERR_INTERNAL, NULL, NULL);
+        return;
+    }
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "token", token);
+    cJSON_AddNumberToObject(d, "expires_at", (double)expires_at);
+    cJSON_AddNumberToObject(d, "expires_in", gw_cfg->session_ttl_s);
+    cJSON_AddItemToObject(d, "user", users_to_json(&c->user));
+    call_ok(c, status, d);
+}
+
+static void login_store(gw_call_t *c)
+{
+    const wx_session_t *s = c->state;
+    if (db_begin(c->db) != 0 ||
+        db_exec(c->db, SQL_UPSERT_USER, DB_ARGS(DB_STR(s->openid), DB_STR(*s->unionid ? s->unionid : NULL))) != 0)
+        goto DbError;
+    long long uid = (long long)db_insert_id(c->db);
+    if (db_exec(c->db, SQL_STORE_SESSION_KEY, DB_ARGS(DB_INT(uid), DB_STR(s->session_key))) != 0 ||
+        db_commit(c->db) != 0)
+        goto DbError;
+    int found = users_load(c->db, uid, &c->user);
+    if (found < 0)
+        goto DbError;
+    if (found == 0) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "this account is disabled");
+        return;
+    }
+    char masked[64];
+    mask_openid(s->openid, masked, sizeof(masked));
+    log_info("auth", "login user=%lld openid=%s", uid, masked);
+    respond_with_token(c, 200);
+    return;
+DbError:
+    db_rollback(c->db);
+    call_fail_db(c);
+}
+
+/* ---- phone binding ---- */
+
+static void phone_store(gw_call_t *c);
+
+static void phone_exchange_code(gw_call_t *c)
+{
+    const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
+    if (!code)
+        return;
+    wx_phone_t *p = calloc(1, sizeof(*p));
+    c->state = p;
+    c->state_free = free;
+    wx_status_t st;
+    if (wx_get_phone_number(code, p, &st) != 0) {
+        fail_wechat(c, &st);
+        return;
+    }
+    if (!*p->pure_phone) {
+        call_fail(c, ERR_WECHAT_ERROR, NULL, "WeChat returned no phone number");
+        return;
+    }
+    call_then(c, POOL_DB, phone_store);
+}
+
+/* Mainland numbers are stored as their 11 digits (the roster's form); others
+ * as +<country code><number>. */
+static void normalise_phone(const wx_phone_t *p, char *out, size_t outsz)
+{
+    if (!*p->country_code || !strcmp(p->country_code, "86"))
+        snprintf(out, outsz, "%s", p->pure_phone);
+    else
+        snprintf(out, outsz, "+%s%s", p->country_code, p->pure_phone);
+}
+
+static void phone_store(gw_call_t *c)
+{
+    char phone[48];
+    normalise_phone(c->state, phone, sizeof(phone));
+    long long uid = c->user.id;
+    if (db_begin(c->db) != 0 ||
+        db_exec(c->db, "UPDATE users SET phone = ? WHERE id = ?", DB_ARGS(DB_STR(phone), DB_INT(uid))) != 0)
+        goto DbError;
+    /* The phone is the customer's identity: claim roster rows and leads that
+     * carry it and belong to nobody yet. */
+    if (db_exec(c->db, "UPDATE owners SET user_id = ? WHERE phone = ? AND user_id IS NULL",
+                DB_ARGS(DB_INT(uid), DB_STR(phone))) != 0)
+        goto DbError;
+    long long owner_rows = (long long)db_affected_rows(c->db);
+    if (db_exec(c->db, "UPDATE leads SET user_id = ? WHERE phone = ? AND user_id IS NULL",
+                DB_ARGS(DB_INT(uid), DB_STR(phone))) != 0)
+        goto DbError;
+    long long lead_rows = (long long)db_affected_rows(c->db);
+    if (db_commit(c->db) != 0)
+        goto DbError;
+    if (users_load(c->db, uid, &c->user) < 0)
+        goto DbError;
+    char masked[32];
+    mask_phone(phone, masked, sizeof(masked));
+    log_info("auth", "phone bound user=%lld phone=%s owner_units=%lld leads=%lld", uid, masked, owner_rows, lead_rows);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddItemToObject(d, "user", users_to_json(&c->user));
+    cJSON *linked = cJSON_AddObjectToObject(d, "linked");
+    cJSON_AddNumberToObject(linked, "owner_units", (double)owner_rows);
+    cJSON_AddNumberToObject(linked, "leads", (double)lead_rows);
+    call_ok(c, 200, d);
+    return;
+DbError:
+    db_rollback(c->db);
+    call_fail_db(c);
+}
+
+/* ---- me ---- */
+
+static void me(gw_call_t *c)
+{
+    call_ok(c, 200, users_to_json(&c->user)); /* loaded by the auth step */
+}
+
+static const route_t routes[] = {
+    {"POST", "/api/v1/auth/login", 0, BODY_JSON, POOL_WECHAT, login_exchange_code},
+    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, POOL_WECHAT, phone_exchange_code},
+    {"GET", "/api/v1/me", ROLE_ANY, BODY_NONE, POOL_DB, me},
+};
+
+void auth_register(void)
+{
+    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+}

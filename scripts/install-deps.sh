@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages the build, `make run` and the tests need.
+# Idempotent and quick when nothing is missing. Run as root (CI and `make run`
+# are); without root it only reports what is missing.
+set -eu
+
+PACKAGES="
+build-essential pkg-config
+libh2o-evloop-dev libssl-dev libcurl4-openssl-dev libcjson-dev libmariadb-dev
+libturbojpeg0-dev libpng-dev
+mariadb-server mariadb-client
+openssl curl ca-certificates
+python3 python3-pytest python3-requests python3-pymysql
+"
+[ "${WITH_BENCH:-0}" = 1 ] && PACKAGES="$PACKAGES wrk nghttp2-client sysbench"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# The server package must not start the system MariaDB: we run our own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -qq --no-install-recommends $missing
