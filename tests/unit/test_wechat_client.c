@@ -18,6 +18,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "test.h"
 #include "wechat_client.h"
 
@@ -164,6 +165,22 @@ static void remember_session_key(const char *k)
         snprintf(session_keys[n_session_keys++], sizeof session_keys[0], "%s", k);
 }
 
+/* gateway_wechat_calls_total for one endpoint and result (0 when absent). */
+static long wechat_calls(const char *endpoint, const char *result)
+{
+    size_t len = 0;
+    char key[160], *text = metrics_render(&len), *p;
+    long v = 0;
+
+    snprintf(key, sizeof key, "gateway_wechat_calls_total{endpoint=\"%s\",result=\"%s\"} ",
+             endpoint, result);
+    /* Every sample line ends in '\n', so strtol stops inside the buffer. */
+    if (text && (p = memmem(text, len, key, strlen(key))))
+        v = strtol(p + strlen(key), NULL, 10);
+    free(text);
+    return v;
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 static void test_error_mapping(void)
@@ -247,12 +264,17 @@ static void test_retry_busy_then_ok(void)
     wx_session_t s;
     wx_status_t st;
     long before = fake_count("/sns/jscode2session");
+    long busy0 = wechat_calls("jscode2session", "errcode_-1");
+    long ok0 = wechat_calls("jscode2session", "ok");
 
     fake_fail("\"path\":\"/sns/jscode2session\",\"errcode\":-1,\"count\":2");
     CHECK_INT(wx_code2session("C_oRetryUser01", &s, &st), 0);
     CHECK_INT(st.attempts, 3);
     CHECK_STR(s.openid, "oRetryUser01");
     CHECK_INT(fake_count("/sns/jscode2session") - before, 3);
+    /* One metrics sample per HTTP attempt. */
+    CHECK_INT(wechat_calls("jscode2session", "errcode_-1") - busy0, 2);
+    CHECK_INT(wechat_calls("jscode2session", "ok") - ok0, 1);
 
     /* Always busy: 1 + max_retries attempts, then unavailable. */
     CHECK_INT(wx_code2session("BUSY_1", &s, &st), -1);

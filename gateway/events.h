@@ -1,0 +1,30 @@
+/* events.h: writing notification events into the outbox.
+ *
+ * Call events_emit inside the transaction that makes the business change, so
+ * the event exists if and only if the change committed. The dispatcher
+ * (handlers/notifications*) delivers it later; nothing here talks to WeChat.
+ *
+ * Kinds (the payload keys each kind carries are listed in miniprogram-api.md):
+ *   repair.assigned        to the engineer a ticket was assigned to
+ *   repair.dispatched      to the owner: an engineer was assigned
+ *   repair.accepted        to the owner: the engineer accepted
+ *   repair.resolved        to the owner: work done, please rate
+ *   repair.escalated       to the person a breached ticket was escalated to
+ *   repair.reminder        to the assignee before a deadline
+ *   repair.followup        to the supervisor: a poor rating needs a visit
+ *   lead.assigned          to the agent a lead was assigned to
+ *   lead.contact_overdue   to the sales manager: first contact is late
+ *   referral.stage_changed to the referrer
+ *   reward.approved        to the referrer
+ */
+#ifndef GW_EVENTS_H
+#define GW_EVENTS_H
+#include <cjson/cJSON.h>
+
+#include "db.h"
+
+/* payload is borrowed (serialised here). Returns 0 or -1 (db error). */
+int events_emit(db_conn_t *db, const char *kind, long long user_id, const char *ref_type, long long ref_id,
+                const cJSON *payload);
+
+#endif
