@@ -55,22 +55,23 @@ static void free_config(void)
 
 int wx_client_init(const wx_config_t *cfg)
 {
+    int curl_ok = 0, rc = -1;
     size_t n;
 
     if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] ||
         !cfg->appid[0] || !cfg->secret[0]) {
         log_error("wechat", "wx_client_init: %s",
                   g.ready ? "already initialised" : "api_base, appid and secret are required");
-        return -1;
+        return -1; /* nothing to undo, and g must stay as it is */
     }
     g.cfg = *cfg;
     g.cfg.api_base = strdup(cfg->api_base);
     g.cfg.appid = strdup(cfg->appid);
     g.cfg.secret = strdup(cfg->secret);
     g.cfg.ca_file = cfg->ca_file && cfg->ca_file[0] ? strdup(cfg->ca_file) : NULL;
-    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret || (cfg->ca_file && cfg->ca_file[0] &&
-                                                             !g.cfg.ca_file))
-        goto Fail;
+    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret ||
+        (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
+        goto Exit;
     n = strlen(g.cfg.api_base);
     while (n > 0 && g.cfg.api_base[n - 1] == '/') /* paths start with '/' */
         ((char *)g.cfg.api_base)[--n] = '\0';
@@ -85,18 +86,21 @@ int wx_client_init(const wx_config_t *cfg)
     if (g.cfg.retry_base_ms <= 0)
         g.cfg.retry_base_ms = 200;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        goto Fail;
-    if (pthread_key_create(&g.curl_key, free_curl) != 0) {
-        curl_global_cleanup();
-        goto Fail;
-    }
+        goto Exit;
+    curl_ok = 1;
+    if (pthread_key_create(&g.curl_key, free_curl) != 0)
+        goto Exit;
     wx_token_reset();
     g.ready = 1;
-    return 0;
-Fail:
-    log_error("wechat", "wx_client_init: out of memory or curl init failed");
-    free_config();
-    return -1;
+    rc = 0;
+Exit:
+    if (rc != 0) {
+        log_error("wechat", "wx_client_init: out of memory or curl init failed");
+        if (curl_ok)
+            curl_global_cleanup();
+        free_config();
+    }
+    return rc;
 }
 
 void wx_client_thread_cleanup(void)
@@ -188,35 +192,33 @@ static int json_str(const cJSON *obj, const char *key, char *dst, size_t dstsz, 
 char *wx_query(const char *key, ...)
 {
     va_list ap;
-    char *out = NULL, *esc;
+    char *out = NULL, *esc = NULL, *rc = NULL;
     size_t len = 0, cap = 0;
-    const char *k, *v;
 
     va_start(ap, key);
-    for (k = key; k; k = va_arg(ap, const char *)) {
-        v = va_arg(ap, const char *);
-        esc = curl_easy_escape(NULL, v ? v : "", 0);
-        if (!esc)
-            goto Fail;
+    for (const char *k = key; k; k = va_arg(ap, const char *)) {
+        const char *v = va_arg(ap, const char *);
+        if (!(esc = curl_easy_escape(NULL, v ? v : "", 0)))
+            goto Exit;
         size_t need = len + strlen(k) + strlen(esc) + 3;
         if (need > cap) {
             char *p = realloc(out, need * 2);
-            if (!p) {
-                curl_free(esc);
-                goto Fail;
-            }
+            if (!p)
+                goto Exit;
             out = p;
             cap = need * 2;
         }
         len += sprintf(out + len, "%s%s=%s", len ? "&" : "", k, esc);
         curl_free(esc);
+        esc = NULL;
     }
+    rc = out ? out : strdup("");
+    out = NULL;
+Exit:
     va_end(ap);
-    return out ? out : strdup("");
-Fail:
-    va_end(ap);
+    curl_free(esc);
     free(out);
-    return NULL;
+    return rc;
 }
 
 void wx_res_free(wx_res_t *res)
@@ -342,38 +344,40 @@ static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t 
     const cJSON *ec;
     long long code = 0;
     cJSON *json = NULL;
+    int rc = -1;
 
-    if (req->accept_image && reply_is_image(ct, b, res->content_type, sizeof res->content_type))
-        goto Ok;
-    json = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
-    if (!cJSON_IsObject(json)) {
-        wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len,
-                      ct ? ", " : "", ct ? ct : "");
-        goto Fail;
-    }
-    ec = cJSON_GetObjectItemCaseSensitive(json, "errcode");
-    if (ec && (wx_json_int(ec, &code) != 0 || code < -2147483647 || code > 2147483647)) {
-        wx_status_set(st, WX_ERR_PARSE, "reply has a malformed errcode");
-        goto Fail;
-    }
-    json_str(json, "errmsg", st->errmsg, sizeof st->errmsg, 0);
-    st->errcode = (int)code;
-    if (code != 0)
-        goto Fail;
-    if (req->accept_image) {
-        wx_status_set(st, WX_ERR_PARSE, "JSON reply without an image");
-        goto Fail;
+    if (!(req->accept_image && reply_is_image(ct, b, res->content_type, sizeof res->content_type))) {
+        json = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
+        if (!cJSON_IsObject(json)) {
+            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len,
+                          ct ? ", " : "", ct ? ct : "");
+            goto Exit;
+        }
+        /* Missing errcode = 0; it may also come as a numeric string. */
+        ec = cJSON_GetObjectItemCaseSensitive(json, "errcode");
+        if (ec && (wx_json_int(ec, &code) != 0 || code < -2147483647 || code > 2147483647)) {
+            wx_status_set(st, WX_ERR_PARSE, "reply has a malformed errcode");
+            goto Exit;
+        }
+        json_str(json, "errmsg", st->errmsg, sizeof st->errmsg, 0);
+        st->errcode = (int)code;
+        if (code != 0)
+            goto Exit;
+        if (req->accept_image) {
+            wx_status_set(st, WX_ERR_PARSE, "JSON reply without an image");
+            goto Exit;
+        }
     }
     res->json = json;
-Ok:
+    json = NULL;
     res->raw = b->data;
     res->raw_len = b->len;
     b->data = NULL;
     st->errcode = 0;
-    return 0;
-Fail:
+    rc = 0;
+Exit:
     cJSON_Delete(json);
-    return -1;
+    return rc;
 }
 
 static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_status_t *st)
@@ -524,6 +528,13 @@ Exit:
 
 /* ---- endpoints --------------------------------------------------------- */
 
+/* A reply that said errcode 0 but lacks what the endpoint promises. */
+static void bad_reply(wx_status_t *st, const char *endpoint, const char *what)
+{
+    wx_status_set(st, WX_ERR_PARSE, "%s reply %s", endpoint, what);
+    log_warn("wechat", "%s", st->errmsg);
+}
+
 /* A body for the JSON POST endpoints; NULL on allocation failure. */
 static char *print_body(cJSON *obj, wx_status_t *st)
 {
@@ -564,13 +575,13 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
     if (json_str(res.json, "openid", out->openid, sizeof out->openid, 1) != 0 ||
         json_str(res.json, "session_key", out->session_key, sizeof out->session_key, 0) != 0 ||
         json_str(res.json, "unionid", out->unionid, sizeof out->unionid, 0) != 0) {
-        wx_status_set(st, WX_ERR_PARSE, "jscode2session reply without a valid openid");
-        log_warn("wechat", "jscode2session: %s", st->errmsg);
-        memset(out, 0, sizeof *out);
+        bad_reply(st, "jscode2session", "without a valid openid");
         goto Exit;
     }
     rc = 0;
 Exit:
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
     if (query) {
         explicit_bzero(query, strlen(query));
         free(query);
@@ -611,13 +622,13 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
     if (!cJSON_IsObject(info) ||
         json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
         json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
-        wx_status_set(st, WX_ERR_PARSE, "getuserphonenumber reply without phone_info.phoneNumber");
-        goto Fail;
+        bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
+        goto Exit;
     }
     /* Documented as a string, seen as a number. */
     if (cc && (wx_json_int(cc, &ccn) != 0 || ccn < 0 || ccn > 99999)) {
-        wx_status_set(st, WX_ERR_PARSE, "getuserphonenumber reply with a bad countryCode");
-        goto Fail;
+        bad_reply(st, "getuserphonenumber", "with a bad countryCode");
+        goto Exit;
     }
     if (cc)
         snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
@@ -625,15 +636,13 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
     wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
     if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] &&
         strcmp(wm_appid, g.cfg.appid) != 0) {
-        wx_status_set(st, WX_ERR_PARSE, "getuserphonenumber watermark is for another appid");
-        goto Fail;
+        bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
+        goto Exit;
     }
     rc = 0;
-    goto Exit;
-Fail:
-    log_warn("wechat", "getuserphonenumber: %s", st->errmsg);
-    memset(out, 0, sizeof *out);
 Exit:
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
     free(body);
     wx_res_free(&res);
     return rc;
@@ -716,14 +725,14 @@ int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_secc
     if (!cJSON_IsObject(result) || json_str(result, "suggest", out->suggest, sizeof out->suggest, 1) ||
         (label && (wx_json_int(label, &lv) != 0 || lv < 0 || lv > 2147483647)) ||
         json_str(res.json, "trace_id", out->trace_id, sizeof out->trace_id, 0) != 0) {
-        wx_status_set(st, WX_ERR_PARSE, "msg_sec_check reply without a valid result");
-        log_warn("wechat", "msg_sec_check: %s", st->errmsg);
-        memset(out, 0, sizeof *out);
+        bad_reply(st, "msg_sec_check", "without a valid result");
         goto Exit;
     }
     out->label = (int)lv;
     rc = 0;
 Exit:
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
     free(body);
     wx_res_free(&res);
     return rc;
@@ -804,8 +813,7 @@ int wx_media_check_async(const char *openid, const char *media_url, int scene, c
      * request is lost. */
     if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id ||
         strlen(tid) >= trace_size) {
-        wx_status_set(st, WX_ERR_PARSE, "media_check_async reply without a usable trace_id");
-        log_warn("wechat", "media_check_async: %s", st->errmsg);
+        bad_reply(st, "media_check_async", "without a usable trace_id");
         goto Exit;
     }
     strcpy(trace_id, tid);
