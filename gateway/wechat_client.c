@@ -10,6 +10,9 @@
  *
  * Nothing here logs the secret, a session_key or an access token: URLs are
  * never logged, and curl's error text does not contain the query string. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf, explicit_bzero, rand_r */
+#endif
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>

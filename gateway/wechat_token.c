@@ -8,6 +8,9 @@
  * failure, instead of starting fetches of their own. While the cached token
  * is stale but not yet expired, other threads keep using it during the
  * refresh instead of waiting. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* explicit_bzero */
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
