@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import importlib.util  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("gen_error_table", os.path.join(ROOT, "scripts/gen-error-table.py"))
+spec = importlib.util.spec_from_file_location("gen_docs", os.path.join(ROOT, "scripts/gen-docs.py"))
 gen = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gen)
 
@@ -34,7 +34,7 @@ def test_error_table_matches_errors_def():
     text = doc()
     m = re.search(r"<!-- errors:begin -->\n(.*?)\n<!-- errors:end -->", text, re.S)
     assert m, "miniprogram-api.md has no error table markers"
-    assert m.group(1) == gen.table(), "error table is stale: run scripts/gen-error-table.py"
+    assert m.group(1) == gen.table(), "error table is stale: run scripts/gen-docs.py"
 
 
 def test_every_route_is_documented():
@@ -47,3 +47,12 @@ def test_every_route_is_documented():
         if f"{method} {documented}" not in text:
             missing.append(f"{method} {documented}")
     assert not missing, "routes missing from miniprogram-api.md: " + ", ".join(missing)
+
+
+def test_readme_config_table_matches_the_binary():
+    binary = os.environ.get("GATEWAY_BIN", os.path.join(ROOT, "build", "bin", "gateway"))
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"<!-- config:begin -->\n(.*?)\n<!-- config:end -->", text, re.S)
+    assert m, "README.md has no config table markers"
+    assert m.group(1) == gen.config_table(binary), "README config table is stale: run scripts/gen-docs.py"
