@@ -44,11 +44,13 @@ $(BUILD)/libgateway.a: $(LIB_OBJS)
 
 $(BUILD)/bin/gateway: $(BUILD)/gateway/main.o $(BUILD)/libgateway.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libgateway.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Igateway $< $(BUILD)/libgateway.a $(LDFLAGS) $(LDLIBS) -o $@
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Igateway $< $(BUILD)/libgateway.a $(LDFLAGS) $(LDLIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory build
