@@ -12,6 +12,7 @@ Fixtures
 """
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 
@@ -96,9 +97,12 @@ def stack():
             s.start()
             yield s
         finally:
-            s.stop()
-            if os.environ.get("KEEP_E2E_LOGS"):
-                os.system(f"cp -r {d} {os.environ['KEEP_E2E_LOGS']}")
+            try:
+                s.stop()
+            finally:
+                if os.environ.get("KEEP_E2E_LOGS"):
+                    shutil.copytree(d, os.path.join(os.environ["KEEP_E2E_LOGS"], os.path.basename(d)),
+                                    ignore=shutil.ignore_patterns("mysql", "*.sock"), symlinks=True)
 
 
 class Api:
