@@ -70,9 +70,8 @@ void response_send(h2o_req_t *req, gw_call_t *c)
     }
     if (status == 405 && c->allow[0])
         add_header(req, H2O_TOKEN_ALLOW, c->allow);
-    h2o_send_inline(req, body, len);
-    free(body);
-
+    /* Log before sending: once the response is out, h2o may dispose the
+     * request, and with it the call. */
     double seconds = (double)(monotonic_ms() - c->internal->started_ms) / 1000.0;
     metrics_request(c->method, c->route ? c->route->pattern : "unmatched", status, seconds);
     log_set_request_id(c->request_id);
@@ -80,4 +79,6 @@ void response_send(h2o_req_t *req, gw_call_t *c)
               c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id,
               c->err ? " error=" : "", c->err ? err_info(c->err)->code : "");
     log_set_request_id(NULL);
+    h2o_send_inline(req, body, len);
+    free(body);
 }
