@@ -1,5 +1,6 @@
 #include "call_internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ void call_free(gw_call_t *c)
         c->state_free(c->state);
     cJSON_Delete(c->body);
     cJSON_Delete(c->data);
+    cJSON_Delete(c->err_details);
     free(c->path);
     free(c->query);
     free(c->raw);
@@ -128,8 +130,9 @@ int call_param_id(gw_call_t *c, const char *name, long long *out)
 {
     const char *v = call_param(c, name);
     char *end;
+    errno = 0;
     long long id = v ? strtoll(v, &end, 10) : 0;
-    if (!v || *end != '\0' || id <= 0) {
+    if (!v || *end != '\0' || id <= 0 || errno == ERANGE) {
         call_fail(c, ERR_NOT_FOUND, NULL, "not found");
         return -1;
     }
@@ -179,16 +182,24 @@ int call_query(const gw_call_t *c, const char *name, char *out, size_t outsz)
 
 /* ---- lifecycle ---- */
 
+/* Frees a call on its loop thread. The thread's inflight count covers every
+ * call until this point, including those whose client left while a worker
+ * ran them, so a draining thread waits for them too instead of leaving their
+ * results undelivered (and the calls leaked). */
+static void release(gw_call_t *c)
+{
+    c->internal->thread->inflight--;
+    call_free(c);
+}
+
 /* h2o disposes the request's pool when the response is done or the client
  * is gone. If a worker still holds the call, it frees it when it comes back. */
 static void on_request_disposed(void *p)
 {
     gw_call_t *c = *(gw_call_t **)p;
-    struct gw_thread *t = c->internal->thread;
-    t->inflight--;
     c->internal->req = NULL;
     if (!c->internal->in_worker)
-        call_free(c);
+        release(c);
 }
 
 static void run_step_on_worker(pool_job_t *job, void *worker_ctx, int expired)
@@ -276,7 +287,7 @@ void call_on_worker_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
         gw_call_t *c = in->call;
         in->in_worker = 0;
         if (!in->req) { /* the client went away meanwhile */
-            call_free(c);
+            release(c);
             continue;
         }
         advance(c);

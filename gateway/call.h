@@ -60,6 +60,7 @@ struct gw_call {
     err_code_t err;
     char err_message[256];
     char err_field[64];
+    cJSON *err_details;  /* optional error.details (owned), e.g. per-row import errors */
     int retry_after_s;
     /* A raw (non-JSON) response, e.g. an image; set with call_ok_raw. */
     char *raw_response;

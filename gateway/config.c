@@ -63,6 +63,36 @@ static const key_def_t keys[] = {
     I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
     S(session_keys, "", 1, "session-token signing keys kid=secret,... (first signs; secret; or session_keys_file)"),
     I(session_ttl_s, "604800", 60, 31536000, "session token lifetime in seconds"),
+    S(media_url_key, "", 1, "HMAC key of signed media URLs, 32-512 chars (secret; or media_url_key_file)"),
+    I(media_url_ttl_s, "600", 10, 86400, "lifetime of the signed photo URLs handed to clients"),
+    I(upload_max_bytes, "10485760", 1024, 1073741824, "largest photo accepted, in bytes of the uploaded file; at most max_body_bytes"),
+    I(upload_orphan_ttl_s, "86400", 1, 31536000, "uploads not attached to a ticket are deleted after this many seconds"),
+    I(upload_sweep_interval_ms, "60000", 100, 86400000, "how often the orphan sweeper and the content-check retry run"),
+    S(public_base_url, "", 0, "public https base URL of this gateway, for WeChat to fetch photos to check (empty = no content check)"),
+    I(media_check_url_ttl_s, "7200", 60, 604800, "lifetime of the signed photo URL given to the WeChat content check"),
+    I(media_check_retry_s, "300", 1, 86400, "wait before resubmitting a photo whose content-check submission failed"),
+    S(wechat_push_token, "", 1, "Token of the WeChat message push (secret; or wechat_push_token_file; empty = pushes refused)"),
+    S(privacy_notice_version, "2025-01", 0, "version of the privacy notice a lead's consent refers to (stored with the lead)"),
+    I(lead_first_contact_s, "1800", 1, 604800, "seconds an agent has to contact a new lead before the sales manager is told"),
+    I(lead_sweep_interval_ms, "10000", 100, 3600000, "how often overdue first contacts are looked for"),
+    I(referral_protection_days, "90", 1, 3650, "days a referral touch binds the referee to the referrer"),
+    S(referral_qr_page, "pages/referral/index", 0, "mini-program page the referral code image opens (no leading /)"),
+    I(repair_sweep_interval_ms, "30000", 100, 3600000, "how often repair clocks are checked (reminders, escalations, dispatch retries)"),
+    I(repair_reminder_percent, "75", 0, 99, "remind the assigned engineer when this share of a repair clock has passed (0 = no reminders)"),
+    I(repair_escalate_engineer_after_s, "0", -1, 31536000, "escalation step 1: seconds after a repair clock breaches until the engineer is told (-1 = skip)"),
+    I(repair_escalate_supervisor_after_s, "1800", -1, 31536000, "escalation step 2: seconds after the breach until the project's supervisors are told (-1 = skip)"),
+    I(repair_escalate_manager_after_s, "7200", -1, 31536000, "escalation step 3: seconds after the breach until the project managers are told (-1 = skip)"),
+    I(repair_reopen_days, "7", 1, 365, "days after a resolution during which the owner may reopen the ticket"),
+    I(repair_recheck_interval_ms, "60000", 1000, 86400000, "how often repair descriptions whose text check failed are checked again"),
+    I(idempotency_ttl_s, "86400", 60, 31536000, "how long an Idempotency-Key and its stored response are kept"),
+    S(notification_templates_file, "config/notification-templates.json", 0, "JSON file mapping each notification event kind to its WeChat subscribe template, page and fields"),
+    S(notification_miniprogram_state, "formal", 0, "which mini-program version a notification opens: formal, trial or developer"),
+    I(notification_dispatch_interval_ms, "1000", 10, 3600000, "how often the notification dispatcher looks for due events"),
+    I(notification_batch_size, "20", 1, 500, "events the dispatcher claims at a time"),
+    I(notification_max_attempts, "8", 1, 100, "send attempts before a notification that keeps failing transiently becomes dead"),
+    I(notification_retry_base_ms, "30000", 10, 86400000, "first retry delay of a notification; doubled per attempt, with jitter"),
+    I(notification_retry_max_ms, "3600000", 10, 604800000, "longest retry delay of a notification"),
+    I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process; must exceed the longest send (2 x wechat_timeout_ms or more)"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -239,6 +269,20 @@ static int validate(const gw_config_t *c)
         fprintf(stderr, "config: log_level: \"%s\" is not one of debug, info, warn, error\n", c->log_level);
         return -1;
     }
+    if (strcmp(c->notification_miniprogram_state, "formal") && strcmp(c->notification_miniprogram_state, "trial") &&
+        strcmp(c->notification_miniprogram_state, "developer")) {
+        fprintf(stderr, "config: notification_miniprogram_state: must be formal, trial or developer\n");
+        return -1;
+    }
+    if (c->notification_retry_max_ms < c->notification_retry_base_ms) {
+        fprintf(stderr, "config: notification_retry_max_ms: smaller than notification_retry_base_ms\n");
+        return -1;
+    }
+    /* A lease shorter than a send would let another process send it again. */
+    if ((long long)c->notification_lease_ms < 2LL * c->wechat_timeout_ms) {
+        fprintf(stderr, "config: notification_lease_ms: must be at least 2 x wechat_timeout_ms\n");
+        return -1;
+    }
     if (c->https_port == 0 && c->http_port == 0) {
         fprintf(stderr, "config: https_port: both https_port and http_port are 0; nothing to serve\n");
         return -1;
@@ -261,6 +305,26 @@ static int validate(const gw_config_t *c)
     }
     if (!*c->wechat_secret) {
         fprintf(stderr, "config: wechat_secret: required (or wechat_secret_file)\n");
+        return -1;
+    }
+    if (strlen(c->media_url_key) < 32 || strlen(c->media_url_key) > 512) {
+        fprintf(stderr, "config: media_url_key: required, 32-512 chars (or media_url_key_file)\n");
+        return -1;
+    }
+    if (c->upload_max_bytes > c->max_body_bytes) {
+        fprintf(stderr, "config: upload_max_bytes: larger than max_body_bytes\n");
+        return -1;
+    }
+    if (*c->public_base_url && strncmp(c->public_base_url, "http://", 7) && strncmp(c->public_base_url, "https://", 8)) {
+        fprintf(stderr, "config: public_base_url: must start with http:// or https://\n");
+        return -1;
+    }
+    if (!*c->privacy_notice_version || strlen(c->privacy_notice_version) > 32) {
+        fprintf(stderr, "config: privacy_notice_version: required, at most 32 chars\n");
+        return -1;
+    }
+    if (*c->referral_qr_page == '/' || strchr(c->referral_qr_page, '?')) {
+        fprintf(stderr, "config: referral_qr_page: a page path without a leading / or a query\n");
         return -1;
     }
     /* session_keys: kid=secret pairs, kid [A-Za-z0-9_-]{1,16}, secret >= 32 chars */

@@ -52,6 +52,40 @@ typedef struct {
     /* sessions */
     char *session_keys;    /* secret: "kid=secret[,kid=secret...]"; the first signs */
     int session_ttl_s;
+    /* uploads and media */
+    char *media_url_key;   /* secret: HMAC key of signed media URLs (>= 32 chars) */
+    int media_url_ttl_s;
+    int upload_max_bytes;
+    int upload_orphan_ttl_s;
+    int upload_sweep_interval_ms;
+    char *public_base_url; /* absolute base for URLs WeChat fetches; "" = no content check */
+    int media_check_url_ttl_s;
+    int media_check_retry_s;
+    char *wechat_push_token; /* secret: Token of the WeChat message push */
+    /* leads and referrals */
+    char *privacy_notice_version; /* stored with each lead's consent */
+    int lead_first_contact_s;     /* first-contact limit of a new lead */
+    int lead_sweep_interval_ms;
+    int referral_protection_days;
+    char *referral_qr_page;
+    /* repairs */
+    int repair_sweep_interval_ms;
+    int repair_reminder_percent;
+    int repair_escalate_engineer_after_s;   /* -1 = step skipped */
+    int repair_escalate_supervisor_after_s;
+    int repair_escalate_manager_after_s;
+    int repair_reopen_days;
+    int repair_recheck_interval_ms;
+    int idempotency_ttl_s;
+    /* notifications */
+    char *notification_templates_file;
+    char *notification_miniprogram_state; /* formal | trial | developer */
+    int notification_dispatch_interval_ms;
+    int notification_batch_size;
+    int notification_max_attempts;
+    int notification_retry_base_ms;
+    int notification_retry_max_ms;
+    int notification_lease_ms;
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

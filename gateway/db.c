@@ -2,6 +2,7 @@
 
 #include <mysql.h>
 #include <errmsg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +129,28 @@ int db_conn_is_up(const db_conn_t *c)
     return c->up;
 }
 
+/* Between steps a connection has nothing to read. A readable or hung-up
+ * socket means the server closed it while it sat idle (a restart,
+ * wait_timeout, KILL): better to notice now, with one poll() and no round
+ * trip, than to fail the step's first statement with "server has gone away". */
+static int closed_while_idle(db_conn_t *c)
+{
+    struct pollfd p = {.fd = (int)mysql_get_socket(c->mysql), .events = POLLIN};
+    if (p.fd < 0)
+        return 1;
+    return poll(&p, 1, 0) > 0;
+}
+
 int db_conn_ensure(db_conn_t *c)
 {
     c->lost = 0;
     c->err = 0;
-    if (c->up)
-        return 0;
+    if (c->up) {
+        if (!closed_while_idle(c))
+            return 0;
+        log_warn("db", "the server closed an idle connection; reconnecting");
+        close_conn(c);
+    }
     long long now = now_ms();
     if (now < c->retry_at_ms) {
         c->lost = 1;
@@ -360,7 +377,7 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
     }
     ok = 1;
 Exit:
-    if (st)
+    if (c->up) /* a lost connection took its statements with it (set_error) */
         mysql_stmt_free_result(st);
     if (bufs)
         for (int i = 0; r && i < r->ncols; i++)

@@ -128,6 +128,23 @@ static int applied(MYSQL *m, long long version)
     return found;
 }
 
+/* 1 once this process holds the migration lock (waiting up to 60 s for
+ * another migrator), else 0 with the reason printed. */
+static int take_lock(MYSQL *m)
+{
+    if (mysql_query(m, "SELECT GET_LOCK('gateway_migrate', 60)") != 0) {
+        fprintf(stderr, "migrate: %s\n", mysql_error(m));
+        return 0;
+    }
+    MYSQL_RES *r = mysql_store_result(m);
+    MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+    int held = row && row[0] && strcmp(row[0], "1") == 0;
+    mysql_free_result(r);
+    if (!held)
+        fprintf(stderr, "migrate: another migration still holds the lock; try again later\n");
+    return held;
+}
+
 int migrate_run(const gw_config_t *cfg)
 {
     migration_t *list = NULL;
@@ -139,7 +156,7 @@ int migrate_run(const gw_config_t *cfg)
     MYSQL *m = connect_db(cfg, 1);
     if (!m)
         goto Exit;
-    if (query(m, "SELECT GET_LOCK('gateway_migrate', 60)") != 0)
+    if (!take_lock(m))
         goto Exit;
     if (query(m, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                  " version BIGINT NOT NULL PRIMARY KEY,"
@@ -188,48 +205,112 @@ Exit:
     return rc;
 }
 
+typedef struct {
+    int found; /* a row came back */
+    unsigned long long affected, insert_id;
+} stmt_result_t;
+
+/* Runs one prepared statement with bound parameters; returns 0 or -1. */
+static int run_stmt(MYSQL *m, const char *sql, MYSQL_BIND *binds, stmt_result_t *res)
+{
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    int rc = -1;
+    if (!st || mysql_stmt_prepare(st, sql, strlen(sql)) || (binds && mysql_stmt_bind_param(st, binds)) ||
+        mysql_stmt_execute(st) || mysql_stmt_store_result(st)) {
+        fprintf(stderr, "grant: %s\n", st ? mysql_stmt_error(st) : mysql_error(m));
+        goto Exit;
+    }
+    res->found = mysql_stmt_num_rows(st) > 0;
+    res->affected = mysql_stmt_affected_rows(st);
+    res->insert_id = mysql_stmt_insert_id(st);
+    rc = 0;
+Exit:
+    if (st)
+        mysql_stmt_close(st);
+    return rc;
+}
+
+static MYSQL_BIND bind_int(long long *v)
+{
+    MYSQL_BIND b;
+    memset(&b, 0, sizeof(b));
+    b.buffer_type = MYSQL_TYPE_LONGLONG;
+    b.buffer = v;
+    return b;
+}
+
+static MYSQL_BIND bind_str(const char *s)
+{
+    MYSQL_BIND b;
+    memset(&b, 0, sizeof(b));
+    b.buffer_type = MYSQL_TYPE_STRING;
+    b.buffer = (void *)s;
+    b.buffer_length = (unsigned long)strlen(s);
+    return b;
+}
+
 int migrate_grant(const gw_config_t *cfg, const char *openid, const char *role, long long project_id)
 {
-    if (!role_from_name(role) || !strcmp(role, "buyer") || !strcmp(role, "owner")) {
+    /* The same rules as POST /api/v1/admin/staff. */
+    unsigned bit = role_from_name(role);
+    if (!(bit & ROLE_STAFF)) {
         fprintf(stderr, "grant: --role must be agent, engineer, supervisor or admin\n");
+        return -1;
+    }
+    if (bit == ROLE_ADMIN && project_id != 0) {
+        fprintf(stderr, "grant: admin is a global role; omit --project\n");
+        return -1;
+    }
+    if (bit != ROLE_ADMIN && project_id <= 0) {
+        fprintf(stderr, "grant: --project (a project id) is required for %s\n", role);
+        return -1;
+    }
+    if (!*openid || strlen(openid) > 128) {
+        fprintf(stderr, "grant: --openid must be 1 to 128 characters\n");
         return -1;
     }
     MYSQL *m = connect_db(cfg, 0);
     if (!m)
         return -1;
     int rc = -1;
-    /* Bound parameters even here: the openid comes from the command line. */
-    MYSQL_STMT *st = mysql_stmt_init(m);
-    const char *ins = "INSERT INTO users (openid) VALUES (?) ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)";
-    MYSQL_BIND b[3];
-    memset(b, 0, sizeof(b));
-    unsigned long olen = (unsigned long)strlen(openid), rlen = (unsigned long)strlen(role);
-    b[0].buffer_type = MYSQL_TYPE_STRING;
-    b[0].buffer = (void *)openid;
-    b[0].buffer_length = olen;
-    if (mysql_stmt_prepare(st, ins, strlen(ins)) || mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st))
+    stmt_result_t res;
+    long long uid = 0;
+    /* Bound parameters even here: the openid comes from the command line.
+     * The user, the role and the audit row commit together. */
+    if (query(m, "START TRANSACTION") != 0)
         goto Exit;
-    long long uid = (long long)mysql_stmt_insert_id(st);
-    mysql_stmt_close(st);
-    st = mysql_stmt_init(m);
-    const char *grant = "INSERT IGNORE INTO staff_roles (user_id, role, project_id) VALUES (?, ?, ?)";
-    memset(b, 0, sizeof(b));
-    b[0].buffer_type = MYSQL_TYPE_LONGLONG;
-    b[0].buffer = &uid;
-    b[1].buffer_type = MYSQL_TYPE_STRING;
-    b[1].buffer = (void *)role;
-    b[1].buffer_length = rlen;
-    b[2].buffer_type = MYSQL_TYPE_LONGLONG;
-    b[2].buffer = &project_id;
-    if (mysql_stmt_prepare(st, grant, strlen(grant)) || mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st))
+    if (project_id) {
+        MYSQL_BIND b[] = {bind_int(&project_id)};
+        if (run_stmt(m, "SELECT 1 FROM projects WHERE id = ?", b, &res) != 0)
+            goto Exit;
+        if (!res.found) {
+            fprintf(stderr, "grant: project %lld does not exist\n", project_id);
+            goto Exit;
+        }
+    }
+    MYSQL_BIND ub[] = {bind_str(openid)};
+    if (run_stmt(m, "INSERT INTO users (openid) VALUES (?) ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)", ub,
+                 &res) != 0)
+        goto Exit;
+    uid = (long long)res.insert_id;
+    MYSQL_BIND rb[] = {bind_int(&uid), bind_str(role), bind_int(&project_id)};
+    if (run_stmt(m, "INSERT IGNORE INTO staff_roles (user_id, role, project_id) VALUES (?, ?, ?)", rb, &res) != 0)
+        goto Exit;
+    if (res.affected > 0) {
+        MYSQL_BIND ab[] = {bind_int(&uid), bind_str(role), bind_int(&project_id)};
+        if (run_stmt(m,
+                     "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
+                     " VALUES (NULL, 'staff.grant', 'user', ?, JSON_OBJECT('role', ?, 'project_id', ?, 'via', 'cli'))",
+                     ab, &res) != 0)
+            goto Exit;
+    }
+    if (query(m, "COMMIT") != 0)
         goto Exit;
     printf("grant: user %lld has role %s%s\n", uid, role, project_id ? " on the project" : "");
     rc = 0;
 Exit:
     if (rc != 0)
-        fprintf(stderr, "grant: %s\n", st ? mysql_stmt_error(st) : mysql_error(m));
-    if (st)
-        mysql_stmt_close(st);
+        mysql_query(m, "ROLLBACK");
     mysql_close(m);
     return rc;
 }

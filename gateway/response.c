@@ -26,6 +26,10 @@ static cJSON *envelope(gw_call_t *c)
         cJSON_AddStringToObject(e, "message", c->err_message[0] ? c->err_message : info->message);
         if (c->err_field[0])
             cJSON_AddStringToObject(e, "field", c->err_field);
+        if (c->err_details) {
+            cJSON_AddItemToObject(e, "details", c->err_details);
+            c->err_details = NULL;
+        }
     }
     cJSON_AddStringToObject(env, "request_id", c->request_id);
     return env;

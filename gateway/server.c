@@ -31,6 +31,7 @@ static int nthreads;
 static worker_pool_t *wechat_pool, *cpu_pool;
 static pthread_barrier_t ready_barrier;
 static atomic_int startup_failed;
+static atomic_int threads_draining; /* loop threads not yet through their in-flight calls */
 static h2o_multithread_message_t wake_msgs[256];
 
 /* ALPN list with only http/1.1: HTTP/2 is opt-in (see README). */
@@ -163,6 +164,7 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
     if (!t->stopping) {
         t->stopping = 1;
         close_listeners(t); /* stop accepting; in-flight requests finish */
+        h2o_context_request_shutdown(&t->ctx); /* no more keep-alive */
     }
 }
 
@@ -215,6 +217,16 @@ static void report_pool(h2o_timeout_entry_t *entry)
         h2o_timeout_link(r->thread->ctx.loop, &r->timeout, &r->entry);
 }
 
+/* h2o keeps the socket buffers a thread freed in a thread-local free list.
+ * Hand them back before the loop thread ends: once its thread-local storage
+ * is gone nothing points to them (and LeakSanitizer reports them). */
+static void release_socket_buffer_cache(void)
+{
+    h2o_mem_recycle_t *cache = &h2o_socket_buffer_prototype.allocator;
+    while (cache->cnt > 0)
+        free(h2o_mem_alloc_recycle(cache, 0)); /* pops a cached buffer */
+}
+
 static void *thread_main(void *arg)
 {
     struct gw_thread *t = arg;
@@ -229,20 +241,32 @@ static void *thread_main(void *arg)
     pool_reporter_t reporter = {.thread = t};
     h2o_timeout_init(t->ctx.loop, &reporter.timeout, 1000);
     reporter.entry.cb = report_pool;
-    h2o_timeout_link(t->ctx.loop, &reporter.timeout, &reporter.entry);
+    report_pool(&reporter.entry); /* publish now, so /metrics has the gauges from the start */
     pthread_barrier_wait(&ready_barrier);
 
     while (!t->stopping)
         h2o_evloop_run(t->ctx.loop, INT32_MAX);
-    /* Drain: finish what is in flight, then leave. */
+    /* Drain: finish what is in flight. A thread that is done keeps answering
+     * its open connections (503 SHUTTING_DOWN) until every thread is done, so
+     * a request sent on an idle keep-alive connection gets an answer instead
+     * of waiting for the process to exit. */
     long long deadline = monotonic_ms() + gw_cfg->shutdown_timeout_ms;
-    while (t->inflight > 0 && monotonic_ms() < deadline)
+    int drained = 0;
+    while (monotonic_ms() < deadline) {
+        if (!drained && t->inflight == 0) {
+            drained = 1;
+            atomic_fetch_sub(&threads_draining, 1);
+        }
+        if (drained && t->inflight == 0 && atomic_load(&threads_draining) == 0)
+            break;
         h2o_evloop_run(t->ctx.loop, 50);
+    }
     if (t->inflight > 0)
         log_warn("server", "thread %d: %zu requests still in flight at shutdown deadline", t->index, t->inflight);
     if (h2o_timeout_is_linked(&reporter.entry))
         h2o_timeout_unlink(&reporter.entry);
     h2o_timeout_dispose(t->ctx.loop, &reporter.timeout);
+    release_socket_buffer_cache();
     return NULL;
 }
 
@@ -297,6 +321,7 @@ int server_run(void)
     cpu_pool = pool_create(&cc);
 
     threads = calloc((size_t)nthreads, sizeof(*threads));
+    atomic_store(&threads_draining, nthreads);
     pthread_barrier_init(&ready_barrier, NULL, (unsigned)nthreads + 1);
     for (int i = 0; i < nthreads; i++) {
         threads[i].index = i;

@@ -19,19 +19,26 @@ typedef struct {
 static signing_key_t keys[MAX_KEYS];
 static int nkeys;
 
+void session_keys_free(void)
+{
+    OPENSSL_cleanse(keys, sizeof(keys));
+    nkeys = 0;
+}
+
+/* All or nothing: after a failure no key is left loaded. */
 int session_keys_load(const char *spec)
 {
-    nkeys = 0;
+    session_keys_free();
     const char *p = spec;
     while (p && *p && nkeys < MAX_KEYS) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
         if (!eq)
-            return -1;
+            goto Fail;
         size_t kid_len = (size_t)(eq - p), sec_len = len - kid_len - 1;
         if (kid_len == 0 || kid_len >= sizeof(keys[0].kid) || sec_len == 0 || sec_len > sizeof(keys[0].secret))
-            return -1;
+            goto Fail;
         memcpy(keys[nkeys].kid, p, kid_len);
         keys[nkeys].kid[kid_len] = '\0';
         memcpy(keys[nkeys].secret, eq + 1, sec_len);
@@ -41,13 +48,11 @@ int session_keys_load(const char *spec)
         if (*p == ',')
             p++;
     }
-    return nkeys > 0 ? 0 : -1;
-}
-
-void session_keys_free(void)
-{
-    OPENSSL_cleanse(keys, sizeof(keys));
-    nkeys = 0;
+    if (nkeys > 0 && !(p && *p)) /* more than MAX_KEYS keys: refused, not cut */
+        return 0;
+Fail:
+    session_keys_free();
+    return -1;
 }
 
 static void b64url(const unsigned char *in, size_t len, char *out)

@@ -6,6 +6,31 @@
 void health_register(void);
 void auth_register(void);
 void admin_staff_register(void);
+void uploads_register(void);
+void media_register(void);
+void wechat_push_register(void);
+void subscriptions_register(void);
+void notifications_inbox_register(void);
+void notifications_admin_register(void);
+void notification_dispatcher_register(void);
+void owners_import_register(void);
+void units_register(void);
+void repair_categories_register(void);
+void repairs_owner_register(void);
+void repairs_detail_register(void);
+void repairs_engineer_register(void);
+void repairs_admin_register(void);
+void repairs_stats_register(void);
+void repair_sweeper_register(void);
+void projects_register(void);
+void leads_register(void);
+void leads_agent_register(void);
+void leads_stats_register(void);
+void leads_sweeper_register(void);
+void referral_codes_register(void);
+void referrals_register(void);
+void referrals_admin_register(void);
+void rewards_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

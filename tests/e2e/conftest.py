@@ -37,6 +37,12 @@ TEST_CONFIG = {
     "db_queue_timeout_ms": 2000,
     "shutdown_timeout_ms": 10000,
     "log_level": "info",
+    # notification outbox: fast dispatch, short backoff and lease
+    "notification_dispatch_interval_ms": 100,
+    "notification_retry_base_ms": 100,
+    "notification_retry_max_ms": 400,
+    "notification_max_attempts": 4,
+    "notification_lease_ms": 5000,
 }
 
 
@@ -66,7 +72,7 @@ class Stack:
         name = name or f"gw{len(self.extra_gateways) + 2}"
         gdir = os.path.join(self.dir, name)
         os.makedirs(gdir, exist_ok=True)
-        for f in ("tls.crt", "tls.key", "session_keys"):
+        for f in ("tls.crt", "tls.key", "session_keys", "media_url_key"):
             src, dst = os.path.join(self.dir, f), os.path.join(gdir, f)
             if not os.path.exists(dst):
                 os.symlink(src, dst)
@@ -289,3 +295,41 @@ class Factory:
 @pytest.fixture
 def factory(db, api):
     return Factory(db, api)
+
+
+# ---- ordering ---------------------------------------------------------------
+# @pytest.mark.run_last moves a test after every other collected test (used by
+# checks over what the whole session left behind, such as the gateway logs).
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "run_last: run after every other test of the session")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)  # stable sort
+
+
+# ---- assertions on the envelope ----------------------------------------------
+
+def expect_error(r, status, code, field=None):
+    """Asserts an error envelope: HTTP status, error.code, error.field (when
+    given) and X-Request-Id equal to the body's request_id. Returns error."""
+    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text}"
+    body = r.json()
+    assert "data" not in body, body
+    err = body["error"]
+    assert err["code"] == code, body
+    assert err["message"], body
+    if field is not None:
+        assert err.get("field") == field, body
+    assert body["request_id"] == r.headers["x-request-id"], (body, dict(r.headers))
+    return err
+
+
+def expect_ok(r, status=200):
+    """Asserts a success envelope and returns its data."""
+    assert r.status_code == status, f"expected {status}, got {r.status_code}: {r.text}"
+    body = r.json()
+    assert "error" not in body, body
+    assert body["request_id"] == r.headers["x-request-id"], (body, dict(r.headers))
+    return body["data"]

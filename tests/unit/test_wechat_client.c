@@ -4,9 +4,11 @@
  *
  * The fake's control API (/__fake/...) injects failures and reports what it
  * received, so retries, token refresh and single flight are checked on the
- * wire, not only through the client's own counters. Everything the client
- * logs goes to a temporary file (fd 2) that is scanned at the end for the
- * secret, session keys and access tokens. */
+ * wire, not only through the client's own counters. Everything written to
+ * fd 2 (the client's log) goes to /tmp/test_wechat_client.log.XXXXXX, which
+ * is scanned at the end for the secret, session keys and access tokens; the
+ * file is removed on success and kept on failure (sanitizer reports land in
+ * it too). TEST_VERBOSE=1 copies it to stderr. */
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -811,7 +813,7 @@ int main(void)
 
     base = getenv("FAKE_WECHAT_URL");
     if (!base || !base[0]) {
-        printf("unit %s: 0 passed, 0 failed (skipped: FAKE_WECHAT_URL unset)\n", __FILE__);
+        printf("unit test_wechat_client.c: 0 passed, 0 failed (skipped: FAKE_WECHAT_URL unset)\n");
         return 0;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -836,7 +838,6 @@ int main(void)
         printf("FAIL cannot capture stderr\n");
         return 1;
     }
-    unlink(logpath);
     log_set_level(LOG_DEBUG);
 
     cfg = (wx_config_t){.api_base = base, .appid = appid, .secret = secret,
@@ -873,6 +874,10 @@ int main(void)
     log_fd = logfd;
     RUN(test_log_has_no_secrets);
     close(logfd);
+    if (test_failed)
+        printf("client log kept at %s\n", logpath);
+    else
+        unlink(logpath);
     curl_global_cleanup();
     return TEST_REPORT();
 }

@@ -197,6 +197,11 @@ def write_config(dir, db, wechat_base, appid, secret, https_port, extra=None):
         with open(keys_file, "w") as f:
             f.write(f"k1={secrets.token_hex(32)}")
         os.chmod(keys_file, 0o600)
+    media_key_file = os.path.join(dir, "media_url_key")
+    if not os.path.exists(media_key_file):
+        with open(media_key_file, "w") as f:
+            f.write(secrets.token_hex(32))
+        os.chmod(media_key_file, 0o600)
     secret_file = os.path.join(dir, "wechat_secret")
     with open(secret_file, "w") as f:
         f.write(secret)
@@ -216,6 +221,8 @@ def write_config(dir, db, wechat_base, appid, secret, https_port, extra=None):
         "wechat_secret_file": secret_file,
         "session_keys_file": keys_file,
         "media_dir": os.path.join(dir, "media"),
+        "notification_templates_file": os.path.join(ROOT, "config", "notification-templates.json"),
+        "media_url_key_file": media_key_file,
     }
     values.update(extra or {})
     path = os.path.join(dir, "gateway.conf")

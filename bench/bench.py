@@ -1,0 +1,736 @@
+#!/usr/bin/python3
+"""bench.py: the gateway's benchmarks, driven by `make bench` (bench/run.sh).
+
+Starts a private MariaDB, the fake WeChat and the gateway (tools/devstack),
+seeds the dataset, measures the two ceilings of this machine in this run
+(the gateway's static /healthz over HTTPS with wrk; sysbench
+oltp_point_select on the same MariaDB socket), then each scenario after a
+warm-up, and prints one table with every figure beside those ceilings.
+
+    bench.py --build build [--duration 10] [--warmup 3] [--only s1,s6] [--profile]
+
+Load goes to 127.0.0.1 only. Nothing here fails on a timing: the targets are
+reported as met or missed; the exit code is non-zero only when the harness
+itself could not run. Results: <build>/bench/results.json (and the table).
+"""
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+sys.path.insert(0, os.path.join(ROOT, "tools", "devstack"))
+import devstack  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CONNS = 64            # the targets' concurrency
+IDLE_CONNS = 10000    # scenario 5
+READERS = 2000        # owners 1..2000 have 50 tickets each (seed_repairs.sql)
+BUYERS = 2000         # users 40001..42000 (seed_base.sql)
+
+# The gateway runs with its defaults except: the keep-alive idle timeout is
+# long enough for scenario 5's idle connections to outlive the measurement,
+# and media goes to the run's folder.
+GATEWAY_CONFIG = {
+    "idle_timeout_ms": 300000,
+    "log_level": "info",
+}
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---- process figures ----------------------------------------------------------
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def machine_busy_seconds():
+    """CPU time the whole machine spent not idle, over all cores."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return (sum(v[:8]) - idle) / CLK_TCK
+
+
+class Watch:
+    """CPU of the gateway, MariaDB and the fake WeChat over a run, the whole
+    machine's busy CPU (to see other work on the machine), and the
+    gateway's peak RSS."""
+
+    def __init__(self, gw_pid, db_pid, fake_pid=None):
+        self.pids = {"gw": gw_pid, "db": db_pid}
+        if fake_pid:
+            self.pids["fake"] = fake_pid
+        self.gw_pid = gw_pid
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.t0 = time.monotonic()
+        self.cpu0 = {k: cpu_seconds(p) for k, p in self.pids.items()}
+        self.busy0 = machine_busy_seconds()
+        self.rss_before = rss_mb(self.gw_pid)
+        self.peak = self.rss_before
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.2):
+            try:
+                self.peak = max(self.peak, rss_mb(self.gw_pid))
+            except OSError:
+                return
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.wall = time.monotonic() - self.t0
+        self.cpu = {}
+        for k, p in self.pids.items():
+            try:
+                self.cpu[k] = 100.0 * (cpu_seconds(p) - self.cpu0[k]) / self.wall
+            except OSError:  # it died: reported by the caller
+                self.cpu[k] = float("nan")
+        self.machine_cpu = 100.0 * (machine_busy_seconds() - self.busy0) / self.wall
+        self.gw_cpu, self.db_cpu = self.cpu["gw"], self.cpu["db"]
+        try:
+            self.rss_after = rss_mb(self.gw_pid)
+            self.peak = max(self.peak, self.rss_after)
+        except OSError:
+            self.rss_after = float("nan")
+        return False
+
+    def figures(self, load_cpu):
+        """The figures every result row carries; `other` is CPU used by
+        processes that are not part of the run (other work on the machine)."""
+        ours = sum(v for v in self.cpu.values() if v == v) + load_cpu
+        return dict(gw_cpu=self.gw_cpu, db_cpu=self.db_cpu, fake_cpu=self.cpu.get("fake"), load_cpu=load_cpu,
+                    machine_cpu=self.machine_cpu, other_cpu=max(0.0, self.machine_cpu - ours),
+                    rss_before=self.rss_before, rss_peak=self.peak, rss_after=self.rss_after)
+
+
+# ---- load tools ---------------------------------------------------------------
+
+_run_seq = [10]
+
+
+def run_wrk(url, script, conns, duration, env=None, threads=2, timeout_s=5):
+    """One wrk run; returns the figures of common.lua's BENCH_JSON line.
+    BENCH_RUN_ID / BENCH_RUN_SEQ let scripts make values unique per run."""
+    _run_seq[0] += 1
+    env = dict(os.environ, BENCH_LUA=os.path.join(BENCH, "lua"), BENCH_RUN_ID=secrets.token_hex(4),
+               BENCH_RUN_SEQ=str(_run_seq[0]), **(env or {}))
+    cmd = ["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{duration}s", f"--timeout={timeout_s}s",
+           "-s", os.path.join(BENCH, "lua", script), url]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    out, err = proc.communicate()
+    wall = time.monotonic() - t0
+    m = re.search(r"^BENCH_JSON (.*)$", out, re.M)
+    if proc.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {err.strip() or out.strip()}")
+    r = json.loads(m.group(1))
+    seconds = r["duration_us"] / 1e6
+    r["rps"] = r["requests"] / seconds if seconds else 0.0
+    r["errors"] = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+    r["conns"] = conns
+    r["wall"] = wall
+    return r
+
+
+def load_cpu_children(before):
+    """CPU used by our finished children since `before` (os.times snapshot)."""
+    now = os.times()
+    return (now.children_user - before.children_user) + (now.children_system - before.children_system)
+
+
+# ---- the stack ----------------------------------------------------------------
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+class FastFakeWechat(devstack.FakeWechat):
+    """The fake WeChat through bench/fake_wechat_fast.py (TCP_NODELAY, quiet)."""
+
+    def start(self):
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen(
+                [devstack.PYTHON, os.path.join(BENCH, "fake_wechat_fast.py"), "--host", "127.0.0.1", "--port", "0",
+                 "--port-file", self.port_file, "--appid", self.appid, "--secret", self.secret],
+                stdout=logf, stderr=logf, start_new_session=True)
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the fake WeChat exited; see {self.log}")
+            return os.path.exists(self.port_file)
+
+        devstack.wait_for(ready, 30, "the fake WeChat")
+        with open(self.port_file) as f:
+            self.url = f"http://127.0.0.1:{int(f.read().strip())}"
+
+
+class Stack:
+    def __init__(self, binary, dir):
+        self.binary, self.dir = os.path.abspath(binary), dir
+        self.db = devstack.MariaDB(os.path.join(dir, "db"))
+        self.fake = FastFakeWechat(dir)
+        self.gateway = None
+
+    def start(self):
+        self.db.start()
+        self.fake.start()
+        self.port = devstack.free_port()
+        extra = dict(GATEWAY_CONFIG, media_dir=os.path.join(self.dir, "media"))
+        self.config = devstack.write_config(self.dir, self.db, self.fake.url, self.fake.appid, self.fake.secret,
+                                            self.port, extra)
+        self.ca = os.path.join(self.dir, "tls.crt")
+        self.gateway = devstack.Gateway(self.binary, self.config, self.dir, self.port)
+        self.gateway.migrate()
+        self.url = self.gateway.url
+        with open(os.path.join(self.dir, "session_keys")) as f:
+            kid, secret = f.read().strip().split(",")[0].split("=", 1)
+        self.kid, self.secret = kid, secret.encode()
+
+    def start_gateway(self):
+        self.gateway.start()
+
+    def stop(self):
+        code = None
+        if self.gateway and self.gateway.proc:
+            code = self.gateway.stop()
+        self.fake.stop()
+        self.db.stop()
+        return code
+
+    def sql(self, text, database="gateway", capture=False):
+        r = subprocess.run(["mariadb", "--no-defaults", "-uroot", f"--socket={self.db.socket}", "-N", "-B",
+                            database], input=text, text=True, check=True,
+                           stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
+        return r.stdout if capture else None
+
+    def has_table(self, table):
+        out = self.sql(f"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'gateway' "
+                       f"AND table_name = '{table}'", capture=True)
+        return out.strip() == "1"
+
+    def has_column(self, table, column):
+        out = self.sql(f"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'gateway' "
+                       f"AND table_name = '{table}' AND column_name = '{column}'", capture=True)
+        return out.strip() == "1"
+
+    def token(self, user_id, ttl=86400):
+        """A session token as gateway/session_token.h defines it."""
+        exp = int(time.time()) + ttl
+        msg = f"{self.kid}.{user_id}.{exp}.{b64url(secrets.token_bytes(9))}"
+        sig = b64url(hmac.new(self.secret, msg.encode(), hashlib.sha256).digest())
+        return f"{msg}.{sig}"
+
+    def request(self, method, path, token=None, **kw):
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.url + path, headers=headers, verify=self.ca, timeout=30, **kw)
+
+
+# ---- the benchmark ------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        self.out_dir = os.path.join(self.build, "bench")
+        self.run_dir = os.path.join(self.out_dir, "run")
+        self.data_dir = os.path.join(self.out_dir, "data")
+        self.stack = None
+        self.results = {}
+        self.skipped = {}
+        self.notes = []
+        self.seed_s = {}
+
+    # -- set-up --
+
+    def setup(self):
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        os.makedirs(self.run_dir)
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.stack = Stack(os.path.join(self.build, "bin", "gateway"), self.run_dir)
+        log(f"starting MariaDB and the fake WeChat in {self.run_dir}")
+        self.stack.start()
+        self.seed()
+        log("starting the gateway")
+        self.stack.start_gateway()
+        self.gw_pid = self.stack.gateway.proc.pid
+        self.db_pid = self.stack.db.proc.pid
+        self.write_data_files()
+
+    def seed(self):
+        parts = [("base", "seed_base.sql", None)]
+        parts.append(("repairs", "seed_repairs.sql", lambda: self.stack.has_table("repair_timeline_photos")))
+        parts.append(("leads", "seed_leads.sql", lambda: self.stack.has_column("leads", "stage")))
+        for name, file, ready in parts:
+            if ready and not ready():
+                log(f"seed {name}: skipped (its migration is not there)")
+                continue
+            t0 = time.monotonic()
+            with open(os.path.join(BENCH, file)) as f:
+                self.stack.sql(f.read())
+            self.seed_s[name] = time.monotonic() - t0
+            log(f"seed {name}: {self.seed_s[name]:.1f}s")
+        counts = {}
+        for table in ("units", "owners", "repair_tickets", "repair_timeline", "leads"):
+            if self.stack.has_table(table):
+                counts[table] = int(self.stack.sql(f"SELECT COUNT(*) FROM {table}", capture=True))
+        self.counts = counts
+        log(f"dataset: {counts}")
+        # sysbench's own table for the database ceiling, in its own schema.
+        self.stack.sql("CREATE DATABASE IF NOT EXISTS sbtest", database="mysql")
+        t0 = time.monotonic()
+        subprocess.run(self.sysbench_cmd(1) + ["prepare"], check=True, stdout=subprocess.DEVNULL)
+        self.seed_s["sysbench"] = time.monotonic() - t0
+
+    def write_data_files(self):
+        """Tokens and ids for the wrk scripts (one request's data a line)."""
+        s = self.stack
+        if s.has_table("repair_tickets"):
+            rows = s.sql(f"SELECT user_id, MAX(id) FROM repair_tickets WHERE user_id <= {READERS} GROUP BY user_id",
+                         capture=True).split("\n")
+            with open(os.path.join(self.data_dir, "tickets.txt"), "w") as f:
+                for row in rows:
+                    if row.strip():
+                        uid, tid = row.split()
+                        f.write(f"{s.token(int(uid))} {tid}\n")
+        with open(os.path.join(self.data_dir, "owners.txt"), "w") as f:
+            for uid in range(1, READERS + 1):
+                f.write(f"{s.token(uid)}\n")
+        with open(os.path.join(self.data_dir, "buyers.txt"), "w") as f:
+            for uid in range(40001, 40001 + BUYERS):
+                f.write(f"{s.token(uid)}\n")
+
+    def sysbench_cmd(self, threads):
+        return ["sysbench", "oltp_point_select", "--db-driver=mysql", f"--mysql-socket={self.stack.db.socket}",
+                "--mysql-user=root", "--mysql-db=sbtest", "--tables=1", "--table-size=100000",
+                f"--threads={threads}"]
+
+    # -- measuring --
+
+    def wrk(self, name, script, conns=CONNS, env=None, timeout_s=5, duration=None, warmup=True):
+        duration = duration or self.args.duration
+        url = self.stack.url
+        env = dict(env or {}, BENCH_DATA=self.data_dir, BENCH_JPEG_DIR=self.data_dir)
+        if warmup and self.args.warmup:
+            run_wrk(url, script, conns, self.args.warmup, env, timeout_s=timeout_s)
+        t = os.times()
+        with self.watch() as w:
+            r = run_wrk(url, script, conns, duration, env, timeout_s=timeout_s)
+        r.update(w.figures(100.0 * load_cpu_children(t) / w.wall))
+        self.check_alive(name)
+        log(f"{name}: {r['rps']:.0f} req/s p50 {r['p50_us'] / 1000:.2f} ms p99 {r['p99_us'] / 1000:.2f} ms "
+            f"errors {r['errors']} (CPU %: gateway {r['gw_cpu']:.0f}, db {r['db_cpu']:.0f}, "
+            f"load {r['load_cpu']:.0f}, fake {r['fake_cpu'] or 0:.0f}, other {r['other_cpu']:.0f})")
+        return r
+
+    def watch(self):
+        return Watch(self.gw_pid, self.db_pid, self.stack.fake.proc.pid)
+
+    def check_alive(self, name):
+        proc = self.stack.gateway.proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"the gateway exited ({proc.returncode}) during {name}; see {self.stack.gateway.log}")
+
+    def probe(self, name, method, path, expect, token=None, **kw):
+        """One request before a scenario: a missing route skips it."""
+        r = self.stack.request(method, path, token=token, **kw)
+        if r.status_code == expect:
+            return True
+        if (r.status_code == 404 and "no such endpoint" in r.text) or r.status_code == 405:
+            reason = f"{method} {path} is not there yet"
+        else:
+            reason = f"{method} {path} answered {r.status_code}: {r.text[:200]}"
+        self.skipped[name] = reason
+        log(f"{name}: skipped ({reason})")
+        return False
+
+    def ceiling_http(self):
+        self.results["ceiling_http"] = self.wrk("HTTP ceiling", "healthz.lua")
+
+    def ceiling_db(self):
+        cmd = self.sysbench_cmd(CONNS) + [f"--time={self.args.duration}", "--percentile=99", "run"]
+        if self.args.warmup:  # sysbench 1.0 has no --warmup-time
+            subprocess.run(self.sysbench_cmd(CONNS) + [f"--time={self.args.warmup}", "run"], check=True,
+                           stdout=subprocess.DEVNULL)
+        t = os.times()
+        with self.watch() as w:
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        qps = float(re.search(r"queries:\s+\d+\s+\(([\d.]+) per sec", out).group(1))
+        p99 = float(re.search(r"99th percentile:\s+([\d.]+)", out).group(1))
+        avg = float(re.search(r"avg:\s+([\d.]+)", out).group(1))
+        errors = int(re.search(r"ignored errors:\s+(\d+)", out).group(1))
+        r = dict(rps=qps, p50_us=avg * 1000, p99_us=p99 * 1000, errors=errors, conns=CONNS, p50_is_avg=True)
+        r.update(w.figures(100.0 * load_cpu_children(t) / w.wall))
+        log(f"DB ceiling: {qps:.0f} queries/s p99 {p99:.2f} ms (db CPU {w.db_cpu:.0f}%, sysbench {r['load_cpu']:.0f}%)")
+        self.results["ceiling_db"] = r
+
+    def s1_read_ticket(self, key="s1", conns=CONNS, warmup=True, duration=None, env=None):
+        if not os.path.exists(os.path.join(self.data_dir, "tickets.txt")):
+            self.skipped[key] = "no repair tickets (migration 004 missing)"
+            return None
+        if key == "s1":
+            line = open(os.path.join(self.data_dir, "tickets.txt")).readline().split()
+            if not self.probe(key, "GET", f"/api/v1/repairs/{line[1]}", 200, token=line[0]):
+                return None
+        elif "s1" in self.skipped:
+            return None
+        r = self.wrk(key, "read_ticket.lua", conns=conns, warmup=warmup, duration=duration, env=env,
+                     timeout_s=10)
+        self.results[key] = r
+        return r
+
+    def s2_list_tickets(self):
+        tok = open(os.path.join(self.data_dir, "owners.txt")).readline().strip()
+        if not self.probe("s2", "GET", "/api/v1/repairs?limit=20", 200, token=tok):
+            return
+        r = self.stack.request("GET", "/api/v1/repairs?limit=20", token=tok).json()
+        self.notes.append(f"s2: a page holds {len(r.get('data') or [])} tickets")
+        self.results["s2"] = self.wrk("s2", "list_tickets.lua")
+
+    def s3_lead(self):
+        tok = open(os.path.join(self.data_dir, "buyers.txt")).readline().strip()
+        body = json.loads(lead_probe_body())
+        if not self.probe("s3", "POST", "/api/v1/leads", 201, token=tok, json=body):
+            return
+        self.results["s3"] = self.wrk("s3", "lead.lua")
+
+    def s4_upload(self):
+        jpegs = sorted(f for f in os.listdir(self.data_dir) if f.startswith("photo") and f.endswith(".jpg"))
+        if not jpegs:
+            self.skipped["s4"] = "no test JPEG (bench/run.sh makes them)"
+            return
+        tok = open(os.path.join(self.data_dir, "owners.txt")).readline().strip()
+        with open(os.path.join(self.data_dir, jpegs[0]), "rb") as f:
+            files = {"file": ("photo.jpg", f.read(), "image/jpeg")}
+        if not self.probe("s4", "POST", "/api/v1/uploads", 201, token=tok, files=files):
+            return
+        conns = 16
+        time.sleep(1)
+        base = rss_mb(self.gw_pid)
+        r = self.wrk("s4", "upload.lua", conns=conns, timeout_s=20)
+        # Memory after the burst: give the allocator a few idle seconds.
+        after = []
+        for _ in range(10):
+            time.sleep(0.5)
+            after.append(rss_mb(self.gw_pid))
+        r["rss_base"], r["rss_settled"] = base, after[-1]
+        r["jpeg_bytes"] = os.path.getsize(os.path.join(self.data_dir, jpegs[0]))
+        r["image"] = self.image_cost(os.path.join(self.data_dir, jpegs[0]))
+        log(f"s4: RSS before {base:.1f} MB, peak {r['rss_peak']:.1f} MB, 5 s after {after[-1]:.1f} MB")
+        self.results["s4"] = r
+
+    def image_cost(self, photo):
+        """The image work of one upload, CPU ms on one core (image_cost.c)."""
+        tool = os.path.join(self.out_dir, "image_cost")
+        if not os.path.exists(tool):
+            return None
+        out = subprocess.run([tool, photo, "10"], capture_output=True, text=True).stdout
+        m = re.search(r"^BENCH_IMAGE (.*)$", out, re.M)
+        if not m:
+            return None
+        img = json.loads(m.group(1))
+        self.notes.append(
+            f"s4: image work per photo, CPU ms on one core: image_process {img['process_ms']:.1f} (of which the "
+            f"lossless tjTransform {img['transform_ms']:.1f}, the 1/8-scale decode for the thumbnail "
+            f"{img['thumb_decode_ms']:.1f}); a marker-level strip would take {img['marker_strip_ms']:.2f}; "
+            f"so the image work alone caps uploads at {2000 / img['process_ms']:.0f}/s on 2 cores")
+        return img
+
+    def s5_idle(self):
+        if "s1" not in self.results:
+            self.skipped["s5"] = "needs scenario 1"
+            return
+        holder = os.path.join(self.out_dir, "idle_conns")
+        base = rss_mb(self.gw_pid)
+        t0 = time.monotonic()
+        proc = subprocess.Popen([holder, "127.0.0.1", str(self.stack.port), str(IDLE_CONNS), self.stack.ca],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline().strip()
+            opened = time.monotonic() - t0
+            m = re.match(r"ready open=(\d+) failed=(\d+)", line)
+            if not m:
+                raise RuntimeError(f"idle_conns: {line!r}")
+            held = rss_mb(self.gw_pid)
+            log(f"s5: {m.group(1)} idle connections open ({m.group(2)} failed) in {opened:.1f}s; "
+                f"gateway RSS {base:.1f} -> {held:.1f} MB")
+            r = self.wrk("s5", "read_ticket.lua", timeout_s=10)
+            proc.send_signal(signal.SIGTERM)
+            final = proc.stdout.readline().strip()
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        r.update(idle_open=int(m.group(1)), idle_failed=int(m.group(2)), idle_open_s=opened, rss_base=base,
+                 rss_held=held, idle_final=int(re.search(r"open=(\d+)", final).group(1)) if "open=" in final else -1)
+        time.sleep(1)
+        r["rss_released"] = rss_mb(self.gw_pid)
+        r["kb_per_conn"] = (held - base) * 1024 / max(1, r["idle_open"])
+        self.notes.append(f"s5: {r['kb_per_conn']:.1f} KB of gateway RSS per idle TLS connection "
+                          f"({base:.0f} MB -> {held:.0f} MB for {r['idle_open']}); opening them took "
+                          f"{opened:.1f}s; RSS after they closed: {r['rss_released']:.0f} MB")
+        self.results["s5"] = r
+
+    def s6_login(self):
+        if not self.probe("s6", "POST", "/api/v1/auth/login", 200, json={"code": "C_bench_probe"}):
+            return
+        r = self.wrk("s6", "login.lua", conns=32, timeout_s=10)
+        self.results["s6"] = r
+        self.notes.append(f"s6: the fake WeChat (one Python process) used {r['fake_cpu']:.0f}% CPU")
+
+    def overload(self):
+        """Scenario 1 at a few concurrencies; then 4x the best one with every
+        status counted; then the best one again at once (recovery)."""
+        if "s1" not in self.results:
+            self.skipped["overload"] = "needs scenario 1"
+            return
+        points = {CONNS: self.results["s1"]}
+        for conns in (16, 128):
+            points[conns] = self.s1_read_ticket(key=f"s1_c{conns}", conns=conns)
+        best = max(points, key=lambda c: points[c]["rps"])
+        over = 4 * max(best, CONNS)  # and never below 4x the targets' 64 connections
+        r = self.s1_read_ticket(key="overload", conns=over, warmup=False, env={"BENCH_COUNT_STATUSES": "1"})
+        rec = self.s1_read_ticket(key="recovery", conns=best, warmup=False, duration=5)
+        self.overload_info = dict(best=best, over=over, sweep={c: points[c]["rps"] for c in sorted(points)},
+                                  recovery_ratio=rec["rps"] / points[best]["rps"])
+
+    # -- profile --
+
+    def profile(self):
+        """Where scenario 1's time goes in the gateway: perf sampling on the
+        cpu-clock (works without hardware counters), split by library and by
+        symbol; and the system calls a request makes (strace -c, on a short
+        run of its own since tracing slows everything)."""
+        if "s1" not in self.results:
+            return
+        env = {"BENCH_DATA": self.data_dir}
+        out = []
+        if shutil.which("perf"):
+            data = os.path.join(self.out_dir, "perf.data")
+            rec = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-p", str(self.gw_pid),
+                                    "-o", data, "--", "sleep", str(self.args.duration)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            run_wrk(self.stack.url, "read_ticket.lua", CONNS, self.args.duration - 1, env)
+            rec.wait()
+            for sort, limit in (("dso", "0.5"), ("dso,sym", "0.7")):
+                out.append(subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", sort,
+                                           "-g", "none", "--percent-limit", limit],
+                                          capture_output=True, text=True).stdout)
+        if shutil.which("strace"):
+            trace = os.path.join(self.out_dir, "strace.txt")
+            st = subprocess.Popen(["strace", "-f", "-c", "-o", trace, "-p", str(self.gw_pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            r = run_wrk(self.stack.url, "read_ticket.lua", 8, 4, env)
+            time.sleep(0.5)
+            st.send_signal(signal.SIGINT)
+            st.wait(30)
+            with open(trace) as f:
+                text = f.read()
+            m = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)", text, re.M)
+            if m:
+                calls = int(m.group(1))
+                self.notes.append(f"profile: scenario 1 makes {calls / r['requests']:.1f} system calls a request in "
+                                  f"the gateway (strace -c over {r['requests']} requests; see {trace})")
+            out.append(text)
+        path = os.path.join(self.out_dir, "profile.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(out))
+        log(f"profile: {path}")
+
+    # -- report --
+
+    def table(self):
+        http = self.results.get("ceiling_http", {}).get("rps")
+        dbq = self.results.get("ceiling_db", {}).get("rps")
+        names = [("ceiling_http", "HTTP ceiling: GET /healthz"), ("ceiling_db", "DB ceiling: sysbench point select"),
+                 ("s1", "1 owner reads a ticket"), ("s2", "2 owner lists tickets (20)"),
+                 ("s3", "3 buyer leaves a lead"), ("s4", "4 upload 1 MB JPEG"),
+                 ("s5", "5 = 1 + 10k idle TLS conns"), ("s6", "6 login (fake WeChat)"),
+                 ("s1_c16", "1 at 16 conns"), ("s1_c128", "1 at 128 conns"),
+                 ("overload", "overload: 1 at 4x best"), ("recovery", "recovery: 1 at best, at once")]
+        head = ("| scenario | conns | req/s | p50 ms | p99 ms | errors | gw RSS MB | gw CPU % | db CPU % "
+                "| load CPU % | other CPU % | gw µs/req | db µs/req | / HTTP ceil | / DB ceil |")
+        lines = [head, "|" + "---|" * 15]
+        for key, label in names:
+            r = self.results.get(key)
+            if not r:
+                if key in self.skipped:
+                    lines.append(f"| {label} | | skipped: {self.skipped[key]} | | | | | | | | | | | | |")
+                continue
+            ratio_h = f"{r['rps'] / http:.1%}" if http and not key.startswith("ceiling") else ""
+            ratio_d = f"{r['rps'] / dbq:.1%}" if dbq and not key.startswith("ceiling") else ""
+            p50 = f"{r['p50_us'] / 1000:.2f}" + (" (avg)" if r.get("p50_is_avg") else "")
+            lines.append(f"| {label} | {r['conns']} | {r['rps']:,.0f} | {p50} | {r['p99_us'] / 1000:.2f} | "
+                         f"{r['errors']} | {r['rss_peak']:.0f} | {r['gw_cpu']:.0f} | {r['db_cpu']:.0f} | "
+                         f"{r['load_cpu']:.0f} | {r['other_cpu']:.0f} | {per_req(r, 'gw_cpu')} | "
+                         f"{per_req(r, 'db_cpu')} | {ratio_h} | {ratio_d} |")
+        return "\n".join(lines)
+
+    def targets(self):
+        out = []
+        res = self.results
+        dbq = res.get("ceiling_db", {}).get("rps")
+
+        def verdict(ok):
+            return "MET" if ok else "MISSED"
+
+        if "s1" in res and dbq:
+            r = res["s1"]
+            ratio = r["rps"] / dbq
+            out.append(f"- s1: {ratio:.0%} of the DB ceiling (target >= 40%): {verdict(ratio >= 0.4)}; "
+                       f"p99 {r['p99_us'] / 1000:.2f} ms at {r['conns']} conns (target < 10 ms): "
+                       f"{verdict(r['p99_us'] < 10000)}")
+        if "s3" in res:
+            r = res["s3"]
+            out.append(f"- s3: {r['rps']:.0f} req/s with {r['errors']} errors (target >= 2000, zero errors): "
+                       f"{verdict(r['rps'] >= 2000 and r['errors'] == 0)}")
+        if "s4" in res:
+            r = res["s4"]
+            grown = r["rss_settled"] - r["rss_base"]
+            back = grown <= max(16.0, 0.1 * r["rss_base"])
+            out.append(f"- s4: {r['rps']:.1f} uploads/s (target >= 50): {verdict(r['rps'] >= 50)}; RSS "
+                       f"{r['rss_base']:.0f} MB before, {r['rss_peak']:.0f} MB peak, {r['rss_settled']:.0f} MB 5 s "
+                       f"after (target: back to baseline, within 16 MB or 10%): {verdict(back)}")
+        if "s5" in res and "s1" in res:
+            r = res["s5"]
+            drop = 1 - r["rps"] / res["s1"]["rps"]
+            out.append(f"- s5: {r['idle_open']} idle connections held ({r['idle_final']} still open at the end); "
+                       f"gateway RSS peak {r['rss_peak']:.0f} MB (target < 150 MB): {verdict(r['rss_peak'] < 150)}; "
+                       f"scenario 1 rate {r['rps']:.0f} vs {res['s1']['rps']:.0f} req/s, a drop of {drop:.0%} "
+                       f"(target < 20%): {verdict(drop < 0.2)}")
+        if "overload" in res:
+            r, info = res["overload"], self.overload_info
+            statuses = r.get("statuses", {})
+            bad = {k: v for k, v in statuses.items() if k not in ("200", "503")}
+            ra = r.get("retry_after_503", {})
+            only_503 = not bad and ra.get("without", 0) == 0
+            no_timeouts = r["timeout"] == 0 and r["connect"] + r["read"] + r["write"] == 0
+            recovered = info["recovery_ratio"] >= 0.8
+            out.append(f"- overload: sweep {', '.join(f'{c} conns {v:.0f}/s' for c, v in info['sweep'].items())}; "
+                       f"best {info['best']}, overload at {info['over']} conns: statuses {statuses}, 503s with "
+                       f"Retry-After {ra.get('with', 0)}, without {ra.get('without', 0)}, timeouts {r['timeout']}, "
+                       f"socket errors {r['connect'] + r['read'] + r['write']}, p99 {r['p99_us'] / 1000:.1f} ms; "
+                       f"recovery at once: {info['recovery_ratio']:.0%} of the best rate. "
+                       f"{verdict(only_503 and no_timeouts and recovered)}")
+        return "\n".join(out)
+
+    def run(self):
+        only = set(self.args.only.split(",")) if self.args.only else None
+        steps = [("ceiling_http", self.ceiling_http), ("ceiling_db", self.ceiling_db), ("s1", self.s1_read_ticket),
+                 ("s2", self.s2_list_tickets), ("s3", self.s3_lead), ("s4", self.s4_upload), ("s5", self.s5_idle),
+                 ("s6", self.s6_login), ("overload", self.overload)]
+        t0 = time.monotonic()
+        code = None
+        try:
+            self.setup()
+            for name, fn in steps:
+                if only and name not in only:
+                    continue
+                fn()
+            if self.args.profile:
+                self.profile()
+        finally:
+            if self.stack:
+                code = self.stack.stop()
+        elapsed = time.monotonic() - t0
+        machine = machine_line()
+        when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        text = (f"\nGateway benchmarks, {when}\n{machine}\n"
+                f"dataset: {self.counts}; seeding {', '.join(f'{k} {v:.1f}s' for k, v in self.seed_s.items())}\n"
+                f"each run: {self.args.warmup}s warm-up, {self.args.duration}s measured; wrk -t2, HTTPS keep-alive, "
+                f"HTTP/1.1; the gateway with its defaults (threads = cores, 4 DB connections a thread)\n\n"
+                f"{self.table()}\n\nTargets:\n{self.targets()}\n")
+        if self.notes:
+            text += "\nNotes:\n" + "\n".join(f"- {n}" for n in self.notes) + "\n"
+        text += f"\nThe gateway exited with {code} on SIGTERM; total time {elapsed:.0f}s.\n"
+        print(text, flush=True)
+        with open(os.path.join(self.out_dir, "results.json"), "w") as f:
+            json.dump(dict(when=when, machine=machine, counts=self.counts, seed_s=self.seed_s,
+                           results=self.results, skipped=self.skipped,
+                           overload=getattr(self, "overload_info", None), gateway_exit=code), f, indent=1)
+        with open(os.path.join(self.out_dir, "results.txt"), "w") as f:
+            f.write(text)
+        return 0
+
+
+def per_req(r, key):
+    """CPU microseconds a request (a query for the DB ceiling): steadier than
+    rates on a shared machine."""
+    return f"{r[key] / 100.0 * 1e6 / r['rps']:.0f}" if r.get("rps") and r.get(key) == r.get(key) else ""
+
+
+def lead_probe_body():
+    return json.dumps({"project_id": 1, "name": "基准客户", "phone": "19999999999", "consent": True})
+
+
+def machine_line():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    osname = platform.freedesktop_os_release().get("PRETTY_NAME", "Linux") if hasattr(
+        platform, "freedesktop_os_release") else "Linux"
+    return (f"machine: {os.cpu_count()} vCPU {cpu}, {mem:.0f} GiB RAM, {osname}, kernel {platform.release()}; "
+            f"load generator, MariaDB and gateway share the cores")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build", default="build")
+    p.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "10")))
+    p.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "3")))
+    p.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="comma-separated steps, e.g. s1,s6")
+    p.add_argument("--profile", action="store_true", default=os.environ.get("BENCH_PROFILE") == "1")
+    args = p.parse_args()
+    try:
+        return Bench(args).run()
+    except (RuntimeError, subprocess.CalledProcessError, OSError) as e:
+        log(f"failed: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+#!/bin/sh
+# bench/run.sh BUILD: the benchmarks (`make bench` builds BUILD first).
+# Installs wrk, h2load and sysbench if missing, builds the helpers (the
+# idle-connection holder, the JPEG maker, the image-cost timer) into
+# BUILD/bench, makes the test photos, raises the open-file limit for 10 000
+# idle connections, and runs bench/bench.py, which prints the table.
+# Environment: BENCH_DURATION and BENCH_WARMUP (seconds a run), BENCH_ONLY
+# (e.g. ceiling_http,s1,s6), BENCH_PROFILE=1 (perf on scenario 1).
+set -eu
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+
+WITH_BENCH=1 scripts/install-deps.sh
+
+OUT="$BUILD/bench"
+mkdir -p "$OUT/data"
+CC=${CC:-gcc}
+CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror"
+$CC $CFLAGS bench/idle_conns.c -o "$OUT/idle_conns" $(pkg-config --cflags --libs openssl)
+$CC $CFLAGS bench/make_jpeg.c -o "$OUT/make_jpeg" $(pkg-config --cflags --libs libturbojpeg)
+# The image work of an upload, timed on the gateway's own code.
+PKGS="libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng"
+$CC $CFLAGS -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(pkg-config --cflags $PKGS) bench/image_cost.c "$BUILD/libgateway.a" \
+    $(pkg-config --libs $PKGS) -lm -lpthread -o "$OUT/image_cost"
+for seed in $(seq 1 32); do
+    [ -s "$OUT/data/photo$seed.jpg" ] || "$OUT/make_jpeg" "$OUT/data/photo$seed.jpg" 1048576 "$seed" >/dev/null
+done
+
+# 10 000 idle connections need as many descriptors in the gateway and the
+# holder (each also raises its own soft limit to the hard one).
+want=65536
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
+    ulimit -Hn "$want" 2>/dev/null || want=$hard
+fi
+ulimit -n "$want" 2>/dev/null || true
+
+exec /usr/bin/python3 bench/bench.py --build "$BUILD"

@@ -1,0 +1,57 @@
+/* image.h: checking and cleaning uploaded photos. CPU-heavy: call only from a
+ * POOL_CPU step (or a test), never from an event-loop thread.
+ *
+ * The type is decided from the magic bytes alone. A JPEG is validated by
+ * decoding it, turned upright by its EXIF orientation with a lossless
+ * transform, and rewritten without any marker segment (EXIF with GPS, XMP,
+ * ICC, comments, maker notes); a PNG is decoded and re-encoded with only its
+ * critical chunks (no tEXt, eXIf, iCCP...). Both get a JPEG thumbnail. */
+#ifndef GW_IMAGE_H
+#define GW_IMAGE_H
+#include <stddef.h>
+
+#define IMAGE_MAX_PIXELS 40000000L /* ~40 MP: bounds the memory of one decode */
+#define IMAGE_THUMB_MAX_SIDE 320
+#define IMAGE_THUMB_QUALITY 80
+
+typedef enum {
+    IMAGE_UNKNOWN = 0,
+    IMAGE_JPEG,
+    IMAGE_PNG,
+    IMAGE_GIF,
+    IMAGE_WEBP,
+    IMAGE_HEIF, /* HEIC/HEIF/AVIF (ISO-BMFF ftyp brands) */
+    IMAGE_BMP,
+    IMAGE_TIFF,
+} image_type_t;
+
+typedef enum {
+    IMAGE_OK = 0,
+    IMAGE_UNSUPPORTED, /* not an image, or a type not accepted (why says which) */
+    IMAGE_INVALID,     /* claims to be JPEG/PNG but does not decode, or too many pixels */
+    IMAGE_NOMEM,
+} image_status_t;
+
+typedef struct {
+    image_type_t type;
+    const char *content_type;  /* "image/jpeg" | "image/png" */
+    unsigned char *data;       /* the cleaned image (malloc) */
+    size_t len;
+    int width, height;         /* upright */
+    unsigned char *thumb;      /* JPEG thumbnail (malloc) */
+    size_t thumb_len;
+    int thumb_width, thumb_height;
+} image_out_t;
+
+image_type_t image_sniff(const unsigned char *data, size_t len);
+const char *image_type_name(image_type_t t); /* "JPEG", "WebP", ... or "unknown" */
+
+/* EXIF orientation (1..8) of a JPEG's APP1 Exif segment; 1 when absent or unreadable. */
+int image_jpeg_orientation(const unsigned char *jpeg, size_t len);
+
+/* Validates and cleans `in`. On IMAGE_OK `out` owns two buffers (free with
+ * image_out_free); otherwise `why` holds a message for the client. */
+image_status_t image_process(const unsigned char *in, size_t len, image_out_t *out, char *why, size_t whysz);
+void image_out_free(image_out_t *out);
+
+#endif

@@ -1,0 +1,89 @@
+/* lead_json.c: see lead_json.h. */
+#include "lead_json.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../gateway/json_util.h"
+#include "../gateway/mask.h"
+#include "lead_rules.h"
+
+/* A positive decimal integer in lo..hi; -1 otherwise. */
+static long long parse_positive(const char *s, long long lo, long long hi)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return -1;
+    return v;
+}
+
+int lead_page_params(gw_call_t *c, long long *before_id, int *limit)
+{
+    char buf[32];
+    *before_id = LLONG_MAX;
+    *limit = 20;
+    if (call_query(c, "cursor", buf, sizeof(buf)) && *buf) {
+        long long v = parse_positive(buf, 1, LLONG_MAX);
+        if (v < 0) {
+            call_fail(c, ERR_INVALID_FIELD, "cursor", "cursor must be a next_cursor value from a previous page");
+            return -1;
+        }
+        *before_id = v;
+    }
+    if (call_query(c, "limit", buf, sizeof(buf))) {
+        long long v = parse_positive(buf, 1, 100);
+        if (v < 0) {
+            call_fail(c, ERR_INVALID_FIELD, "limit", "limit must be an integer from 1 to 100");
+            return -1;
+        }
+        *limit = (int)v;
+    }
+    return 0;
+}
+
+int lead_page_rows(const db_rows_t *r, int limit)
+{
+    return r->nrows < limit ? r->nrows : limit;
+}
+
+void lead_page_respond(gw_call_t *c, cJSON *items, int limit, const db_rows_t *r, int id_col)
+{
+    char cursor[32];
+    int more = r->nrows > limit;
+    if (more)
+        snprintf(cursor, sizeof(cursor), "%lld", db_cell_int(r, limit - 1, id_col));
+    call_ok_list(c, items, more ? cursor : NULL);
+}
+
+void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+{
+    if (db_cell(r, row, col))
+        cJSON_AddNumberToObject(o, name, (double)db_cell_int(r, row, col));
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+{
+    json_add_string_or_null(o, name, db_cell(r, row, col));
+}
+
+void lead_json_add_phone_masked(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+{
+    const char *phone = db_cell(r, row, col);
+    char masked[40];
+    if (phone)
+        mask_phone(phone, masked, sizeof(masked));
+    json_add_string_or_null(o, name, phone ? masked : NULL);
+}
+
+void lead_json_add_name_masked(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+{
+    const char *person = db_cell(r, row, col);
+    char masked[16];
+    if (person)
+        lead_mask_name(person, masked, sizeof(masked));
+    json_add_string_or_null(o, name, person ? masked : NULL);
+}

@@ -1,0 +1,62 @@
+/* referral_attribution.h: locking a referral when a bound referee leaves a
+ * lead, and keeping the referral (and its reward) in step with the lead's
+ * stage. DB worker only, inside the caller's transaction, after the caller
+ * has locked the lead (lead intake: the project's assignment cursor; stage
+ * changes: the lead row).
+ *
+ * The rules (see miniprogram-api.md, "Attribution"):
+ *   - the submitter's binding must be active and unexpired;
+ *   - not a self-referral: the referrer is not the submitter and does not
+ *     have the lead's phone;
+ *   - not already a customer: the lead's phone is not in the project's owner
+ *     roster and was not already an open lead of the project;
+ *   - one referral per lead (unique key), fixed from then on except through
+ *     a staff reassignment. */
+#ifndef GW_REFERRAL_ATTRIBUTION_H
+#define GW_REFERRAL_ATTRIBUTION_H
+#include "../gateway/db.h"
+#include "../gateway/errors.h"
+#include "lead_rules.h"
+
+typedef struct {
+    long long lead_id;
+    long long project_id;
+    const char *project_name;
+    long long submitter_user_id;
+    const char *lead_name;
+    const char *lead_phone;
+    int lead_existed;          /* the submission merged into an open lead that existed before */
+} referral_lock_input_t;
+
+typedef enum {
+    REFERRAL_NONE = 0, /* the submitter is not bound to a referrer */
+    REFERRAL_LOCKED,   /* locked now */
+    REFERRAL_EXISTING, /* the lead already had its referral */
+    REFERRAL_REJECTED, /* bound, but a rule refused it: see reason */
+} referral_lock_status_t;
+
+typedef struct {
+    referral_lock_status_t status;
+    err_code_t reason;                /* REFERRAL_REJECTED: ERR_SELF_REFERRAL or ERR_ALREADY_CUSTOMER */
+    long long referral_id;
+    long long protection_expires_at;  /* unix seconds */
+} referral_lock_result_t;
+
+/* 0 (result filled) or -1 (db error). */
+int referral_lock_for_lead(db_conn_t *db, const referral_lock_input_t *in, referral_lock_result_t *out);
+
+typedef struct {
+    long long lead_id;
+    const char *project_name;
+    const char *lead_name;
+    lead_stage_t stage;        /* the lead's new stage */
+    const char *reason;        /* lost/cancelled reason, or NULL */
+} referral_stage_input_t;
+
+/* The lead moved to in->stage: the referral follows, a reward is created at
+ * signed (at most once: unique per referral) or cancelled / marked for
+ * clawback at cancelled, and the referrer gets a referral.stage_changed
+ * event. *referral_id is 0 when the lead has no referral. 0 or -1. */
+int referral_follow_lead_stage(db_conn_t *db, const referral_stage_input_t *in, long long *referral_id);
+
+#endif

@@ -1,0 +1,323 @@
+/* rewards.c: referral rewards for staff, and the reward rule of a project.
+ *
+ *   GET  /api/v1/admin/rewards?status=&project=   supervisor (own projects), admin
+ *   POST /api/v1/admin/rewards/:id/approve        pending -> approved; reward.approved to the referrer
+ *   POST /api/v1/admin/rewards/:id/pay            approved -> paid
+ *   PUT  /api/v1/admin/projects/:id/reward-rule   admin: {kind, amount, active, description}
+ *
+ * Rewards are created by the stage change to signed (referral_attribution.c),
+ * once per referral. Each transition is a conditional update on the current
+ * status, written with its audit row (and event) in one transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../gateway/call.h"
+#include "../gateway/events.h"
+#include "../gateway/json_util.h"
+#include "../gateway/log.h"
+#include "../gateway/roles.h"
+#include "handlers.h"
+#include "lead_json.h"
+#include "lead_rules.h"
+
+/* ---- GET /admin/rewards ---- */
+
+static const char *SQL_REWARDS =
+    "SELECT w.id, w.referral_id, w.project_id, p.name, w.referrer_user_id,"
+    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = w.referrer_user_id ORDER BY o.id LIMIT 1), ru.display_name),"
+    " ru.phone, r.lead_id, w.kind, w.amount, w.status, w.cancel_reason, UNIX_TIMESTAMP(w.created_at),"
+    " UNIX_TIMESTAMP(w.approved_at), UNIX_TIMESTAMP(w.paid_at), UNIX_TIMESTAMP(w.cancelled_at)"
+    " FROM referral_rewards w JOIN referrals r ON r.id = w.referral_id JOIN projects p ON p.id = w.project_id"
+    " JOIN users ru ON ru.id = w.referrer_user_id"
+    " WHERE (? = 1 OR w.project_id IN (SELECT project_id FROM staff_roles WHERE user_id = ? AND role = 'supervisor'))"
+    " AND (? IS NULL OR w.status = ?) AND (? = 0 OR w.project_id = ?) AND w.id < ?"
+    " ORDER BY w.id DESC LIMIT ?";
+
+static int valid_status(const char *s)
+{
+    static const char *const names[] = {"pending", "approved", "paid", "cancelled", "clawback"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(s, names[i]))
+            return 1;
+    return 0;
+}
+
+static cJSON *reward_item(const db_rows_t *r, int i)
+{
+    cJSON *o = cJSON_CreateObject();
+    lead_json_add_int(o, "id", r, i, 0);
+    lead_json_add_int(o, "referral_id", r, i, 1);
+    cJSON *p = cJSON_AddObjectToObject(o, "project");
+    lead_json_add_int(p, "id", r, i, 2);
+    lead_json_add_str(p, "name", r, i, 3);
+    cJSON *ref = cJSON_AddObjectToObject(o, "referrer");
+    lead_json_add_int(ref, "user_id", r, i, 4);
+    lead_json_add_str(ref, "name", r, i, 5);
+    lead_json_add_phone_masked(ref, "phone_masked", r, i, 6);
+    lead_json_add_int(o, "lead_id", r, i, 7);
+    lead_json_add_str(o, "kind", r, i, 8);
+    lead_json_add_int(o, "amount", r, i, 9);
+    char shown[32];
+    reward_amount_display(db_cell(r, i, 8), db_cell_int(r, i, 9), shown, sizeof(shown));
+    cJSON_AddStringToObject(o, "amount_display", shown);
+    lead_json_add_str(o, "status", r, i, 10);
+    lead_json_add_str(o, "cancel_reason", r, i, 11);
+    lead_json_add_int(o, "created_at", r, i, 12);
+    lead_json_add_int(o, "approved_at", r, i, 13);
+    lead_json_add_int(o, "paid_at", r, i, 14);
+    lead_json_add_int(o, "cancelled_at", r, i, 15);
+    return o;
+}
+
+static void list_rewards(gw_call_t *c)
+{
+    long long before, project = 0;
+    int limit;
+    char status[16], buf[24];
+    if (lead_page_params(c, &before, &limit) != 0)
+        return;
+    int has_status = call_query(c, "status", status, sizeof(status));
+    if (has_status && !valid_status(status)) {
+        call_fail(c, ERR_INVALID_FIELD, "status", "status must be pending, approved, paid, cancelled or clawback");
+        return;
+    }
+    if (call_query(c, "project", buf, sizeof(buf)) && *buf) {
+        char *end;
+        project = strtoll(buf, &end, 10);
+        if (*end || project <= 0) {
+            call_fail(c, ERR_INVALID_FIELD, "project", "project must be a project id");
+            return;
+        }
+    }
+    const char *filter = has_status ? status : NULL;
+    int admin = (c->user.roles & ROLE_ADMIN) != 0;
+    db_rows_t *r = db_query(c->db, SQL_REWARDS,
+                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(filter), DB_STR(filter), DB_INT(project),
+                                    DB_INT(project), DB_INT(before), DB_INT(limit + 1)));
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    cJSON *items = cJSON_CreateArray();
+    for (int i = 0; i < lead_page_rows(r, limit); i++)
+        cJSON_AddItemToArray(items, reward_item(r, i));
+    lead_page_respond(c, items, limit, r, 0);
+    db_rows_free(r);
+}
+
+/* ---- approve / pay ---- */
+
+typedef struct {
+    char status[16], kind[16], project_name[128];
+    long long project_id, referrer, referral_id, amount;
+} reward_row_t;
+
+/* Locks the reward; 1 found and managed by the caller, 0 not (404), -1. */
+static int lock_reward(gw_call_t *c, long long id, reward_row_t *w)
+{
+    db_rows_t *r = db_query(c->db,
+                            "SELECT status, kind, project_id, referrer_user_id, referral_id, amount"
+                            " FROM referral_rewards WHERE id = ? FOR UPDATE",
+                            DB_ARGS(DB_INT(id)));
+    if (!r)
+        return -1;
+    int found = r->nrows == 1;
+    if (found) {
+        snprintf(w->status, sizeof(w->status), "%s", db_cell(r, 0, 0));
+        snprintf(w->kind, sizeof(w->kind), "%s", db_cell(r, 0, 1));
+        w->project_id = db_cell_int(r, 0, 2);
+        w->referrer = db_cell_int(r, 0, 3);
+        w->referral_id = db_cell_int(r, 0, 4);
+        w->amount = db_cell_int(r, 0, 5);
+    }
+    db_rows_free(r);
+    if (found && !(c->user.roles & ROLE_ADMIN)) {
+        long long one;
+        found = db_query_int(c->db, &one,
+                             "SELECT 1 FROM staff_roles WHERE user_id = ? AND project_id = ? AND role = 'supervisor'",
+                             DB_ARGS(DB_INT(c->user.id), DB_INT(w->project_id)));
+        if (found < 0)
+            return -1;
+    }
+    if (!found)
+        call_fail(c, ERR_NOT_FOUND, NULL, "reward %lld not found", id);
+    return found;
+}
+
+static int emit_approved(gw_call_t *c, long long id, const reward_row_t *w)
+{
+    char name[128] = "", shown[32];
+    db_rows_t *r = db_query(c->db, "SELECT name FROM projects WHERE id = ?", DB_ARGS(DB_INT(w->project_id)));
+    if (!r)
+        return -1;
+    if (r->nrows == 1)
+        snprintf(name, sizeof(name), "%s", db_cell(r, 0, 0));
+    db_rows_free(r);
+    reward_amount_display(w->kind, w->amount, shown, sizeof(shown));
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "reward_id", (double)id);
+    cJSON_AddNumberToObject(p, "referral_id", (double)w->referral_id);
+    cJSON_AddStringToObject(p, "project_name", name);
+    cJSON_AddStringToObject(p, "kind", w->kind);
+    /* amount is what the template's amount field shows: money for cash, the
+     * bare number for points (reward_name then says they are points). */
+    char amount[32], reward_name[48];
+    if (!strcmp(w->kind, "cash"))
+        snprintf(amount, sizeof(amount), "%s", shown);
+    else
+        snprintf(amount, sizeof(amount), "%lld", w->amount);
+    snprintf(reward_name, sizeof(reward_name), "推荐奖励%s", !strcmp(w->kind, "cash") ? "" : shown);
+    cJSON_AddStringToObject(p, "amount", amount);
+    cJSON_AddNumberToObject(p, "amount_value", (double)w->amount);
+    cJSON_AddStringToObject(p, "amount_display", shown);
+    cJSON_AddStringToObject(p, "reward_name", reward_name);
+    cJSON_AddNumberToObject(p, "approved_at", (double)time(NULL));
+    int rc = events_emit(c->db, "reward.approved", w->referrer, "reward", id, p);
+    cJSON_Delete(p);
+    return rc;
+}
+
+static const char *SQL_APPROVE =
+    "UPDATE referral_rewards SET status = 'approved', approved_by = ?, approved_at = NOW(3)"
+    " WHERE id = ? AND status = 'pending'";
+static const char *SQL_PAY =
+    "UPDATE referral_rewards SET status = 'paid', paid_by = ?, paid_at = NOW(3) WHERE id = ? AND status = 'approved'";
+static const char *SQL_AUDIT =
+    "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
+    " VALUES (?, ?, 'reward', ?, JSON_OBJECT('from', ?, 'kind', ?, 'amount', ?))";
+
+/* Moves a reward from `from` to `to`; approve also tells the referrer. */
+static void move_reward(gw_call_t *c, const char *from, const char *to, const char *sql, const char *action)
+{
+    long long id;
+    reward_row_t w;
+    if (call_param_id(c, "id", &id) != 0)
+        return;
+    if (db_begin(c->db) != 0)
+        goto DbError;
+    int ok = lock_reward(c, id, &w);
+    if (ok < 0)
+        goto DbError;
+    if (!ok) {
+        db_rollback(c->db);
+        return;
+    }
+    if (strcmp(w.status, from)) {
+        db_rollback(c->db);
+        call_fail(c, ERR_CONFLICT, NULL, "reward %lld is %s; only a %s reward can become %s", id, w.status, from, to);
+        return;
+    }
+    if (db_exec(c->db, sql, DB_ARGS(DB_INT(c->user.id), DB_INT(id))) != 0)
+        goto DbError;
+    if (db_affected_rows(c->db) != 1) { /* cannot happen under the row lock */
+        db_rollback(c->db);
+        call_fail(c, ERR_CONFLICT, NULL, "reward %lld changed meanwhile; reload it", id);
+        return;
+    }
+    if (!strcmp(to, "approved") && emit_approved(c, id, &w) != 0)
+        goto DbError;
+    if (db_exec(c->db, SQL_AUDIT,
+                DB_ARGS(DB_INT(c->user.id), DB_STR(action), DB_INT(id), DB_STR(from), DB_STR(w.kind),
+                        DB_INT(w.amount))) != 0 ||
+        db_commit(c->db) != 0)
+        goto DbError;
+    log_info("rewards", "reward %lld: %s -> %s by user %lld", id, from, to, c->user.id);
+    cJSON *d = cJSON_CreateObject();
+    cJSON *o = cJSON_AddObjectToObject(d, "reward");
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddNumberToObject(o, "referral_id", (double)w.referral_id);
+    cJSON_AddStringToObject(o, "status", to);
+    cJSON_AddStringToObject(o, "kind", w.kind);
+    cJSON_AddNumberToObject(o, "amount", (double)w.amount);
+    call_ok(c, 200, d);
+    return;
+DbError:
+    db_rollback(c->db);
+    call_fail_db(c);
+}
+
+static void approve(gw_call_t *c)
+{
+    move_reward(c, "pending", "approved", SQL_APPROVE, "reward.approve");
+}
+
+static void pay(gw_call_t *c)
+{
+    move_reward(c, "approved", "paid", SQL_PAY, "reward.pay");
+}
+
+/* ---- PUT /admin/projects/:id/reward-rule ---- */
+
+static const char *SQL_UPSERT_RULE =
+    "INSERT INTO reward_rules (project_id, kind, amount, active, description) VALUES (?, ?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE kind = VALUES(kind), amount = VALUES(amount), active = VALUES(active),"
+    " description = VALUES(description)";
+
+static void put_rule(gw_call_t *c)
+{
+    long long project, amount;
+    const char *description = NULL;
+    int active = 1;
+    if (call_param_id(c, "id", &project) != 0)
+        return;
+    const char *kind = json_string_or_fail(c, c->body, "kind", 1, 16);
+    if (!kind)
+        return;
+    if (strcmp(kind, "cash") && strcmp(kind, "points")) {
+        call_fail(c, ERR_INVALID_FIELD, "kind", "kind must be cash or points");
+        return;
+    }
+    if (json_int_or_fail(c, c->body, "amount", 1, 100000000000LL, &amount) != 0 ||
+        json_opt_string_or_fail(c, c->body, "description", 0, 100, &description) != 0)
+        return;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(c->body, "active");
+    if (a && !cJSON_IsNull(a) && json_bool_or_fail(c, c->body, "active", &active) != 0)
+        return;
+    long long one;
+    int found = db_query_int(c->db, &one, "SELECT 1 FROM projects WHERE id = ?", DB_ARGS(DB_INT(project)));
+    if (found < 0)
+        goto DbError;
+    if (!found) {
+        call_fail(c, ERR_NOT_FOUND, NULL, "project %lld not found", project);
+        return;
+    }
+    if (db_begin(c->db) != 0 ||
+        db_exec(c->db, SQL_UPSERT_RULE,
+                DB_ARGS(DB_INT(project), DB_STR(kind), DB_INT(amount), DB_INT(active),
+                        DB_STR(description ? description : ""))) != 0 ||
+        db_exec(c->db,
+                "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
+                " VALUES (?, 'reward_rule.set', 'project', ?, JSON_OBJECT('kind', ?, 'amount', ?, 'active', ?))",
+                DB_ARGS(DB_INT(c->user.id), DB_INT(project), DB_STR(kind), DB_INT(amount), DB_INT(active))) != 0 ||
+        db_commit(c->db) != 0)
+        goto DbError;
+    char shown[32];
+    reward_amount_display(kind, amount, shown, sizeof(shown));
+    cJSON *d = cJSON_CreateObject();
+    cJSON *o = cJSON_AddObjectToObject(d, "rule");
+    cJSON_AddNumberToObject(o, "project_id", (double)project);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddNumberToObject(o, "amount", (double)amount);
+    cJSON_AddStringToObject(o, "amount_display", shown);
+    cJSON_AddBoolToObject(o, "active", active);
+    cJSON_AddStringToObject(o, "description", description ? description : "");
+    call_ok(c, 200, d);
+    return;
+DbError:
+    db_rollback(c->db);
+    call_fail_db(c);
+}
+
+static const route_t routes[] = {
+    {"GET", "/api/v1/admin/rewards", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, POOL_DB, list_rewards},
+    {"POST", "/api/v1/admin/rewards/:id/approve", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, POOL_DB, approve},
+    {"POST", "/api/v1/admin/rewards/:id/pay", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, POOL_DB, pay},
+    {"PUT", "/api/v1/admin/projects/:id/reward-rule", ROLE_ADMIN, BODY_JSON, POOL_DB, put_rule},
+};
+
+void rewards_register(void)
+{
+    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+}

@@ -1,0 +1,66 @@
+"""Helpers shared by the lead, referral and reward tests."""
+import time
+
+from conftest import unique_phone
+
+
+def lead_body(project_id, phone=None, name="王小明", **extra):
+    body = {"project_id": project_id, "name": name, "phone": phone or unique_phone(), "consent": True,
+            "interest": {"layout": "三室两厅", "area": "90-110", "budget": "300万"}}
+    body.update(extra)
+    return body
+
+
+def submit_lead(api, token, project_id, phone=None, expect=(200, 201), base=None, **extra):
+    r = api.post("/api/v1/leads", token=token, json=lead_body(project_id, phone, **extra), base=base)
+    assert r.status_code in expect, r.text
+    return r
+
+
+def project_with_agents(factory, n_agents=1, supervisor=False):
+    """A fresh project with n agents (ascending user ids); returns
+    (project_id, [(agent_id, token), ...], (supervisor_id, token) or None)."""
+    pid = factory.project()
+    agents = [factory.user(roles=[("agent", pid)]) for _ in range(n_agents)]
+    sup = factory.user(roles=[("supervisor", pid)]) if supervisor else None
+    return pid, agents, sup
+
+
+def set_stage(api, token, lead_id, stage, reason=None, expect=200):
+    body = {"stage": stage}
+    if reason:
+        body["reason"] = reason
+    r = api.post(f"/api/v1/leads/{lead_id}/stage", token=token, json=body)
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def events(db, kind, ref_id=None, user_id=None):
+    sql = "SELECT * FROM notification_events WHERE kind = %s"
+    args = [kind]
+    if ref_id is not None:
+        sql += " AND ref_id = %s"
+        args.append(ref_id)
+    if user_id is not None:
+        sql += " AND user_id = %s"
+        args.append(user_id)
+    return db.query(sql + " ORDER BY id", args)
+
+
+def wait_for(fn, timeout=10.0, interval=0.1):
+    """Polls fn until it returns something truthy; returns it (or fails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(interval)
+
+
+def owner_with_code(api, factory, project_id):
+    """An owner of project_id with a referral code: (user_id, token, phone, code)."""
+    uid, token, _unit, phone = factory.owner_user(project_id)
+    r = api.get("/api/v1/referrals/code", token=token)
+    assert r.status_code == 200, r.text
+    return uid, token, phone, r.json()["data"]["code"]

@@ -1,0 +1,96 @@
+"""Helpers shared by the notification tests: subscribers, outbox rows written
+directly (the outbox must work whatever feature wrote the row), waiting for
+the dispatcher, and what the fake WeChat received."""
+import json
+import secrets
+import time
+
+import pytest
+
+from conftest import unique
+
+SEND = "/cgi-bin/message/subscribe/send"
+TOKEN = "/cgi-bin/token"
+REPAIR_TPL = "TPL_REPAIR_STATUS"
+FINAL = ("sent", "no_quota", "failed", "dead")
+
+REPAIR_PAYLOAD = {
+    "ticket_no": "R20250601-0001",
+    "category": "水电维修",
+    "state_label": "已派单",
+    "engineer_name": "王师傅",
+    "time": "2025-06-01 14:05",
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sole_dispatcher(stack):
+    """Makes the session's main gateway the only process dispatching the
+    outbox (autouse in every module that imports it): extra gateways that earlier test modules left running share the
+    database and would take this module's events, so counts of one process's
+    token fetches or metrics would miss them. Tests that want more processes
+    start their own."""
+    for gw in stack.extra_gateways:
+        if gw.proc is not None:
+            gw.stop()
+    yield
+
+
+def wait_for(fn, timeout=15.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
+        time.sleep(interval)
+
+
+def subscriber(factory, api, accepted=(REPAIR_TPL,), times=1):
+    """A logged-in user who accepted `accepted` `times` times: (id, token, openid)."""
+    openid = unique("o_n_")
+    uid, token = factory.user(openid=openid)
+    for _ in range(times):
+        r = api.post("/api/v1/subscriptions", token=token, json={"accepted": list(accepted)})
+        assert r.status_code == 200, r.text
+    return uid, token, openid
+
+
+def emit(db, user_id, kind="repair.dispatched", payload=None, ref_type="repair", ref_id=None):
+    """An outbox row as a business transaction would write it; returns its id."""
+    ref_id = ref_id or secrets.randbelow(10 ** 9) + 1
+    body = REPAIR_PAYLOAD if payload is None else payload
+    return db.exec("INSERT INTO notification_events (kind, user_id, ref_type, ref_id, payload)"
+                   " VALUES (%s, %s, %s, %s, %s)",
+                   (kind, user_id, ref_type, ref_id, json.dumps(body, ensure_ascii=False)))
+
+
+def event(db, event_id):
+    return db.one("SELECT * FROM notification_events WHERE id = %s", (event_id,))
+
+
+def wait_final(db, event_id, timeout=15.0):
+    def final():
+        e = event(db, event_id)
+        return e if e["status"] in FINAL else None
+    return wait_for(final, timeout, what=f"event {event_id} in a final state")
+
+
+def grants(db, user_id, template_id=REPAIR_TPL):
+    return db.scalar("SELECT one_time_count FROM notification_grants WHERE user_id = %s AND template_id = %s",
+                     (user_id, template_id))
+
+
+def sends_to(fake, openid):
+    """Every subscribe send the fake received for openid, oldest first."""
+    return [r for r in fake.requests(SEND) if isinstance(r["body"], dict) and r["body"].get("touser") == openid]
+
+
+def metric(api, outcome):
+    """gateway_notifications_total{outcome=...} of the main gateway, 0 when absent."""
+    text = api.get("/metrics").text
+    key = f'gateway_notifications_total{{outcome="{outcome}"}} '
+    for line in text.splitlines():
+        if line.startswith(key):
+            return float(line[len(key):])
+    return 0.0

@@ -1,0 +1,367 @@
+/* test_image.c: type sniffing from magic bytes, the EXIF orientation reader,
+ * and image_process: a JPEG carrying EXIF GPS and orientation 6 comes out
+ * upright and without any marker segment; a PNG loses its tEXt chunk; broken,
+ * truncated, oversized and unsupported files are refused. */
+#include <png.h>
+#include <stdlib.h>
+#include <turbojpeg.h>
+
+#include "image.h"
+#include "test.h"
+
+/* ---- fixtures ---- */
+
+/* A w x h JPEG (4:2:0): left half red, right half blue. */
+static unsigned char *make_jpeg(int w, int h, size_t *len)
+{
+    unsigned char *rgb = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char *p = rgb + ((size_t)y * w + x) * 3;
+            p[0] = x < w / 2 ? 230 : 20;
+            p[1] = 20;
+            p[2] = x < w / 2 ? 20 : 230;
+        }
+    tjhandle c = tjInitCompress();
+    unsigned char *buf = NULL;
+    unsigned long n = 0;
+    tjCompress2(c, rgb, w, 0, h, TJPF_RGB, &buf, &n, TJSAMP_420, 90, 0);
+    tjDestroy(c);
+    free(rgb);
+    unsigned char *out = malloc(n);
+    memcpy(out, buf, n);
+    tjFree(buf);
+    *len = n;
+    return out;
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v & 0xff);
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32(unsigned char *p, unsigned long v)
+{
+    put16(p, (unsigned)(v & 0xffff));
+    put16(p + 2, (unsigned)(v >> 16));
+}
+
+/* Inserts an APP1 Exif segment after SOI: IFD0 with Orientation and a GPS
+ * IFD pointer; the GPS IFD holds latitude 31/1 14/1 5/1 N. Little-endian. */
+static unsigned char *with_exif(const unsigned char *jpeg, size_t len, int orientation, size_t *out_len)
+{
+    unsigned char tiff[128];
+    memset(tiff, 0, sizeof tiff);
+    memcpy(tiff, "II*\0", 4);
+    put32(tiff + 4, 8);
+    put16(tiff + 8, 2);                  /* IFD0: 2 entries */
+    put16(tiff + 10, 0x0112);            /* Orientation */
+    put16(tiff + 12, 3);
+    put32(tiff + 14, 1);
+    put16(tiff + 18, (unsigned)orientation);
+    put16(tiff + 22, 0x8825);            /* GPSInfo IFD pointer */
+    put16(tiff + 24, 4);
+    put32(tiff + 26, 1);
+    put32(tiff + 30, 38);
+    put32(tiff + 34, 0);                 /* no next IFD */
+    put16(tiff + 38, 2);                 /* GPS IFD: 2 entries */
+    put16(tiff + 40, 0x0001);            /* GPSLatitudeRef "N" */
+    put16(tiff + 42, 2);
+    put32(tiff + 44, 2);
+    memcpy(tiff + 48, "N\0\0\0", 4);
+    put16(tiff + 52, 0x0002);            /* GPSLatitude: 3 RATIONAL at 68 */
+    put16(tiff + 54, 5);
+    put32(tiff + 56, 3);
+    put32(tiff + 60, 68);
+    put32(tiff + 64, 0);
+    unsigned long lat[6] = {31, 1, 14, 1, 5, 1};
+    for (int i = 0; i < 6; i++)
+        put32(tiff + 68 + 4 * i, lat[i]);
+    size_t tiff_len = 92;
+    size_t seg_len = 2 + 6 + tiff_len;
+    *out_len = len + 2 + seg_len;
+    unsigned char *out = malloc(*out_len);
+    memcpy(out, jpeg, 2);
+    out[2] = 0xFF;
+    out[3] = 0xE1;
+    out[4] = (unsigned char)(seg_len >> 8);
+    out[5] = (unsigned char)(seg_len & 0xff);
+    memcpy(out + 6, "Exif\0\0", 6);
+    memcpy(out + 12, tiff, tiff_len);
+    memcpy(out + 12 + tiff_len, jpeg + 2, len - 2);
+    return out;
+}
+
+static unsigned long crc32_of(const unsigned char *p, size_t n)
+{
+    unsigned long c = 0xffffffffUL;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320UL & (0UL - (c & 1)));
+    }
+    return c ^ 0xffffffffUL;
+}
+
+static void put32be(unsigned char *p, unsigned long v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* A w x h RGBA PNG with a tEXt chunk "Comment: secret-location" after IHDR. */
+static unsigned char *make_png_with_text(int w, int h, size_t *len)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = PNG_FORMAT_RGBA;
+    unsigned char *px = malloc((size_t)w * h * 4);
+    for (int i = 0; i < w * h; i++) {
+        px[4 * i] = 10;
+        px[4 * i + 1] = 200;
+        px[4 * i + 2] = 30;
+        px[4 * i + 3] = (unsigned char)(i % 2 ? 255 : 128);
+    }
+    png_alloc_size_t n = 0;
+    png_image_write_to_memory(&img, NULL, &n, 0, px, 0, NULL);
+    unsigned char *png = malloc(n);
+    png_image_write_to_memory(&img, png, &n, 0, px, 0, NULL);
+    free(px);
+    static const char text[] = "Comment\0secret-location";
+    size_t tlen = sizeof text - 1, chunk = 12 + tlen, ihdr_end = 8 + 25;
+    unsigned char *out = malloc(n + chunk);
+    memcpy(out, png, ihdr_end);
+    unsigned char *c = out + ihdr_end;
+    put32be(c, tlen);
+    memcpy(c + 4, "tEXt", 4);
+    memcpy(c + 8, text, tlen);
+    put32be(c + 8 + tlen, crc32_of(c + 4, 4 + tlen));
+    memcpy(out + ihdr_end + chunk, png + ihdr_end, n - ihdr_end);
+    free(png);
+    *len = n + chunk;
+    return out;
+}
+
+static int contains(const unsigned char *hay, size_t n, const char *needle, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0)
+            return 1;
+    return 0;
+}
+
+/* Number of APPn/COM marker segments before SOS. */
+static int count_metadata_segments(const unsigned char *j, size_t len)
+{
+    int count = 0;
+    size_t p = 2;
+    while (p + 4 <= len && j[p] == 0xFF) {
+        unsigned m = j[p + 1];
+        if (m == 0xDA)
+            break;
+        size_t seg = (size_t)j[p + 2] << 8 | j[p + 3];
+        if ((m >= 0xE1 && m <= 0xEF) || m == 0xFE)
+            count++;
+        p += 2 + seg;
+    }
+    return count;
+}
+
+/* ---- tests ---- */
+
+static void test_sniff(void)
+{
+    CHECK_INT(image_sniff((const unsigned char *)"\xff\xd8\xff\xe0", 4), IMAGE_JPEG);
+    CHECK_INT(image_sniff((const unsigned char *)"\x89PNG\r\n\x1a\n....", 12), IMAGE_PNG);
+    CHECK_INT(image_sniff((const unsigned char *)"GIF89a......", 12), IMAGE_GIF);
+    CHECK_INT(image_sniff((const unsigned char *)"RIFF\x10\0\0\0WEBPVP8 ", 16), IMAGE_WEBP);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24), IMAGE_HEIF);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypmp42\0\0\0\0isommif1", 24), IMAGE_HEIF);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypmp42\0\0\0\0isomavc1", 24), IMAGE_UNKNOWN);
+    CHECK_INT(image_sniff((const unsigned char *)"hello, I am a text file", 23), IMAGE_UNKNOWN);
+    CHECK_INT(image_sniff((const unsigned char *)"\xff\xd8", 2), IMAGE_UNKNOWN);
+    CHECK_INT(image_sniff(NULL, 0), IMAGE_UNKNOWN);
+}
+
+static void test_orientation_reader(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(32, 16, &len);
+    CHECK_INT(image_jpeg_orientation(j, len), 1);
+    for (int o = 1; o <= 8; o++) {
+        unsigned char *e = with_exif(j, len, o, &elen);
+        CHECK_INT(image_jpeg_orientation(e, elen), o);
+        free(e);
+    }
+    unsigned char *e = with_exif(j, len, 9, &elen); /* out of range */
+    CHECK_INT(image_jpeg_orientation(e, elen), 1);
+    e[14] = 'X'; /* break the TIFF byte order mark */
+    CHECK_INT(image_jpeg_orientation(e, elen), 1);
+    CHECK_INT(image_jpeg_orientation(e, 20), 1); /* cut inside the segment */
+    free(e);
+    free(j);
+}
+
+static void test_jpeg_exif_gps_orientation(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(64, 32, &len);
+    unsigned char *e = with_exif(j, len, 6, &elen); /* rotate 90 clockwise to display */
+    CHECK(contains(e, elen, "Exif", 4));
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_OK);
+    CHECK_STR(out.content_type, "image/jpeg");
+    CHECK_INT(out.width, 32);
+    CHECK_INT(out.height, 64);
+    CHECK(!contains(out.data, out.len, "Exif", 4));
+    CHECK_INT(count_metadata_segments(out.data, out.len), 0);
+    CHECK_INT(image_jpeg_orientation(out.data, out.len), 1);
+    /* upright: the left (red) half of the stored image is now on top */
+    tjhandle d = tjInitDecompress();
+    unsigned char px[32 * 64 * 3];
+    CHECK_INT(tjDecompress2(d, out.data, out.len, px, 32, 0, 64, TJPF_RGB, 0), 0);
+    const unsigned char *top = px + (8 * 32 + 16) * 3, *bottom = px + (56 * 32 + 16) * 3;
+    CHECK(top[0] > 150 && top[2] < 100);
+    CHECK(bottom[2] > 150 && bottom[0] < 100);
+    /* the thumbnail is a JPEG of the upright image (small: kept at size) */
+    int tw, th, ss, cs;
+    CHECK_INT(tjDecompressHeader3(d, out.thumb, out.thumb_len, &tw, &th, &ss, &cs), 0);
+    CHECK_INT(tw, 32);
+    CHECK_INT(th, 64);
+    CHECK_INT(out.thumb_width, 32);
+    CHECK_INT(out.thumb_height, 64);
+    CHECK(!contains(out.thumb, out.thumb_len, "Exif", 4));
+    tjDestroy(d);
+    image_out_free(&out);
+    free(e);
+    free(j);
+}
+
+static void test_jpeg_thumbnail_size(void)
+{
+    size_t len;
+    unsigned char *j = make_jpeg(1024, 512, &len);
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(j, len, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(out.width, 1024);
+    CHECK_INT(out.height, 512);
+    CHECK_INT(out.thumb_width, 320);
+    CHECK_INT(out.thumb_height, 160);
+    tjhandle d = tjInitDecompress();
+    int tw, th, ss, cs;
+    CHECK_INT(tjDecompressHeader3(d, out.thumb, out.thumb_len, &tw, &th, &ss, &cs), 0);
+    CHECK_INT(tw, 320);
+    CHECK_INT(th, 160);
+    tjDestroy(d);
+    image_out_free(&out);
+    free(j);
+}
+
+static void test_jpeg_broken(void)
+{
+    size_t len;
+    unsigned char *j = make_jpeg(256, 256, &len);
+    image_out_t out;
+    char why[200];
+    /* truncated in the middle of the scan */
+    CHECK_INT(image_process(j, len / 2, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK(strlen(why) > 0);
+    CHECK(out.data == NULL && out.thumb == NULL);
+    /* only a JPEG signature */
+    CHECK_INT(image_process((const unsigned char *)"\xff\xd8\xff\xe0garbage", 11, &out, why, sizeof why),
+              IMAGE_INVALID);
+    /* a header claiming 60000 x 60000 pixels: refused before decoding */
+    for (size_t p = 2; p + 9 < len; p++)
+        if (j[p] == 0xFF && j[p + 1] == 0xC0) {
+            j[p + 5] = 0xEA, j[p + 6] = 0x60; /* height 60000 */
+            j[p + 7] = 0xEA, j[p + 8] = 0x60; /* width 60000 */
+            break;
+        }
+    CHECK_INT(image_process(j, len, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK(strstr(why, "megapixels") != NULL);
+    free(j);
+}
+
+static void test_png_text_stripped(void)
+{
+    size_t len;
+    unsigned char *p = make_png_with_text(40, 20, &len);
+    CHECK(contains(p, len, "tEXt", 4) && contains(p, len, "secret-location", 15));
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_OK);
+    CHECK_STR(out.content_type, "image/png");
+    CHECK_INT(out.width, 40);
+    CHECK_INT(out.height, 20);
+    CHECK(!contains(out.data, out.len, "tEXt", 4));
+    CHECK(!contains(out.data, out.len, "secret-location", 15));
+    /* only critical chunks: IHDR, IDAT..., IEND */
+    size_t off = 8;
+    int ok = 1;
+    while (off + 8 <= out.len) {
+        size_t n = (size_t)out.data[off] << 24 | (size_t)out.data[off + 1] << 16 | (size_t)out.data[off + 2] << 8 |
+                   out.data[off + 3];
+        const unsigned char *type = out.data + off + 4;
+        if (memcmp(type, "IHDR", 4) && memcmp(type, "IDAT", 4) && memcmp(type, "IEND", 4))
+            ok = 0;
+        off += 12 + n;
+    }
+    CHECK(ok);
+    /* the re-encoded PNG decodes with the same pixels (alpha kept) */
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    CHECK(png_image_begin_read_from_memory(&img, out.data, out.len));
+    img.format = PNG_FORMAT_RGBA;
+    unsigned char px[40 * 20 * 4];
+    CHECK(png_image_finish_read(&img, NULL, px, 0, NULL));
+    CHECK(px[0] == 10 && px[1] == 200 && px[2] == 30 && px[3] == 128 && px[7] == 255);
+    CHECK(out.thumb != NULL && out.thumb[0] == 0xFF && out.thumb[1] == 0xD8);
+    image_out_free(&out);
+    /* a broken IDAT CRC */
+    for (size_t i = 8; i + 8 < len; i++)
+        if (memcmp(p + i, "IDAT", 4) == 0) {
+            p[i + 6] ^= 0x55;
+            break;
+        }
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_INVALID);
+    free(p);
+}
+
+static void test_unsupported(void)
+{
+    image_out_t out;
+    char why[200];
+    static const char text[] = "this is a text file named photo.jpg";
+    CHECK_INT(image_process((const unsigned char *)text, sizeof text - 1, &out, why, sizeof why), IMAGE_UNSUPPORTED);
+    CHECK(strstr(why, "not an image") != NULL);
+    CHECK_INT(image_process((const unsigned char *)"RIFF\x10\0\0\0WEBPVP8 ", 16, &out, why, sizeof why),
+              IMAGE_UNSUPPORTED);
+    CHECK(strstr(why, "WebP") != NULL);
+    CHECK_INT(image_process((const unsigned char *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24, &out, why,
+                            sizeof why),
+              IMAGE_UNSUPPORTED);
+    CHECK(strstr(why, "HEIC") != NULL);
+    CHECK_INT(image_process((const unsigned char *)"GIF89a\1\0\1\0", 10, &out, why, sizeof why), IMAGE_UNSUPPORTED);
+    CHECK(out.data == NULL);
+}
+
+int main(void)
+{
+    RUN(test_sniff);
+    RUN(test_orientation_reader);
+    RUN(test_jpeg_exif_gps_orientation);
+    RUN(test_jpeg_thumbnail_size);
+    RUN(test_jpeg_broken);
+    RUN(test_png_text_stripped);
+    RUN(test_unsupported);
+    return TEST_REPORT();
+}
