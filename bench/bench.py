@@ -40,6 +40,8 @@ import devstack  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CONNS = 64            # the targets' concurrency
 IDLE_CONNS = 10000    # scenario 5
+# glibc tunables that keep big buffers in the heap instead of fresh mmap()s.
+REUSE_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
 READERS = 2000        # owners 1..2000 have 50 tickets each (seed_repairs.sql)
 BUYERS = 2000         # users 40001..42000 (seed_base.sql)
 
@@ -86,7 +88,8 @@ class Watch:
     machine's busy CPU (to see other work on the machine), and the
     gateway's peak RSS."""
 
-    def __init__(self, gw_pid, db_pid, fake_pid=None):
+    def __init__(self, gw_pid, db_pid, fake_pid=None, questions=None):
+        self.questions = questions  # callable: the server's statement counter
         self.pids = {"gw": gw_pid, "db": db_pid}
         if fake_pid:
             self.pids["fake"] = fake_pid
@@ -98,6 +101,7 @@ class Watch:
         self.t0 = time.monotonic()
         self.cpu0 = {k: cpu_seconds(p) for k, p in self.pids.items()}
         self.busy0 = machine_busy_seconds()
+        self.q0 = self.questions() if self.questions else None
         self.rss_before = rss_mb(self.gw_pid)
         self.peak = self.rss_before
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -122,6 +126,8 @@ class Watch:
             except OSError:  # it died: reported by the caller
                 self.cpu[k] = float("nan")
         self.machine_cpu = 100.0 * (machine_busy_seconds() - self.busy0) / self.wall
+        # The two status queries themselves count as statements too.
+        self.statements = self.questions() - self.q0 - 1 if self.questions else None
         self.gw_cpu, self.db_cpu = self.cpu["gw"], self.cpu["db"]
         try:
             self.rss_after = rss_mb(self.gw_pid)
@@ -136,6 +142,7 @@ class Watch:
         ours = sum(v for v in self.cpu.values() if v == v) + load_cpu
         return dict(gw_cpu=self.gw_cpu, db_cpu=self.db_cpu, fake_cpu=self.cpu.get("fake"), load_cpu=load_cpu,
                     machine_cpu=self.machine_cpu, other_cpu=max(0.0, self.machine_cpu - ours),
+                    statements=self.statements,
                     rss_before=self.rss_before, rss_peak=self.peak, rss_after=self.rss_after)
 
 
@@ -216,7 +223,8 @@ class Stack:
         self.config = devstack.write_config(self.dir, self.db, self.fake.url, self.fake.appid, self.fake.secret,
                                             self.port, extra)
         self.ca = os.path.join(self.dir, "tls.crt")
-        self.gateway = devstack.Gateway(self.binary, self.config, self.dir, self.port)
+        env = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_GATEWAY_ENV", "").split() if "=" in kv)
+        self.gateway = devstack.Gateway(self.binary, self.config, self.dir, self.port, env=env)
         self.gateway.migrate()
         self.url = self.gateway.url
         with open(os.path.join(self.dir, "session_keys")) as f:
@@ -249,6 +257,11 @@ class Stack:
         out = self.sql(f"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'gateway' "
                        f"AND table_name = '{table}' AND column_name = '{column}'", capture=True)
         return out.strip() == "1"
+
+    def questions(self):
+        """MariaDB's count of statements clients sent (prepared executions included)."""
+        out = self.sql("SHOW GLOBAL STATUS LIKE 'Questions'", database="mysql", capture=True)
+        return int(out.split()[1])
 
     def token(self, user_id, ttl=86400):
         """A session token as gateway/session_token.h defines it."""
@@ -362,7 +375,7 @@ class Bench:
         return r
 
     def watch(self):
-        return Watch(self.gw_pid, self.db_pid, self.stack.fake.proc.pid)
+        return Watch(self.gw_pid, self.db_pid, self.stack.fake.proc.pid, self.stack.questions)
 
     def check_alive(self, name):
         proc = self.stack.gateway.proc
@@ -397,7 +410,8 @@ class Bench:
         p99 = float(re.search(r"99th percentile:\s+([\d.]+)", out).group(1))
         avg = float(re.search(r"avg:\s+([\d.]+)", out).group(1))
         errors = int(re.search(r"ignored errors:\s+(\d+)", out).group(1))
-        r = dict(rps=qps, p50_us=avg * 1000, p99_us=p99 * 1000, errors=errors, conns=CONNS, p50_is_avg=True)
+        events = int(re.search(r"total number of events:\s+(\d+)", out).group(1))
+        r = dict(rps=qps, requests=events, p50_us=avg * 1000, p99_us=p99 * 1000, errors=errors, conns=CONNS, p50_is_avg=True)
         r.update(w.figures(100.0 * load_cpu_children(t) / w.wall))
         log(f"DB ceiling: {qps:.0f} queries/s p99 {p99:.2f} ms (db CPU {w.db_cpu:.0f}%, sysbench {r['load_cpu']:.0f}%)")
         self.results["ceiling_db"] = r
@@ -458,20 +472,29 @@ class Bench:
         self.results["s4"] = r
 
     def image_cost(self, photo):
-        """The image work of one upload, CPU ms on one core (image_cost.c)."""
+        """The image work of one upload, CPU ms on one core (image_cost.c),
+        twice: with glibc's default malloc, where the big buffers of each
+        photo come from fresh pages (page faults, dear on this VM), and with
+        glibc tunables that keep them in the heap for reuse."""
         tool = os.path.join(self.out_dir, "image_cost")
         if not os.path.exists(tool):
             return None
-        out = subprocess.run([tool, photo, "10"], capture_output=True, text=True).stdout
-        m = re.search(r"^BENCH_IMAGE (.*)$", out, re.M)
-        if not m:
-            return None
-        img = json.loads(m.group(1))
+        img = {}
+        for name, env in (("fresh", {}), ("reused", {"GLIBC_TUNABLES": REUSE_MALLOC})):
+            out = subprocess.run([tool, photo, "10"], capture_output=True, text=True,
+                                 env=dict(os.environ, **env)).stdout
+            m = re.search(r"^BENCH_IMAGE (.*)$", out, re.M)
+            if not m:
+                return None
+            img[name] = json.loads(m.group(1))
+        f, u = img["fresh"], img["reused"]
         self.notes.append(
-            f"s4: image work per photo, CPU ms on one core: image_process {img['process_ms']:.1f} (of which the "
-            f"lossless tjTransform {img['transform_ms']:.1f}, the 1/8-scale decode for the thumbnail "
-            f"{img['thumb_decode_ms']:.1f}); a marker-level strip would take {img['marker_strip_ms']:.2f}; "
-            f"so the image work alone caps uploads at {2000 / img['process_ms']:.0f}/s on 2 cores")
+            f"s4: image work per photo, CPU ms on one core, fresh pages / reused heap: image_process "
+            f"{f['process_ms']:.1f} / {u['process_ms']:.1f}, of which the lossless tjTransform "
+            f"{f['transform_ms']:.1f} / {u['transform_ms']:.1f} and the 1/8-scale decode for the thumbnail "
+            f"{f['thumb_decode_ms']:.1f} / {u['thumb_decode_ms']:.1f}; a marker-level strip takes "
+            f"{u['marker_strip_ms']:.2f}. The image work alone caps uploads at {2000 / f['process_ms']:.0f}-"
+            f"{2000 / u['process_ms']:.0f}/s on 2 cores")
         return img
 
     def s5_idle(self):
@@ -589,13 +612,13 @@ class Bench:
                  ("s1_c16", "1 at 16 conns"), ("s1_c128", "1 at 128 conns"),
                  ("overload", "overload: 1 at 4x best"), ("recovery", "recovery: 1 at best, at once")]
         head = ("| scenario | conns | req/s | p50 ms | p99 ms | errors | gw RSS MB | gw CPU % | db CPU % "
-                "| load CPU % | other CPU % | gw µs/req | db µs/req | / HTTP ceil | / DB ceil |")
-        lines = [head, "|" + "---|" * 15]
+                "| load CPU % | other CPU % | gw µs/req | db µs/req | db stmts/req | / HTTP ceil | / DB ceil |")
+        lines = [head, "|" + "---|" * 16]
         for key, label in names:
             r = self.results.get(key)
             if not r:
                 if key in self.skipped:
-                    lines.append(f"| {label} | | skipped: {self.skipped[key]} | | | | | | | | | | | | |")
+                    lines.append(f"| {label} | | skipped: {self.skipped[key]} | | | | | | | | | | | | | |")
                 continue
             ratio_h = f"{r['rps'] / http:.1%}" if http and not key.startswith("ceiling") else ""
             ratio_d = f"{r['rps'] / dbq:.1%}" if dbq and not key.startswith("ceiling") else ""
@@ -603,7 +626,7 @@ class Bench:
             lines.append(f"| {label} | {r['conns']} | {r['rps']:,.0f} | {p50} | {r['p99_us'] / 1000:.2f} | "
                          f"{r['errors']} | {r['rss_peak']:.0f} | {r['gw_cpu']:.0f} | {r['db_cpu']:.0f} | "
                          f"{r['load_cpu']:.0f} | {r['other_cpu']:.0f} | {per_req(r, 'gw_cpu')} | "
-                         f"{per_req(r, 'db_cpu')} | {ratio_h} | {ratio_d} |")
+                         f"{per_req(r, 'db_cpu')} | {stmts_per_req(r)} | {ratio_h} | {ratio_d} |")
         return "\n".join(lines)
 
     def targets(self):
@@ -697,6 +720,11 @@ def per_req(r, key):
     """CPU microseconds a request (a query for the DB ceiling): steadier than
     rates on a shared machine."""
     return f"{r[key] / 100.0 * 1e6 / r['rps']:.0f}" if r.get("rps") and r.get(key) == r.get(key) else ""
+
+
+def stmts_per_req(r):
+    n = r.get("requests") or r.get("rps", 0) * r.get("wall", 0)
+    return f"{r['statements'] / n:.1f}" if r.get("statements") is not None and n else ""
 
 
 def lead_probe_body():

@@ -45,10 +45,6 @@ static int serve(void)
     log_level_t level;
     log_parse_level(gw_cfg->log_level, &level);
     log_set_level(level);
-    if (session_keys_load(gw_cfg->session_keys) != 0) {
-        fprintf(stderr, "config: session_keys: cannot be parsed\n");
-        return 2;
-    }
     wx_config_t wx = {
         .api_base = gw_cfg->wechat_api_base,
         .appid = gw_cfg->wechat_appid,
@@ -66,7 +62,6 @@ static int serve(void)
     handlers_register_all();
     int rc = server_run();
     wx_client_cleanup();
-    session_keys_free();
     return rc;
 }
 
@@ -103,8 +98,15 @@ int main(int argc, char **argv)
         return 2;
     }
     gw_cfg = &cfg;
+    /* Loaded here so that --check-config refuses what serve would refuse. */
+    if (session_keys_load(cfg.session_keys) != 0) {
+        fprintf(stderr, "config: session_keys: cannot be parsed (at most 8 kid=secret entries)\n");
+        config_free(&cfg);
+        return 2;
+    }
     if (check_only) {
         printf("config ok\n");
+        session_keys_free();
         config_free(&cfg);
         return 0;
     }
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
         rc = serve();
     db_library_end();
     curl_global_cleanup();
+    session_keys_free();
     config_free(&cfg);
     return rc;
 }

@@ -313,8 +313,12 @@ int server_run(void)
     if (nthreads > 256)
         nthreads = 256;
 
+    /* A WeChat job may wait for a worker about as long as one call with its
+     * retries may take; past that the client has likely given up. */
+    int wechat_wait_ms = gw_cfg->wechat_timeout_ms * (gw_cfg->wechat_max_retries + 1);
     pool_config_t wc = {.name = "wechat", .threads = gw_cfg->wechat_workers, .queue_max = 1024,
-                        .queue_timeout_ms = gw_cfg->wechat_timeout_ms, .thread_fini = wechat_worker_fini};
+                        .queue_timeout_ms = wechat_wait_ms < 5000 ? 5000 : wechat_wait_ms,
+                        .thread_fini = wechat_worker_fini};
     wechat_pool = pool_create(&wc);
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     pool_config_t cc = {.name = "cpu", .threads = ncpu > 0 ? ncpu : 1, .queue_max = 256, .queue_timeout_ms = 10000};

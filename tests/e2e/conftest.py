@@ -85,13 +85,19 @@ class Stack:
         return gw
 
     def stop(self):
-        for gw in self.extra_gateways:
-            gw.stop()
-        if self.gateway:
-            code = self.gateway.stop()
-            assert code == 0, f"gateway exited with {code} on SIGTERM; see {self.gateway.log}"
-        self.fake.stop()
-        self.db.stop()
+        try:
+            gateways = list(self.extra_gateways)
+            if self.gateway and self.gateway.proc:  # None when start-up failed before the gateway ran
+                gateways.append(self.gateway)
+            failed = []
+            for gw in gateways:
+                code = gw.stop()  # None: a test already stopped it
+                if code not in (0, None):
+                    failed.append((gw.log, code))
+            assert not failed, f"gateways exited non-zero on SIGTERM (log, code): {failed}"
+        finally:  # MariaDB and the fake stop even when the gateway failed
+            self.fake.stop()
+            self.db.stop()
 
 
 @pytest.fixture(scope="session")

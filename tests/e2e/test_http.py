@@ -274,6 +274,11 @@ def test_check_config(stack, tmp_path):
     short_keys = tmp_path / "short.conf"
     short_keys.write_text(text + "session_keys = k1=short\n")
     bad("session_keys", config=str(short_keys))
+    nine_keys = ",".join(f"k{i}={'s' * 32}" for i in range(1, 10))
+    bad("session_keys", env={"GATEWAY_SESSION_KEYS": nine_keys})
+    eight = subprocess.run([stack.binary, "--config", stack.config_path, "--check-config"], capture_output=True,
+                           text=True, env=dict(os.environ, GATEWAY_SESSION_KEYS=nine_keys.rsplit(",", 1)[0]))
+    assert (eight.returncode, eight.stdout.strip()) == (0, "config ok"), eight.stderr
     # The secret never shows up in the messages.
     p = subprocess.run([stack.binary, "--config", str(short_keys), "--check-config"], capture_output=True, text=True)
     assert "short" not in p.stderr

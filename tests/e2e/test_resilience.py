@@ -11,6 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pymysql
 import pytest
 import requests
 
@@ -84,6 +85,14 @@ def test_idle_connections_are_replaced_after_a_database_restart(stack, api, db, 
     assert statuses == [200] * len(statuses)
 
 
+def lock_connection(stack):
+    """A second database session (as the gateway's user) to hold row locks."""
+    with open(stack.db.password_file) as f:
+        password = f.read().strip()
+    return pymysql.connect(unix_socket=stack.db.socket, user=stack.db.user, password=password,
+                           database=stack.db.database, autocommit=False)
+
+
 def test_query_outliving_its_timeout(stack, api, db, factory):
     """A row lock held longer than db_query_timeout_ms (3 s in the tests,
     below InnoDB's 5 s lock wait): the statement times out while its rows are
@@ -91,11 +100,7 @@ def test_query_outliving_its_timeout(stack, api, db, factory):
     keeps serving."""
     admin_id, admin = factory.user(roles=[("admin", 0)])
     uid, _ = factory.user(roles=[("admin", 0)])
-    with open(stack.db.password_file) as f:
-        password = f.read().strip()
-    import pymysql
-    locker = pymysql.connect(unix_socket=stack.db.socket, user=stack.db.user, password=password,
-                             database=stack.db.database, autocommit=False)
+    locker = lock_connection(stack)
     try:
         with locker.cursor() as cur:
             cur.execute("SELECT user_id FROM staff_roles WHERE role = 'admin' FOR UPDATE")
@@ -119,11 +124,7 @@ def test_full_database_queue_answers_503_at_once(stack, db, factory):
                               "db_query_timeout_ms": 20000}, name="gw_small_pool")
     admin_id, admin = factory.user(roles=[("admin", 0)])
     uid, _ = factory.user(roles=[("admin", 0)])
-    with open(stack.db.password_file) as f:
-        password = f.read().strip()
-    import pymysql
-    locker = pymysql.connect(unix_socket=stack.db.socket, user=stack.db.user, password=password,
-                             database=stack.db.database, autocommit=False)
+    locker = lock_connection(stack)
     results = {}
 
     def call(name, method, path, **kw):
