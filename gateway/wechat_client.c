@@ -464,7 +464,7 @@ static int call_with_retries(const wx_req_t *req, const char *url, wx_res_t *res
     for (int n = 0;; n++) {
         if (attempt(req, url, res, st) == 0)
             return 0;
-        if (n >= g.cfg.max_retries || !is_retryable(st))
+        if (req->no_retry || n >= g.cfg.max_retries || !is_retryable(st))
             return -1;
         long delay = backoff_ms(n);
         log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint,
@@ -477,7 +477,7 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
 {
     char token[WX_TOKEN_MAX] = "", who[64] = "";
     char *url = NULL, *tq = NULL;
-    int replayed = 0, rc = -1;
+    int replayed = 0, rc = -1, sent = 0;
 
     memset(res, 0, sizeof *res);
     if (!g.ready) {
@@ -498,6 +498,7 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
             wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
             goto Exit;
         }
+        sent = 1;
         if (call_with_retries(req, url, res, st) == 0) {
             rc = 0;
             goto Exit;
@@ -514,6 +515,7 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
         url = tq = NULL;
     }
 Exit:
+    res->sent = sent;
     if (url)
         explicit_bzero(url, strlen(url));
     free(url);
@@ -653,7 +655,7 @@ Exit:
 
 /* msgid is an int64 and may exceed 2^53, which a double (cJSON) rounds: read
  * the digits from the raw reply when the parsed value is that large. */
-static long long reply_int64(const wx_res_t *res, const char *key)
+long long wx_reply_int64(const wx_res_t *res, const char *key)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(res->json, key);
     char pat[64], *p, *end;
@@ -690,7 +692,7 @@ int wx_send_subscribe(const char *json_body, long long *msgid, wx_status_t *st)
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     if (msgid)
-        *msgid = reply_int64(&res, "msgid");
+        *msgid = wx_reply_int64(&res, "msgid");
     rc = 0;
 Exit:
     wx_res_free(&res);

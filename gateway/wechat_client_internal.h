@@ -21,6 +21,8 @@ typedef struct {
     const char *openid;   /* only for log lines (masked); NULL = none */
     int with_token;       /* prepend access_token to the query */
     int accept_image;     /* an image reply is the success case (QR code) */
+    int no_retry;         /* one HTTP attempt: the caller schedules its own retries
+                             (the token replay after 40001/42001 still happens) */
 } wx_req_t;
 
 typedef struct {
@@ -28,6 +30,8 @@ typedef struct {
     char *raw;                 /* the reply body, NUL-terminated */
     size_t raw_len;
     char content_type[64];     /* set for an image: "image/png" */
+    int sent;                  /* the request itself went out at least once (it
+                                  was not stopped by a failed token fetch) */
 } wx_res_t;
 
 /* The config copied by wx_client_init; NULL before init. */
@@ -39,6 +43,9 @@ const wx_config_t *wx_config(void);
  * the caller owns *res and frees it with wx_res_free. */
 int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st);
 void wx_res_free(wx_res_t *res);
+/* An integer member of the reply, exact even beyond 2^53 (msgid is an int64
+ * that a double would round); 0 when absent. */
+long long wx_reply_int64(const wx_res_t *res, const char *key);
 
 /* "k1=v1&k2=v2" with each value URL-escaped; the argument list is key,
  * value pairs closed by NULL. malloc'ed; NULL on allocation failure. */

@@ -9,8 +9,8 @@
  * still the one that failed), fetched once, and the send replayed once.
  *
  * Blocking; call it from a worker or background thread, never from an event
- * loop. Each thread keeps one curl handle (connection reuse) until it calls
- * wx_subscribe_thread_cleanup. */
+ * loop. It uses the WeChat client's per-thread connection (freed by
+ * wx_client_thread_cleanup). */
 #ifndef GW_WECHAT_SUBSCRIBE_H
 #define GW_WECHAT_SUBSCRIBE_H
 #include <stddef.h>
@@ -31,8 +31,5 @@
  * or "" if the reply had none. st->attempts counts every HTTP request made,
  * token fetches included. */
 int wx_subscribe_send_once(const char *json_body, char msgid[WX_MSGID_MAX], wx_status_t *st);
-
-/* Frees the calling thread's curl handle. */
-void wx_subscribe_thread_cleanup(void);
 
 #endif

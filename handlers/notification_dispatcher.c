@@ -32,6 +32,7 @@
 #include "../gateway/log.h"
 #include "../gateway/mask.h"
 #include "../gateway/metrics.h"
+#include "../gateway/wechat_client.h"
 #include "../gateway/wechat_subscribe.h"
 #include "handlers.h"
 #include "notification_policy.h"
@@ -382,7 +383,7 @@ static void dispatch_run(db_conn_t *db)
         if (n < batch)
             break;
     }
-    wx_subscribe_thread_cleanup();
+    wx_client_thread_cleanup();
 }
 
 void notification_dispatcher_register(void)

@@ -28,19 +28,6 @@ static const char *SQL_RULE =
 static const char *SQL_PICK_IN_GROUP =
     ELIGIBLE_ENGINEERS(" JOIN repair_engineer_group_members m ON m.user_id = r.user_id AND m.group_id = ?");
 static const char *SQL_PICK_ANY = ELIGIBLE_ENGINEERS("");
-
-/* 1 found, 0 none, -1 error. */
-static int first_id(db_rows_t *r, long long *out)
-{
-    if (!r)
-        return -1;
-    int found = r->nrows > 0;
-    if (found)
-        *out = db_cell_int(r, 0, 0);
-    db_rows_free(r);
-    return found;
-}
-
 int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer_id)
 {
     db_rows_t *t = db_query(db, SQL_TICKET, DB_ARGS(DB_INT(ticket_id)));
@@ -53,16 +40,16 @@ int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer
     long long project = db_cell_int(t, 0, 0), building = db_cell_int(t, 0, 1), category = db_cell_int(t, 0, 2);
     db_rows_free(t);
     long long group;
-    int found = first_id(db_query(db, SQL_RULE, DB_ARGS(DB_INT(project), DB_INT(building), DB_INT(category))), &group);
+    int found = db_query_int(db, &group, SQL_RULE, DB_ARGS(DB_INT(project), DB_INT(building), DB_INT(category)));
     if (found < 0)
         return -1;
     if (found) {
-        found = first_id(db_query(db, SQL_PICK_IN_GROUP, DB_ARGS(DB_INT(group), DB_INT(project), DB_INT(ticket_id))),
-                         engineer_id);
+        found = db_query_int(db, engineer_id, SQL_PICK_IN_GROUP,
+                             DB_ARGS(DB_INT(group), DB_INT(project), DB_INT(ticket_id)));
         if (found != 0)
             return found;
     }
-    return first_id(db_query(db, SQL_PICK_ANY, DB_ARGS(DB_INT(project), DB_INT(ticket_id))), engineer_id);
+    return db_query_int(db, engineer_id, SQL_PICK_ANY, DB_ARGS(DB_INT(project), DB_INT(ticket_id)));
 }
 
 int repair_dispatch(db_conn_t *db, long long ticket_id, int tell_supervisors)

@@ -432,3 +432,19 @@ void repair_page_finish(gw_call_t *c, cJSON *items, int more, long long last_id)
     else
         call_ok_list(c, items, NULL);
 }
+
+void repair_list_respond(gw_call_t *c, db_rows_t *r, int limit, int staff)
+{
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    cJSON *items = cJSON_CreateArray();
+    int n = r->nrows > limit ? limit : r->nrows;
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(items, repair_summary_json(r, i, staff));
+    long long last = n ? db_cell_int(r, n - 1, 0) : 0;
+    int more = r->nrows > limit;
+    db_rows_free(r);
+    repair_page_finish(c, items, more, last);
+}

@@ -68,6 +68,10 @@ int repair_page_params(gw_call_t *c, long long *before_id, int *limit);
 /* Finishes a list: rows fetched with LIMIT limit + 1; the extra row only
  * tells that there is a next page. */
 void repair_page_finish(gw_call_t *c, cJSON *items, int more, long long last_id);
+/* Answers a page of tickets from REPAIR_SUMMARY_SELECT rows fetched with
+ * LIMIT limit + 1, and frees them; r NULL (a failed query) answers the
+ * database error. */
+void repair_list_respond(gw_call_t *c, db_rows_t *r, int limit, int staff);
 
 /* Staff views: reads ?project= (0 when absent). A supervisor may name only
  * a project they supervise (else 403, field project); admins any.

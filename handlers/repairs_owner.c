@@ -197,18 +197,7 @@ static void list_own(gw_call_t *c)
     db_rows_t *r = db_query(c->db,
                             REPAIR_SUMMARY_SELECT " WHERE t.user_id = ? AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?",
                             DB_ARGS(DB_INT(c->user.id), DB_INT(before), DB_INT(before), DB_INT(limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    int n = r->nrows > limit ? limit : r->nrows;
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(items, repair_summary_json(r, i, 0));
-    long long last = n ? db_cell_int(r, n - 1, 0) : 0;
-    int more = r->nrows > limit;
-    db_rows_free(r);
-    repair_page_finish(c, items, more, last);
+    repair_list_respond(c, r, limit, 0);
 }
 
 /* ---- owner actions ---- */
