@@ -38,6 +38,13 @@ int users_load(db_conn_t *db, long long id, gw_user_t *out)
     return found;
 }
 
+int users_has_project_role(db_conn_t *db, long long user_id, const char *role, long long project_id)
+{
+    long long one;
+    return db_query_int(db, &one, "SELECT 1 FROM staff_roles WHERE user_id = ? AND role = ? AND project_id = ?",
+                        DB_ARGS(DB_INT(user_id), DB_STR(role), DB_INT(project_id)));
+}
+
 cJSON *users_to_json(const gw_user_t *u)
 {
     cJSON *o = cJSON_CreateObject();

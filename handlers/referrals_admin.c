@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../gateway/call.h"
+#include "../gateway/users.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
@@ -39,10 +40,7 @@ static int lock_referral(gw_call_t *c, long long id, referral_row_t *out)
     }
     db_rows_free(r);
     if (found && !(c->user.roles & ROLE_ADMIN)) {
-        long long one;
-        found = db_query_int(c->db, &one,
-                             "SELECT 1 FROM staff_roles WHERE user_id = ? AND project_id = ? AND role = 'supervisor'",
-                             DB_ARGS(DB_INT(c->user.id), DB_INT(out->project_id)));
+        found = users_has_project_role(c->db, c->user.id, "supervisor", out->project_id);
         if (found < 0)
             return -1;
     }

@@ -8,6 +8,7 @@
 #include "../gateway/json_util.h"
 #include "../gateway/media_url.h"
 #include "../gateway/roles.h"
+#include "../gateway/users.h"
 
 /* ---- who may see a ticket ---- */
 
@@ -407,10 +408,7 @@ int repair_project_param(gw_call_t *c, long long *project_id)
         return -1;
     }
     if (!(c->user.roles & ROLE_ADMIN)) {
-        long long one;
-        int rc = db_query_int(c->db, &one,
-                              "SELECT 1 FROM staff_roles WHERE user_id = ? AND role = 'supervisor' AND project_id = ?",
-                              DB_ARGS(DB_INT(c->user.id), DB_INT(id)));
+        int rc = users_has_project_role(c->db, c->user.id, "supervisor", id);
         if (rc < 0) {
             call_fail_db(c);
             return -1;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../gateway/call.h"
+#include "../gateway/users.h"
 #include "../gateway/events.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
@@ -134,10 +135,7 @@ static int lock_reward(gw_call_t *c, long long id, reward_row_t *w)
     }
     db_rows_free(r);
     if (found && !(c->user.roles & ROLE_ADMIN)) {
-        long long one;
-        found = db_query_int(c->db, &one,
-                             "SELECT 1 FROM staff_roles WHERE user_id = ? AND project_id = ? AND role = 'supervisor'",
-                             DB_ARGS(DB_INT(c->user.id), DB_INT(w->project_id)));
+        found = users_has_project_role(c->db, c->user.id, "supervisor", w->project_id);
         if (found < 0)
             return -1;
     }
