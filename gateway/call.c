@@ -247,7 +247,9 @@ static void advance(gw_call_t *c)
         if (c->next_pool == POOL_LOOP) {
             gw_step_fn fn = c->next;
             c->next = NULL;
+            log_set_request_id(c->request_id);
             fn(c);
+            log_set_request_id(NULL);
             if (!c->next && c->status == 0)
                 call_fail(c, ERR_INTERNAL, NULL, "handler produced no result");
             continue;
