@@ -35,6 +35,7 @@ static struct {
     unsigned long gen;        /* bumped when a fetch finishes */
     int last_ok;              /* outcome of the last finished fetch */
     wx_status_t last_err;     /* its failure, handed to the waiters */
+    int64_t cooldown_until;   /* no new fetch before this after a configuration error */
 } tc = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static atomic_long token_fetches; /* HTTP requests to /cgi-bin/token */
@@ -101,6 +102,22 @@ static int usable(int64_t now)
     return tc.token[0] && now < tc.expires_at;
 }
 
+/* A token call that fails for a reason no retry can fix (wrong secret or
+ * appid, the server's IP not whitelisted, the daily quota spent) is not
+ * repeated for a while: every request would otherwise fetch again and burn
+ * the token endpoint's daily quota. */
+static int64_t cooldown_ms(int errcode)
+{
+    switch (errcode) {
+    case 40001: case 40002: case 40013: case 40125: case 40164: case 40243:
+        return 30000;
+    case 45009:
+        return 300000;
+    default:
+        return 0;
+    }
+}
+
 static void copy_failure(wx_status_t *st)
 {
     st->errcode = tc.last_err.errcode;
@@ -120,8 +137,13 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
         int64_t now = now_ms();
         if (tc.token[0] && now < tc.refresh_at)
             goto Use;
-        if (!tc.fetching)
+        if (!tc.fetching) {
+            if (now < tc.cooldown_until && !usable(now)) {
+                copy_failure(st);
+                goto Unlock;
+            }
             break; /* this thread fetches */
+        }
         if (usable(now))
             goto Use; /* stale but valid: no need to wait for the refresh */
         unsigned long gen = tc.gen;
@@ -161,6 +183,7 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
         tc.refresh_at = tc.expires_at - margin;
         log_info("wechat", "access token refreshed, expires in %lld s", ttl_s);
     } else {
+        tc.cooldown_until = now_ms() + cooldown_ms(fst.errcode);
         tc.last_err = fst;
         snprintf(tc.last_err.errmsg, sizeof tc.last_err.errmsg, "token: %.240s", fst.errmsg);
     }
@@ -205,6 +228,7 @@ void wx_token_reset(void)
     explicit_bzero(tc.token, sizeof tc.token);
     tc.refresh_at = tc.expires_at = 0;
     tc.last_ok = 0;
+    tc.cooldown_until = 0;
     memset(&tc.last_err, 0, sizeof tc.last_err);
     pthread_mutex_unlock(&tc.mu);
 }
