@@ -187,32 +187,11 @@ def b64url(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
-class FastFakeWechat(devstack.FakeWechat):
-    """The fake WeChat through bench/fake_wechat_fast.py (TCP_NODELAY, quiet)."""
-
-    def start(self):
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        with open(self.log, "ab") as logf:
-            self.proc = subprocess.Popen(
-                [devstack.PYTHON, os.path.join(BENCH, "fake_wechat_fast.py"), "--host", "127.0.0.1", "--port", "0",
-                 "--port-file", self.port_file, "--appid", self.appid, "--secret", self.secret],
-                stdout=logf, stderr=logf, start_new_session=True)
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the fake WeChat exited; see {self.log}")
-            return os.path.exists(self.port_file)
-
-        devstack.wait_for(ready, 30, "the fake WeChat")
-        with open(self.port_file) as f:
-            self.url = f"http://127.0.0.1:{int(f.read().strip())}"
-
-
 class Stack:
     def __init__(self, binary, dir):
         self.binary, self.dir = os.path.abspath(binary), dir
         self.db = devstack.MariaDB(os.path.join(dir, "db"))
-        self.fake = FastFakeWechat(dir)
+        self.fake = devstack.FakeWechat(dir, quiet=True)
         self.gateway = None
 
     def start(self):

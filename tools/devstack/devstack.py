@@ -137,8 +137,9 @@ class MariaDB:
 
 
 class FakeWechat:
-    def __init__(self, dir, appid="wxfakeappid", secret="fakesecret", token_ttl=7200):
+    def __init__(self, dir, appid="wxfakeappid", secret="fakesecret", token_ttl=7200, quiet=False):
         self.dir = os.path.abspath(dir)
+        self.quiet = quiet  # no per-request log line (benchmarks)
         self.appid, self.secret, self.token_ttl = appid, secret, token_ttl
         self.proc = None
         self.url = None
@@ -152,7 +153,7 @@ class FakeWechat:
         self.proc = subprocess.Popen(
             [PYTHON, os.path.join(ROOT, "tools/fake_wechat/fake_wechat.py"), "--host", "127.0.0.1", "--port", "0",
              "--port-file", self.port_file, "--appid", self.appid, "--secret", self.secret,
-             "--token-ttl", str(self.token_ttl)],
+             "--token-ttl", str(self.token_ttl)] + (["--quiet"] if self.quiet else []),
             stdout=logf, stderr=logf, start_new_session=True)
         logf.close()
 

@@ -34,6 +34,9 @@ def _text_reply(status, text):
 
 class FakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every reply carries Content-Length
+    # Headers and body go out in two writes: with Nagle on, the body would wait
+    # for the client's delayed ACK (~40 ms) on a reused connection.
+    disable_nagle_algorithm = True
     errcode = None  # of the reply being sent, for the log line
 
     def version_string(self):
