@@ -7,6 +7,8 @@
 #include <string.h>
 #include <turbojpeg.h>
 
+#include "jpeg_markers.h"
+
 /* Strict decoding: a warning (truncated or corrupt data) fails the image, and
  * progressive JPEGs with absurd scan counts are refused (a known DoS). */
 #define TJ_FLAGS (TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
@@ -178,8 +180,16 @@ static void box_resize_rgb(const unsigned char *src, int sw, int sh, int channel
             unsigned long sum[3] = {0, 0, 0}, n = 0;
             for (int yy = y0; yy < y1; yy++) {
                 const unsigned char *px = src + (size_t)yy * stride + (size_t)x0 * (size_t)channels;
+                if (channels == 3) { /* opaque: no per-sample blend (a division each) */
+                    for (int xx = x0; xx < x1; xx++, px += 3, n++) {
+                        sum[0] += px[0];
+                        sum[1] += px[1];
+                        sum[2] += px[2];
+                    }
+                    continue;
+                }
                 for (int xx = x0; xx < x1; xx++, px += channels, n++) {
-                    unsigned a = channels == 4 ? px[3] : 255;
+                    unsigned a = px[3];
                     for (int k = 0; k < 3; k++)
                         sum[k] += (px[k] * a + 255u * (255u - a) + 127u) / 255u;
                 }
@@ -252,7 +262,12 @@ static const int xop_for_orientation[9] = {
 };
 
 /* Decodes the cleaned JPEG at the smallest DCT scale still covering the
- * thumbnail (cheap), then box-filters it down. */
+ * thumbnail (cheap), then box-filters it down. This decode is also the
+ * validation of the stored file: whatever the scale, libjpeg entropy-decodes
+ * every block of every scan (a progressive file is read whole before the
+ * first row comes out) and reads on to EOI, and with TJFLAG_STOPONWARNING a
+ * truncated or corrupt scan anywhere fails it. 0, -1 (does not decode) or
+ * -2 (out of memory). */
 static int jpeg_thumb(tjhandle dec, const unsigned char *jpeg, size_t len, int w, int h, image_out_t *out)
 {
     int nf = 0;
@@ -272,26 +287,102 @@ static int jpeg_thumb(tjhandle dec, const unsigned char *jpeg, size_t len, int w
     int sw = TJSCALED(w, best), sh = TJSCALED(h, best);
     unsigned char *rgb = malloc((size_t)sw * (size_t)sh * 3);
     if (!rgb)
-        return -1;
+        return -2;
     int rc = tjDecompress2(dec, jpeg, (unsigned long)len, rgb, sw, 0, sh, TJPF_RGB, TJ_FLAGS);
-    if (rc == 0)
-        rc = make_thumb(rgb, sw, sh, 3, out);
+    if (rc == 0 && make_thumb(rgb, sw, sh, 3, out) != 0)
+        rc = -2;
     free(rgb);
+    return rc;
+}
+
+/* Upright already (orientation 1): the metadata segments are dropped and
+ * everything else is copied byte for byte; nothing is decoded here (the
+ * thumbnail decode validates the copy). Returns 1 with *clean set, 0 when
+ * the file needs the transform path instead (a marker the copy does not
+ * handle, or a copy that a decoder would read in another colour space: a
+ * JFIF segment says YCbCr even where an APP14 "Adobe" segment or component
+ * ids R,G,B say RGB, and JFIF is dropped), -1 when the file is not a valid
+ * JPEG (why set), -2 when out of memory. */
+static int clean_by_markers(tjhandle dec, const unsigned char *in, size_t len, int cs, unsigned char **clean,
+                            size_t *clean_len, char *why, size_t whysz)
+{
+    unsigned char *copy = malloc(len);
+    const char *problem = NULL;
+    size_t n = 0;
+    int w = 0, h = 0, subsamp, cs2 = -1, rc = 0;
+    if (!copy)
+        return -2;
+    switch (jpeg_strip_metadata(in, len, copy, &n, &problem)) {
+    case JPEG_STRIP_OK:
+        break;
+    case JPEG_STRIP_MALFORMED:
+        set_why(why, whysz, "the JPEG data is corrupt or truncated (%s)", problem);
+        rc = -1;
+        goto Exit;
+    case JPEG_STRIP_UNSUPPORTED:
+        goto Exit;
+    }
+    if (tjDecompressHeader3(dec, copy, (unsigned long)n, &w, &h, &subsamp, &cs2) != 0 || w < 1 || h < 1 || cs2 != cs)
+        goto Exit;
+    *clean = copy;
+    *clean_len = n;
+    copy = NULL;
+    rc = 1;
+Exit:
+    free(copy);
+    return rc;
+}
+
+/* Turns the image upright with a lossless transform that copies no marker
+ * at all. Partial edge blocks that a rotation cannot move losslessly are
+ * trimmed. 0, -1 with why set, or -2 (out of memory). */
+static int clean_by_transform(const unsigned char *in, size_t len, int orientation, unsigned char **clean,
+                              size_t *clean_len, char *why, size_t whysz)
+{
+    tjhandle tx = tjInitTransform();
+    unsigned char *buf = NULL;
+    unsigned long n = 0;
+    int rc = -1;
+    tjtransform xf;
+    memset(&xf, 0, sizeof(xf));
+    xf.op = xop_for_orientation[orientation];
+    xf.options = TJXOPT_COPYNONE | TJXOPT_TRIM;
+    if (!tx) {
+        rc = -2;
+        goto Exit;
+    }
+    if (tjTransform(tx, in, (unsigned long)len, 1, &buf, &n, &xf, TJ_FLAGS) != 0) {
+        set_why(why, whysz, "the JPEG data is corrupt or truncated (%s)", tjGetErrorStr2(tx));
+        goto Exit;
+    }
+    if (!(*clean = malloc(n))) {
+        rc = -2;
+        goto Exit;
+    }
+    memcpy(*clean, buf, n);
+    *clean_len = n;
+    rc = 0;
+Exit:
+    tjFree(buf);
+    if (tx)
+        tjDestroy(tx);
     return rc;
 }
 
 static image_status_t process_jpeg(const unsigned char *in, size_t len, image_out_t *out, char *why, size_t whysz)
 {
     image_status_t st = IMAGE_INVALID;
-    tjhandle tx = tjInitTransform(), dec = tjInitDecompress();
+    tjhandle dec = tjInitDecompress();
     unsigned char *clean = NULL;
-    unsigned long clean_len = 0;
-    int w, h, subsamp, cs;
-    if (!tx || !dec) {
+    size_t clean_len = 0;
+    int w = 0, h = 0, subsamp, cs = -1, rc = 0;
+    if (!dec) {
         st = IMAGE_NOMEM;
         goto Exit;
     }
-    if (tjDecompressHeader3(dec, in, (unsigned long)len, &w, &h, &subsamp, &cs) != 0) {
+    /* A file that ends inside its headers can read as a tables-only
+     * datastream: success without a size. */
+    if (tjDecompressHeader3(dec, in, (unsigned long)len, &w, &h, &subsamp, &cs) != 0 || w < 1 || h < 1) {
         set_why(why, whysz, "the file is not a decodable JPEG (%s)", tjGetErrorStr2(dec));
         goto Exit;
     }
@@ -302,40 +393,41 @@ static image_status_t process_jpeg(const unsigned char *in, size_t len, image_ou
         st = IMAGE_UNSUPPORTED;
         goto Exit;
     }
-    /* Upright first (stripping drops the orientation tag), then copy no
-     * markers at all: EXIF (GPS), XMP, ICC, comments. Partial edge blocks
-     * that a rotation cannot move losslessly are trimmed. */
-    tjtransform xf;
-    memset(&xf, 0, sizeof(xf));
-    xf.op = xop_for_orientation[image_jpeg_orientation(in, len)];
-    xf.options = TJXOPT_COPYNONE | TJXOPT_TRIM;
-    if (tjTransform(tx, in, (unsigned long)len, 1, &clean, &clean_len, &xf, TJ_FLAGS) != 0) {
-        set_why(why, whysz, "the JPEG data is corrupt or truncated (%s)", tjGetErrorStr2(tx));
+    /* Upright first (stripping drops the orientation tag), then no metadata:
+     * EXIF (GPS), XMP, ICC, comments. A photo that needs no turning is
+     * copied at the marker level, which costs next to nothing; only a
+     * rotated or mirrored one is re-encoded losslessly. */
+    int orientation = image_jpeg_orientation(in, len);
+    if (orientation == 1)
+        rc = clean_by_markers(dec, in, len, cs, &clean, &clean_len, why, whysz);
+    if (rc == 0)
+        rc = clean_by_transform(in, len, orientation, &clean, &clean_len, why, whysz);
+    if (rc < 0) {
+        if (rc == -2)
+            st = IMAGE_NOMEM;
         goto Exit;
     }
-    if (tjDecompressHeader3(dec, clean, clean_len, &w, &h, &subsamp, &cs) != 0 || w < 1 || h < 1) {
+    if (tjDecompressHeader3(dec, clean, (unsigned long)clean_len, &w, &h, &subsamp, &cs) != 0 || w < 1 || h < 1) {
         set_why(why, whysz, "the JPEG is too small to turn upright (%s)", tjGetErrorStr2(dec));
         goto Exit;
     }
-    if (jpeg_thumb(dec, clean, clean_len, w, h, out) != 0) {
-        set_why(why, whysz, "the JPEG data is corrupt or truncated (%s)", tjGetErrorStr2(dec));
+    if ((rc = jpeg_thumb(dec, clean, clean_len, w, h, out)) != 0) {
+        if (rc == -2)
+            st = IMAGE_NOMEM;
+        else
+            set_why(why, whysz, "the JPEG data is corrupt or truncated (%s)", tjGetErrorStr2(dec));
         goto Exit;
     }
-    if (!(out->data = malloc(clean_len))) {
-        st = IMAGE_NOMEM;
-        goto Exit;
-    }
-    memcpy(out->data, clean, clean_len);
+    out->data = clean;
     out->len = clean_len;
+    clean = NULL;
     out->width = w;
     out->height = h;
     out->type = IMAGE_JPEG;
     out->content_type = "image/jpeg";
     st = IMAGE_OK;
 Exit:
-    tjFree(clean);
-    if (tx)
-        tjDestroy(tx);
+    free(clean);
     if (dec)
         tjDestroy(dec);
     return st;

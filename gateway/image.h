@@ -1,11 +1,22 @@
 /* image.h: checking and cleaning uploaded photos. CPU-heavy: call only from a
  * POOL_CPU step (or a test), never from an event-loop thread.
  *
- * The type is decided from the magic bytes alone. A JPEG is validated by
- * decoding it, turned upright by its EXIF orientation with a lossless
- * transform, and rewritten without any marker segment (EXIF with GPS, XMP,
- * ICC, comments, maker notes); a PNG is decoded and re-encoded with only its
- * critical chunks (no tEXt, eXIf, iCCP...). Both get a JPEG thumbnail. */
+ * The type is decided from the magic bytes alone.
+ *
+ * A JPEG loses every metadata segment (EXIF with GPS and maker notes, XMP,
+ * ICC profiles, IPTC, JFIF, comments) and anything after its EOI. One whose
+ * EXIF orientation is 1 (or absent) is copied at the marker level
+ * (jpeg_markers.h): its scans are stored byte for byte, no re-encoding. One
+ * that must be turned (orientations 2..8), and any file the marker copy does
+ * not handle (arithmetic coding, unusual markers), is turned upright with a
+ * lossless transform that writes no metadata, so a rotated photo still shows
+ * upright once its orientation tag is gone. The stored file is validated by
+ * decoding all of it (the thumbnail's scaled decode reads every scan).
+ * ICC profiles are dropped like the rest: a wide-gamut photo is then shown as
+ * sRGB, slightly less saturated.
+ *
+ * A PNG is decoded and re-encoded with only its critical chunks (no tEXt,
+ * eXIf, iCCP...). Both get a JPEG thumbnail. */
 #ifndef GW_IMAGE_H
 #define GW_IMAGE_H
 #include <stddef.h>

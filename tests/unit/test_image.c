@@ -1,7 +1,10 @@
 /* test_image.c: type sniffing from magic bytes, the EXIF orientation reader,
  * and image_process: a JPEG carrying EXIF GPS and orientation 6 comes out
- * upright and without any marker segment; a PNG loses its tEXt chunk; broken,
- * truncated, oversized and unsupported files are refused. */
+ * upright and without any metadata segment; an upright one is copied without
+ * its metadata but otherwise byte for byte (progressive files too, with
+ * metadata between their scans); its colour interpretation is kept; a PNG
+ * loses its tEXt chunk; broken, truncated (also in the last scan of a
+ * progressive file), oversized and unsupported files are refused. */
 #include <png.h>
 #include <stdlib.h>
 #include <turbojpeg.h>
@@ -11,21 +14,24 @@
 
 /* ---- fixtures ---- */
 
-/* A w x h JPEG (4:2:0): left half red, right half blue. */
-static unsigned char *make_jpeg(int w, int h, size_t *len)
+/* A w x h JPEG (4:2:0): left half red, right half blue, plus a little
+ * noise; flags: 0 or TJFLAG_PROGRESSIVE. libturbojpeg writes a JFIF APP0
+ * segment right after SOI. */
+static unsigned char *make_jpeg_flags(int w, int h, int flags, size_t *len)
 {
     unsigned char *rgb = malloc((size_t)w * h * 3);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             unsigned char *p = rgb + ((size_t)y * w + x) * 3;
-            p[0] = x < w / 2 ? 230 : 20;
-            p[1] = 20;
-            p[2] = x < w / 2 ? 20 : 230;
+            unsigned noise = (unsigned)(x * 7 + y * 13) % 16;
+            p[0] = (unsigned char)((x < w / 2 ? 220 : 20) + noise);
+            p[1] = (unsigned char)(20 + noise);
+            p[2] = (unsigned char)((x < w / 2 ? 20 : 220) + noise);
         }
     tjhandle c = tjInitCompress();
     unsigned char *buf = NULL;
     unsigned long n = 0;
-    tjCompress2(c, rgb, w, 0, h, TJPF_RGB, &buf, &n, TJSAMP_420, 90, 0);
+    tjCompress2(c, rgb, w, 0, h, TJPF_RGB, &buf, &n, TJSAMP_420, 90, flags);
     tjDestroy(c);
     free(rgb);
     unsigned char *out = malloc(n);
@@ -33,6 +39,11 @@ static unsigned char *make_jpeg(int w, int h, size_t *len)
     tjFree(buf);
     *len = n;
     return out;
+}
+
+static unsigned char *make_jpeg(int w, int h, size_t *len)
+{
+    return make_jpeg_flags(w, h, 0, len);
 }
 
 static void put16(unsigned char *p, unsigned v)
@@ -173,6 +184,77 @@ static int count_metadata_segments(const unsigned char *j, size_t len)
     return count;
 }
 
+/* Offset of the n-th (0-based) marker `m` anywhere in the file (also after
+ * the first scan): segments are skipped by their length, scans up to their
+ * next marker. (size_t)-1 when absent. */
+static size_t find_marker(const unsigned char *j, size_t len, unsigned m, int n)
+{
+    size_t p = 2;
+    while (p + 4 <= len && j[p] == 0xFF) {
+        unsigned cur = j[p + 1];
+        if (cur == m && n-- == 0)
+            return p;
+        if (cur == 0xD9)
+            break;
+        p += 2 + ((size_t)j[p + 2] << 8 | j[p + 3]);
+        if (cur == 0xDA)
+            while (p + 1 < len && !(j[p] == 0xFF && j[p + 1] != 0 && !(j[p + 1] >= 0xD0 && j[p + 1] <= 0xD7)))
+                p++;
+    }
+    return (size_t)-1;
+}
+
+/* APP0..APP15 and COM segments anywhere in the file. */
+static int count_all_metadata_segments(const unsigned char *j, size_t len)
+{
+    int count = 0;
+    for (unsigned m = 0xE0; m <= 0xEF; m++)
+        for (int i = 0; find_marker(j, len, m, i) != (size_t)-1; i++)
+            count++;
+    for (int i = 0; find_marker(j, len, 0xFE, i) != (size_t)-1; i++)
+        count++;
+    return count;
+}
+
+/* A copy of j with n bytes of seg inserted at offset at (j is freed). */
+static unsigned char *splice(unsigned char *j, size_t *len, size_t at, const void *seg, size_t n)
+{
+    unsigned char *out = malloc(*len + n);
+    memcpy(out, j, at);
+    memcpy(out + at, seg, n);
+    memcpy(out + at + n, j + at, *len - at);
+    free(j);
+    *len += n;
+    return out;
+}
+
+/* A marker segment FF marker LEN payload, inserted at offset at. */
+static unsigned char *splice_segment(unsigned char *j, size_t *len, size_t at, unsigned marker, const void *payload,
+                                     size_t n)
+{
+    unsigned char seg[256];
+    seg[0] = 0xFF;
+    seg[1] = (unsigned char)marker;
+    seg[2] = (unsigned char)((n + 2) >> 8);
+    seg[3] = (unsigned char)((n + 2) & 0xff);
+    memcpy(seg + 4, payload, n);
+    return splice(j, len, at, seg, n + 4);
+}
+
+/* Decodes at full size with strict flags into px (w*h*3); the colour space
+ * the decoder chose goes to *cs. 0 or -1. */
+static int decode_rgb(const unsigned char *j, size_t len, unsigned char *px, int w, int h, int *cs)
+{
+    tjhandle d = tjInitDecompress();
+    int dw, dh, ss;
+    int rc = tjDecompressHeader3(d, j, len, &dw, &dh, &ss, cs) == 0 && dw == w && dh == h &&
+                     tjDecompress2(d, j, len, px, w, 0, h, TJPF_RGB, TJFLAG_STOPONWARNING) == 0
+                 ? 0
+                 : -1;
+    tjDestroy(d);
+    return rc;
+}
+
 /* ---- tests ---- */
 
 static void test_sniff(void)
@@ -241,6 +323,211 @@ static void test_jpeg_exif_gps_orientation(void)
     tjDestroy(d);
     image_out_free(&out);
     free(e);
+    free(j);
+}
+
+static void test_jpeg_upright_is_copied_not_reencoded(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(64, 32, &len);
+    CHECK(j[2] == 0xFF && j[3] == 0xE0); /* JFIF */
+    size_t app0 = 2 + ((size_t)j[4] << 8 | j[5]);
+    unsigned char *e = with_exif(j, len, 1, &elen);
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(out.width, 64);
+    CHECK_INT(out.height, 32);
+    /* SOI, then the original's tables, frame, scan and EOI byte for byte:
+     * no EXIF, no JFIF, no re-encoding */
+    CHECK_INT(out.len, len - app0);
+    CHECK(out.len == len - app0 && memcmp(out.data, "\xff\xd8", 2) == 0 &&
+          memcmp(out.data + 2, j + 2 + app0, len - 2 - app0) == 0);
+    CHECK_INT(count_all_metadata_segments(out.data, out.len), 0);
+    CHECK(!contains(out.data, out.len, "Exif", 4));
+    CHECK(out.thumb != NULL && out.thumb_width == 64 && out.thumb_height == 32);
+    image_out_free(&out);
+    free(e);
+    free(j);
+}
+
+static const char secret_comment[] = "secret-location-31.2304N";
+
+static void test_jpeg_progressive_with_metadata_between_scans(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg_flags(1024, 512, TJFLAG_PROGRESSIVE, &len);
+    unsigned char *e = with_exif(j, len, 1, &elen);
+    e = splice_segment(e, &elen, find_marker(e, elen, 0xDA, 2), 0xFE, secret_comment, strlen(secret_comment));
+    e = splice_segment(e, &elen, find_marker(e, elen, 0xDA, 4), 0xE1, "Exif\0\0secret-gps", 16);
+    CHECK(find_marker(e, elen, 0xC2, 0) != (size_t)-1);
+    CHECK(contains(e, elen, "secret", 6));
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(out.width, 1024);
+    CHECK_INT(out.height, 512);
+    CHECK_INT(count_all_metadata_segments(out.data, out.len), 0);
+    CHECK(!contains(out.data, out.len, "secret", 6) && !contains(out.data, out.len, "Exif", 4));
+    /* still progressive, every scan kept: the same pixels as the original */
+    CHECK(find_marker(out.data, out.len, 0xC2, 0) != (size_t)-1);
+    int scans = 0;
+    while (find_marker(j, len, 0xDA, scans) != (size_t)-1)
+        scans++;
+    CHECK(scans >= 6);
+    CHECK(find_marker(out.data, out.len, 0xDA, scans - 1) != (size_t)-1);
+    CHECK(find_marker(out.data, out.len, 0xDA, scans) == (size_t)-1);
+    unsigned char *a = malloc(1024 * 512 * 3), *b = malloc(1024 * 512 * 3);
+    int ca, cb;
+    CHECK_INT(decode_rgb(j, len, a, 1024, 512, &ca), 0);
+    CHECK_INT(decode_rgb(out.data, out.len, b, 1024, 512, &cb), 0);
+    CHECK(ca == cb && memcmp(a, b, 1024 * 512 * 3) == 0);
+    CHECK_INT(out.thumb_width, 320);
+    CHECK_INT(out.thumb_height, 160);
+    free(a);
+    free(b);
+    image_out_free(&out);
+    free(e);
+    free(j);
+}
+
+/* The thumbnail is decoded at 3/8 scale here, which needs only part of
+ * each block; the validation still reads every scan to the end. */
+static void test_jpeg_progressive_cut_in_its_last_scan_is_refused(void)
+{
+    size_t len;
+    unsigned char *j = make_jpeg_flags(1024, 512, TJFLAG_PROGRESSIVE, &len);
+    int scans = 0;
+    while (find_marker(j, len, 0xDA, scans) != (size_t)-1)
+        scans++;
+    size_t last = find_marker(j, len, 0xDA, scans - 1);
+    size_t data = last + 2 + ((size_t)j[last + 2] << 8 | j[last + 3]);
+    CHECK(data + 100 < len - 2);
+    /* half of the last scan's data, then EOI: the marker structure is fine */
+    size_t cut = data + (len - 2 - data) / 2;
+    while (j[cut - 1] == 0xFF) /* do not leave half of a stuffed FF 00 */
+        cut--;
+    memcpy(j + cut, "\xff\xd9", 2);
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(j, cut + 2, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK(strstr(why, "corrupt or truncated") != NULL);
+    CHECK(out.data == NULL && out.thumb == NULL);
+    free(j);
+}
+
+static void test_jpeg_bytes_after_eoi_are_dropped(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(64, 32, &len);
+    static const char tail[] = "\xff\xd8\xff\xe1 appended picture, secret-location";
+    unsigned char *e = malloc(len);
+    memcpy(e, j, len);
+    elen = len;
+    e = splice(e, &elen, elen, tail, sizeof tail - 1);
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_OK);
+    CHECK(out.len >= 2 && memcmp(out.data + out.len - 2, "\xff\xd9", 2) == 0);
+    CHECK(!contains(out.data, out.len, "secret", 6));
+    image_out_free(&out);
+    free(e);
+    free(j);
+}
+
+static void test_jpeg_broken_marker_structure(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(64, 32, &len);
+    unsigned char *e = with_exif(j, len, 1, &elen);
+    image_out_t out;
+    char why[200];
+    /* the EXIF segment claims to run past the end of the file: the headers
+     * cannot be read (libturbojpeg reports success without a size) */
+    e[4] = 0xFF;
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK(strstr(why, "not a decodable JPEG") != NULL);
+    CHECK(out.data == NULL);
+    free(e);
+    free(j);
+    /* the same after the first scan of a progressive file, where only the
+     * marker-level copy reads it */
+    j = make_jpeg_flags(128, 64, TJFLAG_PROGRESSIVE, &len);
+    j = splice_segment(j, &len, find_marker(j, len, 0xDA, 2), 0xFE, secret_comment, strlen(secret_comment));
+    j[find_marker(j, len, 0xFE, 0) + 2] = 0xFF;
+    CHECK_INT(image_process(j, len, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK(strstr(why, "past the end") != NULL);
+    CHECK(out.data == NULL && out.thumb == NULL);
+    free(j);
+}
+
+/* A decoder reads three components as RGB after an APP14 "Adobe" segment
+ * with transform 0, unless a JFIF segment says YCbCr. */
+static void test_jpeg_colour_interpretation_is_kept(void)
+{
+    static const char adobe_rgb[] = "Adobe\0\x64\0\0\0\0\0"; /* 12 bytes, transform 0 */
+    size_t len, alen, app0;
+    unsigned char *j = make_jpeg(64, 32, &len);
+    app0 = 2 + ((size_t)j[4] << 8 | j[5]);
+    unsigned char *orig = malloc(64 * 32 * 3), *got = malloc(64 * 32 * 3);
+    image_out_t out;
+    char why[200];
+    int cs_orig, cs_out;
+
+    /* Adobe only: RGB; the marker copy keeps the segment */
+    unsigned char *a = malloc(len - app0);
+    memcpy(a, j, 2);
+    memcpy(a + 2, j + 2 + app0, len - 2 - app0);
+    alen = len - app0;
+    a = splice_segment(a, &alen, 2, 0xEE, adobe_rgb, 12);
+    CHECK_INT(decode_rgb(a, alen, orig, 64, 32, &cs_orig), 0);
+    CHECK_INT(cs_orig, TJCS_RGB);
+    CHECK_INT(image_process(a, alen, &out, why, sizeof why), IMAGE_OK);
+    CHECK(find_marker(out.data, out.len, 0xEE, 0) != (size_t)-1);
+    CHECK_INT(decode_rgb(out.data, out.len, got, 64, 32, &cs_out), 0);
+    CHECK_INT(cs_out, TJCS_RGB);
+    CHECK(memcmp(orig, got, 64 * 32 * 3) == 0);
+    image_out_free(&out);
+    free(a);
+
+    /* JFIF and Adobe: YCbCr. Without its JFIF segment the copy would read as
+     * RGB, so this file takes the transform, which writes a JFIF segment. */
+    alen = len;
+    a = malloc(len);
+    memcpy(a, j, len);
+    a = splice_segment(a, &alen, 2 + app0, 0xEE, adobe_rgb, 12);
+    CHECK_INT(decode_rgb(a, alen, orig, 64, 32, &cs_orig), 0);
+    CHECK_INT(cs_orig, TJCS_YCbCr);
+    CHECK_INT(image_process(a, alen, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(decode_rgb(out.data, out.len, got, 64, 32, &cs_out), 0);
+    CHECK_INT(cs_out, TJCS_YCbCr);
+    CHECK(memcmp(orig, got, 64 * 32 * 3) == 0);
+    CHECK_INT(count_metadata_segments(out.data, out.len), 0);
+    image_out_free(&out);
+    free(a);
+
+    free(orig);
+    free(got);
+    free(j);
+}
+
+/* Arithmetic coding: the marker copy leaves it to the transform, which
+ * stores it Huffman-coded (what browsers decode). */
+static void test_jpeg_arithmetic_coding_is_transcoded(void)
+{
+    size_t len;
+    setenv("TJ_ARITHMETIC", "1", 1);
+    unsigned char *j = make_jpeg(64, 32, &len);
+    unsetenv("TJ_ARITHMETIC");
+    CHECK(find_marker(j, len, 0xC9, 0) != (size_t)-1); /* SOF9 */
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(j, len, &out, why, sizeof why), IMAGE_OK);
+    CHECK(find_marker(out.data, out.len, 0xC9, 0) == (size_t)-1);
+    CHECK(find_marker(out.data, out.len, 0xC0, 0) != (size_t)-1 ||
+          find_marker(out.data, out.len, 0xC1, 0) != (size_t)-1);
+    CHECK_INT(out.width, 64);
+    image_out_free(&out);
     free(j);
 }
 
@@ -359,6 +646,13 @@ int main(void)
     RUN(test_sniff);
     RUN(test_orientation_reader);
     RUN(test_jpeg_exif_gps_orientation);
+    RUN(test_jpeg_upright_is_copied_not_reencoded);
+    RUN(test_jpeg_progressive_with_metadata_between_scans);
+    RUN(test_jpeg_progressive_cut_in_its_last_scan_is_refused);
+    RUN(test_jpeg_bytes_after_eoi_are_dropped);
+    RUN(test_jpeg_broken_marker_structure);
+    RUN(test_jpeg_colour_interpretation_is_kept);
+    RUN(test_jpeg_arithmetic_coding_is_transcoded);
     RUN(test_jpeg_thumbnail_size);
     RUN(test_jpeg_broken);
     RUN(test_png_text_stripped);
