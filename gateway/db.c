@@ -13,12 +13,36 @@
 #define STMT_CACHE 96
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+/* A connection that answered a statement this recently is not polled for a
+ * close before the next step (see closed_while_idle). */
+#define IDLE_CHECK_AFTER_MS 100
+#define NO_CELL ((size_t)-1)
+#define SCRATCH_KEEP (256 * 1024) /* result text kept for reuse between queries */
 
 typedef struct {
-    char *sql;     /* own copy of the statement text */
+    const char *key; /* the caller's pointer the last time: usually a string literal */
+    char *sql;       /* own copy of the statement text */
+    size_t len;
     uint64_t hash;
     MYSQL_STMT *stmt;
 } cached_stmt_t;
+
+/* Buffers db_query reuses from one result to the next, so that a result
+ * costs one allocation (its own block) instead of one per cell. */
+typedef struct {
+    MYSQL_BIND *bind; /* one row: a text buffer per column */
+    unsigned long *len;
+    my_bool *is_null, *error;
+    int ncols_cap;
+    char *row; /* the columns' buffers, back to back */
+    size_t row_cap;
+    char *text; /* every cell of the result, NUL-terminated, back to back */
+    size_t text_cap;
+    struct cell_at {
+        size_t off, len; /* off NO_CELL for NULL */
+    } *cell;
+    size_t cell_cap;
+} result_scratch_t;
 
 struct db_conn {
     db_params_t params;
@@ -33,6 +57,8 @@ struct db_conn {
     int ncache;
     long long retry_at_ms; /* earliest time of the next connect attempt */
     int backoff_ms;
+    long long last_ok_ms; /* the last statement that got its answer */
+    result_scratch_t scratch;
 };
 
 static long long now_ms(void)
@@ -101,6 +127,13 @@ void db_conn_free(db_conn_t *c)
     if (!c)
         return;
     close_conn(c);
+    free(c->scratch.bind);
+    free(c->scratch.len);
+    free(c->scratch.is_null);
+    free(c->scratch.error);
+    free(c->scratch.row);
+    free(c->scratch.text);
+    free(c->scratch.cell);
     free((char *)c->params.unix_socket);
     free((char *)c->params.host);
     free((char *)c->params.user);
@@ -132,9 +165,14 @@ int db_conn_is_up(const db_conn_t *c)
 /* Between steps a connection has nothing to read. A readable or hung-up
  * socket means the server closed it while it sat idle (a restart,
  * wait_timeout, KILL): better to notice now, with one poll() and no round
- * trip, than to fail the step's first statement with "server has gone away". */
+ * trip, than to fail the step's first statement with "server has gone away".
+ * A connection that answered within the last IDLE_CHECK_AFTER_MS is trusted
+ * without the poll: under load that saves a system call a step, and a
+ * server that goes away meanwhile fails the statement as it would anyway. */
 static int closed_while_idle(db_conn_t *c)
 {
+    if (now_ms() - c->last_ok_ms < IDLE_CHECK_AFTER_MS)
+        return 0;
     struct pollfd p = {.fd = (int)mysql_get_socket(c->mysql), .events = POLLIN};
     if (p.fd < 0)
         return 1;
@@ -195,43 +233,57 @@ int db_conn_ensure(db_conn_t *c)
     c->up = 1;
     c->backoff_ms = BACKOFF_MIN_MS;
     c->retry_at_ms = 0;
+    c->last_ok_ms = now_ms();
     return 0;
 }
 
-static uint64_t fnv1a(const char *s)
+static uint64_t fnv1a(const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h;
 }
 
 static MYSQL_STMT *prepare(db_conn_t *c, const char *sql)
 {
-    uint64_t h = fnv1a(sql);
+    /* Statements are string literals, so the pointer finds the entry
+     * without hashing the text (up to 1 KB); strcmp still confirms it, as a
+     * caller may build statements in a reused buffer. */
     for (int i = 0; i < c->ncache; i++)
-        if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0)
+        if (c->cache[i].key == sql && strcmp(c->cache[i].sql, sql) == 0)
             return c->cache[i].stmt;
-    MYSQL_STMT *st = mysql_stmt_init(c->mysql);
+    size_t len = strlen(sql);
+    uint64_t h = fnv1a(sql, len);
+    for (int i = 0; i < c->ncache; i++)
+        if (c->cache[i].hash == h && c->cache[i].len == len && memcmp(c->cache[i].sql, sql, len) == 0) {
+            c->cache[i].key = sql;
+            return c->cache[i].stmt;
+        }
+    char *copy = strdup(sql);
+    MYSQL_STMT *st = copy ? mysql_stmt_init(c->mysql) : NULL;
     if (!st) {
+        free(copy);
         set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
         return NULL;
     }
-    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+    if (mysql_stmt_prepare(st, sql, len) != 0) {
         set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
         log_error("db", "prepare failed: %s", c->errmsg);
         mysql_stmt_close(st);
+        free(copy);
         return NULL;
     }
+    /* db_query sizes its buffers from the longest value of each column. */
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
     if (c->ncache == STMT_CACHE) { /* evict the oldest */
         mysql_stmt_close(c->cache[0].stmt);
         free(c->cache[0].sql);
         memmove(&c->cache[0], &c->cache[1], sizeof(c->cache[0]) * (STMT_CACHE - 1));
         c->ncache--;
     }
-    c->cache[c->ncache].sql = strdup(sql);
-    c->cache[c->ncache].hash = h;
-    c->cache[c->ncache].stmt = st;
+    c->cache[c->ncache] = (cached_stmt_t){.key = sql, .sql = copy, .len = len, .hash = h, .stmt = st};
     c->ncache++;
     return st;
 }
@@ -286,6 +338,7 @@ static MYSQL_STMT *run(db_conn_t *c, const char *sql, const db_param_t *params, 
         set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
         return NULL;
     }
+    c->last_ok_ms = now_ms();
     c->affected = mysql_stmt_affected_rows(st);
     c->insert_id = mysql_stmt_insert_id(st);
     return st;
@@ -304,21 +357,113 @@ int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams
     return 0;
 }
 
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Binds the scratch row of c to the statement's result: every column as
+ * text, in a buffer as long as the column's longest value (known after
+ * mysql_stmt_store_result, STMT_ATTR_UPDATE_MAX_LENGTH). */
+static int bind_row(db_conn_t *c, MYSQL_STMT *st, const MYSQL_FIELD *fields, int ncols)
+{
+    result_scratch_t *s = &c->scratch;
+    if (ncols > s->ncols_cap) {
+        size_t n = (size_t)ncols;
+        MYSQL_BIND *b = realloc(s->bind, n * sizeof(*b));
+        if (b)
+            s->bind = b;
+        unsigned long *l = realloc(s->len, n * sizeof(*l));
+        if (l)
+            s->len = l;
+        my_bool *nu = realloc(s->is_null, n * sizeof(*nu));
+        if (nu)
+            s->is_null = nu;
+        my_bool *er = realloc(s->error, n * sizeof(*er));
+        if (er)
+            s->error = er;
+        if (!b || !l || !nu || !er)
+            return -1;
+        s->ncols_cap = ncols;
+    }
+    size_t total = 0;
+    for (int i = 0; i < ncols; i++) {
+        size_t cap = fields[i].max_length + 1;
+        total += cap < 64 ? 64 : cap; /* numbers and dates as text */
+    }
+    if (grow((void **)&s->row, &s->row_cap, total, 1) != 0)
+        return -1;
+    memset(s->bind, 0, sizeof(*s->bind) * (size_t)ncols);
+    size_t at = 0;
+    for (int i = 0; i < ncols; i++) {
+        size_t cap = fields[i].max_length + 1;
+        cap = cap < 64 ? 64 : cap;
+        s->bind[i].buffer_type = MYSQL_TYPE_STRING;
+        s->bind[i].buffer = s->row + at;
+        s->bind[i].buffer_length = (unsigned long)cap;
+        s->bind[i].length = &s->len[i];
+        s->bind[i].is_null = &s->is_null[i];
+        s->bind[i].error = &s->error[i];
+        at += cap;
+    }
+    if (mysql_stmt_bind_result(st, s->bind) != 0) {
+        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the current row's cells to the scratch text. A value longer than
+ * its buffer (not expected: the buffers fit the longest value) is fetched
+ * again whole. */
+static int append_row(db_conn_t *c, MYSQL_STMT *st, int ncols, size_t *used, struct cell_at *cell)
+{
+    result_scratch_t *s = &c->scratch;
+    for (int col = 0; col < ncols; col++) {
+        if (s->is_null[col]) {
+            cell[col].off = NO_CELL;
+            continue;
+        }
+        size_t len = s->len[col];
+        if (grow((void **)&s->text, &s->text_cap, *used + len + 1, 1) != 0)
+            return -1;
+        char *dst = s->text + *used;
+        if (s->error[col]) {
+            MYSQL_BIND whole = {.buffer_type = MYSQL_TYPE_STRING, .buffer = dst, .buffer_length = (unsigned long)len + 1};
+            if (mysql_stmt_fetch_column(st, &whole, (unsigned)col, 0) != 0) {
+                set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+                return -1;
+            }
+        } else {
+            memcpy(dst, s->bind[col].buffer, len);
+        }
+        dst[len] = '\0';
+        cell[col].off = *used;
+        cell[col].len = len;
+        *used += len + 1;
+    }
+    return 0;
+}
+
+/* The result is one block: the db_rows_t, its cell pointers and lengths,
+ * then the text of the cells. */
 db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int nparams)
 {
     MYSQL_STMT *st = run(c, sql, params, nparams);
     if (!st)
         return NULL;
-    db_rows_t *r = calloc(1, sizeof(*r));
-    MYSQL_BIND *b = NULL;
-    unsigned long *lens = NULL;
-    my_bool *nulls = NULL;
-    char **bufs = NULL;
-    int ok = 0;
-    if (!r)
-        goto Exit;
-    my_bool update_max = 1;
-    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    result_scratch_t *s = &c->scratch;
+    db_rows_t *r = NULL;
     if (mysql_stmt_store_result(st) != 0) {
         set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
         goto Exit;
@@ -329,66 +474,45 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
         goto Exit;
     }
     int ncols = (int)mysql_num_fields(meta);
-    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
-    r->ncols = ncols;
-    r->nrows = (int)mysql_stmt_num_rows(st);
-    b = calloc((size_t)ncols, sizeof(*b));
-    lens = calloc((size_t)ncols, sizeof(*lens));
-    nulls = calloc((size_t)ncols, sizeof(*nulls));
-    bufs = calloc((size_t)ncols, sizeof(*bufs));
-    r->cells = calloc((size_t)(r->nrows * ncols) + 1, sizeof(char *));
-    r->lens = calloc((size_t)(r->nrows * ncols) + 1, sizeof(size_t));
-    if (!b || !lens || !nulls || !bufs || !r->cells || !r->lens) {
-        mysql_free_result(meta);
-        goto Exit;
-    }
-    for (int i = 0; i < ncols; i++) {
-        size_t cap = fields[i].max_length + 1;
-        if (cap < 64)
-            cap = 64; /* numbers and dates as text */
-        bufs[i] = malloc(cap);
-        b[i].buffer_type = MYSQL_TYPE_STRING;
-        b[i].buffer = bufs[i];
-        b[i].buffer_length = (unsigned long)cap;
-        b[i].length = &lens[i];
-        b[i].is_null = &nulls[i];
-    }
+    int nrows = (int)mysql_stmt_num_rows(st);
+    size_t ncells = (size_t)nrows * (size_t)ncols;
+    int bound = bind_row(c, st, mysql_fetch_fields(meta), ncols);
     mysql_free_result(meta);
-    if (mysql_stmt_bind_result(st, b) != 0) {
-        set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+    if (bound != 0 || grow((void **)&s->cell, &s->cell_cap, ncells + 1, sizeof(*s->cell)) != 0)
         goto Exit;
-    }
-    for (int row = 0; row < r->nrows; row++) {
+    size_t used = 0;
+    for (int row = 0; row < nrows; row++) {
+        memset(s->error, 0, (size_t)ncols);
         int rc = mysql_stmt_fetch(st);
         if (rc == 1 || rc == MYSQL_NO_DATA) {
             set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
             goto Exit;
         }
-        for (int col = 0; col < ncols; col++) {
-            if (nulls[col])
-                continue;
-            size_t len = lens[col];
-            char *cell = malloc(len + 1);
-            memcpy(cell, bufs[col], len);
-            cell[len] = '\0';
-            r->cells[row * ncols + col] = cell;
-            r->lens[row * ncols + col] = len;
-        }
+        if (append_row(c, st, ncols, &used, s->cell + (size_t)row * (size_t)ncols) != 0)
+            goto Exit;
     }
-    ok = 1;
+    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + used);
+    if (!r)
+        goto Exit;
+    r->nrows = nrows;
+    r->ncols = ncols;
+    r->cells = (char **)(r + 1);
+    r->lens = (size_t *)(r->cells + ncells);
+    char *text = (char *)(r->lens + ncells);
+    if (used)
+        memcpy(text, s->text, used);
+    for (size_t i = 0; i < ncells; i++) {
+        int null = s->cell[i].off == NO_CELL;
+        r->cells[i] = null ? NULL : text + s->cell[i].off;
+        r->lens[i] = null ? 0 : s->cell[i].len;
+    }
 Exit:
     if (c->up) /* a lost connection took its statements with it (set_error) */
         mysql_stmt_free_result(st);
-    if (bufs)
-        for (int i = 0; r && i < r->ncols; i++)
-            free(bufs[i]);
-    free(bufs);
-    free(b);
-    free(lens);
-    free(nulls);
-    if (!ok) {
-        db_rows_free(r);
-        return NULL;
+    if (s->text_cap > SCRATCH_KEEP) { /* after a rare big result */
+        free(s->text);
+        s->text = NULL;
+        s->text_cap = 0;
     }
     return r;
 }
@@ -423,6 +547,7 @@ static int simple(db_conn_t *c, const char *q)
         set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
         return -1;
     }
+    c->last_ok_ms = now_ms();
     return 0;
 }
 
@@ -486,12 +611,5 @@ long long db_cell_int(const db_rows_t *r, int row, int col)
 
 void db_rows_free(db_rows_t *r)
 {
-    if (!r)
-        return;
-    if (r->cells)
-        for (int i = 0; i < r->nrows * r->ncols; i++)
-            free(r->cells[i]);
-    free(r->cells);
-    free(r->lens);
-    free(r);
+    free(r); /* one block (db_query) */
 }

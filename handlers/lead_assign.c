@@ -9,55 +9,69 @@
 #include "../gateway/mask.h"
 #include "lead_rules.h"
 
-int lead_assign_lock_project(db_conn_t *db, long long project_id)
+/* Locks the cursor and, in the same round trip, reads the agent a channel
+ * rule names (parameter 1: the channel) and the active agent after the
+ * cursor's last one, wrapping to the first. FOR UPDATE locks only the
+ * cursor row: the subqueries are plain reads, and they see the locked,
+ * latest cursor value. */
+static const char *SQL_LOCK_CURSOR_AND_CHOOSE =
+    "SELECT"
+    " (SELECT r.agent_user_id FROM lead_channel_rules r"
+    "  JOIN staff_roles s ON s.user_id = r.agent_user_id AND s.project_id = r.project_id AND s.role = 'agent'"
+    "  JOIN users u ON u.id = r.agent_user_id AND u.disabled = 0"
+    "  WHERE r.project_id = c.project_id AND r.channel = ?),"
+    " (SELECT s.user_id FROM staff_roles s JOIN users u ON u.id = s.user_id AND u.disabled = 0"
+    "  WHERE s.project_id = c.project_id AND s.role = 'agent'"
+    "  ORDER BY s.user_id > COALESCE(c.last_agent_user_id, 0) DESC, s.user_id LIMIT 1)"
+    " FROM lead_assignment_cursors c WHERE c.project_id = ? FOR UPDATE";
+
+/* Round robin: the cursor moves to the agent and the lead gets the agent in
+ * one statement (both rows are already this transaction's). */
+static const char *SQL_ASSIGN_ROUND_ROBIN =
+    "UPDATE lead_assignment_cursors c JOIN leads l ON l.id = ?"
+    " SET c.last_agent_user_id = ?, l.agent_user_id = ?, l.assigned_at = NOW(3)"
+    " WHERE c.project_id = ?";
+
+static const char *SQL_ASSIGN_CHANNEL_RULE = "UPDATE leads SET agent_user_id = ?, assigned_at = NOW(3) WHERE id = ?";
+
+int lead_assign_create_cursor(db_conn_t *db, long long project_id)
 {
-    /* ON DUPLICATE KEY takes the row's exclusive lock in one step (an
-     * INSERT IGNORE would take a shared lock first, and two of those
-     * upgrading at once deadlock). */
-    if (db_exec(db,
-                "INSERT INTO lead_assignment_cursors (project_id) VALUES (?)"
-                " ON DUPLICATE KEY UPDATE project_id = project_id",
-                DB_ARGS(DB_INT(project_id))) != 0)
-        return -1;
-    long long ignored;
-    return db_query_int(db, &ignored,
-                        "SELECT COALESCE(last_agent_user_id, 0) FROM lead_assignment_cursors"
-                        " WHERE project_id = ? FOR UPDATE",
-                        DB_ARGS(DB_INT(project_id))) < 0
-               ? -1
-               : 0;
+    /* ON DUPLICATE KEY: a concurrent first lead may have created it (and
+     * errors other than that one still count, unlike INSERT IGNORE). */
+    return db_exec(db,
+                   "INSERT INTO lead_assignment_cursors (project_id) VALUES (?)"
+                   " ON DUPLICATE KEY UPDATE project_id = project_id",
+                   DB_ARGS(DB_INT(project_id)));
 }
 
-static const char *SQL_CHANNEL_RULE_AGENT =
-    "SELECT r.agent_user_id FROM lead_channel_rules r"
-    " JOIN staff_roles s ON s.user_id = r.agent_user_id AND s.project_id = r.project_id AND s.role = 'agent'"
-    " JOIN users u ON u.id = r.agent_user_id AND u.disabled = 0"
-    " WHERE r.project_id = ? AND r.channel = ?";
-
-/* The active agent after the cursor, wrapping to the first. */
-static const char *SQL_NEXT_AGENT =
-    "SELECT s.user_id FROM staff_roles s JOIN users u ON u.id = s.user_id AND u.disabled = 0"
-    " WHERE s.project_id = ? AND s.role = 'agent'"
-    " ORDER BY s.user_id > (SELECT COALESCE(last_agent_user_id, 0) FROM lead_assignment_cursors"
-    "                       WHERE project_id = ?) DESC, s.user_id"
-    " LIMIT 1";
-
-/* 1 found, 0 none, -1 db error. */
+/* Locks the cursor, picks the agent and writes it to the lead (and to the
+ * cursor for round robin). 1 found, 0 none, -1 db error. */
 static int choose_agent(db_conn_t *db, const lead_assign_input_t *in, long long *agent, const char **method)
 {
-    int found = db_query_int(db, agent, SQL_CHANNEL_RULE_AGENT, DB_ARGS(DB_INT(in->project_id), DB_STR(in->channel)));
-    if (found != 0) {
-        *method = "channel_rule";
-        return found;
-    }
-    found = db_query_int(db, agent, SQL_NEXT_AGENT, DB_ARGS(DB_INT(in->project_id), DB_INT(in->project_id)));
-    if (found != 1)
-        return found;
-    *method = "round_robin";
-    if (db_exec(db, "UPDATE lead_assignment_cursors SET last_agent_user_id = ? WHERE project_id = ?",
-                DB_ARGS(DB_INT(*agent), DB_INT(in->project_id))) != 0)
+    db_rows_t *r = db_query(db, SQL_LOCK_CURSOR_AND_CHOOSE, DB_ARGS(DB_STR(in->channel), DB_INT(in->project_id)));
+    if (!r)
         return -1;
-    return 1;
+    int cursor = r->nrows == 1;
+    long long rule_agent = cursor ? db_cell_int(r, 0, 0) : 0, next_agent = cursor ? db_cell_int(r, 0, 1) : 0;
+    db_rows_free(r);
+    if (!cursor) {
+        log_error("leads", "project %lld has no assignment cursor row", in->project_id);
+        return -1;
+    }
+    int rc;
+    if (rule_agent) {
+        *agent = rule_agent;
+        *method = "channel_rule";
+        rc = db_exec(db, SQL_ASSIGN_CHANNEL_RULE, DB_ARGS(DB_INT(rule_agent), DB_INT(in->lead_id)));
+    } else if (next_agent) {
+        *agent = next_agent;
+        *method = "round_robin";
+        rc = db_exec(db, SQL_ASSIGN_ROUND_ROBIN,
+                     DB_ARGS(DB_INT(in->lead_id), DB_INT(next_agent), DB_INT(next_agent), DB_INT(in->project_id)));
+    } else {
+        return 0;
+    }
+    return rc == 0 ? 1 : -1;
 }
 
 static cJSON *assigned_payload(const lead_assign_input_t *in)
@@ -87,9 +101,7 @@ int lead_assign(db_conn_t *db, const lead_assign_input_t *in, long long *agent_u
                      in->lead_id);
         return found;
     }
-    if (db_exec(db, "UPDATE leads SET agent_user_id = ?, assigned_at = NOW(3) WHERE id = ?",
-                DB_ARGS(DB_INT(agent), DB_INT(in->lead_id))) != 0 ||
-        db_exec(db, "INSERT INTO lead_assignments (lead_id, agent_user_id, method) VALUES (?, ?, ?)",
+    if (db_exec(db, "INSERT INTO lead_assignments (lead_id, agent_user_id, method) VALUES (?, ?, ?)",
                 DB_ARGS(DB_INT(in->lead_id), DB_INT(agent), DB_STR(method))) != 0)
         return -1;
     cJSON *payload = assigned_payload(in);

@@ -3,11 +3,17 @@
  *   POST /api/v1/leads {project_id, name, phone | phone_code, interest, note, channel, consent}
  *
  * Steps: the form is checked on the loop; a phone_code is exchanged for the
- * number on a WeChat worker; then one transaction on a DB worker merges the
- * submission into the phone's open lead of the project or creates the lead,
- * locks the referral of a bound submitter, and assigns an agent. Lead intake
- * of a project is serialised by its assignment-cursor lock (lead_assign.h),
- * and one open lead per phone and project is also a unique key. */
+ * number on a WeChat worker; then on a DB worker one read of the project
+ * (with the submitter's referral binding) and one transaction that merges
+ * the submission into the phone's open lead of the project or creates the
+ * lead, locks the referral of a bound submitter, and assigns an agent.
+ *
+ * Concurrency: one open lead per phone and project is the unique key
+ * (project_id, open_phone), and the merge-or-create is a single
+ * INSERT ... ON DUPLICATE KEY UPDATE on it: a concurrent submission of the
+ * same phone waits for the first one's row and then merges into it. The
+ * project's assignment cursor is locked only by the assignment, the last
+ * step before the commit (lead_assign.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,77 +152,102 @@ typedef struct {
     referral_lock_result_t referral;
 } lead_outcome_t;
 
-static const char *SQL_OPEN_LEAD =
-    "SELECT id, COALESCE(agent_user_id, 0), channel FROM leads WHERE project_id = ? AND open_phone = ? FOR UPDATE";
+/* What the intake reads before its transaction. */
+typedef struct {
+    char project_name[128];
+    int cursor_exists;
+    referral_binding_t binding;
+} intake_context_t;
+
+static const char *SQL_PROJECT_AND_BINDING =
+    "SELECT p.name, " LEAD_ASSIGN_CURSOR_EXISTS ", " REFERRAL_BINDING_COLUMNS " FROM projects p" REFERRAL_BINDING_JOIN
+    " WHERE p.id = ? AND p.open_for_leads = 1";
 
 /* The phone's holder, if a user has bound it. */
 #define SQL_PHONE_HOLDER "(SELECT id FROM users WHERE phone = ? AND disabled = 0 ORDER BY id LIMIT 1)"
 
-static const char *SQL_MERGE_LEAD =
-    "UPDATE leads SET name = ?, interest_layout = COALESCE(?, interest_layout),"
-    " interest_area = COALESCE(?, interest_area), interest_budget = COALESCE(?, interest_budget),"
-    " note = COALESCE(?, note), consent_at = NOW(3), privacy_notice_version = ?, submissions = submissions + 1,"
-    " user_id = COALESCE(user_id, " SQL_PHONE_HOLDER ")"
-    " WHERE id = ?";
-
-static const char *SQL_INSERT_LEAD =
+/* Creates the lead, or merges the submission into the phone's open lead of
+ * the project (the unique key (project_id, open_phone)): the new name, the
+ * interest and note where given, a fresh consent, one more submission, the
+ * holder if the lead had none; channel, submitter and agent stay. A merge
+ * leaves the lead's id in LAST_INSERT_ID and reports 2 affected rows. */
+static const char *SQL_UPSERT_LEAD =
     "INSERT INTO leads (project_id, name, phone, user_id, submitted_by_user_id, channel, interest_layout,"
     " interest_area, interest_budget, note, consent_at, privacy_notice_version, first_contact_due_at)"
-    " VALUES (?, ?, ?, " SQL_PHONE_HOLDER ", ?, ?, ?, ?, ?, ?, NOW(3), ?, NOW(3) + INTERVAL ? SECOND)";
+    " VALUES (?, ?, ?, " SQL_PHONE_HOLDER ", ?, ?, ?, ?, ?, ?, NOW(3), ?, NOW(3) + INTERVAL ? SECOND)"
+    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), name = VALUES(name),"
+    " interest_layout = COALESCE(VALUES(interest_layout), interest_layout),"
+    " interest_area = COALESCE(VALUES(interest_area), interest_area),"
+    " interest_budget = COALESCE(VALUES(interest_budget), interest_budget),"
+    " note = COALESCE(VALUES(note), note), consent_at = NOW(3),"
+    " privacy_notice_version = VALUES(privacy_notice_version), submissions = submissions + 1,"
+    " user_id = COALESCE(user_id, VALUES(user_id))";
 
 /* Merges or inserts; 0 or -1 (db error). */
 static int upsert_lead(gw_call_t *c, const lead_form_t *f, lead_outcome_t *o)
 {
-    db_rows_t *r = db_query(c->db, SQL_OPEN_LEAD, DB_ARGS(DB_INT(f->project_id), DB_STR(f->phone)));
-    if (!r)
-        return -1;
-    o->deduplicated = r->nrows == 1;
-    if (o->deduplicated) {
-        o->lead_id = db_cell_int(r, 0, 0);
-        o->agent = db_cell_int(r, 0, 1);
-        snprintf(o->channel, sizeof(o->channel), "%s", db_cell(r, 0, 2));
-    }
-    db_rows_free(r);
-    if (o->deduplicated)
-        return db_exec(c->db, SQL_MERGE_LEAD,
-                       DB_ARGS(DB_STR(f->name), DB_STR(f->layout), DB_STR(f->area), DB_STR(f->budget),
-                               DB_STR(f->note), DB_STR(gw_cfg->privacy_notice_version), DB_STR(f->phone),
-                               DB_INT(o->lead_id)));
-    snprintf(o->channel, sizeof(o->channel), "%s", f->channel ? f->channel : "organic");
-    if (db_exec(c->db, SQL_INSERT_LEAD,
+    const char *channel = f->channel ? f->channel : "organic";
+    if (db_exec(c->db, SQL_UPSERT_LEAD,
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->name), DB_STR(f->phone), DB_STR(f->phone),
-                        DB_INT(c->user.id), DB_STR(o->channel), DB_STR(f->layout), DB_STR(f->area),
+                        DB_INT(c->user.id), DB_STR(channel), DB_STR(f->layout), DB_STR(f->area),
                         DB_STR(f->budget), DB_STR(f->note), DB_STR(gw_cfg->privacy_notice_version),
                         DB_INT(gw_cfg->lead_first_contact_s))) != 0)
         return -1;
     o->lead_id = (long long)db_insert_id(c->db);
-    return db_exec(c->db,
-                   "INSERT INTO lead_stage_history (lead_id, from_stage, to_stage, actor_user_id) VALUES (?, NULL, 'new', ?)",
-                   DB_ARGS(DB_INT(o->lead_id), DB_INT(c->user.id)));
-}
-
-/* One attempt of the whole intake. 1 done, 0 project unknown (call failed),
- * -1 db error (rolled back by the caller). */
-static int intake(gw_call_t *c, const lead_form_t *f, lead_outcome_t *o, char *project_name, size_t pn_size)
-{
-    memset(o, 0, sizeof(*o));
-    db_rows_t *r = db_query(c->db, "SELECT name FROM projects WHERE id = ? AND open_for_leads = 1",
-                            DB_ARGS(DB_INT(f->project_id)));
+    o->deduplicated = db_affected_rows(c->db) != 1;
+    if (!o->deduplicated) {
+        snprintf(o->channel, sizeof(o->channel), "%s", channel);
+        return db_exec(c->db,
+                       "INSERT INTO lead_stage_history (lead_id, from_stage, to_stage, actor_user_id)"
+                       " VALUES (?, NULL, 'new', ?)",
+                       DB_ARGS(DB_INT(o->lead_id), DB_INT(c->user.id)));
+    }
+    /* The merged lead keeps its channel and agent (its row is locked now). */
+    db_rows_t *r = db_query(c->db, "SELECT COALESCE(agent_user_id, 0), channel FROM leads WHERE id = ?",
+                            DB_ARGS(DB_INT(o->lead_id)));
     if (!r)
         return -1;
     int found = r->nrows == 1;
-    if (found)
-        snprintf(project_name, pn_size, "%s", db_cell(r, 0, 0));
-    db_rows_free(r);
-    if (!found) {
-        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
-        return 0;
+    if (found) {
+        o->agent = db_cell_int(r, 0, 0);
+        snprintf(o->channel, sizeof(o->channel), "%s", db_cell(r, 0, 1));
     }
-    if (db_begin(c->db) != 0 || lead_assign_lock_project(c->db, f->project_id) != 0 || upsert_lead(c, f, o) != 0)
+    db_rows_free(r);
+    return found ? 0 : -1;
+}
+
+/* The project (open for leads), whether its assignment cursor exists, and
+ * the submitter's binding. 1 found, 0 the project is unknown or closed (call
+ * failed), -1 db error. */
+static int load_context(gw_call_t *c, const lead_form_t *f, intake_context_t *ctx)
+{
+    db_rows_t *r = db_query(c->db, SQL_PROJECT_AND_BINDING, DB_ARGS(DB_INT(c->user.id), DB_INT(f->project_id)));
+    if (!r)
+        return -1;
+    int found = r->nrows == 1;
+    if (found) {
+        snprintf(ctx->project_name, sizeof(ctx->project_name), "%s", db_cell(r, 0, 0));
+        ctx->cursor_exists = db_cell_int(r, 0, 1) != 0;
+        referral_binding_from_row(r, 2, &ctx->binding);
+    }
+    db_rows_free(r);
+    if (!found)
+        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
+    return found;
+}
+
+/* One attempt of the transaction: the lead, its referral, then its
+ * assignment (which locks the project's cursor) and the commit. 1 done,
+ * -1 db error (the caller rolls back). */
+static int intake(gw_call_t *c, const lead_form_t *f, const intake_context_t *ctx, lead_outcome_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (db_begin(c->db) != 0 || upsert_lead(c, f, o) != 0)
         return -1;
     referral_lock_input_t ri = {
-        .lead_id = o->lead_id, .project_id = f->project_id, .project_name = project_name,
-        .submitter_user_id = c->user.id, .lead_name = f->name, .lead_phone = f->phone, .lead_existed = o->deduplicated,
+        .lead_id = o->lead_id, .project_id = f->project_id, .project_name = ctx->project_name,
+        .submitter_user_id = c->user.id, .binding = &ctx->binding, .lead_name = f->name, .lead_phone = f->phone,
+        .lead_existed = o->deduplicated,
     };
     if (referral_lock_for_lead(c->db, &ri, &o->referral) != 0)
         return -1;
@@ -228,7 +259,7 @@ static int intake(gw_call_t *c, const lead_form_t *f, lead_outcome_t *o, char *p
     }
     if (!o->agent) {
         lead_assign_input_t ai = {
-            .lead_id = o->lead_id, .project_id = f->project_id, .project_name = project_name,
+            .lead_id = o->lead_id, .project_id = f->project_id, .project_name = ctx->project_name,
             .channel = o->channel, .customer_name = f->name, .phone = f->phone,
         };
         if (lead_assign(c->db, &ai, &o->agent) < 0)
@@ -273,28 +304,35 @@ static void respond(gw_call_t *c, const lead_form_t *f, const lead_outcome_t *o,
     call_ok(c, o->deduplicated ? 200 : 201, d);
 }
 
+/* Runs the transaction until it commits; a deadlock (or a unique-key error)
+ * with a concurrent writer starts it over, and the next attempt sees the
+ * committed lead. 1 committed, -1 db error. */
+static int intake_with_retries(gw_call_t *c, const lead_form_t *f, const intake_context_t *ctx, lead_outcome_t *o)
+{
+    for (int attempt = 1;; attempt++) {
+        if (intake(c, f, ctx, o) == 1)
+            return 1;
+        db_rollback(c->db);
+        unsigned e = db_errno(c->db);
+        if (attempt >= 3 || (e != DB_ER_DUP_ENTRY && e != DB_ER_LOCK_DEADLOCK))
+            return -1;
+    }
+}
+
 static void store_lead(gw_call_t *c)
 {
     const lead_form_t *f = c->state;
+    intake_context_t ctx;
     lead_outcome_t o;
-    char project_name[128];
-    /* A concurrent duplicate can still surface as a unique-key or deadlock
-     * error (another writer on the same index range): start over, and the
-     * next attempt sees the committed lead. */
-    for (int attempt = 1;; attempt++) {
-        int rc = intake(c, f, &o, project_name, sizeof(project_name));
-        if (rc == 1)
-            break;
-        db_rollback(c->db);
-        if (rc == 0)
-            return;
-        unsigned e = db_errno(c->db);
-        if (attempt < 3 && (e == DB_ER_DUP_ENTRY || e == DB_ER_LOCK_DEADLOCK))
-            continue;
+    int rc = load_context(c, f, &ctx);
+    if (rc == 0)
+        return;
+    if (rc < 0 || (!ctx.cursor_exists && lead_assign_create_cursor(c->db, f->project_id) != 0) ||
+        intake_with_retries(c, f, &ctx, &o) != 1) {
         call_fail_db(c);
         return;
     }
-    respond(c, f, &o, project_name);
+    respond(c, f, &o, ctx.project_name);
 }
 
 static const route_t routes[] = {

@@ -2,18 +2,12 @@
 #include "referral_attribution.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "../gateway/events.h"
 #include "../gateway/log.h"
-
-/* The submitter's binding in force now (a binding past expires_at no longer
- * holds, even before a touch marks it expired). */
-static const char *SQL_ACTIVE_BINDING =
-    "SELECT b.id, b.referrer_user_id, UNIX_TIMESTAMP(b.expires_at), ru.phone"
-    " FROM referral_bindings b JOIN users ru ON ru.id = b.referrer_user_id"
-    " WHERE b.active_referee = ? AND b.expires_at > NOW(3)";
 
 static const char *SQL_PHONE_IN_ROSTER =
     "SELECT 1 FROM owners o JOIN units un ON un.id = o.unit_id JOIN buildings b ON b.id = un.building_id"
@@ -70,33 +64,44 @@ static int lock_refused(db_conn_t *db, const referral_lock_input_t *in, long lon
     return 0;
 }
 
+void referral_binding_from_row(const db_rows_t *r, int col, referral_binding_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = db_cell_int(r, 0, col);
+    out->referrer_user_id = db_cell_int(r, 0, col + 1);
+    out->expires_at = db_cell_int(r, 0, col + 2);
+    const char *phone = db_cell(r, 0, col + 3);
+    snprintf(out->referrer_phone, sizeof(out->referrer_phone), "%s", phone ? phone : "");
+}
+
 int referral_lock_for_lead(db_conn_t *db, const referral_lock_input_t *in, referral_lock_result_t *out)
 {
     memset(out, 0, sizeof(*out));
     int rc = -1;
-    db_rows_t *r = db_query(db, "SELECT id, UNIX_TIMESTAMP(protection_expires_at) FROM referrals WHERE lead_id = ?",
-                            DB_ARGS(DB_INT(in->lead_id)));
-    if (!r)
-        goto Exit;
-    if (r->nrows == 1) {
-        out->status = REFERRAL_EXISTING;
-        out->referral_id = db_cell_int(r, 0, 0);
-        out->protection_expires_at = db_cell_int(r, 0, 1);
-        rc = 0;
-        goto Exit;
+    db_rows_t *r = NULL;
+    /* A lead this transaction created cannot have a referral yet (nothing
+     * else sees the lead before the commit): only a merged one is looked up. */
+    if (in->lead_existed) {
+        r = db_query(db, "SELECT id, UNIX_TIMESTAMP(protection_expires_at) FROM referrals WHERE lead_id = ?",
+                     DB_ARGS(DB_INT(in->lead_id)));
+        if (!r)
+            goto Exit;
+        if (r->nrows == 1) {
+            out->status = REFERRAL_EXISTING;
+            out->referral_id = db_cell_int(r, 0, 0);
+            out->protection_expires_at = db_cell_int(r, 0, 1);
+            rc = 0;
+            goto Exit;
+        }
     }
-    db_rows_free(r);
-    r = db_query(db, SQL_ACTIVE_BINDING, DB_ARGS(DB_INT(in->submitter_user_id)));
-    if (!r)
-        goto Exit;
-    if (r->nrows == 0) {
+    const referral_binding_t *b = in->binding;
+    if (!b || !b->id) {
         out->status = REFERRAL_NONE;
         rc = 0;
         goto Exit;
     }
-    long long binding = db_cell_int(r, 0, 0), referrer = db_cell_int(r, 0, 1);
-    long long expires = db_cell_int(r, 0, 2);
-    int refused = lock_refused(db, in, referrer, db_cell(r, 0, 3), out);
+    long long binding = b->id, referrer = b->referrer_user_id, expires = b->expires_at;
+    int refused = lock_refused(db, in, referrer, *b->referrer_phone ? b->referrer_phone : NULL, out);
     if (refused < 0)
         goto Exit;
     if (refused) {

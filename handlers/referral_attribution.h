@@ -1,8 +1,8 @@
 /* referral_attribution.h: locking a referral when a bound referee leaves a
  * lead, and keeping the referral (and its reward) in step with the lead's
  * stage. DB worker only, inside the caller's transaction, after the caller
- * has locked the lead (lead intake: the project's assignment cursor; stage
- * changes: the lead row).
+ * has locked the lead (lead intake: its insert or merge, which locks the
+ * lead's row and its (project, open phone) key; stage changes: the lead row).
  *
  * The rules (see miniprogram-api.md, "Attribution"):
  *   - the submitter's binding must be active and unexpired;
@@ -18,14 +18,36 @@
 #include "../gateway/errors.h"
 #include "lead_rules.h"
 
+/* The submitter's binding in force now (a binding past expires_at no longer
+ * holds, even before a touch marks it expired). Lead intake reads it in the
+ * same statement as the project: REFERRAL_BINDING_COLUMNS (4 columns, NULL
+ * when not bound) and REFERRAL_BINDING_JOIN (a LEFT JOIN onto that row with
+ * one parameter, the submitter's user id), then referral_binding_from_row. */
+#define REFERRAL_BINDING_COLUMNS "rb.id, rb.referrer_user_id, UNIX_TIMESTAMP(rb.expires_at), rbu.phone"
+#define REFERRAL_BINDING_JOIN                                                         \
+    " LEFT JOIN (referral_bindings rb JOIN users rbu ON rbu.id = rb.referrer_user_id)" \
+    " ON rb.active_referee = ? AND rb.expires_at > NOW(3)"
+
+typedef struct {
+    long long id; /* 0: the submitter is not bound */
+    long long referrer_user_id;
+    long long expires_at; /* unix seconds */
+    char referrer_phone[33]; /* users.phone: up to 32 characters */
+} referral_binding_t;
+
+/* Fills *out from the REFERRAL_BINDING_COLUMNS at column col of row 0. */
+void referral_binding_from_row(const db_rows_t *r, int col, referral_binding_t *out);
+
 typedef struct {
     long long lead_id;
     long long project_id;
     const char *project_name;
     long long submitter_user_id;
+    const referral_binding_t *binding; /* the submitter's, read before the transaction */
     const char *lead_name;
     const char *lead_phone;
-    int lead_existed;          /* the submission merged into an open lead that existed before */
+    int lead_existed;          /* the submission merged into an open lead that existed before;
+                                * 0: this transaction created the lead */
 } referral_lock_input_t;
 
 typedef enum {

@@ -97,22 +97,18 @@ void repair_run_action(gw_call_t *c, const repair_ticket_t *t, repair_transition
         goto DbError;
     /* The new state decides what the caller may still see (an engineer who
      * declined no longer sees the ticket). */
-    repair_ticket_t fresh;
-    if (repair_load_for_caller(c, t->id, &fresh) != 1) {
-        if (c->err == ERR_NOT_FOUND) {
-            repair_state_t now = current_state(c->db, t->id, to);
-            cJSON *d = cJSON_CreateObject();
-            cJSON_AddNumberToObject(d, "id", (double)t->id);
-            cJSON_AddStringToObject(d, "state", repair_state_name(now));
-            cJSON_AddStringToObject(d, "state_label", repair_state_label(now));
-            call_ok(c, 200, d);
-        }
-        return;
-    }
-    cJSON *d = repair_detail_json(c->db, &fresh);
-    if (!d) {
+    cJSON *d;
+    int seen = repair_detail_for_caller(c, t->id, &d);
+    if (seen < 0) {
         call_fail_db(c);
         return;
+    }
+    if (seen == 0) {
+        repair_state_t now = current_state(c->db, t->id, to);
+        d = cJSON_CreateObject();
+        cJSON_AddNumberToObject(d, "id", (double)t->id);
+        cJSON_AddStringToObject(d, "state", repair_state_name(now));
+        cJSON_AddStringToObject(d, "state_label", repair_state_label(now));
     }
     call_ok(c, 200, d);
     return;

@@ -13,15 +13,17 @@
 
 static void show(gw_call_t *c)
 {
-    repair_ticket_t t;
-    if (repair_load_from_path(c, &t) != 1)
+    long long id;
+    if (call_param_id(c, "id", &id) != 0)
         return;
-    cJSON *d = repair_detail_json(c->db, &t);
-    if (!d) {
+    cJSON *d;
+    int rc = repair_detail_for_caller(c, id, &d);
+    if (rc < 0)
         call_fail_db(c);
-        return;
-    }
-    call_ok(c, 200, d);
+    else if (rc == 0)
+        call_fail(c, ERR_NOT_FOUND, NULL, "no such repair ticket");
+    else
+        call_ok(c, 200, d);
 }
 
 static const route_t routes[] = {
