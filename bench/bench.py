@@ -487,7 +487,7 @@ class Bench:
         f, u = img["fresh"], img["reused"]
         self.notes.append(
             f"s4: image work per photo, CPU ms on one core, fresh pages / reused heap: image_process "
-            f"{f['process_ms']:.1f} / {u['process_ms']:.1f}, of which the lossless tjTransform "
+            f"{f['process_ms']:.1f} / {u['process_ms']:.1f}, of which the lossless tjTransform (rotated photos only) "
             f"{f['transform_ms']:.1f} / {u['transform_ms']:.1f} and the 1/8-scale decode for the thumbnail "
             f"{f['thumb_decode_ms']:.1f} / {u['thumb_decode_ms']:.1f}; a marker-level strip takes "
             f"{u['marker_strip_ms']:.2f}. The image work alone caps uploads at {2000 / f['process_ms']:.0f}-"
