@@ -336,13 +336,6 @@ static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, i
     return o;
 }
 
-cJSON *repair_detail_json(db_conn_t *db, const repair_ticket_t *t)
-{
-    db_rows_t *r = db_query(db, SQL_DETAIL, DB_ARGS(DB_INT(0), DB_INT(0), DB_INT(t->id)));
-    cJSON *o = r && r->nrows == 1 ? detail_from_row(db, r, t->id, (t->rel & REPAIR_REL_STAFF) != 0) : NULL;
-    db_rows_free(r);
-    return o;
-}
 
 int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out)
 {

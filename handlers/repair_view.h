@@ -64,11 +64,9 @@ const char *repair_staff_role(const repair_ticket_t *t);
  * content-check flag and the breach mark. */
 cJSON *repair_summary_json(const db_rows_t *r, int row, int staff);
 
-/* The detail: the summary plus contact, times, photos (signed URLs),
- * timeline, rating, and for staff escalations and the follow-up. NULL on a
- * db error. */
-cJSON *repair_detail_json(db_conn_t *db, const repair_ticket_t *t);
-/* The same for the caller, with the visibility check of
+/* The detail (the summary plus contact, times, photos as signed URLs,
+ * timeline, rating, and for staff escalations and the follow-up) for the
+ * caller, with the visibility check of
  * repair_load_for_caller in the same statement: 1 with *out set, 0 when the
  * caller may not see the ticket (or there is none), -1 on a db error. The
  * call is left as it was: the caller answers. Two statements (the ticket;
