@@ -65,7 +65,7 @@ def test_reward_is_created_exactly_once_under_concurrent_signed(api, factory, db
     w = rewards[0]
     assert (w["status"], w["kind"], w["amount"], w["referrer_user_id"], w["project_id"]) == \
         ("pending", "cash", 500000, x["referrer"], x["pid"])
-    signed_events = [e for e in events(db, "referral.stage_changed", ref_id=x["ref"])
+    signed_events = [e for e in events(db, "referral.stage_changed", ref_id=x["ref"], user_id=x["referrer"])
                      if json.loads(e["payload"])["stage"] == "signed"]
     assert len(signed_events) == 1
     assert db.scalar("SELECT COUNT(*) FROM lead_stage_history WHERE lead_id = %s AND to_stage = 'signed'",
@@ -111,7 +111,7 @@ def test_reward_approve_pay_and_clawback(api, factory, db):
     row = db.one("SELECT status, cancel_reason FROM referral_rewards WHERE id = %s", (rid,))
     assert row == {"status": "clawback", "cancel_reason": "客户退房"}
     assert db.scalar("SELECT stage FROM referrals WHERE id = %s", (x["ref"],)) == "cancelled"
-    last = events(db, "referral.stage_changed", ref_id=x["ref"])[-1]
+    last = events(db, "referral.stage_changed", ref_id=x["ref"], user_id=x["referrer"])[-1]
     assert json.loads(last["payload"])["stage"] == "cancelled" and json.loads(last["payload"])["reason"] == "客户退房"
     # A paid reward cannot move to another referrer.
     r2, _, _, _ = owner_with_code(api, factory, x["pid"])
