@@ -25,11 +25,14 @@ LIB_SRCS  := $(filter-out gateway/main.c,$(wildcard gateway/*.c handlers/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Checks of the database client that need a server: run by the e2e tests.
+DB_CHECK_SRCS := $(wildcard tests/db/*.c)
+DB_CHECK_BINS := $(DB_CHECK_SRCS:tests/db/%.c=$(BUILD)/tests/db/%)
 
 .PHONY: all build deps run stop test asan unit e2e grant bench clean
 
 all: build
-build: $(BUILD)/bin/gateway $(UNIT_BINS)
+build: $(BUILD)/bin/gateway $(UNIT_BINS) $(DB_CHECK_BINS)
 
 deps:
 	@scripts/install-deps.sh
@@ -46,6 +49,11 @@ $(BUILD)/bin/gateway: $(BUILD)/gateway/main.o $(BUILD)/libgateway.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/db/%: tests/db/%.c $(BUILD)/libgateway.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Igateway $< $(BUILD)/libgateway.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libgateway.a
 	@mkdir -p $(dir $@)

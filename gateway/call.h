@@ -12,8 +12,9 @@
  * sends nothing and the call is freed. This is handled once, in call.c.
  *
  * Authenticated routes: before the first step the gateway verifies the
- * session token, loads the user and roles from the database (so role changes
- * apply on the next request), and answers 401/403 itself. */
+ * session token, loads the user and roles (from the database, or from the
+ * auth cache for at most auth_cache_ms: see users.h), and answers 401/403
+ * itself. */
 #ifndef GW_CALL_H
 #define GW_CALL_H
 #include <cjson/cJSON.h>

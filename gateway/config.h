@@ -52,6 +52,7 @@ typedef struct {
     /* sessions */
     char *session_keys;    /* secret: "kid=secret[,kid=secret...]"; the first signs */
     int session_ttl_s;
+    int auth_cache_ms;     /* caller's roles reused this long; 0 = off */
     /* uploads and media */
     char *media_url_key;   /* secret: HMAC key of signed media URLs (>= 32 chars) */
     int media_url_ttl_s;
@@ -69,6 +70,9 @@ typedef struct {
     int referral_protection_days;
     char *referral_qr_page;
     /* repairs */
+    int repair_cache_slots;       /* owner detail cache; 0 = off */
+    int repair_cache_max_age_s;
+    int repair_cache_poll_ms;
     int repair_sweep_interval_ms;
     int repair_reminder_percent;
     int repair_escalate_engineer_after_s;   /* -1 = step skipped */

@@ -288,6 +288,23 @@ static MYSQL_STMT *prepare(db_conn_t *c, const char *sql)
     return st;
 }
 
+/* A statement whose result broke off with an error (say, a subquery that
+ * returned two rows for the third row of the result) leaves the client
+ * library expecting more of that result: the next execution of it would
+ * wait out the read timeout and drop the connection. Closing it and
+ * preparing it again on next use costs one round trip, and only on errors. */
+static void discard_stmt(db_conn_t *c, MYSQL_STMT *st)
+{
+    for (int i = 0; i < c->ncache; i++)
+        if (c->cache[i].stmt == st) {
+            mysql_stmt_close(st);
+            free(c->cache[i].sql);
+            memmove(&c->cache[i], &c->cache[i + 1], sizeof(c->cache[0]) * (size_t)(c->ncache - i - 1));
+            c->ncache--;
+            return;
+        }
+}
+
 static int bind_params(db_conn_t *c, MYSQL_STMT *st, const db_param_t *params, int n, MYSQL_BIND *b)
 {
     if ((int)mysql_stmt_param_count(st) != n) {
@@ -466,6 +483,7 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
     db_rows_t *r = NULL;
     if (mysql_stmt_store_result(st) != 0) {
         set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        discard_stmt(c, st);
         goto Exit;
     }
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);

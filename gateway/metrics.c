@@ -97,6 +97,7 @@ static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
+static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 
 /* ---- label sets ---- */
 
@@ -287,6 +288,12 @@ void metrics_db_pool(int thread_index, int busy, int total, int queued)
     atomic_store_explicit(&db_pool[thread_index].seen, 1, memory_order_relaxed);
 }
 
+void metrics_cache_lookup(metrics_cache_t cache, int hit)
+{
+    if ((unsigned)cache < METRICS_CACHE__COUNT)
+        atomic_fetch_add_explicit(&cache_lookups[cache][hit != 0], 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -424,6 +431,13 @@ char *metrics_render(size_t *len)
            "Database jobs rejected because the wait queue was full.");
     bputf(&b, "gateway_db_queue_rejected_total %llu\n",
           (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
+    static const char *const cache_names[METRICS_CACHE__COUNT] = {"auth", "repair_detail"};
+    header(&b, "gateway_cache_lookups_total", "counter", "In-memory cache lookups by cache and result.");
+    for (int k = 0; k < METRICS_CACHE__COUNT; k++)
+        for (int hit = 1; hit >= 0; hit--)
+            bputf(&b, "gateway_cache_lookups_total{cache=\"%s\",result=\"%s\"} %llu\n", cache_names[k],
+                  hit ? "hit" : "miss",
+                  (unsigned long long)atomic_load_explicit(&cache_lookups[k][hit], memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

@@ -156,8 +156,8 @@ static int read_body(gw_call_t *c, h2o_req_t *req)
     return 0;
 }
 
-/* Checks the bearer token; on success the call continues with loading the
- * user on a DB worker (users_auth_step), which checks the route's roles. */
+/* Checks the bearer token; on success the call continues with the user's
+ * roles (users_auth_loop_step: the auth cache, else a DB worker). */
 static int authenticate(gw_call_t *c, h2o_req_t *req)
 {
     const h2o_iovec_t *auth = find_header(req, H2O_TOKEN_AUTHORIZATION);
@@ -215,7 +215,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
     if (c->route->roles) {
         if (authenticate(c, req) != 0)
             return;
-        call_then(c, POOL_DB, users_auth_step);
+        call_then(c, POOL_LOOP, users_auth_loop_step);
     } else {
         call_then(c, c->route->pool, c->route->start);
     }

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "memory_trim.h"
 #include "metrics_db.h"
 #include "request.h"
 #include "wechat_client.h"
@@ -34,6 +35,15 @@ static pthread_barrier_t ready_barrier;
 static atomic_int startup_failed;
 static atomic_int threads_draining; /* loop threads not yet through their in-flight calls */
 static h2o_multithread_message_t wake_msgs[256];
+static trim_activity_t *activity; /* one per loop thread, indexed like threads */
+
+/* Memory freed by a burst goes back to the system once nothing has started
+ * and nothing has been in flight for this long (more than one tick of the
+ * loops' one-second timer, so a tick that is a little late cannot hide a
+ * request), and after TRIM_BACKSTOP_MS of work without such a pause. */
+#define TRIM_QUIET_MS 1500
+#define TRIM_BACKSTOP_MS 30000
+#define TRIM_POLL_NS (500 * 1000000L)
 
 /* ALPN list with only http/1.1: HTTP/2 is opt-in (see README). */
 static const h2o_iovec_t http11_only[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0}};
@@ -210,13 +220,15 @@ typedef struct {
     struct gw_thread *thread;
 } pool_reporter_t;
 
-/* Every second, each loop publishes its DB pool's use for /metrics. */
+/* Every second, each loop publishes its DB pool's use for /metrics, and
+ * whether it had work since the last tick (for the memory trim). */
 static void report_pool(h2o_timeout_entry_t *entry)
 {
     pool_reporter_t *r = H2O_STRUCT_FROM_MEMBER(pool_reporter_t, entry, entry);
     int busy, total, queued;
     pool_stats(r->thread->db_pool, &busy, &total, &queued);
     metrics_db_pool(r->thread->index, busy, total, queued);
+    trim_activity_tick(&activity[r->thread->index], r->thread->inflight, monotonic_ms());
     if (!r->thread->stopping)
         h2o_timeout_link(r->thread->ctx.loop, &r->timeout, &r->entry);
 }
@@ -274,6 +286,15 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* Counts the request for the memory trim, on the loop thread that owns the
+ * counter, then hands it to the router. */
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct gw_thread *t = H2O_STRUCT_FROM_MEMBER(struct gw_thread, ctx, req->conn->ctx);
+    trim_activity_request(&activity[t->index]);
+    return request_on_req(self, req);
+}
+
 static void setup_globalconf(void)
 {
     h2o_config_init(&globalconf);
@@ -285,25 +306,32 @@ static void setup_globalconf(void)
     h2o_hostconf_t *host = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
-    handler->on_req = request_on_req;
+    handler->on_req = on_req;
 }
 
-/* The main thread waits for SIGTERM/SIGINT. Meanwhile, every 30 s, it hands
- * memory that glibc keeps after a burst (image uploads, thousands of TLS
- * connections) back to the system, so the footprint returns to its baseline. */
+/* The main thread waits for SIGTERM/SIGINT. Meanwhile it hands memory that
+ * glibc keeps after a burst (image uploads, thousands of TLS connections)
+ * back to the system once the burst is over (memory_trim.h), so the
+ * footprint returns to its baseline. */
 static int wait_for_signal(void)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    const struct timespec period = {.tv_sec = 30};
+    const struct timespec poll = {.tv_nsec = TRIM_POLL_NS};
+    memory_trim_t trim = {.quiet_ms = TRIM_QUIET_MS, .backstop_ms = TRIM_BACKSTOP_MS};
     for (;;) {
-        int sig = sigtimedwait(&set, NULL, &period);
+        int sig = sigtimedwait(&set, NULL, &poll);
         if (sig > 0)
             return sig;
-        if (errno == EAGAIN)
+        if (errno != EAGAIN)
+            continue; /* interrupted */
+        long long now = monotonic_ms();
+        if (memory_trim_due(&trim, trim_activity_latest(activity, nthreads), now)) {
             malloc_trim(0);
+            log_debug("server", "memory trimmed in %lld ms", monotonic_ms() - now);
+        }
     }
 }
 
@@ -325,6 +353,18 @@ int server_run(void)
     if (nthreads > 256)
         nthreads = 256;
 
+    threads = calloc((size_t)nthreads, sizeof(*threads));
+    activity = aligned_alloc(_Alignof(trim_activity_t), (size_t)nthreads * sizeof(*activity));
+    if (!threads || !activity) {
+        log_error("server", "out of memory");
+        free(threads);
+        free(activity);
+        SSL_CTX_free(ssl_ctx);
+        return 1;
+    }
+    for (int i = 0; i < nthreads; i++)
+        trim_activity_init(&activity[i], monotonic_ms());
+
     /* A WeChat job may wait for a worker about as long as one call with its
      * retries may take; past that the client has likely given up. */
     int wechat_wait_ms = gw_cfg->wechat_timeout_ms * (gw_cfg->wechat_max_retries + 1);
@@ -336,7 +376,6 @@ int server_run(void)
     pool_config_t cc = {.name = "cpu", .threads = ncpu > 0 ? ncpu : 1, .queue_max = 256, .queue_timeout_ms = 10000};
     cpu_pool = pool_create(&cc);
 
-    threads = calloc((size_t)nthreads, sizeof(*threads));
     atomic_store(&threads_draining, nthreads);
     pthread_barrier_init(&ready_barrier, NULL, (unsigned)nthreads + 1);
     for (int i = 0; i < nthreads; i++) {
@@ -369,6 +408,7 @@ int server_run(void)
     for (int i = 0; i < nthreads; i++)
         pool_destroy(threads[i].db_pool);
     pthread_barrier_destroy(&ready_barrier);
+    free(activity);
     SSL_CTX_free(ssl_ctx);
     log_info("server", "stopped");
     return rc;

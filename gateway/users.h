@@ -1,19 +1,30 @@
-/* users.h: loading the caller and their roles (DB worker only). */
+/* users.h: loading the caller and their roles (DB worker only, except
+ * users_auth_loop_step and users_changed*). */
 #ifndef GW_USERS_H
 #define GW_USERS_H
 #include "call.h"
 
-/* 1 found, 0 no such user, -1 database error. Roles are computed fresh on
- * every request: buyer always, owner from the roster, staff from grants. */
+/* 1 found, 0 no such user, -1 database error. Roles: buyer always, owner
+ * from the roster, staff from grants. */
 int users_load(db_conn_t *db, long long id, gw_user_t *out);
 /* Does the user hold `role` ("supervisor", "agent", ...) on that project?
  * 1 yes, 0 no, -1 database error. */
 int users_has_project_role(db_conn_t *db, long long user_id, const char *role, long long project_id);
 /* {id, roles:[...], phone_bound, phone_masked} for responses. */
 cJSON *users_to_json(const gw_user_t *u);
-/* First step of every authenticated route: loads the session's user, answers
- * 401 (unknown or disabled user) or 403 (missing role), else continues with
- * the route's own first step. */
+/* First step of every authenticated route, on the loop: takes the session's
+ * user from the auth cache (auth_cache_ms), else continues with
+ * users_auth_step on a DB worker. Answers 403 (missing role) or continues
+ * with the route's own first step. */
+void users_auth_loop_step(gw_call_t *c);
+/* Loads the session's user (and caches it), answers 401 (unknown or
+ * disabled user) or 403 (missing role), else continues with the route's own
+ * first step. */
 void users_auth_step(gw_call_t *c);
+/* After a committed change of a user's roles, phone or status: the next
+ * request of that user loads it again. Any thread. */
+void users_changed(long long id);
+/* After a bulk change (an owner import). */
+void users_changed_all(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../gateway/call.h"
 #include "../gateway/json_util.h"
 #include "../gateway/roles.h"
+#include "../gateway/users.h"
 #include "handlers.h"
 
 typedef struct {
@@ -98,6 +99,7 @@ static void grant(gw_call_t *c)
         goto DbError;
     if (db_commit(c->db) != 0)
         goto DbError;
+    users_changed(g.user_id);
     cJSON *d = grant_json(&g);
     cJSON_AddBoolToObject(d, "created", created);
     call_ok(c, created ? 201 : 200, d);
@@ -140,6 +142,7 @@ static void revoke(gw_call_t *c)
         goto DbError;
     if (db_commit(c->db) != 0)
         goto DbError;
+    users_changed(g.user_id);
     if (!removed) {
         call_fail(c, ERR_NOT_FOUND, NULL, "user %lld does not hold that role there", g.user_id);
         return;

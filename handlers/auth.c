@@ -157,6 +157,7 @@ static void phone_store(gw_call_t *c)
     long long lead_rows = (long long)db_affected_rows(c->db);
     if (db_commit(c->db) != 0)
         goto DbError;
+    users_changed(uid);
     if (users_load(c->db, uid, &c->user) < 0)
         goto DbError;
     char masked[32];

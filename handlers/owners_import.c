@@ -24,6 +24,7 @@
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
+#include "../gateway/users.h"
 #include "handlers.h"
 
 #define MAX_ROWS 2000
@@ -265,6 +266,8 @@ static void import_roster(gw_call_t *c)
         cJSON_Delete(d);
         goto DbError;
     }
+    if (k.users_linked)
+        users_changed_all(); /* linked users became owners */
     log_info("owners", "roster import by user %lld: %d rows, %d owners created, %d linked", c->user.id, n,
              k.owners_created, k.users_linked);
     call_ok(c, 200, d);

@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "repair_cache.h"
+
 void repair_fail_state(gw_call_t *c, repair_action_t a, repair_state_t current)
 {
     call_fail(c, ERR_CONFLICT, NULL, "cannot %s: the ticket is %s (%s)", repair_action_name(a),
@@ -95,10 +97,11 @@ void repair_run_action(gw_call_t *c, const repair_ticket_t *t, repair_transition
     }
     if (db_commit(c->db) != 0)
         goto DbError;
+    repair_cache_forget(t->id);
     /* The new state decides what the caller may still see (an engineer who
      * declined no longer sees the ticket). */
     cJSON *d;
-    int seen = repair_detail_for_caller(c, t->id, &d);
+    int seen = repair_detail_for_caller(c, t->id, &d, NULL);
     if (seen < 0) {
         call_fail_db(c);
         return;

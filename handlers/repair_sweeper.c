@@ -27,6 +27,7 @@
 #include "../gateway/log.h"
 #include "../gateway/wechat_client.h"
 #include "handlers.h"
+#include "repair_cache.h"
 #include "repair_dispatch.h"
 #include "repair_events.h"
 #include "repair_state.h"
@@ -252,8 +253,10 @@ static void retry_dispatch(db_conn_t *db)
         if (db_begin(db) != 0)
             break;
         int rc = repair_dispatch(db, id, 0);
-        if (rc == 1 && db_commit(db) == 0)
+        if (rc == 1 && db_commit(db) == 0) {
+            repair_cache_forget(id);
             log_info("repairs", "ticket %lld dispatched on retry", id);
+        }
         else
             db_rollback(db);
     }

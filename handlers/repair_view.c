@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../gateway/config.h"
 #include "../gateway/json_util.h"
@@ -337,7 +338,27 @@ static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, i
 }
 
 
-int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out)
+/* When the detail's `overdue` may turn next (unix ms), 0 never: the
+ * earliest due column still ahead. The columns are whole seconds, rounded
+ * down: a due time in the current second counts as due at its end. */
+static long long next_due_ms(const db_rows_t *r)
+{
+    static const int due_cols[] = {16, 17, 18}; /* accept_by, arrive_by, resolve_by */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, next = 0;
+    for (size_t i = 0; i < sizeof(due_cols) / sizeof(due_cols[0]); i++) {
+        const char *v = db_cell(r, 0, due_cols[i]);
+        long long due = v ? strtoll(v, NULL, 10) * 1000 : 0;
+        if (due > 0 && due <= now_ms && due + 1000 > now_ms)
+            due += 1000;
+        if (due > now_ms && (next == 0 || due < next))
+            next = due;
+    }
+    return next;
+}
+
+int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out, repair_detail_meta_t *meta)
 {
     long long me = c->user.id;
     *out = NULL;
@@ -349,8 +370,11 @@ int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out)
         ticket_from_row(r, &DETAIL_TICKET_COLS, me, &t);
     int rc = 0;
     if (t.rel) {
-        *out = detail_from_row(c->db, r, id, (t.rel & REPAIR_REL_STAFF) != 0);
+        int staff = (t.rel & REPAIR_REL_STAFF) != 0;
+        *out = detail_from_row(c->db, r, id, staff);
         rc = *out ? 1 : -1;
+        if (meta)
+            *meta = (repair_detail_meta_t){.staff = staff, .owner_user_id = t.user_id, .next_due_ms = next_due_ms(r)};
     }
     db_rows_free(r);
     return rc;

@@ -71,7 +71,13 @@ cJSON *repair_summary_json(const db_rows_t *r, int row, int staff);
  * caller may not see the ticket (or there is none), -1 on a db error. The
  * call is left as it was: the caller answers. Two statements (the ticket;
  * its timeline with the photos), staff one more. */
-int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out);
+typedef struct {
+    int staff;               /* the detail has the staff parts */
+    long long owner_user_id; /* who filed the ticket */
+    long long next_due_ms;   /* when `overdue` may turn next (unix ms), 0 never */
+} repair_detail_meta_t;
+/* meta may be NULL. */
+int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out, repair_detail_meta_t *meta);
 
 /* Paging: ?cursor= (opaque, from next_cursor) and ?limit= (1-50, default
  * 20). *before_id is 0 on the first page. -1 with a 400 in the call. */

@@ -1,6 +1,9 @@
 """Outbox delivery: rows written straight into notification_events are sent by
 the dispatcher as WeChat subscribe messages, and every row ends in a known
 state. Checked against the database and the fake WeChat's request log."""
+import json
+
+from conftest import unique
 from notify_support import sole_dispatcher  # noqa: F401  (autouse)
 from notify_support import (REPAIR_PAYLOAD, REPAIR_TPL, SEND, TOKEN, emit, grants, metric, sends_to, subscriber,
                             wait_final)
@@ -208,3 +211,37 @@ def test_unknown_kind_fails_without_calling_wechat(api, fake, db, factory):
     assert e["last_error"] == "no template configured for kind repair.unheard_of"
     assert sends_to(fake, openid) == []
     assert grants(db, uid) == 1
+
+
+def test_events_claimed_together_each_follow_their_own_grant(api, fake, db, factory):
+    # Written in one statement, so the dispatcher claims them together: one
+    # user holds a single one-time grant and has two events of its template;
+    # another user holds nothing, for two templates.
+    uid, _, openid = subscriber(factory, api, times=1)
+    other_openid = unique("o_n_batch_")
+    other, _ = factory.user(openid=other_openid)
+    payload = json.dumps(REPAIR_PAYLOAD, ensure_ascii=False)
+    rows = [(uid, "repair.dispatched"), (uid, "repair.dispatched"), (other, "repair.dispatched"),
+            (other, "lead.assigned")]
+    db.exec("INSERT INTO notification_events (kind, user_id, ref_type, ref_id, payload) VALUES "
+            + ", ".join(["(%s, %s, 'repair', 1, %s)"] * len(rows)),
+            tuple(v for user, kind in rows for v in (kind, user, payload)))
+    ids = [r["id"] for r in db.query("SELECT id FROM notification_events WHERE user_id IN (%s, %s) ORDER BY id",
+                                     (uid, other))]
+    assert len(ids) == 4
+    mine, theirs = [wait_final(db, i) for i in ids[:2]], [wait_final(db, i) for i in ids[2:]]
+
+    # the grant covers one send; the other event finds none left
+    assert sorted(e["status"] for e in mine) == ["no_quota", "sent"], mine
+    unsent = next(e for e in mine if e["status"] == "no_quota")
+    assert unsent["attempts"] == 0 and unsent["last_errcode"] is None
+    assert unsent["last_error"] == f"no subscription grant for template {REPAIR_TPL}; not sent"
+    assert grants(db, uid) == 0
+    # (an access token a previous test expired may cost one 40001 first)
+    assert [r["errcode"] for r in sends_to(fake, openid)].count(0) == 1
+    # each no_quota names its own template, and nothing went to WeChat
+    assert [(e["status"], e["last_error"], e["lease_owner"]) for e in theirs] == [
+        ("no_quota", f"no subscription grant for template {REPAIR_TPL}; not sent", None),
+        ("no_quota", "no subscription grant for template TPL_LEAD_ASSIGNED; not sent", None),
+    ]
+    assert sends_to(fake, other_openid) == []

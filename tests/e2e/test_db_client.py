@@ -1,0 +1,21 @@
+"""The database client against the real MariaDB: checks that need a server
+but no gateway, compiled from tests/db/ next to the gateway binary."""
+import os
+import subprocess
+
+from conftest import GATEWAY_BIN
+
+
+def db_check(name):
+    return os.path.join(os.path.dirname(os.path.dirname(GATEWAY_BIN)), "tests", "db", name)
+
+
+def test_a_result_broken_off_by_an_error_leaves_the_connection_usable(stack, db):
+    out = subprocess.run([db_check("db_error_recovery"), stack.db.socket, "root"],
+                         capture_output=True, text=True, timeout=60)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert lines == ["ok: the broken-off result fails with 1242",
+                     "ok: the same statement then runs on the same connection",
+                     "ok: and so does another statement"] * 2, out.stdout
+    assert db.scalar("SELECT 1") == 1
