@@ -8,6 +8,7 @@ typedef struct {
     long long id;        /* 0: empty */
     uint64_t generation; /* bumped by forget/clear */
     long long expires_ms;
+    int read;            /* read since stored (refresh ahead) */
     char *value;
     size_t len;
 } slot_t;
@@ -90,6 +91,7 @@ int id_cache_put(id_cache_t *c, long long id, const void *value, size_t len, lon
         s->value = copy;
         s->len = len;
         s->expires_ms = expires_ms;
+        s->read = 0;
         copy = NULL;
     }
     pthread_mutex_unlock(&c->lock);
@@ -110,6 +112,7 @@ static char *copy_live(id_cache_t *c, long long id, long long now_ms, size_t *le
             if (out) {
                 memcpy(out, s->value, s->len + 1);
                 *len = s->len;
+                s->read = 1;
             }
         } else {
             empty_slot(s);
@@ -140,6 +143,7 @@ int id_cache_get_fixed(id_cache_t *c, long long id, long long now_ms, void *out,
     if (s->id == id && s->value && s->len == len) {
         if (s->expires_ms > now_ms) {
             memcpy(out, s->value, len);
+            s->read = 1;
             found = 1;
         } else {
             empty_slot(s);
@@ -147,6 +151,21 @@ int id_cache_get_fixed(id_cache_t *c, long long id, long long now_ms, void *out,
     }
     pthread_mutex_unlock(&c->lock);
     return found;
+}
+
+size_t id_cache_due_for_refresh(id_cache_t *c, long long now_ms, long long within_ms, long long *ids, size_t max)
+{
+    if (!c)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nslots && n < max; i++) {
+        const slot_t *s = &c->slots[i];
+        if (s->value && s->read && s->expires_ms > now_ms && s->expires_ms - now_ms <= within_ms)
+            ids[n++] = s->id;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 void id_cache_forget(id_cache_t *c, long long id)

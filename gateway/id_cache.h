@@ -39,6 +39,11 @@ char *id_cache_get(id_cache_t *cache, long long id, long long now_ms, size_t *le
 /* Copies a value of exactly `len` bytes into out (fixed-size records);
  * 1 found, 0 absent, expired or of another size. */
 int id_cache_get_fixed(id_cache_t *cache, long long id, long long now_ms, void *out, size_t len);
+/* Refresh ahead: the ids (at most max) of values that were read since they
+ * were stored and expire before now_ms + within_ms. A caller that loads
+ * and stores them again keeps busy ids from ever missing. */
+size_t id_cache_due_for_refresh(id_cache_t *cache, long long now_ms, long long within_ms, long long *ids,
+                                size_t max);
 /* Drops the id's value and invalidates reads of it in flight. */
 void id_cache_forget(id_cache_t *cache, long long id);
 /* Drops everything (e.g. after a bulk change). */

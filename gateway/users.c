@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "background.h"
 #include "config.h"
 #include "id_cache.h"
 #include "mask.h"
@@ -13,8 +14,9 @@
 
 /* ---- the auth cache ----
  * Every authenticated request needs its caller's roles. They are kept per
- * process for auth_cache_ms (1 s by default), so a busy client costs one
- * user load a second instead of one a request. A change made through this
+ * process for auth_cache_ms (1 s by default) and reloaded ahead of expiry
+ * in batches while the caller stays busy (refresh_job below), so requests
+ * almost never wait for a user load. A change made through this
  * process (a grant, a revocation, a phone binding, an owner import) applies
  * at once: it calls users_changed(). A change made elsewhere (another
  * gateway process, `gateway grant`, SQL) applies within auth_cache_ms. */
@@ -49,32 +51,109 @@ void users_changed_all(void)
 /* One row per staff grant (one row with a NULL role when there is none):
  * cheaper for the server than aggregating the grants in a subquery, and
  * this runs before every authenticated request. */
-static const char *SQL_LOAD_USER =
-    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id), r.role"
-    " FROM users u LEFT JOIN staff_roles r ON r.user_id = u.id WHERE u.id = ?";
+#define SQL_USER_COLUMNS                                                                                    \
+    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id), r.role" \
+    " FROM users u LEFT JOIN staff_roles r ON r.user_id = u.id"
+static const char *SQL_LOAD_USER = SQL_USER_COLUMNS " WHERE u.id = ?";
+
+/* The user whose rows start at `first` (the grants of one user are
+ * consecutive); returns the row after them. out->id is 0 when the user is
+ * disabled. */
+static int user_from_rows(const db_rows_t *r, int first, gw_user_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    long long id = db_cell_int(r, first, 0);
+    int end = first;
+    while (end < r->nrows && db_cell_int(r, end, 0) == id)
+        end++;
+    if (db_cell_int(r, first, 3) != 0)
+        return end;
+    out->id = id;
+    snprintf(out->openid, sizeof(out->openid), "%s", db_cell(r, first, 1));
+    const char *phone = db_cell(r, first, 2);
+    out->has_phone = phone != NULL;
+    snprintf(out->phone, sizeof(out->phone), "%s", phone ? phone : "");
+    out->roles = ROLE_BUYER;
+    if (db_cell_int(r, first, 4))
+        out->roles |= ROLE_OWNER;
+    for (int i = first; i < end; i++)
+        if (db_cell(r, i, 5))
+            out->roles |= role_from_name(db_cell(r, i, 5));
+    return end;
+}
 
 int users_load(db_conn_t *db, long long id, gw_user_t *out)
 {
     db_rows_t *r = db_query(db, SQL_LOAD_USER, DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
-    int found = r->nrows >= 1 && db_cell_int(r, 0, 3) == 0;
-    if (found) {
-        memset(out, 0, sizeof(*out));
-        out->id = db_cell_int(r, 0, 0);
-        snprintf(out->openid, sizeof(out->openid), "%s", db_cell(r, 0, 1));
-        const char *phone = db_cell(r, 0, 2);
-        out->has_phone = phone != NULL;
-        snprintf(out->phone, sizeof(out->phone), "%s", phone ? phone : "");
-        out->roles = ROLE_BUYER;
-        if (db_cell_int(r, 0, 4))
-            out->roles |= ROLE_OWNER;
-        for (int i = 0; i < r->nrows; i++)
-            if (db_cell(r, i, 5))
-                out->roles |= role_from_name(db_cell(r, i, 5));
-    }
+    gw_user_t u = {0};
+    if (r->nrows >= 1)
+        user_from_rows(r, 0, &u);
     db_rows_free(r);
-    return found;
+    if (u.id)
+        *out = u;
+    return u.id != 0;
+}
+
+/* ---- refresh ahead ----
+ * A user who keeps making requests would miss the cache once every
+ * auth_cache_ms, and that request would wait for a DB worker. Instead a
+ * background job reloads, a batch at a time, the users read since they were
+ * cached whose entry is in the last half of its life. Their roles are still
+ * never older than auth_cache_ms. */
+enum { REFRESH_BATCH = 32, REFRESH_MAX = 4096 };
+#define Q4 "?, ?, ?, ?"
+#define Q32 Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4
+static const char *SQL_LOAD_USERS = SQL_USER_COLUMNS " WHERE u.id IN (" Q32 ") ORDER BY u.id";
+
+static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids, int n)
+{
+    uint64_t generation[REFRESH_BATCH];
+    db_param_t args[REFRESH_BATCH];
+    for (int i = 0; i < REFRESH_BATCH; i++) {
+        if (i < n)
+            generation[i] = id_cache_generation(cache, ids[i]);
+        args[i] = DB_INT(ids[i < n ? i : 0]); /* the list is padded with the first id */
+    }
+    db_rows_t *r = db_query(db, SQL_LOAD_USERS, args, REFRESH_BATCH);
+    if (!r)
+        return; /* the entries expire and requests load them again */
+    long long expires = monotonic_ms() + gw_cfg->auth_cache_ms;
+    int found[REFRESH_BATCH] = {0};
+    for (int row = 0; row < r->nrows;) {
+        gw_user_t u;
+        long long id = db_cell_int(r, row, 0);
+        row = user_from_rows(r, row, &u);
+        for (int i = 0; i < n; i++)
+            if (ids[i] == id) {
+                found[i] = 1;
+                if (u.id)
+                    id_cache_put(cache, id, &u, sizeof(u), expires, generation[i]);
+                else
+                    id_cache_forget(cache, id); /* disabled */
+            }
+    }
+    for (int i = 0; i < n; i++)
+        if (!found[i])
+            id_cache_forget(cache, ids[i]);
+    db_rows_free(r);
+}
+
+static void refresh_job(db_conn_t *db)
+{
+    id_cache_t *cache = the_auth_cache();
+    static long long ids[REFRESH_MAX];
+    size_t n = id_cache_due_for_refresh(cache, monotonic_ms(), gw_cfg->auth_cache_ms / 2, ids, REFRESH_MAX);
+    for (size_t i = 0; i < n && !background_stopping(); i += REFRESH_BATCH)
+        refresh_batch(db, cache, ids + i, n - i < REFRESH_BATCH ? (int)(n - i) : REFRESH_BATCH);
+}
+
+void users_auth_cache_register(void)
+{
+    if (gw_cfg->auth_cache_ms > 0)
+        background_register("auth-cache-refresh", gw_cfg->auth_cache_ms / 4 > 10 ? gw_cfg->auth_cache_ms / 4 : 10,
+                            refresh_job);
 }
 
 int users_has_project_role(db_conn_t *db, long long user_id, const char *role, long long project_id)

@@ -26,5 +26,7 @@ void users_auth_step(gw_call_t *c);
 void users_changed(long long id);
 /* After a bulk change (an owner import). */
 void users_changed_all(void);
+/* The auth cache's refresh-ahead job (serve only, config loaded). */
+void users_auth_cache_register(void);
 
 #endif

@@ -190,5 +190,6 @@ static const route_t routes[] = {
 
 void auth_register(void)
 {
+    users_auth_cache_register();
     router_add(routes, sizeof(routes) / sizeof(routes[0]));
 }

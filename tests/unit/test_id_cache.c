@@ -77,6 +77,25 @@ static void test_fixed_records(void)
     id_cache_free(c);
 }
 
+static void test_due_for_refresh_lists_read_values_near_expiry(void)
+{
+    id_cache_t *c = id_cache_new(16);
+    CHECK_INT(id_cache_put(c, 1, "a", 1, 1000, id_cache_generation(c, 1)), 1);
+    CHECK_INT(id_cache_put(c, 2, "b", 1, 1000, id_cache_generation(c, 2)), 1);
+    CHECK_INT(id_cache_put(c, 3, "c", 1, 5000, id_cache_generation(c, 3)), 1);
+    size_t len;
+    long long ids[8];
+    CHECK_INT(id_cache_due_for_refresh(c, 600, 500, ids, 8), 0); /* none read yet */
+    free(id_cache_get(c, 1, 100, &len));
+    free(id_cache_get(c, 3, 100, &len));
+    CHECK_INT(id_cache_due_for_refresh(c, 600, 500, ids, 8), 1); /* 3 is far from expiry, 2 unread */
+    CHECK_INT(ids[0], 1);
+    CHECK_INT(id_cache_due_for_refresh(c, 1000, 500, ids, 8), 0); /* 1 has expired */
+    CHECK_INT(id_cache_put(c, 1, "a", 1, 2000, id_cache_generation(c, 1)), 1);
+    CHECK_INT(id_cache_due_for_refresh(c, 1600, 500, ids, 8), 0); /* stored again: not read since */
+    id_cache_free(c);
+}
+
 static void test_switched_off(void)
 {
     id_cache_t *c = id_cache_new(0);
@@ -96,6 +115,7 @@ int main(void)
     RUN(test_forget_refuses_a_read_from_before);
     RUN(test_clear_drops_all_and_reads_in_flight);
     RUN(test_fixed_records);
+    RUN(test_due_for_refresh_lists_read_values_near_expiry);
     RUN(test_switched_off);
     return TEST_REPORT();
 }
