@@ -361,6 +361,12 @@ static MYSQL_STMT *run(db_conn_t *c, const char *sql, const db_param_t *params, 
     return st;
 }
 
+void db_in_list_args(db_param_t *params, const long long *ids, int n)
+{
+    for (int i = 0; i < DB_IN_LIST_SIZE; i++)
+        params[i] = DB_INT(ids[i < n ? i : 0]);
+}
+
 int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams)
 {
     MYSQL_STMT *st = run(c, sql, params, nparams);

@@ -34,6 +34,15 @@ static inline db_param_t db_param_str(const char *s) /* NULL -> SQL NULL */
 }
 #define DB_STR(v) db_param_str(v)
 #define DB_NULL ((db_param_t){.type = DBP_NULL})
+/* Batches: a fixed " IN (?, ..., ?)" of DB_IN_LIST_SIZE places, so every
+ * batch runs the same prepared statement whatever its size. db_in_list_args
+ * fills params[0 .. DB_IN_LIST_SIZE) from ids[0 .. n) (1 <= n <= the size)
+ * and the unused places with ids[0] again, which an IN list ignores. */
+#define DB_IN_LIST_SIZE 32
+#define DB_IN_8_ "?, ?, ?, ?, ?, ?, ?, ?"
+#define DB_IN_LIST " IN (" DB_IN_8_ ", " DB_IN_8_ ", " DB_IN_8_ ", " DB_IN_8_ ")"
+void db_in_list_args(db_param_t *params, const long long *ids, int n);
+
 /* DB_ARGS(DB_INT(1), DB_STR(s)) expands to "array, count" for the calls below. */
 #define DB_ARGS(...) (const db_param_t[]){__VA_ARGS__}, (int)(sizeof((db_param_t[]){__VA_ARGS__}) / sizeof(db_param_t))
 #define DB_NOARGS NULL, 0

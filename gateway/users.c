@@ -102,20 +102,16 @@ int users_load(db_conn_t *db, long long id, gw_user_t *out)
  * background job reloads, a batch at a time, the users read since they were
  * cached whose entry is in the last half of its life. Their roles are still
  * never older than auth_cache_ms. */
-enum { REFRESH_BATCH = 32, REFRESH_MAX = 4096 };
-#define Q4 "?, ?, ?, ?"
-#define Q32 Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4 ", " Q4
-static const char *SQL_LOAD_USERS = SQL_USER_COLUMNS " WHERE u.id IN (" Q32 ") ORDER BY u.id";
+enum { REFRESH_BATCH = DB_IN_LIST_SIZE, REFRESH_MAX = 4096 };
+static const char *SQL_LOAD_USERS = SQL_USER_COLUMNS " WHERE u.id" DB_IN_LIST " ORDER BY u.id";
 
 static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids, int n)
 {
     uint64_t generation[REFRESH_BATCH];
     db_param_t args[REFRESH_BATCH];
-    for (int i = 0; i < REFRESH_BATCH; i++) {
-        if (i < n)
-            generation[i] = id_cache_generation(cache, ids[i]);
-        args[i] = DB_INT(ids[i < n ? i : 0]); /* the list is padded with the first id */
-    }
+    for (int i = 0; i < n; i++)
+        generation[i] = id_cache_generation(cache, ids[i]);
+    db_in_list_args(args, ids, n);
     db_rows_t *r = db_query(db, SQL_LOAD_USERS, args, REFRESH_BATCH);
     if (!r)
         return; /* the entries expire and requests load them again */

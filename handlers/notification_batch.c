@@ -5,18 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
-void nb_bind_ids(db_param_t *params, const long long *ids, int n)
-{
-    for (int i = 0; i < NB_CHUNK; i++)
-        params[i] = DB_INT(ids[i < n ? i : 0]);
-}
-
 int nb_grants_load(db_conn_t *db, const long long *user_ids, int n, nb_grants_t *out)
 {
     db_param_t params[NB_CHUNK];
 
     memset(out, 0, sizeof(*out));
-    nb_bind_ids(params, user_ids, n);
+    db_in_list_args(params, user_ids, n);
     out->rows = db_query(db,
                          "SELECT user_id, template_id, one_time_count, long_term FROM notification_grants"
                          " WHERE user_id" NB_IN_IDS,

@@ -2,20 +2,13 @@
  * that the dispatcher spends one statement on up to NB_CHUNK rows instead of
  * one a row (DB worker of the dispatcher only).
  *
- * An id list is the fixed text NB_IN_IDS, " IN (?, ..., ?)" with NB_CHUNK
- * placeholders, so every chunk runs the same prepared statement whatever its
- * size; nb_bind_ids fills the unused places with the chunk's first id again,
- * which an IN list ignores. */
+ * An id list is DB_IN_LIST (gateway/db.h), NB_CHUNK places. */
 #ifndef NOTIFICATION_BATCH_H
 #define NOTIFICATION_BATCH_H
 #include "../gateway/db.h"
 
-#define NB_CHUNK 32
-#define NB_IDS_8_ "?, ?, ?, ?, ?, ?, ?, ?"
-#define NB_IN_IDS " IN (" NB_IDS_8_ ", " NB_IDS_8_ ", " NB_IDS_8_ ", " NB_IDS_8_ ")"
-
-/* params[0 .. NB_CHUNK) from ids[0 .. n), 1 <= n <= NB_CHUNK. */
-void nb_bind_ids(db_param_t *params, const long long *ids, int n);
+#define NB_CHUNK DB_IN_LIST_SIZE
+#define NB_IN_IDS DB_IN_LIST
 
 /* A user's subscription grant for one template, as read at the start of a
  * chunk; the dispatcher keeps the count in step with what it consumes. */

@@ -87,7 +87,7 @@ static int take(db_conn_t *db, const long long *ids, int n)
     for (int off = 0; off < n; off += NB_CHUNK) {
         p[0] = DB_STR(lease_owner);
         p[1] = DB_INT(lease_us());
-        nb_bind_ids(p + 2, ids + off, n - off < NB_CHUNK ? n - off : NB_CHUNK);
+        db_in_list_args(p + 2, ids + off, n - off < NB_CHUNK ? n - off : NB_CHUNK);
         if (db_exec(db, SQL_TAKE, p, 2 + NB_CHUNK) != 0)
             return -1;
     }
@@ -145,7 +145,7 @@ typedef struct {
 static int load_events(db_conn_t *db, const long long *ids, int n, event_t *evs)
 {
     db_param_t p[NB_CHUNK + 1];
-    nb_bind_ids(p, ids, n);
+    db_in_list_args(p, ids, n);
     p[NB_CHUNK] = DB_STR(lease_owner);
     db_rows_t *r = db_query(db,
                             "SELECT e.id, e.kind, e.user_id, e.ref_type, e.ref_id, e.payload, e.attempts,"
@@ -244,7 +244,7 @@ static void record_no_quota(db_conn_t *db, chunk_t *ch)
         snprintf(error, sizeof error, "no subscription grant for template %s; not sent", tpl->id);
         fit_last_error(error);
         p[0] = DB_STR(error);
-        nb_bind_ids(p + 1, ids, m);
+        db_in_list_args(p + 1, ids, m);
         p[1 + NB_CHUNK] = DB_STR(lease_owner);
         if (db_exec(db,
                     "UPDATE notification_events SET status = 'no_quota', last_errcode = NULL, last_error = ?,"
