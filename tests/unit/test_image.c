@@ -10,6 +10,7 @@
 #include <turbojpeg.h>
 
 #include "image.h"
+#include "jpeg_scan.h"
 #include "test.h"
 
 /* ---- fixtures ---- */
@@ -182,26 +183,6 @@ static int count_metadata_segments(const unsigned char *j, size_t len)
         p += 2 + seg;
     }
     return count;
-}
-
-/* Offset of the n-th (0-based) marker `m` anywhere in the file (also after
- * the first scan): segments are skipped by their length, scans up to their
- * next marker. (size_t)-1 when absent. */
-static size_t find_marker(const unsigned char *j, size_t len, unsigned m, int n)
-{
-    size_t p = 2;
-    while (p + 4 <= len && j[p] == 0xFF) {
-        unsigned cur = j[p + 1];
-        if (cur == m && n-- == 0)
-            return p;
-        if (cur == 0xD9)
-            break;
-        p += 2 + ((size_t)j[p + 2] << 8 | j[p + 3]);
-        if (cur == 0xDA)
-            while (p + 1 < len && !(j[p] == 0xFF && j[p + 1] != 0 && !(j[p + 1] >= 0xD0 && j[p + 1] <= 0xD7)))
-                p++;
-    }
-    return (size_t)-1;
 }
 
 /* APP0..APP15 and COM segments anywhere in the file. */

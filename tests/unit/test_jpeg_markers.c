@@ -9,6 +9,7 @@
 #include <turbojpeg.h>
 
 #include "jpeg_markers.h"
+#include "jpeg_scan.h"
 #include "test.h"
 
 /* ---- fixtures ---- */
@@ -75,26 +76,6 @@ static buf_t bytes(const void *p, size_t n)
     buf_t b = {malloc(n ? n : 1), n};
     memcpy(b.data, p, n);
     return b;
-}
-
-/* Offset of the n-th (0-based) marker `m` at the top level of the file:
- * segments are skipped by their length, scans up to their next marker.
- * (size_t)-1 when absent. */
-static size_t find_marker(const unsigned char *j, size_t len, unsigned m, int n)
-{
-    size_t p = 2;
-    while (p + 4 <= len && j[p] == 0xFF) {
-        unsigned cur = j[p + 1];
-        if (cur == m && n-- == 0)
-            return p;
-        if (cur == 0xD9)
-            break;
-        p += 2 + ((size_t)j[p + 2] << 8 | j[p + 3]);
-        if (cur == 0xDA) /* entropy-coded data up to the next real marker */
-            while (p + 1 < len && !(j[p] == 0xFF && j[p + 1] != 0 && !(j[p + 1] >= 0xD0 && j[p + 1] <= 0xD7)))
-                p++;
-    }
-    return (size_t)-1;
 }
 
 static int count_marker(const buf_t *b, unsigned m)
