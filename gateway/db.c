@@ -372,9 +372,14 @@ int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams
     MYSQL_STMT *st = run(c, sql, params, nparams);
     if (!st)
         return -1;
-    /* A statement that returns rows must be drained before the next one. */
+    /* A statement that returns rows must be drained before the next one;
+     * an error while draining is the statement's error. */
     if (mysql_stmt_field_count(st) > 0) {
-        mysql_stmt_store_result(st);
+        if (mysql_stmt_store_result(st) != 0) {
+            set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+            discard_stmt(c, st);
+            return -1;
+        }
         mysql_stmt_free_result(st);
     }
     return 0;

@@ -44,6 +44,10 @@ int main(int argc, char **argv)
         db_rows_free(r);
         long long one = 0;
         expect(db_query_int(db, &one, "SELECT 1", DB_NOARGS) == 1 && one == 1, "and so does another statement");
+        /* db_exec drains a result it does not read: the error is still its error. */
+        expect(db_exec(db, SQL_BREAKS_OFF, DB_ARGS(DB_INT(3))) == -1 && db_errno(db) == 1242 && !db_conn_lost(db),
+               "db_exec reports the error of a result that broke off");
+        expect(db_exec(db, SQL_BREAKS_OFF, DB_ARGS(DB_INT(0))) == 0, "and runs the statement again");
     }
     db_conn_free(db);
     db_thread_end();

@@ -78,7 +78,9 @@ def test_expired_url_is_403(api, factory, gw):
     # the same computation with a future expiry is accepted: the key is right
     r = fetch(api, gw, sign(gw, d["id"], "full", int(time.time()) + 30))
     assert r.status_code == 200
-    assert 0 < int(r.headers["cache-control"].split("max-age=")[1]) <= 30
+    # <= 31: the gateway's time() reads the kernel's coarse clock, which can
+    # still show the previous second for a few ms after Python's clock moved on.
+    assert 0 < int(r.headers["cache-control"].split("max-age=")[1]) <= 31
 
 
 def test_another_users_upload_with_a_tampered_signature_is_403(api, factory, gw):
