@@ -42,6 +42,8 @@ typedef struct {
         size_t off, len; /* off NO_CELL for NULL */
     } *cell;
     size_t cell_cap;
+    char *names; /* the columns' names back to back, then one kind byte each */
+    size_t names_cap;
 } result_scratch_t;
 
 struct db_conn {
@@ -134,6 +136,7 @@ void db_conn_free(db_conn_t *c)
     free(c->scratch.row);
     free(c->scratch.text);
     free(c->scratch.cell);
+    free(c->scratch.names);
     free((char *)c->params.unix_socket);
     free((char *)c->params.host);
     free((char *)c->params.user);
@@ -400,6 +403,32 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* See db_col_kind_t. An integer expression has no source table; a literal
+ * of one digit is indistinguishable from a comparison and counts as one. */
+static db_col_kind_t col_kind(const MYSQL_FIELD *f)
+{
+    switch (f->type) {
+    case MYSQL_TYPE_TINY:
+        return f->length == 1 ? DB_COL_BOOL : DB_COL_INT;
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_LONGLONG:
+        if (f->length == 1 && (!f->org_table || !*f->org_table))
+            return DB_COL_BOOL;
+        return DB_COL_INT;
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_YEAR:
+        return DB_COL_INT;
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL:
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE:
+        return DB_COL_NUMBER;
+    default:
+        return DB_COL_TEXT;
+    }
+}
+
 /* Binds the scratch row of c to the statement's result: every column as
  * text, in a buffer as long as the column's longest value (known after
  * mysql_stmt_store_result, STMT_ATTR_UPDATE_MAX_LENGTH). */
@@ -505,10 +534,25 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
     int ncols = (int)mysql_num_fields(meta);
     int nrows = (int)mysql_stmt_num_rows(st);
     size_t ncells = (size_t)nrows * (size_t)ncols;
-    int bound = bind_row(c, st, mysql_fetch_fields(meta), ncols);
-    mysql_free_result(meta);
-    if (bound != 0 || grow((void **)&s->cell, &s->cell_cap, ncells + 1, sizeof(*s->cell)) != 0)
+    const MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    int bound = bind_row(c, st, fields, ncols);
+    size_t names_len = 0;
+    for (int i = 0; i < ncols; i++)
+        names_len += fields[i].name_length + 1;
+    if (bound != 0 || grow((void **)&s->cell, &s->cell_cap, ncells + 1, sizeof(*s->cell)) != 0 ||
+        grow((void **)&s->names, &s->names_cap, names_len + (size_t)ncols, 1) != 0) {
+        mysql_free_result(meta);
         goto Exit;
+    }
+    /* Names and kinds are copied now: the metadata goes with meta. */
+    size_t names_at = 0;
+    for (int i = 0; i < ncols; i++) {
+        s->names[names_len + (size_t)i] = (char)col_kind(&fields[i]);
+        memcpy(s->names + names_at, fields[i].name, fields[i].name_length);
+        s->names[names_at + fields[i].name_length] = '\0';
+        names_at += fields[i].name_length + 1;
+    }
+    mysql_free_result(meta);
     size_t used = 0;
     for (int row = 0; row < nrows; row++) {
         memset(s->error, 0, (size_t)ncols);
@@ -520,14 +564,24 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
         if (append_row(c, st, ncols, &used, s->cell + (size_t)row * (size_t)ncols) != 0)
             goto Exit;
     }
-    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + used);
+    /* Pointer arrays first (aligned), then the bytes: kinds, names, cells. */
+    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + (size_t)ncols * sizeof(char *) +
+               names_len + (size_t)ncols + used);
     if (!r)
         goto Exit;
     r->nrows = nrows;
     r->ncols = ncols;
     r->cells = (char **)(r + 1);
     r->lens = (size_t *)(r->cells + ncells);
-    char *text = (char *)(r->lens + ncells);
+    r->names = (const char **)(r->lens + ncells);
+    char *names = (char *)(r->names + ncols);
+    memcpy(names, s->names, names_len + (size_t)ncols);
+    r->kinds = (unsigned char *)names + names_len;
+    for (int i = 0, at = 0; i < ncols; i++) {
+        r->names[i] = names + at;
+        at += (int)strlen(names + at) + 1;
+    }
+    char *text = names + names_len + ncols;
     if (used)
         memcpy(text, s->text, used);
     for (size_t i = 0; i < ncells; i++) {
@@ -623,6 +677,46 @@ const char *db_error(const db_conn_t *c)
 int db_conn_lost(const db_conn_t *c)
 {
     return c->lost;
+}
+
+int db_col(const db_rows_t *r, const char *name)
+{
+    if (!r)
+        return -1;
+    for (int i = 0; i < r->ncols; i++)
+        if (!strcmp(r->names[i], name))
+            return i;
+    return -1;
+}
+
+/* A misspelt name must not pass for a NULL unnoticed. */
+static int col_or_log(const db_rows_t *r, const char *name)
+{
+    int col = db_col(r, name);
+    if (col < 0 && r)
+        log_error("db", "the result has no column \"%s\"", name);
+    return col;
+}
+
+const char *db_get(const db_rows_t *r, int row, const char *name)
+{
+    return db_cell(r, row, col_or_log(r, name));
+}
+
+long long db_get_int(const db_rows_t *r, int row, const char *name)
+{
+    return db_cell_int(r, row, col_or_log(r, name));
+}
+
+size_t db_get_len(const db_rows_t *r, int row, const char *name)
+{
+    int col = col_or_log(r, name);
+    return db_cell(r, row, col) ? r->lens[row * r->ncols + col] : 0;
+}
+
+int db_is_null(const db_rows_t *r, int row, const char *name)
+{
+    return db_cell(r, row, col_or_log(r, name)) == NULL;
 }
 
 const char *db_cell(const db_rows_t *r, int row, int col)

@@ -47,11 +47,21 @@ void db_in_list_args(db_param_t *params, const long long *ids, int n);
 #define DB_ARGS(...) (const db_param_t[]){__VA_ARGS__}, (int)(sizeof((db_param_t[]){__VA_ARGS__}) / sizeof(db_param_t))
 #define DB_NOARGS NULL, 0
 
-/* Query results, fully buffered; every cell is text or NULL. */
+/* What a column holds, from its MYSQL_FIELD: picks the JSON type when a row
+ * is rendered (db_json.h). DB_COL_BOOL is a TINYINT(1) column, or an integer
+ * expression one digit wide (a comparison, EXISTS, IS NULL); a one-digit
+ * integer literal is one too, so select a literal as a string or not at all. */
+typedef enum { DB_COL_TEXT = 0, DB_COL_INT, DB_COL_NUMBER, DB_COL_BOOL } db_col_kind_t;
+
+/* Query results, fully buffered; every cell is text or NULL. Columns are
+ * read by the name the SELECT gives them (db_get), never by position: the
+ * SQL names the JSON. One block: freed whole by db_rows_free. */
 typedef struct {
     int nrows, ncols;
     char **cells;   /* nrows * ncols */
     size_t *lens;
+    const char **names;   /* ncols: the column's alias, or its name */
+    unsigned char *kinds; /* ncols: db_col_kind_t */
 } db_rows_t;
 
 typedef struct {
@@ -102,6 +112,16 @@ int db_conn_lost(const db_conn_t *c);
 #define DB_ER_LOCK_DEADLOCK 1213
 #define DB_ER_LOCK_WAIT_TIMEOUT 1205
 
+/* Cells by column name. A name the result does not have is a programming
+ * error: it is logged and reads as NULL. */
+int db_col(const db_rows_t *r, const char *name); /* index, or -1 */
+const char *db_get(const db_rows_t *r, int row, const char *name);
+long long db_get_int(const db_rows_t *r, int row, const char *name); /* 0 for NULL */
+size_t db_get_len(const db_rows_t *r, int row, const char *name);   /* bytes; 0 for NULL */
+int db_is_null(const db_rows_t *r, int row, const char *name);
+
+/* Positional access, for the database module and code that walks every
+ * column (the renderer); handlers read by name. */
 const char *db_cell(const db_rows_t *r, int row, int col);
 long long db_cell_int(const db_rows_t *r, int row, int col); /* 0 for NULL */
 void db_rows_free(db_rows_t *r);

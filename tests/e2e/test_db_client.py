@@ -21,3 +21,17 @@ def test_a_result_broken_off_by_an_error_leaves_the_connection_usable(stack, db)
                      "ok: db_exec reports the error of a result that broke off",
                      "ok: and runs the statement again"] * 2, out.stdout
     assert db.scalar("SELECT 1") == 1
+
+
+def test_rows_are_read_and_rendered_by_column_name(stack, db):
+    out = subprocess.run([db_check("db_named_rows"), stack.db.socket, "root"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines() == [
+        "ok: the query runs",
+        "ok: cells are read by their alias",
+        "ok: an unknown name reads as NULL",
+        "ok: NULL and lengths by name",
+        "ok: rows render as JSON shaped by the SELECT",
+        "ok: a TINYINT(1) column is a boolean, a NULL text null",
+    ], out.stdout
