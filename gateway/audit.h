@@ -1,0 +1,20 @@
+/* audit.h: the audit log, one row per change a person made (DB worker only).
+ *
+ * Write the row in the same transaction as the change it records, so that
+ * one commits only with the other. `detail` is the change itself: by
+ * convention {"before": {...}, "after": {...}} for an edit, plus whatever
+ * explains it (a reason, the project). Never put a full phone number, an
+ * openid or a secret in it: the log is read by staff. */
+#ifndef GW_AUDIT_H
+#define GW_AUDIT_H
+#include <cjson/cJSON.h>
+
+#include "db.h"
+
+/* 0, or -1 after a database error (the caller fails the call with
+ * call_fail_db). The caller keeps `detail` (may be NULL). target_id 0 means
+ * none. */
+int audit_write(db_conn_t *db, long long actor_user_id, const char *action, const char *target_type,
+                long long target_id, const cJSON *detail);
+
+#endif
