@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "utf8.h"
+
 struct gw_call;
 
 /* Nesting depth of the JSON text (strings skipped); -1 if unbalanced. */
@@ -30,11 +32,6 @@ int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field,
                          long long *out, int *present);
 int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int *out);
 
-/* Number of UTF-8 code points; -1 if the bytes are not valid UTF-8. */
-long utf8_length(const char *s, size_t len);
-/* Largest prefix of s holding at most max_chars code points, in bytes,
- * never cutting a character. */
-size_t utf8_prefix_bytes(const char *s, size_t len, size_t max_chars);
 
 /* Adds helpers: string or JSON null. */
 void json_add_string_or_null(cJSON *obj, const char *name, const char *value);

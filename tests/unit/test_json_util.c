@@ -115,6 +115,22 @@ static void test_utf8_length(void)
     }
 }
 
+static void test_utf8_copy(void)
+{
+    char small[8];
+    /* "天空之城" is 12 bytes: 7 bytes of room hold two whole characters. */
+    CHECK_INT(utf8_copy(small, sizeof(small), "天空之城"), 6);
+    CHECK_STR(small, "天空");
+    CHECK_INT(utf8_length(small, strlen(small)), 2);
+    CHECK_INT(utf8_copy(small, sizeof(small), "abc"), 3);
+    CHECK_STR(small, "abc");
+    CHECK_INT(utf8_copy(small, sizeof(small), NULL), 0);
+    CHECK_STR(small, "");
+    char exact[7];
+    CHECK_INT(utf8_copy(exact, sizeof(exact), "天空之城"), 6);
+    CHECK_STR(exact, "天空");
+}
+
 static void test_utf8_prefix(void)
 {
     const char *s = "a\xe4\xb8\xad" "b\xf0\x9f\x98\x80" "c"; /* a中b😀c: 1+3+1+4+1 bytes */
@@ -283,5 +299,6 @@ int main(void)
     RUN(test_int_getters);
     RUN(test_bool_getter);
     RUN(test_string_or_null);
+    RUN(test_utf8_copy);
     return TEST_REPORT();
 }
