@@ -1,6 +1,8 @@
 # Gateway build, run and test. See README.md.
 #   make run    install what is missing, start MariaDB + fake WeChat + gateway under var/
 #   make test   the same set-up in a temporary directory, then every test
+#   make unit   the C unit tests only: no database, no dependency step
+#   make e2e    the end-to-end tests only (after make test's set-up once)
 #   make asan   the tests against an AddressSanitizer + UBSan build
 #   make stop   stop what `make run` started
 #   make grant OPENID=... ROLE=admin [PROJECT=id]
@@ -74,6 +76,15 @@ grant:
 test: deps
 	@$(MAKE) --no-print-directory build
 	@tests/run-all.sh $(BUILD)
+
+# The fast loop: builds only the library and the unit tests.
+unit:
+	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@tests/run-unit.sh $(BUILD)
+
+e2e:
+	@$(MAKE) --no-print-directory build
+	@tests/run-e2e.sh $(BUILD) $(E2E_ARGS)
 
 asan: deps
 	@$(MAKE) --no-print-directory build BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
