@@ -22,7 +22,6 @@ from fake_rules import scene_error, value_ok
 ENV_VERSIONS = ("release", "trial", "develop")
 MINIPROGRAM_STATES = ("developer", "trial", "formal")
 LANGS = ("zh_CN", "en_US", "zh_HK", "zh_TW")
-FORCE_REFRESH_MIN_GAP_S = 30
 BROKEN_MEDIA_STATUS = 4294966288  # -1008 as uint32: URL could not be downloaded
 
 
@@ -102,9 +101,9 @@ def _count_stable_call(state):
 
 
 def _force(state, now):
-    """'force', 'ignore' (<30 s after the previous one) or 'quota' (the day's limit)."""
+    """'force', 'ignore' (<force_min_gap_s, 30 s, after the previous one) or 'quota'."""
     last = state.stable_forced_at
-    if last is not None and now - last < FORCE_REFRESH_MIN_GAP_S:
+    if last is not None and now - last < state.config.force_min_gap_s:
         return "ignore"
     day, used = state.stable_forced_day
     used = used if day == _today() else 0

@@ -167,7 +167,9 @@ def config_set(state, req):
     body = _body(req)
     cfg = copy.deepcopy(state.config)
     for key in body:
-        if key in ("token_ttl", "grace"):
+        if key == "force_min_gap_s":
+            cfg.force_min_gap_s = _number(body, key, 0)
+        elif key in ("token_ttl", "grace"):
             setattr(cfg, key, _number(body, key, 0.001 if key == "token_ttl" else 0))
         elif key in ("latency_ms", "push_delay_ms", "stable_daily_limit", "force_daily_limit"):
             setattr(cfg, key, _int(body, key, minimum=0))

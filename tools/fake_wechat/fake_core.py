@@ -123,6 +123,7 @@ class Config:
     latency_ms: int = 0
     stable_daily_limit: int = 500000  # /cgi-bin/stable_token calls a day, then 45009
     force_daily_limit: int = 20       # forced refreshes a day, then 45009
+    force_min_gap_s: float = 30.0     # a forced refresh sooner after the previous one is ignored
     msgid_base: int = DEFAULT_MSGID_BASE
     pages: list = field(default_factory=lambda: list(DEFAULT_PAGES))
     templates: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_TEMPLATES))

@@ -285,6 +285,8 @@ def test_stable_token_counts_and_rejection_of_one_token(fake):
     assert stable(fake)["access_token"] == forced
     stats = fake.control("tokens", method="GET")["stable"]
     assert (stats["fetches"], stats["forced"], stats["force_ignored"], stats["current"]) == (5, 1, 1, forced)
+    fake.control("config", {"force_min_gap_s": 0})  # tests of the caller's own coordination
+    assert stable(fake, force=True)["access_token"] != forced
     status, _, obj = fake.call("POST", "/__fake/tokens/revoke", body={"access_token": "nope"})
     assert status == 400 and "unknown" in obj["error"]
 
