@@ -175,9 +175,12 @@ static const char *SQL_REQUEUE =
     " AND created_at >= NOW(3) - INTERVAL ? SECOND AND kind" DB_IN_LIST
     " ORDER BY created_at, id LIMIT ?";
 
-/* Inside the grant's transaction: puts the user's recent no_quota events of
- * tpl back to pending, as many as the grants held leave room for. Adds the
- * number to *requeued. 0 or -1 (database error). */
+/* Inside the grant's transaction, before the grant itself is written: puts
+ * the user's recent no_quota events of tpl back to pending, as many as the
+ * grants (with the one being added) leave room for. Events are locked
+ * before the grant row, the order the dispatcher's "sent" statement takes
+ * them in, so the two cannot deadlock. Adds the number to *requeued. 0 or
+ * -1 (database error). */
 static int requeue_no_quota(gw_call_t *c, const ntpl_template_t *tpl, int *requeued)
 {
     const ntpl_config_t *cfg = notification_templates();
@@ -189,11 +192,12 @@ static int requeue_no_quota(gw_call_t *c, const ntpl_template_t *tpl, int *reque
         return 0;
     if (tpl->long_term) {
         room = REQUEUE_LONG_TERM_MAX;
-    } else if (db_query_int(c->db, &room,
-                            "SELECT one_time_count FROM notification_grants WHERE user_id = ? AND template_id = ?"
-                            " FOR UPDATE",
-                            DB_ARGS(DB_INT(c->user.id), DB_STR(tpl->id))) < 0) {
-        return -1;
+    } else {
+        if (db_query_int(c->db, &room,
+                         "SELECT one_time_count FROM notification_grants WHERE user_id = ? AND template_id = ?",
+                         DB_ARGS(DB_INT(c->user.id), DB_STR(tpl->id))) < 0)
+            return -1;
+        room += 1; /* the grant this request adds */
     }
     /* Events already waiting will use grants first. */
     p[0] = DB_INT(c->user.id);
@@ -237,9 +241,9 @@ static void subscriptions_post(gw_call_t *c)
         goto DbError;
     for (int i = 0; i < accepted.n; i++) {
         const ntpl_template_t *tpl = ntpl_template(cfg, accepted.ids[i]);
-        if (db_exec(c->db, tpl->long_term ? SQL_ACCEPT_LONG_TERM : SQL_ACCEPT_ONE_TIME,
-                    DB_ARGS(DB_INT(c->user.id), DB_STR(tpl->id))) != 0 ||
-            requeue_no_quota(c, tpl, &requeued) != 0)
+        if (requeue_no_quota(c, tpl, &requeued) != 0 ||
+            db_exec(c->db, tpl->long_term ? SQL_ACCEPT_LONG_TERM : SQL_ACCEPT_ONE_TIME,
+                    DB_ARGS(DB_INT(c->user.id), DB_STR(tpl->id))) != 0)
             goto DbError;
     }
     for (int i = 0; i < rejected.n; i++)
