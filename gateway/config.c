@@ -2,10 +2,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "wechat_push_crypto.h"
 
 const gw_config_t *gw_cfg;
 
@@ -61,6 +64,7 @@ static const key_def_t keys[] = {
     I(wechat_connect_timeout_ms, "3000", 100, 60000, "connect timeout to WeChat"),
     I(wechat_max_retries, "2", 0, 10, "retries on WeChat -1, 5xx and transport errors"),
     I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
+    I(wechat_token_force_interval_s, "60", 30, 86400, "least time between two forced refreshes of the shared WeChat access token, across all processes"),
     S(session_keys, "", 1, "session-token signing keys kid=secret,... (first signs; secret; or session_keys_file)"),
     I(session_ttl_s, "604800", 60, 31536000, "session token lifetime in seconds"),
     I(auth_cache_ms, "1000", 0, 60000, "how long a caller's roles are reused before they are loaded again (0 = every request)"),
@@ -73,6 +77,7 @@ static const key_def_t keys[] = {
     I(media_check_url_ttl_s, "7200", 60, 604800, "lifetime of the signed photo URL given to the WeChat content check"),
     I(media_check_retry_s, "300", 1, 86400, "wait before resubmitting a photo whose content-check submission failed"),
     S(wechat_push_token, "", 1, "Token of the WeChat message push (secret; or wechat_push_token_file; empty = pushes refused)"),
+    S(wechat_push_aes_key, "", 1, "EncodingAESKey of the WeChat message push, 43 chars (secret; or wechat_push_aes_key_file; empty = plaintext mode, set = safe mode only)"),
     S(privacy_notice_version, "2025-01", 0, "version of the privacy notice a lead's consent refers to (stored with the lead)"),
     I(lead_first_contact_s, "1800", 1, 604800, "seconds an agent has to contact a new lead before the sales manager is told"),
     I(lead_sweep_interval_ms, "10000", 100, 3600000, "how often overdue first contacts are looked for"),
@@ -96,6 +101,7 @@ static const key_def_t keys[] = {
     I(notification_max_attempts, "8", 1, 100, "send attempts before a notification that keeps failing transiently becomes dead"),
     I(notification_retry_base_ms, "30000", 10, 86400000, "first retry delay of a notification; doubled per attempt, with jitter"),
     I(notification_retry_max_ms, "3600000", 10, 604800000, "longest retry delay of a notification"),
+    I(notification_regrant_window_s, "259200", 0, 2592000, "a new subscription grant re-delivers the user's no_quota notifications of that template created within this many seconds (0 = never)"),
     I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process; must exceed the longest send (2 x wechat_timeout_ms or more)"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -310,6 +316,15 @@ static int validate(const gw_config_t *c)
     if (!*c->wechat_secret) {
         fprintf(stderr, "config: wechat_secret: required (or wechat_secret_file)\n");
         return -1;
+    }
+    if (*c->wechat_push_aes_key) {
+        unsigned char key[WXPC_KEY_BYTES];
+        int bad = wxpc_key_decode(c->wechat_push_aes_key, key) != 0;
+        OPENSSL_cleanse(key, sizeof key);
+        if (bad) {
+            fprintf(stderr, "config: wechat_push_aes_key: must be the 43-character EncodingAESKey (base64 of 32 bytes)\n");
+            return -1;
+        }
     }
     if (strlen(c->media_url_key) < 32 || strlen(c->media_url_key) > 512) {
         fprintf(stderr, "config: media_url_key: required, 32-512 chars (or media_url_key_file)\n");

@@ -49,6 +49,7 @@ typedef struct {
     int wechat_connect_timeout_ms;
     int wechat_max_retries;
     int wechat_workers;
+    int wechat_token_force_interval_s; /* between forced token refreshes, all processes */
     /* sessions */
     char *session_keys;    /* secret: "kid=secret[,kid=secret...]"; the first signs */
     int session_ttl_s;
@@ -63,6 +64,7 @@ typedef struct {
     int media_check_url_ttl_s;
     int media_check_retry_s;
     char *wechat_push_token; /* secret: Token of the WeChat message push */
+    char *wechat_push_aes_key; /* secret: EncodingAESKey; "" = plaintext mode */
     /* leads and referrals */
     char *privacy_notice_version; /* stored with each lead's consent */
     int lead_first_contact_s;     /* first-contact limit of a new lead */
@@ -90,6 +92,7 @@ typedef struct {
     int notification_retry_base_ms;
     int notification_retry_max_ms;
     int notification_lease_ms;
+    int notification_regrant_window_s; /* 0 = no re-delivery on a new grant */
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

@@ -20,6 +20,7 @@
 #include "server.h"
 #include "session_token.h"
 #include "wechat_client.h"
+#include "wechat_token_gate.h"
 
 /* Read by LeakSanitizer in sanitizer builds only. h2o 2.2.5 caches freed
  * memory-pool chunks in a thread-local free list that it offers no call to
@@ -54,13 +55,16 @@ static int serve(void)
         .max_retries = gw_cfg->wechat_max_retries,
         .retry_base_ms = 200,
         .ca_file = *gw_cfg->wechat_ca_file ? gw_cfg->wechat_ca_file : NULL,
+        .force_interval_s = gw_cfg->wechat_token_force_interval_s,
     };
     if (wx_client_init(&wx) != 0) {
         fprintf(stderr, "gateway: cannot initialise the WeChat client\n");
         return 1;
     }
+    wechat_token_gate_install(); /* one forced token refresh between all processes */
     handlers_register_all();
     int rc = server_run();
+    wechat_token_gate_close();
     wx_client_cleanup();
     return rc;
 }

@@ -99,13 +99,11 @@ DbError:
     return -1;
 }
 
-int media_check_store_result(db_conn_t *db, const char *trace_id, const char *suggest, const char *label,
-                             int *duplicate, int *changed)
+int media_check_store_result_in_tx(db_conn_t *db, const char *trace_id, const char *suggest, const char *label,
+                                   int *duplicate, int *changed)
 {
     *duplicate = 0;
     *changed = 0;
-    if (db_begin(db) != 0)
-        goto DbError;
     /* Affected rows: 1 new, 2 filled the submission's placeholder, 0 already
      * had a verdict. The assignments run left to right, so suggest goes last. */
     if (db_exec(db,
@@ -115,18 +113,25 @@ int media_check_store_result(db_conn_t *db, const char *trace_id, const char *su
                 " suggest = IF(suggest = 'submitted', VALUES(suggest), suggest)",
                 DB_ARGS(DB_STR(trace_id), DB_STR(suggest), DB_STR(label))) != 0)
         goto DbError;
-    if (db_affected_rows(db) == 0) {
+    if (db_affected_rows(db) == 0)
         *duplicate = 1;
-    } else if (apply_verdict(db, trace_id, suggest, label, changed) != 0) {
-        goto DbError;
-    }
-    if (db_commit(db) != 0)
+    else if (apply_verdict(db, trace_id, suggest, label, changed) != 0)
         goto DbError;
     return 0;
 DbError:
     log_error("media_check", "cannot store the verdict of trace=%s: %s", trace_id, db_error(db));
-    db_rollback(db);
     return -1;
+}
+
+int media_check_store_result(db_conn_t *db, const char *trace_id, const char *suggest, const char *label,
+                             int *duplicate, int *changed)
+{
+    if (db_begin(db) != 0 || media_check_store_result_in_tx(db, trace_id, suggest, label, duplicate, changed) != 0 ||
+        db_commit(db) != 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return 0;
 }
 
 /* Claims one due upload: bumps its attempt count and pushes its next try out

@@ -43,6 +43,10 @@ int media_check_record_submission(db_conn_t *db, long long upload_id, const char
  * verdict. *changed = uploads updated. 0 or -1 (db error). */
 int media_check_store_result(db_conn_t *db, const char *trace_id, const char *suggest, const char *label,
                              int *duplicate, int *changed);
+/* The same inside the caller's open transaction (nothing committed or
+ * rolled back here), so that a push's nonce and its verdict are one. */
+int media_check_store_result_in_tx(db_conn_t *db, const char *trace_id, const char *suggest, const char *label,
+                                   int *duplicate, int *changed);
 
 /* Background job: resubmits uploads whose check is due. */
 void media_check_retry_job(db_conn_t *db);

@@ -17,6 +17,7 @@
 #endif
 #include "metrics.h"
 #include "metrics_db.h"
+#include "wechat_client.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -98,6 +99,7 @@ static struct {
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
+static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 
 /* ---- label sets ---- */
 
@@ -403,6 +405,12 @@ static void render_db_gauge(buf_t *b, const char *name, const char *help, int wh
     }
 }
 
+void metrics_wechat_push(metrics_push_t result)
+{
+    if ((unsigned)result < METRICS_PUSH__COUNT)
+        atomic_fetch_add_explicit(&pushes[result], 1, memory_order_relaxed);
+}
+
 char *metrics_render(size_t *len)
 {
     buf_t b = {.cap = 16384};
@@ -438,6 +446,18 @@ char *metrics_render(size_t *len)
             bputf(&b, "gateway_cache_lookups_total{cache=\"%s\",result=\"%s\"} %llu\n", cache_names[k],
                   hit ? "hit" : "miss",
                   (unsigned long long)atomic_load_explicit(&cache_lookups[k][hit], memory_order_relaxed));
+    header(&b, "gateway_wechat_token_fetches_total", "counter",
+           "HTTP requests for the WeChat access token made by this process.");
+    bputf(&b, "gateway_wechat_token_fetches_total %ld\n", wx_token_fetch_count());
+    header(&b, "gateway_wechat_token_forced_total", "counter",
+           "Forced refreshes of the shared WeChat access token made by this process.");
+    bputf(&b, "gateway_wechat_token_forced_total %ld\n", wx_token_forced_count());
+    static const char *const push_names[METRICS_PUSH__COUNT] = {
+        "accepted", "bad_signature", "stale", "replayed", "bad_encryption", "mode_refused"};
+    header(&b, "gateway_wechat_pushes_total", "counter", "WeChat message pushes by result.");
+    for (int k = 0; k < METRICS_PUSH__COUNT; k++)
+        bputf(&b, "gateway_wechat_pushes_total{result=\"%s\"} %llu\n", push_names[k],
+              (unsigned long long)atomic_load_explicit(&pushes[k], memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

@@ -4,7 +4,8 @@
  *   attempt()             one HTTP request on the thread's curl handle
  *   call_with_retries()   -1 / 5xx / transport / timeout -> backoff, retry
  *   wx_call()             access token in the query; 40001/40014/42001 ->
- *                         compare-and-invalidate, refresh, replay once
+ *                         compare-and-invalidate, refresh (forced after
+ *                         40001/42001, see wechat_token.c), replay once
  *   wx_code2session()...  build the request, pick the fields out of the reply
  * The access-token cache lives in wechat_token.c.
  *
@@ -507,7 +508,7 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
             goto Exit;
         log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once",
                  req->endpoint, st->errcode, st->errmsg);
-        wx_token_invalidate(token);
+        wx_token_invalidate(token, st->errcode);
         replayed = 1;
         explicit_bzero(url, strlen(url));
         free(url);

@@ -3,13 +3,16 @@
  * Every function here blocks on the network (with timeouts) and must only be
  * called from a worker thread, never from an h2o event-loop thread.
  * Thread-safe: each calling thread keeps its own curl handle (connection
- * reuse); the access token is shared by the whole process and refreshed by a
- * single fetch (single flight) ahead of its expiry.
+ * reuse); the access token is WeChat's stable token (/cgi-bin/stable_token),
+ * the same for every process of the appid, cached by the whole process and
+ * refreshed by a single fetch (single flight) ahead of its expiry.
  *
  * Retry policy (inside each call): errcode -1, HTTP 5xx and transport errors
  * are retried with exponential backoff up to cfg.max_retries times;
  * 40001/40014/42001 invalidate the token (only if it is still the one that
- * failed), refresh once and replay once. Business errors are never retried.
+ * failed), refresh once and replay once. After 40001/42001 the refresh is a
+ * forced one if the force gate allows it (wx_token_set_force_gate). Business
+ * errors are never retried.
  */
 #ifndef GW_WECHAT_CLIENT_H
 #define GW_WECHAT_CLIENT_H
@@ -31,6 +34,8 @@ typedef struct {
     int max_retries;        /* retries after the first attempt on -1/5xx/transport; default 2 */
     int retry_base_ms;      /* first backoff, doubled each retry; default 200 */
     const char *ca_file;    /* optional CA bundle for api_base; NULL = system */
+    int force_interval_s;   /* without a force gate: least time between this process's
+                               forced token refreshes; default 60 */
 } wx_config_t;
 
 typedef struct {
@@ -59,6 +64,23 @@ typedef struct {
 } wx_seccheck_t;
 
 int wx_client_init(const wx_config_t *cfg); /* once, before threads; copies cfg */
+
+/* Decides across processes whether a rejected token (40001/42001) may be
+ * replaced by a forced refresh, which retires the token every process
+ * shares. begin() runs on the one thread of this process that refreshes,
+ * with the rejected token's fingerprint (hex sha256); it answers 1 (force
+ * now; the gate stays held until end() is called with whether the forced
+ * refresh got a token), 0 (do not force: fetch the stable token normally)
+ * or -1 (cannot tell, e.g. the database is down: fetch normally). Both may
+ * block (with timeouts); they never run on an event-loop thread. */
+typedef struct {
+    int (*begin)(void *ud, const char *rejected_fp);
+    void (*end)(void *ud, int forced_ok);
+    void *ud;
+} wx_force_gate_t;
+/* Copies *gate; NULL removes it (then: one forced refresh per
+ * force_interval_s per process). Call after wx_client_init. */
+void wx_token_set_force_gate(const wx_force_gate_t *gate);
 void wx_client_cleanup(void);
 /* Frees the calling thread's curl handle; call when a worker thread exits. */
 void wx_client_thread_cleanup(void);
@@ -84,7 +106,9 @@ int wx_media_check_async(const char *openid, const char *media_url, int scene,
  * ERR_WECHAT_ERROR. */
 err_code_t wx_error_to_gateway(const wx_status_t *st);
 
-/* Counters for tests and /metrics. */
+/* Counters for tests and /metrics: HTTP requests to the token endpoint, and
+ * forced refreshes that got a token. */
 long wx_token_fetch_count(void);
+long wx_token_forced_count(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "wechat_client.h"
 
 #define WX_TOKEN_MAX 1024 /* WeChat says reserve >= 512 chars */
+#define WX_TOKEN_FP_HEX 64 /* a token's fingerprint: hex sha256 */
 
 /* One logical WeChat call. wx_call retries it on -1/5xx/transport errors and,
  * when with_token is set, replays it once after 40001/40014/42001. */
@@ -60,8 +61,13 @@ void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...)
 /* wechat_token.c. Copies a usable token into out (single flight refresh).
  * On failure *st carries the token fetch's error. */
 int wx_token_get(char *out, size_t outsz, wx_status_t *st);
-/* Drops the cached token only if it is still `failed` (compare-and-invalidate). */
-void wx_token_invalidate(const char *failed);
+/* Drops the cached token only if it is still `failed` (compare-and-invalidate).
+ * errcode is WeChat's rejection: after 40001 or 42001 the next fetch may
+ * force a refresh (see wechat_token.c); after anything else it only fetches. */
+void wx_token_invalidate(const char *failed, int errcode);
+/* hex(sha256(token)) into out: names a token in the database without
+ * storing it. 0 or -1. */
+int wx_token_fingerprint(const char *token, char out[WX_TOKEN_FP_HEX + 1]);
 /* Forgets everything; only while no other thread uses the client. */
 void wx_token_reset(void);
 

@@ -10,7 +10,7 @@ libh2o-evloop-dev libssl-dev libcurl4-openssl-dev libcjson-dev libmariadb-dev
 libturbojpeg0-dev libpng-dev
 mariadb-server mariadb-client
 openssl curl ca-certificates
-python3 python3-pytest python3-requests python3-pymysql
+python3 python3-pytest python3-requests python3-pymysql python3-cryptography
 "
 [ "${WITH_BENCH:-0}" = 1 ] && PACKAGES="$PACKAGES wrk nghttp2-client sysbench"
 

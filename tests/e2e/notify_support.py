@@ -10,7 +10,7 @@ import pytest
 from conftest import unique
 
 SEND = "/cgi-bin/message/subscribe/send"
-TOKEN = "/cgi-bin/token"
+TOKEN = "/cgi-bin/stable_token"
 REPAIR_TPL = "TPL_REPAIR_STATUS"
 FINAL = ("sent", "no_quota", "failed", "dead")
 

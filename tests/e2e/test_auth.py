@@ -16,7 +16,7 @@ LOGIN = "/api/v1/auth/login"
 PHONE = "/api/v1/auth/phone"
 JSCODE = "/sns/jscode2session"
 GETPHONE = "/wxa/business/getuserphonenumber"
-TOKEN = "/cgi-bin/token"
+TOKEN = "/cgi-bin/stable_token"
 
 
 def session_key_of(fake, openid):

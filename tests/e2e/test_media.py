@@ -112,7 +112,10 @@ def test_url_verification_echoes_echostr(gw, fake):
     assert r["status"] == 403 and '"FORBIDDEN"' in r["response"]
 
 
-def signed_params(token=PUSH_TOKEN, timestamp="1714036504", nonce="1514711492"):
+def signed_params(token=PUSH_TOKEN, timestamp=None, nonce=None):
+    """A fresh timestamp and an unused nonce: the endpoint refuses stale and replayed ones."""
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    nonce = str(time.time_ns()) if nonce is None else nonce
     sig = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     return {"signature": sig, "timestamp": timestamp, "nonce": nonce}
 

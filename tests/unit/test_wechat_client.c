@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "test.h"
 #include "wechat_client.h"
+#include "wechat_client_internal.h"
 
 #define PHONE_WORKERS 50
 
@@ -402,7 +403,7 @@ static void token_refresh_case(const char *ctl_path)
 
     new_phone_code(code, sizeof code, "");
     CHECK_INT(wx_get_phone_number(code, &p, &st), 0); /* a cached token */
-    tok0 = fake_count("/cgi-bin/token");
+    tok0 = fake_count("/cgi-bin/stable_token");
     ep0 = fake_count("/wxa/business/getuserphonenumber");
     fetch0 = wx_token_fetch_count();
     CHECK_INT(ctl_post(ctl_path, "{}"), 0);
@@ -411,7 +412,7 @@ static void token_refresh_case(const char *ctl_path)
     CHECK_INT(wx_get_phone_number(code, &p, &st), 0);
     CHECK_STR(p.phone, code + 2);
     CHECK_INT(st.attempts, 3); /* rejected call, token fetch, replay */
-    CHECK_INT(fake_count("/cgi-bin/token") - tok0, 1);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok0, 1);
     CHECK_INT(fake_count("/wxa/business/getuserphonenumber") - ep0, 2);
     CHECK_INT(wx_token_fetch_count() - fetch0, 1);
 }
@@ -426,20 +427,134 @@ static void test_token_revoked(void)
     token_refresh_case("/__fake/tokens/revoke"); /* 40001 */
 }
 
+/* Requests to stable_token that asked for a forced refresh. */
+static int forced_requests(void)
+{
+    cJSON *r = ctl("GET", "/__fake/requests?path=/cgi-bin/stable_token", NULL), *it;
+    int n = 0;
+
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "requests"))
+        n += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "body"),
+                                                             "force_refresh"));
+    cJSON_Delete(r);
+    return n;
+}
+
+/* The fake's current stable token (fingerprinted for the gate check). */
+static void current_stable_token(char *out, size_t outsz)
+{
+    cJSON *r = ctl("GET", "/__fake/tokens", NULL);
+    const char *v = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "stable"), "current"));
+
+    snprintf(out, outsz, "%s", v ? v : "");
+    cJSON_Delete(r);
+}
+
+static struct {
+    int answer, begins, ends, last_ok;
+    char fp[WX_TOKEN_FP_HEX + 1];
+} gate;
+
+static int gate_begin(void *ud, const char *fp)
+{
+    (void)ud;
+    gate.begins++;
+    snprintf(gate.fp, sizeof gate.fp, "%s", fp);
+    return gate.answer;
+}
+
+static void gate_end(void *ud, int ok)
+{
+    (void)ud;
+    gate.ends++;
+    gate.last_ok = ok;
+}
+
+/* One phone-number call after ctl_path spoiled the tokens: it succeeds. */
+static void call_after(const char *ctl_path)
+{
+    wx_phone_t p;
+    wx_status_t st;
+    char code[64];
+
+    if (ctl_path)
+        CHECK_INT(ctl_post(ctl_path, "{}"), 0);
+    new_phone_code(code, sizeof code, "");
+    CHECK_INT(wx_get_phone_number(code, &p, &st), 0);
+}
+
+/* 40001/42001 ask the force gate; it decides whether the refresh is forced,
+ * and a forced one is reported back to it. 40014 only refreshes. */
+static void test_token_force_gate(void)
+{
+    char old[WX_TOKEN_MAX], fp[WX_TOKEN_FP_HEX + 1];
+    long forced0 = wx_token_forced_count();
+    int f0;
+
+    reinit(cfg.timeout_ms, NULL);
+    memset(&gate, 0, sizeof gate);
+    wx_token_set_force_gate(&(wx_force_gate_t){.begin = gate_begin, .end = gate_end});
+    call_after(NULL); /* a cached token */
+    current_stable_token(old, sizeof old);
+    CHECK_INT(wx_token_fingerprint(old, fp), 0);
+
+    gate.answer = 1;
+    f0 = forced_requests();
+    call_after("/__fake/tokens/revoke");
+    CHECK_INT(gate.begins, 1);
+    CHECK_STR(gate.fp, fp); /* the rejected token, by fingerprint */
+    CHECK_INT(gate.ends, 1);
+    CHECK_INT(gate.last_ok, 1);
+    CHECK_INT(forced_requests() - f0, 1);
+    CHECK_INT(wx_token_forced_count() - forced0, 1);
+
+    gate.answer = 0; /* another process forced: fetch normally */
+    call_after("/__fake/tokens/expire");
+    CHECK_INT(gate.begins, 2);
+    CHECK_INT(gate.ends, 1);
+    CHECK_INT(forced_requests() - f0, 1);
+
+    gate.answer = -1; /* the gate cannot decide: fetch normally */
+    call_after("/__fake/tokens/revoke");
+    CHECK_INT(gate.begins, 3);
+    CHECK_INT(forced_requests() - f0, 1);
+
+    fake_fail("\"path\":\"/wxa/business/getuserphonenumber\",\"errcode\":40014,\"count\":1");
+    call_after(NULL);
+    CHECK_INT(gate.begins, 3); /* a malformed token is not a reason to force */
+    CHECK_INT(wx_token_forced_count() - forced0, 1);
+    wx_token_set_force_gate(NULL);
+}
+
+/* Without a gate, a process forces at most once per force_interval_s. */
+static void test_token_force_interval(void)
+{
+    int f0;
+
+    reinit(cfg.timeout_ms, NULL);
+    call_after(NULL);
+    f0 = forced_requests();
+    call_after("/__fake/tokens/revoke");
+    CHECK_INT(forced_requests() - f0, 1);
+    call_after("/__fake/tokens/revoke"); /* within the interval: a normal fetch */
+    CHECK_INT(forced_requests() - f0, 1);
+}
+
 /* A replay that is rejected again is not replayed a second time. */
 static void test_token_replay_once(void)
 {
     wx_phone_t p;
     wx_status_t st;
     char code[64];
-    long tok0 = fake_count("/cgi-bin/token");
+    long tok0 = fake_count("/cgi-bin/stable_token");
     long ep0 = fake_count("/wxa/business/getuserphonenumber");
 
     fake_fail("\"path\":\"/wxa/business/getuserphonenumber\",\"errcode\":42001,\"count\":2");
     new_phone_code(code, sizeof code, "");
     CHECK_INT(wx_get_phone_number(code, &p, &st), -1);
     CHECK_INT(st.errcode, 42001);
-    CHECK_INT(fake_count("/cgi-bin/token") - tok0, 1);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok0, 1);
     CHECK_INT(fake_count("/wxa/business/getuserphonenumber") - ep0, 2);
     CHECK_INT(wx_error_to_gateway(&st), ERR_WECHAT_ERROR);
 }
@@ -454,18 +569,21 @@ static void test_token_refresh_ahead(void)
     long tok0, ep0;
 
     CHECK_INT(ctl_post("/__fake/config", "{\"token_ttl\":2}"), 0);
+    /* The stable token is the same while it is valid: retire the current
+     * (long-lived) one so that the next fetch gets a 2-second token. */
+    CHECK_INT(ctl_post("/__fake/tokens/revoke", "{}"), 0);
     reinit(cfg.timeout_ms, NULL);
     new_phone_code(code, sizeof code, "");
     CHECK_INT(wx_get_phone_number(code, &p, &st), 0);
     /* The fake says expires_in 1 or 2 (it rounds down), so the token is
      * stale after 0.9 or 1.8 s and dead on the fake after 2 s. */
     nanosleep(&(struct timespec){1, 850000000L}, NULL);
-    tok0 = fake_count("/cgi-bin/token");
+    tok0 = fake_count("/cgi-bin/stable_token");
     ep0 = fake_count("/wxa/business/getuserphonenumber");
     new_phone_code(code, sizeof code, "");
     CHECK_INT(wx_get_phone_number(code, &p, &st), 0);
     CHECK_INT(st.attempts, 2); /* token fetch + the call, no 42001 */
-    CHECK_INT(fake_count("/cgi-bin/token") - tok0, 1);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok0, 1);
     CHECK_INT(fake_count("/wxa/business/getuserphonenumber") - ep0, 1);
     CHECK_INT(ctl_post("/__fake/config", "{\"token_ttl\":7200}"), 0);
     reinit(cfg.timeout_ms, NULL);
@@ -522,10 +640,10 @@ static void test_single_flight(void)
 
     reinit(cfg.timeout_ms, NULL); /* empty token cache */
     memset(jobs, 0, sizeof jobs);
-    tok0 = fake_count("/cgi-bin/token");
+    tok0 = fake_count("/cgi-bin/stable_token");
     fetch0 = wx_token_fetch_count();
     /* A slow token endpoint makes sure every thread arrives mid-fetch. */
-    fake_fail("\"path\":\"/cgi-bin/token\",\"delay_ms\":300,\"count\":1");
+    fake_fail("\"path\":\"/cgi-bin/stable_token\",\"delay_ms\":300,\"count\":1");
     run_phone_workers(jobs, PHONE_WORKERS);
     for (int i = 0; i < PHONE_WORKERS; i++) {
         ok += jobs[i].rc == 0 && !strcmp(jobs[i].phone.phone, jobs[i].code + 2);
@@ -533,7 +651,7 @@ static void test_single_flight(void)
     }
     CHECK_INT(ok, PHONE_WORKERS);
     CHECK_INT(wx_token_fetch_count() - fetch0, 1);
-    CHECK_INT(fake_count("/cgi-bin/token") - tok0, 1);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok0, 1);
     CHECK_INT(attempts, PHONE_WORKERS + 1); /* one call each plus the one token fetch */
 }
 
@@ -553,7 +671,7 @@ static void test_token_expired_concurrent(void)
     memset(jobs, 0, sizeof jobs);
     new_phone_code(code, sizeof code, "");
     CHECK_INT(wx_get_phone_number(code, &p, &st), 0); /* a cached token */
-    tok0 = fake_count("/cgi-bin/token");
+    tok0 = fake_count("/cgi-bin/stable_token");
     ep0 = fake_count("/wxa/business/getuserphonenumber");
     fetch0 = wx_token_fetch_count();
     CHECK_INT(ctl_post("/__fake/tokens/expire", "{}"), 0);
@@ -563,7 +681,7 @@ static void test_token_expired_concurrent(void)
         ok += jobs[i].rc == 0;
     CHECK_INT(ok, 10);
     CHECK_INT(wx_token_fetch_count() - fetch0, 1);
-    CHECK_INT(fake_count("/cgi-bin/token") - tok0, 1);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok0, 1);
     /* The 5 delayed calls and the first fast one used the old token and were
      * replayed; a thread that started after the refresh needed no replay. */
     long calls = fake_count("/wxa/business/getuserphonenumber") - ep0;
@@ -582,26 +700,26 @@ static void test_token_failure_shared(void)
 
     reinit(cfg.timeout_ms, NULL);
     memset(jobs, 0, sizeof jobs);
-    tok0 = fake_count("/cgi-bin/token");
+    tok0 = fake_count("/cgi-bin/stable_token");
     ep0 = fake_count("/wxa/business/getuserphonenumber");
-    fake_fail("\"path\":\"/cgi-bin/token\",\"errcode\":40164,\"delay_ms\":300,\"count\":1");
+    fake_fail("\"path\":\"/cgi-bin/stable_token\",\"errcode\":40164,\"delay_ms\":300,\"count\":1");
     run_phone_workers(jobs, 10);
     for (int i = 0; i < 10; i++)
         failed += jobs[i].rc == -1 && jobs[i].st.errcode == 40164;
     CHECK_INT(failed, 10);
     CHECK(strstr(jobs[0].st.errmsg, "token") != NULL);
     CHECK_INT(wx_error_to_gateway(&jobs[0].st), ERR_WECHAT_ERROR);
-    CHECK_INT(fake_count("/cgi-bin/token") - tok0, 1);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok0, 1);
     CHECK_INT(fake_count("/wxa/business/getuserphonenumber") - ep0, 0);
 
     /* 40164 (IP not whitelisted) is not fixed by retrying: for a while the
      * next call fails at once without another token request, so a
      * misconfigured server cannot spend the token endpoint's daily quota. */
-    long tok1 = fake_count("/cgi-bin/token");
+    long tok1 = fake_count("/cgi-bin/stable_token");
     new_phone_code(code, sizeof code, "");
     CHECK_INT(wx_get_phone_number(code, &p, &st), -1);
     CHECK_INT(st.errcode, 40164);
-    CHECK_INT(fake_count("/cgi-bin/token") - tok1, 0);
+    CHECK_INT(fake_count("/cgi-bin/stable_token") - tok1, 0);
     CHECK_INT(fake_count("/wxa/business/getuserphonenumber") - ep0, 0);
 
     reinit(cfg.timeout_ms, NULL); /* a fixed configuration starts afresh */
@@ -868,6 +986,8 @@ int main(void)
     RUN(test_token_expired);
     RUN(test_token_revoked);
     RUN(test_token_replay_once);
+    RUN(test_token_force_gate);
+    RUN(test_token_force_interval);
     RUN(test_token_refresh_ahead);
     RUN(test_single_flight);
     RUN(test_token_expired_concurrent);

@@ -22,8 +22,6 @@ from fake_rules import scene_error, value_ok
 ENV_VERSIONS = ("release", "trial", "develop")
 MINIPROGRAM_STATES = ("developer", "trial", "formal")
 LANGS = ("zh_CN", "en_US", "zh_HK", "zh_TW")
-FORCE_REFRESH_MIN_GAP_S = 30
-FORCE_REFRESH_PER_DAY = 20
 BROKEN_MEDIA_STATUS = 4294966288  # -1008 as uint32: URL could not be downloaded
 
 
@@ -88,19 +86,32 @@ def get_token(state, req):
     return _token_reply(state, tok)
 
 
-def _force_allowed(state, now):
-    """Forced refreshes are ignored when <30 s apart or beyond 20 a day."""
-    last = state.stable_forced_at
-    if last is not None and now - last < FORCE_REFRESH_MIN_GAP_S:
+def _today():
+    return time.strftime("%Y-%m-%d")
+
+
+def _count_stable_call(state):
+    """False (45009) once the day's stable_token calls reach the limit."""
+    day, used = state.stable_calls_day
+    used = used if day == _today() else 0
+    if used >= state.config.stable_daily_limit:
         return False
-    today = time.strftime("%Y-%m-%d")
-    day, used = state.stable_forced_day
-    used = used if day == today else 0
-    if used >= FORCE_REFRESH_PER_DAY:
-        return False
-    state.stable_forced_at = now
-    state.stable_forced_day = (today, used + 1)
+    state.stable_calls_day = (_today(), used + 1)
     return True
+
+
+def _force(state, now):
+    """'force', 'ignore' (<force_min_gap_s, 30 s, after the previous one) or 'quota'."""
+    last = state.stable_forced_at
+    if last is not None and now - last < state.config.force_min_gap_s:
+        return "ignore"
+    day, used = state.stable_forced_day
+    used = used if day == _today() else 0
+    if used >= state.config.force_daily_limit:
+        return "quota"
+    state.stable_forced_at = now
+    state.stable_forced_day = (_today(), used + 1)
+    return "force"
 
 
 def stable_token(state, req):
@@ -112,13 +123,25 @@ def stable_token(state, req):
     err = _check_app(state.config, body.get("appid"), body.get("secret"))
     if err:
         return err
+    stats = state.stable_stats
+    if not _count_stable_call(state):
+        stats["quota_refused"] += 1
+        return wx_error(45009)
     now = time.time()
     current = state.tokens.get(state.stable_current)
     usable = current is not None and state.check_token(current.value) == 0
-    if body.get("force_refresh") is True and _force_allowed(state, now):
-        if current is not None:
-            current.revoked = True  # a forced refresh kills the old token at once
-        usable = False
+    if body.get("force_refresh") is True:
+        decision = _force(state, now)
+        if decision == "quota":
+            stats["quota_refused"] += 1
+            return wx_error(45009)
+        if decision == "force":
+            stats["forced"] += 1
+            if current is not None:
+                current.revoked = True  # a forced refresh kills the old token at once
+            usable = False
+        else:
+            stats["force_ignored"] += 1
     # Same token while valid; a new one once it nears expiry (the old keeps its own
     # remaining lifetime, which gives the overlap). The margin is the grace window,
     # capped at half the TTL so short test TTLs still reuse tokens.
@@ -126,6 +149,7 @@ def stable_token(state, req):
     if not usable or current.expires_at - now <= margin:
         current = state.issue_token("stable")
         state.stable_current = current.value
+    stats["fetches"] += 1
     return _token_reply(state, current)
 
 
@@ -388,6 +412,11 @@ def _media_event(state, openid, trace_id, media_url):
     return event
 
 
+def push_options(cfg):
+    """How pushes are sent under this configuration (safe mode when an AES key is set)."""
+    return {"aes_key": cfg.push_aes_key, "appid": cfg.appid, "original_id": cfg.original_id}
+
+
 def media_check_async(state, req):
     body, err = _json_body(req)
     if err:
@@ -403,7 +432,7 @@ def media_check_async(state, req):
     if cfg.push_url:
         event = _media_event(state, body["openid"], trace_id, media_url)
         fake_push.push_later(state, cfg.push_delay_ms, cfg.push_url, cfg.push_token, event,
-                             openid=body["openid"])
+                             openid=body["openid"], opts=push_options(cfg))
     return _ok(trace_id=trace_id)
 
 

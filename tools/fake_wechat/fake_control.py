@@ -91,15 +91,19 @@ def tokens_expire(state, req):
 
 
 def tokens_revoke(state, req):
-    state.revoke_tokens()
+    """Every token, or only {"access_token": ...} (WeChat rejecting that one: 40001)."""
+    value = _str(_body(req), "access_token", required=False)
+    if not state.revoke_tokens(value):
+        raise BadRequest("unknown access_token")
     return {"ok": True}
 
 
 def tokens_list(state, req):
-    return {"ok": True, "tokens": [
-        {"access_token": t.value, "kind": t.kind, "issued_at": t.issued_at,
-         "expires_at": t.expires_at, "usable": state.check_token(t.value) == 0}
-        for t in state.tokens.values()]}
+    return {"ok": True, "stable": dict(state.stable_stats, current=state.stable_current),
+            "tokens": [
+                {"access_token": t.value, "kind": t.kind, "issued_at": t.issued_at,
+                 "expires_at": t.expires_at, "usable": state.check_token(t.value) == 0}
+                for t in state.tokens.values()]}
 
 
 def quota(state, req):
@@ -163,14 +167,24 @@ def config_set(state, req):
     body = _body(req)
     cfg = copy.deepcopy(state.config)
     for key in body:
-        if key in ("token_ttl", "grace"):
+        if key == "force_min_gap_s":
+            cfg.force_min_gap_s = _number(body, key, 0)
+        elif key in ("token_ttl", "grace"):
             setattr(cfg, key, _number(body, key, 0.001 if key == "token_ttl" else 0))
-        elif key in ("latency_ms", "push_delay_ms"):
+        elif key in ("latency_ms", "push_delay_ms", "stable_daily_limit", "force_daily_limit"):
             setattr(cfg, key, _int(body, key, minimum=0))
         elif key == "msgid_base":
             cfg.msgid_base = _int(body, key, minimum=0)
         elif key in ("appid", "secret", "push_token", "original_id"):
             setattr(cfg, key, _str(body, key))
+        elif key == "push_aes_key":
+            value = _str(body, key, required=False) or ""
+            if value:
+                try:
+                    fake_push.aes_key_bytes(value)
+                except ValueError as exc:
+                    raise BadRequest(f"push_aes_key: {exc}") from exc
+            cfg.push_aes_key = value
         elif key == "push_url":
             cfg.push_url = _str(body, key, required=False) or ""
         elif key == "pages":
@@ -214,23 +228,53 @@ def pushes_list(state, req):
     return {"ok": True, "pushes": list(state.pushes)}
 
 
+# Keys of POST /__fake/push that shape one push (see fake_push.push_event).
+PUSH_FLAGS = ("tamper", "tamper_resigned", "bad_msg_signature")
+
+
 def push(state, req):
-    """Send an arbitrary event (or a URL verification GET) to the push URL, synchronously."""
+    """Send an arbitrary event (or a URL verification GET) to the push URL, synchronously.
+
+    Safe mode follows the configuration unless "safe" says otherwise (true needs an
+    "aes_key" here or in the configuration). "appid" changes the appid inside the
+    ciphertext; "timestamp" and "nonce" pin those query values."""
     body = _body(req)
     with state.lock:
-        url = body.get("url") or state.config.push_url
-        token = body.get("token") or state.config.push_token
+        cfg = state.config
+        url = body.get("url") or cfg.push_url
+        token = body.get("token") or cfg.push_token
+        opts = {"aes_key": body.get("aes_key") or cfg.push_aes_key, "appid": cfg.appid,
+                "original_id": cfg.original_id}
     if not url:
         raise BadRequest("no push_url configured (give \"url\" or set it via /__fake/config)")
+    safe = body.get("safe")
+    if safe is False:
+        opts["aes_key"] = ""
+    elif safe is True and not opts["aes_key"]:
+        raise BadRequest("safe: no aes_key given or configured")
+    if opts["aes_key"]:
+        try:
+            fake_push.aes_key_bytes(opts["aes_key"])
+        except ValueError as exc:
+            raise BadRequest(f"aes_key: {exc}") from exc
+    if "appid" in body:
+        opts["appid"] = _str(body, "appid", required=False) or ""
+    for key in ("timestamp", "nonce"):
+        if key in body:
+            if not isinstance(body[key], (int, str)) or isinstance(body[key], bool):
+                raise BadRequest(f"{key} must be an integer or a string")
+            opts[key] = body[key]
+    for key in PUSH_FLAGS:
+        opts[key] = body.get(key) is True
     bad = body.get("bad_signature") is True
     if body.get("verify"):
         echostr = str(body.get("echostr", "fakeechostr"))
-        entry = fake_push.verify_url(state, url, token, echostr, bad)
+        entry = fake_push.verify_url(state, url, token, echostr, bad, opts)
     else:
         event = body.get("event")
         if not isinstance(event, (dict, list)):
             raise BadRequest("event must be a JSON object")
-        entry = fake_push.push_event(state, url, token, event, body.get("openid"), bad)
+        entry = fake_push.push_event(state, url, token, event, body.get("openid"), bad, opts)
     return {"ok": entry["error"] is None, **entry}
 
 

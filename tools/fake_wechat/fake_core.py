@@ -117,9 +117,13 @@ class Config:
     grace: float = 300.0
     push_url: str = ""
     push_token: str = "fakepushtoken"
+    push_aes_key: str = ""  # EncodingAESKey (43 chars): pushes go in safe mode; "" = plaintext
     push_delay_ms: int = 100
     original_id: str = "gh_fakeoriginal"  # ToUserName of pushed events
     latency_ms: int = 0
+    stable_daily_limit: int = 500000  # /cgi-bin/stable_token calls a day, then 45009
+    force_daily_limit: int = 20       # forced refreshes a day, then 45009
+    force_min_gap_s: float = 30.0     # a forced refresh sooner after the previous one is ignored
     msgid_base: int = DEFAULT_MSGID_BASE
     pages: list = field(default_factory=lambda: list(DEFAULT_PAGES))
     templates: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_TEMPLATES))
@@ -196,6 +200,10 @@ class State:
         self.stable_current = None   # value of the current stable token
         self.stable_forced_at = None
         self.stable_forced_day = (None, 0)  # (date string, forced refreshes that day)
+        self.stable_calls_day = (None, 0)   # (date string, stable_token calls that day)
+        # stable_token outcomes: calls answered with a token, forced refreshes that
+        # issued a new token, forced refreshes ignored (<30 s), calls refused 45009
+        self.stable_stats = {"fetches": 0, "forced": 0, "force_ignored": 0, "quota_refused": 0}
         self.used_codes = set()      # js_codes consumed by successful logins
         self.used_phone_codes = set()
         self.known_openids = set()
@@ -256,9 +264,17 @@ class State:
         for tok in self.tokens.values():
             tok.expires_at = min(tok.expires_at, now)
 
-    def revoke_tokens(self):
+    def revoke_tokens(self, value=None):
+        """Revokes every token, or only `value`; False if `value` is unknown."""
+        if value is not None:
+            tok = self.tokens.get(value)
+            if tok is None:
+                return False
+            tok.revoked = True
+            return True
         for tok in self.tokens.values():
             tok.revoked = True
+        return True
 
     # ---- users ---------------------------------------------------------------
 

@@ -152,6 +152,8 @@ def parse_args(argv=None):
                    help="gateway message-push URL (media_check_async results)")
     p.add_argument("--push-token", default=_env("push_token", defaults.push_token),
                    help="Token used to sign pushes")
+    p.add_argument("--push-aes-key", default=_env("push_aes_key", defaults.push_aes_key),
+                   help="EncodingAESKey (43 chars): pushes go in safe mode")
     p.add_argument("--push-delay-ms", type=int,
                    default=int(_env("push_delay_ms", defaults.push_delay_ms)))
     p.add_argument("--templates", default=_env("templates", None),
@@ -169,7 +171,11 @@ def parse_args(argv=None):
 def build_config(args):
     cfg = Config(appid=args.appid, secret=args.secret, token_ttl=args.token_ttl,
                  grace=args.grace, push_url=args.push_url or "", push_token=args.push_token,
-                 push_delay_ms=args.push_delay_ms, latency_ms=args.latency_ms)
+                 push_aes_key=args.push_aes_key or "", push_delay_ms=args.push_delay_ms,
+                 latency_ms=args.latency_ms)
+    if cfg.push_aes_key:
+        import fake_push
+        fake_push.aes_key_bytes(cfg.push_aes_key)  # ValueError: refused at start
     if args.pages:
         cfg.pages = [p.strip() for p in args.pages.split(",") if p.strip()]
     if args.templates:

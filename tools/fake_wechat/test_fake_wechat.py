@@ -26,6 +26,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import fake_push  # noqa: E402  (safe-mode crypto)
 import fake_rules  # noqa: E402  (unit tests of the value rules)
 
 PYTHON = "/usr/bin/python3"
@@ -262,6 +263,45 @@ def test_stable_token(fake):
     assert errcode_of(fake.get("/cgi-bin/stable_token")[2]) == 43002
     form = fake.call("POST", "/cgi-bin/stable_token", raw=b"grant_type=client_credential")[2]
     assert errcode_of(form) == 47001
+
+
+def stable(fake, force=False):
+    req = {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}
+    if force:
+        req["force_refresh"] = True
+    return fake.post("/cgi-bin/stable_token", req)[2]
+
+
+def test_stable_token_counts_and_rejection_of_one_token(fake):
+    a = stable(fake)["access_token"]
+    fake.control("tokens/revoke", {"access_token": a})  # WeChat rejects that token: 40001
+    body = {"version": 2, "openid": "oUser", "scene": 1, "content": "hi"}
+    assert errcode_of(fake.api("/wxa/msg_sec_check", body, a)) == 40001
+    b = stable(fake)["access_token"]  # a normal fetch no longer hands out the rejected token
+    assert b != a
+    forced = stable(fake, force=True)["access_token"]
+    assert forced != b and errcode_of(fake.api("/wxa/msg_sec_check", body, b)) == 40001
+    assert stable(fake, force=True)["access_token"] == forced  # <30 s apart: ignored
+    assert stable(fake)["access_token"] == forced
+    stats = fake.control("tokens", method="GET")["stable"]
+    assert (stats["fetches"], stats["forced"], stats["force_ignored"], stats["current"]) == (5, 1, 1, forced)
+    fake.control("config", {"force_min_gap_s": 0})  # tests of the caller's own coordination
+    assert stable(fake, force=True)["access_token"] != forced
+    status, _, obj = fake.call("POST", "/__fake/tokens/revoke", body={"access_token": "nope"})
+    assert status == 400 and "unknown" in obj["error"]
+
+
+def test_stable_token_daily_limits(fake):
+    fake.control("config", {"force_daily_limit": 0})
+    assert errcode_of(stable(fake, force=True)) == 45009
+    fake.control("config", {"stable_daily_limit": 2})
+    assert "errcode" not in stable(fake)  # the refused forced call was the day's first
+    assert errcode_of(stable(fake)) == 45009
+    stats = fake.control("tokens", method="GET")["stable"]
+    assert (stats["fetches"], stats["quota_refused"]) == (1, 2)
+    # /cgi-bin/token is a separate quota and keeps working
+    assert fake.token()
+    fake.control("config", {"stable_daily_limit": 500000, "force_daily_limit": 20})
 
 
 # ---- login / session ---------------------------------------------------------------
@@ -523,6 +563,70 @@ def test_control_push_event_and_url_verification(fake, receiver):
     assert got["status"] == 200 and got["response"] == "success"
     _, query, body = receiver.received.get(timeout=5)
     assert body == event and query["signature"] == "0" * 40
+
+
+# WeChat's published example (the WXBizMsgCrypt sample): Token spamtest, this key and
+# appid, and a message pushed at 1409735669 with nonce 1320562132.
+WX_SAMPLE = {
+    "key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "token": "spamtest", "appid": "wx2c2769f8efd9abc2",
+    "timestamp": "1409735669", "nonce": "1320562132", "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+    "encrypt": "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2"
+               "LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIb"
+               "gU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/H"
+               "TnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyV"
+               "WQLCzpu9GhglF2PE=",
+}
+PUSH_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+
+def test_safe_mode_crypto_matches_wechats_example():
+    s = WX_SAMPLE
+    message, appid = fake_push.decrypt(s["key"], s["encrypt"])
+    assert appid == s["appid"] and b"<Content><![CDATA[abcdteT]]></Content>" in message
+    assert fake_push.signature(s["token"], s["timestamp"], s["nonce"], s["encrypt"]) == s["msg_signature"]
+    # the same random prefix gives WeChat's ciphertext back
+    assert fake_push.encrypt(s["key"], s["appid"], message, random16=_sample_random()) == s["encrypt"]
+    with pytest.raises(ValueError):
+        fake_push.aes_key_bytes("short")
+
+
+def _sample_random():
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = fake_push.aes_key_bytes(WX_SAMPLE["key"])
+    dec = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    return (dec.update(base64.b64decode(WX_SAMPLE["encrypt"])) + dec.finalize())[:16]
+
+
+def test_safe_mode_pushes(fake, receiver):
+    fake.control("config", {"push_url": receiver.url, "push_token": "AAAAA", "push_aes_key": PUSH_KEY})
+    event = {"ToUserName": "gh_x", "MsgType": "event", "Event": "wxa_media_check", "trace_id": "t1"}
+    got = fake.control("push", {"event": event, "openid": "oUser", "timestamp": 1700000000, "nonce": "42"})
+    assert got["status"] == 200
+    method, query, body = receiver.received.get(timeout=5)
+    assert method == "POST" and (query["timestamp"], query["nonce"], query["encrypt_type"]) == ("1700000000", "42", "aes")
+    assert query["signature"] == wx_signature("AAAAA", "1700000000", "42")
+    assert query["msg_signature"] == fake_push.signature("AAAAA", "1700000000", "42", body["Encrypt"])
+    assert body["ToUserName"] == "gh_fakeoriginal" and set(body) == {"ToUserName", "Encrypt"}
+    message, appid = fake_push.decrypt(PUSH_KEY, body["Encrypt"])
+    assert json.loads(message) == event and appid == APPID
+    # spoiled pushes: each breaks exactly one thing
+    fake.control("push", {"event": event, "tamper": True})
+    _, query, body = receiver.received.get(timeout=5)
+    assert query["msg_signature"] != fake_push.signature("AAAAA", query["timestamp"], query["nonce"], body["Encrypt"])
+    fake.control("push", {"event": event, "bad_msg_signature": True})
+    assert receiver.received.get(timeout=5)[1]["msg_signature"] == "0" * 40
+    fake.control("push", {"event": event, "appid": "wxother"})
+    assert fake_push.decrypt(PUSH_KEY, receiver.received.get(timeout=5)[2]["Encrypt"])[1] == "wxother"
+    fake.control("push", {"event": event, "safe": False})
+    assert receiver.received.get(timeout=5)[2] == event
+    # the URL check in safe mode: echostr encrypted, signed with msg_signature
+    fake.control("push", {"verify": True, "echostr": "hello123"})
+    method, query, _ = receiver.received.get(timeout=5)
+    assert method == "GET" and fake_push.decrypt(PUSH_KEY, query["echostr"]) == (b"hello123", APPID)
+    assert query["msg_signature"] == fake_push.signature("AAAAA", query["timestamp"], query["nonce"],
+                                                         query["echostr"])
+    status, _, obj = fake.call("POST", "/__fake/config", body={"push_aes_key": "tooshort"})
+    assert status == 400 and "43" in obj["error"]
 
 
 # ---- control API -----------------------------------------------------------------------
