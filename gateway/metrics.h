@@ -13,6 +13,10 @@ void metrics_notification(const char *outcome);
 /* One lookup in an in-memory cache: gateway_cache_lookups_total{cache,result}. */
 typedef enum { METRICS_CACHE_AUTH, METRICS_CACHE_REPAIR_DETAIL, METRICS_CACHE__COUNT } metrics_cache_t;
 void metrics_cache_lookup(metrics_cache_t cache, int hit);
+/* A valid token refused because its session was ended or its user is
+ * disabled: gateway_auth_refused_total{reason}. */
+typedef enum { METRICS_AUTH_REVOKED, METRICS_AUTH_DISABLED, METRICS_AUTH__COUNT } metrics_auth_refusal_t;
+void metrics_auth_refused(metrics_auth_refusal_t reason);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 
