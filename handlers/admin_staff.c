@@ -257,6 +257,61 @@ static int lock_user_or_fail(gw_call_t *c, long long id)
     return found;
 }
 
+/* Disables (reason given) or enables (reason NULL) user id, with its audit
+ * row, and answers. Only a change of state is written and audited. */
+static void set_disabled(gw_call_t *c, long long id, const char *reason)
+{
+    int disable = reason != NULL;
+    if (db_begin(c->db) != 0)
+        goto DbError;
+    int found = lock_user_or_fail(c, id);
+    if (found < 0)
+        goto DbError;
+    if (found == 0)
+        goto Refused;
+    if (disable) {
+        int is_admin, others = other_enabled_admins(c, id, &is_admin);
+        if (others < 0)
+            goto DbError;
+        if (is_admin && others == 0) {
+            call_fail(c, ERR_CONFLICT, NULL, "cannot disable the last admin");
+            goto Refused;
+        }
+    }
+    if (db_exec(c->db,
+                disable ? "UPDATE users SET disabled = 1, disabled_at = NOW(3), disabled_reason = ?"
+                          " WHERE id = ? AND disabled = 0"
+                        : "UPDATE users SET disabled = 0, disabled_at = NULL, disabled_reason = ?"
+                          " WHERE id = ? AND disabled = 1",
+                DB_ARGS(DB_STR(reason), DB_INT(id))) != 0)
+        goto DbError;
+    int changed = db_affected_rows(c->db) > 0;
+    if (changed) {
+        cJSON *detail = disable ? cJSON_CreateObject() : NULL;
+        if (disable && (!detail || !cJSON_AddStringToObject(detail, "reason", reason))) {
+            cJSON_Delete(detail);
+            goto DbError;
+        }
+        int rc = audit_write(c->db, c->user.id, disable ? "user.disable" : "user.enable", "user", id, detail);
+        cJSON_Delete(detail);
+        if (rc != 0)
+            goto DbError;
+    }
+    if (db_commit(c->db) != 0)
+        goto DbError;
+    users_changed(id);
+    if (changed)
+        log_info("staff", "user %lld %s by %lld", id, disable ? "disabled" : "enabled", c->user.id);
+    call_ok(c, 200, user_status_json(id, disable, reason, changed));
+    return;
+Refused: /* the call holds the answer */
+    db_rollback(c->db);
+    return;
+DbError:
+    db_rollback(c->db);
+    call_fail_db(c);
+}
+
 static void disable_user(gw_call_t *c)
 {
     long long id;
@@ -267,82 +322,14 @@ static void disable_user(gw_call_t *c)
         call_fail(c, ERR_CONFLICT, NULL, "you cannot disable your own account");
         return;
     }
-    if (db_begin(c->db) != 0)
-        goto DbError;
-    int found = lock_user_or_fail(c, id);
-    if (found < 0)
-        goto DbError;
-    if (found == 0) {
-        db_rollback(c->db);
-        return;
-    }
-    int is_admin, others = other_enabled_admins(c, id, &is_admin);
-    if (others < 0)
-        goto DbError;
-    if (is_admin && others == 0) {
-        db_rollback(c->db);
-        call_fail(c, ERR_CONFLICT, NULL, "cannot disable the last admin");
-        return;
-    }
-    if (db_exec(c->db,
-                "UPDATE users SET disabled = 1, disabled_at = NOW(3), disabled_reason = ? WHERE id = ? AND disabled = 0",
-                DB_ARGS(DB_STR(reason), DB_INT(id))) != 0)
-        goto DbError;
-    int changed = db_affected_rows(c->db) > 0;
-    if (changed) {
-        cJSON *detail = cJSON_CreateObject();
-        if (!detail || !cJSON_AddStringToObject(detail, "reason", reason)) {
-            cJSON_Delete(detail);
-            goto DbError;
-        }
-        int rc = audit_write(c->db, c->user.id, "user.disable", "user", id, detail);
-        cJSON_Delete(detail);
-        if (rc != 0)
-            goto DbError;
-    }
-    if (db_commit(c->db) != 0)
-        goto DbError;
-    users_changed(id);
-    if (changed)
-        log_info("staff", "user %lld disabled by %lld", id, c->user.id);
-    call_ok(c, 200, user_status_json(id, 1, reason, changed));
-    return;
-DbError:
-    db_rollback(c->db);
-    call_fail_db(c);
+    set_disabled(c, id, reason);
 }
 
 static void enable_user(gw_call_t *c)
 {
     long long id;
-    if (call_param_id(c, "id", &id) != 0)
-        return;
-    if (db_begin(c->db) != 0)
-        goto DbError;
-    int found = lock_user_or_fail(c, id);
-    if (found < 0)
-        goto DbError;
-    if (found == 0) {
-        db_rollback(c->db);
-        return;
-    }
-    if (db_exec(c->db,
-                "UPDATE users SET disabled = 0, disabled_at = NULL, disabled_reason = NULL WHERE id = ? AND disabled = 1",
-                DB_ARGS(DB_INT(id))) != 0)
-        goto DbError;
-    int changed = db_affected_rows(c->db) > 0;
-    if (changed && audit_write(c->db, c->user.id, "user.enable", "user", id, NULL) != 0)
-        goto DbError;
-    if (db_commit(c->db) != 0)
-        goto DbError;
-    users_changed(id);
-    if (changed)
-        log_info("staff", "user %lld enabled by %lld", id, c->user.id);
-    call_ok(c, 200, user_status_json(id, 0, NULL, changed));
-    return;
-DbError:
-    db_rollback(c->db);
-    call_fail_db(c);
+    if (call_param_id(c, "id", &id) == 0)
+        set_disabled(c, id, NULL);
 }
 
 static const route_t routes[] = {

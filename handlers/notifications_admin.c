@@ -76,6 +76,22 @@ typedef struct {
     long long project_id;
 } filters_t;
 
+/* ?name=<positive id>, 0 when absent; -1 with the call failed (400). */
+static int read_id(gw_call_t *c, const char *name, long long *out)
+{
+    char buf[32];
+    *out = 0;
+    if (!call_query(c, name, buf, sizeof buf) || !buf[0])
+        return 0;
+    char *end;
+    *out = strtoll(buf, &end, 10);
+    if (*end || *out <= 0) {
+        call_fail(c, ERR_INVALID_FIELD, name, "%s must be a %s id", name, name);
+        return -1;
+    }
+    return 0;
+}
+
 /* -1 with the call failed (400 naming the parameter). */
 static int read_filters(gw_call_t *c, filters_t *f)
 {
@@ -96,22 +112,8 @@ static int read_filters(gw_call_t *c, filters_t *f)
         call_fail(c, ERR_INVALID_FIELD, "kind", "kind is at most 48 characters");
         return -1;
     }
-    if (call_query(c, "user", buf, sizeof buf) && buf[0]) {
-        char *end;
-        f->user_id = strtoll(buf, &end, 10);
-        if (*end || f->user_id <= 0) {
-            call_fail(c, ERR_INVALID_FIELD, "user", "user must be a user id");
-            return -1;
-        }
-    }
-    if (call_query(c, "project", buf, sizeof buf) && buf[0]) {
-        char *end;
-        f->project_id = strtoll(buf, &end, 10);
-        if (*end || f->project_id <= 0) {
-            call_fail(c, ERR_INVALID_FIELD, "project", "project must be a project id");
-            return -1;
-        }
-    }
+    if (read_id(c, "user", &f->user_id) != 0 || read_id(c, "project", &f->project_id) != 0)
+        return -1;
     return 0;
 }
 
