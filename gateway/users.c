@@ -135,18 +135,6 @@ static int load_entry(db_conn_t *db, long long id, auth_entry_t *out)
     return (int)how;
 }
 
-int users_load(db_conn_t *db, long long id, gw_user_t *out)
-{
-    auth_entry_t e;
-    int how = load_entry(db, id, &e);
-    if (how < 0)
-        return -1;
-    if (how != LOADED_OK && how != LOADED_MANY_REVOKED)
-        return 0;
-    *out = e.user;
-    return 1;
-}
-
 int users_load_status(db_conn_t *db, long long id, gw_user_t *out)
 {
     auth_entry_t e;
@@ -159,6 +147,12 @@ int users_load_status(db_conn_t *db, long long id, gw_user_t *out)
         return 2;
     *out = e.user;
     return 1;
+}
+
+int users_load(db_conn_t *db, long long id, gw_user_t *out)
+{
+    int rc = users_load_status(db, id, out);
+    return rc == 2 ? 0 : rc;
 }
 
 /* ---- refresh ahead ----
