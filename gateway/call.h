@@ -52,6 +52,8 @@ struct gw_call {
     char client_ip[64];
     gw_user_t user;      /* filled for authenticated routes */
     long long session_user_id;
+    char session_id[24];          /* the token's session id (SESSION_ID_MAX) */
+    long long session_expires_at; /* the token's expiry, unix s */
     db_conn_t *db;       /* set while a DB step runs */
 
     /* result */

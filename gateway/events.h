@@ -16,6 +16,10 @@
  *   lead.contact_overdue   to the sales manager: first contact is late
  *   referral.stage_changed to the referrer
  *   reward.approved        to the referrer
+ *
+ * Every event may carry the project it is about (notification_events.
+ * project_id): supervisors see and retry only their projects' events; an
+ * event without a project is for admins only.
  */
 #ifndef GW_EVENTS_H
 #define GW_EVENTS_H
@@ -23,8 +27,15 @@
 
 #include "db.h"
 
-/* payload is borrowed (serialised here). Returns 0 or -1 (db error). */
+/* payload is borrowed (serialised here). The project is taken from a
+ * numeric "project_id" in the payload, else from what the event refers to
+ * (ref_type repair, lead, referral or reward: that row's project), else
+ * none. Returns 0 or -1 (db error). */
 int events_emit(db_conn_t *db, const char *kind, long long user_id, const char *ref_type, long long ref_id,
                 const cJSON *payload);
+/* As events_emit with the project given (project_id > 0); 0 derives it as
+ * events_emit does. */
+int events_emit_project(db_conn_t *db, const char *kind, long long user_id, const char *ref_type, long long ref_id,
+                        long long project_id, const cJSON *payload);
 
 #endif

@@ -100,6 +100,7 @@ static struct {
 static _Atomic uint64_t db_rejected;
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
+static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
 
 /* ---- label sets ---- */
 
@@ -296,6 +297,12 @@ void metrics_cache_lookup(metrics_cache_t cache, int hit)
         atomic_fetch_add_explicit(&cache_lookups[cache][hit != 0], 1, memory_order_relaxed);
 }
 
+void metrics_auth_refused(metrics_auth_refusal_t reason)
+{
+    if ((unsigned)reason < METRICS_AUTH__COUNT)
+        atomic_fetch_add_explicit(&auth_refused[reason], 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -458,6 +465,12 @@ char *metrics_render(size_t *len)
     for (int k = 0; k < METRICS_PUSH__COUNT; k++)
         bputf(&b, "gateway_wechat_pushes_total{result=\"%s\"} %llu\n", push_names[k],
               (unsigned long long)atomic_load_explicit(&pushes[k], memory_order_relaxed));
+    static const char *const refusal_names[METRICS_AUTH__COUNT] = {"revoked", "disabled"};
+    header(&b, "gateway_auth_refused_total", "counter",
+           "Valid session tokens refused: the session was ended, or the user is disabled.");
+    for (int k = 0; k < METRICS_AUTH__COUNT; k++)
+        bputf(&b, "gateway_auth_refused_total{reason=\"%s\"} %llu\n", refusal_names[k],
+              (unsigned long long)atomic_load_explicit(&auth_refused[k], memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

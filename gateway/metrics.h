@@ -25,6 +25,10 @@ typedef enum {
     METRICS_PUSH__COUNT
 } metrics_push_t;
 void metrics_wechat_push(metrics_push_t result);
+/* A valid token refused because its session was ended or its user is
+ * disabled: gateway_auth_refused_total{reason}. */
+typedef enum { METRICS_AUTH_REVOKED, METRICS_AUTH_DISABLED, METRICS_AUTH__COUNT } metrics_auth_refusal_t;
+void metrics_auth_refused(metrics_auth_refusal_t reason);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

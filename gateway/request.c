@@ -170,7 +170,8 @@ static int authenticate(gw_call_t *c, h2o_req_t *req)
         return -1;
     }
     long long uid = 0;
-    switch (session_verify(auth->base + 7, auth->len - 7, (long long)time(NULL), &uid, NULL)) {
+    switch (session_verify_sid(auth->base + 7, auth->len - 7, (long long)time(NULL), &uid, &c->session_expires_at,
+                               c->session_id, sizeof(c->session_id))) {
     case SESSION_OK:
         c->session_user_id = uid;
         return 0;

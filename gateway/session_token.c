@@ -83,15 +83,17 @@ static void mac(const signing_key_t *k, const char *msg, size_t len, char out[48
     b64url(digest, dlen, out);
 }
 
-int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
+int session_sign_sid(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
 {
     if (nkeys == 0)
         return -1;
-    unsigned char nonce_bytes[9];
+    unsigned char nonce_bytes[12]; /* the session id: 96 random bits */
     if (RAND_bytes(nonce_bytes, sizeof(nonce_bytes)) != 1)
         return -1;
-    char nonce[16];
+    char nonce[SESSION_ID_MAX];
     b64url(nonce_bytes, sizeof(nonce_bytes), nonce);
+    if (sid && (size_t)snprintf(sid, sidsz, "%s", nonce) >= sidsz)
+        return -1;
     char msg[128];
     int n = snprintf(msg, sizeof(msg), "%s.%lld.%lld.%s", keys[0].kid, user_id, expires_at, nonce);
     if (n < 0 || (size_t)n >= sizeof(msg))
@@ -101,6 +103,11 @@ int session_sign(long long user_id, long long expires_at, char *out, size_t outs
     if ((size_t)snprintf(out, outsz, "%s.%s", msg, sig) >= outsz)
         return -1;
     return 0;
+}
+
+int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
+{
+    return session_sign_sid(user_id, expires_at, out, outsz, NULL, 0);
 }
 
 /* Parses a decimal number made only of digits; -1 if not. */
@@ -119,6 +126,12 @@ static long long parse_num(const char *s, size_t len)
 
 session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
                                 long long *expires_at)
+{
+    return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
+}
+
+session_status_t session_verify_sid(const char *token, size_t len, long long now, long long *user_id,
+                                    long long *expires_at, char *sid, size_t sidsz)
 {
     if (len == 0 || len > 200)
         return SESSION_INVALID;
@@ -150,10 +163,16 @@ session_status_t session_verify(const char *token, size_t len, long long now, lo
     if (strlen(sig) != plen[4] || CRYPTO_memcmp(sig, part[4], plen[4]) != 0)
         return SESSION_INVALID;
     long long uid = parse_num(part[1], plen[1]), exp = parse_num(part[2], plen[2]);
-    if (uid <= 0 || exp <= 0)
+    if (uid <= 0 || exp <= 0 || plen[3] == 0 || plen[3] >= SESSION_ID_MAX)
         return SESSION_INVALID;
     if (exp <= now)
         return SESSION_EXPIRED;
+    if (sid) {
+        if (sidsz <= plen[3])
+            return SESSION_INVALID;
+        memcpy(sid, part[3], plen[3]);
+        sid[plen[3]] = '\0';
+    }
     *user_id = uid;
     if (expires_at)
         *expires_at = exp;

@@ -10,6 +10,8 @@
 #include "mask.h"
 #include "metrics.h"
 #include "roles.h"
+#include "session_token.h"
+#include "utf8.h"
 #include "workers.h"
 
 /* ---- the auth cache ----
@@ -48,52 +50,109 @@ void users_changed_all(void)
     id_cache_clear(the_auth_cache());
 }
 
+/* What the auth cache keeps per user: the user with their roles, and the
+ * ids of their sessions that were ended (logout) and have not expired yet,
+ * so that a revoked token is refused on a cache hit too. A user with more
+ * revoked sessions than fit is not cached (each request asks the database);
+ * disabled users are never cached. */
+enum { REVOKED_MAX = 8 };
+typedef struct {
+    gw_user_t user;
+    int nrevoked;
+    char revoked[REVOKED_MAX][SESSION_ID_MAX];
+} auth_entry_t;
+
+typedef enum { LOADED_NONE = 0, LOADED_OK, LOADED_DISABLED, LOADED_MANY_REVOKED } loaded_t;
+
 /* One row per staff grant (one row with a NULL role when there is none):
  * cheaper for the server than aggregating the grants in a subquery, and
- * this runs before every authenticated request. */
-#define SQL_USER_COLUMNS                                                                                    \
-    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id), r.role" \
+ * this runs before every authenticated request. The revoked sessions are
+ * usually none: one index probe on (user_id, expires_at). */
+#define SQL_USER_COLUMNS                                                                                     \
+    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id) AS owner," \
+    " r.role, (SELECT GROUP_CONCAT(s.session_id SEPARATOR ',') FROM revoked_sessions s"                        \
+    "  WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"                                          \
     " FROM users u LEFT JOIN staff_roles r ON r.user_id = u.id"
 static const char *SQL_LOAD_USER = SQL_USER_COLUMNS " WHERE u.id = ?";
 
+/* Splits "a,b,c" into e->revoked; LOADED_MANY_REVOKED when they do not fit. */
+static loaded_t revoked_from_text(const char *text, auth_entry_t *e)
+{
+    for (const char *p = text; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (e->nrevoked == REVOKED_MAX || len >= SESSION_ID_MAX)
+            return LOADED_MANY_REVOKED;
+        memcpy(e->revoked[e->nrevoked], p, len);
+        e->revoked[e->nrevoked][len] = '\0';
+        e->nrevoked++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return LOADED_OK;
+}
+
 /* The user whose rows start at `first` (the grants of one user are
- * consecutive); returns the row after them. out->id is 0 when the user is
- * disabled. */
-static int user_from_rows(const db_rows_t *r, int first, gw_user_t *out)
+ * consecutive) into *out; *how says whether the user may be served. Returns
+ * the row after them. */
+static int entry_from_rows(const db_rows_t *r, int first, auth_entry_t *out, loaded_t *how)
 {
     memset(out, 0, sizeof(*out));
-    long long id = db_cell_int(r, first, 0);
+    long long id = db_get_int(r, first, "id");
     int end = first;
-    while (end < r->nrows && db_cell_int(r, end, 0) == id)
+    while (end < r->nrows && db_get_int(r, end, "id") == id)
         end++;
-    if (db_cell_int(r, first, 3) != 0)
+    gw_user_t *u = &out->user;
+    u->id = id;
+    if (db_get_int(r, first, "disabled") != 0) {
+        *how = LOADED_DISABLED;
         return end;
-    out->id = id;
-    snprintf(out->openid, sizeof(out->openid), "%s", db_cell(r, first, 1));
-    const char *phone = db_cell(r, first, 2);
-    out->has_phone = phone != NULL;
-    snprintf(out->phone, sizeof(out->phone), "%s", phone ? phone : "");
-    out->roles = ROLE_BUYER;
-    if (db_cell_int(r, first, 4))
-        out->roles |= ROLE_OWNER;
+    }
+    utf8_copy(u->openid, sizeof(u->openid), db_get(r, first, "openid"));
+    const char *phone = db_get(r, first, "phone");
+    u->has_phone = phone != NULL;
+    utf8_copy(u->phone, sizeof(u->phone), phone ? phone : "");
+    u->roles = ROLE_BUYER;
+    if (db_get_int(r, first, "owner"))
+        u->roles |= ROLE_OWNER;
     for (int i = first; i < end; i++)
-        if (db_cell(r, i, 5))
-            out->roles |= role_from_name(db_cell(r, i, 5));
+        if (!db_is_null(r, i, "role"))
+            u->roles |= role_from_name(db_get(r, i, "role"));
+    *how = revoked_from_text(db_get(r, first, "revoked"), out);
     return end;
 }
 
-int users_load(db_conn_t *db, long long id, gw_user_t *out)
+/* LOADED_NONE when there is no such user, -1 on a db error. */
+static int load_entry(db_conn_t *db, long long id, auth_entry_t *out)
 {
     db_rows_t *r = db_query(db, SQL_LOAD_USER, DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
-    gw_user_t u = {0};
+    loaded_t how = LOADED_NONE;
     if (r->nrows >= 1)
-        user_from_rows(r, 0, &u);
+        entry_from_rows(r, 0, out, &how);
     db_rows_free(r);
-    if (u.id)
-        *out = u;
-    return u.id != 0;
+    return (int)how;
+}
+
+int users_load_status(db_conn_t *db, long long id, gw_user_t *out)
+{
+    auth_entry_t e;
+    int how = load_entry(db, id, &e);
+    if (how < 0)
+        return -1;
+    if (how == LOADED_NONE)
+        return 0;
+    if (how == LOADED_DISABLED)
+        return 2;
+    *out = e.user;
+    return 1;
+}
+
+int users_load(db_conn_t *db, long long id, gw_user_t *out)
+{
+    int rc = users_load_status(db, id, out);
+    return rc == 2 ? 0 : rc;
 }
 
 /* ---- refresh ahead ----
@@ -118,16 +177,17 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
     long long expires = monotonic_ms() + gw_cfg->auth_cache_ms;
     int found[REFRESH_BATCH] = {0};
     for (int row = 0; row < r->nrows;) {
-        gw_user_t u;
-        long long id = db_cell_int(r, row, 0);
-        row = user_from_rows(r, row, &u);
+        auth_entry_t e;
+        loaded_t how;
+        long long id = db_get_int(r, row, "id");
+        row = entry_from_rows(r, row, &e, &how);
         for (int i = 0; i < n; i++)
             if (ids[i] == id) {
                 found[i] = 1;
-                if (u.id)
-                    id_cache_put(cache, id, &u, sizeof(u), expires, generation[i]);
+                if (how == LOADED_OK)
+                    id_cache_put(cache, id, &e, sizeof(e), expires, generation[i]);
                 else
-                    id_cache_forget(cache, id); /* disabled */
+                    id_cache_forget(cache, id); /* disabled, or too many revoked sessions to keep */
             }
     }
     for (int i = 0; i < n; i++)
@@ -189,31 +249,78 @@ static void authorize(gw_call_t *c)
     call_then(c, c->route->pool, c->route->start);
 }
 
+static int is_revoked(const auth_entry_t *e, const char *sid)
+{
+    for (int i = 0; i < e->nrevoked; i++)
+        if (!strcmp(e->revoked[i], sid))
+            return 1;
+    return 0;
+}
+
+static void fail_revoked(gw_call_t *c)
+{
+    metrics_auth_refused(METRICS_AUTH_REVOKED);
+    call_fail(c, ERR_TOKEN_REVOKED, NULL, "this session was ended (logout); log in again");
+}
+
 void users_auth_loop_step(gw_call_t *c)
 {
     id_cache_t *cache = the_auth_cache();
-    int hit = id_cache_get_fixed(cache, c->session_user_id, monotonic_ms(), &c->user, sizeof(c->user));
+    auth_entry_t e;
+    int hit = id_cache_get_fixed(cache, c->session_user_id, monotonic_ms(), &e, sizeof(e));
     if (cache)
         metrics_cache_lookup(METRICS_CACHE_AUTH, hit);
-    if (hit)
-        authorize(c);
-    else
+    if (!hit) {
         call_then(c, POOL_DB, users_auth_step);
+        return;
+    }
+    if (is_revoked(&e, c->session_id)) {
+        fail_revoked(c);
+        return;
+    }
+    c->user = e.user;
+    authorize(c);
 }
 
 void users_auth_step(gw_call_t *c)
 {
     id_cache_t *cache = the_auth_cache();
     uint64_t generation = id_cache_generation(cache, c->session_user_id);
-    int found = users_load(c->db, c->session_user_id, &c->user);
-    if (found < 0) {
+    auth_entry_t e;
+    int how = load_entry(c->db, c->session_user_id, &e);
+    if (how < 0) {
         call_fail_db(c);
         return;
     }
-    if (found == 0) {
-        call_fail(c, ERR_TOKEN_INVALID, NULL, "the session's user no longer exists or is disabled; log in again");
+    if (how == LOADED_NONE) {
+        call_fail(c, ERR_TOKEN_INVALID, NULL, "the session's user no longer exists; log in again");
         return;
     }
-    id_cache_put(cache, c->user.id, &c->user, sizeof(c->user), monotonic_ms() + gw_cfg->auth_cache_ms, generation);
+    if (how == LOADED_DISABLED) {
+        metrics_auth_refused(METRICS_AUTH_DISABLED);
+        call_fail(c, ERR_USER_DISABLED, NULL, "this account is disabled; ask the property's staff");
+        return;
+    }
+    if (how == LOADED_MANY_REVOKED) {
+        long long one;
+        int revoked = db_query_int(c->db, &one,
+                                   "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
+                                   DB_ARGS(DB_STR(c->session_id)));
+        if (revoked < 0) {
+            call_fail_db(c);
+            return;
+        }
+        if (revoked) {
+            fail_revoked(c);
+            return;
+        }
+    } else {
+        if (is_revoked(&e, c->session_id)) {
+            fail_revoked(c);
+            return;
+        }
+        id_cache_put(cache, e.user.id, &e, sizeof(e), monotonic_ms() + gw_cfg->auth_cache_ms, generation);
+    }
+    c->user = e.user;
     authorize(c);
 }

@@ -7,6 +7,9 @@
 /* 1 found, 0 no such user, -1 database error. Roles: buyer always, owner
  * from the roster, staff from grants. */
 int users_load(db_conn_t *db, long long id, gw_user_t *out);
+/* As users_load, telling a disabled user apart: 1 loaded, 2 disabled (out
+ * untouched), 0 no such user, -1 database error. */
+int users_load_status(db_conn_t *db, long long id, gw_user_t *out);
 /* Does the user hold `role` ("supervisor", "agent", ...) on that project?
  * 1 yes, 0 no, -1 database error. */
 int users_has_project_role(db_conn_t *db, long long user_id, const char *role, long long project_id);
@@ -17,9 +20,16 @@ cJSON *users_to_json(const gw_user_t *u);
  * users_auth_step on a DB worker. Answers 403 (missing role) or continues
  * with the route's own first step. */
 void users_auth_loop_step(gw_call_t *c);
-/* Loads the session's user (and caches it), answers 401 (unknown or
- * disabled user) or 403 (missing role), else continues with the route's own
- * first step. */
+/* Loads the session's user (and caches it), answers 401 TOKEN_INVALID
+ * (unknown user), 401 TOKEN_REVOKED (the session was ended: logout), 403
+ * USER_DISABLED or 403 FORBIDDEN (missing role), else continues with the
+ * route's own first step.
+ *
+ * Ending sessions and disabling users: the cache entry holds the user's
+ * revoked session ids (revoked_sessions, until each token's expiry) and is
+ * never kept for a disabled user. A logout or a disable made through this
+ * process applies at once (users_changed); one made through another process
+ * applies here within auth_cache_ms, when the entry is reloaded. */
 void users_auth_step(gw_call_t *c);
 /* After a committed change of a user's roles, phone or status: the next
  * request of that user loads it again. Any thread. */

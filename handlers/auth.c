@@ -1,11 +1,14 @@
-/* auth.c: WeChat login, phone binding and the caller's profile.
+/* auth.c: WeChat login, logout, phone binding and the caller's profile.
  *
  *   POST /api/v1/auth/login {code}   wx.login code -> session token
+ *   POST /api/v1/auth/logout         ends the presented token's session
  *   POST /api/v1/auth/phone {code}   getPhoneNumber code -> bound phone
  *   GET  /api/v1/me
  *
  * Login is two steps: code2Session on a WeChat worker, then the user upsert
- * on a DB worker. The session_key is stored server-side and never leaves it. */
+ * on a DB worker. The WeChat session_key that code2Session returns is not
+ * kept: no feature needs it, and it is wiped from memory with the call. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +39,26 @@ static void fail_wechat(gw_call_t *c, const wx_status_t *st)
 
 static void login_store(gw_call_t *c);
 
+/* The call's copy of code2Session's answer, session_key wiped. */
+static void wx_session_free(void *p)
+{
+    if (p)
+        OPENSSL_cleanse(p, sizeof(wx_session_t));
+    free(p);
+}
+
 static void login_exchange_code(gw_call_t *c)
 {
     const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
     if (!code)
         return;
     wx_session_t *s = calloc(1, sizeof(*s));
+    if (!s) {
+        call_fail(c, ERR_INTERNAL, NULL, NULL);
+        return;
+    }
     c->state = s;
-    c->state_free = free;
+    c->state_free = wx_session_free;
     wx_status_t st;
     if (wx_code2session(code, s, &st) != 0) {
         fail_wechat(c, &st);
@@ -56,9 +71,6 @@ static const char *SQL_UPSERT_USER =
     "INSERT INTO users (openid, unionid, last_login_at) VALUES (?, ?, NOW(3))"
     " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), unionid = COALESCE(VALUES(unionid), unionid),"
     " last_login_at = NOW(3)";
-static const char *SQL_STORE_SESSION_KEY =
-    "INSERT INTO wechat_sessions (user_id, session_key) VALUES (?, ?)"
-    " ON DUPLICATE KEY UPDATE session_key = VALUES(session_key), updated_at = NOW(3)";
 
 static void respond_with_token(gw_call_t *c, int status)
 {
@@ -83,24 +95,49 @@ static void login_store(gw_call_t *c)
         db_exec(c->db, SQL_UPSERT_USER, DB_ARGS(DB_STR(s->openid), DB_STR(*s->unionid ? s->unionid : NULL))) != 0)
         goto DbError;
     long long uid = (long long)db_insert_id(c->db);
-    if (db_exec(c->db, SQL_STORE_SESSION_KEY, DB_ARGS(DB_INT(uid), DB_STR(s->session_key))) != 0 ||
-        db_commit(c->db) != 0)
+    if (db_commit(c->db) != 0)
         goto DbError;
-    int found = users_load(c->db, uid, &c->user);
+    int found = users_load_status(c->db, uid, &c->user);
     if (found < 0)
         goto DbError;
-    if (found == 0) {
-        call_fail(c, ERR_FORBIDDEN, NULL, "this account is disabled");
-        return;
-    }
     char masked[64];
     mask_openid(s->openid, masked, sizeof(masked));
+    if (found != 1) {
+        log_info("auth", "login refused user=%lld openid=%s: disabled", uid, masked);
+        call_fail(c, ERR_USER_DISABLED, NULL, "this account is disabled; ask the property's staff");
+        return;
+    }
     log_info("auth", "login user=%lld openid=%s", uid, masked);
     respond_with_token(c, 200);
     return;
 DbError:
     db_rollback(c->db);
     call_fail_db(c);
+}
+
+/* ---- logout ---- */
+
+/* The session id goes into revoked_sessions until the token's own expiry;
+ * the auth step refuses it from then on (users.h). Rows past their expiry
+ * are useless; each logout purges a bounded batch of them. */
+static void logout(gw_call_t *c)
+{
+    if (db_begin(c->db) != 0 ||
+        db_exec(c->db,
+                "INSERT IGNORE INTO revoked_sessions (session_id, user_id, expires_at)"
+                " VALUES (?, ?, FROM_UNIXTIME(?))",
+                DB_ARGS(DB_STR(c->session_id), DB_INT(c->user.id), DB_INT(c->session_expires_at))) != 0 ||
+        db_exec(c->db, "DELETE FROM revoked_sessions WHERE expires_at < NOW(3) LIMIT 100", DB_NOARGS) != 0 ||
+        db_commit(c->db) != 0) {
+        db_rollback(c->db);
+        call_fail_db(c);
+        return;
+    }
+    users_changed(c->user.id);
+    log_info("auth", "logout user=%lld", c->user.id);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddBoolToObject(d, "logged_out", 1);
+    call_ok(c, 200, d);
 }
 
 /* ---- phone binding ---- */
@@ -184,6 +221,7 @@ static void me(gw_call_t *c)
 
 static const route_t routes[] = {
     {"POST", "/api/v1/auth/login", 0, BODY_JSON, POOL_WECHAT, login_exchange_code},
+    {"POST", "/api/v1/auth/logout", ROLE_ANY, BODY_NONE, POOL_DB, logout},
     {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, POOL_WECHAT, phone_exchange_code},
     {"GET", "/api/v1/me", ROLE_ANY, BODY_NONE, POOL_DB, me},
 };

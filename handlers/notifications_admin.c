@@ -6,7 +6,12 @@
  * Retry puts a dead, failed or no_quota row back to pending with its
  * attempts reset (the dispatcher picks it up on its next run) and writes an
  * audit row in the same transaction. A sent row answers 409: sending it again
- * would duplicate the message; rows still on their way answer 409 too. */
+ * would duplicate the message; rows still on their way answer 409 too.
+ *
+ * Admins see every event. A supervisor sees only the events of the projects
+ * they supervise at the time of the request (notification_events.project_id);
+ * events without a project are for admins only. Another project's event
+ * answers 404 to retry, as if it did not exist. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +27,14 @@ static const char *const STATUSES[] = {"pending", "sending", "retrying", "sent",
 #define COLUMNS                                                                                                  \
     "SELECT id, kind, user_id, ref_type, ref_id, status, attempts, template_id, msgid, last_errcode, last_error," \
     " FLOOR(UNIX_TIMESTAMP(next_attempt_at)), FLOOR(UNIX_TIMESTAMP(created_at)),"                               \
-    " FLOOR(UNIX_TIMESTAMP(sent_at)), lease_owner FROM notification_events"
+    " FLOOR(UNIX_TIMESTAMP(sent_at)), lease_owner, project_id FROM notification_events"
+
+/* The caller's scope, read from the grants at the time of the request (the
+ * role bits of the route are the union over every project). Takes (caller,
+ * caller). */
+#define SCOPE_SQL                                                                                        \
+    " AND (EXISTS (SELECT 1 FROM staff_roles a WHERE a.user_id = ? AND a.role = 'admin')"                \
+    " OR project_id IN (SELECT s.project_id FROM staff_roles s WHERE s.user_id = ? AND s.role = 'supervisor'))"
 
 static void add_int_or_null(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
 {
@@ -50,6 +62,10 @@ static cJSON *row_json(const db_rows_t *r, int i)
     add_int_or_null(o, "created_at", r, i, 12);
     add_int_or_null(o, "sent_at", r, i, 13);
     json_add_string_or_null(o, "lease_owner", db_cell(r, i, 14));
+    if (db_is_null(r, i, "project_id"))
+        cJSON_AddNullToObject(o, "project_id");
+    else
+        cJSON_AddNumberToObject(o, "project_id", (double)db_get_int(r, i, "project_id"));
     return o;
 }
 
@@ -57,7 +73,24 @@ typedef struct {
     const char *status; /* one of STATUSES, or NULL */
     char kind[64];
     long long user_id;
+    long long project_id;
 } filters_t;
+
+/* ?name=<positive id>, 0 when absent; -1 with the call failed (400). */
+static int read_id(gw_call_t *c, const char *name, long long *out)
+{
+    char buf[32];
+    *out = 0;
+    if (!call_query(c, name, buf, sizeof buf) || !buf[0])
+        return 0;
+    char *end;
+    *out = strtoll(buf, &end, 10);
+    if (*end || *out <= 0) {
+        call_fail(c, ERR_INVALID_FIELD, name, "%s must be a %s id", name, name);
+        return -1;
+    }
+    return 0;
+}
 
 /* -1 with the call failed (400 naming the parameter). */
 static int read_filters(gw_call_t *c, filters_t *f)
@@ -79,14 +112,8 @@ static int read_filters(gw_call_t *c, filters_t *f)
         call_fail(c, ERR_INVALID_FIELD, "kind", "kind is at most 48 characters");
         return -1;
     }
-    if (call_query(c, "user", buf, sizeof buf) && buf[0]) {
-        char *end;
-        f->user_id = strtoll(buf, &end, 10);
-        if (*end || f->user_id <= 0) {
-            call_fail(c, ERR_INVALID_FIELD, "user", "user must be a user id");
-            return -1;
-        }
-    }
+    if (read_id(c, "user", &f->user_id) != 0 || read_id(c, "project", &f->project_id) != 0)
+        return -1;
     return 0;
 }
 
@@ -94,23 +121,28 @@ static void list(gw_call_t *c)
 {
     filters_t f;
     npage_t page;
-    char sql[768];
-    db_param_t args[5];
+    char sql[1024];
+    db_param_t args[8];
     int nargs = 0;
 
     if (read_filters(c, &f) != 0 || npage_read(c, &page) != 0)
         return;
     /* The statement is put together from constant pieces only; every value
      * is a bound parameter. */
-    snprintf(sql, sizeof sql, "%s WHERE id < ?%s%s%s ORDER BY id DESC LIMIT ?", COLUMNS,
-             f.status ? " AND status = ?" : "", f.kind[0] ? " AND kind = ?" : "", f.user_id ? " AND user_id = ?" : "");
+    snprintf(sql, sizeof sql, "%s WHERE id < ?" SCOPE_SQL "%s%s%s%s ORDER BY id DESC LIMIT ?", COLUMNS,
+             f.status ? " AND status = ?" : "", f.kind[0] ? " AND kind = ?" : "", f.user_id ? " AND user_id = ?" : "",
+             f.project_id ? " AND project_id = ?" : "");
     args[nargs++] = DB_INT(page.before_id);
+    args[nargs++] = DB_INT(c->user.id);
+    args[nargs++] = DB_INT(c->user.id);
     if (f.status)
         args[nargs++] = DB_STR(f.status);
     if (f.kind[0])
         args[nargs++] = DB_STR(f.kind);
     if (f.user_id)
         args[nargs++] = DB_INT(f.user_id);
+    if (f.project_id)
+        args[nargs++] = DB_INT(f.project_id);
     args[nargs++] = DB_INT(page.limit + 1);
     db_rows_t *r = db_query(c->db, sql, args, nargs);
     if (!r) {
@@ -131,6 +163,18 @@ static void retry(gw_call_t *c)
 
     if (call_param_id(c, "id", &id) != 0)
         return;
+    /* Visibility first, without locking the caller's grants. */
+    long long one;
+    int visible = db_query_int(c->db, &one, "SELECT 1 FROM notification_events WHERE id = ?" SCOPE_SQL,
+                               DB_ARGS(DB_INT(id), DB_INT(c->user.id), DB_INT(c->user.id)));
+    if (visible < 0) {
+        call_fail_db(c);
+        return;
+    }
+    if (!visible) {
+        call_fail(c, ERR_NOT_FOUND, NULL, "notification %lld does not exist", id);
+        return;
+    }
     if (db_begin(c->db) != 0 ||
         !(r = db_query(c->db, "SELECT status, attempts FROM notification_events WHERE id = ? FOR UPDATE",
                        DB_ARGS(DB_INT(id)))))

@@ -1,6 +1,7 @@
 #include "repair_dispatch.h"
 
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "repair_events.h"
@@ -87,4 +88,49 @@ int repair_dispatch(db_conn_t *db, long long ticket_id, int tell_supervisors)
         repair_event(db, "repair.assigned", engineer, ticket_id, NULL) != 0)
         return -1;
     return 1;
+}
+
+static const char *SQL_OPEN_OF_ENGINEER =
+    "SELECT id, state FROM repair_tickets WHERE engineer_id = ? AND project_id = ?"
+    " AND state IN ('dispatched', 'accepted', 'in_progress') ORDER BY id FOR UPDATE";
+
+int repair_release_engineer(db_conn_t *db, long long engineer_id, long long project_id, long long actor_user_id,
+                            const char *actor_role, const char *note, long long **ids)
+{
+    *ids = NULL;
+    int n = -1;
+    db_rows_t *r = db_query(db, SQL_OPEN_OF_ENGINEER, DB_ARGS(DB_INT(engineer_id), DB_INT(project_id)));
+    if (!r)
+        return -1;
+    if (r->nrows == 0) {
+        n = 0;
+        goto Exit;
+    }
+    *ids = calloc((size_t)r->nrows, sizeof(**ids));
+    if (!*ids)
+        goto Exit;
+    for (int i = 0; i < r->nrows; i++) {
+        long long id = db_get_int(r, i, "id");
+        repair_transition_t tr = {.ticket_id = id, .action = RA_UNASSIGN, .from_engineer_id = engineer_id,
+                                  .actor_user_id = actor_user_id, .actor_role = actor_role, .note = note};
+        /* The rows are locked: the transition cannot lose a race. */
+        if (repair_state_parse(db_get(r, i, "state"), &tr.from) != 0 ||
+            repair_apply_transition(db, &tr, NULL) != REPAIR_TR_APPLIED)
+            goto Exit;
+        if (db_exec(db,
+                    "INSERT INTO repair_declines (ticket_id, engineer_id, reason) VALUES (?, ?, ?)"
+                    " ON DUPLICATE KEY UPDATE reason = VALUES(reason), created_at = NOW(3)",
+                    DB_ARGS(DB_INT(id), DB_INT(engineer_id), DB_STR(note))) != 0 ||
+            repair_dispatch(db, id, 1) < 0)
+            goto Exit;
+        (*ids)[i] = id;
+    }
+    n = r->nrows;
+Exit:
+    db_rows_free(r);
+    if (n < 0) {
+        free(*ids);
+        *ids = NULL;
+    }
+    return n;
 }

@@ -24,4 +24,17 @@ int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer
  * submitted), -1 db error (the caller rolls back). */
 int repair_dispatch(db_conn_t *db, long long ticket_id, int tell_supervisors);
 
+/* An engineer no longer holds the engineer role in a project (revoked, in
+ * the caller's transaction, before this call): each of their open tickets
+ * there (dispatched, accepted, in_progress) goes back to submitted with an
+ * "unassign" timeline row by the actor, is marked as declined by them (so
+ * dispatch never gives it back to them, even after a new grant), and is
+ * dispatched again (repair_dispatch: the owner and the new engineer are
+ * told, or the supervisors when nobody is available).
+ * *ids: the tickets released (malloc'ed, the caller frees; NULL when none),
+ * for repair_cache_forget() after the commit. Returns how many, or -1 on a
+ * db error (the caller rolls back). */
+int repair_release_engineer(db_conn_t *db, long long engineer_id, long long project_id, long long actor_user_id,
+                            const char *actor_role, const char *note, long long **ids);
+
 #endif

@@ -8,13 +8,15 @@
 #include "repair_state.h"
 
 static const char *SQL_TICKET_FACTS =
-    "SELECT t.ticket_no, c.name, t.state, t.engineer_id, COALESCE(e.display_name, ''), p.name, b.name, u.name"
+    "SELECT t.ticket_no, c.name, t.state, t.engineer_id, COALESCE(e.display_name, ''), p.name, b.name, u.name,"
+    " t.project_id"
     " FROM repair_tickets t JOIN repair_categories c ON c.id = t.category_id"
     " JOIN units u ON u.id = t.unit_id JOIN buildings b ON b.id = t.building_id"
     " JOIN projects p ON p.id = t.project_id LEFT JOIN users e ON e.id = t.engineer_id WHERE t.id = ?";
 
-/* The common payload; NULL on a db error or a missing ticket. */
-static cJSON *base_payload(db_conn_t *db, long long ticket_id)
+/* The common payload and the ticket's project; NULL on a db error or a
+ * missing ticket. */
+static cJSON *base_payload(db_conn_t *db, long long ticket_id, long long *project_id)
 {
     db_rows_t *r = db_query(db, SQL_TICKET_FACTS, DB_ARGS(DB_INT(ticket_id)));
     if (!r)
@@ -23,6 +25,7 @@ static cJSON *base_payload(db_conn_t *db, long long ticket_id)
         db_rows_free(r);
         return NULL;
     }
+    *project_id = db_get_int(r, 0, "project_id");
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "ticket_id", (double)ticket_id);
     cJSON_AddStringToObject(p, "ticket_no", db_cell(r, 0, 0) ? db_cell(r, 0, 0) : "");
@@ -47,20 +50,21 @@ static cJSON *base_payload(db_conn_t *db, long long ticket_id)
     return p;
 }
 
-static int emit_with(db_conn_t *db, const char *kind, long long user_id, long long ticket_id, cJSON *payload,
-                     const cJSON *extra)
+static int emit_with(db_conn_t *db, const char *kind, long long user_id, long long ticket_id, long long project_id,
+                     cJSON *payload, const cJSON *extra)
 {
     for (const cJSON *it = extra ? extra->child : NULL; it; it = it->next)
         cJSON_AddItemToObject(payload, it->string, cJSON_Duplicate(it, 1));
-    return events_emit(db, kind, user_id, "repair", ticket_id, payload);
+    return events_emit_project(db, kind, user_id, "repair", ticket_id, project_id, payload);
 }
 
 int repair_event(db_conn_t *db, const char *kind, long long user_id, long long ticket_id, const cJSON *extra)
 {
-    cJSON *p = base_payload(db, ticket_id);
+    long long project_id = 0;
+    cJSON *p = base_payload(db, ticket_id, &project_id);
     if (!p)
         return -1;
-    int rc = emit_with(db, kind, user_id, ticket_id, p, extra);
+    int rc = emit_with(db, kind, user_id, ticket_id, project_id, p, extra);
     cJSON_Delete(p);
     return rc;
 }

@@ -10,7 +10,7 @@ static const char *const state_labels[RS__COUNT] = {
     "已受理", "已派单", "已接单", "处理中", "待评价", "已完成", "已取消",
 };
 static const char *const action_names[RA__COUNT] = {
-    "dispatch", "assign", "accept", "decline", "start", "resolve", "reopen", "cancel", "rate",
+    "dispatch", "assign", "accept", "decline", "start", "resolve", "reopen", "cancel", "rate", "unassign",
 };
 static const char *const clock_names[RC__COUNT] = {"accept", "arrive", "resolve"};
 static const char *const clock_labels[RC__COUNT] = {"响应", "到场", "完成"};
@@ -31,6 +31,7 @@ static const struct {
     [RA_REOPEN] = {BIT(RS_RESOLVED), RS_DISPATCHED},
     [RA_CANCEL] = {BIT(RS_SUBMITTED) | BIT(RS_DISPATCHED) | BIT(RS_ACCEPTED), RS_CANCELLED},
     [RA_RATE] = {BIT(RS_RESOLVED), RS_CLOSED},
+    [RA_UNASSIGN] = {BIT(RS_DISPATCHED) | BIT(RS_ACCEPTED) | BIT(RS_IN_PROGRESS), RS_SUBMITTED},
 };
 
 /* A clock runs until the step it measures is done. */
@@ -123,6 +124,9 @@ static const char *const update_sql[RA__COUNT] = {
                   " WHERE t.id = ? AND t.state = ? AND t.engineer_id <=> ?",
     [RA_CANCEL] = "UPDATE repair_tickets SET state = ?, cancelled_at = NOW(3)" WHERE_EXPECTED,
     [RA_RATE] = "UPDATE repair_tickets SET state = ?, closed_at = NOW(3)" WHERE_EXPECTED,
+    /* The arrive clock runs again until the next engineer starts. */
+    [RA_UNASSIGN] = "UPDATE repair_tickets SET state = ?, engineer_id = NULL, accepted_at = NULL, started_at = NULL"
+                    WHERE_EXPECTED,
 };
 
 long long repair_timeline_add(db_conn_t *db, long long ticket_id, const char *action, const char *from_state,

@@ -6,6 +6,8 @@
  *   reopen:    resolved -> dispatched (rework_count + 1, clocks restart)
  *   decline:   dispatched/accepted -> submitted (then dispatch runs again)
  *   assign:    submitted/dispatched/accepted -> dispatched (a supervisor's choice)
+ *   unassign:  dispatched/accepted/in_progress -> submitted (the engineer lost the
+ *              engineer role in the ticket's project; dispatch runs again)
  *
  * The pure part (names, labels, which action is allowed from which state,
  * which clock runs in which state) has no I/O and is unit-tested. */
@@ -34,6 +36,7 @@ typedef enum {
     RA_REOPEN,
     RA_CANCEL,
     RA_RATE,
+    RA_UNASSIGN, /* the engineer no longer holds the role: back to dispatch */
     RA__COUNT
 } repair_action_t;
 

@@ -13,17 +13,27 @@
 
 /* ---- who may see a ticket ---- */
 
+/* The caller's relations, read from the grants at the time of the request
+ * (never from the auth cache's role bits, which are the union over every
+ * project): supervisor of the ticket's project, admin, and holding the
+ * engineer role in the ticket's project, without which the engineer the
+ * ticket is assigned to has no relation to it. Takes (caller, caller,
+ * caller). */
+#define REPAIR_RELATION_COLUMNS                                                                      \
+    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"             \
+    "        AND r.project_id = t.project_id),"                                                       \
+    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'admin'),"                 \
+    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'engineer'"               \
+    "        AND r.project_id = t.project_id)"
+
 static const char *SQL_LOAD =
     "SELECT t.id, t.user_id, t.project_id, t.engineer_id, t.category_id, t.state, t.rework_count,"
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"
-    "        AND r.project_id = t.project_id),"
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'admin')"
-    " FROM repair_tickets t WHERE t.id = ?";
+    REPAIR_RELATION_COLUMNS " FROM repair_tickets t WHERE t.id = ?";
 
 /* Column numbers of a ticket's fields in a result row (SQL_LOAD, or the
  * detail's row), and the caller's relation to it. */
 typedef struct {
-    int id, user_id, project_id, engineer_id, category_id, state, rework_count, supervisor, admin;
+    int id, user_id, project_id, engineer_id, category_id, state, rework_count, supervisor, admin, engineer_role;
 } ticket_cols_t;
 
 static void ticket_from_row(const db_rows_t *r, const ticket_cols_t *col, long long me, repair_ticket_t *t)
@@ -38,7 +48,7 @@ static void ticket_from_row(const db_rows_t *r, const ticket_cols_t *col, long l
     t->rework_count = (int)db_cell_int(r, 0, col->rework_count);
     if (t->user_id == me)
         t->rel |= REPAIR_REL_OWNER;
-    if (t->engineer_id == me)
+    if (t->engineer_id == me && db_cell_int(r, 0, col->engineer_role))
         t->rel |= REPAIR_REL_ENGINEER;
     if (db_cell_int(r, 0, col->supervisor))
         t->rel |= REPAIR_REL_SUPERVISOR;
@@ -49,9 +59,10 @@ static void ticket_from_row(const db_rows_t *r, const ticket_cols_t *col, long l
 int repair_load_for_caller(gw_call_t *c, long long id, repair_ticket_t *t)
 {
     static const ticket_cols_t cols = {.id = 0, .user_id = 1, .project_id = 2, .engineer_id = 3, .category_id = 4,
-                                       .state = 5, .rework_count = 6, .supervisor = 7, .admin = 8};
+                                       .state = 5, .rework_count = 6, .supervisor = 7, .admin = 8,
+                                       .engineer_role = 9};
     long long me = c->user.id;
-    db_rows_t *r = db_query(c->db, SQL_LOAD, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(id)));
+    db_rows_t *r = db_query(c->db, SQL_LOAD, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id)));
     if (!r) {
         call_fail_db(c);
         return -1;
@@ -247,21 +258,19 @@ static int add_timeline(db_conn_t *db, cJSON *o, long long ticket_id, int staff)
 
 /* The detail's ticket row: the list item's columns (repair_summary_json),
  * then the detail's own, then the caller's relation to the ticket; takes
- * (caller, caller, ticket id). */
+ * (caller, caller, caller, ticket id). */
 static const char *SQL_DETAIL =
     "SELECT " REPAIR_SUMMARY_COLUMNS ","
     " t.contact_phone, t.preferred_time, FLOOR(UNIX_TIMESTAMP(t.accepted_at)), FLOOR(UNIX_TIMESTAMP(t.started_at)),"
     " FLOOR(UNIX_TIMESTAMP(t.resolved_at)), FLOOR(UNIX_TIMESTAMP(t.closed_at)), FLOOR(UNIX_TIMESTAMP(t.cancelled_at)),"
     " t.rating_score, t.rating_comment, FLOOR(UNIX_TIMESTAMP(t.rated_at)), t.category_id,"
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"
-    "        AND r.project_id = t.project_id),"
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'admin')" REPAIR_SUMMARY_FROM
+    REPAIR_RELATION_COLUMNS REPAIR_SUMMARY_FROM
     " WHERE t.id = ?";
 /* The detail's own columns follow the 24 of REPAIR_SUMMARY_COLUMNS. */
 enum { D_CONTACT = 24, D_PREFERRED_TIME, D_ACCEPTED_AT, D_RATING_SCORE = 31, D_RATING_COMMENT, D_RATED_AT };
 static const ticket_cols_t DETAIL_TICKET_COLS = {.id = 0, .user_id = 23, .project_id = 6, .engineer_id = 10,
                                                  .category_id = 34, .state = 2, .rework_count = 12,
-                                                 .supervisor = 35, .admin = 36};
+                                                 .supervisor = 35, .admin = 36, .engineer_role = 37};
 
 static void add_times_and_rating(cJSON *o, const db_rows_t *r)
 {
@@ -362,7 +371,7 @@ int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out, repair_det
 {
     long long me = c->user.id;
     *out = NULL;
-    db_rows_t *r = db_query(c->db, SQL_DETAIL, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(id)));
+    db_rows_t *r = db_query(c->db, SQL_DETAIL, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id)));
     if (!r)
         return -1;
     repair_ticket_t t = {0};

@@ -2,8 +2,9 @@
  * the list and detail JSON, and the opaque list cursor. DB workers only.
  *
  * Who may see a ticket at all: the owner who filed it, its assigned
- * engineer, supervisors of its project and admins. Anyone else gets 404, as
- * if it did not exist. */
+ * engineer while they hold the engineer role in the ticket's project,
+ * supervisors of its project and admins, each read from the grants at the
+ * time of the request. Anyone else gets 404, as if it did not exist. */
 #ifndef GW_REPAIR_VIEW_H
 #define GW_REPAIR_VIEW_H
 #include <cjson/cJSON.h>
@@ -13,7 +14,7 @@
 
 enum {
     REPAIR_REL_OWNER = 1u << 0,      /* filed it */
-    REPAIR_REL_ENGINEER = 1u << 1,   /* is assigned to it */
+    REPAIR_REL_ENGINEER = 1u << 1,   /* is assigned to it and an engineer of its project */
     REPAIR_REL_SUPERVISOR = 1u << 2, /* supervisor of its project */
     REPAIR_REL_ADMIN = 1u << 3,
 };

@@ -6,9 +6,10 @@
  *   POST /api/v1/repairs/:id/resolve      in_progress -> resolved {note, photo_ids}
  *   POST /api/v1/repairs/:id/decline      dispatched/accepted -> dispatch again {reason}
  *
- * Only the engineer the ticket is assigned to may act on it. A declined
- * ticket goes back to dispatch, which never picks the same engineer again
- * for it. */
+ * Only the engineer the ticket is assigned to may act on it, and only while
+ * they hold the engineer role in the ticket's project (the role bits of the
+ * route are the union over every project). A declined ticket goes back to
+ * dispatch, which never picks the same engineer again for it. */
 
 #include "../gateway/call.h"
 #include "../gateway/json_util.h"
@@ -33,9 +34,12 @@ static void work_list(gw_call_t *c)
         call_fail(c, ERR_INVALID_FIELD, "state", "unknown state \"%s\"", state);
         return;
     }
-    /* Without ?state= the open ones: dispatched, accepted, in progress. */
+    /* Without ?state= the open ones: dispatched, accepted, in progress.
+     * Only tickets of projects where the caller is an engineer now. */
     db_rows_t *r = db_query(c->db,
                             REPAIR_SUMMARY_SELECT " WHERE t.engineer_id = ?"
+                            " AND EXISTS (SELECT 1 FROM staff_roles r WHERE r.user_id = t.engineer_id"
+                            " AND r.role = 'engineer' AND r.project_id = t.project_id)"
                             " AND (? = '' AND t.state IN ('dispatched', 'accepted', 'in_progress') OR t.state = ?)"
                             " AND (? = 0 OR t.id < ?) ORDER BY t.id DESC LIMIT ?",
                             DB_ARGS(DB_INT(c->user.id), DB_STR(state), DB_STR(state), DB_INT(before), DB_INT(before),

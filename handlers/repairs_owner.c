@@ -225,13 +225,28 @@ static void cancel(gw_call_t *c)
     repair_run_action(c, &t, &tr, NULL, NULL);
 }
 
-/* The engineer who did the work gets the ticket back. */
+/* The engineer who did the work gets the ticket back, while they are still
+ * an active engineer of the project; otherwise it goes to dispatch. */
 static int after_reopen(gw_call_t *c, const repair_ticket_t *t, void *arg)
 {
-    (void)c;
     (void)arg;
     if (!t->engineer_id)
         return 0;
+    long long one;
+    int active = db_query_int(c->db, &one,
+                              "SELECT 1 FROM staff_roles r JOIN users u ON u.id = r.user_id AND u.disabled = 0"
+                              " WHERE r.user_id = ? AND r.role = 'engineer' AND r.project_id = ?",
+                              DB_ARGS(DB_INT(t->engineer_id), DB_INT(t->project_id)));
+    if (active < 0)
+        return -1;
+    if (!active) {
+        repair_transition_t tr = {.ticket_id = t->id, .action = RA_UNASSIGN, .from = RS_DISPATCHED,
+                                  .from_engineer_id = t->engineer_id, .actor_role = "system",
+                                  .note = "engineer no longer works on this project"};
+        if (repair_apply_transition(c->db, &tr, NULL) != REPAIR_TR_APPLIED)
+            return -1;
+        return repair_dispatch(c->db, t->id, 1) < 0 ? -1 : 0;
+    }
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddNumberToObject(extra, "rework_count", t->rework_count + 1);
     int rc = repair_event(c->db, "repair.assigned", t->engineer_id, t->id, extra);

@@ -39,7 +39,7 @@ def sign(kid, secret, user_id, expires_at, nonce="bm9uY2Vub25j"):
 
 # ---- login -------------------------------------------------------------------
 
-def test_login_creates_user_and_keeps_session_key_server_side(api, fake, db):
+def test_login_creates_user_and_does_not_keep_the_session_key(api, fake, db):
     openid = unique("o_login_")
     r = api.post(LOGIN, json={"code": f"CU_{openid}"})
     data = expect_ok(r)
@@ -55,7 +55,8 @@ def test_login_creates_user_and_keeps_session_key_server_side(api, fake, db):
     assert row["id"] == user["id"]
     assert row["unionid"] == f"U_{openid}"
     assert row["phone"] is None and row["last_login_at"] is not None
-    assert db.scalar("SELECT session_key FROM wechat_sessions WHERE user_id = %s", (user["id"],)) == key
+    # No feature needs WeChat's session_key: it is neither returned nor stored.
+    assert db.scalar("SELECT COUNT(*) FROM wechat_sessions WHERE user_id = %s", (user["id"],)) == 0
     assert fake.count(JSCODE) == 1
 
     # The token works.
@@ -68,7 +69,7 @@ def test_login_creates_user_and_keeps_session_key_server_side(api, fake, db):
     assert data2["user"]["id"] == user["id"]
     assert db.scalar("SELECT COUNT(*) FROM users WHERE openid = %s", (openid,)) == 1
     assert db.scalar("SELECT unionid FROM users WHERE id = %s", (user["id"],)) == f"U_{openid}"
-    assert db.scalar("SELECT COUNT(*) FROM wechat_sessions WHERE user_id = %s", (user["id"],)) == 1
+    assert db.scalar("SELECT COUNT(*) FROM wechat_sessions WHERE user_id = %s", (user["id"],)) == 0
 
 
 def test_login_invalid_code(api, fake, db):
@@ -291,4 +292,4 @@ def test_session_token_tampered_expired_foreign_missing(api, stack, factory):
 def test_disabled_user_token_is_refused(api, db, factory):
     uid, token = factory.user()
     db.exec("UPDATE users SET disabled = 1 WHERE id = %s", (uid,))
-    expect_error(api.get("/api/v1/me", token=token), 401, "TOKEN_INVALID")
+    expect_error(api.get("/api/v1/me", token=token), 403, "USER_DISABLED")

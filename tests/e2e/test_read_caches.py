@@ -124,9 +124,9 @@ def test_a_user_disabled_elsewhere_is_refused_within_auth_cache_ms(api, db, fact
 
     db.exec("UPDATE users SET disabled = 1 WHERE id = %s", (uid,))  # not through this process
     # auth_cache_ms is 1 s by default; allow for a loaded machine.
-    wait_for(lambda: api.get("/api/v1/me", token=token).status_code == 401, timeout=10,
+    wait_for(lambda: api.get("/api/v1/me", token=token).status_code == 403, timeout=10,
              what="the disabled user refused")
-    expect_error(api.get("/api/v1/me", token=token), 401, "TOKEN_INVALID")
+    expect_error(api.get("/api/v1/me", token=token), 403, "USER_DISABLED")
     assert db.scalar("SELECT disabled FROM users WHERE id = %s", (uid,)) == 1
 
 

@@ -27,6 +27,11 @@ static void test_side_paths(void)
     CHECK_INT(next(RA_DECLINE, RS_ACCEPTED), RS_SUBMITTED);
     CHECK_INT(next(RA_ASSIGN, RS_SUBMITTED), RS_DISPATCHED);
     CHECK_INT(next(RA_ASSIGN, RS_ACCEPTED), RS_DISPATCHED);
+    /* An engineer who lost the role gives every open ticket back. */
+    CHECK_INT(next(RA_UNASSIGN, RS_DISPATCHED), RS_SUBMITTED);
+    CHECK_INT(next(RA_UNASSIGN, RS_ACCEPTED), RS_SUBMITTED);
+    CHECK_INT(next(RA_UNASSIGN, RS_IN_PROGRESS), RS_SUBMITTED);
+    CHECK_STR(repair_action_name(RA_UNASSIGN), "unassign");
     for (repair_state_t s = RS_SUBMITTED; s <= RS_ACCEPTED; s++) {
         CHECK_INT(next(RA_CANCEL, s), RS_CANCELLED);
         CHECK(repair_state_cancellable(s));
@@ -40,13 +45,14 @@ static void test_everything_else_is_refused(void)
     for (int a = 0; a < RA__COUNT; a++)
         for (int s = 0; s < RS__COUNT; s++)
             allowed += next((repair_action_t)a, (repair_state_t)s) != RS__COUNT;
-    CHECK_INT(allowed, 5 + 1 + 2 + 3 + 3); /* happy path, reopen, decline x2, assign x3, cancel x3 */
+    CHECK_INT(allowed, 5 + 1 + 2 + 3 + 3 + 3); /* happy path, reopen, decline x2, assign x3, cancel x3, unassign x3 */
     CHECK_INT(next(RA_CANCEL, RS_IN_PROGRESS), RS__COUNT);
     CHECK(!repair_state_cancellable(RS_IN_PROGRESS));
     CHECK_INT(next(RA_RATE, RS_CLOSED), RS__COUNT); /* rated once */
     CHECK_INT(next(RA_REOPEN, RS_CLOSED), RS__COUNT);
     CHECK_INT(next(RA_ACCEPT, RS_CANCELLED), RS__COUNT);
     CHECK_INT(next(RA_ASSIGN, RS_IN_PROGRESS), RS__COUNT);
+    CHECK_INT(next(RA_UNASSIGN, RS_RESOLVED), RS__COUNT);
     CHECK_INT(next((repair_action_t)99, RS_SUBMITTED), RS__COUNT);
     CHECK_INT(next(RA_ACCEPT, (repair_state_t)99), RS__COUNT);
 }

@@ -184,6 +184,38 @@ static void test_malformed(void)
     session_keys_free();
 }
 
+/* The session id: 96 random bits, returned by sign and by verify; a token
+ * of the earlier format (a 12-character nonce) still verifies and its nonce
+ * is its id; an empty or overlong id is refused. */
+static void test_session_id(void)
+{
+    CHECK_INT(session_keys_load(K1), 0);
+    char tok[160], sid[SESSION_ID_MAX], got[SESSION_ID_MAX], buf[512], msg[256];
+    long long uid = 0, exp = 0;
+    CHECK_INT(session_sign_sid(42, NOW + 100, tok, sizeof(tok), sid, sizeof(sid)), 0);
+    CHECK_INT((long long)strlen(sid), 16);
+    CHECK(strstr(tok, sid) != NULL);
+    CHECK_INT(session_verify_sid(tok, strlen(tok), NOW, &uid, &exp, got, sizeof(got)), SESSION_OK);
+    CHECK(strcmp(sid, got) == 0);
+    CHECK_INT(uid, 42);
+    CHECK_INT(exp, NOW + 100);
+    /* Too small a buffer for the id: refused rather than cut. */
+    CHECK_INT(session_verify_sid(tok, strlen(tok), NOW, &uid, &exp, got, 8), SESSION_INVALID);
+    /* The earlier format: 9 random bytes, 12 characters. */
+    snprintf(msg, sizeof(msg), "k1.42.%lld.AbCdEfGhIjKl", NOW + 100);
+    sign_raw(K1 + 3, msg, buf, sizeof(buf));
+    CHECK_INT(session_verify_sid(buf, strlen(buf), NOW, &uid, NULL, got, sizeof(got)), SESSION_OK);
+    CHECK(strcmp(got, "AbCdEfGhIjKl") == 0);
+    /* An empty id, and one longer than any the gateway signs. */
+    snprintf(msg, sizeof(msg), "k1.42.%lld.", NOW + 100);
+    sign_raw(K1 + 3, msg, buf, sizeof(buf));
+    CHECK_INT(session_verify_sid(buf, strlen(buf), NOW, &uid, NULL, got, sizeof(got)), SESSION_INVALID);
+    snprintf(msg, sizeof(msg), "k1.42.%lld.%s", NOW + 100, "0123456789abcdefghijklmnopq");
+    sign_raw(K1 + 3, msg, buf, sizeof(buf));
+    CHECK_INT(session_verify(buf, strlen(buf), NOW, &uid, NULL), SESSION_INVALID);
+    session_keys_free();
+}
+
 static void test_key_loading(void)
 {
     CHECK_INT(session_keys_load(""), -1);
@@ -224,6 +256,7 @@ int main(void)
     RUN(test_unknown_kid);
     RUN(test_rotation);
     RUN(test_malformed);
+    RUN(test_session_id);
     RUN(test_key_loading);
     return TEST_REPORT();
 }
