@@ -16,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "metrics.h"
+#include "media_budget.h"
 #include "metrics_db.h"
 
 #include <pthread.h>
@@ -98,6 +99,7 @@ static struct {
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
+static _Atomic uint64_t uploads_refused[METRICS_UPLOAD__COUNT];
 
 /* ---- label sets ---- */
 
@@ -294,6 +296,12 @@ void metrics_cache_lookup(metrics_cache_t cache, int hit)
         atomic_fetch_add_explicit(&cache_lookups[cache][hit != 0], 1, memory_order_relaxed);
 }
 
+void metrics_upload_refused(metrics_upload_refusal_t why)
+{
+    if ((unsigned)why < METRICS_UPLOAD__COUNT)
+        atomic_fetch_add_explicit(&uploads_refused[why], 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -438,6 +446,19 @@ char *metrics_render(size_t *len)
             bputf(&b, "gateway_cache_lookups_total{cache=\"%s\",result=\"%s\"} %llu\n", cache_names[k],
                   hit ? "hit" : "miss",
                   (unsigned long long)atomic_load_explicit(&cache_lookups[k][hit], memory_order_relaxed));
+    static const char *const refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes", "image_too_large",
+                                                                     "decode_busy"};
+    header(&b, "gateway_uploads_refused_total", "counter", "Uploads refused before anything was stored, by reason.");
+    for (int k = 0; k < METRICS_UPLOAD__COUNT; k++)
+        bputf(&b, "gateway_uploads_refused_total{reason=\"%s\"} %llu\n", refusal_names[k],
+              (unsigned long long)atomic_load_explicit(&uploads_refused[k], memory_order_relaxed));
+    media_budget_t *budget = media_budget_default();
+    if (budget) {
+        header(&b, "gateway_image_decode_budget_bytes", "gauge",
+               "Bytes of the image decode budget reserved now (used) and in all (capacity).");
+        bputf(&b, "gateway_image_decode_budget_bytes{state=\"used\"} %zu\n", media_budget_used(budget));
+        bputf(&b, "gateway_image_decode_budget_bytes{state=\"capacity\"} %zu\n", budget->capacity);
+    }
 
     if (b.failed) {
         free(b.p);
