@@ -1,7 +1,17 @@
 #include "media_budget.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <time.h>
+
+/* Buffers at least this large get their own mapping and go back to the
+ * system when freed. glibc otherwise raises its mmap threshold after the
+ * first large free (up to 32 MiB), and decode buffers below that end up in
+ * per-thread arenas that keep the memory after free: measured, 16 uploads
+ * of a 7000x5700 photo then peaked at 394 MB of RSS with a 256 MiB budget
+ * instead of 292 MB. Smaller buffers (request bodies, a phone photo's
+ * thumbnail decode) stay on the heap. */
+#define MEDIA_BUDGET_MMAP_THRESHOLD (4 * 1024 * 1024)
 
 int media_budget_init(media_budget_t *b, size_t capacity, int wait_ms)
 {
@@ -84,6 +94,7 @@ int media_budget_open_default(size_t capacity, int wait_ms)
         return 0;
     if (media_budget_init(&default_budget, capacity, wait_ms) != 0)
         return -1;
+    mallopt(M_MMAP_THRESHOLD, MEDIA_BUDGET_MMAP_THRESHOLD);
     default_open = 1;
     return 0;
 }

@@ -38,7 +38,9 @@ void media_budget_release(media_budget_t *b, size_t bytes);
 size_t media_budget_used(media_budget_t *b);
 
 /* The process-wide budget of the upload path: configured once at start from
- * image_decode_budget_bytes and image_decode_wait_ms; NULL before. */
+ * image_decode_budget_bytes and image_decode_wait_ms, before the threads
+ * start; NULL before. It also fixes malloc's mmap threshold (4 MiB) so that
+ * freed decode buffers leave the process and RSS follows the budget. */
 int media_budget_open_default(size_t capacity, int wait_ms);
 media_budget_t *media_budget_default(void);
 
