@@ -267,9 +267,13 @@ static int too_many_pixels(long w, long h, long max_pixels, char *why, size_t wh
 {
     if (w > 0 && h > 0 && w <= max_pixels && h <= max_pixels && w * h <= max_pixels)
         return 0;
-    if (why && whysz)
+    if (!why || !whysz)
+        return 1;
+    if (max_pixels >= 1000000)
         snprintf(why, whysz, "the image is %ldx%ld pixels (%.1f megapixels); at most %.1f megapixels are accepted", w,
                  h, (double)w * (double)h / 1e6, (double)max_pixels / 1e6);
+    else
+        snprintf(why, whysz, "the image is %ldx%ld pixels; at most %ld pixels are accepted", w, h, max_pixels);
     return 1;
 }
 

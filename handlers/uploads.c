@@ -153,11 +153,16 @@ static void fail_quota(gw_call_t *c, media_quota_status_t st)
                   "daily upload quota reached: at most %d photos a day; it resets at midnight China time (UTC+8)",
                   gw_cfg->upload_daily_max_count);
     } else {
+        long long max = gw_cfg->upload_daily_max_bytes;
+        char size[48];
+        if (max >= 1024 * 1024)
+            snprintf(size, sizeof(size), "%.*f MiB", max % (1024 * 1024) ? 1 : 0, (double)max / (1024.0 * 1024.0));
+        else
+            snprintf(size, sizeof(size), "%lld bytes", max);
         metrics_upload_refused(METRICS_UPLOAD_QUOTA_BYTES);
         call_fail(c, ERR_RATE_LIMITED, NULL,
-                  "daily upload quota reached: at most %.0f MiB of photos a day; it resets at midnight China time "
-                  "(UTC+8)",
-                  (double)gw_cfg->upload_daily_max_bytes / (1024.0 * 1024.0));
+                  "daily upload quota reached: at most %s of photos a day; it resets at midnight China time (UTC+8)",
+                  size);
     }
 }
 
