@@ -60,6 +60,11 @@ typedef struct {
     int upload_max_bytes;
     int upload_orphan_ttl_s;
     int upload_sweep_interval_ms;
+    int upload_daily_max_count;    /* uploads a user may make per Asia/Shanghai day; 0 = no limit */
+    int upload_daily_max_bytes;    /* stored bytes a user may upload per day; 0 = no limit */
+    int image_max_pixels;          /* width x height above this is refused from the header */
+    int image_decode_budget_bytes; /* worst-case bytes all image decodes of the process hold at once */
+    int image_decode_wait_ms;      /* how long an upload waits for room in that budget before 503 */
     char *public_base_url; /* absolute base for URLs WeChat fetches; "" = no content check */
     int media_check_url_ttl_s;
     int media_check_retry_s;

@@ -16,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "metrics.h"
+#include "media_budget.h"
 #include "metrics_db.h"
 #include "wechat_client.h"
 
@@ -101,6 +102,7 @@ static _Atomic uint64_t db_rejected;
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
+static _Atomic uint64_t uploads_refused[METRICS_UPLOAD__COUNT];
 
 /* ---- label sets ---- */
 
@@ -303,6 +305,12 @@ void metrics_auth_refused(metrics_auth_refusal_t reason)
         atomic_fetch_add_explicit(&auth_refused[reason], 1, memory_order_relaxed);
 }
 
+void metrics_upload_refused(metrics_upload_refusal_t why)
+{
+    if ((unsigned)why < METRICS_UPLOAD__COUNT)
+        atomic_fetch_add_explicit(&uploads_refused[why], 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -471,6 +479,19 @@ char *metrics_render(size_t *len)
     for (int k = 0; k < METRICS_AUTH__COUNT; k++)
         bputf(&b, "gateway_auth_refused_total{reason=\"%s\"} %llu\n", refusal_names[k],
               (unsigned long long)atomic_load_explicit(&auth_refused[k], memory_order_relaxed));
+    static const char *const upload_refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes", "image_too_large",
+                                                                     "decode_busy"};
+    header(&b, "gateway_uploads_refused_total", "counter", "Uploads refused before anything was stored, by reason.");
+    for (int k = 0; k < METRICS_UPLOAD__COUNT; k++)
+        bputf(&b, "gateway_uploads_refused_total{reason=\"%s\"} %llu\n", upload_refusal_names[k],
+              (unsigned long long)atomic_load_explicit(&uploads_refused[k], memory_order_relaxed));
+    media_budget_t *budget = media_budget_default();
+    if (budget) {
+        header(&b, "gateway_image_decode_budget_bytes", "gauge",
+               "Bytes of the image decode budget reserved now (used) and in all (capacity).");
+        bputf(&b, "gateway_image_decode_budget_bytes{state=\"used\"} %zu\n", media_budget_used(budget));
+        bputf(&b, "gateway_image_decode_budget_bytes{state=\"capacity\"} %zu\n", budget->capacity);
+    }
 
     if (b.failed) {
         free(b.p);

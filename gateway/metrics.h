@@ -29,6 +29,16 @@ void metrics_wechat_push(metrics_push_t result);
  * disabled: gateway_auth_refused_total{reason}. */
 typedef enum { METRICS_AUTH_REVOKED, METRICS_AUTH_DISABLED, METRICS_AUTH__COUNT } metrics_auth_refusal_t;
 void metrics_auth_refused(metrics_auth_refusal_t reason);
+/* An upload refused before anything was stored, by why:
+ * gateway_uploads_refused_total{reason}. */
+typedef enum {
+    METRICS_UPLOAD_QUOTA_COUNT,  /* the user's daily count is used up (429) */
+    METRICS_UPLOAD_QUOTA_BYTES,  /* the user's daily bytes are used up (429) */
+    METRICS_UPLOAD_TOO_LARGE,    /* over the pixel limit or the whole decode budget (422) */
+    METRICS_UPLOAD_DECODE_BUSY,  /* no room in the decode budget in time (503) */
+    METRICS_UPLOAD__COUNT
+} metrics_upload_refusal_t;
+void metrics_upload_refused(metrics_upload_refusal_t why);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

@@ -1,21 +1,28 @@
 #include "upload_sweeper.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include "background.h"
 #include "config.h"
 #include "log.h"
 #include "media_objects.h"
+#include "media_quota.h"
 #include "media_store.h"
 
 /* One orphan per transaction: claimed with SKIP LOCKED so several gateway
  * processes share the work, and locked so the repairs code cannot attach it
  * meanwhile (its conditional UPDATE ... WHERE ticket_id IS NULL then finds
- * nothing). Returns 1 if one was removed, 0 if none is due, -1 on error. */
+ * nothing). The row goes and its files are marked in that transaction; the
+ * files are deleted only after it committed (media_objects.h), so a deletion
+ * that fails or is rolled back leaves the upload with its files. Returns 1
+ * if one was removed, 0 if none is due, -1 on error. */
 static int sweep_one(db_conn_t *db, media_store_t *store)
 {
     db_rows_t *r = NULL;
     int rc = -1;
+    char key[MEDIA_KEY_LEN + 1], thumb_key[MEDIA_KEY_LEN + 1];
     if (db_begin(db) != 0)
         goto Exit;
     r = db_query(db,
@@ -29,12 +36,17 @@ static int sweep_one(db_conn_t *db, media_store_t *store)
         rc = 0;
         goto Exit;
     }
-    long long id = db_cell_int(r, 0, 0);
+    long long id = db_get_int(r, 0, "id");
+    snprintf(key, sizeof(key), "%s", db_get(r, 0, "sha256"));
+    snprintf(thumb_key, sizeof(thumb_key), "%s", db_get(r, 0, "thumb_sha256"));
     if (db_exec(db, "DELETE FROM uploads WHERE id = ? AND ticket_id IS NULL", DB_ARGS(DB_INT(id))) != 0 ||
-        media_objects_release(db, store, db_cell(r, 0, 1), db_cell(r, 0, 2)) != 0 || db_commit(db) != 0)
+        media_objects_release(db, key, thumb_key) != 0 || db_commit(db) != 0)
         goto Exit;
     log_info("uploads", "removed orphan upload=%lld", id);
     rc = 1;
+    /* Committed: now the files, unless another upload shares them. A purge
+     * that fails here is finished by media_objects_purge_pending. */
+    media_objects_purge(db, store, key, thumb_key);
 Exit:
     if (rc < 0)
         log_error("uploads", "orphan sweep failed: %s", db_error(db));
@@ -52,7 +64,17 @@ void upload_sweeper_job(db_conn_t *db)
     for (int i = 0; i < UPLOAD_SWEEP_BATCH && !background_stopping(); i++)
         if (sweep_one(db, store) != 1)
             break;
+    /* Files whose purge did not finish (a crash between the commit and the
+     * unlink, a failed unlink): after the same grace as an orphan, so that
+     * only a process that could have swept the upload finishes its files. */
+    if (!background_stopping() &&
+        media_objects_purge_pending(db, store, gw_cfg->upload_orphan_ttl_s, UPLOAD_SWEEP_BATCH) < 0)
+        log_error("uploads", "cannot look for files left to delete: %s", db_error(db));
     if (db_exec(db, "DELETE FROM media_check_results WHERE received_at < NOW(3) - INTERVAL ? DAY LIMIT 1000",
                 DB_ARGS(DB_INT(MEDIA_CHECK_RESULTS_KEEP_DAYS))) != 0)
         log_error("uploads", "cannot prune old content-check verdicts: %s", db_error(db));
+    media_quota_day_t today;
+    media_quota_day(time(NULL), &today);
+    if (media_quota_prune(db, today.day, 1000) != 0)
+        log_error("uploads", "cannot prune old upload quota counters: %s", db_error(db));
 }

@@ -1,7 +1,9 @@
 /* upload_sweeper.h: the background job that removes orphan uploads, photos
  * never attached to a ticket (ticket_id NULL) within upload_orphan_ttl_s,
- * with their files once no other upload shares them. It also forgets
- * content-check verdicts older than MEDIA_CHECK_RESULTS_KEEP_DAYS. */
+ * then, once that deletion committed, their files if no other upload shares
+ * them (media_objects.h); it finishes file deletions left undone before. It
+ * also forgets content-check verdicts older than MEDIA_CHECK_RESULTS_KEEP_DAYS
+ * and upload quota counters older than MEDIA_QUOTA_KEEP_DAYS. */
 #ifndef GW_UPLOAD_SWEEPER_H
 #define GW_UPLOAD_SWEEPER_H
 #include "db.h"
