@@ -9,7 +9,7 @@
 
 const gw_config_t *gw_cfg;
 
-typedef enum { T_STR, T_INT, T_BOOL } key_type_t;
+typedef enum { T_STR, T_INT, T_BOOL, T_RATE, T_SHARE } key_type_t;
 
 typedef struct {
     const char *name;
@@ -24,6 +24,13 @@ typedef struct {
 #define S(f, d, sec, h) {#f, T_STR, offsetof(gw_config_t, f), d, 0, 0, sec, h}
 #define I(f, d, lo, hi, h) {#f, T_INT, offsetof(gw_config_t, f), d, lo, hi, 0, h}
 #define B(f, d, h) {#f, T_BOOL, offsetof(gw_config_t, f), d, 0, 1, 0, h}
+#define R(f, d, h) {#f, T_RATE, offsetof(gw_config_t, f), d, 0, 0, 0, h}
+#define SH(f, d, h) {#f, T_SHARE, offsetof(gw_config_t, f), d, 0, 0, 0, h}
+
+/* Bounds of the parts of rate and share values. */
+#define RATE_MAX 1000000
+#define SHARE_THREADS_MAX 256
+#define SHARE_QUEUE_MAX 100000
 
 static const key_def_t keys[] = {
     S(listen_host, "127.0.0.1", 0, "address the listeners bind to"),
@@ -61,6 +68,24 @@ static const key_def_t keys[] = {
     I(wechat_connect_timeout_ms, "3000", 100, 60000, "connect timeout to WeChat"),
     I(wechat_max_retries, "2", 0, 10, "retries on WeChat -1, 5xx and transport errors"),
     I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
+    SH(wechat_share_login, "4/64", "WeChat pool share of login code exchanges: threads/queued jobs (threads at most wechat_workers)"),
+    SH(wechat_share_phone, "2/32", "WeChat pool share of phone-number exchanges (phone binding, lead intake): threads/queued jobs"),
+    SH(wechat_share_text_check, "3/32", "WeChat pool share of repair text checks: threads/queued jobs"),
+    SH(wechat_share_media_check, "2/64", "WeChat pool share of photo content-check submissions: threads/queued jobs"),
+    SH(wechat_share_qr, "2/16", "WeChat pool share of referral code images: threads/queued jobs"),
+    SH(wechat_share_other, "2/16", "WeChat pool share of any other WeChat work on the pool: threads/queued jobs"),
+    I(repair_check_max_wait_ms, "1000", 10, 60000, "longest a new repair waits for its WeChat text check to start; then it is stored unchecked"),
+    R(rate_login_ip, "60/min burst 60", "login and phone binding, per client address (N/s|min|h [burst B], or off)"),
+    R(rate_login_user, "10/min burst 5", "phone binding, per user"),
+    R(rate_leads_ip, "60/min burst 30", "lead intake, per client address"),
+    R(rate_leads_user, "10/min burst 5", "lead intake, per user"),
+    R(rate_uploads_ip, "120/min burst 60", "photo uploads, per client address"),
+    R(rate_uploads_user, "30/min burst 20", "photo uploads, per user"),
+    R(rate_referral_ip, "120/min burst 60", "referral touches, per client address"),
+    R(rate_referral_user, "20/min burst 10", "referral touches, per user"),
+    R(rate_default_ip, "1200/min burst 600", "every other route, per client address"),
+    R(rate_default_user, "300/min burst 120", "every other route, per user"),
+    I(rate_limit_entries, "65536", 256, 16777216, "rate-limit buckets kept per process (about 64 bytes each); idle ones are evicted first"),
     S(session_keys, "", 1, "session-token signing keys kid=secret,... (first signs; secret; or session_keys_file)"),
     I(session_ttl_s, "604800", 60, 31536000, "session token lifetime in seconds"),
     I(auth_cache_ms, "1000", 0, 60000, "how long a caller's roles are reused before they are loaded again (0 = every request)"),
@@ -132,6 +157,78 @@ static char *read_secret_file(const char *key, const char *path)
     return strdup(trim(buf));
 }
 
+/* A whole decimal number in 1..max at *p, advancing *p; -1 if none. */
+static long read_count(const char **p, long max)
+{
+    if (!isdigit((unsigned char)**p))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (errno || v < 1 || v > max)
+        return -1;
+    *p = end;
+    return v;
+}
+
+/* "off" or "<count>/<s|min|h>[ burst <n>]". */
+static int parse_rate(const char *key, const char *value, gw_rate_t *out)
+{
+    if (!strcasecmp(value, "off")) {
+        *out = (gw_rate_t){0, 1, 0};
+        return 0;
+    }
+    const char *p = value;
+    long count = read_count(&p, RATE_MAX), burst;
+    int period = 0;
+    if (count > 0 && *p == '/') {
+        p++;
+        size_t n = strcspn(p, " ");
+        if (n == 1 && *p == 's')
+            period = 1;
+        else if (n == 3 && !strncmp(p, "min", 3))
+            period = 60;
+        else if (n == 1 && *p == 'h')
+            period = 3600;
+        p += n;
+    }
+    burst = count;
+    if (period && !strncmp(p, " burst ", 7)) {
+        p += 7;
+        burst = read_count(&p, RATE_MAX);
+    }
+    if (!period || burst < 1 || *p) {
+        fprintf(stderr, "config: %s: \"%s\" is not a rate: <count>/<s|min|h> [burst <n>], or off (count and burst 1..%d)\n",
+                key, value, RATE_MAX);
+        return -1;
+    }
+    *out = (gw_rate_t){(int)count, period, (int)burst};
+    return 0;
+}
+
+/* "<threads>/<queue>". */
+static int parse_share(const char *key, const char *value, gw_share_t *out)
+{
+    const char *p = value;
+    long threads = read_count(&p, SHARE_THREADS_MAX), queue = -1;
+    if (threads > 0 && *p == '/') {
+        p++;
+        if (*p == '0' && p[1] == '\0') {
+            queue = 0;
+            p++;
+        } else {
+            queue = read_count(&p, SHARE_QUEUE_MAX);
+        }
+    }
+    if (queue < 0 || *p) {
+        fprintf(stderr, "config: %s: \"%s\" is not a share: <threads 1..%d>/<queued jobs 0..%d>\n", key, value,
+                SHARE_THREADS_MAX, SHARE_QUEUE_MAX);
+        return -1;
+    }
+    *out = (gw_share_t){(int)threads, (int)queue};
+    return 0;
+}
+
 /* Sets one key from its textual value; returns -1 after printing the error. */
 static int set_value(gw_config_t *cfg, const key_def_t *k, const char *value)
 {
@@ -158,6 +255,10 @@ static int set_value(gw_config_t *cfg, const key_def_t *k, const char *value)
         *(int *)slot = (int)v;
         return 0;
     }
+    case T_RATE:
+        return parse_rate(k->name, value, slot);
+    case T_SHARE:
+        return parse_share(k->name, value, slot);
     case T_BOOL:
         if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes") ||
             !strcasecmp(value, "on"))

@@ -13,6 +13,18 @@ void metrics_notification(const char *outcome);
 /* One lookup in an in-memory cache: gateway_cache_lookups_total{cache,result}. */
 typedef enum { METRICS_CACHE_AUTH, METRICS_CACHE_REPAIR_DETAIL, METRICS_CACHE__COUNT } metrics_cache_t;
 void metrics_cache_lookup(metrics_cache_t cache, int hit);
+/* A request refused by a rate limit: gateway_rate_limited_total{class,key}
+ * (cls: rate_class_t, kind: rl_key_kind_t, ratelimit.h). */
+void metrics_rate_limited(int cls, int kind);
+/* A rate-limit bucket dropped to make room for another key:
+ * gateway_rate_limit_evictions_total. */
+void metrics_rate_limit_evicted(void);
+/* A WeChat job refused because its class was over its share of the pool:
+ * gateway_wechat_pool_rejected_total{class} (cls: wx_class_t). */
+void metrics_wechat_pool_rejected(int cls);
+/* A new repair stored "unchecked" because its text check could not start
+ * in time: gateway_repair_check_skipped_total. */
+void metrics_repair_check_skipped(void);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "memory_trim.h"
 #include "metrics_db.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "wechat_client.h"
 
@@ -365,12 +366,30 @@ int server_run(void)
     for (int i = 0; i < nthreads; i++)
         trim_activity_init(&activity[i], monotonic_ms());
 
+    if (ratelimit_init() != 0) {
+        log_error("server", "out of memory for %d rate-limit buckets", gw_cfg->rate_limit_entries);
+        free(threads);
+        free(activity);
+        SSL_CTX_free(ssl_ctx);
+        return 1;
+    }
+
     /* A WeChat job may wait for a worker about as long as one call with its
-     * retries may take; past that the client has likely given up. */
+     * retries may take; past that the client has likely given up. Each
+     * class of WeChat work has its share of the pool (router.h wx_class_t). */
     int wechat_wait_ms = gw_cfg->wechat_timeout_ms * (gw_cfg->wechat_max_retries + 1);
+    const gw_share_t *share_cfg[WX__COUNT] = {
+        [WX_OTHER] = &gw_cfg->wechat_share_other,           [WX_LOGIN] = &gw_cfg->wechat_share_login,
+        [WX_PHONE] = &gw_cfg->wechat_share_phone,           [WX_TEXT_CHECK] = &gw_cfg->wechat_share_text_check,
+        [WX_MEDIA_CHECK] = &gw_cfg->wechat_share_media_check, [WX_QR] = &gw_cfg->wechat_share_qr,
+    };
+    pool_share_t wechat_shares[WX__COUNT];
+    for (int i = 0; i < WX__COUNT; i++)
+        wechat_shares[i] = (pool_share_t){share_cfg[i]->threads, share_cfg[i]->queue};
+    _Static_assert(WX__COUNT <= POOL_CLASSES_MAX, "the WeChat pool needs a class per wx_class_t");
     pool_config_t wc = {.name = "wechat", .threads = gw_cfg->wechat_workers, .queue_max = 1024,
                         .queue_timeout_ms = wechat_wait_ms < 5000 ? 5000 : wechat_wait_ms,
-                        .thread_fini = wechat_worker_fini};
+                        .nclasses = WX__COUNT, .shares = wechat_shares, .thread_fini = wechat_worker_fini};
     wechat_pool = pool_create(&wc);
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     pool_config_t cc = {.name = "cpu", .threads = ncpu > 0 ? ncpu : 1, .queue_max = 256, .queue_timeout_ms = 10000};
@@ -408,6 +427,7 @@ int server_run(void)
     for (int i = 0; i < nthreads; i++)
         pool_destroy(threads[i].db_pool);
     pthread_barrier_destroy(&ready_barrier);
+    ratelimit_shutdown();
     free(activity);
     SSL_CTX_free(ssl_ctx);
     log_info("server", "stopped");

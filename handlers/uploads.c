@@ -114,13 +114,9 @@ static void upload_process(gw_call_t *c)
                   file->len, gw_cfg->upload_max_bytes);
         return;
     }
-    upload_t *u = calloc(1, sizeof(*u));
-    if (!u) {
-        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+    upload_t *u = call_state_new_or_fail(c, 1, sizeof(*u), upload_free);
+    if (!u)
         return;
-    }
-    c->state = u;
-    c->state_free = upload_free;
     char why[200];
     switch (image_process((const unsigned char *)file->data, file->len, &u->img, why, sizeof(why))) {
     case IMAGE_OK:
@@ -221,7 +217,7 @@ static void upload_record_check(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/uploads", ROLE_ANY, BODY_RAW, POOL_CPU, upload_process},
+    {"POST", "/api/v1/uploads", ROLE_ANY, BODY_RAW, POOL_CPU, upload_process, RATE_UPLOADS, WX_MEDIA_CHECK},
 };
 
 void uploads_register(void)

@@ -180,14 +180,11 @@ static void push_receive(gw_call_t *c)
         reply_text(c, "success");
         return;
     }
-    verdict_t *v = calloc(1, sizeof(*v));
+    verdict_t *v = call_state_new_or_fail(c, 1, sizeof(*v), free);
     if (!v) {
         cJSON_Delete(ev);
-        call_fail(c, ERR_OVERLOADED, NULL, NULL);
         return;
     }
-    c->state = v;
-    c->state_free = free;
     int rc = read_media_check(c, ev, v);
     cJSON_Delete(ev);
     if (rc == 0)
