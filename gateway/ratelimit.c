@@ -149,7 +149,8 @@ int ratelimit_take(ratelimit_t *rl, rate_class_t cls, rl_key_kind_t kind, const 
     if (allowed)
         e->tokens -= 1.0;
     else if (retry_after_s)
-        *retry_after_s = (int)ceil((1.0 - e->tokens) / per_ms / 1000.0);
+        /* the epsilon keeps float noise from adding a second */
+        *retry_after_s = (int)ceil((1.0 - e->tokens) * rate->period_s / rate->count - 1e-6);
     pthread_mutex_unlock(&s->mu);
 
     if (!allowed && retry_after_s && *retry_after_s < 1)
