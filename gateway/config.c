@@ -42,6 +42,9 @@ static const key_def_t keys[] = {
     S(tls_key_file, "", 0, "PEM private key for HTTPS"),
     B(http2, "false", "offer HTTP/2 in ALPN (off by default: h2o 2.2.5 lacks the Rapid Reset fix)"),
     I(max_body_bytes, "11534336", 1024, 1073741824, "largest request body accepted, uploads included"),
+    I(api_max_body_bytes, "0", 0, 1073741824, "largest body read at all on https_port/http_port, refused before it is read (0 = max_body_bytes); set it low when uploads have listeners of their own"),
+    I(upload_https_port, "0", 0, 65535, "HTTPS port of extra listeners that read bodies up to max_body_bytes, for photo uploads (0 = off)"),
+    I(upload_http_port, "0", 0, 65535, "plain-HTTP port of the upload listeners, for use behind a TLS-terminating load balancer (0 = off)"),
     I(json_max_bytes, "65536", 256, 16777216, "largest JSON body accepted"),
     I(json_max_depth, "16", 1, 256, "deepest JSON nesting accepted"),
     I(idle_timeout_ms, "30000", 100, 3600000, "keep-alive idle timeout"),
@@ -398,6 +401,14 @@ static int validate(const gw_config_t *c)
     }
     if (c->json_max_bytes > c->max_body_bytes) {
         fprintf(stderr, "config: json_max_bytes: larger than max_body_bytes\n");
+        return -1;
+    }
+    if (c->api_max_body_bytes && (c->api_max_body_bytes < c->json_max_bytes || c->api_max_body_bytes > c->max_body_bytes)) {
+        fprintf(stderr, "config: api_max_body_bytes: must be 0 or between json_max_bytes and max_body_bytes\n");
+        return -1;
+    }
+    if (c->upload_https_port && (!*c->tls_cert_file || !*c->tls_key_file)) {
+        fprintf(stderr, "config: upload_https_port: HTTPS needs tls_cert_file and tls_key_file\n");
         return -1;
     }
     if (strncmp(c->wechat_api_base, "http://", 7) && strncmp(c->wechat_api_base, "https://", 8)) {

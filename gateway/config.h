@@ -37,6 +37,9 @@ typedef struct {
     char *tls_key_file;
     int http2;             /* opt-in; see README (Rapid Reset) */
     int max_body_bytes;    /* cap for any request body (uploads included) */
+    int api_max_body_bytes; /* h2o's cap on https_port/http_port; 0 = max_body_bytes */
+    int upload_https_port;  /* listeners whose cap is max_body_bytes; 0 = off */
+    int upload_http_port;
     int json_max_bytes;    /* cap for JSON bodies */
     int json_max_depth;
     int idle_timeout_ms;

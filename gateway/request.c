@@ -281,7 +281,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
 int request_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
-    struct gw_thread *t = H2O_STRUCT_FROM_MEMBER(struct gw_thread, ctx, req->conn->ctx);
+    struct gw_thread *t = server_this_thread();
     gw_call_t *c = call_new();
     if (!c) { /* no call to answer through: h2o's own plain answer */
         h2o_send_error_generic(req, 503, "Service Unavailable", "out of memory; retry later\n", 0);

@@ -12,13 +12,16 @@ import itertools
 import json
 import re
 import secrets
+import socket
+import ssl
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 import requests
 
 from conftest import expect_error, expect_ok, unique
-from media_support import free_port, stop_gateway, wait_until
+from media_support import base_jpeg, free_port, stop_gateway, upload, wait_until
 from repairs_support import file_ticket, ticket_body, world
 
 LOGIN = "/api/v1/auth/login"
@@ -236,6 +239,53 @@ def test_a_disabled_user_gets_401_before_its_body_is_judged(limited, factory, db
     client = Plain(limited, fresh_address())
     r = client.post("/api/v1/auth/phone", token=token, data=b'{"code": ', headers={"Content-Type": "application/json"})
     expect_error(r, 401, "TOKEN_INVALID")
+
+
+API_MAX_BODY_BYTES = 131072
+
+
+def head_only(gw, port, path, length):
+    """Sends a request head announcing a body of `length` bytes, and no body;
+    returns the server's answer (it must come without the body)."""
+    ctx = ssl.create_default_context(cafile=gw.dir + "/tls.crt")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {length}\r\n\r\n".encode())
+            return s.recv(4096)
+
+
+def test_upload_listener_lets_the_api_listener_refuse_large_bodies_unread(stack, api, factory, db):
+    """h2o reads a whole body before any handler runs and limits bodies per
+    listener only. With uploads on listeners of their own, the API listener
+    refuses a large declared body before reading a byte of it."""
+    upload_port = free_port()
+    gw = stack.start_gateway({"upload_https_port": upload_port, "api_max_body_bytes": API_MAX_BODY_BYTES},
+                             name="gw_uploads")
+    uploads = SimpleNamespace(url=f"https://127.0.0.1:{upload_port}")
+    try:
+        # Over the API listener's limit: 413 from h2o at once, the body never sent.
+        answer = head_only(gw, gw.https_port, "/api/v1/repairs", API_MAX_BODY_BYTES + 1)
+        assert answer.startswith(b"HTTP/1.1 413 "), answer
+        # Within it: read, and judged after authentication like everywhere.
+        big = b'{"pad": "' + b"x" * (API_MAX_BODY_BYTES - 20) + b'"}'
+        expect_error(api.post("/api/v1/repairs", base=gw.url, data=big, headers={"Content-Type": "application/json"}),
+                     401, "UNAUTHENTICATED")
+        # The upload listener reads a large body, then the route's limit applies
+        # after authentication.
+        larger = big + b" " * 100
+        expect_error(api.post("/api/v1/leads", base=uploads.url, data=larger, headers={"Content-Type": "application/json"}),
+                     401, "UNAUTHENTICATED")
+        uid, token = factory.user()
+        expect_error(api.post("/api/v1/leads", base=uploads.url, data=larger, token=token,
+                              headers={"Content-Type": "application/json"}),
+                     413, "PAYLOAD_TOO_LARGE")
+        # Photos go there.
+        r = upload(api, uploads, token, base_jpeg())
+        data = expect_ok(r, 201)
+        assert db.scalar("SELECT user_id FROM uploads WHERE id = %s", (data["id"],)) == uid
+    finally:
+        stop_gateway(stack, gw)
 
 
 # ---- the WeChat pool's shares ---------------------------------------------------------------

@@ -269,6 +269,8 @@ static void test_cross_key_checks(void)
         {"GATEWAY_SESSION_KEYS", "=0123456789abcdef0123456789abcdef", "session_keys"},
         {"GATEWAY_SESSION_KEYS", "k12345678901234567=0123456789abcdef0123456789abcdef", "session_keys"},
         {"GATEWAY_SESSION_KEYS", KEYS ",k2", "session_keys"},
+        {"GATEWAY_API_MAX_BODY_BYTES", "65535", "api_max_body_bytes"},     /* under json_max_bytes */
+        {"GATEWAY_API_MAX_BODY_BYTES", "11534337", "api_max_body_bytes"},  /* over max_body_bytes */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         base_env();
@@ -290,6 +292,20 @@ static void test_cross_key_checks(void)
     setenv("GATEWAY_HTTP_PORT", "8080", 1);
     gw_config_t cfg;
     CHECK_INT(load(NULL, &cfg), 0);
+    config_free(&cfg);
+    /* Upload listeners: HTTPS needs the certificate; plain does not. */
+    base_env();
+    unsetenv("GATEWAY_TLS_CERT_FILE");
+    setenv("GATEWAY_HTTPS_PORT", "0", 1);
+    setenv("GATEWAY_HTTP_PORT", "8080", 1);
+    setenv("GATEWAY_UPLOAD_HTTPS_PORT", "8444", 1);
+    expect_error(NULL, "upload_https_port");
+    unsetenv("GATEWAY_UPLOAD_HTTPS_PORT");
+    setenv("GATEWAY_UPLOAD_HTTP_PORT", "8081", 1);
+    setenv("GATEWAY_API_MAX_BODY_BYTES", "65536", 1);
+    CHECK_INT(load(NULL, &cfg), 0);
+    CHECK_INT(cfg.upload_http_port, 8081);
+    CHECK_INT(cfg.api_max_body_bytes, 65536);
     config_free(&cfg);
     /* Several keys: the first signs. */
     base_env();
