@@ -88,7 +88,7 @@ static const key_def_t keys[] = {
     R(rate_referral_user, "20/min burst 10", "referral touches, per user"),
     R(rate_default_ip, "1200/min burst 600", "every other route, per client address"),
     R(rate_default_user, "300/min burst 120", "every other route, per user"),
-    I(rate_limit_entries, "65536", 256, 16777216, "rate-limit buckets kept per process (about 64 bytes each); idle ones are evicted first"),
+    I(rate_limit_entries, "65536", 256, 16777216, "rate-limit buckets kept per process (40 bytes each, allocated at start); the least recently used are reused first"),
     S(session_keys, "", 1, "session-token signing keys kid=secret,... (first signs; secret; or session_keys_file)"),
     I(session_ttl_s, "604800", 60, 31536000, "session token lifetime in seconds"),
     I(auth_cache_ms, "1000", 0, 60000, "how long a caller's roles are reused before they are loaded again (0 = every request)"),

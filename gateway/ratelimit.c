@@ -28,6 +28,7 @@ typedef struct {
     double tokens;
     long long last_ms; /* last take: tokens are counted up to here; also the LRU order */
 } entry_t;
+_Static_assert(sizeof(entry_t) == 40, "README.md and rate_limit_entries give the entry size");
 
 /* One lock per shard, each on its own cache line so that threads working on
  * different shards do not slow each other down. */
