@@ -10,7 +10,6 @@ test sends from its own forwarded address on the plain listener (the
 gateway trusts 127.0.0.1 as its proxy), so buckets never carry over."""
 import itertools
 import json
-import re
 import secrets
 import socket
 import ssl
@@ -23,19 +22,13 @@ import requests
 from conftest import expect_error, expect_ok, unique
 from media_support import base_jpeg, free_port, stop_gateway, upload, wait_until
 from repairs_support import file_ticket, ticket_body, world
+from test_http import metric
 
 LOGIN = "/api/v1/auth/login"
 JSCODE = "/sns/jscode2session"
 SECCHECK = "/wxa/msg_sec_check"
 QRCODE = "/wxa/getwxacodeunlimit"
 JSON_MAX_BYTES = 65536  # the gateway's default json_max_bytes
-
-
-def metric(text, name, **labels):
-    """The value of one series, or 0 when it is absent."""
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    m = re.search(r"^" + re.escape(name + ("{" + want + "}" if want else "")) + r" (\S+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
 
 
 _addresses = itertools.count(1)
