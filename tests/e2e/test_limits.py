@@ -20,7 +20,8 @@ import pytest
 import requests
 
 from conftest import expect_error, expect_ok, unique
-from media_support import base_jpeg, free_port, stop_gateway, upload, wait_until
+from media_support import (PUSH_TOKEN, base_jpeg, free_port, jpeg_with_exif, push_url, start_media_gateway,
+                           stop_gateway, upload, wait_until)
 from repairs_support import file_ticket, ticket_body, world
 from test_http import metric
 
@@ -254,7 +255,7 @@ def test_upload_listener_lets_the_api_listener_refuse_large_bodies_unread(stack,
     refuses a large declared body before reading a byte of it."""
     upload_port = free_port()
     gw = stack.start_gateway({"upload_https_port": upload_port, "api_max_body_bytes": API_MAX_BODY_BYTES},
-                             name="gw_uploads")
+                             name="gw_upload_listener")
     uploads = SimpleNamespace(url=f"https://127.0.0.1:{upload_port}")
     try:
         # Over the API listener's limit: 413 from h2o at once, the body never sent.
@@ -379,4 +380,30 @@ def test_repair_is_stored_unchecked_when_its_check_cannot_start(stack, api, fact
                                for t in later_tickets), timeout=30, what="the recheck of the unchecked tickets")
         assert {"later 0 厨房", "later 1 厨房"} <= {q["body"]["content"] for q in fake.requests(SECCHECK)}
     finally:
+        stop_gateway(stack, gw)
+
+
+def test_a_stored_photo_is_not_failed_when_its_check_cannot_be_submitted(stack, api, factory, db, fake):
+    """The photo is stored before its content check is submitted: when the
+    photo checks are at their share of the WeChat pool, the upload still
+    answers 201 and the retry job submits it later."""
+    gw = start_media_gateway(stack, "gw_media_share", {
+        "wechat_share_media_check": "1/0", "wechat_timeout_ms": 5000, "notification_lease_ms": 10000})
+    try:
+        fake.post("/__fake/config", {"push_url": push_url(gw), "push_token": PUSH_TOKEN, "push_delay_ms": 50})
+        fake.fail("/wxa/media_check_async", count=1, delay_ms=3000)
+        _, token = factory.user()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(upload, api, gw, token, jpeg_with_exif(1))
+            wait_until(lambda: fake.count("/wxa/media_check_async") == 1, what="the first submission")
+            second = expect_ok(upload(api, gw, token, jpeg_with_exif(2)), 201)
+            expect_ok(first.result(), 201)
+        text = requests.get(gw.url + "/metrics", verify=stack.ca_cert, timeout=30).text
+        assert metric(text, "gateway_wechat_pool_rejected_total", **{"class": "media_check"}) == 1
+        done = wait_until(lambda: db.one("SELECT check_status, check_attempts FROM uploads WHERE id = %s",
+                                         (second["id"],)) == {"check_status": "pass", "check_attempts": 2},
+                          timeout=30, what="the retry job to submit the second photo")
+        assert done
+    finally:
+        fake.post("/__fake/config", {"push_url": ""})
         stop_gateway(stack, gw)
