@@ -36,7 +36,7 @@ static const key_def_t keys[] = {
     S(listen_host, "127.0.0.1", 0, "address the listeners bind to"),
     I(https_port, "8443", 0, 65535, "HTTPS port (0 disables HTTPS)"),
     I(http_port, "0", 0, 65535, "plain-HTTP port for use behind a TLS-terminating load balancer (0 = off)"),
-    S(trusted_proxies, "", 0, "comma-separated proxy IPs whose X-Forwarded-For is trusted (plain listener only)"),
+    S(trusted_proxies, "", 0, "comma-separated proxy IPs whose X-Forwarded-For is trusted (plain listeners only)"),
     I(threads, "0", 0, 256, "event-loop threads (0 = one per core)"),
     S(tls_cert_file, "", 0, "PEM certificate chain for HTTPS"),
     S(tls_key_file, "", 0, "PEM private key for HTTPS"),
