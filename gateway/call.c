@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "metrics_db.h"
+#include "request.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -111,6 +113,44 @@ void call_then(gw_call_t *c, pool_kind_t pool, gw_step_fn fn)
 {
     c->next = fn;
     c->next_pool = pool;
+    c->internal->fallback = NULL;
+    c->internal->max_wait_ms = 0;
+}
+
+void call_then_or(gw_call_t *c, pool_kind_t pool, gw_step_fn fn, int max_wait_ms, pool_kind_t fallback_pool,
+                  gw_step_fn fallback)
+{
+    call_then(c, pool, fn);
+    c->internal->fallback = fallback;
+    c->internal->fallback_pool = fallback_pool;
+    c->internal->max_wait_ms = max_wait_ms;
+}
+
+/* Continues with the fallback of call_then_or, if there is one. */
+static int take_fallback(gw_call_t *c)
+{
+    struct gw_call_internal *in = c->internal;
+    if (!in->fallback)
+        return 0;
+    c->next = in->fallback;
+    c->next_pool = in->fallback_pool;
+    in->fallback = NULL;
+    in->max_wait_ms = 0;
+    return 1;
+}
+
+void *call_state_new_or_fail(gw_call_t *c, size_t count, size_t size, void (*state_free)(void *state))
+{
+    void *s = calloc(count ? count : 1, size ? size : 1);
+    if (!s) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return NULL;
+    }
+    if (c->state_free && c->state)
+        c->state_free(c->state);
+    c->state = s;
+    c->state_free = state_free;
+    return s;
 }
 
 /* ---- inputs ---- */
@@ -202,16 +242,33 @@ static void on_request_disposed(void *p)
         release(c);
 }
 
+/* Is the next step the route's first one, with the body still to judge?
+ * Then the body is judged now (request_body_finish): 0 to go on, -1 when
+ * the call failed. */
+static int finish_body_before_route(gw_call_t *c)
+{
+    struct gw_call_internal *in = c->internal;
+    if (!in->body_pending || !c->route || c->next != c->route->start)
+        return 0;
+    in->body_pending = 0;
+    return request_body_finish(c);
+}
+
 static void run_step_on_worker(pool_job_t *job, void *worker_ctx, int expired)
 {
     struct gw_call_internal *in = container_of(job, struct gw_call_internal, job);
     gw_call_t *c = in->call;
     log_set_request_id(c->request_id);
     if (expired) {
-        call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
+        if (!take_fallback(c))
+            call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
     } else {
+        in->fallback = NULL; /* the step runs: no fallback any more */
+        in->max_wait_ms = 0;
         /* Run steps inline while they stay on this pool: saves a hop. */
         while (c->next && c->next_pool == in->pool) {
+            if (finish_body_before_route(c) != 0)
+                break;
             if (in->pool == POOL_DB) {
                 c->db = worker_ctx;
                 if (db_conn_ensure(c->db) != 0) {
@@ -244,6 +301,8 @@ static void advance(gw_call_t *c)
 {
     struct gw_call_internal *in = c->internal;
     while (c->next) {
+        if (finish_body_before_route(c) != 0)
+            break;
         if (c->next_pool == POOL_LOOP) {
             gw_step_fn fn = c->next;
             c->next = NULL;
@@ -255,15 +314,27 @@ static void advance(gw_call_t *c)
             continue;
         }
         worker_pool_t *pool = server_pool(in->thread, c->next_pool);
+        wx_class_t wx = c->next_pool == POOL_WECHAT && c->route ? c->route->wechat : WX_OTHER;
         in->pool = c->next_pool;
         in->job.run = run_step_on_worker;
+        in->job.cls = (int)wx;
+        in->job.max_wait_ms = in->max_wait_ms;
         in->in_worker = 1;
         if (pool && pool_submit(pool, &in->job) == 0)
             return;
         in->in_worker = 0;
-        call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
-        if (c->next_pool == POOL_DB)
+        pool_kind_t refused = c->next_pool;
+        if (refused == POOL_DB)
             metrics_db_rejected();
+        else if (refused == POOL_WECHAT)
+            metrics_wechat_pool_rejected((int)wx);
+        if (take_fallback(c))
+            continue;
+        if (refused == POOL_WECHAT)
+            call_fail(c, ERR_OVERLOADED, NULL, "too many WeChat requests of this kind (%s) in progress; retry later",
+                      wx_class_name(wx));
+        else
+            call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
     }
     respond(c);
 }

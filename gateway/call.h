@@ -14,7 +14,9 @@
  * Authenticated routes: before the first step the gateway verifies the
  * session token, loads the user and roles (from the database, or from the
  * auth cache for at most auth_cache_ms: see users.h), and answers 401/403
- * itself. */
+ * itself. Rate limits (429) are checked before that (ratelimit.h), and the
+ * body (413/415/400) only after it, right before the route's first step:
+ * an unauthenticated caller gets 401 whatever it sent. */
 #ifndef GW_CALL_H
 #define GW_CALL_H
 #include <cjson/cJSON.h>
@@ -91,8 +93,21 @@ void call_fail(gw_call_t *c, err_code_t err, const char *field, const char *fmt,
 /* After a failed db_* call: 503 DB_UNAVAILABLE if the connection was lost,
  * 503 on a lock-wait timeout, 500 otherwise. Logs the database's message. */
 void call_fail_db(gw_call_t *c);
-/* Continue with fn on the given pool once this step returns. */
+/* Continue with fn on the given pool once this step returns. A step queued
+ * on POOL_WECHAT counts against the route's WeChat class (route_t.wechat);
+ * when that class is over its share of the pool the call fails at once with
+ * 503 OVERLOADED. */
 void call_then(gw_call_t *c, pool_kind_t pool, gw_step_fn fn);
+/* Like call_then, but when the step cannot be queued (its pool or class is
+ * full) or has not started within max_wait_ms (0: the pool's own limit),
+ * the call continues with `fallback` on fallback_pool instead of failing.
+ * For work that may be skipped and done later (a content check). */
+void call_then_or(gw_call_t *c, pool_kind_t pool, gw_step_fn fn, int max_wait_ms, pool_kind_t fallback_pool,
+                  gw_step_fn fallback);
+/* The handler's state: `count` zeroed objects of `size` bytes, owned by the
+ * call and freed with state_free (replacing and freeing any earlier state).
+ * NULL with the call failed (503 OVERLOADED) when memory runs out. */
+void *call_state_new_or_fail(gw_call_t *c, size_t count, size_t size, void (*state_free)(void *state));
 
 /* Inputs. */
 const char *call_param(const gw_call_t *c, const char *name);        /* path :name */

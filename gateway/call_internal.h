@@ -14,7 +14,15 @@ struct gw_call_internal {
     int in_worker;
     pool_kind_t pool;    /* pool the call is queued on or running in */
     long long started_ms;
-    gw_step_fn after_auth; /* the route's first step, run once the user is loaded */
+    /* The body kept by request.c, judged and parsed (request_body_finish)
+     * right before the route's first step runs or is queued. */
+    int body_pending;
+    size_t body_too_large; /* the route's limit when the body is over it, else 0 */
+    /* call_then_or: where the call goes instead when the next worker step
+     * cannot be queued or waits longer than max_wait_ms. One step only. */
+    gw_step_fn fallback;
+    pool_kind_t fallback_pool;
+    int max_wait_ms;
 };
 
 /* Starts a call for a live request (loop thread). Takes ownership of c. */

@@ -12,7 +12,7 @@
 
 const gw_config_t *gw_cfg;
 
-typedef enum { T_STR, T_INT, T_BOOL } key_type_t;
+typedef enum { T_STR, T_INT, T_BOOL, T_RATE, T_SHARE } key_type_t;
 
 typedef struct {
     const char *name;
@@ -27,17 +27,27 @@ typedef struct {
 #define S(f, d, sec, h) {#f, T_STR, offsetof(gw_config_t, f), d, 0, 0, sec, h}
 #define I(f, d, lo, hi, h) {#f, T_INT, offsetof(gw_config_t, f), d, lo, hi, 0, h}
 #define B(f, d, h) {#f, T_BOOL, offsetof(gw_config_t, f), d, 0, 1, 0, h}
+#define R(f, d, h) {#f, T_RATE, offsetof(gw_config_t, f), d, 0, 0, 0, h}
+#define SH(f, d, h) {#f, T_SHARE, offsetof(gw_config_t, f), d, 0, 0, 0, h}
+
+/* Bounds of the parts of rate and share values. */
+#define RATE_MAX 1000000
+#define SHARE_THREADS_MAX 256
+#define SHARE_QUEUE_MAX 100000
 
 static const key_def_t keys[] = {
     S(listen_host, "127.0.0.1", 0, "address the listeners bind to"),
     I(https_port, "8443", 0, 65535, "HTTPS port (0 disables HTTPS)"),
     I(http_port, "0", 0, 65535, "plain-HTTP port for use behind a TLS-terminating load balancer (0 = off)"),
-    S(trusted_proxies, "", 0, "comma-separated proxy IPs whose X-Forwarded-For is trusted (plain listener only)"),
+    S(trusted_proxies, "", 0, "comma-separated proxy IPs whose X-Forwarded-For is trusted (plain listeners only)"),
     I(threads, "0", 0, 256, "event-loop threads (0 = one per core)"),
     S(tls_cert_file, "", 0, "PEM certificate chain for HTTPS"),
     S(tls_key_file, "", 0, "PEM private key for HTTPS"),
     B(http2, "false", "offer HTTP/2 in ALPN (off by default: h2o 2.2.5 lacks the Rapid Reset fix)"),
     I(max_body_bytes, "11534336", 1024, 1073741824, "largest request body accepted, uploads included"),
+    I(api_max_body_bytes, "0", 0, 1073741824, "largest body read at all on https_port/http_port, refused before it is read (0 = max_body_bytes); set it low when uploads have listeners of their own"),
+    I(upload_https_port, "0", 0, 65535, "HTTPS port of extra listeners that read bodies up to max_body_bytes, for photo uploads (0 = off)"),
+    I(upload_http_port, "0", 0, 65535, "plain-HTTP port of the upload listeners, for use behind a TLS-terminating load balancer (0 = off)"),
     I(json_max_bytes, "65536", 256, 16777216, "largest JSON body accepted"),
     I(json_max_depth, "16", 1, 256, "deepest JSON nesting accepted"),
     I(idle_timeout_ms, "30000", 100, 3600000, "keep-alive idle timeout"),
@@ -65,6 +75,24 @@ static const key_def_t keys[] = {
     I(wechat_max_retries, "2", 0, 10, "retries on WeChat -1, 5xx and transport errors"),
     I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
     I(wechat_token_force_interval_s, "60", 30, 86400, "least time between two forced refreshes of the shared WeChat access token, across all processes"),
+    SH(wechat_share_login, "4/64", "WeChat pool share of login code exchanges: threads/queued jobs (threads at most wechat_workers)"),
+    SH(wechat_share_phone, "2/32", "WeChat pool share of phone-number exchanges (phone binding, lead intake): threads/queued jobs"),
+    SH(wechat_share_text_check, "3/32", "WeChat pool share of repair text checks: threads/queued jobs"),
+    SH(wechat_share_media_check, "2/64", "WeChat pool share of photo content-check submissions: threads/queued jobs"),
+    SH(wechat_share_qr, "2/16", "WeChat pool share of referral code images: threads/queued jobs"),
+    SH(wechat_share_other, "2/16", "WeChat pool share of any other WeChat work on the pool: threads/queued jobs"),
+    I(repair_check_max_wait_ms, "1000", 10, 60000, "longest a new repair waits for its WeChat text check to start; then it is stored unchecked"),
+    R(rate_login_ip, "60/min burst 60", "login and phone binding, per client address (N/s|min|h [burst B], or off)"),
+    R(rate_login_user, "10/min burst 5", "phone binding, per user"),
+    R(rate_leads_ip, "60/min burst 30", "lead intake, per client address"),
+    R(rate_leads_user, "10/min burst 5", "lead intake, per user"),
+    R(rate_uploads_ip, "120/min burst 60", "photo uploads, per client address"),
+    R(rate_uploads_user, "30/min burst 20", "photo uploads, per user"),
+    R(rate_referral_ip, "120/min burst 60", "referral touches, per client address"),
+    R(rate_referral_user, "20/min burst 10", "referral touches, per user"),
+    R(rate_default_ip, "1200/min burst 600", "every other route, per client address"),
+    R(rate_default_user, "300/min burst 120", "every other route, per user"),
+    I(rate_limit_entries, "65536", 256, 16777216, "rate-limit buckets kept per process (40 bytes each, allocated at start); the least recently used are reused first"),
     S(session_keys, "", 1, "session-token signing keys kid=secret,... (first signs; secret; or session_keys_file)"),
     I(session_ttl_s, "604800", 60, 31536000, "session token lifetime in seconds"),
     I(auth_cache_ms, "1000", 0, 60000, "how long a caller's roles are reused before they are loaded again (0 = every request)"),
@@ -143,6 +171,78 @@ static char *read_secret_file(const char *key, const char *path)
     return strdup(trim(buf));
 }
 
+/* A whole decimal number in 1..max at *p, advancing *p; -1 if none. */
+static long read_count(const char **p, long max)
+{
+    if (!isdigit((unsigned char)**p))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (errno || v < 1 || v > max)
+        return -1;
+    *p = end;
+    return v;
+}
+
+/* "off" or "<count>/<s|min|h>[ burst <n>]". */
+static int parse_rate(const char *key, const char *value, gw_rate_t *out)
+{
+    if (!strcasecmp(value, "off")) {
+        *out = (gw_rate_t){0, 1, 0};
+        return 0;
+    }
+    const char *p = value;
+    long count = read_count(&p, RATE_MAX), burst;
+    int period = 0;
+    if (count > 0 && *p == '/') {
+        p++;
+        size_t n = strcspn(p, " ");
+        if (n == 1 && *p == 's')
+            period = 1;
+        else if (n == 3 && !strncmp(p, "min", 3))
+            period = 60;
+        else if (n == 1 && *p == 'h')
+            period = 3600;
+        p += n;
+    }
+    burst = count;
+    if (period && !strncmp(p, " burst ", 7)) {
+        p += 7;
+        burst = read_count(&p, RATE_MAX);
+    }
+    if (!period || burst < 1 || *p) {
+        fprintf(stderr, "config: %s: \"%s\" is not a rate: <count>/<s|min|h> [burst <n>], or off (count and burst 1..%d)\n",
+                key, value, RATE_MAX);
+        return -1;
+    }
+    *out = (gw_rate_t){(int)count, period, (int)burst};
+    return 0;
+}
+
+/* "<threads>/<queue>". */
+static int parse_share(const char *key, const char *value, gw_share_t *out)
+{
+    const char *p = value;
+    long threads = read_count(&p, SHARE_THREADS_MAX), queue = -1;
+    if (threads > 0 && *p == '/') {
+        p++;
+        if (*p == '0' && p[1] == '\0') {
+            queue = 0;
+            p++;
+        } else {
+            queue = read_count(&p, SHARE_QUEUE_MAX);
+        }
+    }
+    if (queue < 0 || *p) {
+        fprintf(stderr, "config: %s: \"%s\" is not a share: <threads 1..%d>/<queued jobs 0..%d>\n", key, value,
+                SHARE_THREADS_MAX, SHARE_QUEUE_MAX);
+        return -1;
+    }
+    *out = (gw_share_t){(int)threads, (int)queue};
+    return 0;
+}
+
 /* Sets one key from its textual value; returns -1 after printing the error. */
 static int set_value(gw_config_t *cfg, const key_def_t *k, const char *value)
 {
@@ -169,6 +269,10 @@ static int set_value(gw_config_t *cfg, const key_def_t *k, const char *value)
         *(int *)slot = (int)v;
         return 0;
     }
+    case T_RATE:
+        return parse_rate(k->name, value, slot);
+    case T_SHARE:
+        return parse_share(k->name, value, slot);
     case T_BOOL:
         if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes") ||
             !strcasecmp(value, "on"))
@@ -308,6 +412,14 @@ static int validate(const gw_config_t *c)
     }
     if (c->json_max_bytes > c->max_body_bytes) {
         fprintf(stderr, "config: json_max_bytes: larger than max_body_bytes\n");
+        return -1;
+    }
+    if (c->api_max_body_bytes && (c->api_max_body_bytes < c->json_max_bytes || c->api_max_body_bytes > c->max_body_bytes)) {
+        fprintf(stderr, "config: api_max_body_bytes: must be 0 or between json_max_bytes and max_body_bytes\n");
+        return -1;
+    }
+    if (c->upload_https_port && (!*c->tls_cert_file || !*c->tls_key_file)) {
+        fprintf(stderr, "config: upload_https_port: HTTPS needs tls_cert_file and tls_key_file\n");
         return -1;
     }
     if (strncmp(c->wechat_api_base, "http://", 7) && strncmp(c->wechat_api_base, "https://", 8)) {

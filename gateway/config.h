@@ -10,6 +10,22 @@
 #define GW_CONFIG_H
 #include <stddef.h>
 
+/* A token bucket: `count` tokens every `period_s` seconds, at most `burst`
+ * at once. Written "<count>/<s|min|h>" with an optional " burst <n>"
+ * (default: count), or "off" (count 0: no limit). */
+typedef struct {
+    int count;
+    int period_s;
+    int burst;
+} gw_rate_t;
+
+/* A class's share of a worker pool, written "<threads>/<queue>": at most
+ * that many of its jobs running and that many waiting. */
+typedef struct {
+    int threads;
+    int queue;
+} gw_share_t;
+
 typedef struct {
     /* server */
     char *listen_host;
@@ -21,6 +37,9 @@ typedef struct {
     char *tls_key_file;
     int http2;             /* opt-in; see README (Rapid Reset) */
     int max_body_bytes;    /* cap for any request body (uploads included) */
+    int api_max_body_bytes; /* h2o's cap on https_port/http_port; 0 = max_body_bytes */
+    int upload_https_port;  /* listeners whose cap is max_body_bytes; 0 = off */
+    int upload_http_port;
     int json_max_bytes;    /* cap for JSON bodies */
     int json_max_depth;
     int idle_timeout_ms;
@@ -50,6 +69,26 @@ typedef struct {
     int wechat_max_retries;
     int wechat_workers;
     int wechat_token_force_interval_s; /* between forced token refreshes, all processes */
+    /* shares of the WeChat pool per class of work (router.h wx_class_t) */
+    gw_share_t wechat_share_login;
+    gw_share_t wechat_share_phone;
+    gw_share_t wechat_share_text_check;
+    gw_share_t wechat_share_media_check;
+    gw_share_t wechat_share_qr;
+    gw_share_t wechat_share_other;
+    int repair_check_max_wait_ms; /* then the ticket is stored unchecked */
+    /* rate limits per class (router.h rate_class_t), per address and per user */
+    gw_rate_t rate_login_ip;
+    gw_rate_t rate_login_user;
+    gw_rate_t rate_leads_ip;
+    gw_rate_t rate_leads_user;
+    gw_rate_t rate_uploads_ip;
+    gw_rate_t rate_uploads_user;
+    gw_rate_t rate_referral_ip;
+    gw_rate_t rate_referral_user;
+    gw_rate_t rate_default_ip;
+    gw_rate_t rate_default_user;
+    int rate_limit_entries; /* buckets kept per process */
     /* sessions */
     char *session_keys;    /* secret: "kid=secret[,kid=secret...]"; the first signs */
     int session_ttl_s;

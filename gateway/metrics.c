@@ -19,6 +19,8 @@
 #include "media_budget.h"
 #include "metrics_db.h"
 #include "wechat_client.h"
+#include "ratelimit.h"
+#include "router.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -103,6 +105,10 @@ static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] 
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
 static _Atomic uint64_t uploads_refused[METRICS_UPLOAD__COUNT];
+static _Atomic uint64_t rate_limited[RATE__COUNT][RL_KEY__COUNT];
+static _Atomic uint64_t rate_evictions;
+static _Atomic uint64_t wechat_rejected[WX__COUNT];
+static _Atomic uint64_t repair_check_skipped;
 
 /* ---- label sets ---- */
 
@@ -311,6 +317,28 @@ void metrics_upload_refused(metrics_upload_refusal_t why)
         atomic_fetch_add_explicit(&uploads_refused[why], 1, memory_order_relaxed);
 }
 
+void metrics_rate_limited(int cls, int kind)
+{
+    if ((unsigned)cls < RATE__COUNT && (unsigned)kind < RL_KEY__COUNT)
+        atomic_fetch_add_explicit(&rate_limited[cls][kind], 1, memory_order_relaxed);
+}
+
+void metrics_rate_limit_evicted(void)
+{
+    atomic_fetch_add_explicit(&rate_evictions, 1, memory_order_relaxed);
+}
+
+void metrics_wechat_pool_rejected(int cls)
+{
+    if ((unsigned)cls < WX__COUNT)
+        atomic_fetch_add_explicit(&wechat_rejected[cls], 1, memory_order_relaxed);
+}
+
+void metrics_repair_check_skipped(void)
+{
+    atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -492,6 +520,27 @@ char *metrics_render(size_t *len)
         bputf(&b, "gateway_image_decode_budget_bytes{state=\"used\"} %zu\n", media_budget_used(budget));
         bputf(&b, "gateway_image_decode_budget_bytes{state=\"capacity\"} %zu\n", budget->capacity);
     }
+
+    header(&b, "gateway_rate_limited_total", "counter",
+           "Requests refused by a rate limit, by route class and key (ip or user).");
+    for (int k = 0; k < RATE__COUNT; k++)
+        for (int kind = 0; kind < RL_KEY__COUNT; kind++)
+            bputf(&b, "gateway_rate_limited_total{class=\"%s\",key=\"%s\"} %llu\n", rate_class_name(k),
+                  kind == RL_KEY_IP ? "ip" : "user",
+                  (unsigned long long)atomic_load_explicit(&rate_limited[k][kind], memory_order_relaxed));
+    header(&b, "gateway_rate_limit_evictions_total", "counter",
+           "Rate-limit buckets dropped to make room for another client (the table is full).");
+    bputf(&b, "gateway_rate_limit_evictions_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&rate_evictions, memory_order_relaxed));
+    header(&b, "gateway_wechat_pool_rejected_total", "counter",
+           "WeChat jobs refused at once because their class was over its share of the pool.");
+    for (int k = 0; k < WX__COUNT; k++)
+        bputf(&b, "gateway_wechat_pool_rejected_total{class=\"%s\"} %llu\n", wx_class_name(k),
+              (unsigned long long)atomic_load_explicit(&wechat_rejected[k], memory_order_relaxed));
+    header(&b, "gateway_repair_check_skipped_total", "counter",
+           "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
+    bputf(&b, "gateway_repair_check_skipped_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

@@ -39,6 +39,18 @@ typedef enum {
     METRICS_UPLOAD__COUNT
 } metrics_upload_refusal_t;
 void metrics_upload_refused(metrics_upload_refusal_t why);
+/* A request refused by a rate limit: gateway_rate_limited_total{class,key}
+ * (cls: rate_class_t, kind: rl_key_kind_t, ratelimit.h). */
+void metrics_rate_limited(int cls, int kind);
+/* A rate-limit bucket dropped to make room for another key:
+ * gateway_rate_limit_evictions_total. */
+void metrics_rate_limit_evicted(void);
+/* A WeChat job refused because its class was over its share of the pool:
+ * gateway_wechat_pool_rejected_total{class} (cls: wx_class_t). */
+void metrics_wechat_pool_rejected(int cls);
+/* A new repair stored "unchecked" because its text check could not start
+ * in time: gateway_repair_check_skipped_total. */
+void metrics_repair_check_skipped(void);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

@@ -9,12 +9,20 @@
 #include "metrics.h"
 #include "workers.h"
 
+/* NULL when memory runs out. */
 static cJSON *envelope(gw_call_t *c)
 {
     cJSON *env = cJSON_CreateObject();
+    if (!env)
+        return NULL;
     if (c->err == ERR_NONE) {
-        cJSON_AddItemToObject(env, "data", c->data ? c->data : cJSON_CreateObject());
+        cJSON *data = c->data ? c->data : cJSON_CreateObject();
         c->data = NULL;
+        if (!data || !cJSON_AddItemToObject(env, "data", data)) {
+            cJSON_Delete(data);
+            cJSON_Delete(env);
+            return NULL;
+        }
         if (c->next_cursor)
             cJSON_AddStringToObject(env, "next_cursor", c->next_cursor);
         else if (cJSON_IsArray(cJSON_GetObjectItem(env, "data")))
@@ -26,10 +34,8 @@ static cJSON *envelope(gw_call_t *c)
         cJSON_AddStringToObject(e, "message", c->err_message[0] ? c->err_message : info->message);
         if (c->err_field[0])
             cJSON_AddStringToObject(e, "field", c->err_field);
-        if (c->err_details) {
-            cJSON_AddItemToObject(e, "details", c->err_details);
-            c->err_details = NULL;
-        }
+        if (c->err_details && cJSON_AddItemToObject(e, "details", c->err_details))
+            c->err_details = NULL; /* else call_free frees it */
     }
     cJSON_AddStringToObject(env, "request_id", c->request_id);
     return env;
@@ -48,6 +54,8 @@ void response_send(h2o_req_t *req, gw_call_t *c)
     char *body;
     size_t len;
     const char *ctype = "application/json; charset=utf-8";
+    /* When the envelope cannot be built for want of memory: a fixed one. */
+    char fallback[160];
     if (c->raw_response && c->err == ERR_NONE) {
         body = c->raw_response;
         len = c->raw_response_len;
@@ -55,9 +63,18 @@ void response_send(h2o_req_t *req, gw_call_t *c)
         c->raw_response = NULL;
     } else {
         cJSON *env = envelope(c);
-        body = cJSON_PrintUnformatted(env);
+        body = env ? cJSON_PrintUnformatted(env) : NULL;
         cJSON_Delete(env);
-        len = strlen(body);
+        if (body) {
+            len = strlen(body);
+        } else {
+            len = (size_t)snprintf(fallback, sizeof(fallback),
+                                   "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory while writing the "
+                                   "response\"},\"request_id\":\"%s\"}",
+                                   c->request_id);
+            c->status = 500;
+            c->err = ERR_INTERNAL;
+        }
     }
     int status = c->status ? c->status : 500;
     req->res.status = status;
@@ -83,6 +100,6 @@ void response_send(h2o_req_t *req, gw_call_t *c)
               c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id,
               c->err ? " error=" : "", c->err ? err_info(c->err)->code : "");
     log_set_request_id(NULL);
-    h2o_send_inline(req, body, len);
+    h2o_send_inline(req, body ? body : fallback, len); /* copies the body */
     free(body);
 }

@@ -22,6 +22,18 @@ void router_reset(void)
     ntable = 0;
 }
 
+const char *rate_class_name(rate_class_t cls)
+{
+    static const char *const names[RATE__COUNT] = {"default", "login", "leads", "uploads", "referral"};
+    return (unsigned)cls < RATE__COUNT ? names[cls] : "default";
+}
+
+const char *wx_class_name(wx_class_t cls)
+{
+    static const char *const names[WX__COUNT] = {"other", "login", "phone", "text_check", "media_check", "qr"};
+    return (unsigned)cls < WX__COUNT ? names[cls] : "other";
+}
+
 /* Matches one pattern against a path (no query). Captures :name segments. */
 static int match_path(const char *pattern, const char *path, size_t path_len, route_params_t *params)
 {

@@ -1,7 +1,11 @@
 /* router.h: method + path dispatch with :name segments ("/api/v1/repairs/:id").
  * Routes are added at start-up, before the event-loop threads run; the table
  * is read-only afterwards. Handler files declare a static route table and
- * register it from their <resource>_register() function. */
+ * register it from their <resource>_register() function.
+ *
+ * The last two fields of a route are optional (a positional table that
+ * stops after `start` gets the defaults): the route's rate-limit class and
+ * the class of its WeChat work. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 #include <stddef.h>
@@ -21,6 +25,34 @@ typedef enum {
     BODY_RAW,      /* copied as-is into call->raw (uploads), capped by max_body_bytes */
 } body_kind_t;
 
+/* Rate-limit classes (ratelimit.h): each has its own token buckets per
+ * client address and per user, configured by rate_<class>_ip and
+ * rate_<class>_user. The class also sets the body limit: RATE_UPLOADS
+ * routes accept bodies up to max_body_bytes, every other route up to
+ * json_max_bytes. */
+typedef enum {
+    RATE_DEFAULT = 0, /* everything else */
+    RATE_LOGIN,       /* login and phone binding */
+    RATE_LEADS,       /* lead intake */
+    RATE_UPLOADS,     /* photo uploads */
+    RATE_REFERRAL,    /* referral touches */
+    RATE__COUNT
+} rate_class_t;
+
+/* Classes of work on the shared WeChat pool (wechat_share_<class>): each
+ * may use at most its share of the pool's threads and queue, so a flood of
+ * one kind never starves the others. Taken from the route when a step is
+ * queued on POOL_WECHAT. */
+typedef enum {
+    WX_OTHER = 0,   /* anything not named below */
+    WX_LOGIN,       /* jscode2session */
+    WX_PHONE,       /* getuserphonenumber (phone binding, lead intake) */
+    WX_TEXT_CHECK,  /* msg_sec_check of a repair's description */
+    WX_MEDIA_CHECK, /* media_check_async of an upload */
+    WX_QR,          /* getwxacodeunlimit (referral code image) */
+    WX__COUNT
+} wx_class_t;
+
 typedef struct {
     const char *method;
     const char *pattern;
@@ -28,6 +60,8 @@ typedef struct {
     body_kind_t body;
     pool_kind_t pool;   /* pool of the first step */
     gw_step_fn start;
+    rate_class_t rate;  /* optional: RATE_DEFAULT */
+    wx_class_t wechat;  /* optional: WX_OTHER */
 } route_t;
 
 typedef struct {
@@ -42,5 +76,8 @@ void router_add(const route_t *routes, size_t count);
 const route_t *router_match(const char *method, size_t method_len, const char *path, size_t path_len,
                             route_params_t *params, int *status, char *allow, size_t allow_size);
 void router_reset(void); /* tests */
+/* Names used in configuration keys and metrics labels ("login", "text_check"). */
+const char *rate_class_name(rate_class_t cls);
+const char *wx_class_name(wx_class_t cls);
 
 #endif

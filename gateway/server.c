@@ -23,10 +23,12 @@
 #include "log.h"
 #include "memory_trim.h"
 #include "metrics_db.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "wechat_client.h"
 
-static h2o_globalconf_t globalconf;
+static h2o_globalconf_t globalconf, upload_globalconf;
+static _Thread_local struct gw_thread *this_thread;
 static SSL_CTX *ssl_ctx;
 static struct gw_thread *threads;
 static int nthreads;
@@ -47,6 +49,11 @@ static trim_activity_t *activity; /* one per loop thread, indexed like threads *
 
 /* ALPN list with only http/1.1: HTTP/2 is opt-in (see README). */
 static const h2o_iovec_t http11_only[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0}};
+
+struct gw_thread *server_this_thread(void)
+{
+    return this_thread;
+}
 
 worker_pool_t *server_pool(struct gw_thread *t, pool_kind_t kind)
 {
@@ -140,32 +147,35 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_accept(listener->data, sock);
 }
 
-static h2o_socket_t *start_listener(struct gw_thread *t, int port, h2o_accept_ctx_t *actx, SSL_CTX *ssl)
+static h2o_socket_t *start_listener(h2o_context_t *ctx, int port, h2o_accept_ctx_t *actx, SSL_CTX *ssl)
 {
     int fd = open_listener(port);
     if (fd < 0)
         return NULL;
-    actx->ctx = &t->ctx;
-    actx->hosts = globalconf.hosts;
+    actx->ctx = ctx;
+    actx->hosts = ctx->globalconf->hosts;
     actx->ssl_ctx = ssl;
-    h2o_socket_t *sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    h2o_socket_t *sock = h2o_evloop_socket_create(ctx->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     sock->data = actx;
     h2o_socket_read_start(sock, on_accept);
     return sock;
 }
 
+static void close_listener(h2o_socket_t **listener)
+{
+    if (*listener) {
+        h2o_socket_read_stop(*listener);
+        h2o_socket_close(*listener);
+        *listener = NULL;
+    }
+}
+
 static void close_listeners(struct gw_thread *t)
 {
-    if (t->listener_tls) {
-        h2o_socket_read_stop(t->listener_tls);
-        h2o_socket_close(t->listener_tls);
-        t->listener_tls = NULL;
-    }
-    if (t->listener_plain) {
-        h2o_socket_read_stop(t->listener_plain);
-        h2o_socket_close(t->listener_plain);
-        t->listener_plain = NULL;
-    }
+    close_listener(&t->listener_tls);
+    close_listener(&t->listener_plain);
+    close_listener(&t->listener_upload_tls);
+    close_listener(&t->listener_upload_plain);
 }
 
 static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -179,6 +189,8 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
         t->stopping = 1;
         close_listeners(t); /* stop accepting; in-flight requests finish */
         h2o_context_request_shutdown(&t->ctx); /* no more keep-alive */
+        if (t->has_upload_ctx)
+            h2o_context_request_shutdown(&t->upload_ctx);
     }
 }
 
@@ -246,14 +258,25 @@ static void release_socket_buffer_cache(void)
 static void *thread_main(void *arg)
 {
     struct gw_thread *t = arg;
+    this_thread = t;
     h2o_context_init(&t->ctx, h2o_evloop_create(), &globalconf);
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->done_receiver, call_on_worker_done);
     h2o_multithread_register_receiver(t->queue, &t->wake_receiver, on_wake);
-    if (gw_cfg->https_port && !(t->listener_tls = start_listener(t, gw_cfg->https_port, &t->accept_tls, ssl_ctx)))
+    if (gw_cfg->https_port && !(t->listener_tls = start_listener(&t->ctx, gw_cfg->https_port, &t->accept_tls, ssl_ctx)))
         atomic_store(&startup_failed, 1);
-    if (gw_cfg->http_port && !(t->listener_plain = start_listener(t, gw_cfg->http_port, &t->accept_plain, NULL)))
+    if (gw_cfg->http_port && !(t->listener_plain = start_listener(&t->ctx, gw_cfg->http_port, &t->accept_plain, NULL)))
         atomic_store(&startup_failed, 1);
+    if (gw_cfg->upload_https_port || gw_cfg->upload_http_port) {
+        h2o_context_init(&t->upload_ctx, t->ctx.loop, &upload_globalconf);
+        t->has_upload_ctx = 1;
+        if (gw_cfg->upload_https_port && !(t->listener_upload_tls = start_listener(
+                                               &t->upload_ctx, gw_cfg->upload_https_port, &t->accept_upload_tls, ssl_ctx)))
+            atomic_store(&startup_failed, 1);
+        if (gw_cfg->upload_http_port && !(t->listener_upload_plain = start_listener(
+                                              &t->upload_ctx, gw_cfg->upload_http_port, &t->accept_upload_plain, NULL)))
+            atomic_store(&startup_failed, 1);
+    }
     pool_reporter_t reporter = {.thread = t};
     h2o_timeout_init(t->ctx.loop, &reporter.timeout, 1000);
     reporter.entry.cb = report_pool;
@@ -290,20 +313,26 @@ static void *thread_main(void *arg)
  * counter, then hands it to the router. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    struct gw_thread *t = H2O_STRUCT_FROM_MEMBER(struct gw_thread, ctx, req->conn->ctx);
-    trim_activity_request(&activity[t->index]);
+    trim_activity_request(&activity[this_thread->index]);
     return request_on_req(self, req);
 }
 
-static void setup_globalconf(void)
+/* h2o 2.2.5 reads a whole request body before any handler runs, and its
+ * only limit is max_request_entity_size, per configuration (so per
+ * listener), checked against Content-Length before reading (413) and
+ * while reading a chunked body. The main listeners read at most
+ * api_max_body_bytes; the upload listeners, when configured, read up to
+ * max_body_bytes. Route limits are checked after authentication
+ * (request.c). */
+static void setup_globalconf(h2o_globalconf_t *gc, int max_body_bytes)
 {
-    h2o_config_init(&globalconf);
-    globalconf.server_name = h2o_iovec_init(H2O_STRLIT("gateway"));
-    globalconf.max_request_entity_size = (size_t)gw_cfg->max_body_bytes;
-    globalconf.http1.upgrade_to_http2 = gw_cfg->http2;
-    globalconf.http1.req_timeout = (uint64_t)gw_cfg->idle_timeout_ms;
-    globalconf.http2.idle_timeout = (uint64_t)gw_cfg->idle_timeout_ms;
-    h2o_hostconf_t *host = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_config_init(gc);
+    gc->server_name = h2o_iovec_init(H2O_STRLIT("gateway"));
+    gc->max_request_entity_size = (size_t)max_body_bytes;
+    gc->http1.upgrade_to_http2 = gw_cfg->http2;
+    gc->http1.req_timeout = (uint64_t)gw_cfg->idle_timeout_ms;
+    gc->http2.idle_timeout = (uint64_t)gw_cfg->idle_timeout_ms;
+    h2o_hostconf_t *host = h2o_config_register_host(gc, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
     handler->on_req = on_req;
@@ -344,9 +373,10 @@ int server_run(void)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit: only main waits for them */
 
-    if (gw_cfg->https_port && !(ssl_ctx = make_ssl_ctx()))
+    if ((gw_cfg->https_port || gw_cfg->upload_https_port) && !(ssl_ctx = make_ssl_ctx()))
         return 2;
-    setup_globalconf();
+    setup_globalconf(&globalconf, gw_cfg->api_max_body_bytes ? gw_cfg->api_max_body_bytes : gw_cfg->max_body_bytes);
+    setup_globalconf(&upload_globalconf, gw_cfg->max_body_bytes);
     nthreads = gw_cfg->threads ? gw_cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nthreads < 1)
         nthreads = 1;
@@ -365,12 +395,30 @@ int server_run(void)
     for (int i = 0; i < nthreads; i++)
         trim_activity_init(&activity[i], monotonic_ms());
 
+    if (ratelimit_init() != 0) {
+        log_error("server", "out of memory for %d rate-limit buckets", gw_cfg->rate_limit_entries);
+        free(threads);
+        free(activity);
+        SSL_CTX_free(ssl_ctx);
+        return 1;
+    }
+
     /* A WeChat job may wait for a worker about as long as one call with its
-     * retries may take; past that the client has likely given up. */
+     * retries may take; past that the client has likely given up. Each
+     * class of WeChat work has its share of the pool (router.h wx_class_t). */
     int wechat_wait_ms = gw_cfg->wechat_timeout_ms * (gw_cfg->wechat_max_retries + 1);
+    const gw_share_t *share_cfg[WX__COUNT] = {
+        [WX_OTHER] = &gw_cfg->wechat_share_other,           [WX_LOGIN] = &gw_cfg->wechat_share_login,
+        [WX_PHONE] = &gw_cfg->wechat_share_phone,           [WX_TEXT_CHECK] = &gw_cfg->wechat_share_text_check,
+        [WX_MEDIA_CHECK] = &gw_cfg->wechat_share_media_check, [WX_QR] = &gw_cfg->wechat_share_qr,
+    };
+    pool_share_t wechat_shares[WX__COUNT];
+    for (int i = 0; i < WX__COUNT; i++)
+        wechat_shares[i] = (pool_share_t){share_cfg[i]->threads, share_cfg[i]->queue};
+    _Static_assert(WX__COUNT <= POOL_CLASSES_MAX, "the WeChat pool needs a class per wx_class_t");
     pool_config_t wc = {.name = "wechat", .threads = gw_cfg->wechat_workers, .queue_max = 1024,
                         .queue_timeout_ms = wechat_wait_ms < 5000 ? 5000 : wechat_wait_ms,
-                        .thread_fini = wechat_worker_fini};
+                        .nclasses = WX__COUNT, .shares = wechat_shares, .thread_fini = wechat_worker_fini};
     wechat_pool = pool_create(&wc);
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     pool_config_t cc = {.name = "cpu", .threads = ncpu > 0 ? ncpu : 1, .queue_max = 256, .queue_timeout_ms = 10000};
@@ -391,8 +439,9 @@ int server_run(void)
     if (atomic_load(&startup_failed)) {
         rc = 1;
     } else {
-        log_info("server", "listening: https=%s:%d http=%s:%d threads=%d http2=%s", gw_cfg->listen_host,
-                 gw_cfg->https_port, gw_cfg->listen_host, gw_cfg->http_port, nthreads, gw_cfg->http2 ? "on" : "off");
+        log_info("server", "listening: https=%s:%d http=%s:%d uploads https=%d http=%d threads=%d http2=%s",
+                 gw_cfg->listen_host, gw_cfg->https_port, gw_cfg->listen_host, gw_cfg->http_port,
+                 gw_cfg->upload_https_port, gw_cfg->upload_http_port, nthreads, gw_cfg->http2 ? "on" : "off");
         background_start();
         int sig = wait_for_signal();
         log_info("server", "signal %d: draining in-flight requests", sig);
@@ -408,6 +457,7 @@ int server_run(void)
     for (int i = 0; i < nthreads; i++)
         pool_destroy(threads[i].db_pool);
     pthread_barrier_destroy(&ready_barrier);
+    ratelimit_shutdown();
     free(activity);
     SSL_CTX_free(ssl_ctx);
     log_info("server", "stopped");

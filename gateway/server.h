@@ -16,6 +16,13 @@ struct gw_thread {
     int index;
     pthread_t tid;
     h2o_context_t ctx;
+    /* The upload listeners' context (upload_https_port/upload_http_port): the
+     * same loop, another h2o configuration, whose body limit is
+     * max_body_bytes instead of api_max_body_bytes. */
+    h2o_context_t upload_ctx;
+    int has_upload_ctx;
+    h2o_accept_ctx_t accept_upload_tls, accept_upload_plain;
+    h2o_socket_t *listener_upload_tls, *listener_upload_plain;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t done_receiver; /* calls coming back from workers */
     h2o_multithread_receiver_t wake_receiver; /* shutdown nudge */
@@ -28,6 +35,8 @@ struct gw_thread {
 
 /* Runs the server until SIGTERM/SIGINT; returns the exit code. */
 int server_run(void);
+/* The event-loop thread running the caller (NULL off the loops). */
+struct gw_thread *server_this_thread(void);
 worker_pool_t *server_pool(struct gw_thread *t, pool_kind_t kind);
 /* Is this peer address (text) one of the trusted proxies? */
 int server_is_trusted_proxy(const char *ip);

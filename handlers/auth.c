@@ -52,13 +52,9 @@ static void login_exchange_code(gw_call_t *c)
     const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
     if (!code)
         return;
-    wx_session_t *s = calloc(1, sizeof(*s));
-    if (!s) {
-        call_fail(c, ERR_INTERNAL, NULL, NULL);
+    wx_session_t *s = call_state_new_or_fail(c, 1, sizeof(*s), wx_session_free);
+    if (!s)
         return;
-    }
-    c->state = s;
-    c->state_free = wx_session_free;
     wx_status_t st;
     if (wx_code2session(code, s, &st) != 0) {
         fail_wechat(c, &st);
@@ -149,9 +145,9 @@ static void phone_exchange_code(gw_call_t *c)
     const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
     if (!code)
         return;
-    wx_phone_t *p = calloc(1, sizeof(*p));
-    c->state = p;
-    c->state_free = free;
+    wx_phone_t *p = call_state_new_or_fail(c, 1, sizeof(*p), free);
+    if (!p)
+        return;
     wx_status_t st;
     if (wx_get_phone_number(code, p, &st) != 0) {
         fail_wechat(c, &st);
@@ -220,9 +216,9 @@ static void me(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/auth/login", 0, BODY_JSON, POOL_WECHAT, login_exchange_code},
+    {"POST", "/api/v1/auth/login", 0, BODY_JSON, POOL_WECHAT, login_exchange_code, RATE_LOGIN, WX_LOGIN},
     {"POST", "/api/v1/auth/logout", ROLE_ANY, BODY_NONE, POOL_DB, logout},
-    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, POOL_WECHAT, phone_exchange_code},
+    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, POOL_WECHAT, phone_exchange_code, RATE_LOGIN, WX_PHONE},
     {"GET", "/api/v1/me", ROLE_ANY, BODY_NONE, POOL_DB, me},
 };
 

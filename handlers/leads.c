@@ -114,9 +114,9 @@ static void exchange_phone_code(gw_call_t *c);
 
 static void check_form(gw_call_t *c)
 {
-    lead_form_t *f = calloc(1, sizeof(*f));
-    c->state = f;
-    c->state_free = free;
+    lead_form_t *f = call_state_new_or_fail(c, 1, sizeof(*f), free);
+    if (!f)
+        return;
     if (read_form(c, f) != 0)
         return;
     call_then(c, f->phone_code ? POOL_WECHAT : POOL_DB, f->phone_code ? exchange_phone_code : store_lead);
@@ -336,7 +336,7 @@ static void store_lead(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/leads", ROLE_ANY, BODY_JSON, POOL_LOOP, check_form},
+    {"POST", "/api/v1/leads", ROLE_ANY, BODY_JSON, POOL_LOOP, check_form, RATE_LEADS, WX_PHONE},
 };
 
 void leads_register(void)

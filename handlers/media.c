@@ -72,16 +72,12 @@ static void media_verify(gw_call_t *c)
         call_fail(c, ERR_FORBIDDEN, NULL, "the URL signature is invalid");
         return;
     }
-    media_get_t *m = calloc(1, sizeof(*m));
-    if (!m) {
-        call_fail(c, ERR_OVERLOADED, NULL, NULL);
+    media_get_t *m = call_state_new_or_fail(c, 1, sizeof(*m), free);
+    if (!m)
         return;
-    }
     m->id = id;
     m->exp = exp;
     m->thumb = !strcmp(variant, "thumb");
-    c->state = m;
-    c->state_free = free;
     call_then(c, POOL_DB, media_lookup);
 }
 

@@ -234,9 +234,9 @@ static void import_roster(gw_call_t *c)
         call_fail(c, ERR_INVALID_FIELD, "rows", "rows must be an array of 1 to %d rows", MAX_ROWS);
         return;
     }
-    roster_row_t *parsed = calloc((size_t)n, sizeof(*parsed));
-    c->state = parsed;
-    c->state_free = free;
+    roster_row_t *parsed = call_state_new_or_fail(c, (size_t)n, sizeof(*parsed), free);
+    if (!parsed)
+        return;
     cJSON *errors = cJSON_CreateArray();
     int i = 0;
     for (const cJSON *it = rows->child; it; it = it->next, i++)

@@ -117,9 +117,9 @@ static void qr_fetch(gw_call_t *c);
 
 static void qr_start(gw_call_t *c)
 {
-    qr_state_t *s = calloc(1, sizeof(*s));
-    c->state = s;
-    c->state_free = qr_state_free;
+    qr_state_t *s = call_state_new_or_fail(c, 1, sizeof(*s), qr_state_free);
+    if (!s)
+        return;
     if (ensure_code(c, &s->code) != 0)
         goto DbError;
     db_rows_t *r = db_query(c->db, "SELECT qr_image, qr_content_type FROM referral_codes WHERE id = ? AND qr_image IS NOT NULL",
@@ -182,7 +182,7 @@ static void qr_store(gw_call_t *c)
 
 static const route_t routes[] = {
     {"GET", "/api/v1/referrals/code", ROLE_OWNER, BODY_NONE, POOL_DB, get_code},
-    {"GET", "/api/v1/referrals/qrcode", ROLE_OWNER, BODY_NONE, POOL_DB, qr_start},
+    {"GET", "/api/v1/referrals/qrcode", ROLE_OWNER, BODY_NONE, POOL_DB, qr_start, RATE_DEFAULT, WX_QR},
 };
 
 void referral_codes_register(void)

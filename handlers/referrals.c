@@ -306,7 +306,7 @@ static void list_agent_referrals(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/referrals/touch", ROLE_ANY, BODY_JSON, POOL_DB, touch},
+    {"POST", "/api/v1/referrals/touch", ROLE_ANY, BODY_JSON, POOL_DB, touch, RATE_REFERRAL},
     {"GET", "/api/v1/referrals", ROLE_ANY, BODY_NONE, POOL_DB, list_my_referrals},
     {"GET", "/api/v1/agent/referrals", ROLE_AGENT, BODY_NONE, POOL_DB, list_agent_referrals},
 };

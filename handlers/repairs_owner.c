@@ -6,10 +6,11 @@
  *   POST /api/v1/repairs/:id/reopen    reject a resolution (返工), within repair_reopen_days
  *   POST /api/v1/repairs/:id/rating    score 1-5 in resolved, once; closes the ticket
  *
- * Filing is two steps: the description's WeChat text check on a WeChat
- * worker, then one transaction on a DB worker holding the idempotency key,
- * the ticket, its first timeline row, the attached photos and the dispatch
- * (with its events). */
+ * Filing is three steps: the body on the loop, the description's WeChat
+ * text check on a WeChat worker (skipped, the ticket "unchecked", when the
+ * WeChat pool cannot start it promptly), then one transaction on a DB
+ * worker holding the idempotency key, the ticket, its first timeline row,
+ * the attached photos and the dispatch (with its events). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "../gateway/idempotency.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
+#include "../gateway/metrics.h"
 #include "../gateway/roles.h"
 #include "../gateway/wechat_client.h"
 #include "handlers.h"
@@ -70,17 +72,27 @@ static int read_create(gw_call_t *c, create_req_t *q)
 }
 
 static void create_store(gw_call_t *c);
+static void create_check(gw_call_t *c);
+static void create_unchecked(gw_call_t *c);
 
-/* Step 1 (WeChat worker): validate, then the text check. WeChat being
- * unavailable does not stop the owner: the ticket is stored "unchecked" and
- * checked again later (repair_sweeper.c). */
+/* Step 1 (loop): the body, so that bad input never takes a WeChat worker.
+ * Then the text check on a WeChat worker, unless the pool cannot start it
+ * within repair_check_max_wait_ms (its class is over its share, or WeChat
+ * is slow): then the ticket goes straight to the database, "unchecked". */
+static void create_start(gw_call_t *c)
+{
+    create_req_t *q = call_state_new_or_fail(c, 1, sizeof(*q), free);
+    if (!q || read_create(c, q) != 0)
+        return;
+    call_then_or(c, POOL_WECHAT, create_check, gw_cfg->repair_check_max_wait_ms, POOL_DB, create_unchecked);
+}
+
+/* Step 2 (WeChat worker): the text check. WeChat being unavailable does not
+ * stop the owner: the ticket is stored "unchecked" and checked again later
+ * (repair_sweeper.c). */
 static void create_check(gw_call_t *c)
 {
-    create_req_t *q = calloc(1, sizeof(*q));
-    c->state = q;
-    c->state_free = free;
-    if (read_create(c, q) != 0)
-        return;
+    create_req_t *q = c->state;
     wx_seccheck_t res;
     wx_status_t st;
     if (wx_msg_sec_check(c->user.openid, q->description, 2, &res, &st) != 0) {
@@ -94,6 +106,17 @@ static void create_check(gw_call_t *c)
         snprintf(q->trace_id, sizeof(q->trace_id), "%s", res.trace_id);
     }
     call_then(c, POOL_DB, create_store);
+}
+
+/* Step 2 instead (DB worker): the text check could not start in time. */
+static void create_unchecked(gw_call_t *c)
+{
+    create_req_t *q = c->state;
+    log_warn("repairs", "text check could not start within %d ms; ticket will be checked later",
+             gw_cfg->repair_check_max_wait_ms);
+    metrics_repair_check_skipped();
+    q->content_check = "unchecked";
+    create_store(c);
 }
 
 /* The warranty's last covered day: handover date + the category's period. */
@@ -325,7 +348,7 @@ static void rate(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/repairs", ROLE_OWNER, BODY_JSON, POOL_WECHAT, create_check},
+    {"POST", "/api/v1/repairs", ROLE_OWNER, BODY_JSON, POOL_LOOP, create_start, RATE_DEFAULT, WX_TEXT_CHECK},
     {"GET", "/api/v1/repairs", ROLE_ANY, BODY_NONE, POOL_DB, list_own},
     {"POST", "/api/v1/repairs/:id/cancel", ROLE_ANY, BODY_JSON, POOL_DB, cancel},
     {"POST", "/api/v1/repairs/:id/reopen", ROLE_ANY, BODY_JSON, POOL_DB, reopen},

@@ -126,13 +126,9 @@ static void upload_process(gw_call_t *c)
                   file->len, gw_cfg->upload_max_bytes);
         return;
     }
-    upload_t *u = calloc(1, sizeof(*u));
-    if (!u) {
-        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+    upload_t *u = call_state_new_or_fail(c, 1, sizeof(*u), upload_free);
+    if (!u)
         return;
-    }
-    c->state = u;
-    c->state_free = upload_free;
     u->file = file->data;
     u->file_len = file->len;
     media_quota_day(time(NULL), &u->day);
@@ -273,8 +269,8 @@ static void upload_write_files(gw_call_t *c)
     }
     log_info("uploads", "stored upload=%lld user=%lld type=%s bytes=%zu size=%dx%d", u->id, c->user.id,
              u->img.content_type, u->img.len, u->img.width, u->img.height);
-    if (media_check_enabled())
-        call_then(c, POOL_WECHAT, upload_submit_check);
+    if (media_check_enabled()) /* the photo is stored: a busy WeChat pool leaves it to the retry job */
+        call_then_or(c, POOL_WECHAT, upload_submit_check, 0, POOL_LOOP, respond_created);
     else
         respond_created(c);
 }
@@ -315,7 +311,7 @@ static void upload_record_check(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/uploads", ROLE_ANY, BODY_RAW, POOL_CPU, upload_process},
+    {"POST", "/api/v1/uploads", ROLE_ANY, BODY_RAW, POOL_CPU, upload_process, RATE_UPLOADS, WX_MEDIA_CHECK},
 };
 
 void uploads_register(void)

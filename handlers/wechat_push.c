@@ -321,14 +321,11 @@ static void push_receive(gw_call_t *c)
     }
     if (!(ev = read_event(c, &q, safe_mode)))
         return;
-    push_t *p = calloc(1, sizeof(*p));
+    push_t *p = call_state_new_or_fail(c, 1, sizeof(*p), free);
     if (!p) {
         cJSON_Delete(ev);
-        call_fail(c, ERR_OVERLOADED, NULL, NULL);
         return;
     }
-    c->state = p;
-    c->state_free = free;
     memcpy(p->nonce, q.nonce, strlen(q.nonce) + 1); /* at most NONCE_MAX, checked */
     p->ts = q.ts;
     const cJSON *event = cJSON_GetObjectItemCaseSensitive(ev, "Event");
