@@ -7,7 +7,7 @@
 #   make bench  benchmarks (bench/)
 
 CC      ?= gcc
-PKGS    := libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng
+PKGS    := libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng libsystemd
 BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=

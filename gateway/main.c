@@ -15,7 +15,9 @@
 #include "../handlers/handlers.h"
 #include "config.h"
 #include "db.h"
+#include "handover.h"
 #include "log.h"
+#include "media_url.h"
 #include "migrate.h"
 #include "server.h"
 #include "session_token.h"
@@ -40,6 +42,39 @@ static int usage(void)
     return 2;
 }
 
+static const char *config_path;
+
+/* SIGHUP: reads the configuration again and applies what can change while
+ * serving: the TLS certificate and key, the session-token keys and the media
+ * URL key. Each is applied on its own, all or nothing; one that is refused
+ * leaves the one in use. Everything else needs a restart or a hand-over. */
+static int reload_config(void)
+{
+    gw_config_t fresh;
+    if (config_load(config_path, &fresh) != 0) {
+        log_error("server", "reload: the configuration is refused (see the line above); nothing changed");
+        config_free(&fresh);
+        return -1;
+    }
+    int rc = 0;
+    if (gw_cfg->https_port && server_reload_tls(fresh.tls_cert_file, fresh.tls_key_file) != 0)
+        rc = -1;
+    if (session_keys_reload(fresh.session_keys) != 0) {
+        log_error("server", "reload: session_keys cannot be parsed; the keys in use stay");
+        rc = -1;
+    } else {
+        log_info("server", "reload: session keys loaded");
+    }
+    if (media_url_rotate_key(fresh.media_url_key, strlen(fresh.media_url_key)) != 0) {
+        log_error("server", "reload: media_url_key is unusable; the key in use stays");
+        rc = -1;
+    } else {
+        log_info("server", "reload: media URL key loaded (the previous one still verifies)");
+    }
+    config_free(&fresh);
+    return rc;
+}
+
 static int serve(void)
 {
     log_level_t level;
@@ -60,6 +95,7 @@ static int serve(void)
         return 1;
     }
     handlers_register_all();
+    server_set_reload_hook(reload_config);
     int rc = server_run();
     wx_client_cleanup();
     return rc;
@@ -67,7 +103,8 @@ static int serve(void)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *command = "serve", *openid = NULL, *role = NULL;
+    const char *command = "serve", *openid = NULL, *role = NULL;
+    handover_set_argv(argv);
     long long project_id = 0;
     int check_only = 0;
     for (int i = 1; i < argc; i++) {

@@ -22,12 +22,25 @@ struct gw_thread {
     worker_pool_t *db_pool;
     h2o_accept_ctx_t accept_tls, accept_plain;
     h2o_socket_t *listener_tls, *listener_plain;
+    int fd_tls, fd_plain;  /* the listeners' sockets, -1 if none (handed to a successor) */
+    int inherited_tls, inherited_plain; /* sockets taken over from a predecessor, or -1 */
     size_t inflight;
-    int stopping;
+    int stopping;          /* stopping for good: new requests get 503 SHUTTING_DOWN */
+    int exiting;           /* the loop drains and ends (stopping, or handed over) */
 };
 
-/* Runs the server until SIGTERM/SIGINT; returns the exit code. */
+/* Runs the server until SIGTERM/SIGINT, or until a successor started by
+ * SIGUSR2 accepts (handover.h); returns the exit code. SIGHUP calls the
+ * reload hook. */
 int server_run(void);
+/* Called on the main thread for SIGHUP; reloads what can change while
+ * serving (certificate, secrets). Returns 0 or -1 (what failed is logged). */
+void server_set_reload_hook(int (*hook)(void));
+/* New handshakes use this certificate chain and key from now on; open
+ * connections keep theirs. A certificate that cannot be loaded, does not
+ * match the key, has expired or is not valid yet is refused with a log line
+ * and the one in use stays: -1. */
+int server_reload_tls(const char *cert_file, const char *key_file);
 worker_pool_t *server_pool(struct gw_thread *t, pool_kind_t kind);
 /* Is this peer address (text) one of the trusted proxies? */
 int server_is_trusted_proxy(const char *ip);
