@@ -70,6 +70,26 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int tls_on;
+static const char *tls_ca_file;
+
+void db_set_tls(int on, const char *ca_file)
+{
+    tls_on = on;
+    tls_ca_file = ca_file && *ca_file ? ca_file : NULL;
+}
+
+void db_apply_tls(MYSQL *m)
+{
+    if (!tls_on)
+        return;
+    my_bool yes = 1;
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+    if (tls_ca_file)
+        mysql_optionsv(m, MYSQL_OPT_SSL_CA, tls_ca_file);
+}
+
 int db_library_init(void)
 {
     return mysql_library_init(0, NULL, NULL);
@@ -208,6 +228,7 @@ int db_conn_ensure(db_conn_t *c)
     mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &qt);
     mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &qt);
     mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    db_apply_tls(c->mysql);
     /* No MYSQL_OPT_RECONNECT: it silently drops prepared statements. */
     if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user,
                             c->params.password, c->params.database,

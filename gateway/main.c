@@ -4,7 +4,13 @@
  *   gateway [--config FILE] --check-config validate the configuration and exit
  *   gateway [--config FILE] migrate        apply schema/ migrations
  *   gateway [--config FILE] grant --openid OPENID --role ROLE [--project ID]
+ *   gateway [--config FILE] backup DIR     database dump + photos + manifest into a new folder
+ *   gateway [--config FILE] restore DIR    a backup into an empty database and media_dir
  *   gateway --print-config-keys            the configuration table (Markdown)
+ *
+ * Signals while serving: SIGTERM/SIGINT drain and stop, SIGHUP reloads the
+ * certificate and secrets, SIGUSR2 hands over to the binary now at argv[0]
+ * (handover.h).
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 #include <curl/curl.h>
@@ -13,6 +19,7 @@
 #include <string.h>
 
 #include "../handlers/handlers.h"
+#include "backup.h"
 #include "config.h"
 #include "db.h"
 #include "handover.h"
@@ -38,7 +45,8 @@ const char *__lsan_default_suppressions(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: gateway [--config FILE] [serve | migrate | --check-config | "
-                    "grant --openid OPENID --role ROLE [--project ID] | --print-config-keys]\n");
+                    "grant --openid OPENID --role ROLE [--project ID] | backup DIR | restore DIR | "
+                    "--print-config-keys]\n");
     return 2;
 }
 
@@ -103,7 +111,7 @@ static int serve(void)
 
 int main(int argc, char **argv)
 {
-    const char *command = "serve", *openid = NULL, *role = NULL;
+    const char *command = "serve", *openid = NULL, *role = NULL, *dir = NULL;
     handover_set_argv(argv);
     long long project_id = 0;
     int check_only = 0;
@@ -123,6 +131,10 @@ int main(int argc, char **argv)
             project_id = strtoll(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "serve") || !strcmp(argv[i], "migrate") || !strcmp(argv[i], "grant"))
             command = argv[i];
+        else if ((!strcmp(argv[i], "backup") || !strcmp(argv[i], "restore")) && i + 1 < argc) {
+            command = argv[i];
+            dir = argv[++i];
+        }
         else
             return usage();
     }
@@ -150,8 +162,13 @@ int main(int argc, char **argv)
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     db_library_init();
+    db_set_tls(cfg.db_tls, cfg.db_tls_ca_file);
     if (!strcmp(command, "migrate"))
         rc = migrate_run(&cfg) == 0 ? 0 : 1;
+    else if (!strcmp(command, "backup"))
+        rc = backup_run(&cfg, dir) == 0 ? 0 : 1;
+    else if (!strcmp(command, "restore"))
+        rc = restore_run(&cfg, dir) == 0 ? 0 : 1;
     else if (!strcmp(command, "grant"))
         rc = !openid || !role ? usage() : migrate_grant(&cfg, openid, role, project_id) == 0 ? 0 : 1;
     else

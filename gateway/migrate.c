@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "roles.h"
 
 typedef struct {
@@ -62,14 +63,23 @@ static MYSQL *connect_db(const gw_config_t *cfg, int multi)
     unsigned timeout = (unsigned)((cfg->db_connect_timeout_ms + 999) / 1000);
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    db_apply_tls(m);
     const char *sock = cfg->db_socket && *cfg->db_socket ? cfg->db_socket : NULL;
-    if (!mysql_real_connect(m, sock ? NULL : cfg->db_host, cfg->db_user, cfg->db_password, cfg->db_name,
+    /* Schema changes need rights the serving user should not have. */
+    const char *user = *cfg->migrate_db_user ? cfg->migrate_db_user : cfg->db_user;
+    const char *password = *cfg->migrate_db_user ? cfg->migrate_db_password : cfg->db_password;
+    if (!mysql_real_connect(m, sock ? NULL : cfg->db_host, user, password, cfg->db_name,
                             sock ? 0 : (unsigned)cfg->db_port, sock, multi ? CLIENT_MULTI_STATEMENTS : 0)) {
         fprintf(stderr, "migrate: cannot connect to the database: %s\n", mysql_error(m));
         mysql_close(m);
         return NULL;
     }
     return m;
+}
+
+MYSQL *migrate_connect(const gw_config_t *cfg)
+{
+    return connect_db(cfg, 0);
 }
 
 static int query(MYSQL *m, const char *sql)
