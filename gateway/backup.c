@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mysql.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,9 +220,10 @@ static int opt_line(char *buf, size_t bufsz, const char *key, const char *value)
  * returned (the client reads it as --defaults-extra-file=/dev/fd/N). */
 static int client_options_fd(const gw_config_t *cfg)
 {
-    char opts[4096] = "[client]\n";
-    const char *user = *cfg->migrate_db_user ? cfg->migrate_db_user : cfg->db_user;
-    const char *password = *cfg->migrate_db_user ? cfg->migrate_db_password : cfg->db_password;
+    char opts[4096] = "[client]\n", password[1024];
+    const char *user;
+    if (migrate_db_login(cfg, &user, password, sizeof(password)) != 0)
+        return -1;
     int bad = opt_line(opts, sizeof(opts), "user", user) || opt_line(opts, sizeof(opts), "password", password);
     if (*cfg->db_socket)
         bad = bad || opt_line(opts, sizeof(opts), "socket", cfg->db_socket);
@@ -238,6 +240,7 @@ static int client_options_fd(const gw_config_t *cfg)
     }
     bad = bad || opt_line(opts, sizeof(opts), "default-character-set", "utf8mb4");
     if (bad) {
+        OPENSSL_cleanse(password, sizeof(password));
         fprintf(stderr, "backup: the database user, password or address holds a character the client options "
                         "cannot carry (\" or a line break)\n");
         return -1;
@@ -247,7 +250,8 @@ static int client_options_fd(const gw_config_t *cfg)
         return -1;
     size_t len = strlen(opts); /* far below a pipe's buffer: the write never blocks */
     ssize_t w = write(p[1], opts, len);
-    memset(opts, 0, sizeof(opts));
+    OPENSSL_cleanse(opts, sizeof(opts));
+    OPENSSL_cleanse(password, sizeof(password));
     close(p[1]);
     if (w != (ssize_t)len) {
         close(p[0]);

@@ -54,7 +54,7 @@ static const key_def_t keys[] = {
     B(db_tls, "false", "require TLS to MariaDB and verify its certificate and host name (a database on another host)"),
     S(db_tls_ca_file, "", 0, "PEM file of the CA that signed MariaDB's certificate (empty = system store)"),
     S(migrate_db_user, "", 0, "MariaDB user with schema rights for migrate, backup and restore (empty = db_user)"),
-    S(migrate_db_password, "", 1, "password of migrate_db_user (secret; or migrate_db_password_file)"),
+    S(migrate_db_password_file, "", 0, "file holding migrate_db_user's password, read by migrate, backup and restore only (the service user need not read it)"),
     S(schema_dir, "schema", 0, "directory of numbered migration files"),
     S(media_dir, "var/media", 0, "where uploaded photos are stored (content-addressed)"),
     S(wechat_api_base, "https://api.weixin.qq.com", 0, "WeChat server API base URL (the fake's URL in dev and tests)"),

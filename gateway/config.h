@@ -41,7 +41,7 @@ typedef struct {
     int db_tls;            /* require TLS to MariaDB and verify its certificate */
     char *db_tls_ca_file;  /* CA of MariaDB's certificate; "" = system store */
     char *migrate_db_user; /* migrate, backup, restore; "" = db_user */
-    char *migrate_db_password; /* secret */
+    char *migrate_db_password_file; /* read only by migrate/backup/restore, never by the service */
     char *schema_dir;
     char *media_dir;
     /* WeChat */
