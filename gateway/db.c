@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics_db.h"
 
 #define STMT_CACHE 96
 #define BACKOFF_MIN_MS 100
@@ -240,6 +241,7 @@ int db_conn_ensure(db_conn_t *c)
         c->err = e;
         c->lost = 1;
         c->retry_at_ms = now + c->backoff_ms;
+        metrics_db_connect(0);
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         log_warn("db", "connect failed (%u: %s); next try in %d ms", e, c->errmsg, c->backoff_ms);
         return -1;
@@ -255,6 +257,7 @@ int db_conn_ensure(db_conn_t *c)
         return -1;
     }
     c->up = 1;
+    metrics_db_connect(1);
     c->backoff_ms = BACKOFF_MIN_MS;
     c->retry_at_ms = 0;
     c->last_ok_ms = now_ms();
