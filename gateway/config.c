@@ -38,7 +38,7 @@ static const key_def_t keys[] = {
     I(json_max_bytes, "65536", 256, 16777216, "largest JSON body accepted"),
     I(json_max_depth, "16", 1, 256, "deepest JSON nesting accepted"),
     I(idle_timeout_ms, "30000", 100, 3600000, "keep-alive idle timeout"),
-    I(shutdown_timeout_ms, "10000", 0, 600000, "on SIGTERM, how long in-flight requests may take to finish"),
+    I(shutdown_timeout_ms, "10000", 0, 600000, "on SIGTERM or a hand-over (SIGUSR2), how long in-flight requests may take to finish"),
     S(log_level, "info", 0, "debug, info, warn or error"),
     S(db_socket, "", 0, "MariaDB unix socket (preferred on the same host)"),
     S(db_host, "127.0.0.1", 0, "MariaDB host when db_socket is empty"),
