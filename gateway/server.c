@@ -176,8 +176,11 @@ static SSL_CTX *make_ssl_ctx(void)
         return NULL;
     }
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx)
+    if (!ctx) {
+        SSL_CTX_free(identity);
+        identity = NULL;
         return NULL;
+    }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle keep-alive connections give their read/write buffers back:
