@@ -7,9 +7,12 @@
 #   make stop   stop what `make run` started
 #   make grant OPENID=... ROLE=admin [PROJECT=id]
 #   make bench  benchmarks (bench/)
+#   make install DESTDIR=...   the production layout (see README, "Production")
+#   make test-ops  the slow operations tests (tests/ops/): reload, upgrade,
+#                  backup/restore, the Debian package against Debian's MariaDB
 
 CC      ?= gcc
-PKGS    := libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng
+PKGS    := libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng libsystemd
 BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
@@ -33,10 +36,11 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DB_CHECK_SRCS := $(wildcard tests/db/*.c)
 DB_CHECK_BINS := $(DB_CHECK_SRCS:tests/db/%.c=$(BUILD)/tests/db/%)
 
-.PHONY: all build deps run stop test asan unit e2e grant bench clean
+.PHONY: all build binary deps run stop test test-ops asan unit e2e grant bench install clean
 
 all: build
 build: $(BUILD)/bin/gateway $(UNIT_BINS) $(DB_CHECK_BINS)
+binary: $(BUILD)/bin/gateway
 
 deps:
 	@scripts/install-deps.sh
@@ -93,9 +97,37 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run-all.sh build-asan
 
+test-ops: deps
+	@$(MAKE) --no-print-directory build
+	@tests/ops/run.sh $(BUILD)
+
+# The production layout; the Debian package (debian/) installs the same.
+# After a plain `make install` (no DESTDIR), run $(LIBDIR)/setup once as root.
+NAME    := property-gateway
+DESTDIR ?=
+SBINDIR := /usr/sbin
+LIBDIR  := /usr/lib/$(NAME)
+SHARE   := /usr/share/$(NAME)
+DOCDIR  := /usr/share/doc/$(NAME)
+UNITDIR := /lib/systemd/system
+install: binary
+	install -D -m 0755 $(BUILD)/bin/gateway $(DESTDIR)$(SBINDIR)/$(NAME)
+	install -d -m 0755 $(DESTDIR)$(SHARE)/schema $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0644 schema/[0-9]*.sql $(DESTDIR)$(SHARE)/schema/
+	install -m 0644 ops/db-users.sql $(DESTDIR)$(SHARE)/
+	install -m 0755 ops/setup ops/create-db-users ops/backup-daily $(DESTDIR)$(LIBDIR)/
+	install -m 0644 ops/property-gateway.service ops/property-gateway-backup.service \
+		ops/property-gateway-backup.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0644 ops/RUNBOOK.md ops/prometheus-rules.yml $(DESTDIR)$(DOCDIR)/
+	install -d -m 0750 $(DESTDIR)/etc/$(NAME)
+	@# An operator's configuration is never overwritten.
+	test -e $(DESTDIR)/etc/$(NAME)/gateway.conf || install -m 0640 ops/gateway.conf $(DESTDIR)/etc/$(NAME)/gateway.conf
+	test -e $(DESTDIR)/etc/$(NAME)/notification-templates.json || \
+		install -m 0644 config/notification-templates.json $(DESTDIR)/etc/$(NAME)/notification-templates.json
+
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-deb

@@ -51,7 +51,7 @@ static const key_def_t keys[] = {
     I(json_max_bytes, "65536", 256, 16777216, "largest JSON body accepted"),
     I(json_max_depth, "16", 1, 256, "deepest JSON nesting accepted"),
     I(idle_timeout_ms, "30000", 100, 3600000, "keep-alive idle timeout"),
-    I(shutdown_timeout_ms, "10000", 0, 600000, "on SIGTERM, how long in-flight requests may take to finish"),
+    I(shutdown_timeout_ms, "10000", 0, 600000, "on SIGTERM or a hand-over (SIGUSR2), how long in-flight requests may take to finish"),
     S(log_level, "info", 0, "debug, info, warn or error"),
     S(db_socket, "", 0, "MariaDB unix socket (preferred on the same host)"),
     S(db_host, "127.0.0.1", 0, "MariaDB host when db_socket is empty"),
@@ -64,6 +64,10 @@ static const key_def_t keys[] = {
     I(db_queue_timeout_ms, "2000", 10, 600000, "longest a job may wait for a connection before 503"),
     I(db_query_timeout_ms, "5000", 1000, 600000, "read/write timeout of one query (rounded up to seconds)"),
     I(db_connect_timeout_ms, "2000", 100, 60000, "connect timeout to MariaDB"),
+    B(db_tls, "false", "require TLS to MariaDB and verify its certificate and host name (a database on another host)"),
+    S(db_tls_ca_file, "", 0, "PEM file of the CA that signed MariaDB's certificate (empty = system store)"),
+    S(migrate_db_user, "", 0, "MariaDB user with schema rights for migrate, backup and restore (empty = db_user)"),
+    S(migrate_db_password_file, "", 0, "file holding migrate_db_user's password, read by migrate, backup and restore only (the service user need not read it)"),
     S(schema_dir, "schema", 0, "directory of numbered migration files"),
     S(media_dir, "var/media", 0, "where uploaded photos are stored (content-addressed)"),
     S(wechat_api_base, "https://api.weixin.qq.com", 0, "WeChat server API base URL (the fake's URL in dev and tests)"),
@@ -400,6 +404,10 @@ static int validate(const gw_config_t *c)
     /* A lease shorter than a send would let another process send it again. */
     if ((long long)c->notification_lease_ms < 2LL * c->wechat_timeout_ms) {
         fprintf(stderr, "config: notification_lease_ms: must be at least 2 x wechat_timeout_ms\n");
+        return -1;
+    }
+    if (c->db_tls && *c->db_socket) {
+        fprintf(stderr, "config: db_tls: is for TCP connections; db_socket is set\n");
         return -1;
     }
     if (c->https_port == 0 && c->http_port == 0) {

@@ -57,6 +57,10 @@ typedef struct {
     int db_queue_timeout_ms;
     int db_query_timeout_ms;
     int db_connect_timeout_ms;
+    int db_tls;            /* require TLS to MariaDB and verify its certificate */
+    char *db_tls_ca_file;  /* CA of MariaDB's certificate; "" = system store */
+    char *migrate_db_user; /* migrate, backup, restore; "" = db_user */
+    char *migrate_db_password_file; /* read only by migrate/backup/restore, never by the service */
     char *schema_dir;
     char *media_dir;
     /* WeChat */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics_db.h"
 
 #define STMT_CACHE 96
 #define BACKOFF_MIN_MS 100
@@ -68,6 +69,26 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int tls_on;
+static const char *tls_ca_file;
+
+void db_set_tls(int on, const char *ca_file)
+{
+    tls_on = on;
+    tls_ca_file = ca_file && *ca_file ? ca_file : NULL;
+}
+
+void db_apply_tls(MYSQL *m)
+{
+    if (!tls_on)
+        return;
+    my_bool yes = 1;
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+    if (tls_ca_file)
+        mysql_optionsv(m, MYSQL_OPT_SSL_CA, tls_ca_file);
 }
 
 int db_library_init(void)
@@ -208,6 +229,7 @@ int db_conn_ensure(db_conn_t *c)
     mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &qt);
     mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &qt);
     mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    db_apply_tls(c->mysql);
     /* No MYSQL_OPT_RECONNECT: it silently drops prepared statements. */
     if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user,
                             c->params.password, c->params.database,
@@ -219,6 +241,7 @@ int db_conn_ensure(db_conn_t *c)
         c->err = e;
         c->lost = 1;
         c->retry_at_ms = now + c->backoff_ms;
+        metrics_db_connect(0);
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         log_warn("db", "connect failed (%u: %s); next try in %d ms", e, c->errmsg, c->backoff_ms);
         return -1;
@@ -234,6 +257,7 @@ int db_conn_ensure(db_conn_t *c)
         return -1;
     }
     c->up = 1;
+    metrics_db_connect(1);
     c->backoff_ms = BACKOFF_MIN_MS;
     c->retry_at_ms = 0;
     c->last_ok_ms = now_ms();

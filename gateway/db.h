@@ -77,6 +77,14 @@ typedef struct {
 
 /* Process set-up (before threads) and per-thread set-up of the client library. */
 int db_library_init(void);
+/* TLS for every connection opened after this call (set once, before the
+ * threads): on = require TLS and verify the server's certificate and name,
+ * against ca_file (a PEM file; NULL or "" = the system store). The string
+ * must outlive the connections. */
+void db_set_tls(int on, const char *ca_file);
+/* Applies that setting to a MYSQL handle before it connects (migrate.c). */
+struct st_mysql;
+void db_apply_tls(struct st_mysql *m);
 void db_library_end(void);
 void db_thread_init(void);
 void db_thread_end(void);

@@ -7,9 +7,13 @@
 #define GW_MEDIA_URL_H
 #include <stddef.h>
 
-/* Sets the signing key (>= 32 bytes; config media_url_key). Call once at start,
- * before any thread signs or verifies. Returns 0 or -1. */
+/* Sets the signing key (>= 32 bytes; config media_url_key) and forgets any
+ * earlier one. Returns 0 or -1. Thread-safe. */
 int media_url_set_key(const char *key, size_t len);
+/* Rotation (SIGHUP): the new key signs; the key it replaces still verifies
+ * until the next rotation, so URLs already handed out keep working until they
+ * expire. The same key again changes nothing. -1 (and no change) if unusable. */
+int media_url_rotate_key(const char *key, size_t len);
 void media_url_clear_key(void);
 
 int media_url_sign(long long upload_id, const char *variant, long long ttl_s, char *out, size_t outsz); /* 0 or -1 */

@@ -101,6 +101,8 @@ static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
+static _Atomic uint64_t db_connects[2];     /* [ok] */
+static _Atomic uint64_t token_refreshes[2]; /* [ok] */
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
@@ -339,6 +341,16 @@ void metrics_repair_check_skipped(void)
     atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
 }
 
+void metrics_db_connect(int ok)
+{
+    atomic_fetch_add_explicit(&db_connects[ok != 0], 1, memory_order_relaxed);
+}
+
+void metrics_wechat_token_refresh(int ok)
+{
+    atomic_fetch_add_explicit(&token_refreshes[ok != 0], 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -482,6 +494,15 @@ char *metrics_render(size_t *len)
            "Database jobs rejected because the wait queue was full.");
     bputf(&b, "gateway_db_queue_rejected_total %llu\n",
           (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
+    header(&b, "gateway_db_connects_total", "counter",
+           "Connection attempts to MariaDB; past start-up each one is a reconnect.");
+    for (int ok = 1; ok >= 0; ok--)
+        bputf(&b, "gateway_db_connects_total{result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+              (unsigned long long)atomic_load_explicit(&db_connects[ok], memory_order_relaxed));
+    header(&b, "gateway_wechat_token_refreshes_total", "counter", "Fetches of the WeChat access token.");
+    for (int ok = 1; ok >= 0; ok--)
+        bputf(&b, "gateway_wechat_token_refreshes_total{result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+              (unsigned long long)atomic_load_explicit(&token_refreshes[ok], memory_order_relaxed));
     static const char *const cache_names[METRICS_CACHE__COUNT] = {"auth", "repair_detail"};
     header(&b, "gateway_cache_lookups_total", "counter", "In-memory cache lookups by cache and result.");
     for (int k = 0; k < METRICS_CACHE__COUNT; k++)

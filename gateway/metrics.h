@@ -10,6 +10,8 @@ void metrics_request(const char *method, const char *route, int status, double s
  * a negative errcode other than -1 is a transport failure. */
 void metrics_wechat_call(const char *endpoint, int errcode);
 void metrics_notification(const char *outcome);
+/* One fetch of the WeChat access token: gateway_wechat_token_refreshes_total{result}. */
+void metrics_wechat_token_refresh(int ok);
 /* One lookup in an in-memory cache: gateway_cache_lookups_total{cache,result}. */
 typedef enum { METRICS_CACHE_AUTH, METRICS_CACHE_REPAIR_DETAIL, METRICS_CACHE__COUNT } metrics_cache_t;
 void metrics_cache_lookup(metrics_cache_t cache, int hit);

@@ -11,5 +11,8 @@ void metrics_db_pool(int thread_index, int busy, int total, int queued);
 /* One job refused because the wait queue was full (the 503 path):
  * gateway_db_queue_rejected_total. */
 void metrics_db_rejected(void);
+/* One connection attempt to MariaDB (first connects and reconnects alike):
+ * gateway_db_connects_total{result="ok"|"failed"}. */
+void metrics_db_connect(int ok);
 
 #endif

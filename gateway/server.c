@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "call_internal.h"
 #include "config.h"
 #include "db.h"
+#include "handover.h"
 #include "log.h"
 #include "memory_trim.h"
 #include "metrics_db.h"
@@ -36,8 +38,17 @@ static worker_pool_t *wechat_pool, *cpu_pool;
 static pthread_barrier_t ready_barrier;
 static atomic_int startup_failed;
 static atomic_int threads_draining; /* loop threads not yet through their in-flight calls */
+static atomic_int handed_over;      /* a successor accepts on our listening sockets */
 static h2o_multithread_message_t wake_msgs[256];
 static trim_activity_t *activity; /* one per loop thread, indexed like threads */
+static int (*reload_hook)(void);
+/* The certificate, chain and key new handshakes use, held by an SSL_CTX of
+ * their own so a reload can swap them whole (see cert_cb). */
+static SSL_CTX *identity;
+static pthread_mutex_t identity_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* How long a successor may take to accept before the hand-over is given up. */
+#define HANDOVER_TIMEOUT_MS 30000
 
 /* Memory freed by a burst goes back to the system once nothing has started
  * and nothing has been in flight for this long (more than one tick of the
@@ -88,36 +99,110 @@ int server_is_trusted_proxy(const char *ip)
     return 0;
 }
 
+/* Loads a certificate chain and its key into an SSL_CTX that only holds
+ * them; NULL with the reason in why. */
+static SSL_CTX *load_identity(const char *cert_file, const char *key_file, char *why, size_t whysz)
+{
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+    if (!c) {
+        snprintf(why, whysz, "tls_cert_file: out of memory");
+        return NULL;
+    }
+    if (SSL_CTX_use_certificate_chain_file(c, cert_file) != 1) {
+        snprintf(why, whysz, "tls_cert_file: cannot load %s", cert_file);
+        goto Error;
+    }
+    if (SSL_CTX_use_PrivateKey_file(c, key_file, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(c) != 1) {
+        snprintf(why, whysz, "tls_key_file: cannot load %s or it does not match the certificate", key_file);
+        goto Error;
+    }
+    X509 *x = SSL_CTX_get0_certificate(c);
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+        snprintf(why, whysz, "tls_cert_file: %s has expired", cert_file);
+        goto Error;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
+        snprintf(why, whysz, "tls_cert_file: %s is not valid yet", cert_file);
+        goto Error;
+    }
+    return c;
+Error:
+    ERR_clear_error();
+    SSL_CTX_free(c);
+    return NULL;
+}
+
+/* Every handshake takes the identity in use at that moment; a connection
+ * keeps what it got, so a reload never touches open connections. */
+static int cert_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&identity_lock);
+    STACK_OF(X509) *chain = NULL;
+    SSL_CTX_get0_chain_certs(identity, &chain);
+    int ok = SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(identity), SSL_CTX_get0_privatekey(identity), chain,
+                                  1) == 1;
+    pthread_mutex_unlock(&identity_lock);
+    return ok;
+}
+
+int server_reload_tls(const char *cert_file, const char *key_file)
+{
+    char why[PATH_MAX + 128];
+    SSL_CTX *fresh = load_identity(cert_file, key_file, why, sizeof(why));
+    if (!fresh) {
+        log_error("server", "reload: %s; the certificate in use stays", why);
+        return -1;
+    }
+    char until[64] = "?";
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b && ASN1_TIME_print(b, X509_get0_notAfter(SSL_CTX_get0_certificate(fresh))) == 1) {
+        int n = BIO_read(b, until, sizeof(until) - 1);
+        until[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(b);
+    pthread_mutex_lock(&identity_lock);
+    SSL_CTX *old = identity;
+    identity = fresh;
+    pthread_mutex_unlock(&identity_lock);
+    SSL_CTX_free(old);
+    log_info("server", "reload: new connections use the certificate in %s (valid until %s)", cert_file, until);
+    return 0;
+}
+
+void server_set_reload_hook(int (*hook)(void))
+{
+    reload_hook = hook;
+}
+
 static SSL_CTX *make_ssl_ctx(void)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx)
+    char why[PATH_MAX + 128];
+    if (!(identity = load_identity(gw_cfg->tls_cert_file, gw_cfg->tls_key_file, why, sizeof(why)))) {
+        fprintf(stderr, "config: %s\n", why);
         return NULL;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        SSL_CTX_free(identity);
+        identity = NULL;
+        return NULL;
+    }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle keep-alive connections give their read/write buffers back:
      * about half the memory of an idle TLS connection. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx, gw_cfg->tls_cert_file) != 1) {
-        fprintf(stderr, "config: tls_cert_file: cannot load %s\n", gw_cfg->tls_cert_file);
-        goto Error;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, gw_cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        fprintf(stderr, "config: tls_key_file: cannot load %s or it does not match the certificate\n",
-                gw_cfg->tls_key_file);
-        goto Error;
-    }
+    SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
     h2o_ssl_register_alpn_protocols(ctx, gw_cfg->http2 ? h2o_alpn_protocols : http11_only);
     return ctx;
-Error:
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    return NULL;
 }
 
-static int open_listener(int port)
+/* inherited: a socket taken over from a predecessor (handover.h), or -1. */
+static int open_listener(int port, int inherited)
 {
+    if (inherited >= 0)
+        return inherited;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, gw_cfg->listen_host, &addr.sin_addr) != 1) {
         fprintf(stderr, "config: listen_host: \"%s\" is not an IPv4 address\n", gw_cfg->listen_host);
@@ -147,18 +232,25 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_accept(listener->data, sock);
 }
 
-static h2o_socket_t *start_listener(h2o_context_t *ctx, int port, h2o_accept_ctx_t *actx, SSL_CTX *ssl)
+const char *const listen_kind_names[LISTEN__COUNT] = {"https", "http", "upload_https", "upload_http"};
+
+/* The listener of that kind on ctx's loop, on the predecessor's socket when
+ * there is one. 0, or -1 when the port cannot be bound. */
+static int start_listener(struct gw_thread *t, listen_kind_t kind, h2o_context_t *ctx, int port, SSL_CTX *ssl)
 {
-    int fd = open_listener(port);
+    int fd = open_listener(port, t->inherited[kind]);
+    t->fd[kind] = fd;
     if (fd < 0)
-        return NULL;
+        return -1;
+    h2o_accept_ctx_t *actx = &t->accept[kind];
     actx->ctx = ctx;
     actx->hosts = ctx->globalconf->hosts;
     actx->ssl_ctx = ssl;
     h2o_socket_t *sock = h2o_evloop_socket_create(ctx->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     sock->data = actx;
     h2o_socket_read_start(sock, on_accept);
-    return sock;
+    t->listener[kind] = sock;
+    return 0;
 }
 
 static void close_listener(h2o_socket_t **listener)
@@ -172,10 +264,8 @@ static void close_listener(h2o_socket_t **listener)
 
 static void close_listeners(struct gw_thread *t)
 {
-    close_listener(&t->listener_tls);
-    close_listener(&t->listener_plain);
-    close_listener(&t->listener_upload_tls);
-    close_listener(&t->listener_upload_plain);
+    for (int k = 0; k < LISTEN__COUNT; k++)
+        close_listener(&t->listener[k]);
 }
 
 static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -185,8 +275,11 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
         h2o_linklist_t *l = messages->next;
         h2o_linklist_unlink(l);
     }
-    if (!t->stopping) {
-        t->stopping = 1;
+    if (!t->exiting) {
+        t->exiting = 1;
+        /* After a hand-over the successor serves on; requests still arriving
+         * on this process's open connections are answered, not turned away. */
+        t->stopping = !atomic_load(&handed_over);
         close_listeners(t); /* stop accepting; in-flight requests finish */
         h2o_context_request_shutdown(&t->ctx); /* no more keep-alive */
         if (t->has_upload_ctx)
@@ -241,7 +334,7 @@ static void report_pool(h2o_timeout_entry_t *entry)
     pool_stats(r->thread->db_pool, &busy, &total, &queued);
     metrics_db_pool(r->thread->index, busy, total, queued);
     trim_activity_tick(&activity[r->thread->index], r->thread->inflight, monotonic_ms());
-    if (!r->thread->stopping)
+    if (!r->thread->exiting)
         h2o_timeout_link(r->thread->ctx.loop, &r->timeout, &r->entry);
 }
 
@@ -263,18 +356,20 @@ static void *thread_main(void *arg)
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->done_receiver, call_on_worker_done);
     h2o_multithread_register_receiver(t->queue, &t->wake_receiver, on_wake);
-    if (gw_cfg->https_port && !(t->listener_tls = start_listener(&t->ctx, gw_cfg->https_port, &t->accept_tls, ssl_ctx)))
+    for (int k = 0; k < LISTEN__COUNT; k++)
+        t->fd[k] = -1;
+    if (gw_cfg->https_port && start_listener(t, LISTEN_TLS, &t->ctx, gw_cfg->https_port, ssl_ctx) != 0)
         atomic_store(&startup_failed, 1);
-    if (gw_cfg->http_port && !(t->listener_plain = start_listener(&t->ctx, gw_cfg->http_port, &t->accept_plain, NULL)))
+    if (gw_cfg->http_port && start_listener(t, LISTEN_PLAIN, &t->ctx, gw_cfg->http_port, NULL) != 0)
         atomic_store(&startup_failed, 1);
     if (gw_cfg->upload_https_port || gw_cfg->upload_http_port) {
         h2o_context_init(&t->upload_ctx, t->ctx.loop, &upload_globalconf);
         t->has_upload_ctx = 1;
-        if (gw_cfg->upload_https_port && !(t->listener_upload_tls = start_listener(
-                                               &t->upload_ctx, gw_cfg->upload_https_port, &t->accept_upload_tls, ssl_ctx)))
+        if (gw_cfg->upload_https_port &&
+            start_listener(t, LISTEN_UPLOAD_TLS, &t->upload_ctx, gw_cfg->upload_https_port, ssl_ctx) != 0)
             atomic_store(&startup_failed, 1);
-        if (gw_cfg->upload_http_port && !(t->listener_upload_plain = start_listener(
-                                              &t->upload_ctx, gw_cfg->upload_http_port, &t->accept_upload_plain, NULL)))
+        if (gw_cfg->upload_http_port &&
+            start_listener(t, LISTEN_UPLOAD_PLAIN, &t->upload_ctx, gw_cfg->upload_http_port, NULL) != 0)
             atomic_store(&startup_failed, 1);
     }
     pool_reporter_t reporter = {.thread = t};
@@ -283,7 +378,7 @@ static void *thread_main(void *arg)
     report_pool(&reporter.entry); /* publish now, so /metrics has the gauges from the start */
     pthread_barrier_wait(&ready_barrier);
 
-    while (!t->stopping)
+    while (!t->exiting)
         h2o_evloop_run(t->ctx.loop, INT32_MAX);
     /* Drain: finish what is in flight. A thread that is done keeps answering
      * its open connections (503 SHUTTING_DOWN) until every thread is done, so
@@ -338,7 +433,7 @@ static void setup_globalconf(h2o_globalconf_t *gc, int max_body_bytes)
     handler->on_req = on_req;
 }
 
-/* The main thread waits for SIGTERM/SIGINT. Meanwhile it hands memory that
+/* The main thread waits for SIGTERM/SIGINT/SIGHUP/SIGUSR2. Meanwhile it hands memory that
  * glibc keeps after a burst (image uploads, thousands of TLS connections)
  * back to the system once the burst is over (memory_trim.h), so the
  * footprint returns to its baseline. */
@@ -348,6 +443,8 @@ static int wait_for_signal(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     const struct timespec poll = {.tv_nsec = TRIM_POLL_NS};
     memory_trim_t trim = {.quiet_ms = TRIM_QUIET_MS, .backstop_ms = TRIM_BACKSTOP_MS};
     for (;;) {
@@ -364,6 +461,52 @@ static int wait_for_signal(void)
     }
 }
 
+static void reload(void)
+{
+    log_info("server", "signal %d: reloading the certificate and secrets", SIGHUP);
+    handover_notify_reloading();
+    int rc = reload_hook ? reload_hook() : 0;
+    log_info("server", "reload %s", rc == 0 ? "done" : "partly refused; see above");
+    handover_notify_reloaded();
+}
+
+/* Starts the successor on this process's listening sockets; 0 once it accepts. */
+static int hand_over(void)
+{
+    static int fds[LISTEN__COUNT][256];
+    handover_group_t groups[LISTEN__COUNT];
+    for (int k = 0; k < LISTEN__COUNT; k++) {
+        groups[k] = (handover_group_t){.kind = listen_kind_names[k], .fds = fds[k], .n = 0};
+        for (int i = 0; i < nthreads; i++)
+            if (threads[i].fd[k] >= 0)
+                fds[k][groups[k].n++] = threads[i].fd[k];
+    }
+    return handover_spawn(groups, LISTEN__COUNT, HANDOVER_TIMEOUT_MS);
+}
+
+/* Serves, reloading on SIGHUP, until SIGTERM/SIGINT or a hand-over. */
+static void serve_until_stopped(void)
+{
+    for (;;) {
+        int sig = wait_for_signal();
+        if (sig == SIGHUP) {
+            reload();
+            continue;
+        }
+        if (sig == SIGUSR2) {
+            log_info("server", "signal %d: handing over to a new process", sig);
+            if (hand_over() != 0)
+                continue;
+            atomic_store(&handed_over, 1);
+            log_info("server", "draining in-flight requests");
+            return;
+        }
+        handover_notify_stopping();
+        log_info("server", "signal %d: draining in-flight requests", sig);
+        return;
+    }
+}
+
 int server_run(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -371,6 +514,8 @@ int server_run(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit: only main waits for them */
 
     if ((gw_cfg->https_port || gw_cfg->upload_https_port) && !(ssl_ctx = make_ssl_ctx()))
@@ -382,6 +527,20 @@ int server_run(void)
         nthreads = 1;
     if (nthreads > 256)
         nthreads = 256;
+    /* Every socket taken over from a predecessor needs a loop that accepts
+     * on it: the connections queued there would wait forever otherwise. */
+    static int inherited[LISTEN__COUNT][256];
+    const int ports[LISTEN__COUNT] = {gw_cfg->https_port, gw_cfg->http_port, gw_cfg->upload_https_port,
+                                      gw_cfg->upload_http_port};
+    int ninherited[LISTEN__COUNT], most = 0;
+    for (int k = 0; k < LISTEN__COUNT; k++) {
+        ninherited[k] = handover_listeners(listen_kind_names[k], ports[k], inherited[k], 256);
+        most = ninherited[k] > most ? ninherited[k] : most;
+    }
+    if (most > nthreads) {
+        nthreads = most;
+        log_info("server", "%d threads: one for each listening socket taken over", nthreads);
+    }
 
     threads = calloc((size_t)nthreads, sizeof(*threads));
     activity = aligned_alloc(_Alignof(trim_activity_t), (size_t)nthreads * sizeof(*activity));
@@ -428,6 +587,8 @@ int server_run(void)
     pthread_barrier_init(&ready_barrier, NULL, (unsigned)nthreads + 1);
     for (int i = 0; i < nthreads; i++) {
         threads[i].index = i;
+        for (int k = 0; k < LISTEN__COUNT; k++)
+            threads[i].inherited[k] = i < ninherited[k] ? inherited[k][i] : -1;
         pool_config_t dc = {.name = "db", .threads = gw_cfg->db_pool_size, .queue_max = gw_cfg->db_queue_max,
                             .queue_timeout_ms = gw_cfg->db_queue_timeout_ms, .thread_init = db_worker_init,
                             .thread_fini = db_worker_fini};
@@ -443,8 +604,8 @@ int server_run(void)
                  gw_cfg->listen_host, gw_cfg->https_port, gw_cfg->listen_host, gw_cfg->http_port,
                  gw_cfg->upload_https_port, gw_cfg->upload_http_port, nthreads, gw_cfg->http2 ? "on" : "off");
         background_start();
-        int sig = wait_for_signal();
-        log_info("server", "signal %d: draining in-flight requests", sig);
+        handover_ready();
+        serve_until_stopped();
     }
     background_stop();
     for (int i = 0; i < nthreads; i++)
@@ -460,6 +621,8 @@ int server_run(void)
     ratelimit_shutdown();
     free(activity);
     SSL_CTX_free(ssl_ctx);
+    SSL_CTX_free(identity);
+    identity = NULL;
     log_info("server", "stopped");
     return rc;
 }

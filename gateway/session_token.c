@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ typedef struct {
 
 static signing_key_t keys[MAX_KEYS];
 static int nkeys;
+/* Signing and verifying read the keys; a reload (SIGHUP) replaces them. */
+static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 void session_keys_free(void)
 {
@@ -83,7 +86,8 @@ static void mac(const signing_key_t *k, const char *msg, size_t len, char out[48
     b64url(digest, dlen, out);
 }
 
-int session_sign_sid(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
+/* The keys are read under keys_lock (session_keys_reload may swap them). */
+static int sign_locked(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
 {
     if (nkeys == 0)
         return -1;
@@ -105,10 +109,6 @@ int session_sign_sid(long long user_id, long long expires_at, char *out, size_t 
     return 0;
 }
 
-int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
-{
-    return session_sign_sid(user_id, expires_at, out, outsz, NULL, 0);
-}
 
 /* Parses a decimal number made only of digits; -1 if not. */
 static long long parse_num(const char *s, size_t len)
@@ -124,14 +124,8 @@ static long long parse_num(const char *s, size_t len)
     return v;
 }
 
-session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
-                                long long *expires_at)
-{
-    return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
-}
-
-session_status_t session_verify_sid(const char *token, size_t len, long long now, long long *user_id,
-                                    long long *expires_at, char *sid, size_t sidsz)
+static session_status_t verify_locked(const char *token, size_t len, long long now, long long *user_id,
+                                      long long *expires_at, char *sid, size_t sidsz)
 {
     if (len == 0 || len > 200)
         return SESSION_INVALID;
@@ -177,4 +171,48 @@ session_status_t session_verify_sid(const char *token, size_t len, long long now
     if (expires_at)
         *expires_at = exp;
     return SESSION_OK;
+}
+
+int session_sign_sid(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
+{
+    pthread_rwlock_rdlock(&keys_lock);
+    int rc = sign_locked(user_id, expires_at, out, outsz, sid, sidsz);
+    pthread_rwlock_unlock(&keys_lock);
+    return rc;
+}
+
+int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
+{
+    return session_sign_sid(user_id, expires_at, out, outsz, NULL, 0);
+}
+
+session_status_t session_verify_sid(const char *token, size_t len, long long now, long long *user_id,
+                                    long long *expires_at, char *sid, size_t sidsz)
+{
+    pthread_rwlock_rdlock(&keys_lock);
+    session_status_t st = verify_locked(token, len, now, user_id, expires_at, sid, sidsz);
+    pthread_rwlock_unlock(&keys_lock);
+    return st;
+}
+
+session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
+                                long long *expires_at)
+{
+    return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
+}
+
+int session_keys_reload(const char *spec)
+{
+    static signing_key_t saved[MAX_KEYS];
+    pthread_rwlock_wrlock(&keys_lock);
+    int nsaved = nkeys;
+    memcpy(saved, keys, sizeof(keys));
+    int rc = session_keys_load(spec);
+    if (rc != 0) { /* keep serving with the keys in use */
+        memcpy(keys, saved, sizeof(keys));
+        nkeys = nsaved;
+    }
+    pthread_rwlock_unlock(&keys_lock);
+    OPENSSL_cleanse(saved, sizeof(saved));
+    return rc;
 }

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "wechat_client_internal.h"
 
 #define TOKEN_DEFAULT_TTL_S 7200 /* when the reply omits expires_in */
@@ -295,7 +296,9 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
         tc.expires_at = now + ttl_ms;
         tc.refresh_at = tc.expires_at - margin;
         log_info("wechat", "access token %s, expires in %lld s", forced ? "force-refreshed" : "fetched", ttl_s);
+        metrics_wechat_token_refresh(1);
     } else {
+        metrics_wechat_token_refresh(0);
         tc.cooldown_until = now_ms() + cooldown_ms(fst.errcode);
         tc.last_err = fst;
         snprintf(tc.last_err.errmsg, sizeof tc.last_err.errmsg, "token: %.240s", fst.errmsg);

@@ -7,8 +7,9 @@ set -eu
 PACKAGES="
 build-essential pkg-config
 libh2o-evloop-dev libssl-dev libcurl4-openssl-dev libcjson-dev libmariadb-dev
-libturbojpeg0-dev libpng-dev
+libturbojpeg0-dev libpng-dev libsystemd-dev
 mariadb-server mariadb-client
+debhelper dpkg-dev
 openssl curl ca-certificates
 python3 python3-pytest python3-requests python3-pymysql python3-cryptography
 "

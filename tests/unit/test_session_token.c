@@ -248,6 +248,25 @@ static void test_key_loading(void)
     CHECK_INT(session_sign(1, NOW + 10, tok, sizeof(tok)), -1);
 }
 
+/* A reload (SIGHUP) replaces the keys; a spec that cannot be parsed is
+ * refused and the keys in use stay. */
+static void test_reload(void)
+{
+    char tok[160];
+    long long uid = 0;
+    CHECK_INT(session_keys_load(K1), 0);
+    CHECK_INT(session_sign(42, 4000000000LL, tok, sizeof tok), 0);
+    CHECK_INT(session_keys_reload("k1=,broken"), -1);
+    CHECK_INT(session_verify(tok, strlen(tok), 1000, &uid, NULL), SESSION_OK);
+    CHECK_INT(session_keys_reload(K2 "," K1), 0);
+    CHECK_INT(session_verify(tok, strlen(tok), 1000, &uid, NULL), SESSION_OK);
+    CHECK_INT(session_sign(43, 4000000000LL, tok, sizeof tok), 0);
+    CHECK(strncmp(tok, "k2.", 3) == 0);
+    CHECK_INT(session_keys_reload(K1), 0);
+    CHECK_INT(session_verify(tok, strlen(tok), 1000, &uid, NULL), SESSION_INVALID);
+    session_keys_free();
+}
+
 int main(void)
 {
     RUN(test_round_trip);
@@ -258,5 +277,6 @@ int main(void)
     RUN(test_malformed);
     RUN(test_session_id);
     RUN(test_key_loading);
+    RUN(test_reload);
     return TEST_REPORT();
 }
