@@ -39,12 +39,14 @@ def tls_mariadb():
     ca, cert, key = make_ca_and_server_cert(d, "db")
     other_ca, _, _ = make_ca_and_server_cert(d, "other")
     datadir, sock, port = os.path.join(d, "data"), os.path.join(d, "mysql.sock"), devstack.free_port()
+    tmpdir = os.path.join(d, "tmp")  # its own: see devstack.MariaDB.start
+    os.makedirs(tmpdir)
     subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
                     "--auth-root-authentication-method=normal", "--skip-test-db"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   env=dict(os.environ, TMPDIR=tmpdir), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc = subprocess.Popen(
         ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", "--user=root",
-         f"--log-error={d}/mysql.log", "--bind-address=127.0.0.1", f"--port={port}", f"--ssl-ca={ca}",
+         f"--log-error={d}/mysql.log", f"--tmpdir={tmpdir}", "--bind-address=127.0.0.1", f"--port={port}", f"--ssl-ca={ca}",
          f"--ssl-cert={cert}", f"--ssl-key={key}", "--require-secure-transport=ON",
          "--innodb-buffer-pool-size=64M", "--character-set-server=utf8mb4"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

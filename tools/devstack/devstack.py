@@ -79,6 +79,7 @@ class MariaDB:
         self.socket = os.path.join(self.dir, "mysql.sock")
         self.pidfile = os.path.join(self.dir, "mysql.pid")
         self.log = os.path.join(self.dir, "mysql.log")
+        self.tmpdir = os.path.join(self.dir, "tmp")
         self.proc = None
         self.database = "gateway"
         self.user = "gateway"
@@ -93,13 +94,21 @@ class MariaDB:
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
         fresh = not os.path.isdir(os.path.join(self.datadir, "mysql"))
+        # A temporary folder of its own: mariadbd names its on-disk temporary
+        # tables in a way that collides between servers sharing /tmp, and
+        # one of them then crashes (seen with several bootstraps at once).
+        os.makedirs(self.tmpdir, exist_ok=True)
         if fresh:
-            subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-                            "--auth-root-authentication-method=normal", "--skip-test-db"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            out = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+                                  "--auth-root-authentication-method=normal", "--skip-test-db"],
+                                 env=dict(os.environ, TMPDIR=self.tmpdir),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if out.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed ({out.returncode}):\n{out.stdout[-4000:]}")
         self.proc = subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
-             f"--pid-file={self.pidfile}", f"--log-error={self.log}", "--skip-networking", "--user=root",
+             f"--pid-file={self.pidfile}", f"--log-error={self.log}", f"--tmpdir={self.tmpdir}",
+             "--skip-networking", "--user=root",
              "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
