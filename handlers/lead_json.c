@@ -48,40 +48,45 @@ int lead_page_rows(const db_rows_t *r, int limit)
     return r->nrows < limit ? r->nrows : limit;
 }
 
-void lead_page_respond(gw_call_t *c, cJSON *items, int limit, const db_rows_t *r, int id_col)
+void lead_page_respond(gw_call_t *c, cJSON *items, int limit, const db_rows_t *r, const char *id_col)
 {
     char cursor[32];
     int more = r->nrows > limit;
     if (more)
-        snprintf(cursor, sizeof(cursor), "%lld", db_cell_int(r, limit - 1, id_col));
+        snprintf(cursor, sizeof(cursor), "%lld", db_get_int(r, limit - 1, id_col));
     call_ok_list(c, items, more ? cursor : NULL);
 }
 
-void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
 {
-    if (db_cell(r, row, col))
-        cJSON_AddNumberToObject(o, name, (double)db_cell_int(r, row, col));
+    if (!db_is_null(r, row, col))
+        cJSON_AddNumberToObject(o, name, (double)db_get_int(r, row, col));
     else
         cJSON_AddNullToObject(o, name);
 }
 
-void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
 {
-    json_add_string_or_null(o, name, db_cell(r, row, col));
+    json_add_string_or_null(o, name, db_get(r, row, col));
 }
 
-void lead_json_add_phone_masked(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+void lead_json_add_bool(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
 {
-    const char *phone = db_cell(r, row, col);
+    cJSON_AddBoolToObject(o, name, db_get_int(r, row, col) != 0);
+}
+
+void lead_json_add_phone_masked(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
+{
+    const char *phone = db_get(r, row, col);
     char masked[40];
     if (phone)
         mask_phone(phone, masked, sizeof(masked));
     json_add_string_or_null(o, name, phone ? masked : NULL);
 }
 
-void lead_json_add_name_masked(cJSON *o, const char *name, const db_rows_t *r, int row, int col)
+void lead_json_add_name_masked(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
 {
-    const char *person = db_cell(r, row, col);
+    const char *person = db_get(r, row, col);
     char masked[16];
     if (person)
         lead_mask_name(person, masked, sizeof(masked));

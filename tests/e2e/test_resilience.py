@@ -250,7 +250,7 @@ def test_logs_hold_no_personal_data_or_secrets(stack, api, fake, db, factory):
     assert logs and "phone bound" in logs[stack.gateway.log]
 
     phones = {r["phone"] for r in db.query("SELECT phone FROM users WHERE phone IS NOT NULL"
-                                           " UNION SELECT phone FROM owners UNION SELECT phone FROM leads")}
+                                           " UNION SELECT phone FROM owners UNION SELECT phone FROM leads WHERE phone IS NOT NULL")}
     openids = {r["openid"] for r in db.query("SELECT openid FROM users")}
     session_keys = {r["session_key"] for r in db.query("SELECT session_key FROM wechat_sessions")}
     with open(os.path.join(stack.dir, "wechat_secret")) as f:
