@@ -57,6 +57,19 @@ void lead_page_respond(gw_call_t *c, cJSON *items, int limit, const db_rows_t *r
     call_ok_list(c, items, more ? cursor : NULL);
 }
 
+void lead_page_answer(gw_call_t *c, db_rows_t *r, int limit, cJSON *(*item)(const db_rows_t *r, int row))
+{
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    cJSON *items = cJSON_CreateArray();
+    for (int i = 0; i < lead_page_rows(r, limit); i++)
+        cJSON_AddItemToArray(items, item(r, i));
+    lead_page_respond(c, items, limit, r, "id");
+    db_rows_free(r);
+}
+
 void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
 {
     if (!db_is_null(r, row, col))
@@ -91,4 +104,41 @@ void lead_json_add_name_masked(cJSON *o, const char *name, const db_rows_t *r, i
     if (person)
         lead_mask_name(person, masked, sizeof(masked));
     json_add_string_or_null(o, name, person ? masked : NULL);
+}
+
+void lead_json_add_head(cJSON *o, const db_rows_t *r, int row)
+{
+    lead_json_add_int(o, "id", r, row, "id");
+    cJSON *p = cJSON_AddObjectToObject(o, "project");
+    lead_json_add_int(p, "id", r, row, "project_id");
+    lead_json_add_str(p, "name", r, row, "project_name");
+    lead_json_add_str(o, "name", r, row, "name");
+    lead_json_add_phone_masked(o, "phone_masked", r, row, "phone");
+    lead_json_add_bool(o, "phone_verified", r, row, "phone_verified");
+}
+
+void lead_json_add_interest(cJSON *o, const db_rows_t *r, int row)
+{
+    cJSON *interest = cJSON_AddObjectToObject(o, "interest");
+    lead_json_add_str(interest, "layout", r, row, "interest_layout");
+    lead_json_add_str(interest, "area", r, row, "interest_area");
+    lead_json_add_str(interest, "budget", r, row, "interest_budget");
+}
+
+void lead_json_add_consent(cJSON *o, const db_rows_t *r, int row)
+{
+    cJSON *consent = cJSON_AddObjectToObject(o, "consent");
+    lead_json_add_int(consent, "at", r, row, "consent_at");
+    lead_json_add_str(consent, "privacy_notice_version", r, row, "privacy_notice_version");
+}
+
+void lead_json_add_agent(cJSON *o, const db_rows_t *r, int row)
+{
+    if (!db_get_int(r, row, "agent_user_id")) {
+        cJSON_AddNullToObject(o, "agent");
+        return;
+    }
+    cJSON *agent = cJSON_AddObjectToObject(o, "agent");
+    lead_json_add_int(agent, "user_id", r, row, "agent_user_id");
+    lead_json_add_str(agent, "name", r, row, "agent_name");
 }

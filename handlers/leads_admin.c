@@ -108,7 +108,7 @@ static int read_admin_query(gw_call_t *c, admin_query_t *q)
 }
 
 static const char *SQL_ADMIN_LEADS =
-    "SELECT l.id, l.project_id, p.name AS project_name, l.name, l.phone, l.phone_verified, l.stage, l.channel,"
+    "SELECT " LEAD_HEAD_COLUMNS ", l.stage, l.channel,"
     " l.agent_user_id, au.display_name AS agent_name, l.submissions, UNIX_TIMESTAMP(l.created_at) AS created_at,"
     " UNIX_TIMESTAMP(l.first_contact_due_at) AS first_contact_due_at,"
     " UNIX_TIMESTAMP(l.first_contacted_at) AS first_contacted_at,"
@@ -122,22 +122,10 @@ static const char *SQL_ADMIN_LEADS =
 static cJSON *admin_lead_json(const db_rows_t *r, int i)
 {
     cJSON *o = cJSON_CreateObject();
-    lead_json_add_int(o, "id", r, i, "id");
-    cJSON *p = cJSON_AddObjectToObject(o, "project");
-    lead_json_add_int(p, "id", r, i, "project_id");
-    lead_json_add_str(p, "name", r, i, "project_name");
-    lead_json_add_str(o, "name", r, i, "name");
-    lead_json_add_phone_masked(o, "phone_masked", r, i, "phone");
-    lead_json_add_bool(o, "phone_verified", r, i, "phone_verified");
+    lead_json_add_head(o, r, i);
     lead_json_add_str(o, "stage", r, i, "stage");
     lead_json_add_str(o, "channel", r, i, "channel");
-    if (!db_is_null(r, i, "agent_user_id")) {
-        cJSON *agent = cJSON_AddObjectToObject(o, "agent");
-        lead_json_add_int(agent, "user_id", r, i, "agent_user_id");
-        lead_json_add_str(agent, "name", r, i, "agent_name");
-    } else {
-        cJSON_AddNullToObject(o, "agent");
-    }
+    lead_json_add_agent(o, r, i);
     lead_json_add_int(o, "submissions", r, i, "submissions");
     lead_json_add_int(o, "created_at", r, i, "created_at");
     lead_json_add_int(o, "first_contact_due_at", r, i, "first_contact_due_at");
@@ -187,57 +175,23 @@ static void list_project_leads(gw_call_t *c)
                             DB_ARGS(DB_INT(q.project_id), DB_INT(before), DB_STR(stage), DB_STR(stage), DB_STR(channel),
                                     DB_STR(channel), DB_INT(q.agent), DB_INT(q.agent), DB_STR(like), DB_STR(like),
                                     DB_STR(like), DB_INT(limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < lead_page_rows(r, limit); i++)
-        cJSON_AddItemToArray(items, admin_lead_json(r, i));
-    lead_page_respond(c, items, limit, r, "id");
-    db_rows_free(r);
+    lead_page_answer(c, r, limit, admin_lead_json);
 }
 
 /* ---- POST /admin/leads/:id/reassign ---- */
 
-typedef struct {
-    long long project_id, agent;
-    lead_stage_t stage;
-    char name[257], phone[33], channel[17];
-} reassigned_lead_t;
-
 /* Locks the lead; 1 found and managed by the caller, 0 not (404), -1. */
-static int lock_managed_lead(gw_call_t *c, long long id, reassigned_lead_t *l)
+static int lock_managed_lead(gw_call_t *c, long long id, lead_locked_t *l)
 {
-    db_rows_t *r = db_query(c->db,
-                            "SELECT project_id, COALESCE(agent_user_id, 0) AS agent, stage, name, phone, channel"
-                            " FROM leads WHERE id = ? FOR UPDATE",
-                            DB_ARGS(DB_INT(id)));
-    if (!r)
+    int found = lead_lock(c->db, id, l);
+    if (found < 0)
         return -1;
-    int found = r->nrows == 1;
-    if (found) {
-        l->project_id = db_get_int(r, 0, "project_id");
-        l->agent = db_get_int(r, 0, "agent");
-        l->stage = lead_stage_from_name(db_get(r, 0, "stage"));
-        utf8_copy(l->name, sizeof(l->name), db_get(r, 0, "name"));
-        utf8_copy(l->phone, sizeof(l->phone), db_get(r, 0, "phone"));
-        utf8_copy(l->channel, sizeof(l->channel), db_get(r, 0, "channel"));
-    }
-    db_rows_free(r);
-    unsigned roles = 0;
-    if (found && lead_project_roles(c->db, c->user.id, l->project_id, &roles) != 0)
-        return -1;
-    if (!(roles & (ROLE_SUPERVISOR | ROLE_ADMIN))) {
-        call_fail(c, ERR_NOT_FOUND, NULL, "lead %lld not found", id);
-        return 0;
-    }
-    return 1;
+    return lead_access_or_404(c, found, l->project_id, ROLE_SUPERVISOR | ROLE_ADMIN, "lead", id, NULL);
 }
 
 /* The new agent must hold the agent role in the lead's project and be
  * active. 1 ok, 0 refused (call failed), -1 db error. */
-static int check_new_agent(gw_call_t *c, long long id, const reassigned_lead_t *l, long long to)
+static int check_new_agent(gw_call_t *c, long long id, const lead_locked_t *l, long long to)
 {
     if (l->stage == STAGE_LOST || l->stage == STAGE_CANCELLED) {
         call_fail(c, ERR_CONFLICT, NULL, "lead %lld is %s; it cannot be reassigned", id, lead_stage_name(l->stage));
@@ -258,7 +212,7 @@ static int check_new_agent(gw_call_t *c, long long id, const reassigned_lead_t *
 }
 
 /* 0 or -1. */
-static int audit_reassign(gw_call_t *c, long long id, const reassigned_lead_t *l, long long to, const char *reason)
+static int audit_reassign(gw_call_t *c, long long id, const lead_locked_t *l, long long to, const char *reason)
 {
     cJSON *detail = cJSON_CreateObject();
     if (!detail)
@@ -278,7 +232,7 @@ static int audit_reassign(gw_call_t *c, long long id, const reassigned_lead_t *l
 static void reassign_lead(gw_call_t *c)
 {
     long long id, to;
-    reassigned_lead_t l;
+    lead_locked_t l;
     char project_name[LEAD_PROJECT_NAME_BYTES];
     if (call_param_id(c, "id", &id) != 0 || json_int_or_fail(c, c->body, "agent_user_id", 1, 1LL << 53, &to) != 0)
         return;

@@ -18,10 +18,10 @@
 
 #include "../gateway/audit.h"
 #include "../gateway/call.h"
+#include "../gateway/db_json.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
-#include "../gateway/utf8.h"
 #include "handlers.h"
 #include "lead_access.h"
 #include "lead_json.h"
@@ -48,36 +48,14 @@ static int lead_access(gw_call_t *c, long long project_id, long long agent, lead
     return 0;
 }
 
-/* The lead row locked for a change. */
-typedef struct {
-    long long project_id, agent;
-    lead_stage_t stage;
-    int erased;
-    char name[257]; /* leads.name: VARCHAR(64) in utf8mb4 */
-} locked_lead_t;
-
 /* Locks the lead and checks the caller may change it: `need` is the least
  * access required. 1 ok, 0 refused (call failed: 404 when the caller cannot
  * see the lead, 403 when they can), -1 db error. */
-static int lock_lead_for_change(gw_call_t *c, long long id, lead_access_t need, locked_lead_t *l)
+static int lock_lead_for_change(gw_call_t *c, long long id, lead_access_t need, lead_locked_t *l)
 {
-    db_rows_t *r = db_query(c->db,
-                            "SELECT project_id, COALESCE(agent_user_id, 0) AS agent, stage, name,"
-                            " erased_at IS NOT NULL AS erased FROM leads WHERE id = ? FOR UPDATE",
-                            DB_ARGS(DB_INT(id)));
-    if (!r)
-        return -1;
-    int found = r->nrows == 1;
-    if (found) {
-        l->project_id = db_get_int(r, 0, "project_id");
-        l->agent = db_get_int(r, 0, "agent");
-        l->stage = lead_stage_from_name(db_get(r, 0, "stage"));
-        l->erased = db_get_int(r, 0, "erased") != 0;
-        utf8_copy(l->name, sizeof(l->name), db_get(r, 0, "name"));
-    }
-    db_rows_free(r);
+    int found = lead_lock(c->db, id, l);
     lead_access_t a = ACCESS_NONE;
-    if (found && lead_access(c, l->project_id, l->agent, &a) != 0)
+    if (found < 0 || (found && lead_access(c, l->project_id, l->agent, &a) != 0))
         return -1;
     if (a == ACCESS_NONE) {
         call_fail(c, ERR_NOT_FOUND, NULL, "lead %lld not found", id);
@@ -94,7 +72,7 @@ static int lock_lead_for_change(gw_call_t *c, long long id, lead_access_t need, 
 /* ---- GET /leads ---- */
 
 static const char *SQL_MY_LEADS =
-    "SELECT l.id, l.project_id, p.name AS project_name, l.name, l.phone, l.phone_verified, l.stage, l.channel,"
+    "SELECT " LEAD_HEAD_COLUMNS ", l.stage, l.channel,"
     " UNIX_TIMESTAMP(l.created_at) AS created_at, UNIX_TIMESTAMP(l.first_contact_due_at) AS first_contact_due_at,"
     " UNIX_TIMESTAMP(l.first_contacted_at) AS first_contacted_at,"
     " (SELECT UNIX_TIMESTAMP(f.next_at) FROM lead_followups f WHERE f.lead_id = l.id ORDER BY f.id DESC LIMIT 1)"
@@ -127,13 +105,7 @@ static void list_my_leads(gw_call_t *c)
     cJSON *items = cJSON_CreateArray();
     for (int i = 0; i < lead_page_rows(r, limit); i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "id", r, i, "id");
-        cJSON *p = cJSON_AddObjectToObject(o, "project");
-        lead_json_add_int(p, "id", r, i, "project_id");
-        lead_json_add_str(p, "name", r, i, "project_name");
-        lead_json_add_str(o, "name", r, i, "name");
-        lead_json_add_phone_masked(o, "phone_masked", r, i, "phone");
-        lead_json_add_bool(o, "phone_verified", r, i, "phone_verified");
+        lead_json_add_head(o, r, i);
         lead_json_add_str(o, "stage", r, i, "stage");
         lead_json_add_str(o, "channel", r, i, "channel");
         lead_json_add_int(o, "created_at", r, i, "created_at");
@@ -151,7 +123,7 @@ static void list_my_leads(gw_call_t *c)
 /* ---- GET /leads/:id ---- */
 
 static const char *SQL_LEAD_DETAIL =
-    "SELECT l.id, l.project_id, p.name AS project_name, l.name, l.phone, l.phone_verified, l.stage, l.channel,"
+    "SELECT " LEAD_HEAD_COLUMNS ", l.stage, l.channel,"
     " COALESCE(l.agent_user_id, 0) AS agent_user_id, au.display_name AS agent_name, l.interest_layout,"
     " l.interest_area, l.interest_budget, l.note, l.submissions, UNIX_TIMESTAMP(l.created_at) AS created_at,"
     " UNIX_TIMESTAMP(l.first_contact_due_at) AS first_contact_due_at,"
@@ -165,119 +137,68 @@ static const char *SQL_LEAD_DETAIL =
 static cJSON *detail_json(const db_rows_t *r, int show_phone)
 {
     cJSON *o = cJSON_CreateObject();
-    lead_json_add_int(o, "id", r, 0, "id");
-    cJSON *p = cJSON_AddObjectToObject(o, "project");
-    lead_json_add_int(p, "id", r, 0, "project_id");
-    lead_json_add_str(p, "name", r, 0, "project_name");
-    lead_json_add_str(o, "name", r, 0, "name");
+    lead_json_add_head(o, r, 0);
     if (show_phone)
         lead_json_add_str(o, "phone", r, 0, "phone");
     else
         cJSON_AddNullToObject(o, "phone");
-    lead_json_add_phone_masked(o, "phone_masked", r, 0, "phone");
-    lead_json_add_bool(o, "phone_verified", r, 0, "phone_verified");
     lead_json_add_str(o, "stage", r, 0, "stage");
     lead_json_add_str(o, "stage_reason", r, 0, "stage_reason");
     lead_json_add_str(o, "channel", r, 0, "channel");
-    if (db_get_int(r, 0, "agent_user_id")) {
-        cJSON *agent = cJSON_AddObjectToObject(o, "agent");
-        lead_json_add_int(agent, "user_id", r, 0, "agent_user_id");
-        lead_json_add_str(agent, "name", r, 0, "agent_name");
-    } else {
-        cJSON_AddNullToObject(o, "agent");
-    }
-    cJSON *interest = cJSON_AddObjectToObject(o, "interest");
-    lead_json_add_str(interest, "layout", r, 0, "interest_layout");
-    lead_json_add_str(interest, "area", r, 0, "interest_area");
-    lead_json_add_str(interest, "budget", r, 0, "interest_budget");
+    lead_json_add_agent(o, r, 0);
+    lead_json_add_interest(o, r, 0);
     lead_json_add_str(o, "note", r, 0, "note");
     lead_json_add_int(o, "submissions", r, 0, "submissions");
     lead_json_add_int(o, "created_at", r, 0, "created_at");
     lead_json_add_int(o, "first_contact_due_at", r, 0, "first_contact_due_at");
     lead_json_add_int(o, "first_contacted_at", r, 0, "first_contacted_at");
     lead_json_add_int(o, "contact_overdue_at", r, 0, "contact_overdue_at");
-    cJSON *consent = cJSON_AddObjectToObject(o, "consent");
-    lead_json_add_int(consent, "at", r, 0, "consent_at");
-    lead_json_add_str(consent, "privacy_notice_version", r, 0, "privacy_notice_version");
+    lead_json_add_consent(o, r, 0);
     lead_json_add_int(o, "updated_at", r, 0, "updated_at");
     lead_json_add_int(o, "erased_at", r, 0, "erased_at");
     return o;
 }
 
-/* Adds followups, stage_history, assignments and referral to the lead
- * object. 0 or -1. */
+/* The lead's lists, each rendered as its SELECT names it (db_json.h);
+ * one parameter, the lead's id. */
+static const struct {
+    const char *name, *sql;
+} LEAD_CHILDREN[] = {
+    {"followups",
+     "SELECT id, agent_user_id, kind, note, FLOOR(UNIX_TIMESTAMP(next_at)) AS next_at,"
+     " FLOOR(UNIX_TIMESTAMP(created_at)) AS created_at FROM lead_followups WHERE lead_id = ? ORDER BY id DESC LIMIT 50"},
+    {"stage_history",
+     "SELECT from_stage AS `from`, to_stage AS `to`, reason, actor_user_id, FLOOR(UNIX_TIMESTAMP(created_at)) AS at"
+     " FROM lead_stage_history WHERE lead_id = ? ORDER BY id LIMIT 100"},
+    {"assignments",
+     "SELECT agent_user_id, method, from_agent_user_id, actor_user_id, reason, FLOOR(UNIX_TIMESTAMP(created_at)) AS at"
+     " FROM lead_assignments WHERE lead_id = ? ORDER BY id LIMIT 100"},
+};
+
+static const char *SQL_LEAD_REFERRAL =
+    "SELECT id, referrer_user_id, FLOOR(UNIX_TIMESTAMP(protection_expires_at)) AS protection_expires_at,"
+    " FLOOR(UNIX_TIMESTAMP(locked_at)) AS locked_at FROM referrals WHERE lead_id = ?";
+
+/* Adds followups, stage_history, assignments and referral (or null) to the
+ * lead object. 0 or -1 (db error, or out of memory). */
 static int add_lead_children(gw_call_t *c, long long id, cJSON *o)
 {
-    db_rows_t *r = db_query(c->db,
-                            "SELECT id, agent_user_id, kind, note, UNIX_TIMESTAMP(next_at) AS next_at,"
-                            " UNIX_TIMESTAMP(created_at) AS created_at"
-                            " FROM lead_followups WHERE lead_id = ? ORDER BY id DESC LIMIT 50",
-                            DB_ARGS(DB_INT(id)));
+    for (size_t k = 0; k < sizeof(LEAD_CHILDREN) / sizeof(LEAD_CHILDREN[0]); k++) {
+        db_rows_t *r = db_query(c->db, LEAD_CHILDREN[k].sql, DB_ARGS(DB_INT(id)));
+        cJSON *list = r ? db_rows_json(r, 0, r->nrows) : NULL;
+        db_rows_free(r);
+        if (!list)
+            return -1;
+        cJSON_AddItemToObject(o, LEAD_CHILDREN[k].name, list);
+    }
+    db_rows_t *r = db_query(c->db, SQL_LEAD_REFERRAL, DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
-    cJSON *list = cJSON_AddArrayToObject(o, "followups");
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *f = cJSON_CreateObject();
-        lead_json_add_int(f, "id", r, i, "id");
-        lead_json_add_int(f, "agent_user_id", r, i, "agent_user_id");
-        lead_json_add_str(f, "kind", r, i, "kind");
-        lead_json_add_str(f, "note", r, i, "note");
-        lead_json_add_int(f, "next_at", r, i, "next_at");
-        lead_json_add_int(f, "created_at", r, i, "created_at");
-        cJSON_AddItemToArray(list, f);
-    }
+    cJSON *ref = r->nrows == 1 ? db_row_json(r, 0) : cJSON_CreateNull();
     db_rows_free(r);
-    r = db_query(c->db,
-                 "SELECT from_stage, to_stage, reason, actor_user_id, UNIX_TIMESTAMP(created_at) AS at"
-                 " FROM lead_stage_history WHERE lead_id = ? ORDER BY id LIMIT 100",
-                 DB_ARGS(DB_INT(id)));
-    if (!r)
+    if (!ref)
         return -1;
-    list = cJSON_AddArrayToObject(o, "stage_history");
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *h = cJSON_CreateObject();
-        lead_json_add_str(h, "from", r, i, "from_stage");
-        lead_json_add_str(h, "to", r, i, "to_stage");
-        lead_json_add_str(h, "reason", r, i, "reason");
-        lead_json_add_int(h, "actor_user_id", r, i, "actor_user_id");
-        lead_json_add_int(h, "at", r, i, "at");
-        cJSON_AddItemToArray(list, h);
-    }
-    db_rows_free(r);
-    r = db_query(c->db,
-                 "SELECT agent_user_id, method, from_agent_user_id, actor_user_id, reason,"
-                 " UNIX_TIMESTAMP(created_at) AS at FROM lead_assignments WHERE lead_id = ? ORDER BY id LIMIT 100",
-                 DB_ARGS(DB_INT(id)));
-    if (!r)
-        return -1;
-    list = cJSON_AddArrayToObject(o, "assignments");
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *a = cJSON_CreateObject();
-        lead_json_add_int(a, "agent_user_id", r, i, "agent_user_id");
-        lead_json_add_str(a, "method", r, i, "method");
-        lead_json_add_int(a, "from_agent_user_id", r, i, "from_agent_user_id");
-        lead_json_add_int(a, "actor_user_id", r, i, "actor_user_id");
-        lead_json_add_str(a, "reason", r, i, "reason");
-        lead_json_add_int(a, "at", r, i, "at");
-        cJSON_AddItemToArray(list, a);
-    }
-    db_rows_free(r);
-    r = db_query(c->db,
-                 "SELECT id, referrer_user_id, UNIX_TIMESTAMP(protection_expires_at) AS protection_expires_at,"
-                 " UNIX_TIMESTAMP(locked_at) AS locked_at FROM referrals WHERE lead_id = ?",
-                 DB_ARGS(DB_INT(id)));
-    if (!r)
-        return -1;
-    if (r->nrows == 1) {
-        cJSON *ref = cJSON_AddObjectToObject(o, "referral");
-        lead_json_add_int(ref, "id", r, 0, "id");
-        lead_json_add_int(ref, "referrer_user_id", r, 0, "referrer_user_id");
-        lead_json_add_int(ref, "protection_expires_at", r, 0, "protection_expires_at");
-        lead_json_add_int(ref, "locked_at", r, 0, "locked_at");
-    } else {
-        cJSON_AddNullToObject(o, "referral");
-    }
-    db_rows_free(r);
+    cJSON_AddItemToObject(o, "referral", ref);
     return 0;
 }
 
@@ -356,7 +277,7 @@ static void add_followup(gw_call_t *c)
 {
     long long id;
     followup_form_t f;
-    locked_lead_t l;
+    lead_locked_t l;
     if (call_param_id(c, "id", &id) != 0 || read_followup(c, &f) != 0)
         return;
     if (db_begin(c->db) != 0)
@@ -462,7 +383,7 @@ static cJSON *stage_result(long long id, lead_stage_t stage, const char *reason,
 }
 
 /* Applies the move inside the open transaction; 0 or -1. */
-static int apply_stage(gw_call_t *c, long long id, const locked_lead_t *l, const stage_form_t *f, long long *referral_id)
+static int apply_stage(gw_call_t *c, long long id, const lead_locked_t *l, const stage_form_t *f, long long *referral_id)
 {
     const char *to = lead_stage_name(f->to);
     if (db_exec(c->db, SQL_MOVE_STAGE,
@@ -488,7 +409,7 @@ static void move_stage(gw_call_t *c)
 {
     long long id, referral_id = 0;
     stage_form_t f;
-    locked_lead_t l;
+    lead_locked_t l;
     if (call_param_id(c, "id", &id) != 0 || read_stage(c, &f) != 0)
         return;
     if (db_begin(c->db) != 0)

@@ -30,7 +30,7 @@
 /* Parameters: the caller (twice), the caller's bound phone or NULL (twice),
  * the cursor, the limit. */
 static const char *SQL_MY_OWN_LEADS =
-    "SELECT l.id, l.project_id, p.name AS project_name, l.name, l.phone, l.phone_verified, l.interest_layout,"
+    "SELECT " LEAD_HEAD_COLUMNS ", l.interest_layout,"
     " l.interest_area, l.interest_budget, l.note, l.channel, l.stage, UNIX_TIMESTAMP(l.created_at) AS created_at,"
     " UNIX_TIMESTAMP(l.consent_at) AS consent_at, l.privacy_notice_version,"
     " COALESCE(l.submitted_by_user_id = ?, 0) AS submitted_by_me"
@@ -41,24 +41,13 @@ static const char *SQL_MY_OWN_LEADS =
 static cJSON *own_lead_json(const db_rows_t *r, int i)
 {
     cJSON *o = cJSON_CreateObject();
-    lead_json_add_int(o, "id", r, i, "id");
-    cJSON *p = cJSON_AddObjectToObject(o, "project");
-    lead_json_add_int(p, "id", r, i, "project_id");
-    lead_json_add_str(p, "name", r, i, "project_name");
-    lead_json_add_str(o, "name", r, i, "name");
-    lead_json_add_phone_masked(o, "phone_masked", r, i, "phone");
-    lead_json_add_bool(o, "phone_verified", r, i, "phone_verified");
-    cJSON *interest = cJSON_AddObjectToObject(o, "interest");
-    lead_json_add_str(interest, "layout", r, i, "interest_layout");
-    lead_json_add_str(interest, "area", r, i, "interest_area");
-    lead_json_add_str(interest, "budget", r, i, "interest_budget");
+    lead_json_add_head(o, r, i);
+    lead_json_add_interest(o, r, i);
     lead_json_add_str(o, "note", r, i, "note");
     lead_json_add_str(o, "channel", r, i, "channel");
     lead_json_add_str(o, "stage", r, i, "stage");
     lead_json_add_int(o, "created_at", r, i, "created_at");
-    cJSON *consent = cJSON_AddObjectToObject(o, "consent");
-    lead_json_add_int(consent, "at", r, i, "consent_at");
-    lead_json_add_str(consent, "privacy_notice_version", r, i, "privacy_notice_version");
+    lead_json_add_consent(o, r, i);
     lead_json_add_bool(o, "submitted_by_me", r, i, "submitted_by_me");
     return o;
 }
@@ -73,15 +62,7 @@ static void list_own_leads(gw_call_t *c)
     db_rows_t *r = db_query(c->db, SQL_MY_OWN_LEADS,
                             DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(phone), DB_STR(phone),
                                     DB_INT(before), DB_INT(limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < lead_page_rows(r, limit); i++)
-        cJSON_AddItemToArray(items, own_lead_json(r, i));
-    lead_page_respond(c, items, limit, r, "id");
-    db_rows_free(r);
+    lead_page_answer(c, r, limit, own_lead_json);
 }
 
 /* ---- DELETE /me/leads/:id ---- */

@@ -47,20 +47,17 @@ static int lock_referral(gw_call_t *c, long long id, referral_row_t *out)
         out->lead_id = db_get_int(r, 0, "lead_id");
     }
     db_rows_free(r);
-    unsigned roles = 0;
-    if (found && lead_project_roles(c->db, c->user.id, out->project_id, &roles) != 0)
-        return -1;
+    unsigned roles;
+    int ok = lead_access_or_404(c, found, out->project_id, ROLE_SUPERVISOR | ROLE_ADMIN, "referral", id, &roles);
+    if (ok <= 0)
+        return ok;
     /* A plain read: a stage change locks the lead before its referral, so
      * this transaction, holding the referral, must not wait for the lead. */
     long long signed_ = 0;
-    if (found && db_query_int(c->db, &signed_, "SELECT signed_at IS NOT NULL FROM leads WHERE id = ?",
-                              DB_ARGS(DB_INT(out->lead_id))) < 0)
+    if (db_query_int(c->db, &signed_, "SELECT signed_at IS NOT NULL FROM leads WHERE id = ?",
+                     DB_ARGS(DB_INT(out->lead_id))) < 0)
         return -1;
     out->lead_signed = signed_ != 0;
-    if (!(roles & (ROLE_SUPERVISOR | ROLE_ADMIN))) {
-        call_fail(c, ERR_NOT_FOUND, NULL, "referral %lld not found", id);
-        return 0;
-    }
     if (out->lead_signed && !(roles & ROLE_ADMIN)) {
         call_fail(c, ERR_FORBIDDEN, NULL, "the referral's lead has been signed; only an admin can reassign it now");
         return 0;
@@ -113,7 +110,7 @@ static int audit_reassign(gw_call_t *c, long long id, const referral_row_t *ref,
 static void reassign(gw_call_t *c)
 {
     long long id, to;
-    referral_row_t ref;
+    referral_row_t ref = {0};
     if (call_param_id(c, "id", &id) != 0 ||
         json_int_or_fail(c, c->body, "referrer_user_id", 1, 1LL << 53, &to) != 0)
         return;

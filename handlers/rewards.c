@@ -103,15 +103,7 @@ static void list_rewards(gw_call_t *c)
     db_rows_t *r = db_query(c->db, SQL_REWARDS,
                             DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(filter), DB_STR(filter),
                                     DB_INT(project), DB_INT(project), DB_INT(before), DB_INT(limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < lead_page_rows(r, limit); i++)
-        cJSON_AddItemToArray(items, reward_item(r, i));
-    lead_page_respond(c, items, limit, r, "id");
-    db_rows_free(r);
+    lead_page_answer(c, r, limit, reward_item);
 }
 
 /* ---- approve / pay ---- */
@@ -141,14 +133,7 @@ static int lock_reward(gw_call_t *c, long long id, reward_row_t *w)
         w->approved_by = db_get_int(r, 0, "approved_by");
     }
     db_rows_free(r);
-    unsigned roles = 0;
-    if (found && lead_project_roles(c->db, c->user.id, w->project_id, &roles) != 0)
-        return -1;
-    if (!(roles & (ROLE_SUPERVISOR | ROLE_ADMIN))) {
-        call_fail(c, ERR_NOT_FOUND, NULL, "reward %lld not found", id);
-        return 0;
-    }
-    return 1;
+    return lead_access_or_404(c, found, w->project_id, ROLE_SUPERVISOR | ROLE_ADMIN, "reward", id, NULL);
 }
 
 static int emit_approved(gw_call_t *c, long long id, const reward_row_t *w)
@@ -228,7 +213,7 @@ static int second_person_refused(gw_call_t *c, long long id, const reward_row_t 
 static void move_reward(gw_call_t *c, const char *from, const char *to, const char *sql, const char *action)
 {
     long long id;
-    reward_row_t w;
+    reward_row_t w = {0};
     if (call_param_id(c, "id", &id) != 0)
         return;
     if (db_begin(c->db) != 0)
