@@ -8,7 +8,6 @@
 #include "../gateway/events.h"
 #include "../gateway/log.h"
 #include "../gateway/mask.h"
-#include "../gateway/utf8.h"
 #include "lead_access.h"
 #include "lead_rules.h"
 

@@ -9,7 +9,6 @@
  * lead's assignment timeline (lead_assignments, 'manual'), to audit_log
  * (lead.reassign) and as a lead.assigned event for the new agent, in one
  * transaction. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

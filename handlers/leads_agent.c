@@ -12,7 +12,6 @@
  * full phone is shown only to the lead's agent, on the detail view, and each
  * such view writes an audit_log row (lead.phone_viewed) before the phone
  * leaves the server. */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 

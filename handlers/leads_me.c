@@ -15,8 +15,6 @@
  * open-lead key is free for a new lead), the interest, the note, the
  * consent, the links to the submitter and to the phone's holder, and the
  * notes of the lead's follow-ups. */
-#include <stdio.h>
-#include <string.h>
 
 #include "../gateway/audit.h"
 #include "../gateway/call.h"
