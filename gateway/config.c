@@ -118,6 +118,7 @@ static const key_def_t keys[] = {
     S(privacy_notice_version, "2025-01", 0, "version of the privacy notice a lead's consent refers to (stored with the lead)"),
     I(lead_first_contact_s, "1800", 1, 604800, "seconds an agent has to contact a new lead before the sales manager is told"),
     I(lead_sweep_interval_ms, "10000", 100, 3600000, "how often overdue first contacts are looked for"),
+    I(lead_daily_max_per_submitter, "5", 1, 1000000, "lead submissions one user may make in any 24 hours (then 429)"),
     I(referral_protection_days, "90", 1, 3650, "days a referral touch binds the referee to the referrer"),
     S(referral_qr_page, "pages/referral/index", 0, "mini-program page the referral code image opens (no leading /)"),
     I(repair_cache_slots, "16384", 0, 1048576, "repair tickets whose detail an owner reads from memory (0 = no cache)"),

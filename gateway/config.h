@@ -117,6 +117,7 @@ typedef struct {
     char *privacy_notice_version; /* stored with each lead's consent */
     int lead_first_contact_s;     /* first-contact limit of a new lead */
     int lead_sweep_interval_ms;
+    int lead_daily_max_per_submitter; /* submissions per user in any 24 hours */
     int referral_protection_days;
     char *referral_qr_page;
     /* repairs */

@@ -32,7 +32,6 @@
 #include "lead_assign.h"
 #include "repair_cache.h"
 #include "repair_dispatch.h"
-#include "staff_release.h"
 
 typedef struct {
     long long user_id, project_id;
@@ -212,7 +211,7 @@ static void revoke(gw_call_t *c)
         (ntickets = repair_release_engineer(c->db, g.user_id, g.project_id, c->user.id, "admin",
                                             "engineer role revoked", &tickets)) < 0)
         goto DbError;
-    if (bit == ROLE_AGENT && (nleads = staff_release_agent_leads(c->db, g.user_id, g.project_id, c->user.id)) < 0)
+    if (bit == ROLE_AGENT && (nleads = lead_assign_release_agent(c->db, g.user_id, g.project_id, c->user.id)) < 0)
         goto DbError;
     if (audit_grant(c, "staff.revoke", &g, ntickets, nleads) != 0 || db_commit(c->db) != 0)
         goto DbError;

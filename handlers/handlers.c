@@ -24,6 +24,8 @@ void handlers_register_all(void)
     projects_register();
     leads_register();
     leads_agent_register();
+    leads_me_register();
+    leads_admin_register();
     leads_stats_register();
     leads_sweeper_register();
     referral_codes_register();

@@ -25,6 +25,8 @@ void repair_sweeper_register(void);
 void projects_register(void);
 void leads_register(void);
 void leads_agent_register(void);
+void leads_me_register(void);
+void leads_admin_register(void);
 void leads_stats_register(void);
 void leads_sweeper_register(void);
 void referral_codes_register(void);

@@ -1,96 +1,68 @@
 /* leads_agent.c: agents working their leads.
  *
- *   GET  /api/v1/leads                    the caller's assigned leads (masked phones)
- *   GET  /api/v1/leads/:id                one lead with follow-ups and stage history
- *   POST /api/v1/leads/:id/followups      {kind, note, next_at}   assigned agent
- *   POST /api/v1/leads/:id/stage          {stage, reason}         assigned agent, supervisor, admin
+ *   GET  /api/v1/leads                    the caller's leads (masked phones)
+ *   GET  /api/v1/leads/:id                one lead with follow-ups, stage history, assignments
+ *   POST /api/v1/leads/:id/followups      {kind, note, next_at}   the lead's agent
+ *   POST /api/v1/leads/:id/stage          {stage, reason}         the lead's agent, supervisor, admin
  *
- * Who sees a lead: its agent, the project's agents and supervisors, admins;
- * anyone else gets 404. The full phone is shown only to the assigned agent,
- * on the detail view, and each such view writes an audit_log row
- * (lead.phone_viewed) before the phone leaves the server. */
-#include <stdio.h>
+ * Who may see or change a lead, decided by the roles held in the lead's
+ * project at the time of the request (lead_access.h): its agent while they
+ * still hold the agent role there, the project's supervisors, and admins.
+ * Anyone else, another agent of the project included (撞单), gets 404. The
+ * full phone is shown only to the lead's agent, on the detail view, and each
+ * such view writes an audit_log row (lead.phone_viewed) before the phone
+ * leaves the server. */
 #include <string.h>
 #include <time.h>
 
+#include "../gateway/audit.h"
 #include "../gateway/call.h"
+#include "../gateway/db_json.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
 #include "handlers.h"
+#include "lead_access.h"
 #include "lead_json.h"
 #include "lead_rules.h"
 #include "referral_attribution.h"
 
 /* ---- access ---- */
 
-typedef enum { ACCESS_NONE = 0, ACCESS_VIEW, ACCESS_AGENT_OF_LEAD, ACCESS_MANAGE } lead_access_t;
+typedef enum { ACCESS_NONE = 0, ACCESS_MANAGE, ACCESS_AGENT_OF_LEAD } lead_access_t;
 
-/* The caller's relation to a lead of project_id assigned to agent. */
+/* The caller's relation to a lead of project_id assigned to agent. 0, or -1
+ * after a db error. */
 static int lead_access(gw_call_t *c, long long project_id, long long agent, lead_access_t *out)
 {
-    if (agent == c->user.id) {
-        *out = ACCESS_AGENT_OF_LEAD;
-        return 0;
-    }
-    if (c->user.roles & ROLE_ADMIN) {
-        *out = ACCESS_MANAGE;
-        return 0;
-    }
-    db_rows_t *r = db_query(c->db, "SELECT role FROM staff_roles WHERE user_id = ? AND project_id = ?",
-                            DB_ARGS(DB_INT(c->user.id), DB_INT(project_id)));
-    if (!r)
+    unsigned roles;
+    if (lead_project_roles(c->db, c->user.id, project_id, &roles) != 0)
         return -1;
-    *out = ACCESS_NONE;
-    for (int i = 0; i < r->nrows; i++) {
-        if (!strcmp(db_cell(r, i, 0), "supervisor"))
-            *out = ACCESS_MANAGE;
-        else if (!strcmp(db_cell(r, i, 0), "agent") && *out == ACCESS_NONE)
-            *out = ACCESS_VIEW;
-    }
-    db_rows_free(r);
+    if (agent == c->user.id && (roles & ROLE_AGENT))
+        *out = ACCESS_AGENT_OF_LEAD;
+    else if (roles & (ROLE_SUPERVISOR | ROLE_ADMIN))
+        *out = ACCESS_MANAGE;
+    else
+        *out = ACCESS_NONE;
     return 0;
 }
-
-/* The lead row locked for a change: project, agent, stage, name. */
-typedef struct {
-    long long project_id, agent;
-    lead_stage_t stage;
-    char name[160];
-} locked_lead_t;
 
 /* Locks the lead and checks the caller may change it: `need` is the least
  * access required. 1 ok, 0 refused (call failed: 404 when the caller cannot
  * see the lead, 403 when they can), -1 db error. */
-static int lock_lead_for_change(gw_call_t *c, long long id, lead_access_t need, locked_lead_t *l)
+static int lock_lead_for_change(gw_call_t *c, long long id, lead_access_t need, lead_locked_t *l)
 {
-    db_rows_t *r = db_query(c->db,
-                            "SELECT project_id, COALESCE(agent_user_id, 0), stage, name FROM leads WHERE id = ? FOR UPDATE",
-                            DB_ARGS(DB_INT(id)));
-    if (!r)
-        return -1;
-    int found = r->nrows == 1;
-    if (found) {
-        l->project_id = db_cell_int(r, 0, 0);
-        l->agent = db_cell_int(r, 0, 1);
-        l->stage = lead_stage_from_name(db_cell(r, 0, 2));
-        snprintf(l->name, sizeof(l->name), "%s", db_cell(r, 0, 3));
-    }
-    db_rows_free(r);
+    int found = lead_lock(c->db, id, l);
     lead_access_t a = ACCESS_NONE;
-    if (found && lead_access(c, l->project_id, l->agent, &a) != 0)
+    if (found < 0 || (found && lead_access(c, l->project_id, l->agent, &a) != 0))
         return -1;
     if (a == ACCESS_NONE) {
         call_fail(c, ERR_NOT_FOUND, NULL, "lead %lld not found", id);
         return 0;
     }
-    /* ACCESS_MANAGE covers what the agent of the lead may do, except where
-     * only that agent is allowed (need == ACCESS_AGENT_OF_LEAD). */
-    int ok = a == need || (need == ACCESS_MANAGE && a == ACCESS_AGENT_OF_LEAD);
-    if (!ok) {
-        call_fail(c, ERR_FORBIDDEN, NULL,
-                  need == ACCESS_AGENT_OF_LEAD ? "only the lead's agent can do this"
-                                               : "only the lead's agent or the project's supervisor can do this");
+    /* The lead's agent may do what a manager may, but not the reverse. */
+    if (need == ACCESS_AGENT_OF_LEAD && a != ACCESS_AGENT_OF_LEAD) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "only the lead's agent can do this");
         return 0;
     }
     return 1;
@@ -99,12 +71,14 @@ static int lock_lead_for_change(gw_call_t *c, long long id, lead_access_t need, 
 /* ---- GET /leads ---- */
 
 static const char *SQL_MY_LEADS =
-    "SELECT l.id, l.project_id, p.name, l.name, l.phone, l.stage, l.channel, UNIX_TIMESTAMP(l.created_at),"
-    " UNIX_TIMESTAMP(l.first_contact_due_at), UNIX_TIMESTAMP(l.first_contacted_at),"
-    " (SELECT UNIX_TIMESTAMP(f.next_at) FROM lead_followups f WHERE f.lead_id = l.id ORDER BY f.id DESC LIMIT 1),"
-    " l.contact_overdue_at IS NOT NULL"
+    "SELECT " LEAD_HEAD_COLUMNS ", l.stage, l.channel,"
+    " UNIX_TIMESTAMP(l.created_at) AS created_at, UNIX_TIMESTAMP(l.first_contact_due_at) AS first_contact_due_at,"
+    " UNIX_TIMESTAMP(l.first_contacted_at) AS first_contacted_at,"
+    " (SELECT UNIX_TIMESTAMP(f.next_at) FROM lead_followups f WHERE f.lead_id = l.id ORDER BY f.id DESC LIMIT 1)"
+    " AS next_followup_at,"
+    " l.contact_overdue_at IS NOT NULL AS contact_overdue, l.erased_at IS NOT NULL AS erased"
     " FROM leads l JOIN projects p ON p.id = l.project_id"
-    " WHERE l.agent_user_id = ? AND l.id < ? AND (? IS NULL OR l.stage = ?)"
+    " WHERE " LEAD_OWN_AGENT("l") " AND l.id < ? AND (? IS NULL OR l.stage = ?)"
     " ORDER BY l.id DESC LIMIT ?";
 
 static void list_my_leads(gw_call_t *c)
@@ -130,135 +104,114 @@ static void list_my_leads(gw_call_t *c)
     cJSON *items = cJSON_CreateArray();
     for (int i = 0; i < lead_page_rows(r, limit); i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "id", r, i, 0);
-        cJSON *p = cJSON_AddObjectToObject(o, "project");
-        lead_json_add_int(p, "id", r, i, 1);
-        lead_json_add_str(p, "name", r, i, 2);
-        lead_json_add_str(o, "name", r, i, 3);
-        lead_json_add_phone_masked(o, "phone_masked", r, i, 4);
-        lead_json_add_str(o, "stage", r, i, 5);
-        lead_json_add_str(o, "channel", r, i, 6);
-        lead_json_add_int(o, "created_at", r, i, 7);
-        lead_json_add_int(o, "first_contact_due_at", r, i, 8);
-        lead_json_add_int(o, "first_contacted_at", r, i, 9);
-        lead_json_add_int(o, "next_followup_at", r, i, 10);
-        cJSON_AddBoolToObject(o, "contact_overdue", db_cell_int(r, i, 11) != 0);
+        lead_json_add_head(o, r, i);
+        lead_json_add_str(o, "stage", r, i, "stage");
+        lead_json_add_str(o, "channel", r, i, "channel");
+        lead_json_add_int(o, "created_at", r, i, "created_at");
+        lead_json_add_int(o, "first_contact_due_at", r, i, "first_contact_due_at");
+        lead_json_add_int(o, "first_contacted_at", r, i, "first_contacted_at");
+        lead_json_add_int(o, "next_followup_at", r, i, "next_followup_at");
+        lead_json_add_bool(o, "contact_overdue", r, i, "contact_overdue");
+        lead_json_add_bool(o, "erased", r, i, "erased");
         cJSON_AddItemToArray(items, o);
     }
-    lead_page_respond(c, items, limit, r, 0);
+    lead_page_respond(c, items, limit, r, "id");
     db_rows_free(r);
 }
 
 /* ---- GET /leads/:id ---- */
 
 static const char *SQL_LEAD_DETAIL =
-    "SELECT l.id, l.project_id, p.name, l.name, l.phone, l.stage, l.channel, COALESCE(l.agent_user_id, 0),"
-    " au.display_name, l.interest_layout, l.interest_area, l.interest_budget, l.note, l.submissions,"
-    " UNIX_TIMESTAMP(l.created_at), UNIX_TIMESTAMP(l.first_contact_due_at), UNIX_TIMESTAMP(l.first_contacted_at),"
-    " UNIX_TIMESTAMP(l.contact_overdue_at), l.stage_reason, UNIX_TIMESTAMP(l.consent_at), l.privacy_notice_version,"
-    " UNIX_TIMESTAMP(l.updated_at)"
+    "SELECT " LEAD_HEAD_COLUMNS ", l.stage, l.channel,"
+    " COALESCE(l.agent_user_id, 0) AS agent_user_id, au.display_name AS agent_name, l.interest_layout,"
+    " l.interest_area, l.interest_budget, l.note, l.submissions, UNIX_TIMESTAMP(l.created_at) AS created_at,"
+    " UNIX_TIMESTAMP(l.first_contact_due_at) AS first_contact_due_at,"
+    " UNIX_TIMESTAMP(l.first_contacted_at) AS first_contacted_at,"
+    " UNIX_TIMESTAMP(l.contact_overdue_at) AS contact_overdue_at, l.stage_reason,"
+    " UNIX_TIMESTAMP(l.consent_at) AS consent_at, l.privacy_notice_version, UNIX_TIMESTAMP(l.updated_at) AS updated_at,"
+    " UNIX_TIMESTAMP(l.erased_at) AS erased_at"
     " FROM leads l JOIN projects p ON p.id = l.project_id LEFT JOIN users au ON au.id = l.agent_user_id"
     " WHERE l.id = ?";
-
-static const char *SQL_AUDIT_PHONE_VIEW =
-    "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
-    " VALUES (?, 'lead.phone_viewed', 'lead', ?, JSON_OBJECT('project_id', ?, 'request_id', ?))";
 
 static cJSON *detail_json(const db_rows_t *r, int show_phone)
 {
     cJSON *o = cJSON_CreateObject();
-    lead_json_add_int(o, "id", r, 0, 0);
-    cJSON *p = cJSON_AddObjectToObject(o, "project");
-    lead_json_add_int(p, "id", r, 0, 1);
-    lead_json_add_str(p, "name", r, 0, 2);
-    lead_json_add_str(o, "name", r, 0, 3);
+    lead_json_add_head(o, r, 0);
     if (show_phone)
-        lead_json_add_str(o, "phone", r, 0, 4);
+        lead_json_add_str(o, "phone", r, 0, "phone");
     else
         cJSON_AddNullToObject(o, "phone");
-    lead_json_add_phone_masked(o, "phone_masked", r, 0, 4);
-    lead_json_add_str(o, "stage", r, 0, 5);
-    lead_json_add_str(o, "stage_reason", r, 0, 18);
-    lead_json_add_str(o, "channel", r, 0, 6);
-    cJSON *agent = db_cell_int(r, 0, 7) ? cJSON_AddObjectToObject(o, "agent") : NULL;
-    if (agent) {
-        lead_json_add_int(agent, "user_id", r, 0, 7);
-        lead_json_add_str(agent, "name", r, 0, 8);
-    } else {
-        cJSON_AddNullToObject(o, "agent");
-    }
-    cJSON *interest = cJSON_AddObjectToObject(o, "interest");
-    lead_json_add_str(interest, "layout", r, 0, 9);
-    lead_json_add_str(interest, "area", r, 0, 10);
-    lead_json_add_str(interest, "budget", r, 0, 11);
-    lead_json_add_str(o, "note", r, 0, 12);
-    lead_json_add_int(o, "submissions", r, 0, 13);
-    lead_json_add_int(o, "created_at", r, 0, 14);
-    lead_json_add_int(o, "first_contact_due_at", r, 0, 15);
-    lead_json_add_int(o, "first_contacted_at", r, 0, 16);
-    lead_json_add_int(o, "contact_overdue_at", r, 0, 17);
-    cJSON *consent = cJSON_AddObjectToObject(o, "consent");
-    lead_json_add_int(consent, "at", r, 0, 19);
-    lead_json_add_str(consent, "privacy_notice_version", r, 0, 20);
-    lead_json_add_int(o, "updated_at", r, 0, 21);
+    lead_json_add_str(o, "stage", r, 0, "stage");
+    lead_json_add_str(o, "stage_reason", r, 0, "stage_reason");
+    lead_json_add_str(o, "channel", r, 0, "channel");
+    lead_json_add_agent(o, r, 0);
+    lead_json_add_interest(o, r, 0);
+    lead_json_add_str(o, "note", r, 0, "note");
+    lead_json_add_int(o, "submissions", r, 0, "submissions");
+    lead_json_add_int(o, "created_at", r, 0, "created_at");
+    lead_json_add_int(o, "first_contact_due_at", r, 0, "first_contact_due_at");
+    lead_json_add_int(o, "first_contacted_at", r, 0, "first_contacted_at");
+    lead_json_add_int(o, "contact_overdue_at", r, 0, "contact_overdue_at");
+    lead_json_add_consent(o, r, 0);
+    lead_json_add_int(o, "updated_at", r, 0, "updated_at");
+    lead_json_add_int(o, "erased_at", r, 0, "erased_at");
     return o;
 }
 
-/* Adds followups, stage_history and referral to the lead object. */
+/* The lead's lists, each rendered as its SELECT names it (db_json.h);
+ * one parameter, the lead's id. */
+static const struct {
+    const char *name, *sql;
+} LEAD_CHILDREN[] = {
+    {"followups",
+     "SELECT id, agent_user_id, kind, note, FLOOR(UNIX_TIMESTAMP(next_at)) AS next_at,"
+     " FLOOR(UNIX_TIMESTAMP(created_at)) AS created_at FROM lead_followups WHERE lead_id = ? ORDER BY id DESC LIMIT 50"},
+    {"stage_history",
+     "SELECT from_stage AS `from`, to_stage AS `to`, reason, actor_user_id, FLOOR(UNIX_TIMESTAMP(created_at)) AS at"
+     " FROM lead_stage_history WHERE lead_id = ? ORDER BY id LIMIT 100"},
+    {"assignments",
+     "SELECT agent_user_id, method, from_agent_user_id, actor_user_id, reason, FLOOR(UNIX_TIMESTAMP(created_at)) AS at"
+     " FROM lead_assignments WHERE lead_id = ? ORDER BY id LIMIT 100"},
+};
+
+static const char *SQL_LEAD_REFERRAL =
+    "SELECT id, referrer_user_id, FLOOR(UNIX_TIMESTAMP(protection_expires_at)) AS protection_expires_at,"
+    " FLOOR(UNIX_TIMESTAMP(locked_at)) AS locked_at FROM referrals WHERE lead_id = ?";
+
+/* Adds followups, stage_history, assignments and referral (or null) to the
+ * lead object. 0 or -1 (db error, or out of memory). */
 static int add_lead_children(gw_call_t *c, long long id, cJSON *o)
 {
-    db_rows_t *r = db_query(c->db,
-                            "SELECT id, agent_user_id, kind, note, UNIX_TIMESTAMP(next_at), UNIX_TIMESTAMP(created_at)"
-                            " FROM lead_followups WHERE lead_id = ? ORDER BY id DESC LIMIT 50",
-                            DB_ARGS(DB_INT(id)));
+    for (size_t k = 0; k < sizeof(LEAD_CHILDREN) / sizeof(LEAD_CHILDREN[0]); k++) {
+        db_rows_t *r = db_query(c->db, LEAD_CHILDREN[k].sql, DB_ARGS(DB_INT(id)));
+        cJSON *list = r ? db_rows_json(r, 0, r->nrows) : NULL;
+        db_rows_free(r);
+        if (!list)
+            return -1;
+        cJSON_AddItemToObject(o, LEAD_CHILDREN[k].name, list);
+    }
+    db_rows_t *r = db_query(c->db, SQL_LEAD_REFERRAL, DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
-    cJSON *list = cJSON_AddArrayToObject(o, "followups");
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *f = cJSON_CreateObject();
-        lead_json_add_int(f, "id", r, i, 0);
-        lead_json_add_int(f, "agent_user_id", r, i, 1);
-        lead_json_add_str(f, "kind", r, i, 2);
-        lead_json_add_str(f, "note", r, i, 3);
-        lead_json_add_int(f, "next_at", r, i, 4);
-        lead_json_add_int(f, "created_at", r, i, 5);
-        cJSON_AddItemToArray(list, f);
-    }
+    cJSON *ref = r->nrows == 1 ? db_row_json(r, 0) : cJSON_CreateNull();
     db_rows_free(r);
-    r = db_query(c->db,
-                 "SELECT from_stage, to_stage, reason, actor_user_id, UNIX_TIMESTAMP(created_at)"
-                 " FROM lead_stage_history WHERE lead_id = ? ORDER BY id LIMIT 100",
-                 DB_ARGS(DB_INT(id)));
-    if (!r)
+    if (!ref)
         return -1;
-    list = cJSON_AddArrayToObject(o, "stage_history");
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *h = cJSON_CreateObject();
-        lead_json_add_str(h, "from", r, i, 0);
-        lead_json_add_str(h, "to", r, i, 1);
-        lead_json_add_str(h, "reason", r, i, 2);
-        lead_json_add_int(h, "actor_user_id", r, i, 3);
-        lead_json_add_int(h, "at", r, i, 4);
-        cJSON_AddItemToArray(list, h);
-    }
-    db_rows_free(r);
-    r = db_query(c->db,
-                 "SELECT id, referrer_user_id, UNIX_TIMESTAMP(protection_expires_at), UNIX_TIMESTAMP(locked_at)"
-                 " FROM referrals WHERE lead_id = ?",
-                 DB_ARGS(DB_INT(id)));
-    if (!r)
-        return -1;
-    if (r->nrows == 1) {
-        cJSON *ref = cJSON_AddObjectToObject(o, "referral");
-        lead_json_add_int(ref, "id", r, 0, 0);
-        lead_json_add_int(ref, "referrer_user_id", r, 0, 1);
-        lead_json_add_int(ref, "protection_expires_at", r, 0, 2);
-        lead_json_add_int(ref, "locked_at", r, 0, 3);
-    } else {
-        cJSON_AddNullToObject(o, "referral");
-    }
-    db_rows_free(r);
+    cJSON_AddItemToObject(o, "referral", ref);
     return 0;
+}
+
+/* The audit row of an unmasked view. 0 or -1. */
+static int audit_phone_view(gw_call_t *c, long long id, long long project_id)
+{
+    cJSON *detail = cJSON_CreateObject();
+    if (!detail)
+        return -1;
+    cJSON_AddNumberToObject(detail, "project_id", (double)project_id);
+    cJSON_AddStringToObject(detail, "request_id", c->request_id);
+    int rc = audit_write(c->db, c->user.id, "lead.phone_viewed", "lead", id, detail);
+    cJSON_Delete(detail);
+    return rc;
 }
 
 static void get_lead(gw_call_t *c)
@@ -271,18 +224,16 @@ static void get_lead(gw_call_t *c)
     if (!r)
         goto DbError;
     lead_access_t a = ACCESS_NONE;
-    if (r->nrows == 1 && lead_access(c, db_cell_int(r, 0, 1), db_cell_int(r, 0, 7), &a) != 0)
+    if (r->nrows == 1 && lead_access(c, db_get_int(r, 0, "project_id"), db_get_int(r, 0, "agent_user_id"), &a) != 0)
         goto DbError;
     if (a == ACCESS_NONE) {
         db_rows_free(r);
         call_fail(c, ERR_NOT_FOUND, NULL, "lead %lld not found", id);
         return;
     }
-    int show_phone = a == ACCESS_AGENT_OF_LEAD;
+    int show_phone = a == ACCESS_AGENT_OF_LEAD && !db_is_null(r, 0, "phone");
     /* The audit row is written before the phone is sent: no row, no phone. */
-    if (show_phone && db_exec(c->db, SQL_AUDIT_PHONE_VIEW,
-                              DB_ARGS(DB_INT(c->user.id), DB_INT(id), DB_INT(db_cell_int(r, 0, 1)),
-                                      DB_STR(c->request_id))) != 0)
+    if (show_phone && audit_phone_view(c, id, db_get_int(r, 0, "project_id")) != 0)
         goto DbError;
     o = detail_json(r, show_phone);
     if (add_lead_children(c, id, o) != 0)
@@ -325,7 +276,7 @@ static void add_followup(gw_call_t *c)
 {
     long long id;
     followup_form_t f;
-    locked_lead_t l;
+    lead_locked_t l;
     if (call_param_id(c, "id", &id) != 0 || read_followup(c, &f) != 0)
         return;
     if (db_begin(c->db) != 0)
@@ -340,6 +291,11 @@ static void add_followup(gw_call_t *c)
     if (l.stage == STAGE_LOST || l.stage == STAGE_CANCELLED) {
         db_rollback(c->db);
         call_fail(c, ERR_CONFLICT, NULL, "lead %lld is %s; it takes no follow-ups", id, lead_stage_name(l.stage));
+        return;
+    }
+    if (l.erased) {
+        db_rollback(c->db);
+        call_fail(c, ERR_CONFLICT, NULL, "lead %lld was erased at its holder's request; it takes no follow-ups", id);
         return;
     }
     if (db_exec(c->db,
@@ -426,7 +382,7 @@ static cJSON *stage_result(long long id, lead_stage_t stage, const char *reason,
 }
 
 /* Applies the move inside the open transaction; 0 or -1. */
-static int apply_stage(gw_call_t *c, long long id, const locked_lead_t *l, const stage_form_t *f, long long *referral_id)
+static int apply_stage(gw_call_t *c, long long id, const lead_locked_t *l, const stage_form_t *f, long long *referral_id)
 {
     const char *to = lead_stage_name(f->to);
     if (db_exec(c->db, SQL_MOVE_STAGE,
@@ -439,13 +395,9 @@ static int apply_stage(gw_call_t *c, long long id, const locked_lead_t *l, const
                 DB_ARGS(DB_INT(id), DB_STR(lead_stage_name(l->stage)), DB_STR(to), DB_STR(f->reason),
                         DB_INT(c->user.id))) != 0)
         return -1;
-    char project_name[128] = "";
-    db_rows_t *r = db_query(c->db, "SELECT name FROM projects WHERE id = ?", DB_ARGS(DB_INT(l->project_id)));
-    if (!r)
+    char project_name[LEAD_PROJECT_NAME_BYTES];
+    if (lead_project_name(c->db, l->project_id, project_name, sizeof(project_name)) != 0)
         return -1;
-    if (r->nrows == 1)
-        snprintf(project_name, sizeof(project_name), "%s", db_cell(r, 0, 0));
-    db_rows_free(r);
     referral_stage_input_t in = {
         .lead_id = id, .project_name = project_name, .lead_name = l->name, .stage = f->to, .reason = f->reason,
     };
@@ -456,7 +408,7 @@ static void move_stage(gw_call_t *c)
 {
     long long id, referral_id = 0;
     stage_form_t f;
-    locked_lead_t l;
+    lead_locked_t l;
     if (call_param_id(c, "id", &id) != 0 || read_stage(c, &f) != 0)
         return;
     if (db_begin(c->db) != 0)

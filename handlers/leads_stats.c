@@ -16,6 +16,7 @@
 #include "../gateway/call.h"
 #include "../gateway/roles.h"
 #include "handlers.h"
+#include "lead_access.h"
 #include "lead_json.h"
 #include "lead_rules.h"
 
@@ -75,7 +76,8 @@ static void add_rate(cJSON *o, const char *name, long long part, long long whole
 static int add_channels(gw_call_t *c, const stats_query_t *q, cJSON *d)
 {
     db_rows_t *r = db_query(c->db,
-                            "SELECT l.channel, COUNT(*), SUM(l.stage = 'signed') FROM leads l WHERE" RANGE
+                            "SELECT l.channel, COUNT(*) AS leads, SUM(l.stage = 'signed') AS signed_leads FROM leads l"
+                            " WHERE" RANGE
                             " GROUP BY l.channel ORDER BY COUNT(*) DESC, l.channel",
                             DB_ARGS(RANGE_ARGS(q)));
     if (!r)
@@ -83,9 +85,9 @@ static int add_channels(gw_call_t *c, const stats_query_t *q, cJSON *d)
     cJSON *list = cJSON_AddArrayToObject(d, "by_channel");
     for (int i = 0; i < r->nrows; i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_str(o, "channel", r, i, 0);
-        lead_json_add_int(o, "leads", r, i, 1);
-        lead_json_add_int(o, "signed", r, i, 2);
+        lead_json_add_str(o, "channel", r, i, "channel");
+        lead_json_add_int(o, "leads", r, i, "leads");
+        lead_json_add_int(o, "signed", r, i, "signed_leads");
         cJSON_AddItemToArray(list, o);
     }
     db_rows_free(r);
@@ -95,15 +97,17 @@ static int add_channels(gw_call_t *c, const stats_query_t *q, cJSON *d)
 static int add_funnel(gw_call_t *c, const stats_query_t *q, cJSON *d)
 {
     db_rows_t *r = db_query(c->db,
-                            "SELECT COUNT(*), SUM(l.furthest_stage >= 1), SUM(l.furthest_stage >= 2),"
-                            " SUM(l.furthest_stage >= 3), SUM(l.furthest_stage >= 4), SUM(l.stage = 'lost'),"
-                            " SUM(l.stage = 'cancelled') FROM leads l WHERE" RANGE,
+                            "SELECT COUNT(*) AS reached0, SUM(l.furthest_stage >= 1) AS reached1,"
+                            " SUM(l.furthest_stage >= 2) AS reached2, SUM(l.furthest_stage >= 3) AS reached3,"
+                            " SUM(l.furthest_stage >= 4) AS reached4, SUM(l.stage = 'lost') AS lost,"
+                            " SUM(l.stage = 'cancelled') AS cancelled FROM leads l WHERE" RANGE,
                             DB_ARGS(RANGE_ARGS(q)));
     if (!r)
         return -1;
+    static const char *const reached_col[5] = {"reached0", "reached1", "reached2", "reached3", "reached4"};
     long long reached[5];
     for (int s = 0; s < 5; s++)
-        reached[s] = db_cell_int(r, 0, s);
+        reached[s] = db_get_int(r, 0, reached_col[s]);
     cJSON_AddNumberToObject(d, "total", (double)reached[0]);
     cJSON *list = cJSON_AddArrayToObject(d, "funnel");
     for (int s = 0; s < 5; s++) {
@@ -117,8 +121,8 @@ static int add_funnel(gw_call_t *c, const stats_query_t *q, cJSON *d)
         add_rate(o, "rate_from_new", reached[s], reached[0]);
         cJSON_AddItemToArray(list, o);
     }
-    cJSON_AddNumberToObject(d, "lost", (double)db_cell_int(r, 0, 5));
-    cJSON_AddNumberToObject(d, "cancelled", (double)db_cell_int(r, 0, 6));
+    cJSON_AddNumberToObject(d, "lost", (double)db_get_int(r, 0, "lost"));
+    cJSON_AddNumberToObject(d, "cancelled", (double)db_get_int(r, 0, "cancelled"));
     db_rows_free(r);
     return 0;
 }
@@ -126,12 +130,13 @@ static int add_funnel(gw_call_t *c, const stats_query_t *q, cJSON *d)
 static int add_referral_share(gw_call_t *c, const stats_query_t *q, cJSON *d)
 {
     db_rows_t *r = db_query(c->db,
-                            "SELECT SUM(l.stage = 'signed'), SUM(l.stage = 'signed' AND rf.id IS NOT NULL)"
+                            "SELECT SUM(l.stage = 'signed') AS signed_all,"
+                            " SUM(l.stage = 'signed' AND rf.id IS NOT NULL) AS referred"
                             " FROM leads l LEFT JOIN referrals rf ON rf.lead_id = l.id WHERE" RANGE,
                             DB_ARGS(RANGE_ARGS(q)));
     if (!r)
         return -1;
-    long long signed_all = db_cell_int(r, 0, 0), referred = db_cell_int(r, 0, 1);
+    long long signed_all = db_get_int(r, 0, "signed_all"), referred = db_get_int(r, 0, "referred");
     db_rows_free(r);
     cJSON *o = cJSON_AddObjectToObject(d, "referrals");
     cJSON_AddNumberToObject(o, "signed", (double)signed_all);
@@ -161,7 +166,7 @@ static int add_first_contact(gw_call_t *c, const stats_query_t *q, cJSON *d)
         return -1;
     double sum = 0;
     for (int i = 0; i < r->nrows; i++)
-        sum += (double)db_cell_int(r, i, 0);
+        sum += (double)db_get_int(r, i, "d");
     cJSON_AddNumberToObject(o, "median_seconds", r->nrows ? sum / r->nrows / 1e6 : 0);
     db_rows_free(r);
     return 0;
@@ -170,8 +175,9 @@ static int add_first_contact(gw_call_t *c, const stats_query_t *q, cJSON *d)
 static int add_agents(gw_call_t *c, const stats_query_t *q, cJSON *d)
 {
     db_rows_t *r = db_query(c->db,
-                            "SELECT l.agent_user_id, u.display_name, COUNT(*), SUM(l.first_contacted_at IS NOT NULL),"
-                            " SUM(l.furthest_stage >= 2), SUM(l.stage = 'signed')"
+                            "SELECT l.agent_user_id, u.display_name, COUNT(*) AS leads,"
+                            " SUM(l.first_contacted_at IS NOT NULL) AS contacted, SUM(l.furthest_stage >= 2) AS visited,"
+                            " SUM(l.stage = 'signed') AS signed_leads"
                             " FROM leads l JOIN users u ON u.id = l.agent_user_id WHERE" RANGE
                             " GROUP BY l.agent_user_id, u.display_name ORDER BY l.agent_user_id",
                             DB_ARGS(RANGE_ARGS(q)));
@@ -180,13 +186,13 @@ static int add_agents(gw_call_t *c, const stats_query_t *q, cJSON *d)
     cJSON *list = cJSON_AddArrayToObject(d, "agents");
     for (int i = 0; i < r->nrows; i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "user_id", r, i, 0);
-        lead_json_add_str(o, "name", r, i, 1);
-        lead_json_add_int(o, "leads", r, i, 2);
-        lead_json_add_int(o, "contacted", r, i, 3);
-        lead_json_add_int(o, "visited", r, i, 4);
-        lead_json_add_int(o, "signed", r, i, 5);
-        add_rate(o, "conversion", db_cell_int(r, i, 5), db_cell_int(r, i, 2));
+        lead_json_add_int(o, "user_id", r, i, "agent_user_id");
+        lead_json_add_str(o, "name", r, i, "display_name");
+        lead_json_add_int(o, "leads", r, i, "leads");
+        lead_json_add_int(o, "contacted", r, i, "contacted");
+        lead_json_add_int(o, "visited", r, i, "visited");
+        lead_json_add_int(o, "signed", r, i, "signed_leads");
+        add_rate(o, "conversion", db_get_int(r, i, "signed_leads"), db_get_int(r, i, "leads"));
         cJSON_AddItemToArray(list, o);
     }
     db_rows_free(r);
@@ -198,15 +204,13 @@ static void stats(gw_call_t *c)
     stats_query_t q;
     if (read_query(c, &q) != 0)
         return;
-    db_rows_t *r = db_query(c->db,
-                            "SELECT p.name, EXISTS (SELECT 1 FROM staff_roles s WHERE s.user_id = ?"
-                            " AND s.project_id = p.id AND s.role = 'supervisor') FROM projects p WHERE p.id = ?",
-                            DB_ARGS(DB_INT(c->user.id), DB_INT(q.project)));
+    db_rows_t *r = db_query(c->db, "SELECT p.name, " LEAD_MANAGES("p.id") " AS manages FROM projects p WHERE p.id = ?",
+                            DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_INT(q.project)));
     if (!r) {
         call_fail_db(c);
         return;
     }
-    int found = r->nrows == 1, allowed = found && ((c->user.roles & ROLE_ADMIN) || db_cell_int(r, 0, 1));
+    int found = r->nrows == 1, allowed = found && db_get_int(r, 0, "manages");
     if (!found || !allowed) {
         db_rows_free(r);
         if (!found)
@@ -218,7 +222,7 @@ static void stats(gw_call_t *c)
     cJSON *d = cJSON_CreateObject();
     cJSON *p = cJSON_AddObjectToObject(d, "project");
     cJSON_AddNumberToObject(p, "id", (double)q.project);
-    lead_json_add_str(p, "name", r, 0, 0);
+    lead_json_add_str(p, "name", r, 0, "name");
     db_rows_free(r);
     cJSON_AddNumberToObject(d, "from", (double)q.from);
     cJSON_AddNumberToObject(d, "to", (double)q.to);

@@ -6,7 +6,8 @@
  * lead.contact_overdue event, once: the claim is a conditional update of
  * contact_overdue_at in the same transaction as the events, and rows are
  * taken with FOR UPDATE SKIP LOCKED, so several gateway processes sweeping
- * the same database never report a lead twice. */
+ * the same database never report a lead twice. A lead erased at its
+ * holder's request is not to be contacted, so it is never reported. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
@@ -24,7 +25,7 @@ static const char *SQL_OVERDUE =
     "SELECT id, project_id, COALESCE(agent_user_id, 0), name, UNIX_TIMESTAMP(created_at),"
     " UNIX_TIMESTAMP(first_contact_due_at), phone"
     " FROM leads WHERE stage = 'new' AND first_contacted_at IS NULL AND contact_overdue_at IS NULL"
-    " AND first_contact_due_at <= NOW(3)"
+    " AND first_contact_due_at <= NOW(3) AND erased_at IS NULL"
     " ORDER BY first_contact_due_at LIMIT ? FOR UPDATE SKIP LOCKED";
 
 static const char *SQL_CLAIM =

@@ -23,11 +23,11 @@ static void list_projects(gw_call_t *c)
     cJSON *items = cJSON_CreateArray();
     for (int i = 0; i < r->nrows; i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "id", r, i, 0);
-        lead_json_add_str(o, "code", r, i, 1);
-        lead_json_add_str(o, "name", r, i, 2);
-        lead_json_add_str(o, "city", r, i, 3);
-        lead_json_add_str(o, "address", r, i, 4);
+        lead_json_add_int(o, "id", r, i, "id");
+        lead_json_add_str(o, "code", r, i, "code");
+        lead_json_add_str(o, "name", r, i, "name");
+        lead_json_add_str(o, "city", r, i, "city");
+        lead_json_add_str(o, "address", r, i, "address");
         cJSON_AddStringToObject(o, "privacy_notice_version", gw_cfg->privacy_notice_version);
         cJSON_AddItemToArray(items, o);
     }

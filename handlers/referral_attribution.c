@@ -49,7 +49,9 @@ static int lock_refused(db_conn_t *db, const referral_lock_input_t *in, long lon
         out->reason = ERR_SELF_REFERRAL;
         return 1;
     }
-    if (in->lead_existed) {
+    /* The holder had left this lead before: a prospect already. An
+     * unverified lead someone else filed for the phone does not count. */
+    if (in->lead_existed && in->lead_was_verified) {
         out->reason = ERR_ALREADY_CUSTOMER;
         return 1;
     }
@@ -64,13 +66,13 @@ static int lock_refused(db_conn_t *db, const referral_lock_input_t *in, long lon
     return 0;
 }
 
-void referral_binding_from_row(const db_rows_t *r, int col, referral_binding_t *out)
+void referral_binding_from_row(const db_rows_t *r, referral_binding_t *out)
 {
     memset(out, 0, sizeof(*out));
-    out->id = db_cell_int(r, 0, col);
-    out->referrer_user_id = db_cell_int(r, 0, col + 1);
-    out->expires_at = db_cell_int(r, 0, col + 2);
-    const char *phone = db_cell(r, 0, col + 3);
+    out->id = db_get_int(r, 0, "binding_id");
+    out->referrer_user_id = db_get_int(r, 0, "binding_referrer_user_id");
+    out->expires_at = db_get_int(r, 0, "binding_expires_at");
+    const char *phone = db_get(r, 0, "binding_referrer_phone");
     snprintf(out->referrer_phone, sizeof(out->referrer_phone), "%s", phone ? phone : "");
 }
 
@@ -79,23 +81,35 @@ int referral_lock_for_lead(db_conn_t *db, const referral_lock_input_t *in, refer
     memset(out, 0, sizeof(*out));
     int rc = -1;
     db_rows_t *r = NULL;
+    const referral_binding_t *b = in->binding;
+    int bound = b && b->id;
+    /* An unverified submission learns nothing about the lead it went to: the
+     * answer depends only on the submitter's own binding. */
+    if (!in->phone_verified) {
+        out->status = bound ? REFERRAL_PENDING_VERIFICATION : REFERRAL_NONE;
+        if (bound)
+            log_info("referrals", "lead %lld: referral by user %lld waits for a verified phone", in->lead_id,
+                     b->referrer_user_id);
+        return 0;
+    }
     /* A lead this transaction created cannot have a referral yet (nothing
-     * else sees the lead before the commit): only a merged one is looked up. */
+     * else sees the lead before the commit): only an existing one is looked up. */
     if (in->lead_existed) {
-        r = db_query(db, "SELECT id, UNIX_TIMESTAMP(protection_expires_at) FROM referrals WHERE lead_id = ?",
+        r = db_query(db,
+                     "SELECT id, UNIX_TIMESTAMP(protection_expires_at) AS protection_expires_at FROM referrals"
+                     " WHERE lead_id = ?",
                      DB_ARGS(DB_INT(in->lead_id)));
         if (!r)
             goto Exit;
         if (r->nrows == 1) {
             out->status = REFERRAL_EXISTING;
-            out->referral_id = db_cell_int(r, 0, 0);
-            out->protection_expires_at = db_cell_int(r, 0, 1);
+            out->referral_id = db_get_int(r, 0, "id");
+            out->protection_expires_at = db_get_int(r, 0, "protection_expires_at");
             rc = 0;
             goto Exit;
         }
     }
-    const referral_binding_t *b = in->binding;
-    if (!b || !b->id) {
+    if (!bound) {
         out->status = REFERRAL_NONE;
         rc = 0;
         goto Exit;
@@ -158,7 +172,8 @@ int referral_follow_lead_stage(db_conn_t *db, const referral_stage_input_t *in, 
         rc = 0;
         goto Exit;
     }
-    long long id = db_cell_int(r, 0, 0), referrer = db_cell_int(r, 0, 1), project = db_cell_int(r, 0, 2);
+    long long id = db_get_int(r, 0, "id"), referrer = db_get_int(r, 0, "referrer_user_id"),
+              project = db_get_int(r, 0, "project_id");
     if (db_exec(db, "UPDATE referrals SET stage = ? WHERE id = ?",
                 DB_ARGS(DB_STR(lead_stage_name(in->stage)), DB_INT(id))) != 0)
         goto Exit;

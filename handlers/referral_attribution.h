@@ -1,15 +1,20 @@
 /* referral_attribution.h: locking a referral when a bound referee leaves a
  * lead, and keeping the referral (and its reward) in step with the lead's
  * stage. DB worker only, inside the caller's transaction, after the caller
- * has locked the lead (lead intake: its insert or merge, which locks the
- * lead's row and its (project, open phone) key; stage changes: the lead row).
+ * has locked the lead (lead intake: the phone's open lead, locked or
+ * inserted; stage changes: the lead row).
  *
  * The rules (see miniprogram-api.md, "Attribution"):
  *   - the submitter's binding must be active and unexpired;
+ *   - the lead's phone must be verified: this submission proved it is the
+ *     submitter's (WeChat's phone code, or the phone the submitter bound).
+ *     A bound submitter's unverified lead locks nothing
+ *     (REFERRAL_PENDING_VERIFICATION) and so blocks nobody: the phone's
+ *     holder, or the same submitter once verified, can still lock it;
  *   - not a self-referral: the referrer is not the submitter and does not
  *     have the lead's phone;
  *   - not already a customer: the lead's phone is not in the project's owner
- *     roster and was not already an open lead of the project;
+ *     roster and was not already a verified open lead of the project;
  *   - one referral per lead (unique key), fixed from then on except through
  *     a staff reassignment. */
 #ifndef GW_REFERRAL_ATTRIBUTION_H
@@ -20,10 +25,13 @@
 
 /* The submitter's binding in force now (a binding past expires_at no longer
  * holds, even before a touch marks it expired). Lead intake reads it in the
- * same statement as the project: REFERRAL_BINDING_COLUMNS (4 columns, NULL
- * when not bound) and REFERRAL_BINDING_JOIN (a LEFT JOIN onto that row with
- * one parameter, the submitter's user id), then referral_binding_from_row. */
-#define REFERRAL_BINDING_COLUMNS "rb.id, rb.referrer_user_id, UNIX_TIMESTAMP(rb.expires_at), rbu.phone"
+ * same statement as the project: REFERRAL_BINDING_COLUMNS (4 named columns,
+ * NULL when not bound) and REFERRAL_BINDING_JOIN (a LEFT JOIN onto that row
+ * with one parameter, the submitter's user id), then
+ * referral_binding_from_row. */
+#define REFERRAL_BINDING_COLUMNS                                                                      \
+    "rb.id AS binding_id, rb.referrer_user_id AS binding_referrer_user_id,"                          \
+    " UNIX_TIMESTAMP(rb.expires_at) AS binding_expires_at, rbu.phone AS binding_referrer_phone"
 #define REFERRAL_BINDING_JOIN                                                         \
     " LEFT JOIN (referral_bindings rb JOIN users rbu ON rbu.id = rb.referrer_user_id)" \
     " ON rb.active_referee = ? AND rb.expires_at > NOW(3)"
@@ -35,8 +43,8 @@ typedef struct {
     char referrer_phone[33]; /* users.phone: up to 32 characters */
 } referral_binding_t;
 
-/* Fills *out from the REFERRAL_BINDING_COLUMNS at column col of row 0. */
-void referral_binding_from_row(const db_rows_t *r, int col, referral_binding_t *out);
+/* Fills *out from the REFERRAL_BINDING_COLUMNS of row 0. */
+void referral_binding_from_row(const db_rows_t *r, referral_binding_t *out);
 
 typedef struct {
     long long lead_id;
@@ -46,15 +54,18 @@ typedef struct {
     const referral_binding_t *binding; /* the submitter's, read before the transaction */
     const char *lead_name;
     const char *lead_phone;
-    int lead_existed;          /* the submission merged into an open lead that existed before;
+    int phone_verified;        /* this submission proved the phone is the submitter's */
+    int lead_existed;          /* the submission went to an open lead that existed before;
                                 * 0: this transaction created the lead */
+    int lead_was_verified;     /* that lead's phone had been verified before this submission */
 } referral_lock_input_t;
 
 typedef enum {
-    REFERRAL_NONE = 0, /* the submitter is not bound to a referrer */
-    REFERRAL_LOCKED,   /* locked now */
-    REFERRAL_EXISTING, /* the lead already had its referral */
-    REFERRAL_REJECTED, /* bound, but a rule refused it: see reason */
+    REFERRAL_NONE = 0,             /* the submitter is not bound to a referrer */
+    REFERRAL_LOCKED,               /* locked now */
+    REFERRAL_EXISTING,             /* the lead already had its referral */
+    REFERRAL_REJECTED,             /* bound, but a rule refused it: see reason */
+    REFERRAL_PENDING_VERIFICATION, /* bound, but the phone is not verified: nothing locked */
 } referral_lock_status_t;
 
 typedef struct {

@@ -2,7 +2,7 @@
  *
  *   POST /api/v1/referrals/touch {code, project_id?}   any: opened from a share
  *   GET  /api/v1/referrals                             the caller's referees (masked)
- *   GET  /api/v1/agent/referrals?project=              agent: referrals of their projects
+ *   GET  /api/v1/agent/referrals?project=              agent: referrals of the leads assigned to them
  *
  * A touch binds the caller (the referee) to the code's owner for
  * referral_protection_days, unless a binding by someone else still holds:
@@ -21,6 +21,7 @@
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
 #include "handlers.h"
+#include "lead_access.h"
 #include "lead_json.h"
 #include "lead_rules.h"
 
@@ -35,18 +36,20 @@ typedef struct {
 /* The code's owner must still be an active owner (in the roster). */
 static const char *SQL_CODE =
     "SELECT c.id, c.owner_user_id, u.phone,"
-    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = u.id ORDER BY o.id LIMIT 1), u.display_name)"
+    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = u.id ORDER BY o.id LIMIT 1), u.display_name) AS name"
     " FROM referral_codes c JOIN users u ON u.id = c.owner_user_id"
     " WHERE c.code = ? AND c.status = 'active' AND u.disabled = 0"
     " AND EXISTS (SELECT 1 FROM owners o WHERE o.user_id = u.id)";
 
 /* The caller is already a customer of the project: in its owner roster, or
- * an open lead there (by phone or by user). */
+ * an open lead there that its phone's holder verified (by phone or by
+ * user). An unverified lead someone filed with the caller's phone does not
+ * count: it must not keep a genuine referrer out. */
 static const char *SQL_ALREADY_CUSTOMER =
     "SELECT EXISTS (SELECT 1 FROM owners o JOIN units un ON un.id = o.unit_id JOIN buildings b ON b.id = un.building_id"
     "               WHERE b.project_id = ? AND (o.phone = ? OR o.user_id = ?))"
     " OR EXISTS (SELECT 1 FROM leads l WHERE l.project_id = ? AND l.stage NOT IN ('lost', 'cancelled')"
-    "            AND (l.phone = ? OR l.user_id = ?))";
+    "            AND l.phone_verified = 1 AND (l.phone = ? OR l.user_id = ?))";
 
 /* Checks the rules that reject a touch outright. 1 valid, 0 rejected (call
  * failed), -1 db error. */
@@ -60,10 +63,11 @@ static int check_touch(gw_call_t *c, const char *code, touch_t *t)
         call_fail(c, ERR_REFERRAL_CODE_UNKNOWN, "code", "%s is not an active referral code", code);
         return 0;
     }
-    t->code_id = db_cell_int(r, 0, 0);
-    t->referrer = db_cell_int(r, 0, 1);
-    const char *referrer_phone = db_cell(r, 0, 2);
-    lead_mask_name(db_cell(r, 0, 3) ? db_cell(r, 0, 3) : "", t->referrer_name, sizeof(t->referrer_name));
+    t->code_id = db_get_int(r, 0, "id");
+    t->referrer = db_get_int(r, 0, "owner_user_id");
+    const char *referrer_phone = db_get(r, 0, "phone");
+    const char *name = db_get(r, 0, "name");
+    lead_mask_name(name ? name : "", t->referrer_name, sizeof(t->referrer_name));
     int self = t->referrer == c->user.id ||
                (referrer_phone && c->user.has_phone && !strcmp(referrer_phone, c->user.phone));
     db_rows_free(r);
@@ -97,7 +101,7 @@ typedef enum { TOUCH_BOUND, TOUCH_SAME_REFERRER, TOUCH_RECORDED } touch_outcome_
 static const char *const outcome_names[] = {"bound", "same_referrer", "recorded"};
 
 static const char *SQL_BINDING =
-    "SELECT id, referrer_user_id, UNIX_TIMESTAMP(expires_at), expires_at > NOW(3)"
+    "SELECT id, referrer_user_id, UNIX_TIMESTAMP(expires_at) AS expires_at, expires_at > NOW(3) AS holds"
     " FROM referral_bindings WHERE active_referee = ? FOR UPDATE";
 
 /* One attempt in one transaction. 0 committed (*outcome, *binding,
@@ -114,12 +118,12 @@ static int bind(gw_call_t *c, const touch_t *t, touch_outcome_t *outcome, long l
     db_rows_t *r = db_query(c->db, SQL_BINDING, DB_ARGS(DB_INT(c->user.id)));
     if (!r)
         return -1;
-    int holds = r->nrows == 1 && db_cell_int(r, 0, 3);
-    long long old = r->nrows == 1 ? db_cell_int(r, 0, 0) : 0;
+    int holds = r->nrows == 1 && db_get_int(r, 0, "holds");
+    long long old = r->nrows == 1 ? db_get_int(r, 0, "id") : 0;
     if (holds) {
         *binding = old;
-        *expires = db_cell_int(r, 0, 2);
-        *outcome = db_cell_int(r, 0, 1) == t->referrer ? TOUCH_SAME_REFERRER : TOUCH_RECORDED;
+        *expires = db_get_int(r, 0, "expires_at");
+        *outcome = db_get_int(r, 0, "referrer_user_id") == t->referrer ? TOUCH_SAME_REFERRER : TOUCH_RECORDED;
     }
     db_rows_free(r);
     if (!holds) {
@@ -197,22 +201,25 @@ static void touch(gw_call_t *c)
 /* ---- lists ---- */
 
 static const char *SQL_MY_REFERRALS =
-    "SELECT r.id, r.project_id, p.name, l.name, l.phone, r.stage, UNIX_TIMESTAMP(r.protection_expires_at),"
-    " UNIX_TIMESTAMP(r.locked_at), w.status, w.kind, w.amount"
+    "SELECT r.id, r.project_id, p.name AS project_name, l.name AS referee_name, l.phone AS referee_phone, r.stage,"
+    " UNIX_TIMESTAMP(r.protection_expires_at) AS protection_expires_at, UNIX_TIMESTAMP(r.locked_at) AS locked_at,"
+    " w.status AS reward_status, w.kind AS reward_kind, w.amount AS reward_amount"
     " FROM referrals r JOIN projects p ON p.id = r.project_id JOIN leads l ON l.id = r.lead_id"
     " LEFT JOIN referral_rewards w ON w.referral_id = r.id"
     " WHERE r.referrer_user_id = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?";
 
-static cJSON *reward_json(const db_rows_t *r, int i, int col)
+/* The reward_* columns of row i as {status, kind, amount, amount_display},
+ * or null. */
+static cJSON *reward_json(const db_rows_t *r, int i)
 {
-    if (!db_cell(r, i, col))
+    if (db_is_null(r, i, "reward_status"))
         return cJSON_CreateNull();
     cJSON *w = cJSON_CreateObject();
-    lead_json_add_str(w, "status", r, i, col);
-    lead_json_add_str(w, "kind", r, i, col + 1);
-    lead_json_add_int(w, "amount", r, i, col + 2);
+    lead_json_add_str(w, "status", r, i, "reward_status");
+    lead_json_add_str(w, "kind", r, i, "reward_kind");
+    lead_json_add_int(w, "amount", r, i, "reward_amount");
     char shown[32];
-    reward_amount_display(db_cell(r, i, col + 1), db_cell_int(r, i, col + 2), shown, sizeof(shown));
+    reward_amount_display(db_get(r, i, "reward_kind"), db_get_int(r, i, "reward_amount"), shown, sizeof(shown));
     cJSON_AddStringToObject(w, "amount_display", shown);
     return w;
 }
@@ -231,33 +238,34 @@ static void list_my_referrals(gw_call_t *c)
     cJSON *items = cJSON_CreateArray();
     for (int i = 0; i < lead_page_rows(r, limit); i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "id", r, i, 0);
+        lead_json_add_int(o, "id", r, i, "id");
         cJSON *p = cJSON_AddObjectToObject(o, "project");
-        lead_json_add_int(p, "id", r, i, 1);
-        lead_json_add_str(p, "name", r, i, 2);
-        lead_json_add_name_masked(o, "referee_name", r, i, 3);
-        lead_json_add_phone_masked(o, "referee_phone", r, i, 4);
-        lead_json_add_str(o, "stage", r, i, 5);
-        cJSON_AddStringToObject(o, "stage_label", lead_stage_label(lead_stage_from_name(db_cell(r, i, 5))));
-        lead_json_add_int(o, "protection_expires_at", r, i, 6);
-        lead_json_add_int(o, "locked_at", r, i, 7);
-        cJSON_AddItemToObject(o, "reward", reward_json(r, i, 8));
+        lead_json_add_int(p, "id", r, i, "project_id");
+        lead_json_add_str(p, "name", r, i, "project_name");
+        lead_json_add_name_masked(o, "referee_name", r, i, "referee_name");
+        lead_json_add_phone_masked(o, "referee_phone", r, i, "referee_phone");
+        lead_json_add_str(o, "stage", r, i, "stage");
+        cJSON_AddStringToObject(o, "stage_label", lead_stage_label(lead_stage_from_name(db_get(r, i, "stage"))));
+        lead_json_add_int(o, "protection_expires_at", r, i, "protection_expires_at");
+        lead_json_add_int(o, "locked_at", r, i, "locked_at");
+        cJSON_AddItemToObject(o, "reward", reward_json(r, i));
         cJSON_AddItemToArray(items, o);
     }
-    lead_page_respond(c, items, limit, r, 0);
+    lead_page_respond(c, items, limit, r, "id");
     db_rows_free(r);
 }
 
-/* Referrals of the projects where the caller is an agent. The referee's
- * phone is masked here; the lead itself shows it to its agent. */
+/* Referrals of the leads assigned to the caller, in the projects where the
+ * caller holds the agent role now: a colleague's clients stay hidden. The
+ * referee's phone is masked here; the lead itself shows it to its agent. */
 static const char *SQL_AGENT_REFERRALS =
-    "SELECT r.id, r.project_id, p.name, r.lead_id, l.name, l.phone, COALESCE(l.agent_user_id, 0), r.referrer_user_id,"
-    " ru.display_name, r.stage, UNIX_TIMESTAMP(r.protection_expires_at), UNIX_TIMESTAMP(r.locked_at),"
-    " w.status, w.kind, w.amount"
+    "SELECT r.id, r.project_id, p.name AS project_name, r.lead_id, l.name AS referee_name, l.phone AS referee_phone,"
+    " r.referrer_user_id, ru.display_name AS referrer_name, r.stage,"
+    " UNIX_TIMESTAMP(r.protection_expires_at) AS protection_expires_at, UNIX_TIMESTAMP(r.locked_at) AS locked_at,"
+    " w.status AS reward_status, w.kind AS reward_kind, w.amount AS reward_amount"
     " FROM referrals r JOIN projects p ON p.id = r.project_id JOIN leads l ON l.id = r.lead_id"
     " JOIN users ru ON ru.id = r.referrer_user_id LEFT JOIN referral_rewards w ON w.referral_id = r.id"
-    " WHERE r.project_id IN (SELECT project_id FROM staff_roles WHERE user_id = ? AND role = 'agent')"
-    " AND (? = 0 OR r.project_id = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?";
+    " WHERE " LEAD_OWN_AGENT("l") " AND (? = 0 OR r.project_id = ?) AND r.id < ? ORDER BY r.id DESC LIMIT ?";
 
 static void list_agent_referrals(gw_call_t *c)
 {
@@ -284,24 +292,24 @@ static void list_agent_referrals(gw_call_t *c)
     cJSON *items = cJSON_CreateArray();
     for (int i = 0; i < lead_page_rows(r, limit); i++) {
         cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "id", r, i, 0);
+        lead_json_add_int(o, "id", r, i, "id");
         cJSON *p = cJSON_AddObjectToObject(o, "project");
-        lead_json_add_int(p, "id", r, i, 1);
-        lead_json_add_str(p, "name", r, i, 2);
-        lead_json_add_int(o, "lead_id", r, i, 3);
-        lead_json_add_str(o, "referee_name", r, i, 4);
-        lead_json_add_phone_masked(o, "referee_phone", r, i, 5);
-        cJSON_AddBoolToObject(o, "assigned_to_me", db_cell_int(r, i, 6) == c->user.id);
+        lead_json_add_int(p, "id", r, i, "project_id");
+        lead_json_add_str(p, "name", r, i, "project_name");
+        lead_json_add_int(o, "lead_id", r, i, "lead_id");
+        lead_json_add_str(o, "referee_name", r, i, "referee_name");
+        lead_json_add_phone_masked(o, "referee_phone", r, i, "referee_phone");
+        cJSON_AddBoolToObject(o, "assigned_to_me", 1);
         cJSON *ref = cJSON_AddObjectToObject(o, "referrer");
-        lead_json_add_int(ref, "user_id", r, i, 7);
-        lead_json_add_str(ref, "name", r, i, 8);
-        lead_json_add_str(o, "stage", r, i, 9);
-        lead_json_add_int(o, "protection_expires_at", r, i, 10);
-        lead_json_add_int(o, "locked_at", r, i, 11);
-        cJSON_AddItemToObject(o, "reward", reward_json(r, i, 12));
+        lead_json_add_int(ref, "user_id", r, i, "referrer_user_id");
+        lead_json_add_str(ref, "name", r, i, "referrer_name");
+        lead_json_add_str(o, "stage", r, i, "stage");
+        lead_json_add_int(o, "protection_expires_at", r, i, "protection_expires_at");
+        lead_json_add_int(o, "locked_at", r, i, "locked_at");
+        cJSON_AddItemToObject(o, "reward", reward_json(r, i));
         cJSON_AddItemToArray(items, o);
     }
-    lead_page_respond(c, items, limit, r, 0);
+    lead_page_respond(c, items, limit, r, "id");
     db_rows_free(r);
 }
 

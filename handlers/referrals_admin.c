@@ -2,27 +2,35 @@
  *
  *   POST /api/v1/admin/referrals/:id/reassign {referrer_user_id, reason}
  *
- * Supervisors of the referral's project and admins. The new referrer must be
- * an owner and must not be the referee. An unpaid reward moves with the
- * referral and goes back to pending (it must be approved again for the new
- * referrer); a paid one blocks the change. The change and its audit row
- * (referral.reassign: from, to, reason) commit together. */
+ * Supervisors of the referral's project and admins (roles read for that
+ * project by the request); once the lead has been signed, admins only, so
+ * that one supervisor cannot move a reward that is about to be paid. The
+ * new referrer must be an active owner in the referral's own project, and
+ * neither the referee nor the holder of the lead's phone; a refusal says
+ * only that the user is not eligible, the same for every reason, so the
+ * route cannot be used to find out who owns what. An unpaid reward moves
+ * with the referral and goes back to pending (it must be approved again for
+ * the new referrer); a paid one blocks the change. The change and its audit
+ * row (referral.reassign: from, to, reason) commit together. */
 #include <stdio.h>
 #include <string.h>
 
+#include "../gateway/audit.h"
 #include "../gateway/call.h"
-#include "../gateway/users.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
 #include "handlers.h"
+#include "lead_access.h"
 
 typedef struct {
     long long referrer, referee, project_id, lead_id;
+    int lead_signed; /* the lead has been signed (it may be cancelled since) */
 } referral_row_t;
 
-/* Locks the referral; 1 found and the caller manages its project, 0 not
- * (404 set), -1 db error. */
+/* Locks the referral; 1 found and the caller may reassign it, 0 not (call
+ * failed: 404, or 403 for a supervisor once the lead is signed), -1 db
+ * error. */
 static int lock_referral(gw_call_t *c, long long id, referral_row_t *out)
 {
     db_rows_t *r = db_query(c->db,
@@ -33,58 +41,76 @@ static int lock_referral(gw_call_t *c, long long id, referral_row_t *out)
         return -1;
     int found = r->nrows == 1;
     if (found) {
-        out->referrer = db_cell_int(r, 0, 0);
-        out->referee = db_cell_int(r, 0, 1);
-        out->project_id = db_cell_int(r, 0, 2);
-        out->lead_id = db_cell_int(r, 0, 3);
+        out->referrer = db_get_int(r, 0, "referrer_user_id");
+        out->referee = db_get_int(r, 0, "referee_user_id");
+        out->project_id = db_get_int(r, 0, "project_id");
+        out->lead_id = db_get_int(r, 0, "lead_id");
     }
     db_rows_free(r);
-    if (found && !(c->user.roles & ROLE_ADMIN)) {
-        found = users_has_project_role(c->db, c->user.id, "supervisor", out->project_id);
-        if (found < 0)
-            return -1;
+    unsigned roles;
+    int ok = lead_access_or_404(c, found, out->project_id, ROLE_SUPERVISOR | ROLE_ADMIN, "referral", id, &roles);
+    if (ok <= 0)
+        return ok;
+    /* A plain read: a stage change locks the lead before its referral, so
+     * this transaction, holding the referral, must not wait for the lead. */
+    long long signed_ = 0;
+    if (db_query_int(c->db, &signed_, "SELECT signed_at IS NOT NULL FROM leads WHERE id = ?",
+                     DB_ARGS(DB_INT(out->lead_id))) < 0)
+        return -1;
+    out->lead_signed = signed_ != 0;
+    if (out->lead_signed && !(roles & ROLE_ADMIN)) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "the referral's lead has been signed; only an admin can reassign it now");
+        return 0;
     }
-    if (!found)
-        call_fail(c, ERR_NOT_FOUND, NULL, "referral %lld not found", id);
-    return found;
+    return 1;
 }
 
-/* The new referrer: an active owner who is neither the referee nor the
- * holder of the lead's phone. 1 ok, 0 refused (call failed), -1 db error. */
+/* Whether `to` may be the referral's referrer: an active owner in the
+ * referral's project who is neither the referee nor the holder of the
+ * lead's phone. */
+static const char *SQL_ELIGIBLE =
+    "SELECT 1 FROM users u"
+    " WHERE u.id = ? AND u.disabled = 0 AND u.id <> ?"
+    " AND EXISTS (SELECT 1 FROM owners o JOIN units un ON un.id = o.unit_id JOIN buildings b ON b.id = un.building_id"
+    "             WHERE o.user_id = u.id AND b.project_id = ?)"
+    " AND NOT (u.phone IS NOT NULL AND u.phone <=> (SELECT l.phone FROM leads l WHERE l.id = ?))";
+
+/* 1 ok, 0 refused (call failed), -1 db error. */
 static int check_new_referrer(gw_call_t *c, const referral_row_t *ref, long long to)
 {
-    db_rows_t *r = db_query(c->db,
-                            "SELECT u.disabled, EXISTS (SELECT 1 FROM owners o WHERE o.user_id = u.id),"
-                            " u.phone IS NOT NULL AND u.phone = (SELECT phone FROM leads WHERE id = ?)"
-                            " FROM users u WHERE u.id = ?",
-                            DB_ARGS(DB_INT(ref->lead_id), DB_INT(to)));
-    if (!r)
-        return -1;
-    int exists = r->nrows == 1 && db_cell_int(r, 0, 0) == 0;
-    int owner = exists && db_cell_int(r, 0, 1);
-    int has_lead_phone = exists && db_cell_int(r, 0, 2);
-    db_rows_free(r);
-    if (!exists)
-        call_fail(c, ERR_NOT_FOUND, "referrer_user_id", "user %lld does not exist", to);
-    else if (to == ref->referrer)
+    if (to == ref->referrer) {
         call_fail(c, ERR_CONFLICT, "referrer_user_id", "user %lld is already the referrer", to);
-    else if (to == ref->referee || has_lead_phone)
-        call_fail(c, ERR_SELF_REFERRAL, "referrer_user_id", "user %lld is the referee", to);
-    else if (!owner)
-        call_fail(c, ERR_UNPROCESSABLE, "referrer_user_id", "user %lld is not an owner", to);
-    else
-        return 1;
-    return 0;
+        return 0;
+    }
+    long long one;
+    int eligible = db_query_int(c->db, &one, SQL_ELIGIBLE,
+                                DB_ARGS(DB_INT(to), DB_INT(ref->referee), DB_INT(ref->project_id), DB_INT(ref->lead_id)));
+    if (eligible == 0)
+        call_fail(c, ERR_UNPROCESSABLE, "referrer_user_id",
+                  "this user is not eligible: the referrer must be an owner in the referral's project, other than the referee");
+    return eligible;
 }
 
-static const char *SQL_AUDIT =
-    "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
-    " VALUES (?, 'referral.reassign', 'referral', ?, JSON_OBJECT('from', ?, 'to', ?, 'reason', ?))";
+/* 0 or -1. */
+static int audit_reassign(gw_call_t *c, long long id, const referral_row_t *ref, long long to, const char *reason)
+{
+    cJSON *detail = cJSON_CreateObject();
+    if (!detail)
+        return -1;
+    cJSON_AddNumberToObject(detail, "from", (double)ref->referrer);
+    cJSON_AddNumberToObject(detail, "to", (double)to);
+    cJSON_AddStringToObject(detail, "reason", reason);
+    cJSON_AddNumberToObject(detail, "project_id", (double)ref->project_id);
+    cJSON_AddBoolToObject(detail, "lead_signed", ref->lead_signed);
+    int rc = audit_write(c->db, c->user.id, "referral.reassign", "referral", id, detail);
+    cJSON_Delete(detail);
+    return rc;
+}
 
 static void reassign(gw_call_t *c)
 {
     long long id, to;
-    referral_row_t ref;
+    referral_row_t ref = {0};
     if (call_param_id(c, "id", &id) != 0 ||
         json_int_or_fail(c, c->body, "referrer_user_id", 1, 1LL << 53, &to) != 0)
         return;
@@ -108,7 +134,7 @@ static void reassign(gw_call_t *c)
         goto DbError;
     char reward[16] = "";
     if (r->nrows == 1)
-        snprintf(reward, sizeof(reward), "%s", db_cell(r, 0, 0));
+        snprintf(reward, sizeof(reward), "%s", db_get(r, 0, "status"));
     db_rows_free(r);
     if (!strcmp(reward, "paid") || !strcmp(reward, "clawback")) {
         db_rollback(c->db);
@@ -121,9 +147,7 @@ static void reassign(gw_call_t *c)
                 "UPDATE referral_rewards SET referrer_user_id = ?, status = 'pending', approved_by = NULL,"
                 " approved_at = NULL WHERE referral_id = ? AND status IN ('pending', 'approved')",
                 DB_ARGS(DB_INT(to), DB_INT(id))) != 0 ||
-        db_exec(c->db, SQL_AUDIT,
-                DB_ARGS(DB_INT(c->user.id), DB_INT(id), DB_INT(ref.referrer), DB_INT(to), DB_STR(reason))) != 0 ||
-        db_commit(c->db) != 0)
+        audit_reassign(c, id, &ref, to, reason) != 0 || db_commit(c->db) != 0)
         goto DbError;
     log_info("referrals", "referral %lld reassigned from %lld to %lld by user %lld", id, ref.referrer, to, c->user.id);
     cJSON *d = cJSON_CreateObject();

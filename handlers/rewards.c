@@ -2,37 +2,42 @@
  *
  *   GET  /api/v1/admin/rewards?status=&project=   supervisor (own projects), admin
  *   POST /api/v1/admin/rewards/:id/approve        pending -> approved; reward.approved to the referrer
- *   POST /api/v1/admin/rewards/:id/pay            approved -> paid
+ *   POST /api/v1/admin/rewards/:id/pay            approved -> paid, by someone other than the approver
  *   PUT  /api/v1/admin/projects/:id/reward-rule   admin: {kind, amount, active, description}
  *
  * Rewards are created by the stage change to signed (referral_attribution.c),
  * once per referral. Each transition is a conditional update on the current
- * status, written with its audit row (and event) in one transaction. */
+ * status, written with its audit row (and event) in one transaction. The
+ * caller's roles are read for the reward's project by the request
+ * (lead_access.h). Money needs two people: whoever approved a reward cannot
+ * record its payment, and nobody approves or pays their own reward. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../gateway/audit.h"
 #include "../gateway/call.h"
-#include "../gateway/users.h"
 #include "../gateway/events.h"
 #include "../gateway/json_util.h"
 #include "../gateway/log.h"
 #include "../gateway/roles.h"
 #include "handlers.h"
+#include "lead_access.h"
 #include "lead_json.h"
 #include "lead_rules.h"
 
 /* ---- GET /admin/rewards ---- */
 
 static const char *SQL_REWARDS =
-    "SELECT w.id, w.referral_id, w.project_id, p.name, w.referrer_user_id,"
-    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = w.referrer_user_id ORDER BY o.id LIMIT 1), ru.display_name),"
-    " ru.phone, r.lead_id, w.kind, w.amount, w.status, w.cancel_reason, UNIX_TIMESTAMP(w.created_at),"
-    " UNIX_TIMESTAMP(w.approved_at), UNIX_TIMESTAMP(w.paid_at), UNIX_TIMESTAMP(w.cancelled_at)"
+    "SELECT w.id, w.referral_id, w.project_id, p.name AS project_name, w.referrer_user_id,"
+    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = w.referrer_user_id ORDER BY o.id LIMIT 1),"
+    " ru.display_name) AS referrer_name, ru.phone AS referrer_phone, r.lead_id, w.kind, w.amount, w.status,"
+    " w.cancel_reason, UNIX_TIMESTAMP(w.created_at) AS created_at, UNIX_TIMESTAMP(w.approved_at) AS approved_at,"
+    " w.approved_by, UNIX_TIMESTAMP(w.paid_at) AS paid_at, w.paid_by, UNIX_TIMESTAMP(w.cancelled_at) AS cancelled_at"
     " FROM referral_rewards w JOIN referrals r ON r.id = w.referral_id JOIN projects p ON p.id = w.project_id"
     " JOIN users ru ON ru.id = w.referrer_user_id"
-    " WHERE (? = 1 OR w.project_id IN (SELECT project_id FROM staff_roles WHERE user_id = ? AND role = 'supervisor'))"
+    " WHERE " LEAD_MANAGES("w.project_id")
     " AND (? IS NULL OR w.status = ?) AND (? = 0 OR w.project_id = ?) AND w.id < ?"
     " ORDER BY w.id DESC LIMIT ?";
 
@@ -48,27 +53,29 @@ static int valid_status(const char *s)
 static cJSON *reward_item(const db_rows_t *r, int i)
 {
     cJSON *o = cJSON_CreateObject();
-    lead_json_add_int(o, "id", r, i, 0);
-    lead_json_add_int(o, "referral_id", r, i, 1);
+    lead_json_add_int(o, "id", r, i, "id");
+    lead_json_add_int(o, "referral_id", r, i, "referral_id");
     cJSON *p = cJSON_AddObjectToObject(o, "project");
-    lead_json_add_int(p, "id", r, i, 2);
-    lead_json_add_str(p, "name", r, i, 3);
+    lead_json_add_int(p, "id", r, i, "project_id");
+    lead_json_add_str(p, "name", r, i, "project_name");
     cJSON *ref = cJSON_AddObjectToObject(o, "referrer");
-    lead_json_add_int(ref, "user_id", r, i, 4);
-    lead_json_add_str(ref, "name", r, i, 5);
-    lead_json_add_phone_masked(ref, "phone_masked", r, i, 6);
-    lead_json_add_int(o, "lead_id", r, i, 7);
-    lead_json_add_str(o, "kind", r, i, 8);
-    lead_json_add_int(o, "amount", r, i, 9);
+    lead_json_add_int(ref, "user_id", r, i, "referrer_user_id");
+    lead_json_add_str(ref, "name", r, i, "referrer_name");
+    lead_json_add_phone_masked(ref, "phone_masked", r, i, "referrer_phone");
+    lead_json_add_int(o, "lead_id", r, i, "lead_id");
+    lead_json_add_str(o, "kind", r, i, "kind");
+    lead_json_add_int(o, "amount", r, i, "amount");
     char shown[32];
-    reward_amount_display(db_cell(r, i, 8), db_cell_int(r, i, 9), shown, sizeof(shown));
+    reward_amount_display(db_get(r, i, "kind"), db_get_int(r, i, "amount"), shown, sizeof(shown));
     cJSON_AddStringToObject(o, "amount_display", shown);
-    lead_json_add_str(o, "status", r, i, 10);
-    lead_json_add_str(o, "cancel_reason", r, i, 11);
-    lead_json_add_int(o, "created_at", r, i, 12);
-    lead_json_add_int(o, "approved_at", r, i, 13);
-    lead_json_add_int(o, "paid_at", r, i, 14);
-    lead_json_add_int(o, "cancelled_at", r, i, 15);
+    lead_json_add_str(o, "status", r, i, "status");
+    lead_json_add_str(o, "cancel_reason", r, i, "cancel_reason");
+    lead_json_add_int(o, "created_at", r, i, "created_at");
+    lead_json_add_int(o, "approved_at", r, i, "approved_at");
+    lead_json_add_int(o, "approved_by", r, i, "approved_by");
+    lead_json_add_int(o, "paid_at", r, i, "paid_at");
+    lead_json_add_int(o, "paid_by", r, i, "paid_by");
+    lead_json_add_int(o, "cancelled_at", r, i, "cancelled_at");
     return o;
 }
 
@@ -93,68 +100,51 @@ static void list_rewards(gw_call_t *c)
         }
     }
     const char *filter = has_status ? status : NULL;
-    int admin = (c->user.roles & ROLE_ADMIN) != 0;
     db_rows_t *r = db_query(c->db, SQL_REWARDS,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(filter), DB_STR(filter), DB_INT(project),
-                                    DB_INT(project), DB_INT(before), DB_INT(limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < lead_page_rows(r, limit); i++)
-        cJSON_AddItemToArray(items, reward_item(r, i));
-    lead_page_respond(c, items, limit, r, 0);
-    db_rows_free(r);
+                            DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(filter), DB_STR(filter),
+                                    DB_INT(project), DB_INT(project), DB_INT(before), DB_INT(limit + 1)));
+    lead_page_answer(c, r, limit, reward_item);
 }
 
 /* ---- approve / pay ---- */
 
 typedef struct {
-    char status[16], kind[16], project_name[128];
-    long long project_id, referrer, referral_id, amount;
+    char status[16], kind[16];
+    long long project_id, referrer, referral_id, amount, approved_by;
 } reward_row_t;
 
 /* Locks the reward; 1 found and managed by the caller, 0 not (404), -1. */
 static int lock_reward(gw_call_t *c, long long id, reward_row_t *w)
 {
     db_rows_t *r = db_query(c->db,
-                            "SELECT status, kind, project_id, referrer_user_id, referral_id, amount"
-                            " FROM referral_rewards WHERE id = ? FOR UPDATE",
+                            "SELECT status, kind, project_id, referrer_user_id, referral_id, amount,"
+                            " COALESCE(approved_by, 0) AS approved_by FROM referral_rewards WHERE id = ? FOR UPDATE",
                             DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
     int found = r->nrows == 1;
     if (found) {
-        snprintf(w->status, sizeof(w->status), "%s", db_cell(r, 0, 0));
-        snprintf(w->kind, sizeof(w->kind), "%s", db_cell(r, 0, 1));
-        w->project_id = db_cell_int(r, 0, 2);
-        w->referrer = db_cell_int(r, 0, 3);
-        w->referral_id = db_cell_int(r, 0, 4);
-        w->amount = db_cell_int(r, 0, 5);
+        snprintf(w->status, sizeof(w->status), "%s", db_get(r, 0, "status"));
+        snprintf(w->kind, sizeof(w->kind), "%s", db_get(r, 0, "kind"));
+        w->project_id = db_get_int(r, 0, "project_id");
+        w->referrer = db_get_int(r, 0, "referrer_user_id");
+        w->referral_id = db_get_int(r, 0, "referral_id");
+        w->amount = db_get_int(r, 0, "amount");
+        w->approved_by = db_get_int(r, 0, "approved_by");
     }
     db_rows_free(r);
-    if (found && !(c->user.roles & ROLE_ADMIN)) {
-        found = users_has_project_role(c->db, c->user.id, "supervisor", w->project_id);
-        if (found < 0)
-            return -1;
-    }
-    if (!found)
-        call_fail(c, ERR_NOT_FOUND, NULL, "reward %lld not found", id);
-    return found;
+    return lead_access_or_404(c, found, w->project_id, ROLE_SUPERVISOR | ROLE_ADMIN, "reward", id, NULL);
 }
 
 static int emit_approved(gw_call_t *c, long long id, const reward_row_t *w)
 {
-    char name[128] = "", shown[32];
-    db_rows_t *r = db_query(c->db, "SELECT name FROM projects WHERE id = ?", DB_ARGS(DB_INT(w->project_id)));
-    if (!r)
+    char name[LEAD_PROJECT_NAME_BYTES], shown[32];
+    if (lead_project_name(c->db, w->project_id, name, sizeof(name)) != 0)
         return -1;
-    if (r->nrows == 1)
-        snprintf(name, sizeof(name), "%s", db_cell(r, 0, 0));
-    db_rows_free(r);
     reward_amount_display(w->kind, w->amount, shown, sizeof(shown));
     cJSON *p = cJSON_CreateObject();
+    if (!p)
+        return -1;
     cJSON_AddNumberToObject(p, "reward_id", (double)id);
     cJSON_AddNumberToObject(p, "referral_id", (double)w->referral_id);
     cJSON_AddStringToObject(p, "project_name", name);
@@ -179,18 +169,51 @@ static int emit_approved(gw_call_t *c, long long id, const reward_row_t *w)
 
 static const char *SQL_APPROVE =
     "UPDATE referral_rewards SET status = 'approved', approved_by = ?, approved_at = NOW(3)"
-    " WHERE id = ? AND status = 'pending'";
+    " WHERE id = ? AND status = 'pending' AND referrer_user_id <> ?";
 static const char *SQL_PAY =
-    "UPDATE referral_rewards SET status = 'paid', paid_by = ?, paid_at = NOW(3) WHERE id = ? AND status = 'approved'";
-static const char *SQL_AUDIT =
-    "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
-    " VALUES (?, ?, 'reward', ?, JSON_OBJECT('from', ?, 'kind', ?, 'amount', ?))";
+    "UPDATE referral_rewards SET status = 'paid', paid_by = ?, paid_at = NOW(3)"
+    " WHERE id = ? AND status = 'approved' AND approved_by <> ?";
 
-/* Moves a reward from `from` to `to`; approve also tells the referrer. */
+/* 0 or -1. */
+static int audit_move(gw_call_t *c, long long id, const reward_row_t *w, const char *action)
+{
+    cJSON *detail = cJSON_CreateObject();
+    if (!detail)
+        return -1;
+    cJSON_AddStringToObject(detail, "from", w->status);
+    cJSON_AddStringToObject(detail, "kind", w->kind);
+    cJSON_AddNumberToObject(detail, "amount", (double)w->amount);
+    cJSON_AddNumberToObject(detail, "project_id", (double)w->project_id);
+    if (w->approved_by)
+        cJSON_AddNumberToObject(detail, "approved_by", (double)w->approved_by);
+    int rc = audit_write(c->db, c->user.id, action, "reward", id, detail);
+    cJSON_Delete(detail);
+    return rc;
+}
+
+/* Who may not move this reward: its referrer, and for the payment its
+ * approver. 1 refused (call failed: 403), 0 allowed. */
+static int second_person_refused(gw_call_t *c, long long id, const reward_row_t *w, const char *to)
+{
+    if (w->referrer == c->user.id) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "reward %lld is your own; another supervisor or an admin must handle it", id);
+        return 1;
+    }
+    if (!strcmp(to, "paid") && w->approved_by == c->user.id) {
+        call_fail(c, ERR_FORBIDDEN, NULL,
+                  "you approved reward %lld; its payment must be recorded by another supervisor or an admin", id);
+        return 1;
+    }
+    return 0;
+}
+
+/* Moves a reward from `from` to `to`; approve also tells the referrer. sql
+ * takes (the caller, the reward, the caller): its WHERE repeats the
+ * second-person rule. */
 static void move_reward(gw_call_t *c, const char *from, const char *to, const char *sql, const char *action)
 {
     long long id;
-    reward_row_t w;
+    reward_row_t w = {0};
     if (call_param_id(c, "id", &id) != 0)
         return;
     if (db_begin(c->db) != 0)
@@ -207,7 +230,11 @@ static void move_reward(gw_call_t *c, const char *from, const char *to, const ch
         call_fail(c, ERR_CONFLICT, NULL, "reward %lld is %s; only a %s reward can become %s", id, w.status, from, to);
         return;
     }
-    if (db_exec(c->db, sql, DB_ARGS(DB_INT(c->user.id), DB_INT(id))) != 0)
+    if (second_person_refused(c, id, &w, to)) {
+        db_rollback(c->db);
+        return;
+    }
+    if (db_exec(c->db, sql, DB_ARGS(DB_INT(c->user.id), DB_INT(id), DB_INT(c->user.id))) != 0)
         goto DbError;
     if (db_affected_rows(c->db) != 1) { /* cannot happen under the row lock */
         db_rollback(c->db);
@@ -216,10 +243,7 @@ static void move_reward(gw_call_t *c, const char *from, const char *to, const ch
     }
     if (!strcmp(to, "approved") && emit_approved(c, id, &w) != 0)
         goto DbError;
-    if (db_exec(c->db, SQL_AUDIT,
-                DB_ARGS(DB_INT(c->user.id), DB_STR(action), DB_INT(id), DB_STR(from), DB_STR(w.kind),
-                        DB_INT(w.amount))) != 0 ||
-        db_commit(c->db) != 0)
+    if (audit_move(c, id, &w, action) != 0 || db_commit(c->db) != 0)
         goto DbError;
     log_info("rewards", "reward %lld: %s -> %s by user %lld", id, from, to, c->user.id);
     cJSON *d = cJSON_CreateObject();
@@ -257,6 +281,7 @@ static void put_rule(gw_call_t *c)
 {
     long long project, amount;
     const char *description = NULL;
+    cJSON *detail = NULL;
     int active = 1;
     if (call_param_id(c, "id", &project) != 0)
         return;
@@ -274,23 +299,33 @@ static void put_rule(gw_call_t *c)
     if (a && !cJSON_IsNull(a) && json_bool_or_fail(c, c->body, "active", &active) != 0)
         return;
     long long one;
+    unsigned roles;
     int found = db_query_int(c->db, &one, "SELECT 1 FROM projects WHERE id = ?", DB_ARGS(DB_INT(project)));
-    if (found < 0)
+    if (found < 0 || lead_project_roles(c->db, c->user.id, project, &roles) != 0)
         goto DbError;
     if (!found) {
         call_fail(c, ERR_NOT_FOUND, NULL, "project %lld not found", project);
         return;
     }
+    if (!(roles & ROLE_ADMIN)) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "only an admin can set a reward rule");
+        return;
+    }
+    detail = cJSON_CreateObject();
+    if (!detail) {
+        call_fail(c, ERR_INTERNAL, NULL, NULL);
+        return;
+    }
+    cJSON_AddStringToObject(detail, "kind", kind);
+    cJSON_AddNumberToObject(detail, "amount", (double)amount);
+    cJSON_AddBoolToObject(detail, "active", active);
     if (db_begin(c->db) != 0 ||
         db_exec(c->db, SQL_UPSERT_RULE,
                 DB_ARGS(DB_INT(project), DB_STR(kind), DB_INT(amount), DB_INT(active),
                         DB_STR(description ? description : ""))) != 0 ||
-        db_exec(c->db,
-                "INSERT INTO audit_log (actor_user_id, action, target_type, target_id, detail)"
-                " VALUES (?, 'reward_rule.set', 'project', ?, JSON_OBJECT('kind', ?, 'amount', ?, 'active', ?))",
-                DB_ARGS(DB_INT(c->user.id), DB_INT(project), DB_STR(kind), DB_INT(amount), DB_INT(active))) != 0 ||
-        db_commit(c->db) != 0)
+        audit_write(c->db, c->user.id, "reward_rule.set", "project", project, detail) != 0 || db_commit(c->db) != 0)
         goto DbError;
+    cJSON_Delete(detail);
     char shown[32];
     reward_amount_display(kind, amount, shown, sizeof(shown));
     cJSON *d = cJSON_CreateObject();
@@ -304,6 +339,7 @@ static void put_rule(gw_call_t *c)
     call_ok(c, 200, d);
     return;
 DbError:
+    cJSON_Delete(detail);
     db_rollback(c->db);
     call_fail_db(c);
 }
