@@ -153,18 +153,22 @@ def test_service_against_debians_mariadb(installed):
        "SELECT COUNT(*) FROM schema_migrations")
 
     # Started as the unit's ExecStart would: the service user, no new
-    # privileges, the installed configuration; a free port instead of 443.
+    # privileges, the installed configuration; free ports instead of 443/8443.
     run_dir = tempfile.mkdtemp(prefix="gw-pkg-")
     os.chmod(run_dir, 0o755)
     notify, notify_path = notify_socket(run_dir)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    port, upload_port = ports
     log = open(os.path.join(run_dir, "gateway.log"), "w+")
     proc = subprocess.Popen(
         ["setpriv", f"--reuid={NAME}", f"--regid={NAME}", "--init-groups", "--no-new-privs", "--",
          f"/usr/sbin/{NAME}", "--config", f"{ETC}/gateway.conf", "serve"],
-        env=dict(env, GATEWAY_HTTPS_PORT=str(port), GATEWAY_LISTEN_HOST="127.0.0.1", NOTIFY_SOCKET=notify_path),
+        env=dict(env, GATEWAY_HTTPS_PORT=str(port), GATEWAY_UPLOAD_HTTPS_PORT=str(upload_port),
+                 GATEWAY_LISTEN_HOST="127.0.0.1", NOTIFY_SOCKET=notify_path),
         stdout=log, stderr=log, start_new_session=True)
     try:
         try:
