@@ -93,11 +93,21 @@ static table_t notif_table = {
     .overflow = {.labels = "outcome=\"other\""}, /* unreachable: the fold key always fits */
 };
 
+static series_t bg_slots[64];
+static unsigned bg_order[64];
+static table_t bg_table = {
+    .slots = bg_slots, .order = bg_order, .cap = 64, .limit = 32, .hard = 48,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "job=\"other\""}, /* unreachable: the fold key always fits */
+};
+
 static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
+static _Atomic uint64_t db_connects[2]; /* [ok] */
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
+static _Atomic uint64_t cache_refreshes[METRICS_CACHE__COUNT];
 
 /* ---- label sets ---- */
 
@@ -278,6 +288,19 @@ void metrics_notification(const char *outcome)
     inc(s);
 }
 
+void metrics_background_run(const char *job)
+{
+    char j[64], key[LABELS_MAX];
+    series_t *s;
+
+    escape_label(j, sizeof j, job != NULL ? job : "unknown");
+    snprintf(key, sizeof key, "job=\"%s\"", j);
+    s = find_or_add(&bg_table, key, bg_table.limit);
+    if (s == NULL)
+        s = fold(&bg_table, "job=\"other\"");
+    inc(s);
+}
+
 void metrics_db_pool(int thread_index, int busy, int total, int queued)
 {
     if (thread_index < 0 || thread_index >= DB_THREADS_MAX)
@@ -294,9 +317,20 @@ void metrics_cache_lookup(metrics_cache_t cache, int hit)
         atomic_fetch_add_explicit(&cache_lookups[cache][hit != 0], 1, memory_order_relaxed);
 }
 
+void metrics_cache_refreshed(metrics_cache_t cache, unsigned n)
+{
+    if ((unsigned)cache < METRICS_CACHE__COUNT)
+        atomic_fetch_add_explicit(&cache_refreshes[cache], n, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
+}
+
+void metrics_db_connect(int ok)
+{
+    atomic_fetch_add_explicit(&db_connects[ok != 0], 1, memory_order_relaxed);
 }
 
 /* ---- rendering ---- */
@@ -431,6 +465,11 @@ char *metrics_render(size_t *len)
            "Database jobs rejected because the wait queue was full.");
     bputf(&b, "gateway_db_queue_rejected_total %llu\n",
           (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
+    header(&b, "gateway_db_connects_total", "counter",
+           "Connection attempts to the database by result (reconnects included).");
+    for (int ok = 1; ok >= 0; ok--)
+        bputf(&b, "gateway_db_connects_total{result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+              (unsigned long long)atomic_load_explicit(&db_connects[ok], memory_order_relaxed));
     static const char *const cache_names[METRICS_CACHE__COUNT] = {"auth", "repair_detail"};
     header(&b, "gateway_cache_lookups_total", "counter", "In-memory cache lookups by cache and result.");
     for (int k = 0; k < METRICS_CACHE__COUNT; k++)
@@ -438,6 +477,13 @@ char *metrics_render(size_t *len)
             bputf(&b, "gateway_cache_lookups_total{cache=\"%s\",result=\"%s\"} %llu\n", cache_names[k],
                   hit ? "hit" : "miss",
                   (unsigned long long)atomic_load_explicit(&cache_lookups[k][hit], memory_order_relaxed));
+    header(&b, "gateway_cache_refreshes_total", "counter",
+           "Cache entries reloaded ahead of their expiry, by cache.");
+    for (int k = 0; k < METRICS_CACHE__COUNT; k++)
+        bputf(&b, "gateway_cache_refreshes_total{cache=\"%s\"} %llu\n", cache_names[k],
+              (unsigned long long)atomic_load_explicit(&cache_refreshes[k], memory_order_relaxed));
+    render_counters(&b, &bg_table, "gateway_background_runs_total",
+                    "Completed runs of each background job (sweepers, dispatcher, polls).");
 
     if (b.failed) {
         free(b.p);
