@@ -275,30 +275,31 @@ void metrics_wechat_call(const char *endpoint, int errcode)
     inc(s);
 }
 
-void metrics_notification(const char *outcome)
+/* One more in the series {name="value"} of a table with a single label;
+ * past the table's limit, in {name="other"}. */
+static void inc_single_label(table_t *t, const char *name, const char *value)
 {
-    char o[64], key[LABELS_MAX];
+    char v[64], key[LABELS_MAX];
     series_t *s;
 
-    escape_label(o, sizeof o, outcome != NULL ? outcome : "unknown");
-    snprintf(key, sizeof key, "outcome=\"%s\"", o);
-    s = find_or_add(&notif_table, key, notif_table.limit);
-    if (s == NULL)
-        s = fold(&notif_table, "outcome=\"other\"");
+    escape_label(v, sizeof v, value != NULL ? value : "unknown");
+    snprintf(key, sizeof key, "%s=\"%s\"", name, v);
+    s = find_or_add(t, key, t->limit);
+    if (s == NULL) {
+        snprintf(key, sizeof key, "%s=\"other\"", name);
+        s = fold(t, key);
+    }
     inc(s);
+}
+
+void metrics_notification(const char *outcome)
+{
+    inc_single_label(&notif_table, "outcome", outcome);
 }
 
 void metrics_background_run(const char *job)
 {
-    char j[64], key[LABELS_MAX];
-    series_t *s;
-
-    escape_label(j, sizeof j, job != NULL ? job : "unknown");
-    snprintf(key, sizeof key, "job=\"%s\"", j);
-    s = find_or_add(&bg_table, key, bg_table.limit);
-    if (s == NULL)
-        s = fold(&bg_table, "job=\"other\"");
-    inc(s);
+    inc_single_label(&bg_table, "job", job);
 }
 
 void metrics_db_pool(int thread_index, int busy, int total, int queued)
