@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "workers.h"
 
 #define MAX_JOBS 16
@@ -75,6 +76,9 @@ static void *job_main(void *arg)
         if (db_conn_ensure(db) == 0) {
             job->fn(db);
             db_end_step(db);
+            /* Counted after the run: whoever watches the counter knows a run
+             * that started after a change of theirs has finished. */
+            metrics_background_run(job->name);
         }
         log_set_request_id(NULL);
         long long left = job->interval_ms - (monotonic_ms() - started);

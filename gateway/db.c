@@ -3,6 +3,7 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct db_conn {
     cached_stmt_t cache[STMT_CACHE];
     int ncache;
     long long retry_at_ms; /* earliest time of the next connect attempt */
+    long long failed_at_ms; /* when the last failed attempt started */
     int backoff_ms;
     long long last_ok_ms; /* the last statement that got its answer */
     result_scratch_t scratch;
@@ -89,6 +91,19 @@ void db_apply_tls(MYSQL *m)
     mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
     if (tls_ca_file)
         mysql_optionsv(m, MYSQL_OPT_SSL_CA, tls_ca_file);
+}
+
+/* When a connection of this process last connected. Every connection of
+ * the gateway reaches the same server, so one that connects proves the
+ * server is back: the others stop backing off and try on their next job,
+ * instead of answering 503 for up to BACKOFF_MAX_MS after a restart. */
+static _Atomic long long last_connect_ok_ms;
+
+static void connected_at(long long t)
+{
+    long long seen = atomic_load(&last_connect_ok_ms);
+    while (seen < t && !atomic_compare_exchange_weak(&last_connect_ok_ms, &seen, t))
+        ;
 }
 
 int db_library_init(void)
@@ -214,7 +229,7 @@ int db_conn_ensure(db_conn_t *c)
         close_conn(c);
     }
     long long now = now_ms();
-    if (now < c->retry_at_ms) {
+    if (now < c->retry_at_ms && atomic_load(&last_connect_ok_ms) <= c->failed_at_ms) {
         c->lost = 1;
         c->err = CR_CONNECTION_ERROR;
         snprintf(c->errmsg, sizeof(c->errmsg), "database unavailable (reconnect backing off)");
@@ -240,10 +255,11 @@ int db_conn_ensure(db_conn_t *c)
         c->mysql = NULL;
         c->err = e;
         c->lost = 1;
+        c->failed_at_ms = now;
         c->retry_at_ms = now + c->backoff_ms;
-        metrics_db_connect(0);
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         log_warn("db", "connect failed (%u: %s); next try in %d ms", e, c->errmsg, c->backoff_ms);
+        metrics_db_connect(0);
         return -1;
     }
     /* Bounded lock waits, so a stuck row never pins a worker for long, and
@@ -254,13 +270,15 @@ int db_conn_ensure(db_conn_t *c)
         log_error("db", "session set-up failed (%u: %s)", c->err, c->errmsg);
         close_conn(c);
         c->lost = 1;
+        metrics_db_connect(0);
         return -1;
     }
     c->up = 1;
-    metrics_db_connect(1);
     c->backoff_ms = BACKOFF_MIN_MS;
     c->retry_at_ms = 0;
     c->last_ok_ms = now_ms();
+    connected_at(c->last_ok_ms);
+    metrics_db_connect(1);
     return 0;
 }
 

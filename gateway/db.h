@@ -92,7 +92,10 @@ void db_thread_end(void);
 db_conn_t *db_conn_new(const db_params_t *params);
 void db_conn_free(db_conn_t *c);
 /* Connects if not connected. After a failure it waits out a backoff (100 ms
- * doubling to 5 s) before trying again, failing fast meanwhile. */
+ * doubling to 5 s) before trying again, failing fast meanwhile, unless
+ * another connection of the process has connected since that failure (the
+ * connections of a process are meant for one server: once it is back, all
+ * try at once). Attempts are counted in gateway_db_connects_total. */
 int db_conn_ensure(db_conn_t *c);
 int db_conn_is_up(const db_conn_t *c);
 

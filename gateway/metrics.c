@@ -97,6 +97,14 @@ static table_t notif_table = {
     .overflow = {.labels = "outcome=\"other\""}, /* unreachable: the fold key always fits */
 };
 
+static series_t bg_slots[64];
+static unsigned bg_order[64];
+static table_t bg_table = {
+    .slots = bg_slots, .order = bg_order, .cap = 64, .limit = 32, .hard = 48,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "job=\"other\""}, /* unreachable: the fold key always fits */
+};
+
 static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
@@ -111,6 +119,7 @@ static _Atomic uint64_t rate_limited[RATE__COUNT][RL_KEY__COUNT];
 static _Atomic uint64_t rate_evictions;
 static _Atomic uint64_t wechat_rejected[WX__COUNT];
 static _Atomic uint64_t repair_check_skipped;
+static _Atomic uint64_t cache_refreshes[METRICS_CACHE__COUNT];
 
 /* ---- label sets ---- */
 
@@ -278,17 +287,31 @@ void metrics_wechat_call(const char *endpoint, int errcode)
     inc(s);
 }
 
-void metrics_notification(const char *outcome)
+/* One more in the series {name="value"} of a table with a single label;
+ * past the table's limit, in {name="other"}. */
+static void inc_single_label(table_t *t, const char *name, const char *value)
 {
-    char o[64], key[LABELS_MAX];
+    char v[64], key[LABELS_MAX];
     series_t *s;
 
-    escape_label(o, sizeof o, outcome != NULL ? outcome : "unknown");
-    snprintf(key, sizeof key, "outcome=\"%s\"", o);
-    s = find_or_add(&notif_table, key, notif_table.limit);
-    if (s == NULL)
-        s = fold(&notif_table, "outcome=\"other\"");
+    escape_label(v, sizeof v, value != NULL ? value : "unknown");
+    snprintf(key, sizeof key, "%s=\"%s\"", name, v);
+    s = find_or_add(t, key, t->limit);
+    if (s == NULL) {
+        snprintf(key, sizeof key, "%s=\"other\"", name);
+        s = fold(t, key);
+    }
     inc(s);
+}
+
+void metrics_notification(const char *outcome)
+{
+    inc_single_label(&notif_table, "outcome", outcome);
+}
+
+void metrics_background_run(const char *job)
+{
+    inc_single_label(&bg_table, "job", job);
 }
 
 void metrics_db_pool(int thread_index, int busy, int total, int queued)
@@ -349,6 +372,12 @@ void metrics_db_connect(int ok)
 void metrics_wechat_token_refresh(int ok)
 {
     atomic_fetch_add_explicit(&token_refreshes[ok != 0], 1, memory_order_relaxed);
+}
+
+void metrics_cache_refreshed(metrics_cache_t cache, unsigned n)
+{
+    if ((unsigned)cache < METRICS_CACHE__COUNT)
+        atomic_fetch_add_explicit(&cache_refreshes[cache], n, memory_order_relaxed);
 }
 
 void metrics_db_rejected(void)
@@ -562,6 +591,13 @@ char *metrics_render(size_t *len)
            "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
     bputf(&b, "gateway_repair_check_skipped_total %llu\n",
           (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
+    header(&b, "gateway_cache_refreshes_total", "counter",
+           "Cache entries reloaded ahead of their expiry, by cache.");
+    for (int k = 0; k < METRICS_CACHE__COUNT; k++)
+        bputf(&b, "gateway_cache_refreshes_total{cache=\"%s\"} %llu\n", cache_names[k],
+              (unsigned long long)atomic_load_explicit(&cache_refreshes[k], memory_order_relaxed));
+    render_counters(&b, &bg_table, "gateway_background_runs_total",
+                    "Completed runs of each background job (sweepers, dispatcher, polls).");
 
     if (b.failed) {
         free(b.p);

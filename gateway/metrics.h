@@ -53,6 +53,13 @@ void metrics_wechat_pool_rejected(int cls);
 /* A new repair stored "unchecked" because its text check could not start
  * in time: gateway_repair_check_skipped_total. */
 void metrics_repair_check_skipped(void);
+/* n entries reloaded ahead of their expiry: gateway_cache_refreshes_total{cache}. */
+void metrics_cache_refreshed(metrics_cache_t cache, unsigned n);
+/* One run of a background job finished (gateway/background.h):
+ * gateway_background_runs_total{job}. Counted when a run ends, so once the
+ * count has grown by two since some moment, a whole run has started after
+ * that moment and finished. */
+void metrics_background_run(const char *job);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

@@ -176,6 +176,7 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
         return; /* the entries expire and requests load them again */
     long long expires = monotonic_ms() + gw_cfg->auth_cache_ms;
     int found[REFRESH_BATCH] = {0};
+    unsigned refreshed = 0;
     for (int row = 0; row < r->nrows;) {
         auth_entry_t e;
         loaded_t how;
@@ -185,11 +186,12 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
             if (ids[i] == id) {
                 found[i] = 1;
                 if (how == LOADED_OK)
-                    id_cache_put(cache, id, &e, sizeof(e), expires, generation[i]);
+                    refreshed += (unsigned)id_cache_put(cache, id, &e, sizeof(e), expires, generation[i]);
                 else
                     id_cache_forget(cache, id); /* disabled, or too many revoked sessions to keep */
             }
     }
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, refreshed);
     for (int i = 0; i < n; i++)
         if (!found[i])
             id_cache_forget(cache, ids[i]);

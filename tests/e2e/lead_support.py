@@ -1,7 +1,6 @@
 """Helpers shared by the lead, referral and reward tests."""
-import time
-
 from conftest import unique_phone
+from conftest import wait_for  # noqa: F401  (the shared poller, for the lead tests)
 
 
 def lead_body(project_id, phone=None, name="王小明", **extra):
@@ -64,17 +63,6 @@ def events(db, kind, ref_id=None, user_id=None):
         sql += " AND user_id = %s"
         args.append(user_id)
     return db.query(sql + " ORDER BY id", args)
-
-
-def wait_for(fn, timeout=10.0, interval=0.1):
-    """Polls fn until it returns something truthy; returns it (or fails)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(interval)
 
 
 def touch(api, token, code, **extra):

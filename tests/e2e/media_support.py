@@ -7,8 +7,9 @@ import hmac
 import os
 import socket
 import struct
-import time
 import zlib
+
+from conftest import wait_for
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 PUSH_TOKEN = "media-push-token-for-tests"
@@ -77,14 +78,8 @@ def push_url(gw):
     return gw.http_base + "/api/v1/wechat/push"
 
 
-def wait_until(predicate, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+# The photo tests' name for the shared poller.
+wait_until = wait_for
 
 
 # ---- JPEG -------------------------------------------------------------------------

@@ -3,11 +3,11 @@ directly (the outbox must work whatever feature wrote the row), waiting for
 the dispatcher, and what the fake WeChat received."""
 import json
 import secrets
-import time
 
 import pytest
 
-from conftest import unique
+from conftest import metric as metric_in
+from conftest import unique, wait_for
 
 SEND = "/cgi-bin/message/subscribe/send"
 TOKEN = "/cgi-bin/stable_token"
@@ -36,16 +36,6 @@ def sole_dispatcher(stack):
     yield
 
 
-def wait_for(fn, timeout=15.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
-        time.sleep(interval)
-
-
 def subscriber(factory, api, accepted=(REPAIR_TPL,), times=1):
     """A logged-in user who accepted `accepted` `times` times: (id, token, openid)."""
     openid = unique("o_n_")
@@ -69,11 +59,11 @@ def event(db, event_id):
     return db.one("SELECT * FROM notification_events WHERE id = %s", (event_id,))
 
 
-def wait_final(db, event_id, timeout=15.0):
+def wait_final(db, event_id):
     def final():
         e = event(db, event_id)
         return e if e["status"] in FINAL else None
-    return wait_for(final, timeout, what=f"event {event_id} in a final state")
+    return wait_for(final, what=f"event {event_id} in a final state")
 
 
 def grants(db, user_id, template_id=REPAIR_TPL):
@@ -88,9 +78,4 @@ def sends_to(fake, openid):
 
 def metric(api, outcome):
     """gateway_notifications_total{outcome=...} of the main gateway, 0 when absent."""
-    text = api.get("/metrics").text
-    key = f'gateway_notifications_total{{outcome="{outcome}"}} '
-    for line in text.splitlines():
-        if line.startswith(key):
-            return float(line[len(key):])
-    return 0.0
+    return metric_in(api.get("/metrics").text, "gateway_notifications_total", outcome=outcome)

@@ -162,7 +162,7 @@ def test_retry_of_a_pending_row_names_its_status(api, db, factory):
 def test_retry_sends_a_failed_row_again(api, fake, db, factory):
     admin_id, admin = factory.user(roles=[("admin", 0)])
     uid, _, openid = subscriber(factory, api)
-    fake.fail("/cgi-bin/message/subscribe/send", errcode=41030, count=1)
+    fake.fail("/cgi-bin/message/subscribe/send", errcode=41030, count=1, match={"touser": openid})
     eid = emit(db, uid)
     assert wait_final(db, eid)["status"] == "failed"
 

@@ -55,7 +55,7 @@ def test_two_processes_never_send_an_event_twice(stack, api, fake, db, factory):
     gw2 = stack.start_gateway({"notification_batch_size": 5})
     try:
         events = emit_many(db, users, 10, 700000000)
-        wait_for(lambda: all_final(db, events.values()), timeout=60, what="all 40 events final")
+        wait_for(lambda: all_final(db, events.values()), what="all 40 events final")
     finally:
         code = gw2.stop()
         fake.post("/__fake/config", {"latency_ms": 0})
@@ -82,10 +82,16 @@ def test_killed_process_mid_batch_loses_nothing(stack, api, fake, db, factory):
         events = emit_many(db, users, 15, 710000000)
 
         def victim_mid_batch():
+            # Frozen while it is looked at: what is seen is what the kill
+            # leaves behind, however long the look takes.
+            victim.proc.send_signal(signal.SIGSTOP)
             held = db.scalar("SELECT COUNT(*) FROM notification_events WHERE status = 'sending'"
                              " AND lease_owner LIKE %s", (owner,))
-            return held >= 2 and sum(successes_by_ref(fake, openids).values()) >= 1
-        wait_for(victim_mid_batch, timeout=30, what="the second process in the middle of a batch")
+            if held >= 2 and sum(successes_by_ref(fake, openids).values()) >= 1:
+                return True
+            victim.proc.send_signal(signal.SIGCONT)
+            return False
+        wait_for(victim_mid_batch, what="the second process in the middle of a batch")
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
         victim.proc = None
@@ -93,7 +99,7 @@ def test_killed_process_mid_batch_loses_nothing(stack, api, fake, db, factory):
                          (owner,))
         assert held >= 1  # rows the dead process had claimed and not finished
         restarted = stack.start_gateway({"notification_batch_size": 50})
-        wait_for(lambda: all_final(db, events.values()), timeout=60, what="all 30 events final after the kill")
+        wait_for(lambda: all_final(db, events.values()), what="all 30 events final after the kill")
     finally:
         if restarted:
             code = restarted.stop()

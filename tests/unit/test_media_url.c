@@ -19,10 +19,11 @@ static void test_round_trip(void)
     char url[256], variant[16], sig[65];
     long long id, exp, now = (long long)time(NULL);
     CHECK_INT(media_url_sign(42, "full", 600, url, sizeof url), 0);
+    long long after = (long long)time(NULL); /* the signer read the clock in between */
     CHECK_INT(parse_url(url, &id, variant, &exp, sig), 0);
     CHECK_INT(id, 42);
     CHECK_STR(variant, "full");
-    CHECK(exp >= now + 600 && exp <= now + 601);
+    CHECK(exp >= now + 600 && exp <= after + 600);
     CHECK_INT(strlen(sig), 64);
     CHECK_INT(media_url_verify(42, "full", exp, sig, now), 0);
     CHECK_INT(media_url_sign(42, "thumb", 600, url, sizeof url), 0);

@@ -1,5 +1,6 @@
 /* test_metrics.c: metrics_render() output for requests, the duration
- * histogram, WeChat calls, notifications, DB pool gauges, label escaping,
+ * histogram, WeChat calls, notifications, DB pool gauges, database
+ * connects, cache refreshes, background job runs, label escaping,
  * cardinality folding and concurrent recording.
  * The metrics are process-wide, so each test uses labels of its own, and
  * the folding test (which fills the tables) runs last. */
@@ -55,6 +56,9 @@ static void test_headers(void)
     CHECK_LINE(t, "# TYPE gateway_db_pool_size gauge");
     CHECK_LINE(t, "# TYPE gateway_db_queue_length gauge");
     CHECK_LINE(t, "# TYPE gateway_db_queue_rejected_total counter");
+    CHECK_LINE(t, "# TYPE gateway_db_connects_total counter");
+    CHECK_LINE(t, "# TYPE gateway_cache_refreshes_total counter");
+    CHECK_LINE(t, "# TYPE gateway_background_runs_total counter");
     CHECK(strstr(t, "# HELP gateway_http_requests_total ") != NULL);
     CHECK(strstr(t, "# HELP gateway_http_request_duration_seconds ") != NULL);
     free(t);
@@ -222,6 +226,59 @@ static void test_db_pool(void)
     free(t);
 }
 
+static void test_db_connects(void)
+{
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"ok\"} 0");
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"failed\"} 0");
+    free(t);
+    metrics_db_connect(1);
+    metrics_db_connect(0);
+    metrics_db_connect(0);
+    t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"ok\"} 1");
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"failed\"} 2");
+    free(t);
+}
+
+static void test_cache_refreshes(void)
+{
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, 3);
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, 0);
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, 2);
+    metrics_cache_refreshed(METRICS_CACHE__COUNT, 9); /* ignored */
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_cache_refreshes_total{cache=\"auth\"} 5");
+    CHECK_LINE(t, "gateway_cache_refreshes_total{cache=\"repair_detail\"} 0");
+    free(t);
+}
+
+static void test_background_runs(void)
+{
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK(strstr(t, "gateway_background_runs_total{") == NULL); /* no run yet */
+    free(t);
+    metrics_background_run("leads-sweeper");
+    metrics_background_run("leads-sweeper");
+    metrics_background_run("notify-dispatch");
+    metrics_background_run(NULL);
+    t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_background_runs_total{job=\"leads-sweeper\"} 2");
+    CHECK_LINE(t, "gateway_background_runs_total{job=\"notify-dispatch\"} 1");
+    CHECK_LINE(t, "gateway_background_runs_total{job=\"unknown\"} 1");
+    free(t);
+}
+
 #define THREADS 4
 #define PER_THREAD 20000
 
@@ -353,6 +410,9 @@ int main(void)
     RUN(test_wechat_calls);
     RUN(test_notifications);
     RUN(test_db_pool);
+    RUN(test_db_connects);
+    RUN(test_cache_refreshes);
+    RUN(test_background_runs);
     RUN(test_concurrent);
     RUN(test_cardinality_folds);
     return TEST_REPORT();
