@@ -10,6 +10,12 @@ void metrics_request(const char *method, const char *route, int status, double s
  * a negative errcode other than -1 is a transport failure. */
 void metrics_wechat_call(const char *endpoint, int errcode);
 void metrics_notification(const char *outcome);
+/* The notification sender: subscribe sends in flight now
+ * (gateway_notification_sends_in_flight), and each finished send's time from
+ * start to answer, token replay included
+ * (gateway_notification_send_seconds). */
+void metrics_notification_sends_in_flight(int n);
+void metrics_notification_send_seconds(double seconds);
 /* One lookup in an in-memory cache: gateway_cache_lookups_total{cache,result}. */
 typedef enum { METRICS_CACHE_AUTH, METRICS_CACHE_REPAIR_DETAIL, METRICS_CACHE__COUNT } metrics_cache_t;
 void metrics_cache_lookup(metrics_cache_t cache, int hit);
