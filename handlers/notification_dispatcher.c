@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -392,15 +393,53 @@ static const char *SQL_SENT_MANY =
     "UPDATE notification_events SET status = 'sent', msgid = CASE id " WHEN32 "ELSE msgid END,"
     " sent_at = NOW(3), lease_owner = NULL, lease_until = NULL"
     " WHERE id" NB_IN_IDS " AND status = 'sending' AND lease_owner = ?";
-/* One grant row may be used by several events of the chunk: an UPDATE with
- * a join changes each row once, so the events are counted per grant first.
+/* The grants of one template a chunk consumed, by user: a user may have
+ * several events in the chunk. Rows are locked in primary-key order (the IN
+ * list is a range over the key), the same order in every process, so two
+ * processes recording at once wait for each other instead of deadlocking.
  * Never below zero (the row's CHECK): a grant the user lost meanwhile is
  * not owed. */
 static const char *SQL_CONSUME =
-    "UPDATE notification_grants g JOIN (SELECT user_id, template_id, COUNT(*) AS n FROM notification_events"
-    " WHERE id" NB_IN_IDS " GROUP BY user_id, template_id) c"
-    " ON c.user_id = g.user_id AND c.template_id = g.template_id"
-    " SET g.one_time_count = GREATEST(g.one_time_count - c.n, 0)";
+    "UPDATE notification_grants SET one_time_count = GREATEST(one_time_count - CASE user_id " WHEN32
+    "ELSE 0 END, 0) WHERE template_id = ? AND user_id" NB_IN_IDS;
+
+/* Consumes the grants of the consuming events among evs[0..n) (ours[i]):
+ * one statement per template. 0 or -1. */
+static int consume_grants(db_conn_t *db, event_t *const *evs, int n, const int *ours)
+{
+    db_param_t prm[2 * NB_CHUNK + 1 + NB_CHUNK];
+    long long users[NB_CHUNK], counts[NB_CHUNK];
+    int done[NB_CHUNK] = {0};
+
+    for (int i = 0; i < n; i++) {
+        if (done[i] || !ours[i] || !evs[i]->consume)
+            continue;
+        const char *tpl = evs[i]->k->tpl->id;
+        int m = 0;
+        for (int j = i; j < n; j++) {
+            if (done[j] || !ours[j] || !evs[j]->consume || strcasecmp(evs[j]->k->tpl->id, tpl))
+                continue;
+            done[j] = 1;
+            int u = 0;
+            while (u < m && users[u] != evs[j]->user_id)
+                u++;
+            if (u == m) {
+                users[m] = evs[j]->user_id;
+                counts[m++] = 0;
+            }
+            counts[u]++;
+        }
+        for (int k = 0; k < NB_CHUNK; k++) { /* unused pairs repeat the first */
+            prm[2 * k] = DB_INT(users[k < m ? k : 0]);
+            prm[2 * k + 1] = DB_INT(counts[k < m ? k : 0]);
+        }
+        prm[2 * NB_CHUNK] = DB_STR(tpl);
+        db_in_list_args(prm + 2 * NB_CHUNK + 1, users, m);
+        if (db_exec(db, SQL_CONSUME, prm, 3 * NB_CHUNK + 1) != 0)
+            return -1;
+    }
+    return 0;
+}
 
 /* The events of evs (all EV_SENT) that are still ours become 'sent', and
  * the one-time grants they reserved are consumed, in one transaction; ours[i]
@@ -408,8 +447,8 @@ static const char *SQL_CONSUME =
 static int record_sent_chunk(db_conn_t *db, event_t *const *evs, int n, int *ours)
 {
     db_param_t prm[2 * NB_CHUNK + NB_CHUNK + 1];
-    long long ids[NB_CHUNK], mine[NB_CHUNK], consuming[NB_CHUNK];
-    int n_mine = 0, n_consuming = 0;
+    long long ids[NB_CHUNK], mine[NB_CHUNK];
+    int n_mine = 0;
 
     for (int i = 0; i < n; i++) {
         ids[i] = evs[i]->id;
@@ -437,8 +476,6 @@ static int record_sent_chunk(db_conn_t *db, event_t *const *evs, int n, int *our
         prm[2 * n_mine] = DB_INT(evs[i]->id);
         prm[2 * n_mine + 1] = DB_STR(evs[i]->msgid[0] ? evs[i]->msgid : NULL);
         n_mine++;
-        if (evs[i]->consume)
-            consuming[n_consuming++] = evs[i]->id;
     }
     if (n_mine == 0)
         goto Commit;
@@ -450,11 +487,8 @@ static int record_sent_chunk(db_conn_t *db, event_t *const *evs, int n, int *our
     prm[3 * NB_CHUNK] = DB_STR(lease_owner);
     if (db_exec(db, SQL_SENT_MANY, prm, 3 * NB_CHUNK + 1) != 0)
         goto DbError;
-    if (n_consuming > 0) {
-        db_in_list_args(prm, consuming, n_consuming);
-        if (db_exec(db, SQL_CONSUME, prm, NB_CHUNK) != 0)
-            goto DbError;
-    }
+    if (consume_grants(db, evs, n, ours) != 0)
+        goto DbError;
 Commit:
     if (db_commit(db) != 0)
         goto DbError;
@@ -463,6 +497,13 @@ DbError:
     log_error("notify", "recording %d sent events failed (%u): %s", n, db_errno(db), db_error(db));
     db_rollback(db);
     return -1;
+}
+
+/* A deadlock or lock wait timeout rolled the transaction back: it can simply
+ * run again. */
+static int transient(db_conn_t *db)
+{
+    return db_errno(db) == 1213 || db_errno(db) == 1205;
 }
 
 /* Records every EV_SENT event, NB_CHUNK a transaction. */
@@ -476,7 +517,9 @@ static void record_sent(pipe_t *p)
             chunk[m++] = p->evs[i];
         if (m == 0 || (m < NB_CHUNK && i < p->n))
             continue;
-        int failed = record_sent_chunk(p->db, chunk, m, ours) != 0;
+        int failed, tries = 0;
+        while ((failed = record_sent_chunk(p->db, chunk, m, ours) != 0) && transient(p->db) && ++tries < 3)
+            ;
         for (int j = 0; j < m; j++) {
             event_t *ev = chunk[j];
             char who[64];
