@@ -86,6 +86,10 @@ int wx_is_token_error(int errcode);
 /* wechat_token.c. Copies a usable token into out (single flight refresh).
  * On failure *st carries the token fetch's error. */
 int wx_token_get(char *out, size_t outsz, wx_status_t *st);
+/* Copies the cached token into out and answers 1 only when it is usable and
+ * not due for a refresh; 0 otherwise (then wx_token_get would fetch or wait
+ * for a fetch). Never blocks on the network. */
+int wx_token_peek(char *out, size_t outsz);
 /* Drops the cached token only if it is still `failed` (compare-and-invalidate).
  * errcode is WeChat's rejection: after 40001 or 42001 the next fetch may
  * force a refresh (see wechat_token.c); after anything else it only fetches. */

@@ -20,8 +20,11 @@
  * same attempt. -1, 5xx, timeouts and transport errors are reported, not
  * retried: the outbox's retry and backoff take them.
  *
- * Blocking only while a token is fetched (wx_token_get); never use it on an
- * event-loop thread. */
+ * A send that needs a new access token while others are in flight waits
+ * for it without stalling them: a short-lived thread fetches it
+ * (wx_token_get, single flight) and wakes the poll. With nothing in flight
+ * the fetch runs on the calling thread. Never use a sender on an event-loop
+ * thread. */
 #ifndef GW_WECHAT_SUBSCRIBE_H
 #define GW_WECHAT_SUBSCRIBE_H
 #include <stddef.h>
@@ -43,7 +46,7 @@ typedef struct wx_sender wx_sender_t;
 /* One finished send, as reported by wx_sender_run. */
 typedef struct {
     void *ud;                /* as given to wx_sender_add */
-    int rc;                  /* WX_SEND_OK or WX_SEND_FAILED */
+    int rc;                  /* WX_SEND_OK, WX_SEND_FAILED or WX_SEND_NO_TOKEN */
     wx_status_t st;          /* attempts: HTTP requests made for this send, replay included */
     char msgid[WX_MSGID_MAX]; /* on WX_SEND_OK: WeChat's msgid exactly as sent (it exceeds a
                                 double's exact range, so copied as digits), or "" if none */
@@ -63,7 +66,9 @@ void wx_sender_free(wx_sender_t *s);
  * it must stay unchanged until the send is reported. Returns WX_SEND_OK (it
  * will be reported by wx_sender_run), WX_SEND_NO_TOKEN (nothing was sent:
  * st holds the token fetch's error) or WX_SEND_FAILED (nothing was sent: the
- * sender is full or out of memory; st says which). */
+ * sender is full or out of memory; st says which). A send parked for a
+ * token fetch counts as in flight; if no token comes, it is reported with
+ * rc WX_SEND_NO_TOKEN (nothing was sent). */
 int wx_sender_add(wx_sender_t *s, const char *json_body, void *ud, wx_status_t *st);
 int wx_sender_in_flight(const wx_sender_t *s);
 /* Drives the transfers: waits up to timeout_ms (0 = not at all) for one to
