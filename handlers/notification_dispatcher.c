@@ -635,8 +635,18 @@ static void check_event(pipe_t *p, event_t *ev, const nb_grants_t *grants)
 static int fill(pipe_t *p, int want)
 {
     long long ids[MAX_BATCH], users[NB_CHUNK];
-    int n = claim(p->db, ids, want);
+    int got = claim(p->db, ids, want), n = 0;
 
+    /* A row of ours whose lease ran out (the thread stalled longer than the
+     * renewals allow) comes back as expired: it is held already, and now
+     * its lease is fresh again. */
+    for (int i = 0; i < got; i++) {
+        int held = 0;
+        for (int j = 0; j < p->n && !held; j++)
+            held = p->evs[j]->id == ids[i];
+        if (!held)
+            ids[n++] = ids[i];
+    }
     for (int off = 0; off < n; off += NB_CHUNK) {
         int m = n - off < NB_CHUNK ? n - off : NB_CHUNK, first = p->n, nusers = 0;
         nb_grants_t grants = {0};
@@ -658,7 +668,7 @@ static int fill(pipe_t *p, int want)
             check_event(p, p->evs[i], &grants);
         nb_grants_free(&grants);
     }
-    return n;
+    return got;
 }
 
 /* ---- starting sends ---------------------------------------------------------------- */
