@@ -149,6 +149,11 @@ int wx_sender_in_flight(const wx_sender_t *s)
     return s->in_flight;
 }
 
+int wx_sender_capacity(const wx_sender_t *s)
+{
+    return s->max;
+}
+
 void wx_sender_wakeup(wx_sender_t *s)
 {
     curl_multi_wakeup(s->m);

@@ -72,6 +72,8 @@ void wx_sender_free(wx_sender_t *s);
  * rc WX_SEND_NO_TOKEN (nothing was sent). */
 int wx_sender_add(wx_sender_t *s, const char *json_body, void *ud, wx_status_t *st);
 int wx_sender_in_flight(const wx_sender_t *s);
+/* max_in_flight, as created. */
+int wx_sender_capacity(const wx_sender_t *s);
 /* Drives the transfers: waits up to timeout_ms (0 = not at all) for one to
  * progress or for wx_sender_wakeup, then calls fn once for each send that
  * finished. Returns how many were reported, or -1 (curl failure). */

@@ -40,6 +40,7 @@
  * hold a slot of the pipeline through its backoff; the outbox's retry keeps
  * every slot busy with sends that can succeed, counts the attempt on the
  * row, and survives a restart. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -882,6 +883,38 @@ static void drain(pipe_t *p)
     compact(p);
 }
 
+/* The sender outlives a run, so its connections to WeChat stay open from
+ * one run to the next; it is freed with the dispatcher's thread. */
+static pthread_key_t sender_key;
+static pthread_once_t sender_once = PTHREAD_ONCE_INIT;
+
+static void sender_destroy(void *s)
+{
+    wx_sender_free(s);
+}
+
+static void sender_key_init(void)
+{
+    if (pthread_key_create(&sender_key, sender_destroy) != 0)
+        log_error("notify", "pthread_key_create failed");
+}
+
+static wx_sender_t *thread_sender(int concurrency)
+{
+    pthread_once(&sender_once, sender_key_init);
+    wx_sender_t *s = pthread_getspecific(sender_key);
+    if (s && wx_sender_capacity(s) != concurrency) { /* the configuration changed */
+        wx_sender_free(s);
+        pthread_setspecific(sender_key, NULL);
+        s = NULL;
+    }
+    if (!s && (s = wx_sender_new(concurrency)) && pthread_setspecific(sender_key, s) != 0) {
+        wx_sender_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
 static void dispatch_run(db_conn_t *db)
 {
     pipe_t p = {.db = db};
@@ -891,7 +924,7 @@ static void dispatch_run(db_conn_t *db)
     p.batch = batch;
     p.cap = p.concurrency + batch;
     p.evs = calloc((size_t)p.cap, sizeof *p.evs);
-    p.wx = wx_sender_new(p.concurrency);
+    p.wx = thread_sender(p.concurrency);
     if (!p.evs || !p.wx) {
         log_error("notify", "out of memory starting the dispatcher; next run in %d ms",
                   gw_cfg->notification_dispatch_interval_ms);
@@ -932,7 +965,11 @@ static void dispatch_run(db_conn_t *db)
     }
     drain(&p);
 Exit:
-    wx_sender_free(p.wx); /* first: it may still point at the bodies of events */
+    if (p.wx && wx_sender_in_flight(p.wx) > 0) {
+        /* only when the sender failed: it may still point at the events' bodies */
+        wx_sender_free(p.wx);
+        pthread_setspecific(sender_key, NULL);
+    }
     for (int i = 0; i < p.n; i++)
         event_free(&p, p.evs[i]);
     free(p.evs);
