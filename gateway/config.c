@@ -136,11 +136,12 @@ static const key_def_t keys[] = {
     S(notification_miniprogram_state, "formal", 0, "which mini-program version a notification opens: formal, trial or developer"),
     I(notification_dispatch_interval_ms, "1000", 10, 3600000, "how often the notification dispatcher looks for due events"),
     I(notification_batch_size, "20", 1, 500, "events the dispatcher claims at a time"),
+    I(notification_send_concurrency, "128", 1, 1024, "WeChat subscribe sends the dispatcher keeps in flight at once, per process (messages/s is about this / WeChat's latency)"),
     I(notification_max_attempts, "8", 1, 100, "send attempts before a notification that keeps failing transiently becomes dead"),
     I(notification_retry_base_ms, "30000", 10, 86400000, "first retry delay of a notification; doubled per attempt, with jitter"),
     I(notification_retry_max_ms, "3600000", 10, 604800000, "longest retry delay of a notification"),
     I(notification_regrant_window_s, "259200", 0, 2592000, "a new subscription grant re-delivers the user's no_quota notifications of that template created within this many seconds (0 = never)"),
-    I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process; must exceed the longest send (2 x wechat_timeout_ms or more)"),
+    I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process, renewed every third of it while the process holds it; at least 2 x wechat_timeout_ms (a send and its token replay)"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

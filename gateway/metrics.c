@@ -120,6 +120,8 @@ static _Atomic uint64_t rate_evictions;
 static _Atomic uint64_t wechat_rejected[WX__COUNT];
 static _Atomic uint64_t repair_check_skipped;
 static _Atomic uint64_t cache_refreshes[METRICS_CACHE__COUNT];
+static _Atomic int notif_in_flight;
+static hist_t notif_send_hist;
 
 /* ---- label sets ---- */
 
@@ -227,26 +229,30 @@ static void inc(series_t *s)
 
 /* ---- recording ---- */
 
-static void observe(const char *route_esc, double seconds)
+static void hist_add(hist_t *h, double seconds)
 {
-    char key[LABELS_MAX];
-    series_t *s;
-    hist_t *h;
     int i;
 
     if (!(seconds > 0)) /* also catches NaN */
         seconds = 0;
     if (seconds > 1e6) /* keeps the ns conversion in range */
         seconds = 1e6;
-    snprintf(key, sizeof key, "route=\"%s\"", route_esc);
-    s = find_or_add(&dur_table, key, dur_table.limit);
-    if (s == NULL)
-        s = fold(&dur_table, "route=\"other\"");
-    h = hist_of(&dur_table, s);
     for (i = 0; i < NBUCKETS && seconds > bucket_le[i]; i++)
         ;
     atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(seconds * 1e9 + 0.5), memory_order_relaxed);
+}
+
+static void observe(const char *route_esc, double seconds)
+{
+    char key[LABELS_MAX];
+    series_t *s;
+
+    snprintf(key, sizeof key, "route=\"%s\"", route_esc);
+    s = find_or_add(&dur_table, key, dur_table.limit);
+    if (s == NULL)
+        s = fold(&dur_table, "route=\"other\"");
+    hist_add(hist_of(&dur_table, s), seconds);
 }
 
 void metrics_request(const char *method, const char *route, int status, double seconds)
@@ -312,6 +318,16 @@ void metrics_notification(const char *outcome)
 void metrics_background_run(const char *job)
 {
     inc_single_label(&bg_table, "job", job);
+}
+
+void metrics_notification_sends_in_flight(int n)
+{
+    atomic_store_explicit(&notif_in_flight, n, memory_order_relaxed);
+}
+
+void metrics_notification_send_seconds(double seconds)
+{
+    hist_add(&notif_send_hist, seconds);
 }
 
 void metrics_db_pool(int thread_index, int busy, int total, int queued)
@@ -445,23 +461,29 @@ static void render_counters(buf_t *b, table_t *t, const char *name, const char *
                                                        memory_order_relaxed));
 }
 
+/* labels "" renders a series without labels. */
 static void render_one_hist(buf_t *b, const char *name, const char *labels, hist_t *h)
 {
     unsigned long long cum = 0, sum_ns;
+    const char *sep = labels[0] ? "," : "";
     int i;
 
     /* Each bucket is read once and summed here, so buckets are cumulative
      * and +Inf equals _count even while other threads keep recording. */
     for (i = 0; i < NBUCKETS; i++) {
         cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
-        bputf(b, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, bucket_le_text[i], cum);
+        bputf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, sep, bucket_le_text[i], cum);
     }
     cum += atomic_load_explicit(&h->buckets[NBUCKETS], memory_order_relaxed);
-    bputf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, cum);
+    bputf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, cum);
     sum_ns = atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
-    bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull,
-          sum_ns % 1000000000ull);
-    bputf(b, "%s_count{%s} %llu\n", name, labels, cum);
+    if (labels[0]) {
+        bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull, sum_ns % 1000000000ull);
+        bputf(b, "%s_count{%s} %llu\n", name, labels, cum);
+    } else {
+        bputf(b, "%s_sum %llu.%09llu\n", name, sum_ns / 1000000000ull, sum_ns % 1000000000ull);
+        bputf(b, "%s_count %llu\n", name, cum);
+    }
 }
 
 static void render_hists(buf_t *b, table_t *t, const char *name, const char *help)
@@ -513,6 +535,13 @@ char *metrics_render(size_t *len)
                     "WeChat API calls by endpoint and result.");
     render_counters(&b, &notif_table, "gateway_notifications_total",
                     "Notifications by outcome.");
+    header(&b, "gateway_notification_sends_in_flight", "gauge",
+           "WeChat subscribe sends of the notification dispatcher in flight now.");
+    bputf(&b, "gateway_notification_sends_in_flight %d\n",
+          atomic_load_explicit(&notif_in_flight, memory_order_relaxed));
+    header(&b, "gateway_notification_send_seconds", "histogram",
+           "Time of one notification send, from start to WeChat's answer (a token replay included).");
+    render_one_hist(&b, "gateway_notification_send_seconds", "", &notif_send_hist);
     render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.",
                     0);
     render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.",

@@ -12,6 +12,12 @@ void metrics_wechat_call(const char *endpoint, int errcode);
 void metrics_notification(const char *outcome);
 /* One fetch of the WeChat access token: gateway_wechat_token_refreshes_total{result}. */
 void metrics_wechat_token_refresh(int ok);
+/* The notification sender: subscribe sends in flight now
+ * (gateway_notification_sends_in_flight), and each finished send's time from
+ * start to answer, token replay included
+ * (gateway_notification_send_seconds). */
+void metrics_notification_sends_in_flight(int n);
+void metrics_notification_send_seconds(double seconds);
 /* One lookup in an in-memory cache: gateway_cache_lookups_total{cache,result}. */
 typedef enum { METRICS_CACHE_AUTH, METRICS_CACHE_REPAIR_DETAIL, METRICS_CACHE__COUNT } metrics_cache_t;
 void metrics_cache_lookup(metrics_cache_t cache, int hit);

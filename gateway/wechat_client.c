@@ -254,7 +254,7 @@ static long backoff_ms(int n)
     return d + rand_r(&seed) % (d / 4 + 1);
 }
 
-static int is_token_error(int errcode)
+int wx_is_token_error(int errcode)
 {
     return errcode == 40001 || errcode == 40014 || errcode == 42001;
 }
@@ -267,11 +267,7 @@ static int is_retryable(const wx_status_t *st)
 
 /* ---- one HTTP attempt -------------------------------------------------- */
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int overflow;
-} buf_t;
+typedef wx_buf_t buf_t;
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -384,27 +380,11 @@ Exit:
     return rc;
 }
 
-static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_status_t *st)
+int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b,
+                  struct curl_slist **hdrs, wx_status_t *st)
 {
     const wx_config_t *cfg = &g.cfg;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
-    buf_t b = {0};
-    char *ct = NULL;
-    long http = 0;
-    CURLcode cc;
-    CURL *h;
-    int rc = -1;
 
-    st->attempts++;
-    st->http_status = 0;
-    st->errmsg[0] = '\0';
-    h = thread_handle();
-    if (!h) {
-        wx_status_set(st, WX_ERR_TRANSPORT, "curl_easy_init failed");
-        goto Exit;
-    }
-    curl_easy_reset(h); /* keeps the connection cache: keep-alive reuse */
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
@@ -418,39 +398,69 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     curl_easy_setopt(h, CURLOPT_USERAGENT, "gateway-wechat-client/1");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     if (req->body) {
         /* "Expect:" off: no 100-continue round trip for larger bodies. */
-        if (!(hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
-            !curl_slist_append(hdrs, "Expect:")) {
+        if (!(*hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
+            !curl_slist_append(*hdrs, "Expect:")) {
             wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
-            goto Exit;
+            return -1;
         }
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->body));
     }
-    cc = curl_easy_perform(h);
+    return 0;
+}
+
+int wx_easy_result(const wx_req_t *req, CURL *h, CURLcode cc, const char *errbuf, wx_buf_t *b, wx_res_t *res,
+                   wx_status_t *st)
+{
+    char *ct = NULL;
+    long http = 0;
+
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
     st->http_status = (int)http;
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         wx_status_set(st, WX_ERR_TIMEOUT, "timeout: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        goto Exit;
+        return -1;
     }
-    if (cc == CURLE_WRITE_ERROR && b.overflow) {
+    if (cc == CURLE_WRITE_ERROR && b->overflow) {
         wx_status_set(st, WX_ERR_PARSE, "reply larger than %d bytes", WX_MAX_REPLY);
-        goto Exit;
+        return -1;
     }
     if (cc != CURLE_OK) {
         wx_status_set(st, WX_ERR_TRANSPORT, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        goto Exit;
+        return -1;
     }
     if (http != 200) {
         wx_status_set(st, WX_ERR_HTTP, "HTTP status %ld", http);
-        goto Exit;
+        return -1;
     }
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    rc = decode_reply(req, &b, ct, res, st);
+    return decode_reply(req, b, ct, res, st);
+}
+
+static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_status_t *st)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
+    buf_t b = {0};
+    CURL *h;
+    int rc = -1;
+
+    st->attempts++;
+    st->http_status = 0;
+    st->errmsg[0] = '\0';
+    h = thread_handle();
+    if (!h) {
+        wx_status_set(st, WX_ERR_TRANSPORT, "curl_easy_init failed");
+        goto Exit;
+    }
+    curl_easy_reset(h); /* keeps the connection cache: keep-alive reuse */
+    if (wx_easy_setup(h, req, url, errbuf, &b, &hdrs, st) != 0)
+        goto Exit;
+    rc = wx_easy_result(req, h, curl_easy_perform(h), errbuf, &b, res, st);
 Exit:
     if (h) /* the handle must not keep pointers to this frame's buffers */
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -504,7 +514,7 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
             rc = 0;
             goto Exit;
         }
-        if (!req->with_token || replayed || !is_token_error(st->errcode))
+        if (!req->with_token || replayed || !wx_is_token_error(st->errcode))
             goto Exit;
         log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once",
                  req->endpoint, st->errcode, st->errmsg);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "wechat_client.h"
 
@@ -58,9 +59,37 @@ int wx_json_int(const cJSON *item, long long *out);
 void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A reply being received: at most 4 MiB, NUL-terminated; data is
+ * malloc'ed (the caller frees it, or decoding hands it to wx_res_t.raw). */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int overflow;
+} wx_buf_t;
+
+/* One HTTP request of req to url on h (fresh or curl_easy_reset), for a
+ * caller that runs the transfer itself (curl_easy_perform or a multi
+ * handle): timeouts, TLS checks and the body collector into *b. errbuf
+ * (CURL_ERROR_SIZE bytes), *b and *hdrs (freed by the caller with
+ * curl_slist_free_all) must outlive the transfer. 0, or -1 with st set. */
+int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b,
+                  struct curl_slist **hdrs, wx_status_t *st);
+/* What a finished transfer of h (set up by wx_easy_setup) means, with cc its
+ * curl result: 0 when WeChat answered errcode 0 (the caller owns *res, which
+ * took b->data), else -1 with st set (timeout, transport, HTTP status or
+ * WeChat's errcode and errmsg). Counts no attempt and no metric. */
+int wx_easy_result(const wx_req_t *req, CURL *h, CURLcode cc, const char *errbuf, wx_buf_t *b, wx_res_t *res,
+                   wx_status_t *st);
+/* 40001, 40014, 42001: the access token was rejected; refresh and replay. */
+int wx_is_token_error(int errcode);
+
 /* wechat_token.c. Copies a usable token into out (single flight refresh).
  * On failure *st carries the token fetch's error. */
 int wx_token_get(char *out, size_t outsz, wx_status_t *st);
+/* Copies the cached token into out and answers 1 only when it is usable and
+ * not due for a refresh; 0 otherwise (then wx_token_get would fetch or wait
+ * for a fetch). Never blocks on the network. */
+int wx_token_peek(char *out, size_t outsz);
 /* Drops the cached token only if it is still `failed` (compare-and-invalidate).
  * errcode is WeChat's rejection: after 40001 or 42001 the next fetch may
  * force a refresh (see wechat_token.c); after anything else it only fetches. */

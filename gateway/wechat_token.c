@@ -326,6 +326,18 @@ Unlock:
     return rc;
 }
 
+int wx_token_peek(char *out, size_t outsz)
+{
+    int ok;
+
+    pthread_mutex_lock(&tc.mu);
+    ok = tc.token[0] && now_ms() < tc.refresh_at && strlen(tc.token) < outsz;
+    if (ok)
+        strcpy(out, tc.token);
+    pthread_mutex_unlock(&tc.mu);
+    return ok;
+}
+
 void wx_token_invalidate(const char *failed, int errcode)
 {
     char fp[WX_TOKEN_FP_HEX + 1];

@@ -11,7 +11,7 @@ typedef enum {
     NP_RETRY,    /* transient: -1, timeout, 5xx, transport, rate limits, token trouble */
 } np_outcome_t;
 
-/* send_rc is wx_subscribe_send_once's result. */
+/* send_rc is a send's result (WX_SEND_*, wechat_subscribe.h). */
 np_outcome_t np_classify(int send_rc, const wx_status_t *st);
 
 /* Delay before the next try after `attempts` failed ones (1, 2, ...):

@@ -194,6 +194,30 @@ static void test_notifications(void)
     free(t);
 }
 
+/* The dispatcher's sends: a gauge and a histogram without labels. */
+static void test_notification_sends(void)
+{
+    metrics_notification_sends_in_flight(7);
+    metrics_notification_send_seconds(0.2);
+    metrics_notification_send_seconds(0.0005);
+    metrics_notification_send_seconds(9);
+
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "# TYPE gateway_notification_sends_in_flight gauge");
+    CHECK_LINE(t, "gateway_notification_sends_in_flight 7");
+    CHECK_LINE(t, "# TYPE gateway_notification_send_seconds histogram");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"0.001\"} 1");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"0.1\"} 1");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"0.25\"} 2");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"+Inf\"} 3");
+    CHECK_LINE(t, "gateway_notification_send_seconds_sum 9.200500000");
+    CHECK_LINE(t, "gateway_notification_send_seconds_count 3");
+    free(t);
+    metrics_notification_sends_in_flight(0);
+}
+
 static void test_db_pool(void)
 {
     char *t = render();
@@ -409,6 +433,7 @@ int main(void)
     RUN(test_long_labels_are_cut);
     RUN(test_wechat_calls);
     RUN(test_notifications);
+    RUN(test_notification_sends);
     RUN(test_db_pool);
     RUN(test_db_connects);
     RUN(test_cache_refreshes);

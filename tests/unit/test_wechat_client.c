@@ -21,103 +21,19 @@
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "fake_ctl.h"
 #include "test.h"
 #include "wechat_client.h"
 #include "wechat_client_internal.h"
 
 #define PHONE_WORKERS 50
 
-static const char *base;
 static char appid[128], secret[128];
 static wx_config_t cfg;
 static long long next_phone = 13000000000LL; /* phone codes are single use */
 static char session_keys[8][128];
 static int n_session_keys;
 static int log_fd = -1; /* the client's captured log */
-
-/* ---- fake control API ---------------------------------------------------- */
-
-typedef struct {
-    char *data;
-    size_t len;
-} buf_t;
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    buf_t *b = ud;
-    char *d = realloc(b->data, b->len + size * n + 1);
-
-    if (!d)
-        return 0;
-    memcpy(d + b->len, p, size * n);
-    b->data = d;
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-/* Parsed JSON reply of a control call, or NULL. */
-static cJSON *ctl(const char *method, const char *path, const char *body)
-{
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    char url[512];
-    buf_t b = {0};
-    long status = 0;
-    cJSON *json = NULL;
-
-    snprintf(url, sizeof url, "%s%s", base, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    if (!strcmp(method, "POST")) {
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "{}");
-    }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 200 && b.data)
-        json = cJSON_Parse(b.data);
-    else
-        printf("control call %s %s failed (HTTP %ld): %s\n", method, path, status,
-               b.data ? b.data : "");
-    free(b.data);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    return json;
-}
-
-static int ctl_post(const char *path, const char *body)
-{
-    cJSON *r = ctl("POST", path, body);
-
-    cJSON_Delete(r);
-    return r ? 0 : -1;
-}
-
-/* Queue a failure for the next `count` calls to path (see /__fake/fail). */
-static void fake_fail(const char *fields)
-{
-    char body[1024];
-
-    snprintf(body, sizeof body, "{%s}", fields);
-    if (ctl_post("/__fake/fail", body) != 0)
-        printf("could not queue failure %s\n", body);
-}
-
-/* How many calls the fake has seen on path. */
-static long fake_count(const char *path)
-{
-    cJSON *r = ctl("GET", "/__fake/requests", NULL);
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "counts"),
-                                                      path);
-    long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
-
-    cJSON_Delete(r);
-    return v;
-}
 
 /* The body (as JSON) and query of the last request the fake got on path. */
 static cJSON *fake_last_request(const char *path)

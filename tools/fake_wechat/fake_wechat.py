@@ -120,7 +120,10 @@ class FakeHandler(BaseHTTPRequestHandler):
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # tests open 50+ connections at once
+    # listen() backlog: a dispatcher opens one connection per send in flight
+    # (hundreds at once from several processes); a full backlog drops SYNs,
+    # which the client retries only after a second.
+    request_queue_size = 1024
 
     def __init__(self, address, state, quiet=False):
         self.state = state
