@@ -14,7 +14,14 @@ struct gw_call_internal {
     int in_worker;
     pool_kind_t pool;    /* pool the call is queued on or running in */
     long long started_ms;
-    /* The body kept by request.c, judged and parsed (request_body_finish)
+    long long deadline_ms; /* monotonic; 0 = none (call_deadline_ms after started_ms) */
+    /* The next step when it is a DB step (call_then_db): c->next is then
+     * the runner's trampoline that hands it the connection. */
+    gw_db_step_fn next_db;
+    /* The next step is the route's first one (or its body check): the body
+     * is judged before it runs. */
+    int at_route_start;
+    /* The body kept by request.c, judged and parsed (request_body_or_fail)
      * right before the route's first step runs or is queued. */
     int body_pending;
     size_t body_too_large; /* the route's limit when the body is over it, else 0 */
@@ -23,7 +30,20 @@ struct gw_call_internal {
     gw_step_fn fallback;
     pool_kind_t fallback_pool;
     int max_wait_ms;
+    struct call_kept *kept; /* call_keep: freed with the call */
 };
+
+/* Queues the route's first step (after its body check, if it has one);
+ * called once the caller is authorised. */
+void call_then_route(gw_call_t *c);
+/* Starts the call's deadline clock: deadline after call_deadline_ms. */
+void call_start_clock(gw_call_t *c);
+/* The clock of deadlines (monotonic ms); tests replace it. NULL restores
+ * the real one. */
+void call_set_clock(long long (*now_ms)(void));
+/* Runs the steps of a call that stay on a worker of `pool` (worker_ctx is a
+ * DB worker's connection), as a worker does; exposed for tests. */
+void call_run_on_worker(gw_call_t *c, pool_kind_t pool, void *worker_ctx);
 
 /* Starts a call for a live request (loop thread). Takes ownership of c. */
 void call_start(struct gw_thread *t, h2o_req_t *req, gw_call_t *c);

@@ -78,6 +78,7 @@ static const key_def_t keys[] = {
     I(wechat_connect_timeout_ms, "3000", 100, 60000, "connect timeout to WeChat"),
     I(wechat_max_retries, "2", 0, 10, "retries on WeChat -1, 5xx and transport errors"),
     I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
+    I(call_deadline_ms, "10000", 100, 600000, "longest a request may take inside the gateway: a step that would start later is skipped and the request answered 503 DEADLINE_EXCEEDED; WeChat calls end by it"),
     I(wechat_token_force_interval_s, "60", 30, 86400, "least time between two forced refreshes of the shared WeChat access token, across all processes"),
     SH(wechat_share_login, "4/64", "WeChat pool share of login code exchanges: threads/queued jobs (threads at most wechat_workers)"),
     SH(wechat_share_phone, "2/32", "WeChat pool share of phone-number exchanges (phone binding, lead intake): threads/queued jobs"),

@@ -72,6 +72,7 @@ typedef struct {
     int wechat_connect_timeout_ms;
     int wechat_max_retries;
     int wechat_workers;
+    int call_deadline_ms;  /* per request: later steps are skipped (503 DEADLINE_EXCEEDED) */
     int wechat_token_force_interval_s; /* between forced token refreshes, all processes */
     /* shares of the WeChat pool per class of work (router.h wx_class_t) */
     gw_share_t wechat_share_login;

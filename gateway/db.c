@@ -680,6 +680,11 @@ void db_rollback(db_conn_t *c)
     c->in_tx = 0;
 }
 
+int db_in_transaction(const db_conn_t *c)
+{
+    return c && c->in_tx;
+}
+
 void db_end_step(db_conn_t *c)
 {
     if (c && c->in_tx) {

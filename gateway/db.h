@@ -108,7 +108,10 @@ uint64_t db_insert_id(const db_conn_t *c);
 int db_begin(db_conn_t *c);
 int db_commit(db_conn_t *c);
 void db_rollback(db_conn_t *c); /* safe to call when no transaction is open */
-/* Called by the gateway after each DB step: rolls back a forgotten transaction. */
+/* 1 while a transaction is open (db_begin without its commit or rollback). */
+int db_in_transaction(const db_conn_t *c);
+/* For background jobs after each run: rolls back a forgotten transaction
+ * with a warning. (Request steps: call.c, which also fails the call.) */
 void db_end_step(db_conn_t *c);
 
 /* The last error: MariaDB errno (0 if none), message, and whether the

@@ -101,6 +101,7 @@ static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
+static _Atomic uint64_t deadline_exceeded;
 static _Atomic uint64_t db_connects[2];     /* [ok] */
 static _Atomic uint64_t token_refreshes[2]; /* [ok] */
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
@@ -351,6 +352,11 @@ void metrics_wechat_token_refresh(int ok)
     atomic_fetch_add_explicit(&token_refreshes[ok != 0], 1, memory_order_relaxed);
 }
 
+void metrics_call_deadline_exceeded(void)
+{
+    atomic_fetch_add_explicit(&deadline_exceeded, 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -562,6 +568,10 @@ char *metrics_render(size_t *len)
            "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
     bputf(&b, "gateway_repair_check_skipped_total %llu\n",
           (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
+    header(&b, "gateway_call_deadline_exceeded_total", "counter",
+           "Requests answered 503 DEADLINE_EXCEEDED: their next step would have started after call_deadline_ms.");
+    bputf(&b, "gateway_call_deadline_exceeded_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&deadline_exceeded, memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

@@ -53,6 +53,9 @@ void metrics_wechat_pool_rejected(int cls);
 /* A new repair stored "unchecked" because its text check could not start
  * in time: gateway_repair_check_skipped_total. */
 void metrics_repair_check_skipped(void);
+/* A call that reached its deadline (call_deadline_ms) before a step:
+ * gateway_call_deadline_exceeded_total. */
+void metrics_call_deadline_exceeded(void);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

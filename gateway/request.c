@@ -1,6 +1,6 @@
 /* request.c: turns an h2o request into a call: request id, route, client
  * address, rate limits, session token, body limits and parsing. Loop
- * thread only (request_body_finish: any thread); everything here is cheap
+ * thread only (request_body_or_fail: any thread); everything here is cheap
  * and never blocks. */
 #include "request.h"
 
@@ -155,7 +155,7 @@ NoMemory:
     return -1;
 }
 
-int request_body_finish(gw_call_t *c)
+int request_body_or_fail(gw_call_t *c)
 {
     struct gw_call_internal *in = c->internal;
     int rc = -1;
@@ -232,7 +232,7 @@ static int authenticate(gw_call_t *c, h2o_req_t *req)
 /* The order of the checks is part of the API: route (404/405), the
  * address's rate limit (429), the token (401), the user's rate limit (429);
  * then, once the user is loaded (401 if gone), the body (413, 415, 400)
- * right before the route's first step (request_body_finish, run by call.c). */
+ * right before the route's first step (request_body_or_fail, run by call.c). */
 static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
 {
     size_t mlen = req->method.len < sizeof(c->method) - 1 ? req->method.len : sizeof(c->method) - 1;
@@ -274,9 +274,9 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
         return;
     c->internal->body_pending = 1;
     if (c->route->roles)
-        call_then(c, POOL_LOOP, users_auth_loop_step);
+        call_then_loop(c, users_auth_loop_step);
     else
-        call_then(c, c->route->pool, c->route->start);
+        call_then_route(c);
 }
 
 int request_on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -288,7 +288,7 @@ int request_on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_send_error_generic(req, 503, "Service Unavailable", "out of memory; retry later\n", 0);
         return 0;
     }
-    c->internal->started_ms = monotonic_ms();
+    call_start_clock(c);
     make_request_id(c->request_id, sizeof(c->request_id));
     prepare(c, t, req);
     call_start(t, req, c);

@@ -10,6 +10,6 @@ struct gw_call;
  * route's first step: call.c runs it right before that step runs or is
  * queued, so that authentication (and loading the user) comes first. Any
  * thread. 0, or -1 with the call failed. */
-int request_body_finish(struct gw_call *c);
+int request_body_or_fail(struct gw_call *c);
 
 #endif

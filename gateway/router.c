@@ -6,15 +6,39 @@
 #define MAX_ROUTES 256
 
 static const route_t *table[MAX_ROUTES];
+static const char *files[MAX_ROUTES];
 static size_t ntable;
+
+void router_add_file(const route_t *routes, size_t count, const char *file)
+{
+    for (size_t i = 0; i < count; i++) {
+        /* Programming errors, caught at start-up: a full table, or a route
+         * without exactly one first step. */
+        if (ntable == MAX_ROUTES || !routes[i].start == !routes[i].start_db ||
+            (routes[i].start_db && routes[i].pool != POOL_DB))
+            abort();
+        files[ntable] = file ? file : "?";
+        table[ntable++] = &routes[i];
+    }
+}
 
 void router_add(const route_t *routes, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        if (ntable == MAX_ROUTES)
-            abort(); /* a programming error caught at start-up */
-        table[ntable++] = &routes[i];
-    }
+    router_add_file(routes, count, NULL);
+}
+
+size_t router_count(void)
+{
+    return ntable;
+}
+
+const route_t *router_route(size_t i, const char **file)
+{
+    if (i >= ntable)
+        return NULL;
+    if (file)
+        *file = files[i];
+    return table[i];
 }
 
 void router_reset(void)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "background.h"
+#include "call_internal.h"
 #include "config.h"
 #include "id_cache.h"
 #include "mask.h"
@@ -246,7 +247,7 @@ static void authorize(gw_call_t *c)
         call_fail(c, ERR_FORBIDDEN, NULL, "this needs one of the roles this endpoint allows");
         return;
     }
-    call_then(c, c->route->pool, c->route->start);
+    call_then_route(c);
 }
 
 static int is_revoked(const auth_entry_t *e, const char *sid)

@@ -29,6 +29,7 @@
 #include "mask.h"
 #include "metrics.h"
 #include "wechat_client_internal.h"
+#include "workers.h"
 
 #define WX_MAX_REPLY (4 * 1024 * 1024) /* QR codes are ~100 KiB; JSON far less */
 #define WX_MAX_BACKOFF_MS 30000
@@ -259,6 +260,19 @@ static int is_token_error(int errcode)
     return errcode == 40001 || errcode == 40014 || errcode == 42001;
 }
 
+/* The end of the current request's time on this thread (0 = none). */
+static _Thread_local long long thread_deadline_ms;
+
+void wx_set_thread_deadline(long long deadline_ms)
+{
+    thread_deadline_ms = deadline_ms;
+}
+
+static long long time_left_ms(void)
+{
+    return thread_deadline_ms ? thread_deadline_ms - monotonic_ms() : 0x7fffffffffffffffLL;
+}
+
 static int is_retryable(const wx_status_t *st)
 {
     return st->errcode == -1 || st->errcode == WX_ERR_TRANSPORT || st->errcode == WX_ERR_TIMEOUT ||
@@ -393,12 +407,22 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     char *ct = NULL;
     long http = 0;
     CURLcode cc;
-    CURL *h;
+    CURL *h = NULL;
     int rc = -1;
+    long long left = time_left_ms();
+    long timeout_ms = cfg->timeout_ms, connect_ms = cfg->connect_timeout_ms;
 
-    st->attempts++;
     st->http_status = 0;
     st->errmsg[0] = '\0';
+    if (left < WX_MIN_ATTEMPT_MS) {
+        wx_status_set(st, WX_ERR_DEADLINE, "the request's deadline leaves no time for this call");
+        goto Exit;
+    }
+    st->attempts++;
+    if (left < timeout_ms)
+        timeout_ms = (long)left;
+    if (connect_ms > timeout_ms)
+        connect_ms = timeout_ms;
     h = thread_handle();
     if (!h) {
         wx_status_set(st, WX_ERR_TRANSPORT, "curl_easy_init failed");
@@ -407,8 +431,8 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     curl_easy_reset(h); /* keeps the connection cache: keep-alive reuse */
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (cfg->ca_file)
@@ -433,6 +457,10 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
     st->http_status = (int)http;
+    if (cc == CURLE_OPERATION_TIMEDOUT && timeout_ms < cfg->timeout_ms) {
+        wx_status_set(st, WX_ERR_DEADLINE, "the request's deadline ended the call after %ld ms", timeout_ms);
+        goto Exit;
+    }
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         wx_status_set(st, WX_ERR_TIMEOUT, "timeout: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
         goto Exit;
@@ -468,6 +496,8 @@ static int call_with_retries(const wx_req_t *req, const char *url, wx_res_t *res
         if (req->no_retry || n >= g.cfg.max_retries || !is_retryable(st))
             return -1;
         long delay = backoff_ms(n);
+        if (time_left_ms() < delay + WX_MIN_ATTEMPT_MS)
+            return -1; /* no time left for another attempt: the last error stands */
         log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint,
                  st->errcode, st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
         sleep_ms(delay);
@@ -850,6 +880,8 @@ err_code_t wx_error_to_gateway(const wx_status_t *st)
     case WX_ERR_TRANSPORT:
     case WX_ERR_TIMEOUT:
         return ERR_WECHAT_UNAVAILABLE;
+    case WX_ERR_DEADLINE:
+        return ERR_DEADLINE_EXCEEDED;
     case WX_ERR_HTTP:
         return st->http_status >= 500 ? ERR_WECHAT_UNAVAILABLE : ERR_WECHAT_ERROR;
     default:

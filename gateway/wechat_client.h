@@ -24,6 +24,7 @@
 #define WX_ERR_TIMEOUT (-1002)   /* the call's total timeout passed */
 #define WX_ERR_HTTP (-1003)      /* non-200 HTTP status */
 #define WX_ERR_PARSE (-1004)     /* body is not the expected JSON */
+#define WX_ERR_DEADLINE (-1005)  /* the request's deadline ended the call (wx_set_thread_deadline) */
 
 typedef struct {
     const char *api_base;   /* "https://api.weixin.qq.com" or the fake's URL */
@@ -99,11 +100,22 @@ int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t
 int wx_media_check_async(const char *openid, const char *media_url, int scene,
                          char *trace_id, size_t trace_size, wx_status_t *st);
 
-/* The gateway error for a failed call (see ../shared/wechat-api.md):
- * 40029 -> ERR_WECHAT_CODE_INVALID, 40163 -> ERR_WECHAT_CODE_USED,
- * 40226 -> ERR_WECHAT_USER_BLOCKED, 45011/45009 -> ERR_RATE_LIMITED,
- * -1/transport/timeout/5xx -> ERR_WECHAT_UNAVAILABLE, everything else ->
- * ERR_WECHAT_ERROR. */
+/* An end for the WeChat calls this thread makes next (a monotonic time in
+ * ms, as monotonic_ms() in workers.h; 0 = none): each attempt's timeout is
+ * cut to the time left, no retry starts after it, and a call with less than
+ * WX_MIN_ATTEMPT_MS left fails at once with WX_ERR_DEADLINE. The call
+ * runner sets it around a request's WeChat steps. */
+#define WX_MIN_ATTEMPT_MS 100
+void wx_set_thread_deadline(long long deadline_ms);
+
+/* The gateway error for a failed call (WeChat's global return codes and
+ * those of jscode2session and getuserphonenumber):
+ * 40029 (invalid code) -> ERR_WECHAT_CODE_INVALID, 40163 (code already
+ * used) -> ERR_WECHAT_CODE_USED, 40226 (risk control blocked the user) ->
+ * ERR_WECHAT_USER_BLOCKED, 45011/45009 (minute or daily quota) ->
+ * ERR_RATE_LIMITED, -1 (system busy)/transport/timeout/5xx ->
+ * ERR_WECHAT_UNAVAILABLE, WX_ERR_DEADLINE -> ERR_DEADLINE_EXCEEDED,
+ * everything else -> ERR_WECHAT_ERROR. */
 err_code_t wx_error_to_gateway(const wx_status_t *st);
 
 /* Counters for tests and /metrics: HTTP requests to the token endpoint, and
