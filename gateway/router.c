@@ -1,7 +1,10 @@
 #include "router.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "roles.h"
 
 #define MAX_ROUTES 256
 
@@ -20,11 +23,6 @@ void router_add_file(const route_t *routes, size_t count, const char *file)
         files[ntable] = file ? file : "?";
         table[ntable++] = &routes[i];
     }
-}
-
-void router_add(const route_t *routes, size_t count)
-{
-    router_add_file(routes, count, NULL);
 }
 
 size_t router_count(void)
@@ -111,4 +109,63 @@ const route_t *router_match(const char *method, size_t method_len, const char *p
     }
     *status = path_matched ? 405 : 404;
     return NULL;
+}
+
+/* "/api/v1/repairs/:id" as the API document writes it: "/api/v1/repairs/{id}". */
+static void print_pattern(FILE *out, const char *pattern)
+{
+    for (const char *p = pattern; *p;) {
+        if (*p == ':') {
+            const char *end = p + 1;
+            while (*end && *end != '/')
+                end++;
+            fprintf(out, "{%.*s}", (int)(end - p - 1), p + 1);
+            p = end;
+        } else {
+            fputc(*p++, out);
+        }
+    }
+}
+
+static void print_roles(FILE *out, unsigned roles)
+{
+    if (roles == 0) {
+        fputs("public", out);
+        return;
+    }
+    if (roles & ROLE_ANY) {
+        fputs("any", out);
+        return;
+    }
+    const char *sep = "";
+    for (unsigned bit = 1; bit <= ROLE_ADMIN; bit <<= 1) {
+        if (roles & bit) {
+            fprintf(out, "%s%s", sep, role_name(bit));
+            sep = ", ";
+        }
+    }
+}
+
+static int by_path_then_method(const void *a, const void *b)
+{
+    const route_t *ra = table[*(const size_t *)a], *rb = table[*(const size_t *)b];
+    int d = strcmp(ra->pattern, rb->pattern);
+    return d ? d : strcmp(ra->method, rb->method);
+}
+
+void router_print_index(FILE *out)
+{
+    size_t order[MAX_ROUTES];
+    for (size_t i = 0; i < ntable; i++)
+        order[i] = i;
+    qsort(order, ntable, sizeof(order[0]), by_path_then_method);
+    fputs("| method | path | roles | rate class | file |\n| --- | --- | --- | --- | --- |\n", out);
+    for (size_t k = 0; k < ntable; k++) {
+        const route_t *r = table[order[k]];
+        fprintf(out, "| `%s` | `", r->method);
+        print_pattern(out, r->pattern);
+        fputs("` | ", out);
+        print_roles(out, r->roles);
+        fprintf(out, " | %s | `%s` |\n", rate_class_name(r->rate), files[order[k]]);
+    }
 }

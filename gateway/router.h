@@ -16,11 +16,11 @@
  *     void units_register(void) { ROUTES_REGISTER(routes); }
  *
  * The older positional form {..., POOL_DB, fn, rate, wechat} registered with
- * router_add() still works while the handlers are converted (the route index
- * then shows its file as "?"). */
+ * router_add() still works while the handlers are converted. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 #include <stddef.h>
+#include <stdio.h>
 
 #define ROUTER_MAX_PARAMS 4
 
@@ -106,11 +106,12 @@ typedef struct {
 /* Adds a table; file names the source file for the route index. */
 void router_add_file(const route_t *routes, size_t count, const char *file);
 #define ROUTES_REGISTER(table) router_add_file((table), sizeof(table) / sizeof((table)[0]), __FILE__)
-/* Deprecated (stage 2 of the handler conversion removes it): the same,
- * with the file unknown. */
-void router_add(const route_t *routes, size_t count);
+/* Deprecated (stage 2 of the handler conversion removes it in favour of
+ * ROUTES_REGISTER): the same with the count given; the caller's file is
+ * still recorded. */
+#define router_add(routes, count) router_add_file((routes), (count), __FILE__)
 /* Route i in registration order (0 .. router_count()-1), and its file ("?"
- * when registered with router_add). For the route index. */
+ * when none was given). */
 size_t router_count(void);
 const route_t *router_route(size_t i, const char **file);
 /* Returns the route, or NULL with *status 404 (no path matches) or 405 (the
@@ -118,6 +119,11 @@ const route_t *router_route(size_t i, const char **file);
 const route_t *router_match(const char *method, size_t method_len, const char *path, size_t path_len,
                             route_params_t *params, int *status, char *allow, size_t allow_size);
 void router_reset(void); /* tests */
+/* The route index as a Markdown table (method, path with {name} segments,
+ * roles, rate class, file), sorted by path then method:
+ * `gateway --print-routes`, pasted into miniprogram-api.md by
+ * scripts/gen-docs.py. */
+void router_print_index(FILE *out);
 /* Names used in configuration keys and metrics labels ("login", "text_check"). */
 const char *rate_class_name(rate_class_t cls);
 const char *wx_class_name(wx_class_t cls);
