@@ -49,6 +49,15 @@ void call_run_on_worker(gw_call_t *c, pool_kind_t pool, void *worker_ctx);
 void call_start(struct gw_thread *t, h2o_req_t *req, gw_call_t *c);
 /* Loop thread: receives calls whose step finished on a worker. */
 void call_on_worker_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* The envelope of a finished call: {"data", "next_cursor"?} or {"error"},
+ * and "request_id"; takes c->data and c->err_details. NULL when memory runs
+ * out. */
+cJSON *response_envelope(gw_call_t *c);
+/* Sets the response's status and headers on req and returns its body:
+ * malloc'ed (the caller frees it), or NULL with the body in `fallback` (a
+ * fixed INTERNAL envelope when memory ran out). *len is the body's length.
+ * A raw response (call_ok_raw) is handed over, not copied. */
+char *response_prepare(h2o_req_t *req, gw_call_t *c, size_t *len, char *fallback, size_t fallback_size);
 /* Sends the envelope for a finished call (loop thread; request alive). */
 void response_send(h2o_req_t *req, gw_call_t *c);
 

@@ -70,7 +70,7 @@ static int is_tls(h2o_req_t *req)
 /* The client's address. Behind a TLS-terminating balancer (plain listener, a
  * trusted peer) it is the rightmost X-Forwarded-For entry that is not itself
  * a trusted proxy; headers from anyone else are ignored. */
-static void client_ip(h2o_req_t *req, char *out, size_t outsz)
+void request_client_ip(h2o_req_t *req, char *out, size_t outsz)
 {
     peer_ip(req, out, outsz);
     if (is_tls(req) || !server_is_trusted_proxy(out))
@@ -132,7 +132,7 @@ static size_t route_body_limit(const route_t *r)
  * copy of a body the route will read, or only the fact that it is too large.
  * Nothing is judged here: an unauthenticated caller must get 401 whatever
  * the body. -1 with the call failed (out of memory). */
-static int capture_body(gw_call_t *c, h2o_req_t *req)
+int request_capture_body(gw_call_t *c, h2o_req_t *req)
 {
     struct gw_call_internal *in = c->internal;
     const h2o_iovec_t *ct = find_header(req, H2O_TOKEN_CONTENT_TYPE);
@@ -244,7 +244,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
         fail_out_of_memory(c);
         return;
     }
-    client_ip(req, c->client_ip, sizeof(c->client_ip));
+    request_client_ip(req, c->client_ip, sizeof(c->client_ip));
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
     if (i != -1 &&
         !(c->idempotency_key = dup_iovec(req->headers.entries[i].value.base, req->headers.entries[i].value.len))) {
@@ -270,7 +270,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
     }
     if (c->route->roles && (authenticate(c, req) != 0 || ratelimit_user_or_fail(c) != 0))
         return;
-    if (capture_body(c, req) != 0)
+    if (request_capture_body(c, req) != 0)
         return;
     c->internal->body_pending = 1;
     if (c->route->roles)
