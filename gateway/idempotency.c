@@ -27,7 +27,7 @@ void idempotency_hash(const char *scope, const char *text, char out[65])
     out[64] = '\0';
 }
 
-int idempotency_check_key(gw_call_t *c)
+int idempotency_key_or_fail(gw_call_t *c)
 {
     const char *k = c->idempotency_key;
     if (!k || !*k) {
@@ -79,7 +79,7 @@ static void answer_from_stored(gw_call_t *c, const char *scope, const char *hash
 
 idem_result_t idempotency_begin(gw_call_t *c, const char *scope, idem_claim_t *claim)
 {
-    if (idempotency_check_key(c) != 0)
+    if (idempotency_key_or_fail(c) != 0)
         return IDEM_ANSWERED;
     char *text = c->body ? cJSON_PrintUnformatted(c->body) : NULL;
     char hash[65];
