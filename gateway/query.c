@@ -66,12 +66,17 @@ int query_value(const gw_call_t *c, const char *name, char *out, size_t outsz, s
 /* 1 present (text in buf), 0 absent or empty, -1 too long (call failed). */
 static int fetch(gw_call_t *c, const char *name, char *buf, size_t bufsz, const char *what)
 {
-    int rc = query_value(c, name, buf, bufsz, NULL);
+    size_t len = 0;
+    int rc = query_value(c, name, buf, bufsz, &len);
     if (rc < 0) {
         call_fail(c, ERR_INVALID_FIELD, name, "%s must be %s", name, what);
         return -1;
     }
-    return rc == 1 && buf[0] ? 1 : 0;
+    if (rc == 1 && strlen(buf) != len) { /* an encoded NUL (%00) */
+        call_fail(c, ERR_INVALID_FIELD, name, "%s must be %s", name, what);
+        return -1;
+    }
+    return rc == 1 && len > 0 ? 1 : 0;
 }
 
 /* A whole decimal integer, optional leading '-'; 0 or -1. */
@@ -146,13 +151,14 @@ int query_enum_or_fail(gw_call_t *c, const char *name, const char *const allowed
                        const char **out)
 {
     char buf[64], names[160];
+    size_t len = 0;
     list_allowed(allowed, names, sizeof(names));
-    int rc = query_value(c, name, buf, sizeof(buf), NULL);
-    if (rc == 0 || (rc == 1 && !buf[0])) {
+    int rc = query_value(c, name, buf, sizeof(buf), &len);
+    if (rc == 0 || (rc == 1 && len == 0)) {
         *out = def;
         return 0;
     }
-    for (int i = 0; rc == 1 && allowed[i]; i++) {
+    for (int i = 0; rc == 1 && strlen(buf) == len && allowed[i]; i++) {
         if (!strcmp(allowed[i], buf)) {
             *out = allowed[i];
             return 0;
@@ -255,10 +261,11 @@ int page_or_fail(gw_call_t *c, int nkeys, page_t *p)
         return -1;
     p->limit = (int)limit;
     char buf[PAGE_CURSOR_MAX + 2];
-    int rc = query_value(c, "cursor", buf, sizeof(buf), NULL);
-    if (rc == 0 || (rc == 1 && !buf[0]))
+    size_t len = 0;
+    int rc = query_value(c, "cursor", buf, sizeof(buf), &len);
+    if (rc == 0 || (rc == 1 && len == 0))
         return 0;
-    if (rc < 0 || page_cursor_decode(buf, nkeys, p->key) != 0) {
+    if (rc < 0 || strlen(buf) != len || page_cursor_decode(buf, nkeys, p->key) != 0) {
         call_fail(c, ERR_INVALID_FIELD, "cursor", "cursor is not one this list returned; pass next_cursor unchanged");
         return -1;
     }

@@ -99,7 +99,8 @@ static void test_page_defaults_and_limits(void)
         call_free(c);
     }
     const char *bad[] = {"limit=0", "limit=101", "limit=-1", "limit=abc", "limit=20x", "limit=+5", "limit=%2020",
-                         "limit=0000000000000000000000000020", "limit=99999999999999999999"};
+                         "limit=0000000000000000000000000020", "limit=99999999999999999999", "limit=%00",
+                         "limit=2%000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c = call_with_query(bad[i]);
         CHECK_INT(page_or_fail(c, 1, &p), -1);
@@ -122,7 +123,7 @@ static void test_page_cursor_parameter(void)
     CHECK(page_key(&p, 2, -5) == -5); /* beyond the list's keys */
     call_free(c);
 
-    const char *bad[] = {"cursor=812", "cursor=AQEAAAAAAAAAew%3D", "cursor=AQEAAAAAAAAAewAQEAAAAAAAAAewAQEAAAAAAAAAew"};
+    const char *bad[] = {"cursor=812", "cursor=AQEAAAAAAAAAew%3D", "cursor=%00", "cursor=AQEAAAAAAAAAew%00", "cursor=AQEAAAAAAAAAewAQEAAAAAAAAAewAQEAAAAAAAAAew"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c = call_with_query(bad[i]);
         CHECK_INT(page_or_fail(c, 2, &p), -1);
