@@ -1,5 +1,7 @@
 /* media_check.h: WeChat's asynchronous content check of uploaded photos
- * (mediaCheckAsync, /work/shared/wechat-api.md §6b).
+ * (WeChat's security.mediaCheckAsync, version 2: POST /wxa/media_check_async
+ * with a public https URL of the image; WeChat fetches it and pushes the
+ * verdict to the message push within 30 minutes).
  *
  * An upload is submitted with a long-lived signed absolute URL under
  * public_base_url (empty: no submission, the upload stays 'unchecked').

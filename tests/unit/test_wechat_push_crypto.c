@@ -1,8 +1,9 @@
 /* test_wechat_push_crypto.c: the message push's signatures and safe-mode
  * decryption, against WeChat's published example (the WXBizMsgCrypt sample:
  * Token spamtest, EncodingAESKey abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG,
- * appid wx2c2769f8efd9abc2) and the signature example of
- * ../shared/wechat-api.md §7; the malformed inputs were made with Python's
+ * appid wx2c2769f8efd9abc2) and a signature example (Token AAAAA, timestamp
+ * 1714036504, nonce 1514711492: the SHA-1 of "15147114921714036504AAAAA");
+ * the malformed inputs were made with Python's
  * cryptography under the sample's key. */
 #include <stdlib.h>
 
