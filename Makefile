@@ -4,6 +4,8 @@
 #   make unit   the C unit tests only: no database, no dependency step
 #   make e2e    the end-to-end tests only (after make test's set-up once)
 #   make asan   the tests against an AddressSanitizer + UBSan build
+#   make format-check  fails when a file of FORMAT_DIRS is not as clang-format
+#                      (.clang-format) writes it; make format rewrites them
 #   make stop   stop what `make run` started
 #   make grant OPENID=... ROLE=admin [PROJECT=id]
 #   make bench  benchmarks (bench/)
@@ -140,6 +142,15 @@ install: binary
 	test -e $(DESTDIR)/etc/$(NAME)/gateway.conf || install -m 0640 ops/gateway.conf $(DESTDIR)/etc/$(NAME)/gateway.conf
 	test -e $(DESTDIR)/etc/$(NAME)/notification-templates.json || \
 		install -m 0644 config/notification-templates.json $(DESTDIR)/etc/$(NAME)/notification-templates.json
+
+# The folders kept in the house style (.clang-format). The handler
+# conversion adds handlers/ once its files are reformatted.
+FORMAT_DIRS  ?= gateway tests/unit tests/db
+FORMAT_FILES  = $(wildcard $(addsuffix /*.c,$(FORMAT_DIRS)) $(addsuffix /*.h,$(FORMAT_DIRS)))
+format:
+	@clang-format -i --style=file $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run -Werror --style=file $(FORMAT_FILES)
 
 bench: deps
 	@$(MAKE) --no-print-directory build
