@@ -224,9 +224,8 @@ void call_then_route(gw_call_t *c)
 void call_start_clock(gw_call_t *c)
 {
     c->internal->started_ms = clock_ms();
-    c->internal->deadline_ms = gw_cfg && gw_cfg->call_deadline_ms > 0
-                                   ? c->internal->started_ms + gw_cfg->call_deadline_ms
-                                   : 0;
+    c->internal->deadline_ms =
+        gw_cfg && gw_cfg->call_deadline_ms > 0 ? c->internal->started_ms + gw_cfg->call_deadline_ms : 0;
 }
 
 long long call_remaining_ms(const gw_call_t *c)
@@ -366,8 +365,8 @@ static void end_db_step(gw_call_t *c, db_conn_t *db)
     db_rollback(db);
     if (c->err != ERR_NONE)
         return;
-    log_error("call", "BUG: a step of %s %s returned with a transaction open and no failure; rolled back",
-              c->method, c->route ? c->route->pattern : "-");
+    log_error("call", "BUG: a step of %s %s returned with a transaction open and no failure; rolled back", c->method,
+              c->route ? c->route->pattern : "-");
     call_fail(c, ERR_INTERNAL, NULL, "the change was not saved; retry later");
 }
 

@@ -52,7 +52,7 @@ typedef struct gw_thread gw_thread_t;
 
 typedef struct {
     long long id;
-    unsigned roles;      /* ROLE_* bits */
+    unsigned roles; /* ROLE_* bits */
     char openid[128];
     int has_phone;
     char phone[32];
@@ -65,41 +65,41 @@ struct gw_call {
     const route_t *route;
     route_params_t params;
     char method[8];
-    char *path;          /* without the query */
-    char *query;         /* after '?', or NULL */
-    cJSON *body;         /* BODY_JSON routes: the parsed object */
-    char *raw;           /* BODY_RAW routes: a copy of the body */
+    char *path;  /* without the query */
+    char *query; /* after '?', or NULL */
+    cJSON *body; /* BODY_JSON routes: the parsed object */
+    char *raw;   /* BODY_RAW routes: a copy of the body */
     size_t raw_len;
-    char *content_type;  /* the request's Content-Type, or NULL */
+    char *content_type; /* the request's Content-Type, or NULL */
     char *idempotency_key;
     char request_id[24];
     char client_ip[64];
-    gw_user_t user;      /* filled for authenticated routes */
+    gw_user_t user; /* filled for authenticated routes */
     long long session_user_id;
     char session_id[24];          /* the token's session id (SESSION_ID_MAX) */
     long long session_expires_at; /* the token's expiry, unix s */
-    db_conn_t *db;       /* set while a DB step runs */
+    db_conn_t *db;                /* set while a DB step runs */
 
     /* result */
     int status;
-    cJSON *data;         /* success payload (owned) */
-    char *next_cursor;   /* lists: opaque cursor for the next page, or NULL */
+    cJSON *data;       /* success payload (owned) */
+    char *next_cursor; /* lists: opaque cursor for the next page, or NULL */
     err_code_t err;
     char err_message[256];
     char err_field[64];
-    cJSON *err_details;  /* optional error.details (owned), e.g. per-row import errors */
+    cJSON *err_details; /* optional error.details (owned), e.g. per-row import errors */
     int retry_after_s;
     /* A raw (non-JSON) response, e.g. an image; set with call_ok_raw. */
     char *raw_response;
     size_t raw_response_len;
     char raw_content_type[64];
     char cache_control[64];
-    char allow[64];      /* 405: the methods the path accepts */
+    char allow[64]; /* 405: the methods the path accepts */
 
     /* continuation */
     gw_step_fn next;
     pool_kind_t next_pool;
-    void *state;                   /* the handler's own state */
+    void *state; /* the handler's own state */
     void (*state_free)(void *state);
 
     /* owned by call.c */
@@ -154,7 +154,7 @@ long long call_remaining_ms(const gw_call_t *c);
 int call_deadline_or_fail(gw_call_t *c);
 
 /* Inputs. */
-const char *call_param(const gw_call_t *c, const char *name);        /* path :name */
+const char *call_param(const gw_call_t *c, const char *name); /* path :name */
 /* The path parameter as a positive id; else -1 with 404 NOT_FOUND. */
 int call_param_id_or_fail(gw_call_t *c, const char *name, long long *out);
 /* Query-string value, URL-decoded into out (cut to outsz); returns 1 if

@@ -10,9 +10,9 @@ struct gw_call_internal {
     h2o_multithread_message_t msg;
     gw_call_t *call;
     struct gw_thread *thread;
-    h2o_req_t *req;      /* NULL once h2o disposed the request */
+    h2o_req_t *req; /* NULL once h2o disposed the request */
     int in_worker;
-    pool_kind_t pool;    /* pool the call is queued on or running in */
+    pool_kind_t pool; /* pool the call is queued on or running in */
     long long started_ms;
     long long deadline_ms; /* monotonic; 0 = none (call_deadline_ms after started_ms) */
     /* The next step when it is a DB step (call_then_db): c->next is then

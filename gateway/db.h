@@ -58,7 +58,7 @@ typedef enum { DB_COL_TEXT = 0, DB_COL_INT, DB_COL_NUMBER, DB_COL_BOOL } db_col_
  * SQL names the JSON. One block: freed whole by db_rows_free. */
 typedef struct {
     int nrows, ncols;
-    char **cells;   /* nrows * ncols */
+    char **cells; /* nrows * ncols */
     size_t *lens;
     const char **names;   /* ncols: the column's alias, or its name */
     unsigned char *kinds; /* ncols: db_col_kind_t */
@@ -128,7 +128,7 @@ int db_conn_lost(const db_conn_t *c);
 int db_col(const db_rows_t *r, const char *name); /* index, or -1 */
 const char *db_get(const db_rows_t *r, int row, const char *name);
 long long db_get_int(const db_rows_t *r, int row, const char *name); /* 0 for NULL */
-size_t db_get_len(const db_rows_t *r, int row, const char *name);   /* bytes; 0 for NULL */
+size_t db_get_len(const db_rows_t *r, int row, const char *name);    /* bytes; 0 for NULL */
 int db_is_null(const db_rows_t *r, int row, const char *name);
 
 /* Positional access, for the database module and code that walks every

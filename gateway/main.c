@@ -143,8 +143,7 @@ int main(int argc, char **argv)
         else if ((!strcmp(argv[i], "backup") || !strcmp(argv[i], "restore")) && i + 1 < argc) {
             command = argv[i];
             dir = argv[++i];
-        }
-        else
+        } else
             return usage();
     }
     if (!config_path)

@@ -24,7 +24,7 @@
 #include "db.h"
 #include "wechat_client.h"
 
-#define MEDIA_CHECK_SCENE 3           /* WeChat scene "forum": content other people see */
+#define MEDIA_CHECK_SCENE 3            /* WeChat scene "forum": content other people see */
 #define MEDIA_CHECK_RESULT_WAIT_S 3600 /* WeChat promises a verdict within 30 minutes */
 #define MEDIA_CHECK_MAX_ATTEMPTS 8
 

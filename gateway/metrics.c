@@ -34,10 +34,9 @@
 #define NBUCKETS 12
 #define DB_THREADS_MAX 64
 
-static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                           0.1,   0.25,   0.5,   1,    2.5,   5};
-static const char *const bucket_le_text[NBUCKETS] = {
-    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
+static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const char *const bucket_le_text[NBUCKETS] = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+                                                     "0.1",   "0.25",   "0.5",   "1",    "2.5",   "5"};
 
 typedef struct {
     _Atomic int ready; /* set with release once hash and labels are written */
@@ -67,7 +66,11 @@ typedef struct {
 static series_t req_slots[1024];
 static unsigned req_order[1024];
 static table_t req_table = {
-    .slots = req_slots, .order = req_order, .cap = 1024, .limit = 512, .hard = 768,
+    .slots = req_slots,
+    .order = req_order,
+    .cap = 1024,
+    .limit = 512,
+    .hard = 768,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "method=\"other\",route=\"other\",status=\"other\""},
 };
@@ -76,15 +79,24 @@ static series_t dur_slots[256];
 static hist_t dur_hist[256];
 static unsigned dur_order[256];
 static table_t dur_table = {
-    .slots = dur_slots, .hist = dur_hist, .order = dur_order, .cap = 256, .limit = 128,
-    .hard = 160, .lock = PTHREAD_MUTEX_INITIALIZER,
+    .slots = dur_slots,
+    .hist = dur_hist,
+    .order = dur_order,
+    .cap = 256,
+    .limit = 128,
+    .hard = 160,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "route=\"other\""}, /* unreachable: the fold key always fits */
 };
 
 static series_t wx_slots[512];
 static unsigned wx_order[512];
 static table_t wx_table = {
-    .slots = wx_slots, .order = wx_order, .cap = 512, .limit = 256, .hard = 384,
+    .slots = wx_slots,
+    .order = wx_order,
+    .cap = 512,
+    .limit = 256,
+    .hard = 384,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "endpoint=\"other\",result=\"other\""},
 };
@@ -92,7 +104,11 @@ static table_t wx_table = {
 static series_t notif_slots[128];
 static unsigned notif_order[128];
 static table_t notif_table = {
-    .slots = notif_slots, .order = notif_order, .cap = 128, .limit = 64, .hard = 96,
+    .slots = notif_slots,
+    .order = notif_order,
+    .cap = 128,
+    .limit = 64,
+    .hard = 96,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "outcome=\"other\""}, /* unreachable: the fold key always fits */
 };
@@ -102,8 +118,8 @@ static struct {
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
 static _Atomic uint64_t deadline_exceeded;
-static _Atomic uint64_t db_connects[2];     /* [ok] */
-static _Atomic uint64_t token_refreshes[2]; /* [ok] */
+static _Atomic uint64_t db_connects[2];                         /* [ok] */
+static _Atomic uint64_t token_refreshes[2];                     /* [ok] */
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
@@ -418,8 +434,7 @@ static void render_counters(buf_t *b, table_t *t, const char *name, const char *
     }
     if (atomic_load_explicit(&t->overflow.count, memory_order_relaxed) > 0)
         bputf(b, "%s{%s} %llu\n", name, t->overflow.labels,
-              (unsigned long long)atomic_load_explicit(&t->overflow.count,
-                                                       memory_order_relaxed));
+              (unsigned long long)atomic_load_explicit(&t->overflow.count, memory_order_relaxed));
 }
 
 static void render_one_hist(buf_t *b, const char *name, const char *labels, hist_t *h)
@@ -436,8 +451,7 @@ static void render_one_hist(buf_t *b, const char *name, const char *labels, hist
     cum += atomic_load_explicit(&h->buckets[NBUCKETS], memory_order_relaxed);
     bputf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, cum);
     sum_ns = atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
-    bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull,
-          sum_ns % 1000000000ull);
+    bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull, sum_ns % 1000000000ull);
     bputf(b, "%s_count{%s} %llu\n", name, labels, cum);
 }
 
@@ -486,18 +500,12 @@ char *metrics_render(size_t *len)
                     "HTTP requests by method, route pattern and status.");
     render_hists(&b, &dur_table, "gateway_http_request_duration_seconds",
                  "HTTP request duration in seconds by route pattern.");
-    render_counters(&b, &wx_table, "gateway_wechat_calls_total",
-                    "WeChat API calls by endpoint and result.");
-    render_counters(&b, &notif_table, "gateway_notifications_total",
-                    "Notifications by outcome.");
-    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.",
-                    0);
-    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.",
-                    1);
-    render_db_gauge(&b, "gateway_db_queue_length",
-                    "Database jobs waiting for a connection per loop thread.", 2);
-    header(&b, "gateway_db_queue_rejected_total", "counter",
-           "Database jobs rejected because the wait queue was full.");
+    render_counters(&b, &wx_table, "gateway_wechat_calls_total", "WeChat API calls by endpoint and result.");
+    render_counters(&b, &notif_table, "gateway_notifications_total", "Notifications by outcome.");
+    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.", 0);
+    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.", 1);
+    render_db_gauge(&b, "gateway_db_queue_length", "Database jobs waiting for a connection per loop thread.", 2);
+    header(&b, "gateway_db_queue_rejected_total", "counter", "Database jobs rejected because the wait queue was full.");
     bputf(&b, "gateway_db_queue_rejected_total %llu\n",
           (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
     header(&b, "gateway_db_connects_total", "counter",
@@ -522,8 +530,8 @@ char *metrics_render(size_t *len)
     header(&b, "gateway_wechat_token_forced_total", "counter",
            "Forced refreshes of the shared WeChat access token made by this process.");
     bputf(&b, "gateway_wechat_token_forced_total %ld\n", wx_token_forced_count());
-    static const char *const push_names[METRICS_PUSH__COUNT] = {
-        "accepted", "bad_signature", "stale", "replayed", "bad_encryption", "mode_refused"};
+    static const char *const push_names[METRICS_PUSH__COUNT] = {"accepted", "bad_signature",  "stale",
+                                                                "replayed", "bad_encryption", "mode_refused"};
     header(&b, "gateway_wechat_pushes_total", "counter", "WeChat message pushes by result.");
     for (int k = 0; k < METRICS_PUSH__COUNT; k++)
         bputf(&b, "gateway_wechat_pushes_total{result=\"%s\"} %llu\n", push_names[k],
@@ -534,8 +542,8 @@ char *metrics_render(size_t *len)
     for (int k = 0; k < METRICS_AUTH__COUNT; k++)
         bputf(&b, "gateway_auth_refused_total{reason=\"%s\"} %llu\n", refusal_names[k],
               (unsigned long long)atomic_load_explicit(&auth_refused[k], memory_order_relaxed));
-    static const char *const upload_refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes", "image_too_large",
-                                                                     "decode_busy"};
+    static const char *const upload_refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes",
+                                                                            "image_too_large", "decode_busy"};
     header(&b, "gateway_uploads_refused_total", "counter", "Uploads refused before anything was stored, by reason.");
     for (int k = 0; k < METRICS_UPLOAD__COUNT; k++)
         bputf(&b, "gateway_uploads_refused_total{reason=\"%s\"} %llu\n", upload_refusal_names[k],

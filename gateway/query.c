@@ -147,8 +147,7 @@ static void list_allowed(const char *const allowed[], char *out, size_t outsz)
     }
 }
 
-int query_enum_or_fail(gw_call_t *c, const char *name, const char *const allowed[], const char *def,
-                       const char **out)
+int query_enum_or_fail(gw_call_t *c, const char *name, const char *const allowed[], const char *def, const char **out)
 {
     char buf[64], names[160];
     size_t len = 0;
@@ -278,8 +277,7 @@ long long page_key(const page_t *p, int i, long long first_page_value)
     return p->has_cursor && i >= 0 && i < p->nkeys ? p->key[i] : first_page_value;
 }
 
-void page_respond_items(gw_call_t *c, const page_t *p, cJSON *items, const db_rows_t *r,
-                        const char *const key_cols[])
+void page_respond_items(gw_call_t *c, const page_t *p, cJSON *items, const db_rows_t *r, const char *const key_cols[])
 {
     if (!items) {
         call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");

@@ -32,8 +32,7 @@ int query_int_or_fail(gw_call_t *c, const char *name, long long lo, long long hi
 int query_id_or_fail(gw_call_t *c, const char *name, long long *out);
 /* One of `allowed` (a NULL-terminated list); def (may be NULL) when absent.
  * *out points into allowed[] (or is def). */
-int query_enum_or_fail(gw_call_t *c, const char *name, const char *const allowed[], const char *def,
-                       const char **out);
+int query_enum_or_fail(gw_call_t *c, const char *name, const char *const allowed[], const char *def, const char **out);
 /* true/false (also 1/0); def when absent. */
 int query_bool_or_fail(gw_call_t *c, const char *name, int def, int *out);
 /* Valid UTF-8 of 1..max_chars characters; NULL when absent. The string is
@@ -82,10 +81,10 @@ int query_time_or_fail(gw_call_t *c, const char *name, long long def, long long 
 #define PAGE_KEY_MIN (-PAGE_KEY_MAX - 1)
 
 typedef struct {
-    int limit;                     /* 1..PAGE_LIMIT_MAX */
-    int nkeys;                     /* the list's number of sort keys */
-    int has_cursor;                /* 0 on the first page */
-    long long key[PAGE_KEYS_MAX];  /* after a cursor: the last item shown's keys */
+    int limit;                    /* 1..PAGE_LIMIT_MAX */
+    int nkeys;                    /* the list's number of sort keys */
+    int has_cursor;               /* 0 on the first page */
+    long long key[PAGE_KEYS_MAX]; /* after a cursor: the last item shown's keys */
 } page_t;
 
 /* Reads `limit` and `cursor` for a list sorted by nkeys keys (1..3). */
@@ -103,8 +102,7 @@ typedef cJSON *(*page_render_fn)(const db_rows_t *r, int row, void *ud);
 void page_respond(gw_call_t *c, const page_t *p, const db_rows_t *r, page_render_fn render, void *ud,
                   const char *const key_cols[]);
 /* The same for items the caller built from r's first rows (taken). */
-void page_respond_items(gw_call_t *c, const page_t *p, cJSON *items, const db_rows_t *r,
-                        const char *const key_cols[]);
+void page_respond_items(gw_call_t *c, const page_t *p, cJSON *items, const db_rows_t *r, const char *const key_cols[]);
 
 /* The cursor codec (exposed for tests). encode: 0, or -1 when out is too
  * small (PAGE_CURSOR_MAX + 1 always fits) or nkeys out of range. decode: 0,

@@ -107,8 +107,8 @@ void response_send(h2o_req_t *req, gw_call_t *c)
     metrics_request(c->method, c->route ? c->route->pattern : "unmatched", status, seconds);
     log_set_request_id(c->request_id);
     log_write(status >= 500 ? LOG_WARN : LOG_INFO, "http", "%s %s %d %.1fms ip=%s user=%lld%s%s", c->method,
-              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id,
-              c->err ? " error=" : "", c->err ? err_info(c->err)->code : "");
+              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id, c->err ? " error=" : "",
+              c->err ? err_info(c->err)->code : "");
     log_set_request_id(NULL);
     h2o_send_inline(req, body ? body : fallback, len); /* copies the body */
     free(body);

@@ -73,13 +73,13 @@ typedef enum {
 typedef struct {
     const char *method;
     const char *pattern;
-    unsigned roles;          /* 0: public; ROLE_ANY: any logged-in user; else roles allowed (roles.h) */
+    unsigned roles; /* 0: public; ROLE_ANY: any logged-in user; else roles allowed (roles.h) */
     body_kind_t body;
-    pool_kind_t pool;        /* pool of the first step (set by the *_STEP macros) */
-    gw_step_fn start;        /* the first step on the loop, WeChat or CPU pool */
-    rate_class_t rate;       /* optional: RATE_DEFAULT */
-    wx_class_t wechat;       /* optional: WX_OTHER */
-    gw_db_step_fn start_db;  /* DB_STEP: the first step on a DB worker (then start is NULL) */
+    pool_kind_t pool;       /* pool of the first step (set by the *_STEP macros) */
+    gw_step_fn start;       /* the first step on the loop, WeChat or CPU pool */
+    rate_class_t rate;      /* optional: RATE_DEFAULT */
+    wx_class_t wechat;      /* optional: WX_OTHER */
+    gw_db_step_fn start_db; /* DB_STEP: the first step on a DB worker (then start is NULL) */
     /* BODY_CHECK: runs on the loop once the caller is authorised and the
      * body parsed, before the first step is queued. It reads and validates
      * c->body (json_*_or_fail) into call state (call_state_new_or_fail);

@@ -92,7 +92,6 @@ static int sign_locked(long long user_id, long long expires_at, char *out, size_
     return 0;
 }
 
-
 /* Parses a decimal number made only of digits; -1 if not. */
 static long long parse_num(const char *s, size_t len)
 {
@@ -178,8 +177,7 @@ session_status_t session_verify_sid(const char *token, size_t len, long long now
     return st;
 }
 
-session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
-                                long long *expires_at)
+session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id, long long *expires_at)
 {
     return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
 }

@@ -63,8 +63,8 @@ int wx_client_init(const wx_config_t *cfg)
     int curl_ok = 0, rc = -1;
     size_t n;
 
-    if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] ||
-        !cfg->appid[0] || !cfg->secret[0]) {
+    if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] || !cfg->appid[0] ||
+        !cfg->secret[0]) {
         log_error("wechat", "wx_client_init: %s",
                   g.ready ? "already initialised" : "api_base, appid and secret are required");
         return -1; /* nothing to undo, and g must stay as it is */
@@ -74,8 +74,7 @@ int wx_client_init(const wx_config_t *cfg)
     g.cfg.appid = strdup(cfg->appid);
     g.cfg.secret = strdup(cfg->secret);
     g.cfg.ca_file = cfg->ca_file && cfg->ca_file[0] ? strdup(cfg->ca_file) : NULL;
-    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret ||
-        (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
+    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret || (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
         goto Exit;
     n = strlen(g.cfg.api_base);
     while (n > 0 && g.cfg.api_base[n - 1] == '/') /* paths start with '/' */
@@ -356,8 +355,7 @@ static int reply_is_image(const char *ct, const buf_t *b, char *ct_out, size_t c
 }
 
 /* Turns a 200 reply into res (errcode 0) or st (anything else). */
-static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t *res,
-                        wx_status_t *st)
+static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t *res, wx_status_t *st)
 {
     const cJSON *ec;
     long long code = 0;
@@ -367,8 +365,8 @@ static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t 
     if (!(req->accept_image && reply_is_image(ct, b, res->content_type, sizeof res->content_type))) {
         json = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
         if (!cJSON_IsObject(json)) {
-            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len,
-                          ct ? ", " : "", ct ? ct : "");
+            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len, ct ? ", " : "",
+                          ct ? ct : "");
             goto Exit;
         }
         /* Missing errcode = 0; it may also come as a numeric string. */
@@ -498,8 +496,8 @@ static int call_with_retries(const wx_req_t *req, const char *url, wx_res_t *res
         long delay = backoff_ms(n);
         if (time_left_ms() < delay + WX_MIN_ATTEMPT_MS)
             return -1; /* no time left for another attempt: the last error stands */
-        log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint,
-                 st->errcode, st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
+        log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint, st->errcode,
+                 st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
         sleep_ms(delay);
     }
 }
@@ -523,8 +521,8 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
         } else {
             tq = strdup("");
         }
-        if (!tq || asprintf(&url, "%s%s?%s%s%s", g.cfg.api_base, req->path, tq,
-                            tq[0] && req->query ? "&" : "", req->query ? req->query : "") < 0) {
+        if (!tq || asprintf(&url, "%s%s?%s%s%s", g.cfg.api_base, req->path, tq, tq[0] && req->query ? "&" : "",
+                            req->query ? req->query : "") < 0) {
             url = NULL;
             wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
             goto Exit;
@@ -536,8 +534,8 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
         }
         if (!req->with_token || replayed || !is_token_error(st->errcode))
             goto Exit;
-        log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once",
-                 req->endpoint, st->errcode, st->errmsg);
+        log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once", req->endpoint,
+                 st->errcode, st->errmsg);
         wx_token_invalidate(token, st->errcode);
         replayed = 1;
         explicit_bzero(url, strlen(url));
@@ -556,8 +554,7 @@ Exit:
         if (req->openid)
             mask_openid(req->openid, who, sizeof who);
         log_warn("wechat", "%s failed%s%s: errcode %d, http %d, attempts %d: %s", req->endpoint,
-                 who[0] ? " for openid " : "", who, st->errcode, st->http_status, st->attempts,
-                 st->errmsg);
+                 who[0] ? " for openid " : "", who, st->errcode, st->http_status, st->attempts, st->errmsg);
     }
     return rc;
 }
@@ -598,8 +595,8 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
         wx_status_set(st, WX_ERR_TRANSPORT, "wechat client not initialised");
         goto Exit;
     }
-    query = wx_query("appid", g.cfg.appid, "secret", g.cfg.secret, "js_code", js_code,
-                     "grant_type", "authorization_code", (char *)NULL);
+    query = wx_query("appid", g.cfg.appid, "secret", g.cfg.secret, "js_code", js_code, "grant_type",
+                     "authorization_code", (char *)NULL);
     if (!query) {
         wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
         goto Exit;
@@ -649,14 +646,13 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber",
-                    .body = body, .with_token = 1};
+    wx_req_t req = {
+        .endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber", .body = body, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     info = cJSON_GetObjectItemCaseSensitive(res.json, "phone_info");
     cc = cJSON_GetObjectItemCaseSensitive(info, "countryCode");
-    if (!cJSON_IsObject(info) ||
-        json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
+    if (!cJSON_IsObject(info) || json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
         json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
         bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
         goto Exit;
@@ -670,8 +666,7 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
         snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
     /* The watermark says which app the number was issued for. */
     wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
-    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] &&
-        strcmp(wm_appid, g.cfg.appid) != 0) {
+    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] && strcmp(wm_appid, g.cfg.appid) != 0) {
         bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
         goto Exit;
     }
@@ -718,8 +713,10 @@ int wx_send_subscribe(const char *json_body, long long *msgid, wx_status_t *st)
     status_init(st);
     if (msgid)
         *msgid = 0;
-    wx_req_t req = {.endpoint = "subscribe_send", .path = "/cgi-bin/message/subscribe/send",
-                    .body = json_body ? json_body : "", .with_token = 1};
+    wx_req_t req = {.endpoint = "subscribe_send",
+                    .path = "/cgi-bin/message/subscribe/send",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     if (msgid)
@@ -730,8 +727,7 @@ Exit:
     return rc;
 }
 
-int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out,
-                     wx_status_t *st)
+int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
     const cJSON *result, *label;
@@ -743,16 +739,15 @@ int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_secc
     memset(out, 0, sizeof *out);
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddNumberToObject(o, "version", 2) ||
-        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
-        !cJSON_AddNumberToObject(o, "scene", scene) ||
+        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") || !cJSON_AddNumberToObject(o, "scene", scene) ||
         !cJSON_AddStringToObject(o, "content", content ? content : "")) {
         cJSON_Delete(o);
         o = NULL;
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body,
-                    .openid = openid, .with_token = 1};
+    wx_req_t req = {
+        .endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body, .openid = openid, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     /* errcode 0 only means the check ran; the verdict is result.suggest. */
@@ -774,8 +769,8 @@ Exit:
     return rc;
 }
 
-int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len,
-                            char *content_type, size_t ct_size, wx_status_t *st)
+int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len, char *content_type,
+                            size_t ct_size, wx_status_t *st)
 {
     wx_res_t res = {0};
     int rc = -1;
@@ -785,8 +780,11 @@ int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t
     *image_len = 0;
     if (content_type && ct_size)
         content_type[0] = '\0';
-    wx_req_t req = {.endpoint = "getwxacodeunlimit", .path = "/wxa/getwxacodeunlimit",
-                    .body = json_body ? json_body : "", .with_token = 1, .accept_image = 1};
+    wx_req_t req = {.endpoint = "getwxacodeunlimit",
+                    .path = "/wxa/getwxacodeunlimit",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1,
+                    .accept_image = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     *image = (unsigned char *)res.raw; /* ownership passes to the caller */
@@ -819,8 +817,8 @@ static int media_type_of(const char *url)
     return 2;
 }
 
-int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id,
-                         size_t trace_size, wx_status_t *st)
+int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id, size_t trace_size,
+                         wx_status_t *st)
 {
     wx_res_t res = {0};
     char tid[128], *body = NULL;
@@ -833,22 +831,23 @@ int wx_media_check_async(const char *openid, const char *media_url, int scene, c
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "media_url", media_url) ||
         !cJSON_AddNumberToObject(o, "media_type", media_type_of(media_url)) ||
-        !cJSON_AddNumberToObject(o, "version", 2) ||
-        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
+        !cJSON_AddNumberToObject(o, "version", 2) || !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
         !cJSON_AddNumberToObject(o, "scene", scene)) {
         cJSON_Delete(o);
         o = NULL;
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "media_check_async", .path = "/wxa/media_check_async",
-                    .body = body, .openid = openid, .with_token = 1};
+    wx_req_t req = {.endpoint = "media_check_async",
+                    .path = "/wxa/media_check_async",
+                    .body = body,
+                    .openid = openid,
+                    .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     /* The verdict is pushed later and matched on trace_id: without it the
      * request is lost. */
-    if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id ||
-        strlen(tid) >= trace_size) {
+    if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id || strlen(tid) >= trace_size) {
         bad_reply(st, "media_check_async", "without a usable trace_id");
         goto Exit;
     }

@@ -27,7 +27,7 @@
 #define WX_ERR_DEADLINE (-1005)  /* the request's deadline ended the call (wx_set_thread_deadline) */
 
 typedef struct {
-    const char *api_base;   /* "https://api.weixin.qq.com" or the fake's URL */
+    const char *api_base; /* "https://api.weixin.qq.com" or the fake's URL */
     const char *appid;
     const char *secret;     /* never logged */
     int connect_timeout_ms; /* default 3000 */
@@ -40,10 +40,10 @@ typedef struct {
 } wx_config_t;
 
 typedef struct {
-    int errcode;       /* 0 on success, WeChat errcode, or WX_ERR_* */
-    int http_status;   /* last HTTP status seen, 0 if none */
-    int attempts;      /* how many HTTP attempts the call made */
-    char errmsg[256];  /* WeChat errmsg (with its rid) or a transport description */
+    int errcode;      /* 0 on success, WeChat errcode, or WX_ERR_* */
+    int http_status;  /* last HTTP status seen, 0 if none */
+    int attempts;     /* how many HTTP attempts the call made */
+    char errmsg[256]; /* WeChat errmsg (with its rid) or a transport description */
 } wx_status_t;
 
 typedef struct {
@@ -53,9 +53,9 @@ typedef struct {
 } wx_session_t;
 
 typedef struct {
-    char phone[32];        /* phoneNumber, with country prefix for non-CN */
-    char pure_phone[32];   /* purePhoneNumber */
-    char country_code[8];  /* "86"; WeChat sends number or string */
+    char phone[32];       /* phoneNumber, with country prefix for non-CN */
+    char pure_phone[32];  /* purePhoneNumber */
+    char country_code[8]; /* "86"; WeChat sends number or string */
 } wx_phone_t;
 
 typedef struct {
@@ -91,14 +91,13 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st);
 int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st);
 /* body: the complete JSON request body (touser, template_id, page, data...). */
 int wx_send_subscribe(const char *json_body, long long *msgid, wx_status_t *st);
-int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out,
-                     wx_status_t *st);
+int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out, wx_status_t *st);
 /* On success *image is malloc'ed (caller frees) and content_type is filled.
  * A JSON error body is never returned as an image. */
-int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len,
-                            char *content_type, size_t ct_size, wx_status_t *st);
-int wx_media_check_async(const char *openid, const char *media_url, int scene,
-                         char *trace_id, size_t trace_size, wx_status_t *st);
+int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len, char *content_type,
+                            size_t ct_size, wx_status_t *st);
+int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id, size_t trace_size,
+                         wx_status_t *st);
 
 /* An end for the WeChat calls this thread makes next (a monotonic time in
  * ms, as monotonic_ms() in workers.h; 0 = none): each attempt's timeout is

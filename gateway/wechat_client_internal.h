@@ -9,7 +9,7 @@
 
 #include "wechat_client.h"
 
-#define WX_TOKEN_MAX 1024 /* WeChat says reserve >= 512 chars */
+#define WX_TOKEN_MAX 1024  /* WeChat says reserve >= 512 chars */
 #define WX_TOKEN_FP_HEX 64 /* a token's fingerprint: hex sha256 */
 
 /* One logical WeChat call. wx_call retries it on -1/5xx/transport errors and,
@@ -27,11 +27,11 @@ typedef struct {
 } wx_req_t;
 
 typedef struct {
-    cJSON *json;               /* parsed reply (errcode 0); NULL for an image */
-    char *raw;                 /* the reply body, NUL-terminated */
+    cJSON *json; /* parsed reply (errcode 0); NULL for an image */
+    char *raw;   /* the reply body, NUL-terminated */
     size_t raw_len;
-    char content_type[64];     /* set for an image: "image/png" */
-    int sent;                  /* the request itself went out at least once (it
+    char content_type[64]; /* set for an image: "image/png" */
+    int sent;              /* the request itself went out at least once (it
                                   was not stopped by a failed token fetch) */
 } wx_res_t;
 
@@ -55,8 +55,7 @@ char *wx_query(const char *key, ...) __attribute__((sentinel));
 /* A JSON number or numeric string as an integer; -1 if neither. */
 int wx_json_int(const cJSON *item, long long *out);
 /* Sets st->errcode and a printf-style st->errmsg. */
-void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* wechat_token.c. Copies a usable token into out (single flight refresh).
  * On failure *st carries the token fetch's error. */

@@ -12,9 +12,9 @@
 #define GW_WECHAT_PUSH_CRYPTO_H
 #include <stddef.h>
 
-#define WXPC_KEY_CHARS 43   /* an EncodingAESKey */
+#define WXPC_KEY_CHARS 43 /* an EncodingAESKey */
 #define WXPC_KEY_BYTES 32
-#define WXPC_SIG_HEX 40     /* a hex SHA-1 signature */
+#define WXPC_SIG_HEX 40 /* a hex SHA-1 signature */
 
 typedef enum {
     WXPC_OK = 0,

@@ -13,8 +13,11 @@ int wx_subscribe_send_once(const char *json_body, char msgid[WX_MSGID_MAX], wx_s
     wx_res_t res;
     memset(st, 0, sizeof *st);
     msgid[0] = '\0';
-    wx_req_t req = {.endpoint = "subscribe_send", .path = "/cgi-bin/message/subscribe/send",
-                    .body = json_body ? json_body : "", .with_token = 1, .no_retry = 1};
+    wx_req_t req = {.endpoint = "subscribe_send",
+                    .path = "/cgi-bin/message/subscribe/send",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1,
+                    .no_retry = 1};
     int rc = wx_call(&req, &res, st);
     if (rc == 0) {
         long long id = wx_reply_int64(&res, "msgid");

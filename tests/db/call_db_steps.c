@@ -85,8 +85,12 @@ int main(int argc, char **argv)
         return 2;
     }
     db_thread_init();
-    db_params_t p = {.unix_socket = argv[1], .user = argv[2], .password = "", .database = "mysql",
-                     .connect_timeout_ms = 2000, .query_timeout_ms = 2000};
+    db_params_t p = {.unix_socket = argv[1],
+                     .user = argv[2],
+                     .password = "",
+                     .database = "mysql",
+                     .connect_timeout_ms = 2000,
+                     .query_timeout_ms = 2000};
     db_conn_t *db = db_conn_new(&p);
     if (db_conn_ensure(db) != 0) {
         printf("FAILED: connect: %s\n", db_error(db));

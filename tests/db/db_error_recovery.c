@@ -10,8 +10,8 @@
 
 /* The third row's subquery returns two rows when ? = 3: the server has
  * already sent rows when the error comes. */
-static const char *SQL_BREAKS_OFF =
-    "SELECT x, IF(x = ?, (SELECT 1 UNION ALL SELECT 2), 0) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t";
+static const char *SQL_BREAKS_OFF = "SELECT x, IF(x = ?, (SELECT 1 UNION ALL SELECT 2), 0) FROM (SELECT 1 AS x UNION "
+                                    "ALL SELECT 2 UNION ALL SELECT 3) t";
 
 static int failures;
 
@@ -28,8 +28,12 @@ int main(int argc, char **argv)
         return 2;
     }
     db_thread_init();
-    db_params_t p = {.unix_socket = argv[1], .user = argv[2], .password = "", .database = "mysql",
-                     .connect_timeout_ms = 2000, .query_timeout_ms = 2000};
+    db_params_t p = {.unix_socket = argv[1],
+                     .user = argv[2],
+                     .password = "",
+                     .database = "mysql",
+                     .connect_timeout_ms = 2000,
+                     .query_timeout_ms = 2000};
     db_conn_t *db = db_conn_new(&p);
     if (db_conn_ensure(db) != 0) {
         printf("FAILED: connect: %s\n", db_error(db));

@@ -235,10 +235,14 @@ static void test_wechat_failures_map_to_answers(void)
         const char *field;
         int retry_after;
     } cases[] = {
-        {40029, 401, ERR_WECHAT_CODE_INVALID, "code", 0}, {40163, 401, ERR_WECHAT_CODE_USED, "code", 0},
-        {40226, 403, ERR_WECHAT_USER_BLOCKED, "", 0},     {45011, 429, ERR_RATE_LIMITED, "", 60},
-        {-1, 503, ERR_WECHAT_UNAVAILABLE, "", 1},         {WX_ERR_TIMEOUT, 503, ERR_WECHAT_UNAVAILABLE, "", 1},
-        {WX_ERR_DEADLINE, 503, ERR_DEADLINE_EXCEEDED, "", 1}, {40013, 502, ERR_WECHAT_ERROR, "", 0},
+        {40029, 401, ERR_WECHAT_CODE_INVALID, "code", 0},
+        {40163, 401, ERR_WECHAT_CODE_USED, "code", 0},
+        {40226, 403, ERR_WECHAT_USER_BLOCKED, "", 0},
+        {45011, 429, ERR_RATE_LIMITED, "", 60},
+        {-1, 503, ERR_WECHAT_UNAVAILABLE, "", 1},
+        {WX_ERR_TIMEOUT, 503, ERR_WECHAT_UNAVAILABLE, "", 1},
+        {WX_ERR_DEADLINE, 503, ERR_DEADLINE_EXCEEDED, "", 1},
+        {40013, 502, ERR_WECHAT_ERROR, "", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gw_call_t *c = new_call();

@@ -31,13 +31,13 @@ static void test_b64url_round_trip_and_strictness(void)
         CHECK(memcmp(in, out, n) == 0);
     }
     CHECK_STR(text, "-_8AEH8");
-    CHECK_INT(b64url_encode(in, 5, text, 7), -1); /* no room for the NUL */
+    CHECK_INT(b64url_encode(in, 5, text, 7), -1);                  /* no room for the NUL */
     CHECK_INT(b64url_decode("-_8AEH8=", 8, out, sizeof(out)), -1); /* padding */
     CHECK_INT(b64url_decode("+/8A", 4, out, sizeof(out)), -1);     /* plain base64's alphabet */
     CHECK_INT(b64url_decode("A", 1, out, sizeof(out)), -1);        /* 4n+1 characters */
     CHECK_INT(b64url_decode("AB", 2, out, sizeof(out)), -1);       /* unused bits set: not canonical */
     CHECK_INT(b64url_decode("AA", 2, out, sizeof(out)), 1);
-    CHECK_INT(b64url_decode("AAAAAAAAAAAA", 12, out, 8), -1);      /* does not fit */
+    CHECK_INT(b64url_decode("AAAAAAAAAAAA", 12, out, 8), -1); /* does not fit */
 }
 
 static void test_cursor_round_trip(void)
@@ -68,9 +68,9 @@ static void test_cursor_refuses_what_the_api_did_not_write(void)
     CHECK_INT(page_cursor_decode(text, 1, keys), -1); /* another list's number of keys */
     CHECK_INT(page_cursor_decode(text, 3, keys), -1);
     CHECK_INT(page_cursor_decode(text, 2, keys), 0);
-    CHECK_INT(page_cursor_decode("812", 1, keys), -1);  /* a raw id, the old form */
+    CHECK_INT(page_cursor_decode("812", 1, keys), -1); /* a raw id, the old form */
     CHECK_INT(page_cursor_decode("", 1, keys), -1);
-    CHECK_INT(page_cursor_decode("cjox", 1, keys), -1); /* base64url("r:1"), the old repair form */
+    CHECK_INT(page_cursor_decode("cjox", 1, keys), -1);           /* base64url("r:1"), the old repair form */
     CHECK_INT(page_cursor_decode("AgEAAAAAAAAAew", 1, keys), -1); /* version 2 */
     CHECK_INT(page_cursor_decode("AQEAAAAAAAAAew==", 1, keys), -1);
     CHECK_INT(page_cursor_decode("AQEAAAAAAAAAex", 1, keys), -1); /* unused bits */
@@ -98,8 +98,16 @@ static void test_page_defaults_and_limits(void)
         CHECK_INT(c->status, 0);
         call_free(c);
     }
-    const char *bad[] = {"limit=0", "limit=101", "limit=-1", "limit=abc", "limit=20x", "limit=+5", "limit=%2020",
-                         "limit=0000000000000000000000000020", "limit=99999999999999999999", "limit=%00",
+    const char *bad[] = {"limit=0",
+                         "limit=101",
+                         "limit=-1",
+                         "limit=abc",
+                         "limit=20x",
+                         "limit=+5",
+                         "limit=%2020",
+                         "limit=0000000000000000000000000020",
+                         "limit=99999999999999999999",
+                         "limit=%00",
                          "limit=2%000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c = call_with_query(bad[i]);
@@ -123,7 +131,8 @@ static void test_page_cursor_parameter(void)
     CHECK(page_key(&p, 2, -5) == -5); /* beyond the list's keys */
     call_free(c);
 
-    const char *bad[] = {"cursor=812", "cursor=AQEAAAAAAAAAew%3D", "cursor=%00", "cursor=AQEAAAAAAAAAew%00", "cursor=AQEAAAAAAAAAewAQEAAAAAAAAAewAQEAAAAAAAAAew"};
+    const char *bad[] = {"cursor=812", "cursor=AQEAAAAAAAAAew%3D", "cursor=%00", "cursor=AQEAAAAAAAAAew%00",
+                         "cursor=AQEAAAAAAAAAewAQEAAAAAAAAAewAQEAAAAAAAAAew"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c = call_with_query(bad[i]);
         CHECK_INT(page_or_fail(c, 2, &p), -1);
@@ -154,8 +163,8 @@ static void fake_rows(fake_rows_t *f, int nrows)
         f->cells[2 * i + 1] = names[i];
         f->lens[2 * i] = f->lens[2 * i + 1] = 1;
     }
-    f->r = (db_rows_t){.nrows = nrows, .ncols = 2, .cells = f->cells, .lens = f->lens, .names = f->names,
-                       .kinds = f->kinds};
+    f->r = (db_rows_t){
+        .nrows = nrows, .ncols = 2, .cells = f->cells, .lens = f->lens, .names = f->names, .kinds = f->kinds};
 }
 
 static void test_page_respond_answers_a_page_and_its_cursor(void)
@@ -209,9 +218,9 @@ static void test_int_id_bool_time(void)
     struct {
         const char *query, *name;
         int kind;
-    } bad[] = {{"n=11", "n", 0}, {"n=", "x", -1}, {"big=99999999999999999999", "big", 0}, {"id=0", "id", 1},
-               {"id=-3", "id", 1}, {"id=1e3", "id", 1}, {"flag=yes", "flag", 2}, {"t=-1", "t", 3},
-               {"t=9999999999", "t", 3}};
+    } bad[] = {{"n=11", "n", 0},        {"n=", "x", -1},    {"big=99999999999999999999", "big", 0},
+               {"id=0", "id", 1},       {"id=-3", "id", 1}, {"id=1e3", "id", 1},
+               {"flag=yes", "flag", 2}, {"t=-1", "t", 3},   {"t=9999999999", "t", 3}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (bad[i].kind < 0)
             continue;
@@ -246,7 +255,8 @@ static void test_enum(void)
 static void test_string_is_decoded_checked_and_bounded(void)
 {
     const char *v;
-    gw_call_t *c = call_with_query("q=%E5%BC%A0+%E4%B8%89&ascii=abc&nul=a%00b&latin=%FF&long=%E5%BC%A0%E5%BC%A0%E5%BC%A0");
+    gw_call_t *c =
+        call_with_query("q=%E5%BC%A0+%E4%B8%89&ascii=abc&nul=a%00b&latin=%FF&long=%E5%BC%A0%E5%BC%A0%E5%BC%A0");
     CHECK_INT(query_string_or_fail(c, "q", 3, &v), 0);
     CHECK_STR(v, "张 三");
     CHECK_INT(query_string_or_fail(c, "ascii", 3, &v), 0);

@@ -10,10 +10,8 @@
 #include "request.h"
 #include "test.h"
 
-static gw_config_t cfg = {.trusted_proxies = "10.0.0.2, 10.0.0.3",
-                          .json_max_bytes = 64,
-                          .json_max_depth = 3,
-                          .max_body_bytes = 1024};
+static gw_config_t cfg = {
+    .trusted_proxies = "10.0.0.2, 10.0.0.3", .json_max_bytes = 64, .json_max_depth = 3, .max_body_bytes = 1024};
 
 /* ---- a connection and a request, in process ---- */
 
@@ -160,8 +158,8 @@ static void test_bad_bodies_get_their_4xx(void)
         {"application/jsonp", "{}", 415, ERR_UNSUPPORTED_MEDIA},
         {NULL, "{}", 415, ERR_UNSUPPORTED_MEDIA},
         {"application/json", "{\"a\": ", 400, ERR_INVALID_JSON},
-        {"application/json", "[1, 2]", 400, ERR_INVALID_JSON},              /* not an object */
-        {"application/json", "{\"a\": [[[1]]]}", 400, ERR_INVALID_JSON},  /* deeper than json_max_depth */
+        {"application/json", "[1, 2]", 400, ERR_INVALID_JSON},           /* not an object */
+        {"application/json", "{\"a\": [[[1]]]}", 400, ERR_INVALID_JSON}, /* deeper than json_max_depth */
         {"application/json", "{\"a\": \"0123456789012345678901234567890123456789012345678901234567\"}", 413,
          ERR_PAYLOAD_TOO_LARGE}, /* over json_max_bytes */
     };

@@ -34,8 +34,7 @@ static match_t match(const char *method, const char *path)
     match_t m;
     memset(&m, 0, sizeof(m));
     m.status = -1;
-    m.route = router_match(method, strlen(method), path, strlen(path), &m.params, &m.status, m.allow,
-                           sizeof(m.allow));
+    m.route = router_match(method, strlen(method), path, strlen(path), &m.params, &m.status, m.allow, sizeof(m.allow));
     return m;
 }
 
@@ -75,8 +74,14 @@ static void test_params_are_captured(void)
 static void test_not_found(void)
 {
     setup();
-    const char *paths[] = {"/", "", "/api/v1/repair", "/api/v1/repairsX", "/api/v1/repairs/1/photos/2",
-                           "/api/v1/units/1/owners", "/api/v1/nope", "/API/V1/REPAIRS"};
+    const char *paths[] = {"/",
+                           "",
+                           "/api/v1/repair",
+                           "/api/v1/repairsX",
+                           "/api/v1/repairs/1/photos/2",
+                           "/api/v1/units/1/owners",
+                           "/api/v1/nope",
+                           "/API/V1/REPAIRS"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         match_t m = match("GET", paths[i]);
         CHECK(m.route == NULL);
@@ -115,8 +120,7 @@ static void test_method_length_is_respected(void)
     CHECK_INT(status, 405);
     /* The path length is respected too: no reliance on a terminating NUL. */
     const char *longer = "/api/v1/repairs/42";
-    CHECK(router_match("GET", 3, longer, strlen("/api/v1/repairs"), &p, &status, allow, sizeof(allow)) ==
-          &routes[0]);
+    CHECK(router_match("GET", 3, longer, strlen("/api/v1/repairs"), &p, &status, allow, sizeof(allow)) == &routes[0]);
 }
 
 static void test_trailing_slash_and_empty_segments(void)
