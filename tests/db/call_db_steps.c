@@ -11,15 +11,9 @@
 
 #include "call_internal.h"
 #include "db.h"
+#include "db_check.h"
 
-static int failures;
 static db_conn_t *given;
-
-static void expect(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok" : "FAILED", what);
-    failures += !ok;
-}
 
 static void insert(gw_call_t *c, db_conn_t *db, int id)
 {
@@ -80,22 +74,10 @@ static long long rows(db_conn_t *db, int id)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <unix socket> <user>\n", argv[0]);
-        return 2;
-    }
-    db_thread_init();
-    db_params_t p = {.unix_socket = argv[1],
-                     .user = argv[2],
-                     .password = "",
-                     .database = "mysql",
-                     .connect_timeout_ms = 2000,
-                     .query_timeout_ms = 2000};
-    db_conn_t *db = db_conn_new(&p);
-    if (db_conn_ensure(db) != 0) {
-        printf("FAILED: connect: %s\n", db_error(db));
-        return 1;
-    }
+    int exit_code = 0;
+    db_conn_t *db = check_connect(argc, argv, &exit_code);
+    if (!db)
+        return exit_code;
     db_exec(db, "CREATE TEMPORARY TABLE steps (id INT PRIMARY KEY) ENGINE=InnoDB", DB_NOARGS);
 
     gw_call_t *c = run(db, saves);
