@@ -353,10 +353,10 @@ static int walk_media(const char *dir, media_visit_t visit, void *arg)
 
 typedef struct {
     media_store_t *from, *to;
-    FILE *list;      /* backup: media.sha256 */
+    FILE *list; /* backup: media.sha256 */
     long long files, bytes;
-    cJSON *skipped;  /* backup: keys whose bytes no longer match */
-    uid_t uid;       /* restore as root: owner to give the copies */
+    cJSON *skipped; /* backup: keys whose bytes no longer match */
+    uid_t uid;      /* restore as root: owner to give the copies */
     gid_t gid;
     const char *to_dir;
     int chown_to;
@@ -455,9 +455,9 @@ static int dump_database(const gw_config_t *cfg, const char *dir, row_counter_t 
     /* Tables only (no CREATE DATABASE / USE): restore loads into the
      * database it is configured for, which may have another name. No DROP
      * TABLE either: loading into a database that has tables fails. */
-    const char *args[] = {"--single-transaction", "--quick", "--skip-lock-tables", "--skip-add-locks",
-                          "--skip-add-drop-table", "--no-tablespaces", "--hex-blob", "--tz-utc",
-                          cfg->db_name, NULL};
+    const char *args[] = {
+        "--single-transaction", "--quick",    "--skip-lock-tables", "--skip-add-locks", "--skip-add-drop-table",
+        "--no-tablespaces",     "--hex-blob", "--tz-utc",           cfg->db_name,       NULL};
     pid_t pid = spawn_client(cfg, "mariadb-dump", args, -1, p[1]);
     close(p[1]);
     if (pid < 0) {
@@ -614,8 +614,8 @@ int backup_run(const gw_config_t *cfg, const char *dir)
         fprintf(stderr, "backup: cannot write %s/%s\n", dir, MANIFEST);
         goto Exit;
     }
-    printf("backup: %s: %lld rows in %d tables, %lld photos (%lld bytes)%s\n", dir, total, counter->ntables,
-           c.files, c.bytes, cJSON_GetArraySize(c.skipped) ? "; some photos skipped, see above" : "");
+    printf("backup: %s: %lld rows in %d tables, %lld photos (%lld bytes)%s\n", dir, total, counter->ntables, c.files,
+           c.bytes, cJSON_GetArraySize(c.skipped) ? "; some photos skipped, see above" : "");
     rc = 0;
 Exit:
     if (list)
@@ -776,8 +776,8 @@ int restore_run(const gw_config_t *cfg, const char *dir)
     if (query_count(m, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()", &ntables) != 0)
         goto Exit;
     if (ntables != 0) {
-        fprintf(stderr, "restore: database %s already has %lld tables; restore into an empty database\n",
-                cfg->db_name, ntables);
+        fprintf(stderr, "restore: database %s already has %lld tables; restore into an empty database\n", cfg->db_name,
+                ntables);
         goto Exit;
     }
     if (walk_media(cfg->media_dir, has_photo, NULL) != 0) {
@@ -806,7 +806,11 @@ int restore_run(const gw_config_t *cfg, const char *dir)
     struct stat sb;
     if (!from || !to || stat(cfg->media_dir, &sb) != 0)
         goto Exit;
-    copy_t c = {.from = from, .to = to, .uid = sb.st_uid, .gid = sb.st_gid, .to_dir = cfg->media_dir,
+    copy_t c = {.from = from,
+                .to = to,
+                .uid = sb.st_uid,
+                .gid = sb.st_gid,
+                .to_dir = cfg->media_dir,
                 .chown_to = geteuid() == 0 && sb.st_uid != 0};
     if (walk_media(path, copy_photo, &c) != 0 || c.files != photos) {
         fprintf(stderr, "restore: copying the photos into %s failed\n", cfg->media_dir);

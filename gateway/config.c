@@ -24,6 +24,8 @@ typedef struct {
     const char *help;
 } key_def_t;
 
+/* One key a line, however long its meaning: */
+/* clang-format off */
 #define S(f, d, sec, h) {#f, T_STR, offsetof(gw_config_t, f), d, 0, 0, sec, h}
 #define I(f, d, lo, hi, h) {#f, T_INT, offsetof(gw_config_t, f), d, lo, hi, 0, h}
 #define B(f, d, h) {#f, T_BOOL, offsetof(gw_config_t, f), d, 0, 1, 0, h}
@@ -78,6 +80,7 @@ static const key_def_t keys[] = {
     I(wechat_connect_timeout_ms, "3000", 100, 60000, "connect timeout to WeChat"),
     I(wechat_max_retries, "2", 0, 10, "retries on WeChat -1, 5xx and transport errors"),
     I(wechat_workers, "8", 1, 256, "threads making outbound WeChat calls"),
+    I(call_deadline_ms, "10000", 100, 600000, "longest a request may take inside the gateway: a step that would start later is skipped and the request answered 503 DEADLINE_EXCEEDED; WeChat calls end by it"),
     I(wechat_token_force_interval_s, "60", 30, 86400, "least time between two forced refreshes of the shared WeChat access token, across all processes"),
     SH(wechat_share_login, "4/64", "WeChat pool share of login code exchanges: threads/queued jobs (threads at most wechat_workers)"),
     SH(wechat_share_phone, "2/32", "WeChat pool share of phone-number exchanges (phone binding, lead intake): threads/queued jobs"),
@@ -143,6 +146,7 @@ static const key_def_t keys[] = {
     I(notification_regrant_window_s, "259200", 0, 2592000, "a new subscription grant re-delivers the user's no_quota notifications of that template created within this many seconds (0 = never)"),
     I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process, renewed every third of it while the process holds it; at least 2 x wechat_timeout_ms (a send and its token replay)"),
 };
+/* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static char *trim(char *s)
@@ -218,7 +222,8 @@ static int parse_rate(const char *key, const char *value, gw_rate_t *out)
         burst = read_count(&p, RATE_MAX);
     }
     if (!period || burst < 1 || *p) {
-        fprintf(stderr, "config: %s: \"%s\" is not a rate: <count>/<s|min|h> [burst <n>], or off (count and burst 1..%d)\n",
+        fprintf(stderr,
+                "config: %s: \"%s\" is not a rate: <count>/<s|min|h> [burst <n>], or off (count and burst 1..%d)\n",
                 key, value, RATE_MAX);
         return -1;
     }
@@ -280,8 +285,7 @@ static int set_value(gw_config_t *cfg, const key_def_t *k, const char *value)
     case T_SHARE:
         return parse_share(k->name, value, slot);
     case T_BOOL:
-        if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes") ||
-            !strcasecmp(value, "on"))
+        if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes") || !strcasecmp(value, "on"))
             *(int *)slot = 1;
         else if (!strcasecmp(value, "false") || !strcmp(value, "0") || !strcasecmp(value, "no") ||
                  !strcasecmp(value, "off"))
@@ -424,7 +428,8 @@ static int validate(const gw_config_t *c)
         fprintf(stderr, "config: json_max_bytes: larger than max_body_bytes\n");
         return -1;
     }
-    if (c->api_max_body_bytes && (c->api_max_body_bytes < c->json_max_bytes || c->api_max_body_bytes > c->max_body_bytes)) {
+    if (c->api_max_body_bytes &&
+        (c->api_max_body_bytes < c->json_max_bytes || c->api_max_body_bytes > c->max_body_bytes)) {
         fprintf(stderr, "config: api_max_body_bytes: must be 0 or between json_max_bytes and max_body_bytes\n");
         return -1;
     }
@@ -449,7 +454,8 @@ static int validate(const gw_config_t *c)
         int bad = wxpc_key_decode(c->wechat_push_aes_key, key) != 0;
         OPENSSL_cleanse(key, sizeof key);
         if (bad) {
-            fprintf(stderr, "config: wechat_push_aes_key: must be the 43-character EncodingAESKey (base64 of 32 bytes)\n");
+            fprintf(stderr,
+                    "config: wechat_push_aes_key: must be the 43-character EncodingAESKey (base64 of 32 bytes)\n");
             return -1;
         }
     }
@@ -461,7 +467,8 @@ static int validate(const gw_config_t *c)
         fprintf(stderr, "config: upload_max_bytes: larger than max_body_bytes\n");
         return -1;
     }
-    if (*c->public_base_url && strncmp(c->public_base_url, "http://", 7) && strncmp(c->public_base_url, "https://", 8)) {
+    if (*c->public_base_url && strncmp(c->public_base_url, "http://", 7) &&
+        strncmp(c->public_base_url, "https://", 8)) {
         fprintf(stderr, "config: public_base_url: must start with http:// or https://\n");
         return -1;
     }
@@ -485,7 +492,9 @@ static int validate(const gw_config_t *c)
         const char *eq = memchr(p, '=', len);
         size_t kid_len = eq ? (size_t)(eq - p) : 0;
         if (!eq || kid_len == 0 || kid_len > 16 || len - kid_len - 1 < 32) {
-            fprintf(stderr, "config: session_keys: each entry must be kid=secret with a 1-16 char kid and a secret of 32+ chars\n");
+            fprintf(
+                stderr,
+                "config: session_keys: each entry must be kid=secret with a 1-16 char kid and a secret of 32+ chars\n");
             return -1;
         }
         for (size_t i = 0; i < kid_len; i++)
@@ -529,7 +538,7 @@ void config_print_keys(void)
     for (size_t i = 0; i < NKEYS; i++) {
         char env[96];
         env_name(keys[i].name, "", env, sizeof(env));
-        printf("| `%s` | `%s`%s | `%s` | %s |\n", keys[i].name, env,
-               keys[i].secret ? " (or `_FILE`)" : "", keys[i].def, keys[i].help);
+        printf("| `%s` | `%s`%s | `%s` | %s |\n", keys[i].name, env, keys[i].secret ? " (or `_FILE`)" : "", keys[i].def,
+               keys[i].help);
     }
 }

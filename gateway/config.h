@@ -35,43 +35,44 @@ typedef struct {
     int threads;           /* event-loop threads; 0 = one per core */
     char *tls_cert_file;
     char *tls_key_file;
-    int http2;             /* opt-in; see README (Rapid Reset) */
-    int max_body_bytes;    /* cap for any request body (uploads included) */
+    int http2;              /* opt-in; see README (Rapid Reset) */
+    int max_body_bytes;     /* cap for any request body (uploads included) */
     int api_max_body_bytes; /* h2o's cap on https_port/http_port; 0 = max_body_bytes */
     int upload_https_port;  /* listeners whose cap is max_body_bytes; 0 = off */
     int upload_http_port;
-    int json_max_bytes;    /* cap for JSON bodies */
+    int json_max_bytes; /* cap for JSON bodies */
     int json_max_depth;
     int idle_timeout_ms;
     int shutdown_timeout_ms;
     char *log_level;
     /* database */
-    char *db_socket;       /* unix socket; preferred on the same host */
+    char *db_socket; /* unix socket; preferred on the same host */
     char *db_host;
     int db_port;
     char *db_user;
-    char *db_password;     /* secret */
+    char *db_password; /* secret */
     char *db_name;
-    int db_pool_size;      /* connections per event-loop thread */
-    int db_queue_max;      /* waiting jobs per event-loop thread before 503 */
+    int db_pool_size; /* connections per event-loop thread */
+    int db_queue_max; /* waiting jobs per event-loop thread before 503 */
     int db_queue_timeout_ms;
     int db_query_timeout_ms;
     int db_connect_timeout_ms;
-    int db_tls;            /* require TLS to MariaDB and verify its certificate */
-    char *db_tls_ca_file;  /* CA of MariaDB's certificate; "" = system store */
-    char *migrate_db_user; /* migrate, backup, restore; "" = db_user */
+    int db_tls;                     /* require TLS to MariaDB and verify its certificate */
+    char *db_tls_ca_file;           /* CA of MariaDB's certificate; "" = system store */
+    char *migrate_db_user;          /* migrate, backup, restore; "" = db_user */
     char *migrate_db_password_file; /* read only by migrate/backup/restore, never by the service */
     char *schema_dir;
     char *media_dir;
     /* WeChat */
     char *wechat_api_base;
     char *wechat_appid;
-    char *wechat_secret;   /* secret */
+    char *wechat_secret; /* secret */
     char *wechat_ca_file;
     int wechat_timeout_ms;
     int wechat_connect_timeout_ms;
     int wechat_max_retries;
     int wechat_workers;
+    int call_deadline_ms;              /* per request: later steps are skipped (503 DEADLINE_EXCEEDED) */
     int wechat_token_force_interval_s; /* between forced token refreshes, all processes */
     /* shares of the WeChat pool per class of work (router.h wx_class_t) */
     gw_share_t wechat_share_login;
@@ -94,11 +95,11 @@ typedef struct {
     gw_rate_t rate_default_user;
     int rate_limit_entries; /* buckets kept per process */
     /* sessions */
-    char *session_keys;    /* secret: "kid=secret[,kid=secret...]"; the first signs */
+    char *session_keys; /* secret: "kid=secret[,kid=secret...]"; the first signs */
     int session_ttl_s;
-    int auth_cache_ms;     /* caller's roles reused this long; 0 = off */
+    int auth_cache_ms; /* caller's roles reused this long; 0 = off */
     /* uploads and media */
-    char *media_url_key;   /* secret: HMAC key of signed media URLs (>= 32 chars) */
+    char *media_url_key; /* secret: HMAC key of signed media URLs (>= 32 chars) */
     int media_url_ttl_s;
     int upload_max_bytes;
     int upload_orphan_ttl_s;
@@ -108,10 +109,10 @@ typedef struct {
     int image_max_pixels;          /* width x height above this is refused from the header */
     int image_decode_budget_bytes; /* worst-case bytes all image decodes of the process hold at once */
     int image_decode_wait_ms;      /* how long an upload waits for room in that budget before 503 */
-    char *public_base_url; /* absolute base for URLs WeChat fetches; "" = no content check */
+    char *public_base_url;         /* absolute base for URLs WeChat fetches; "" = no content check */
     int media_check_url_ttl_s;
     int media_check_retry_s;
-    char *wechat_push_token; /* secret: Token of the WeChat message push */
+    char *wechat_push_token;   /* secret: Token of the WeChat message push */
     char *wechat_push_aes_key; /* secret: EncodingAESKey; "" = plaintext mode */
     /* leads and referrals */
     char *privacy_notice_version; /* stored with each lead's consent */
@@ -121,12 +122,12 @@ typedef struct {
     int referral_protection_days;
     char *referral_qr_page;
     /* repairs */
-    int repair_cache_slots;       /* owner detail cache; 0 = off */
+    int repair_cache_slots; /* owner detail cache; 0 = off */
     int repair_cache_max_age_s;
     int repair_cache_poll_ms;
     int repair_sweep_interval_ms;
     int repair_reminder_percent;
-    int repair_escalate_engineer_after_s;   /* -1 = step skipped */
+    int repair_escalate_engineer_after_s; /* -1 = step skipped */
     int repair_escalate_supervisor_after_s;
     int repair_escalate_manager_after_s;
     int repair_reopen_days;

@@ -42,7 +42,7 @@ typedef struct {
     size_t text_cap;
     struct cell_at {
         size_t off, len; /* off NO_CELL for NULL */
-    } *cell;
+    } * cell;
     size_t cell_cap;
     char *names; /* the columns' names back to back, then one kind byte each */
     size_t names_cap;
@@ -59,7 +59,7 @@ struct db_conn {
     uint64_t affected, insert_id;
     cached_stmt_t cache[STMT_CACHE];
     int ncache;
-    long long retry_at_ms; /* earliest time of the next connect attempt */
+    long long retry_at_ms;  /* earliest time of the next connect attempt */
     long long failed_at_ms; /* when the last failed attempt started */
     int backoff_ms;
     long long last_ok_ms; /* the last statement that got its answer */
@@ -188,8 +188,9 @@ static void set_error(db_conn_t *c, unsigned err, const char *msg)
     /* Any client-side communication error means the connection is unusable:
      * drop it (and its statements) and let the next job reconnect. */
     if (err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
-        err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC || err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ ||
-        err == 1927 /* ER_CONNECTION_KILLED */ || err == 1053 /* ER_SERVER_SHUTDOWN */) {
+        err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC ||
+        err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ || err == 1927 /* ER_CONNECTION_KILLED */ ||
+        err == 1053 /* ER_SERVER_SHUTDOWN */) {
         c->lost = 1;
         log_warn("db", "connection lost (%u: %s)", err, c->errmsg);
         close_conn(c);
@@ -246,9 +247,9 @@ int db_conn_ensure(db_conn_t *c)
     mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     db_apply_tls(c->mysql);
     /* No MYSQL_OPT_RECONNECT: it silently drops prepared statements. */
-    if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user,
-                            c->params.password, c->params.database,
-                            c->params.unix_socket ? 0 : (unsigned)c->params.port, c->params.unix_socket, 0)) {
+    if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user, c->params.password,
+                            c->params.database, c->params.unix_socket ? 0 : (unsigned)c->params.port,
+                            c->params.unix_socket, 0)) {
         unsigned e = mysql_errno(c->mysql);
         snprintf(c->errmsg, sizeof(c->errmsg), "%s", mysql_error(c->mysql));
         mysql_close(c->mysql);
@@ -264,7 +265,8 @@ int db_conn_ensure(db_conn_t *c)
     }
     /* Bounded lock waits, so a stuck row never pins a worker for long, and
      * READ COMMITTED so conditional updates see the latest committed rows. */
-    const char *init = "SET SESSION innodb_lock_wait_timeout = 5, SESSION tx_isolation = 'READ-COMMITTED', time_zone = '+00:00'";
+    const char *init =
+        "SET SESSION innodb_lock_wait_timeout = 5, SESSION tx_isolation = 'READ-COMMITTED', time_zone = '+00:00'";
     if (mysql_real_query(c->mysql, init, strlen(init)) != 0) {
         set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
         log_error("db", "session set-up failed (%u: %s)", c->err, c->errmsg);
@@ -538,7 +540,8 @@ static int append_row(db_conn_t *c, MYSQL_STMT *st, int ncols, size_t *used, str
             return -1;
         char *dst = s->text + *used;
         if (s->error[col]) {
-            MYSQL_BIND whole = {.buffer_type = MYSQL_TYPE_STRING, .buffer = dst, .buffer_length = (unsigned long)len + 1};
+            MYSQL_BIND whole = {
+                .buffer_type = MYSQL_TYPE_STRING, .buffer = dst, .buffer_length = (unsigned long)len + 1};
             if (mysql_stmt_fetch_column(st, &whole, (unsigned)col, 0) != 0) {
                 set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
                 return -1;
@@ -607,8 +610,8 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
             goto Exit;
     }
     /* Pointer arrays first (aligned), then the bytes: kinds, names, cells. */
-    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + (size_t)ncols * sizeof(char *) +
-               names_len + (size_t)ncols + used);
+    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + (size_t)ncols * sizeof(char *) + names_len +
+               (size_t)ncols + used);
     if (!r)
         goto Exit;
     r->nrows = nrows;
@@ -696,6 +699,11 @@ void db_rollback(db_conn_t *c)
     if (c->up && c->mysql)
         mysql_real_query(c->mysql, "ROLLBACK", 8);
     c->in_tx = 0;
+}
+
+int db_in_transaction(const db_conn_t *c)
+{
+    return c && c->in_tx;
 }
 
 void db_end_step(db_conn_t *c)

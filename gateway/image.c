@@ -37,7 +37,8 @@ void image_set_limits(const image_limits_t *lim)
 
 static int is_heif_brand(const unsigned char *b)
 {
-    static const char *const brands[] = {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"};
+    static const char *const brands[] = {"heic", "heix", "hevc", "hevx", "heim",
+                                         "heis", "mif1", "msf1", "avif", "avis"};
     for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++)
         if (memcmp(b, brands[i], 4) == 0)
             return 1;
@@ -281,7 +282,7 @@ static int too_many_pixels(long w, long h, long max_pixels, char *why, size_t wh
 
 /* EXIF orientation -> the lossless transform that makes the image upright. */
 static const int xop_for_orientation[9] = {
-    TJXOP_NONE, TJXOP_NONE, TJXOP_HFLIP, TJXOP_ROT180, TJXOP_VFLIP,
+    TJXOP_NONE,      TJXOP_NONE,  TJXOP_HFLIP,      TJXOP_ROT180, TJXOP_VFLIP,
     TJXOP_TRANSPOSE, TJXOP_ROT90, TJXOP_TRANSVERSE, TJXOP_ROT270,
 };
 
@@ -404,9 +405,9 @@ Exit:
 
 typedef struct {
     image_header_t pub;
-    int subsamp, colorspace;     /* JPEG, from tjDecompressHeader3 */
-    size_t marker_cost;          /* JPEG: the marker-level copy and the thumbnail decode */
-    size_t transform_cost;       /* JPEG: the lossless transform, then the thumbnail decode */
+    int subsamp, colorspace; /* JPEG, from tjDecompressHeader3 */
+    size_t marker_cost;      /* JPEG: the marker-level copy and the thumbnail decode */
+    size_t transform_cost;   /* JPEG: the lossless transform, then the thumbnail decode */
 } header_t;
 
 /* Bytes of the DCT coefficients of a whole JPEG: 2 a sample, each component
@@ -558,8 +559,8 @@ static image_status_t read_header(const unsigned char *in, size_t len, long max_
     }
 }
 
-image_status_t image_read_header(const unsigned char *in, size_t len, long max_pixels, image_header_t *out,
-                                 char *why, size_t whysz)
+image_status_t image_read_header(const unsigned char *in, size_t len, long max_pixels, image_header_t *out, char *why,
+                                 size_t whysz)
 {
     header_t h;
     image_status_t st = read_header(in, len, max_pixels, &h, why, whysz);
@@ -784,8 +785,8 @@ static const png_byte png_skipped_chunks[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP
  * before: w x h is within the pixel limit. libpng reads no further than the
  * rows the header declares: extra compressed data is an error, never
  * inflated into memory. 0, -1 (why set) or -2 (out of memory). */
-static int png_decode(const unsigned char *in, size_t len, unsigned char **px_out, int *w_out, int *h_out,
-                      int *ch_out, char *why, size_t whysz)
+static int png_decode(const unsigned char *in, size_t len, unsigned char **px_out, int *w_out, int *h_out, int *ch_out,
+                      char *why, size_t whysz)
 {
     png_src_t src = {.data = in, .len = len};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
@@ -828,7 +829,8 @@ static int png_decode(const unsigned char *in, size_t len, unsigned char **px_ou
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int ch = png_get_channels(png, info);
-    if ((ch != 3 && ch != 4) || png_get_bit_depth(png, info) != 8 || png_get_rowbytes(png, info) != (size_t)w * (size_t)ch)
+    if ((ch != 3 && ch != 4) || png_get_bit_depth(png, info) != 8 ||
+        png_get_rowbytes(png, info) != (size_t)w * (size_t)ch)
         png_error(png, "unexpected pixel layout");
     size_t stride = (size_t)w * (size_t)ch;
     if (!(px = malloc(stride * h)) || !(rows = malloc((size_t)h * sizeof(*rows)))) {

@@ -51,13 +51,13 @@ typedef enum {
     IMAGE_UNSUPPORTED, /* not an image, or a type not accepted (why says which) */
     IMAGE_INVALID,     /* claims to be JPEG/PNG but does not decode */
     IMAGE_NOMEM,
-    IMAGE_TOO_LARGE,   /* over the pixel limit, or needs more memory than the whole budget */
-    IMAGE_BUSY,        /* the decode budget stayed full for its whole wait: retry later */
+    IMAGE_TOO_LARGE, /* over the pixel limit, or needs more memory than the whole budget */
+    IMAGE_BUSY,      /* the decode budget stayed full for its whole wait: retry later */
 } image_status_t;
 
 typedef struct {
-    long max_pixels;         /* width x height above this is IMAGE_TOO_LARGE */
-    media_budget_t *budget;  /* where decodes reserve their memory; NULL = no cap (borrowed) */
+    long max_pixels;        /* width x height above this is IMAGE_TOO_LARGE */
+    media_budget_t *budget; /* where decodes reserve their memory; NULL = no cap (borrowed) */
 } image_limits_t;
 
 /* Sets the limits of every later image_process (copied; budget borrowed).
@@ -67,10 +67,10 @@ void image_set_limits(const image_limits_t *lim);
 
 /* What the header alone tells. */
 typedef struct {
-    image_type_t type;   /* IMAGE_JPEG or IMAGE_PNG */
-    int width, height;   /* as stored (before turning upright) */
-    int orientation;     /* EXIF orientation 1..8 (JPEG); 1 for PNG */
-    size_t cost;         /* worst-case bytes image_process holds at once for it */
+    image_type_t type; /* IMAGE_JPEG or IMAGE_PNG */
+    int width, height; /* as stored (before turning upright) */
+    int orientation;   /* EXIF orientation 1..8 (JPEG); 1 for PNG */
+    size_t cost;       /* worst-case bytes image_process holds at once for it */
 } image_header_t;
 
 /* Reads the size from the header only (JPEG SOF via libturbojpeg, PNG IHDR
@@ -83,11 +83,11 @@ image_status_t image_read_header(const unsigned char *in, size_t len, long max_p
 
 typedef struct {
     image_type_t type;
-    const char *content_type;  /* "image/jpeg" | "image/png" */
-    unsigned char *data;       /* the cleaned image (malloc) */
+    const char *content_type; /* "image/jpeg" | "image/png" */
+    unsigned char *data;      /* the cleaned image (malloc) */
     size_t len;
-    int width, height;         /* upright */
-    unsigned char *thumb;      /* JPEG thumbnail (malloc) */
+    int width, height;    /* upright */
+    unsigned char *thumb; /* JPEG thumbnail (malloc) */
     size_t thumb_len;
     int thumb_width, thumb_height;
 } image_out_t;

@@ -7,6 +7,8 @@
  *   gateway [--config FILE] backup DIR     database dump + photos + manifest into a new folder
  *   gateway [--config FILE] restore DIR    a backup into an empty database and media_dir
  *   gateway --print-config-keys            the configuration table (Markdown)
+ *   gateway [--config FILE] --print-routes the route index (Markdown); registers the
+ *                                          handlers as serve does, so it needs a valid configuration
  *
  * Signals while serving: SIGTERM/SIGINT drain and stop, SIGHUP reloads the
  * certificate and secrets, SIGUSR2 hands over to the binary now at argv[0]
@@ -26,6 +28,7 @@
 #include "log.h"
 #include "media_url.h"
 #include "migrate.h"
+#include "router.h"
 #include "server.h"
 #include "session_token.h"
 #include "wechat_client.h"
@@ -47,7 +50,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: gateway [--config FILE] [serve | migrate | --check-config | "
                     "grant --openid OPENID --role ROLE [--project ID] | backup DIR | restore DIR | "
-                    "--print-config-keys]\n");
+                    "--print-config-keys | --print-routes]\n");
     return 2;
 }
 
@@ -118,12 +121,14 @@ int main(int argc, char **argv)
     const char *command = "serve", *openid = NULL, *role = NULL, *dir = NULL;
     handover_set_argv(argv);
     long long project_id = 0;
-    int check_only = 0;
+    int check_only = 0, print_routes = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc)
             config_path = argv[++i];
         else if (!strcmp(argv[i], "--check-config"))
             check_only = 1;
+        else if (!strcmp(argv[i], "--print-routes"))
+            print_routes = 1;
         else if (!strcmp(argv[i], "--print-config-keys")) {
             config_print_keys();
             return 0;
@@ -138,8 +143,7 @@ int main(int argc, char **argv)
         else if ((!strcmp(argv[i], "backup") || !strcmp(argv[i], "restore")) && i + 1 < argc) {
             command = argv[i];
             dir = argv[++i];
-        }
-        else
+        } else
             return usage();
     }
     if (!config_path)
@@ -156,6 +160,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "config: session_keys: cannot be parsed (at most 8 kid=secret entries)\n");
         config_free(&cfg);
         return 2;
+    }
+    if (print_routes) {
+        handlers_register_all();
+        router_print_index(stdout);
+        session_keys_free();
+        config_free(&cfg);
+        return 0;
     }
     if (check_only) {
         printf("config ok\n");

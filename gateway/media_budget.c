@@ -56,8 +56,7 @@ media_budget_status_t media_budget_reserve(media_budget_t *b, size_t bytes)
     media_budget_status_t st = MEDIA_BUDGET_OK;
     pthread_mutex_lock(&b->mu);
     while (b->capacity - b->used < bytes) {
-        if (pthread_cond_timedwait(&b->freed, &b->mu, &deadline) == ETIMEDOUT &&
-            b->capacity - b->used < bytes) {
+        if (pthread_cond_timedwait(&b->freed, &b->mu, &deadline) == ETIMEDOUT && b->capacity - b->used < bytes) {
             st = MEDIA_BUDGET_BUSY;
             break;
         }

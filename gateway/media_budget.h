@@ -23,9 +23,9 @@ typedef struct {
 } media_budget_t;
 
 typedef enum {
-    MEDIA_BUDGET_OK = 0,   /* reserved: release exactly these bytes later */
-    MEDIA_BUDGET_BUSY,     /* no room within wait_ms */
-    MEDIA_BUDGET_TOO_BIG,  /* more than the whole capacity: never fits */
+    MEDIA_BUDGET_OK = 0,  /* reserved: release exactly these bytes later */
+    MEDIA_BUDGET_BUSY,    /* no room within wait_ms */
+    MEDIA_BUDGET_TOO_BIG, /* more than the whole capacity: never fits */
 } media_budget_status_t;
 
 /* 0 or -1 (pthread error). */

@@ -17,16 +17,16 @@
 #define MEDIA_QUOTA_KEEP_DAYS 7             /* counter rows older than this are pruned */
 
 typedef struct {
-    char day[11];        /* "YYYY-MM-DD", the Asia/Shanghai day of t */
-    int seconds_left;    /* until that day ends (1..86400): the Retry-After of a refusal */
+    char day[11];     /* "YYYY-MM-DD", the Asia/Shanghai day of t */
+    int seconds_left; /* until that day ends (1..86400): the Retry-After of a refusal */
 } media_quota_day_t;
 
 void media_quota_day(time_t t, media_quota_day_t *out);
 
 typedef enum {
     MEDIA_QUOTA_OK = 0,
-    MEDIA_QUOTA_COUNT,   /* the day's count is used up */
-    MEDIA_QUOTA_BYTES,   /* the day's bytes are used up */
+    MEDIA_QUOTA_COUNT, /* the day's count is used up */
+    MEDIA_QUOTA_BYTES, /* the day's bytes are used up */
     MEDIA_QUOTA_ERROR = -1,
 } media_quota_status_t;
 

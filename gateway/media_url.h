@@ -17,7 +17,8 @@ int media_url_rotate_key(const char *key, size_t len);
 void media_url_clear_key(void);
 
 int media_url_sign(long long upload_id, const char *variant, long long ttl_s, char *out, size_t outsz); /* 0 or -1 */
-int media_url_verify(long long upload_id, const char *variant, long long exp, const char *sig_hex, long long now); /* 0 ok, -1 bad, -2 expired */
+int media_url_verify(long long upload_id, const char *variant, long long exp, const char *sig_hex,
+                     long long now); /* 0 ok, -1 bad, -2 expired */
 
 /* As media_url_sign with an absolute expiry instead of a TTL. */
 int media_url_sign_until(long long upload_id, const char *variant, long long exp, char *out, size_t outsz);

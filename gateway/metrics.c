@@ -34,10 +34,9 @@
 #define NBUCKETS 12
 #define DB_THREADS_MAX 64
 
-static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                           0.1,   0.25,   0.5,   1,    2.5,   5};
-static const char *const bucket_le_text[NBUCKETS] = {
-    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
+static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const char *const bucket_le_text[NBUCKETS] = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+                                                     "0.1",   "0.25",   "0.5",   "1",    "2.5",   "5"};
 
 typedef struct {
     _Atomic int ready; /* set with release once hash and labels are written */
@@ -67,7 +66,11 @@ typedef struct {
 static series_t req_slots[1024];
 static unsigned req_order[1024];
 static table_t req_table = {
-    .slots = req_slots, .order = req_order, .cap = 1024, .limit = 512, .hard = 768,
+    .slots = req_slots,
+    .order = req_order,
+    .cap = 1024,
+    .limit = 512,
+    .hard = 768,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "method=\"other\",route=\"other\",status=\"other\""},
 };
@@ -76,15 +79,24 @@ static series_t dur_slots[256];
 static hist_t dur_hist[256];
 static unsigned dur_order[256];
 static table_t dur_table = {
-    .slots = dur_slots, .hist = dur_hist, .order = dur_order, .cap = 256, .limit = 128,
-    .hard = 160, .lock = PTHREAD_MUTEX_INITIALIZER,
+    .slots = dur_slots,
+    .hist = dur_hist,
+    .order = dur_order,
+    .cap = 256,
+    .limit = 128,
+    .hard = 160,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "route=\"other\""}, /* unreachable: the fold key always fits */
 };
 
 static series_t wx_slots[512];
 static unsigned wx_order[512];
 static table_t wx_table = {
-    .slots = wx_slots, .order = wx_order, .cap = 512, .limit = 256, .hard = 384,
+    .slots = wx_slots,
+    .order = wx_order,
+    .cap = 512,
+    .limit = 256,
+    .hard = 384,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "endpoint=\"other\",result=\"other\""},
 };
@@ -92,7 +104,11 @@ static table_t wx_table = {
 static series_t notif_slots[128];
 static unsigned notif_order[128];
 static table_t notif_table = {
-    .slots = notif_slots, .order = notif_order, .cap = 128, .limit = 64, .hard = 96,
+    .slots = notif_slots,
+    .order = notif_order,
+    .cap = 128,
+    .limit = 64,
+    .hard = 96,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "outcome=\"other\""}, /* unreachable: the fold key always fits */
 };
@@ -100,7 +116,11 @@ static table_t notif_table = {
 static series_t bg_slots[64];
 static unsigned bg_order[64];
 static table_t bg_table = {
-    .slots = bg_slots, .order = bg_order, .cap = 64, .limit = 32, .hard = 48,
+    .slots = bg_slots,
+    .order = bg_order,
+    .cap = 64,
+    .limit = 32,
+    .hard = 48,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "job=\"other\""}, /* unreachable: the fold key always fits */
 };
@@ -109,8 +129,9 @@ static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
-static _Atomic uint64_t db_connects[2];     /* [ok] */
-static _Atomic uint64_t token_refreshes[2]; /* [ok] */
+static _Atomic uint64_t deadline_exceeded;
+static _Atomic uint64_t db_connects[2];                         /* [ok] */
+static _Atomic uint64_t token_refreshes[2];                     /* [ok] */
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
@@ -396,6 +417,11 @@ void metrics_cache_refreshed(metrics_cache_t cache, unsigned n)
         atomic_fetch_add_explicit(&cache_refreshes[cache], n, memory_order_relaxed);
 }
 
+void metrics_call_deadline_exceeded(void)
+{
+    atomic_fetch_add_explicit(&deadline_exceeded, 1, memory_order_relaxed);
+}
+
 void metrics_db_rejected(void)
 {
     atomic_fetch_add_explicit(&db_rejected, 1, memory_order_relaxed);
@@ -457,8 +483,7 @@ static void render_counters(buf_t *b, table_t *t, const char *name, const char *
     }
     if (atomic_load_explicit(&t->overflow.count, memory_order_relaxed) > 0)
         bputf(b, "%s{%s} %llu\n", name, t->overflow.labels,
-              (unsigned long long)atomic_load_explicit(&t->overflow.count,
-                                                       memory_order_relaxed));
+              (unsigned long long)atomic_load_explicit(&t->overflow.count, memory_order_relaxed));
 }
 
 /* labels "" renders a series without labels. */
@@ -531,10 +556,8 @@ char *metrics_render(size_t *len)
                     "HTTP requests by method, route pattern and status.");
     render_hists(&b, &dur_table, "gateway_http_request_duration_seconds",
                  "HTTP request duration in seconds by route pattern.");
-    render_counters(&b, &wx_table, "gateway_wechat_calls_total",
-                    "WeChat API calls by endpoint and result.");
-    render_counters(&b, &notif_table, "gateway_notifications_total",
-                    "Notifications by outcome.");
+    render_counters(&b, &wx_table, "gateway_wechat_calls_total", "WeChat API calls by endpoint and result.");
+    render_counters(&b, &notif_table, "gateway_notifications_total", "Notifications by outcome.");
     header(&b, "gateway_notification_sends_in_flight", "gauge",
            "WeChat subscribe sends of the notification dispatcher in flight now.");
     bputf(&b, "gateway_notification_sends_in_flight %d\n",
@@ -542,14 +565,10 @@ char *metrics_render(size_t *len)
     header(&b, "gateway_notification_send_seconds", "histogram",
            "Time of one notification send, from start to WeChat's answer (a token replay included).");
     render_one_hist(&b, "gateway_notification_send_seconds", "", &notif_send_hist);
-    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.",
-                    0);
-    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.",
-                    1);
-    render_db_gauge(&b, "gateway_db_queue_length",
-                    "Database jobs waiting for a connection per loop thread.", 2);
-    header(&b, "gateway_db_queue_rejected_total", "counter",
-           "Database jobs rejected because the wait queue was full.");
+    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.", 0);
+    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.", 1);
+    render_db_gauge(&b, "gateway_db_queue_length", "Database jobs waiting for a connection per loop thread.", 2);
+    header(&b, "gateway_db_queue_rejected_total", "counter", "Database jobs rejected because the wait queue was full.");
     bputf(&b, "gateway_db_queue_rejected_total %llu\n",
           (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
     header(&b, "gateway_db_connects_total", "counter",
@@ -574,8 +593,8 @@ char *metrics_render(size_t *len)
     header(&b, "gateway_wechat_token_forced_total", "counter",
            "Forced refreshes of the shared WeChat access token made by this process.");
     bputf(&b, "gateway_wechat_token_forced_total %ld\n", wx_token_forced_count());
-    static const char *const push_names[METRICS_PUSH__COUNT] = {
-        "accepted", "bad_signature", "stale", "replayed", "bad_encryption", "mode_refused"};
+    static const char *const push_names[METRICS_PUSH__COUNT] = {"accepted", "bad_signature",  "stale",
+                                                                "replayed", "bad_encryption", "mode_refused"};
     header(&b, "gateway_wechat_pushes_total", "counter", "WeChat message pushes by result.");
     for (int k = 0; k < METRICS_PUSH__COUNT; k++)
         bputf(&b, "gateway_wechat_pushes_total{result=\"%s\"} %llu\n", push_names[k],
@@ -586,8 +605,8 @@ char *metrics_render(size_t *len)
     for (int k = 0; k < METRICS_AUTH__COUNT; k++)
         bputf(&b, "gateway_auth_refused_total{reason=\"%s\"} %llu\n", refusal_names[k],
               (unsigned long long)atomic_load_explicit(&auth_refused[k], memory_order_relaxed));
-    static const char *const upload_refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes", "image_too_large",
-                                                                     "decode_busy"};
+    static const char *const upload_refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes",
+                                                                            "image_too_large", "decode_busy"};
     header(&b, "gateway_uploads_refused_total", "counter", "Uploads refused before anything was stored, by reason.");
     for (int k = 0; k < METRICS_UPLOAD__COUNT; k++)
         bputf(&b, "gateway_uploads_refused_total{reason=\"%s\"} %llu\n", upload_refusal_names[k],
@@ -620,13 +639,16 @@ char *metrics_render(size_t *len)
            "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
     bputf(&b, "gateway_repair_check_skipped_total %llu\n",
           (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
-    header(&b, "gateway_cache_refreshes_total", "counter",
-           "Cache entries reloaded ahead of their expiry, by cache.");
+    header(&b, "gateway_cache_refreshes_total", "counter", "Cache entries reloaded ahead of their expiry, by cache.");
     for (int k = 0; k < METRICS_CACHE__COUNT; k++)
         bputf(&b, "gateway_cache_refreshes_total{cache=\"%s\"} %llu\n", cache_names[k],
               (unsigned long long)atomic_load_explicit(&cache_refreshes[k], memory_order_relaxed));
     render_counters(&b, &bg_table, "gateway_background_runs_total",
                     "Completed runs of each background job (sweepers, dispatcher, polls).");
+    header(&b, "gateway_call_deadline_exceeded_total", "counter",
+           "Requests answered 503 DEADLINE_EXCEEDED: their next step would have started after call_deadline_ms.");
+    bputf(&b, "gateway_call_deadline_exceeded_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&deadline_exceeded, memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

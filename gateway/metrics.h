@@ -25,11 +25,11 @@ void metrics_cache_lookup(metrics_cache_t cache, int hit);
  * gateway_wechat_pushes_total{result}. */
 typedef enum {
     METRICS_PUSH_ACCEPTED,
-    METRICS_PUSH_BAD_SIGNATURE,   /* signature or msg_signature wrong, or missing */
-    METRICS_PUSH_STALE,           /* timestamp more than 5 minutes off */
-    METRICS_PUSH_REPLAYED,        /* nonce already seen */
-    METRICS_PUSH_BAD_ENCRYPTION,  /* does not decrypt, or another appid */
-    METRICS_PUSH_MODE_REFUSED,    /* plaintext while safe mode is on, or the reverse */
+    METRICS_PUSH_BAD_SIGNATURE,  /* signature or msg_signature wrong, or missing */
+    METRICS_PUSH_STALE,          /* timestamp more than 5 minutes off */
+    METRICS_PUSH_REPLAYED,       /* nonce already seen */
+    METRICS_PUSH_BAD_ENCRYPTION, /* does not decrypt, or another appid */
+    METRICS_PUSH_MODE_REFUSED,   /* plaintext while safe mode is on, or the reverse */
     METRICS_PUSH__COUNT
 } metrics_push_t;
 void metrics_wechat_push(metrics_push_t result);
@@ -40,10 +40,10 @@ void metrics_auth_refused(metrics_auth_refusal_t reason);
 /* An upload refused before anything was stored, by why:
  * gateway_uploads_refused_total{reason}. */
 typedef enum {
-    METRICS_UPLOAD_QUOTA_COUNT,  /* the user's daily count is used up (429) */
-    METRICS_UPLOAD_QUOTA_BYTES,  /* the user's daily bytes are used up (429) */
-    METRICS_UPLOAD_TOO_LARGE,    /* over the pixel limit or the whole decode budget (422) */
-    METRICS_UPLOAD_DECODE_BUSY,  /* no room in the decode budget in time (503) */
+    METRICS_UPLOAD_QUOTA_COUNT, /* the user's daily count is used up (429) */
+    METRICS_UPLOAD_QUOTA_BYTES, /* the user's daily bytes are used up (429) */
+    METRICS_UPLOAD_TOO_LARGE,   /* over the pixel limit or the whole decode budget (422) */
+    METRICS_UPLOAD_DECODE_BUSY, /* no room in the decode budget in time (503) */
     METRICS_UPLOAD__COUNT
 } metrics_upload_refusal_t;
 void metrics_upload_refused(metrics_upload_refusal_t why);
@@ -66,6 +66,9 @@ void metrics_cache_refreshed(metrics_cache_t cache, unsigned n);
  * count has grown by two since some moment, a whole run has started after
  * that moment and finished. */
 void metrics_background_run(const char *job);
+/* A call that reached its deadline (call_deadline_ms) before a step:
+ * gateway_call_deadline_exceeded_total. */
+void metrics_call_deadline_exceeded(void);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

@@ -1,6 +1,6 @@
 /* request.c: turns an h2o request into a call: request id, route, client
  * address, rate limits, session token, body limits and parsing. Loop
- * thread only (request_body_finish: any thread); everything here is cheap
+ * thread only (request_body_or_fail: any thread); everything here is cheap
  * and never blocks. */
 #include "request.h"
 
@@ -70,7 +70,7 @@ static int is_tls(h2o_req_t *req)
 /* The client's address. Behind a TLS-terminating balancer (plain listener, a
  * trusted peer) it is the rightmost X-Forwarded-For entry that is not itself
  * a trusted proxy; headers from anyone else are ignored. */
-static void client_ip(h2o_req_t *req, char *out, size_t outsz)
+void request_client_ip(h2o_req_t *req, char *out, size_t outsz)
 {
     peer_ip(req, out, outsz);
     if (is_tls(req) || !server_is_trusted_proxy(out))
@@ -132,7 +132,7 @@ static size_t route_body_limit(const route_t *r)
  * copy of a body the route will read, or only the fact that it is too large.
  * Nothing is judged here: an unauthenticated caller must get 401 whatever
  * the body. -1 with the call failed (out of memory). */
-static int capture_body(gw_call_t *c, h2o_req_t *req)
+int request_capture_body(gw_call_t *c, h2o_req_t *req)
 {
     struct gw_call_internal *in = c->internal;
     const h2o_iovec_t *ct = find_header(req, H2O_TOKEN_CONTENT_TYPE);
@@ -155,7 +155,7 @@ NoMemory:
     return -1;
 }
 
-int request_body_finish(gw_call_t *c)
+int request_body_or_fail(gw_call_t *c)
 {
     struct gw_call_internal *in = c->internal;
     int rc = -1;
@@ -232,7 +232,7 @@ static int authenticate(gw_call_t *c, h2o_req_t *req)
 /* The order of the checks is part of the API: route (404/405), the
  * address's rate limit (429), the token (401), the user's rate limit (429);
  * then, once the user is loaded (401 if gone), the body (413, 415, 400)
- * right before the route's first step (request_body_finish, run by call.c). */
+ * right before the route's first step (request_body_or_fail, run by call.c). */
 static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
 {
     size_t mlen = req->method.len < sizeof(c->method) - 1 ? req->method.len : sizeof(c->method) - 1;
@@ -244,7 +244,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
         fail_out_of_memory(c);
         return;
     }
-    client_ip(req, c->client_ip, sizeof(c->client_ip));
+    request_client_ip(req, c->client_ip, sizeof(c->client_ip));
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
     if (i != -1 &&
         !(c->idempotency_key = dup_iovec(req->headers.entries[i].value.base, req->headers.entries[i].value.len))) {
@@ -270,13 +270,13 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
     }
     if (c->route->roles && (authenticate(c, req) != 0 || ratelimit_user_or_fail(c) != 0))
         return;
-    if (capture_body(c, req) != 0)
+    if (request_capture_body(c, req) != 0)
         return;
     c->internal->body_pending = 1;
     if (c->route->roles)
-        call_then(c, POOL_LOOP, users_auth_loop_step);
+        call_then_loop(c, users_auth_loop_step);
     else
-        call_then(c, c->route->pool, c->route->start);
+        call_then_route(c);
 }
 
 int request_on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -288,7 +288,7 @@ int request_on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_send_error_generic(req, 503, "Service Unavailable", "out of memory; retry later\n", 0);
         return 0;
     }
-    c->internal->started_ms = monotonic_ms();
+    call_start_clock(c);
     make_request_id(c->request_id, sizeof(c->request_id));
     prepare(c, t, req);
     call_start(t, req, c);

@@ -9,8 +9,7 @@
 #include "metrics.h"
 #include "workers.h"
 
-/* NULL when memory runs out. */
-static cJSON *envelope(gw_call_t *c)
+cJSON *response_envelope(gw_call_t *c)
 {
     cJSON *env = cJSON_CreateObject();
     if (!env)
@@ -49,29 +48,29 @@ static void add_header(h2o_req_t *req, const h2o_token_t *token, const char *val
     h2o_add_header(&req->pool, &req->res.headers, token, NULL, v.base, v.len);
 }
 
-void response_send(h2o_req_t *req, gw_call_t *c)
+char *response_prepare(h2o_req_t *req, gw_call_t *c, size_t *len_out, char *fallback, size_t fallback_size)
 {
     char *body;
     size_t len;
     const char *ctype = "application/json; charset=utf-8";
-    /* When the envelope cannot be built for want of memory: a fixed one. */
-    char fallback[160];
     if (c->raw_response && c->err == ERR_NONE) {
         body = c->raw_response;
         len = c->raw_response_len;
         ctype = c->raw_content_type;
         c->raw_response = NULL;
     } else {
-        cJSON *env = envelope(c);
+        cJSON *env = response_envelope(c);
         body = env ? cJSON_PrintUnformatted(env) : NULL;
         cJSON_Delete(env);
         if (body) {
             len = strlen(body);
         } else {
-            len = (size_t)snprintf(fallback, sizeof(fallback),
+            len = (size_t)snprintf(fallback, fallback_size,
                                    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory while writing the "
                                    "response\"},\"request_id\":\"%s\"}",
                                    c->request_id);
+            if (len >= fallback_size) /* cut: only with a fallback buffer too small for the text */
+                len = fallback_size - 1;
             c->status = 500;
             c->err = ERR_INTERNAL;
         }
@@ -91,14 +90,25 @@ void response_send(h2o_req_t *req, gw_call_t *c)
     }
     if (status == 405 && c->allow[0])
         add_header(req, H2O_TOKEN_ALLOW, c->allow);
+    *len_out = len;
+    return body;
+}
+
+void response_send(h2o_req_t *req, gw_call_t *c)
+{
+    /* When the envelope cannot be built for want of memory: a fixed one. */
+    char fallback[160];
+    size_t len;
+    char *body = response_prepare(req, c, &len, fallback, sizeof(fallback));
+    int status = req->res.status;
     /* Log before sending: once the response is out, h2o may dispose the
      * request, and with it the call. */
     double seconds = (double)(monotonic_ms() - c->internal->started_ms) / 1000.0;
     metrics_request(c->method, c->route ? c->route->pattern : "unmatched", status, seconds);
     log_set_request_id(c->request_id);
     log_write(status >= 500 ? LOG_WARN : LOG_INFO, "http", "%s %s %d %.1fms ip=%s user=%lld%s%s", c->method,
-              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id,
-              c->err ? " error=" : "", c->err ? err_info(c->err)->code : "");
+              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id, c->err ? " error=" : "",
+              c->err ? err_info(c->err)->code : "");
     log_set_request_id(NULL);
     h2o_send_inline(req, body ? body : fallback, len); /* copies the body */
     free(body);

@@ -140,8 +140,8 @@ static int cert_cb(SSL *ssl, void *arg)
     pthread_mutex_lock(&identity_lock);
     STACK_OF(X509) *chain = NULL;
     SSL_CTX_get0_chain_certs(identity, &chain);
-    int ok = SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(identity), SSL_CTX_get0_privatekey(identity), chain,
-                                  1) == 1;
+    int ok =
+        SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(identity), SSL_CTX_get0_privatekey(identity), chain, 1) == 1;
     pthread_mutex_unlock(&identity_lock);
     return ok;
 }
@@ -280,7 +280,7 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
         /* After a hand-over the successor serves on; requests still arriving
          * on this process's open connections are answered, not turned away. */
         t->stopping = !atomic_load(&handed_over);
-        close_listeners(t); /* stop accepting; in-flight requests finish */
+        close_listeners(t);                    /* stop accepting; in-flight requests finish */
         h2o_context_request_shutdown(&t->ctx); /* no more keep-alive */
         if (t->has_upload_ctx)
             h2o_context_request_shutdown(&t->upload_ctx);
@@ -567,17 +567,24 @@ int server_run(void)
      * class of WeChat work has its share of the pool (router.h wx_class_t). */
     int wechat_wait_ms = gw_cfg->wechat_timeout_ms * (gw_cfg->wechat_max_retries + 1);
     const gw_share_t *share_cfg[WX__COUNT] = {
-        [WX_OTHER] = &gw_cfg->wechat_share_other,           [WX_LOGIN] = &gw_cfg->wechat_share_login,
-        [WX_PHONE] = &gw_cfg->wechat_share_phone,           [WX_TEXT_CHECK] = &gw_cfg->wechat_share_text_check,
-        [WX_MEDIA_CHECK] = &gw_cfg->wechat_share_media_check, [WX_QR] = &gw_cfg->wechat_share_qr,
+        [WX_OTHER] = &gw_cfg->wechat_share_other,
+        [WX_LOGIN] = &gw_cfg->wechat_share_login,
+        [WX_PHONE] = &gw_cfg->wechat_share_phone,
+        [WX_TEXT_CHECK] = &gw_cfg->wechat_share_text_check,
+        [WX_MEDIA_CHECK] = &gw_cfg->wechat_share_media_check,
+        [WX_QR] = &gw_cfg->wechat_share_qr,
     };
     pool_share_t wechat_shares[WX__COUNT];
     for (int i = 0; i < WX__COUNT; i++)
         wechat_shares[i] = (pool_share_t){share_cfg[i]->threads, share_cfg[i]->queue};
     _Static_assert(WX__COUNT <= POOL_CLASSES_MAX, "the WeChat pool needs a class per wx_class_t");
-    pool_config_t wc = {.name = "wechat", .threads = gw_cfg->wechat_workers, .queue_max = 1024,
+    pool_config_t wc = {.name = "wechat",
+                        .threads = gw_cfg->wechat_workers,
+                        .queue_max = 1024,
                         .queue_timeout_ms = wechat_wait_ms < 5000 ? 5000 : wechat_wait_ms,
-                        .nclasses = WX__COUNT, .shares = wechat_shares, .thread_fini = wechat_worker_fini};
+                        .nclasses = WX__COUNT,
+                        .shares = wechat_shares,
+                        .thread_fini = wechat_worker_fini};
     wechat_pool = pool_create(&wc);
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     pool_config_t cc = {.name = "cpu", .threads = ncpu > 0 ? ncpu : 1, .queue_max = 256, .queue_timeout_ms = 10000};
@@ -589,8 +596,11 @@ int server_run(void)
         threads[i].index = i;
         for (int k = 0; k < LISTEN__COUNT; k++)
             threads[i].inherited[k] = i < ninherited[k] ? inherited[k][i] : -1;
-        pool_config_t dc = {.name = "db", .threads = gw_cfg->db_pool_size, .queue_max = gw_cfg->db_queue_max,
-                            .queue_timeout_ms = gw_cfg->db_queue_timeout_ms, .thread_init = db_worker_init,
+        pool_config_t dc = {.name = "db",
+                            .threads = gw_cfg->db_pool_size,
+                            .queue_max = gw_cfg->db_queue_max,
+                            .queue_timeout_ms = gw_cfg->db_queue_timeout_ms,
+                            .thread_init = db_worker_init,
                             .thread_fini = db_worker_fini};
         threads[i].db_pool = pool_create(&dc);
         pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]);

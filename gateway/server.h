@@ -36,8 +36,8 @@ struct gw_thread {
     int fd[LISTEN__COUNT];        /* the listeners' sockets, -1 if none (handed to a successor) */
     int inherited[LISTEN__COUNT]; /* sockets taken over from a predecessor, or -1 */
     size_t inflight;
-    int stopping;          /* stopping for good: new requests get 503 SHUTTING_DOWN */
-    int exiting;           /* the loop drains and ends (stopping, or handed over) */
+    int stopping; /* stopping for good: new requests get 503 SHUTTING_DOWN */
+    int exiting;  /* the loop drains and ends (stopping, or handed over) */
 };
 
 /* Runs the server until SIGTERM/SIGINT, or until a successor started by

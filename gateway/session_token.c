@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64url.h"
+
 #define MAX_KEYS 8
 
 typedef struct {
@@ -58,32 +60,12 @@ Fail:
     return -1;
 }
 
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = tbl[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = tbl[v & 63];
-    }
-    out[o] = '\0';
-}
-
 static void mac(const signing_key_t *k, const char *msg, size_t len, char out[48])
 {
     unsigned char digest[32];
     unsigned dlen = sizeof(digest);
     HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)msg, len, digest, &dlen);
-    b64url(digest, dlen, out);
+    b64url_encode(digest, dlen, out, 48);
 }
 
 /* The keys are read under keys_lock (session_keys_reload may swap them). */
@@ -95,7 +77,8 @@ static int sign_locked(long long user_id, long long expires_at, char *out, size_
     if (RAND_bytes(nonce_bytes, sizeof(nonce_bytes)) != 1)
         return -1;
     char nonce[SESSION_ID_MAX];
-    b64url(nonce_bytes, sizeof(nonce_bytes), nonce);
+    if (b64url_encode(nonce_bytes, sizeof(nonce_bytes), nonce, sizeof(nonce)) < 0)
+        return -1;
     if (sid && (size_t)snprintf(sid, sidsz, "%s", nonce) >= sidsz)
         return -1;
     char msg[128];
@@ -108,7 +91,6 @@ static int sign_locked(long long user_id, long long expires_at, char *out, size_
         return -1;
     return 0;
 }
-
 
 /* Parses a decimal number made only of digits; -1 if not. */
 static long long parse_num(const char *s, size_t len)
@@ -195,8 +177,7 @@ session_status_t session_verify_sid(const char *token, size_t len, long long now
     return st;
 }
 
-session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
-                                long long *expires_at)
+session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id, long long *expires_at)
 {
     return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "background.h"
+#include "call_internal.h"
 #include "config.h"
 #include "id_cache.h"
 #include "mask.h"
@@ -68,10 +69,10 @@ typedef enum { LOADED_NONE = 0, LOADED_OK, LOADED_DISABLED, LOADED_MANY_REVOKED 
  * cheaper for the server than aggregating the grants in a subquery, and
  * this runs before every authenticated request. The revoked sessions are
  * usually none: one index probe on (user_id, expires_at). */
-#define SQL_USER_COLUMNS                                                                                     \
-    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id) AS owner," \
-    " r.role, (SELECT GROUP_CONCAT(s.session_id SEPARATOR ',') FROM revoked_sessions s"                        \
-    "  WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"                                          \
+#define SQL_USER_COLUMNS                                                                                               \
+    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id) AS owner,"      \
+    " r.role, (SELECT GROUP_CONCAT(s.session_id SEPARATOR ',') FROM revoked_sessions s"                                \
+    "  WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"                                                   \
     " FROM users u LEFT JOIN staff_roles r ON r.user_id = u.id"
 static const char *SQL_LOAD_USER = SQL_USER_COLUMNS " WHERE u.id = ?";
 
@@ -248,7 +249,7 @@ static void authorize(gw_call_t *c)
         call_fail(c, ERR_FORBIDDEN, NULL, "this needs one of the roles this endpoint allows");
         return;
     }
-    call_then(c, c->route->pool, c->route->start);
+    call_then_route(c);
 }
 
 static int is_revoked(const auth_entry_t *e, const char *sid)
@@ -305,9 +306,9 @@ void users_auth_step(gw_call_t *c)
     }
     if (how == LOADED_MANY_REVOKED) {
         long long one;
-        int revoked = db_query_int(c->db, &one,
-                                   "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
-                                   DB_ARGS(DB_STR(c->session_id)));
+        int revoked =
+            db_query_int(c->db, &one, "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
+                         DB_ARGS(DB_STR(c->session_id)));
         if (revoked < 0) {
             call_fail_db(c);
             return;

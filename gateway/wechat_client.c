@@ -29,6 +29,7 @@
 #include "mask.h"
 #include "metrics.h"
 #include "wechat_client_internal.h"
+#include "workers.h"
 
 #define WX_MAX_REPLY (4 * 1024 * 1024) /* QR codes are ~100 KiB; JSON far less */
 #define WX_MAX_BACKOFF_MS 30000
@@ -62,8 +63,8 @@ int wx_client_init(const wx_config_t *cfg)
     int curl_ok = 0, rc = -1;
     size_t n;
 
-    if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] ||
-        !cfg->appid[0] || !cfg->secret[0]) {
+    if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] || !cfg->appid[0] ||
+        !cfg->secret[0]) {
         log_error("wechat", "wx_client_init: %s",
                   g.ready ? "already initialised" : "api_base, appid and secret are required");
         return -1; /* nothing to undo, and g must stay as it is */
@@ -73,8 +74,7 @@ int wx_client_init(const wx_config_t *cfg)
     g.cfg.appid = strdup(cfg->appid);
     g.cfg.secret = strdup(cfg->secret);
     g.cfg.ca_file = cfg->ca_file && cfg->ca_file[0] ? strdup(cfg->ca_file) : NULL;
-    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret ||
-        (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
+    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret || (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
         goto Exit;
     n = strlen(g.cfg.api_base);
     while (n > 0 && g.cfg.api_base[n - 1] == '/') /* paths start with '/' */
@@ -265,6 +265,19 @@ static int is_retryable(const wx_status_t *st)
            (st->errcode == WX_ERR_HTTP && st->http_status >= 500);
 }
 
+/* The end of the current request's time on this thread (0 = none). */
+static _Thread_local long long thread_deadline_ms;
+
+void wx_set_thread_deadline(long long deadline_ms)
+{
+    thread_deadline_ms = deadline_ms;
+}
+
+static long long time_left_ms(void)
+{
+    return thread_deadline_ms ? thread_deadline_ms - monotonic_ms() : 0x7fffffffffffffffLL;
+}
+
 /* ---- one HTTP attempt -------------------------------------------------- */
 
 typedef wx_buf_t buf_t;
@@ -338,8 +351,7 @@ static int reply_is_image(const char *ct, const buf_t *b, char *ct_out, size_t c
 }
 
 /* Turns a 200 reply into res (errcode 0) or st (anything else). */
-static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t *res,
-                        wx_status_t *st)
+static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t *res, wx_status_t *st)
 {
     const cJSON *ec;
     long long code = 0;
@@ -349,8 +361,8 @@ static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t 
     if (!(req->accept_image && reply_is_image(ct, b, res->content_type, sizeof res->content_type))) {
         json = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
         if (!cJSON_IsObject(json)) {
-            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len,
-                          ct ? ", " : "", ct ? ct : "");
+            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len, ct ? ", " : "",
+                          ct ? ct : "");
             goto Exit;
         }
         /* Missing errcode = 0; it may also come as a numeric string. */
@@ -380,8 +392,8 @@ Exit:
     return rc;
 }
 
-int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b,
-                  struct curl_slist **hdrs, wx_status_t *st)
+int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b, struct curl_slist **hdrs,
+                  wx_status_t *st)
 {
     const wx_config_t *cfg = &g.cfg;
 
@@ -446,12 +458,23 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL;
     buf_t b = {0};
-    CURL *h;
+    CURL *h = NULL;
+    CURLcode cc;
     int rc = -1;
+    long long left = time_left_ms();
+    long timeout_ms = g.cfg.timeout_ms, connect_ms = g.cfg.connect_timeout_ms;
 
-    st->attempts++;
     st->http_status = 0;
     st->errmsg[0] = '\0';
+    if (left < WX_MIN_ATTEMPT_MS) {
+        wx_status_set(st, WX_ERR_DEADLINE, "the request's deadline leaves no time for this call");
+        goto Exit;
+    }
+    st->attempts++;
+    if (left < timeout_ms)
+        timeout_ms = (long)left;
+    if (connect_ms > timeout_ms)
+        connect_ms = timeout_ms;
     h = thread_handle();
     if (!h) {
         wx_status_set(st, WX_ERR_TRANSPORT, "curl_easy_init failed");
@@ -460,7 +483,15 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     curl_easy_reset(h); /* keeps the connection cache: keep-alive reuse */
     if (wx_easy_setup(h, req, url, errbuf, &b, &hdrs, st) != 0)
         goto Exit;
-    rc = wx_easy_result(req, h, curl_easy_perform(h), errbuf, &b, res, st);
+    /* The request's deadline may leave less than the configured timeouts. */
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    cc = curl_easy_perform(h);
+    if (cc == CURLE_OPERATION_TIMEDOUT && timeout_ms < g.cfg.timeout_ms) {
+        wx_status_set(st, WX_ERR_DEADLINE, "the request's deadline ended the call after %ld ms", timeout_ms);
+        goto Exit;
+    }
+    rc = wx_easy_result(req, h, cc, errbuf, &b, res, st);
 Exit:
     if (h) /* the handle must not keep pointers to this frame's buffers */
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -478,8 +509,10 @@ static int call_with_retries(const wx_req_t *req, const char *url, wx_res_t *res
         if (req->no_retry || n >= g.cfg.max_retries || !is_retryable(st))
             return -1;
         long delay = backoff_ms(n);
-        log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint,
-                 st->errcode, st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
+        if (time_left_ms() < delay + WX_MIN_ATTEMPT_MS)
+            return -1; /* no time left for another attempt: the last error stands */
+        log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint, st->errcode,
+                 st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
         sleep_ms(delay);
     }
 }
@@ -503,8 +536,8 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
         } else {
             tq = strdup("");
         }
-        if (!tq || asprintf(&url, "%s%s?%s%s%s", g.cfg.api_base, req->path, tq,
-                            tq[0] && req->query ? "&" : "", req->query ? req->query : "") < 0) {
+        if (!tq || asprintf(&url, "%s%s?%s%s%s", g.cfg.api_base, req->path, tq, tq[0] && req->query ? "&" : "",
+                            req->query ? req->query : "") < 0) {
             url = NULL;
             wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
             goto Exit;
@@ -516,8 +549,8 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
         }
         if (!req->with_token || replayed || !wx_is_token_error(st->errcode))
             goto Exit;
-        log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once",
-                 req->endpoint, st->errcode, st->errmsg);
+        log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once", req->endpoint,
+                 st->errcode, st->errmsg);
         wx_token_invalidate(token, st->errcode);
         replayed = 1;
         explicit_bzero(url, strlen(url));
@@ -536,8 +569,7 @@ Exit:
         if (req->openid)
             mask_openid(req->openid, who, sizeof who);
         log_warn("wechat", "%s failed%s%s: errcode %d, http %d, attempts %d: %s", req->endpoint,
-                 who[0] ? " for openid " : "", who, st->errcode, st->http_status, st->attempts,
-                 st->errmsg);
+                 who[0] ? " for openid " : "", who, st->errcode, st->http_status, st->attempts, st->errmsg);
     }
     return rc;
 }
@@ -578,8 +610,8 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
         wx_status_set(st, WX_ERR_TRANSPORT, "wechat client not initialised");
         goto Exit;
     }
-    query = wx_query("appid", g.cfg.appid, "secret", g.cfg.secret, "js_code", js_code,
-                     "grant_type", "authorization_code", (char *)NULL);
+    query = wx_query("appid", g.cfg.appid, "secret", g.cfg.secret, "js_code", js_code, "grant_type",
+                     "authorization_code", (char *)NULL);
     if (!query) {
         wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
         goto Exit;
@@ -629,14 +661,13 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber",
-                    .body = body, .with_token = 1};
+    wx_req_t req = {
+        .endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber", .body = body, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     info = cJSON_GetObjectItemCaseSensitive(res.json, "phone_info");
     cc = cJSON_GetObjectItemCaseSensitive(info, "countryCode");
-    if (!cJSON_IsObject(info) ||
-        json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
+    if (!cJSON_IsObject(info) || json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
         json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
         bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
         goto Exit;
@@ -650,8 +681,7 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
         snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
     /* The watermark says which app the number was issued for. */
     wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
-    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] &&
-        strcmp(wm_appid, g.cfg.appid) != 0) {
+    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] && strcmp(wm_appid, g.cfg.appid) != 0) {
         bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
         goto Exit;
     }
@@ -698,8 +728,10 @@ int wx_send_subscribe(const char *json_body, long long *msgid, wx_status_t *st)
     status_init(st);
     if (msgid)
         *msgid = 0;
-    wx_req_t req = {.endpoint = "subscribe_send", .path = "/cgi-bin/message/subscribe/send",
-                    .body = json_body ? json_body : "", .with_token = 1};
+    wx_req_t req = {.endpoint = "subscribe_send",
+                    .path = "/cgi-bin/message/subscribe/send",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     if (msgid)
@@ -710,8 +742,7 @@ Exit:
     return rc;
 }
 
-int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out,
-                     wx_status_t *st)
+int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
     const cJSON *result, *label;
@@ -723,16 +754,15 @@ int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_secc
     memset(out, 0, sizeof *out);
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddNumberToObject(o, "version", 2) ||
-        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
-        !cJSON_AddNumberToObject(o, "scene", scene) ||
+        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") || !cJSON_AddNumberToObject(o, "scene", scene) ||
         !cJSON_AddStringToObject(o, "content", content ? content : "")) {
         cJSON_Delete(o);
         o = NULL;
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body,
-                    .openid = openid, .with_token = 1};
+    wx_req_t req = {
+        .endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body, .openid = openid, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     /* errcode 0 only means the check ran; the verdict is result.suggest. */
@@ -754,8 +784,8 @@ Exit:
     return rc;
 }
 
-int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len,
-                            char *content_type, size_t ct_size, wx_status_t *st)
+int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len, char *content_type,
+                            size_t ct_size, wx_status_t *st)
 {
     wx_res_t res = {0};
     int rc = -1;
@@ -765,8 +795,11 @@ int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t
     *image_len = 0;
     if (content_type && ct_size)
         content_type[0] = '\0';
-    wx_req_t req = {.endpoint = "getwxacodeunlimit", .path = "/wxa/getwxacodeunlimit",
-                    .body = json_body ? json_body : "", .with_token = 1, .accept_image = 1};
+    wx_req_t req = {.endpoint = "getwxacodeunlimit",
+                    .path = "/wxa/getwxacodeunlimit",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1,
+                    .accept_image = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     *image = (unsigned char *)res.raw; /* ownership passes to the caller */
@@ -799,8 +832,8 @@ static int media_type_of(const char *url)
     return 2;
 }
 
-int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id,
-                         size_t trace_size, wx_status_t *st)
+int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id, size_t trace_size,
+                         wx_status_t *st)
 {
     wx_res_t res = {0};
     char tid[128], *body = NULL;
@@ -813,22 +846,23 @@ int wx_media_check_async(const char *openid, const char *media_url, int scene, c
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "media_url", media_url) ||
         !cJSON_AddNumberToObject(o, "media_type", media_type_of(media_url)) ||
-        !cJSON_AddNumberToObject(o, "version", 2) ||
-        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
+        !cJSON_AddNumberToObject(o, "version", 2) || !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
         !cJSON_AddNumberToObject(o, "scene", scene)) {
         cJSON_Delete(o);
         o = NULL;
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "media_check_async", .path = "/wxa/media_check_async",
-                    .body = body, .openid = openid, .with_token = 1};
+    wx_req_t req = {.endpoint = "media_check_async",
+                    .path = "/wxa/media_check_async",
+                    .body = body,
+                    .openid = openid,
+                    .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     /* The verdict is pushed later and matched on trace_id: without it the
      * request is lost. */
-    if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id ||
-        strlen(tid) >= trace_size) {
+    if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id || strlen(tid) >= trace_size) {
         bad_reply(st, "media_check_async", "without a usable trace_id");
         goto Exit;
     }
@@ -860,6 +894,8 @@ err_code_t wx_error_to_gateway(const wx_status_t *st)
     case WX_ERR_TRANSPORT:
     case WX_ERR_TIMEOUT:
         return ERR_WECHAT_UNAVAILABLE;
+    case WX_ERR_DEADLINE:
+        return ERR_DEADLINE_EXCEEDED;
     case WX_ERR_HTTP:
         return st->http_status >= 500 ? ERR_WECHAT_UNAVAILABLE : ERR_WECHAT_ERROR;
     default:

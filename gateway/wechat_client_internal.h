@@ -10,7 +10,7 @@
 
 #include "wechat_client.h"
 
-#define WX_TOKEN_MAX 1024 /* WeChat says reserve >= 512 chars */
+#define WX_TOKEN_MAX 1024  /* WeChat says reserve >= 512 chars */
 #define WX_TOKEN_FP_HEX 64 /* a token's fingerprint: hex sha256 */
 
 /* One logical WeChat call. wx_call retries it on -1/5xx/transport errors and,
@@ -28,11 +28,11 @@ typedef struct {
 } wx_req_t;
 
 typedef struct {
-    cJSON *json;               /* parsed reply (errcode 0); NULL for an image */
-    char *raw;                 /* the reply body, NUL-terminated */
+    cJSON *json; /* parsed reply (errcode 0); NULL for an image */
+    char *raw;   /* the reply body, NUL-terminated */
     size_t raw_len;
-    char content_type[64];     /* set for an image: "image/png" */
-    int sent;                  /* the request itself went out at least once (it
+    char content_type[64]; /* set for an image: "image/png" */
+    int sent;              /* the request itself went out at least once (it
                                   was not stopped by a failed token fetch) */
 } wx_res_t;
 
@@ -56,8 +56,7 @@ char *wx_query(const char *key, ...) __attribute__((sentinel));
 /* A JSON number or numeric string as an integer; -1 if neither. */
 int wx_json_int(const cJSON *item, long long *out);
 /* Sets st->errcode and a printf-style st->errmsg. */
-void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void wx_status_set(wx_status_t *st, int errcode, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A reply being received: at most 4 MiB, NUL-terminated; data is
  * malloc'ed (the caller frees it, or decoding hands it to wx_res_t.raw). */
@@ -72,8 +71,8 @@ typedef struct {
  * handle): timeouts, TLS checks and the body collector into *b. errbuf
  * (CURL_ERROR_SIZE bytes), *b and *hdrs (freed by the caller with
  * curl_slist_free_all) must outlive the transfer. 0, or -1 with st set. */
-int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b,
-                  struct curl_slist **hdrs, wx_status_t *st);
+int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b, struct curl_slist **hdrs,
+                  wx_status_t *st);
 /* What a finished transfer of h (set up by wx_easy_setup) means, with cc its
  * curl result: 0 when WeChat answered errcode 0 (the caller owns *res, which
  * took b->data), else -1 with st set (timeout, transport, HTTP status or

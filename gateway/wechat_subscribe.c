@@ -54,11 +54,11 @@ struct wx_sender {
     slot_t *slots;
     int *free_slots; /* stack of idle slot indexes */
     int n_free;
-    int *parked;     /* slots waiting for the token fetch, in order */
+    int *parked; /* slots waiting for the token fetch, in order */
     int n_parked;
     int max;
-    int in_flight;   /* added and not yet reported: on the wire or parked */
-    int fetching;    /* a fetcher thread was started and not yet joined */
+    int in_flight; /* added and not yet reported: on the wire or parked */
+    int fetching;  /* a fetcher thread was started and not yet joined */
     pthread_t fetcher;
     pthread_mutex_t mu; /* guards the fetch_* fields below */
     int fetch_done, fetch_rc;
@@ -282,8 +282,8 @@ static void report(wx_sender_t *s, slot_t *x, int rc, const char *msgid, wx_sent
     wx_sent_t sent = {.ud = x->ud, .rc = rc, .st = x->st};
 
     if (rc != WX_SEND_OK)
-        log_warn("wechat", ENDPOINT " failed: errcode %d, http %d, attempts %d: %s", x->st.errcode,
-                 x->st.http_status, x->st.attempts, x->st.errmsg);
+        log_warn("wechat", ENDPOINT " failed: errcode %d, http %d, attempts %d: %s", x->st.errcode, x->st.http_status,
+                 x->st.attempts, x->st.errmsg);
     if (msgid)
         snprintf(sent.msgid, sizeof sent.msgid, "%s", msgid);
     sent.seconds = since(&x->t0);

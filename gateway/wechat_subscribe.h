@@ -45,13 +45,13 @@ typedef struct wx_sender wx_sender_t;
 
 /* One finished send, as reported by wx_sender_run. */
 typedef struct {
-    void *ud;                /* as given to wx_sender_add */
-    int rc;                  /* WX_SEND_OK, WX_SEND_FAILED or WX_SEND_NO_TOKEN */
-    wx_status_t st;          /* attempts: HTTP requests made for this send: its replay, and a
+    void *ud;                 /* as given to wx_sender_add */
+    int rc;                   /* WX_SEND_OK, WX_SEND_FAILED or WX_SEND_NO_TOKEN */
+    wx_status_t st;           /* attempts: HTTP requests made for this send: its replay, and a
                                 token fetch made on the calling thread, included */
     char msgid[WX_MSGID_MAX]; /* on WX_SEND_OK: WeChat's msgid exactly as sent (it exceeds a
                                 double's exact range, so copied as digits), or "" if none */
-    double seconds;          /* from wx_sender_add to the answer */
+    double seconds;           /* from wx_sender_add to the answer */
 } wx_sent_t;
 
 typedef void (*wx_sent_fn)(const wx_sent_t *sent, void *ctx);

@@ -49,17 +49,17 @@
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char token[WX_TOKEN_MAX]; /* "" = none */
-    int64_t refresh_at;       /* monotonic ms: refresh from here on */
-    int64_t expires_at;       /* monotonic ms: unusable from here on */
-    int fetching;             /* a thread is fetching right now */
-    unsigned long gen;        /* bumped when a fetch finishes */
-    int last_ok;              /* outcome of the last finished fetch */
-    wx_status_t last_err;     /* its failure, handed to the waiters */
-    int64_t cooldown_until;   /* no new fetch before this after a configuration error */
+    char token[WX_TOKEN_MAX];              /* "" = none */
+    int64_t refresh_at;                    /* monotonic ms: refresh from here on */
+    int64_t expires_at;                    /* monotonic ms: unusable from here on */
+    int fetching;                          /* a thread is fetching right now */
+    unsigned long gen;                     /* bumped when a fetch finishes */
+    int last_ok;                           /* outcome of the last finished fetch */
+    wx_status_t last_err;                  /* its failure, handed to the waiters */
+    int64_t cooldown_until;                /* no new fetch before this after a configuration error */
     char rejected_fp[WX_TOKEN_FP_HEX + 1]; /* the token WeChat rejected: the next fetch may force */
-    int64_t forced_at;        /* monotonic ms of this process's last forced refresh; 0 = none */
-    wx_force_gate_t gate;     /* begin == NULL: no cross-process gate */
+    int64_t forced_at;                     /* monotonic ms of this process's last forced refresh; 0 = none */
+    wx_force_gate_t gate;                  /* begin == NULL: no cross-process gate */
 } tc = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static atomic_long token_fetches; /* HTTP requests to the token endpoint */
@@ -173,7 +173,8 @@ static int fetch_after_rejection(const char *fp, int64_t last_forced, char *tok,
     pthread_mutex_lock(&tc.mu);
     gate = tc.gate;
     pthread_mutex_unlock(&tc.mu);
-    int64_t interval_ms = (int64_t)(cfg->force_interval_s > 0 ? cfg->force_interval_s : FORCE_DEFAULT_INTERVAL_S) * 1000;
+    int64_t interval_ms =
+        (int64_t)(cfg->force_interval_s > 0 ? cfg->force_interval_s : FORCE_DEFAULT_INTERVAL_S) * 1000;
     if (gate.begin)
         may = gate.begin(gate.ud, fp);
     else
@@ -214,7 +215,12 @@ static int usable(int64_t now)
 static int64_t cooldown_ms(int errcode)
 {
     switch (errcode) {
-    case 40001: case 40002: case 40013: case 40125: case 40164: case 40243:
+    case 40001:
+    case 40002:
+    case 40013:
+    case 40125:
+    case 40164:
+    case 40243:
         return 30000;
     case 45009:
         return 300000;
@@ -290,8 +296,7 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
     if (frc == 0) {
         int64_t now = now_ms(), ttl_ms = ttl_s * 1000;
         /* margin = min(300 s, expires_in / 10) */
-        int64_t margin = ttl_ms / 10 < TOKEN_MAX_MARGIN_S * 1000 ? ttl_ms / 10
-                                                                 : TOKEN_MAX_MARGIN_S * 1000;
+        int64_t margin = ttl_ms / 10 < TOKEN_MAX_MARGIN_S * 1000 ? ttl_ms / 10 : TOKEN_MAX_MARGIN_S * 1000;
         memcpy(tc.token, fresh, sizeof tc.token);
         tc.expires_at = now + ttl_ms;
         tc.refresh_at = tc.expires_at - margin;
@@ -307,8 +312,10 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
     explicit_bzero(fresh, sizeof fresh);
     if (frc != 0) {
         if (usable(now_ms())) {
-            log_warn("wechat", "access token refresh failed (errcode %d); keeping the current "
-                     "token until it expires", fst.errcode);
+            log_warn("wechat",
+                     "access token refresh failed (errcode %d); keeping the current "
+                     "token until it expires",
+                     fst.errcode);
             goto Use;
         }
         copy_failure(st);
@@ -341,8 +348,8 @@ int wx_token_peek(char *out, size_t outsz)
 void wx_token_invalidate(const char *failed, int errcode)
 {
     char fp[WX_TOKEN_FP_HEX + 1];
-    int have_fp = failed && failed[0] && (errcode == 40001 || errcode == 42001) &&
-                  wx_token_fingerprint(failed, fp) == 0;
+    int have_fp =
+        failed && failed[0] && (errcode == 40001 || errcode == 42001) && wx_token_fingerprint(failed, fp) == 0;
 
     pthread_mutex_lock(&tc.mu);
     /* Another thread may already have replaced the token that failed for

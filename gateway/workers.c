@@ -102,7 +102,8 @@ worker_pool_t *pool_create(const pool_config_t *cfg)
     if (p->nclasses > POOL_CLASSES_MAX)
         p->nclasses = POOL_CLASSES_MAX;
     for (int i = 0; i < p->nclasses; i++) {
-        pool_share_t s = cfg->nclasses > 1 && cfg->shares ? cfg->shares[i] : (pool_share_t){cfg->threads, cfg->queue_max};
+        pool_share_t s =
+            cfg->nclasses > 1 && cfg->shares ? cfg->shares[i] : (pool_share_t){cfg->threads, cfg->queue_max};
         if (s.threads > cfg->threads)
             s.threads = cfg->threads;
         if (s.threads < 1)

@@ -35,10 +35,10 @@ typedef struct {
 typedef struct {
     const char *name;
     int threads;
-    int queue_max;        /* jobs waiting, all classes together */
+    int queue_max; /* jobs waiting, all classes together */
     int queue_timeout_ms;
-    int nclasses;               /* 0 or 1: one class that may use every thread */
-    const pool_share_t *shares; /* nclasses entries (copied) */
+    int nclasses;                               /* 0 or 1: one class that may use every thread */
+    const pool_share_t *shares;                 /* nclasses entries (copied) */
     void *(*thread_init)(void *arg, int index); /* optional: per-worker context */
     void (*thread_fini)(void *worker_ctx);      /* optional */
     void *arg;

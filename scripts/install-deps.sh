@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="
-build-essential pkg-config
+build-essential pkg-config clang-format
 libh2o-evloop-dev libssl-dev libcurl4-openssl-dev libcjson-dev libmariadb-dev
 libturbojpeg0-dev libpng-dev libsystemd-dev
 mariadb-server mariadb-client

@@ -23,9 +23,14 @@ int main(int argc, char **argv)
         return 1;
     gw_cfg = &cfg;
     db_thread_init();
-    db_params_t p = {.unix_socket = cfg.db_socket, .host = cfg.db_host, .port = cfg.db_port, .user = cfg.db_user,
-                     .password = cfg.db_password, .database = cfg.db_name,
-                     .connect_timeout_ms = cfg.db_connect_timeout_ms, .query_timeout_ms = cfg.db_query_timeout_ms};
+    db_params_t p = {.unix_socket = cfg.db_socket,
+                     .host = cfg.db_host,
+                     .port = cfg.db_port,
+                     .user = cfg.db_user,
+                     .password = cfg.db_password,
+                     .database = cfg.db_name,
+                     .connect_timeout_ms = cfg.db_connect_timeout_ms,
+                     .query_timeout_ms = cfg.db_query_timeout_ms};
     db_conn_t *db = db_conn_new(&p);
     int rc = 1, released = -1;
     if (db_conn_ensure(db) != 0) {

@@ -31,6 +31,7 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "devstack"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))  # session_token: the one token minter
 import devstack  # noqa: E402
 
 GATEWAY_BIN = os.environ.get("GATEWAY_BIN", os.path.join(ROOT, "build", "bin", "gateway"))

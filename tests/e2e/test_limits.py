@@ -229,7 +229,8 @@ def test_a_disabled_user_is_refused_before_its_body_is_judged(limited, factory, 
     uid, token = factory.user()
     db.exec("UPDATE users SET disabled = 1 WHERE id = %s", (uid,))
     # A process that never saw this user (no cached roles): the user is
-    # loaded first, and the broken body never judged.
+    # loaded first, and the broken body never judged. A disabled user gets
+    # 403 USER_DISABLED (see Sessions in miniprogram-api.md).
     client = Plain(limited, fresh_address())
     r = client.post("/api/v1/auth/phone", token=token, data=b'{"code": ', headers={"Content-Type": "application/json"})
     expect_error(r, 403, "USER_DISABLED")

@@ -57,8 +57,7 @@ static inline cJSON *ctl(const char *method, const char *path, const char *body)
     if (status == 200 && b.data)
         json = cJSON_Parse(b.data);
     else
-        printf("control call %s %s failed (HTTP %ld): %s\n", method, path, status,
-               b.data ? b.data : "");
+        printf("control call %s %s failed (HTTP %ld): %s\n", method, path, status, b.data ? b.data : "");
     free(b.data);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
@@ -87,8 +86,7 @@ static inline void fake_fail(const char *fields)
 static inline long fake_count(const char *path)
 {
     cJSON *r = ctl("GET", "/__fake/requests", NULL);
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "counts"),
-                                                      path);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "counts"), path);
     long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
 
     cJSON_Delete(r);

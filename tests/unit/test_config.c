@@ -148,7 +148,7 @@ static void test_file_and_env_override(void)
     CHECK_STR(cfg.trusted_proxies, "10.0.0.1, 10.0.0.2");
     CHECK_STR(cfg.wechat_api_base, "http://127.0.0.1:1/x?a=b");
     CHECK_STR(cfg.log_level, "debug");
-    CHECK_STR(cfg.db_name, "gw=prod"); /* split at the first '=' only */
+    CHECK_STR(cfg.db_name, "gw=prod");     /* split at the first '=' only */
     CHECK_STR(cfg.wechat_appid, "wxtest"); /* the environment wins over the file */
     config_free(&cfg);
 
@@ -213,8 +213,8 @@ static void test_range_and_type_errors(void)
     CHECK_INT(cfg.db_pool_size, 64);
     config_free(&cfg);
 
-    const char *bools[][2] = {{"true", "1"}, {"TRUE", "1"}, {"on", "1"}, {"Yes", "1"}, {"1", "1"},
-                              {"false", "0"}, {"off", "0"}, {"no", "0"}, {"0", "0"}};
+    const char *bools[][2] = {{"true", "1"},  {"TRUE", "1"}, {"on", "1"}, {"Yes", "1"}, {"1", "1"},
+                              {"false", "0"}, {"off", "0"},  {"no", "0"}, {"0", "0"}};
     for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
         base_env();
         setenv("GATEWAY_HTTP2", bools[i][0], 1);
@@ -269,8 +269,8 @@ static void test_cross_key_checks(void)
         {"GATEWAY_SESSION_KEYS", "=0123456789abcdef0123456789abcdef", "session_keys"},
         {"GATEWAY_SESSION_KEYS", "k12345678901234567=0123456789abcdef0123456789abcdef", "session_keys"},
         {"GATEWAY_SESSION_KEYS", KEYS ",k2", "session_keys"},
-        {"GATEWAY_API_MAX_BODY_BYTES", "65535", "api_max_body_bytes"},     /* under json_max_bytes */
-        {"GATEWAY_API_MAX_BODY_BYTES", "11534337", "api_max_body_bytes"},  /* over max_body_bytes */
+        {"GATEWAY_API_MAX_BODY_BYTES", "65535", "api_max_body_bytes"},    /* under json_max_bytes */
+        {"GATEWAY_API_MAX_BODY_BYTES", "11534337", "api_max_body_bytes"}, /* over max_body_bytes */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         base_env();
@@ -349,8 +349,19 @@ static void test_rates_and_shares(void)
         CHECK_INT(cfg.rate_leads_user.burst, rates[i].burst);
         config_free(&cfg);
     }
-    const char *bad_rates[] = {"", "5", "5/", "5/day", "0/min", "-1/min", "5/min burst", "5/min burst 0",
-                               "5/min  burst 2", "5/min burst 2x", "5 /min", "1000001/min", "5/min burst 1000001",
+    const char *bad_rates[] = {"",
+                               "5",
+                               "5/",
+                               "5/day",
+                               "0/min",
+                               "-1/min",
+                               "5/min burst",
+                               "5/min burst 0",
+                               "5/min  burst 2",
+                               "5/min burst 2x",
+                               "5 /min",
+                               "1000001/min",
+                               "5/min burst 1000001",
                                "burst 5"};
     for (size_t i = 0; i < sizeof(bad_rates) / sizeof(bad_rates[0]); i++) {
         base_env();

@@ -78,22 +78,22 @@ static unsigned char *with_exif(const unsigned char *jpeg, size_t len, int orien
     memset(tiff, 0, sizeof tiff);
     memcpy(tiff, "II*\0", 4);
     put32(tiff + 4, 8);
-    put16(tiff + 8, 2);                  /* IFD0: 2 entries */
-    put16(tiff + 10, 0x0112);            /* Orientation */
+    put16(tiff + 8, 2);       /* IFD0: 2 entries */
+    put16(tiff + 10, 0x0112); /* Orientation */
     put16(tiff + 12, 3);
     put32(tiff + 14, 1);
     put16(tiff + 18, (unsigned)orientation);
-    put16(tiff + 22, 0x8825);            /* GPSInfo IFD pointer */
+    put16(tiff + 22, 0x8825); /* GPSInfo IFD pointer */
     put16(tiff + 24, 4);
     put32(tiff + 26, 1);
     put32(tiff + 30, 38);
-    put32(tiff + 34, 0);                 /* no next IFD */
-    put16(tiff + 38, 2);                 /* GPS IFD: 2 entries */
-    put16(tiff + 40, 0x0001);            /* GPSLatitudeRef "N" */
+    put32(tiff + 34, 0);      /* no next IFD */
+    put16(tiff + 38, 2);      /* GPS IFD: 2 entries */
+    put16(tiff + 40, 0x0001); /* GPSLatitudeRef "N" */
     put16(tiff + 42, 2);
     put32(tiff + 44, 2);
     memcpy(tiff + 48, "N\0\0\0", 4);
-    put16(tiff + 52, 0x0002);            /* GPSLatitude: 3 RATIONAL at 68 */
+    put16(tiff + 52, 0x0002); /* GPSLatitude: 3 RATIONAL at 68 */
     put16(tiff + 54, 5);
     put32(tiff + 56, 3);
     put32(tiff + 60, 68);
@@ -255,9 +255,18 @@ static void test_sniff(void)
     CHECK_INT(image_sniff((const unsigned char *)"\x89PNG\r\n\x1a\n....", 12), IMAGE_PNG);
     CHECK_INT(image_sniff((const unsigned char *)"GIF89a......", 12), IMAGE_GIF);
     CHECK_INT(image_sniff((const unsigned char *)"RIFF\x10\0\0\0WEBPVP8 ", 16), IMAGE_WEBP);
-    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24), IMAGE_HEIF);
-    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypmp42\0\0\0\0isommif1", 24), IMAGE_HEIF);
-    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypmp42\0\0\0\0isomavc1", 24), IMAGE_UNKNOWN);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18"
+                                                 "ftypheic\0\0\0\0mif1heic",
+                          24),
+              IMAGE_HEIF);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18"
+                                                 "ftypmp42\0\0\0\0isommif1",
+                          24),
+              IMAGE_HEIF);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18"
+                                                 "ftypmp42\0\0\0\0isomavc1",
+                          24),
+              IMAGE_UNKNOWN);
     CHECK_INT(image_sniff((const unsigned char *)"hello, I am a text file", 23), IMAGE_UNKNOWN);
     CHECK_INT(image_sniff((const unsigned char *)"\xff\xd8", 2), IMAGE_UNKNOWN);
     CHECK_INT(image_sniff(NULL, 0), IMAGE_UNKNOWN);
@@ -625,14 +634,14 @@ static void test_unsupported(void)
     CHECK_INT(image_process((const unsigned char *)"RIFF\x10\0\0\0WEBPVP8 ", 16, &out, why, sizeof why),
               IMAGE_UNSUPPORTED);
     CHECK(strstr(why, "WebP") != NULL);
-    CHECK_INT(image_process((const unsigned char *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24, &out, why,
-                            sizeof why),
+    CHECK_INT(image_process((const unsigned char *)"\0\0\0\x18"
+                                                   "ftypheic\0\0\0\0mif1heic",
+                            24, &out, why, sizeof why),
               IMAGE_UNSUPPORTED);
     CHECK(strstr(why, "HEIC") != NULL);
     CHECK_INT(image_process((const unsigned char *)"GIF89a\1\0\1\0", 10, &out, why, sizeof why), IMAGE_UNSUPPORTED);
     CHECK(out.data == NULL);
 }
-
 
 /* ---- memory bounds ---- */
 

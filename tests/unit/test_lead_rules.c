@@ -9,9 +9,9 @@ static void test_phone_valid(void)
     CHECK(lead_phone_valid("19912345678"));
     CHECK(!lead_phone_valid(NULL));
     CHECK(!lead_phone_valid(""));
-    CHECK(!lead_phone_valid("1380000000"));    /* 10 digits */
-    CHECK(!lead_phone_valid("138000000012"));  /* 12 digits */
-    CHECK(!lead_phone_valid("23800000001"));   /* not starting with 1 */
+    CHECK(!lead_phone_valid("1380000000"));   /* 10 digits */
+    CHECK(!lead_phone_valid("138000000012")); /* 12 digits */
+    CHECK(!lead_phone_valid("23800000001"));  /* not starting with 1 */
     CHECK(!lead_phone_valid("1380000000a"));
     CHECK(!lead_phone_valid("+8613800000001"));
     CHECK(!lead_phone_valid("138 0000 000"));

@@ -38,8 +38,8 @@ static void test_tampering(void)
     long long id, exp, now = (long long)time(NULL);
     CHECK_INT(media_url_sign(7, "thumb", 600, url, sizeof url), 0);
     CHECK_INT(parse_url(url, &id, variant, &exp, sig), 0);
-    CHECK_INT(media_url_verify(8, "thumb", exp, sig, now), -1);    /* another upload */
-    CHECK_INT(media_url_verify(7, "full", exp, sig, now), -1);     /* another variant */
+    CHECK_INT(media_url_verify(8, "thumb", exp, sig, now), -1);     /* another upload */
+    CHECK_INT(media_url_verify(7, "full", exp, sig, now), -1);      /* another variant */
     CHECK_INT(media_url_verify(7, "thumb", exp + 1, sig, now), -1); /* longer life */
     char bad[65];
     memcpy(bad, sig, sizeof bad);

@@ -34,13 +34,12 @@ static int has_line(const char *text, const char *line)
     return 0;
 }
 
-#define CHECK_LINE(text, line)                                                            \
-    do {                                                                                  \
-        if (!has_line((text), (line))) {                                                  \
-            printf("FAIL %s (%s:%d): missing line: %s\n", test_current, __FILE__, __LINE__, \
-                   (line));                                                               \
-            test_current_failed = 1;                                                      \
-        }                                                                                 \
+#define CHECK_LINE(text, line)                                                                                         \
+    do {                                                                                                               \
+        if (!has_line((text), (line))) {                                                                               \
+            printf("FAIL %s (%s:%d): missing line: %s\n", test_current, __FILE__, __LINE__, (line));                   \
+            test_current_failed = 1;                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static void test_headers(void)
@@ -101,13 +100,11 @@ static void test_histogram(void)
         const char *le;
         int count;
     } want[] = {
-        {"0.001", 2}, {"0.0025", 2}, {"0.005", 3}, {"0.01", 3}, {"0.025", 3},
-        {"0.05", 3},  {"0.1", 3},    {"0.25", 4},  {"0.5", 4},  {"1", 4},
-        {"2.5", 5},   {"5", 5},      {"+Inf", 6},
+        {"0.001", 2}, {"0.0025", 2}, {"0.005", 3}, {"0.01", 3}, {"0.025", 3}, {"0.05", 3}, {"0.1", 3},
+        {"0.25", 4},  {"0.5", 4},    {"1", 4},     {"2.5", 5},  {"5", 5},     {"+Inf", 6},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        snprintf(line, sizeof line, "%s_bucket{route=\"/h\",le=\"%s\"} %d", n, want[i].le,
-                 want[i].count);
+        snprintf(line, sizeof line, "%s_bucket{route=\"/h\",le=\"%s\"} %d", n, want[i].le, want[i].count);
         CHECK_LINE(t, line);
     }
     CHECK_LINE(t, "gateway_http_request_duration_seconds_count{route=\"/h\"} 6");
@@ -149,11 +146,10 @@ static void test_long_labels_are_cut(void)
     if (t == NULL)
         return;
     char line[512];
-    snprintf(line, sizeof line,
-             "gateway_http_requests_total{method=\"GET\",route=\"%.159s\",status=\"200\"} 2",
-             route);
+    snprintf(line, sizeof line, "gateway_http_requests_total{method=\"GET\",route=\"%.159s\",status=\"200\"} 2", route);
     CHECK_LINE(t, line);
-    CHECK_LINE(t, "gateway_http_requests_total{method=\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\",route=\"/q\",status=\"200\"} 1");
+    CHECK_LINE(t, "gateway_http_requests_total{method=\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\","
+                  "route=\"/q\",status=\"200\"} 1");
     free(t);
 }
 
@@ -229,7 +225,7 @@ static void test_db_pool(void)
 
     metrics_db_pool(0, 1, 4, 0);
     metrics_db_pool(1, 4, 4, 7);
-    metrics_db_pool(1, 3, 4, 2); /* latest value wins */
+    metrics_db_pool(1, 3, 4, 2);  /* latest value wins */
     metrics_db_pool(-1, 9, 9, 9); /* ignored */
     metrics_db_pool(64, 9, 9, 9); /* ignored */
     metrics_db_rejected();
@@ -336,13 +332,11 @@ static void test_concurrent(void)
         return;
     char line[256];
     for (int r = 0; r < 8; r++) {
-        snprintf(line, sizeof line,
-                 "gateway_http_requests_total{method=\"GET\",route=\"/mt/%d\",status=\"200\"} %d",
-                 r, THREADS * PER_THREAD / 8);
+        snprintf(line, sizeof line, "gateway_http_requests_total{method=\"GET\",route=\"/mt/%d\",status=\"200\"} %d", r,
+                 THREADS * PER_THREAD / 8);
         CHECK_LINE(t, line);
-        snprintf(line, sizeof line,
-                 "gateway_http_request_duration_seconds_bucket{route=\"/mt/%d\",le=\"0.005\"} %d",
-                 r, THREADS * PER_THREAD / 8);
+        snprintf(line, sizeof line, "gateway_http_request_duration_seconds_bucket{route=\"/mt/%d\",le=\"0.005\"} %d", r,
+                 THREADS * PER_THREAD / 8);
         CHECK_LINE(t, line);
     }
     snprintf(line, sizeof line, "gateway_wechat_calls_total{endpoint=\"mt\",result=\"ok\"} %d",

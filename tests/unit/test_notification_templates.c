@@ -45,14 +45,17 @@ static void test_type_of_key(void)
 static void test_thing(void)
 {
     /* 25 CJK characters (3 bytes each) -> the first 20, whole characters */
-    CHECK_STR(build(NF_THING, "一二三四五六七八九十一二三四五六七八九十甲乙丙丁戊"), "一二三四五六七八九十一二三四五六七八九十");
+    CHECK_STR(build(NF_THING, "一二三四五六七八九十一二三四五六七八九十甲乙丙丁戊"),
+              "一二三四五六七八九十一二三四五六七八九十");
     /* a cut right before a multi-byte character */
     CHECK_STR(build(NF_THING, "abcdefghijklmnopqrs维修"), "abcdefghijklmnopqrs维");
     CHECK_INT(chars(build(NF_THING, "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀")), 20);
     CHECK_STR(build(NF_THING, "  line\none\t two  "), "line one two");
     CHECK_STR(build(NF_THING, ""), "-");
     CHECK_STR(build(NF_THING, NULL), "-");
-    CHECK_STR(build(NF_THING, "a\xff" "b"), "ab"); /* a stray byte is dropped, not cut into */
+    CHECK_STR(build(NF_THING, "a\xff"
+                              "b"),
+              "ab"); /* a stray byte is dropped, not cut into */
     /* a cut that ends on a space does not leave it */
     CHECK_STR(build(NF_THING, "abcdefghijklmnopqrs tuv"), "abcdefghijklmnopqrs");
 }
@@ -78,9 +81,9 @@ static void test_name(void)
     CHECK_STR(build(NF_NAME, "张三"), "张三");
     CHECK_STR(build(NF_NAME, "张*"), "张*");
     CHECK_STR(build(NF_NAME, "Wang Xiaoming 2"), "Wang Xiaoming");
-    CHECK_STR(build(NF_NAME, "欧阳一二三四五六七八九"), "欧阳一二三四五六七八");  /* CJK: 10 */
+    CHECK_STR(build(NF_NAME, "欧阳一二三四五六七八九"), "欧阳一二三四五六七八");     /* CJK: 10 */
     CHECK_STR(build(NF_NAME, "Alexander Maximilian Smith"), "Alexander Maximilian"); /* letters: 20 */
-    CHECK_STR(build(NF_NAME, "张Smith三李四王五赵六"), "张Smith三李四王"); /* mixed counts as CJK */
+    CHECK_STR(build(NF_NAME, "张Smith三李四王五赵六"), "张Smith三李四王");           /* mixed counts as CJK */
     CHECK_STR(build(NF_NAME, "123"), "-");
 }
 
@@ -198,9 +201,10 @@ static void test_parse_errors(void)
 }
 
 /* The kinds of gateway/events.h, and the fake WeChat's default templates. */
-static const char *const KINDS[] = {"repair.assigned", "repair.dispatched", "repair.accepted", "repair.resolved",
-                                    "repair.escalated", "repair.reminder", "repair.followup", "lead.assigned",
-                                    "lead.contact_overdue", "referral.stage_changed", "reward.approved"};
+static const char *const KINDS[] = {"repair.assigned",        "repair.dispatched", "repair.accepted",
+                                    "repair.resolved",        "repair.escalated",  "repair.reminder",
+                                    "repair.followup",        "lead.assigned",     "lead.contact_overdue",
+                                    "referral.stage_changed", "reward.approved"};
 static const struct {
     const char *id, *keys;
 } FAKE_TEMPLATES[] = {
@@ -239,8 +243,8 @@ static void test_shipped_config(void)
             }
         CHECK(known);
         /* an event without any payload still gives a complete message */
-        ntpl_event_t ev = {.kind = KINDS[i], .ref_type = "x", .ref_id = 7, .payload = empty,
-                           .created_at = "2025-05-31 09:30"};
+        ntpl_event_t ev = {
+            .kind = KINDS[i], .ref_type = "x", .ref_id = 7, .payload = empty, .created_at = "2025-05-31 09:30"};
         cJSON *msg = ntpl_message(k, &ev, "o_user", NULL);
         CHECK(msg != NULL);
         cJSON *data = cJSON_GetObjectItem(msg, "data");
@@ -268,7 +272,10 @@ static void test_message(void)
     }
     cJSON *p = cJSON_Parse("{\"ticket_no\":\"R20250601-0001\",\"category\":\"水电维修\",\"state_label\":\"已派单\","
                            "\"engineer_name\":\"王师傅\",\"time\":\"2025-06-01 14:05\"}");
-    ntpl_event_t ev = {.kind = "repair.dispatched", .ref_type = "repair", .ref_id = 123, .payload = p,
+    ntpl_event_t ev = {.kind = "repair.dispatched",
+                       .ref_type = "repair",
+                       .ref_id = 123,
+                       .payload = p,
                        .created_at = "2025-06-01 14:00"};
     cJSON *msg = ntpl_message(k, &ev, "o_owner", "developer");
     char *text = cJSON_PrintUnformatted(msg);

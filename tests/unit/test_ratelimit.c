@@ -115,7 +115,8 @@ static void *hammer(void *arg)
     worker_t *w = arg;
     gw_rate_t rate = {1, 3600, 1000};
     for (int i = 0; i < w->rounds; i++)
-        w->allowed += ratelimit_take(w->rl, RATE_DEFAULT, RL_KEY_USER, &w->key, sizeof(w->key), &rate, 5000, NULL, NULL);
+        w->allowed +=
+            ratelimit_take(w->rl, RATE_DEFAULT, RL_KEY_USER, &w->key, sizeof(w->key), &rate, 5000, NULL, NULL);
     return NULL;
 }
 

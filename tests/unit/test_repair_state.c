@@ -108,12 +108,12 @@ static void test_cursor_rejects_foreign_text(void)
 {
     long long id;
     CHECK_INT(repair_cursor_decode("", &id), -1);
-    CHECK_INT(repair_cursor_decode("123", &id), -1);       /* not base64url of r:<id> */
-    CHECK_INT(repair_cursor_decode("bm9wZQ", &id), -1);    /* "nope" */
-    CHECK_INT(repair_cursor_decode("cjow", &id), -1);      /* "r:0" */
-    CHECK_INT(repair_cursor_decode("cjotMQ", &id), -1);    /* "r:-1" */
+    CHECK_INT(repair_cursor_decode("123", &id), -1);    /* not base64url of r:<id> */
+    CHECK_INT(repair_cursor_decode("bm9wZQ", &id), -1); /* "nope" */
+    CHECK_INT(repair_cursor_decode("cjow", &id), -1);   /* "r:0" */
+    CHECK_INT(repair_cursor_decode("cjotMQ", &id), -1); /* "r:-1" */
     CHECK_INT(repair_cursor_decode("cjox!!", &id), -1);
-    CHECK_INT(repair_cursor_decode("cjoxMg", &id), 0);     /* "r:12" */
+    CHECK_INT(repair_cursor_decode("cjoxMg", &id), 0); /* "r:12" */
     CHECK_INT(id, 12);
 }
 

@@ -153,13 +153,28 @@ static void test_malformed(void)
     sign_raw(K1 + 3, msg, buf, sizeof(buf));
     CHECK_INT(verify(buf, NOW, &uid, NULL), SESSION_OK);
     CHECK_INT(uid, 42);
-    const char *plain[] = {"", ".", "....", "k1", "k1.42", "k1.42.1700000100", "k1.42.1700000100.nonce",
-                           "k1.42.1700000100.nonce.sig.extra", "Bearer x", "k1..1700000100.n.s"};
+    const char *plain[] = {"",
+                           ".",
+                           "....",
+                           "k1",
+                           "k1.42",
+                           "k1.42.1700000100",
+                           "k1.42.1700000100.nonce",
+                           "k1.42.1700000100.nonce.sig.extra",
+                           "Bearer x",
+                           "k1..1700000100.n.s"};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         CHECK_INT(verify(plain[i], NOW, &uid, NULL), SESSION_INVALID);
     /* A valid signature over a bad user id or expiry. */
-    const char *fields[] = {"0.1700000100", "-1.1700000100", "x1.1700000100", "+42.1700000100", "42.0",
-                            "42.-5",        "42.",           ".1700000100",   "1234567890123456789.1700000100",
+    const char *fields[] = {"0.1700000100",
+                            "-1.1700000100",
+                            "x1.1700000100",
+                            "+42.1700000100",
+                            "42.0",
+                            "42.-5",
+                            "42.",
+                            ".1700000100",
+                            "1234567890123456789.1700000100",
                             "42.17000001000000000000"};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         snprintf(msg, sizeof(msg), "k1.%s.n", fields[i]);

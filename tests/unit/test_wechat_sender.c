@@ -182,8 +182,13 @@ int main(void)
     snprintf(secret, sizeof secret, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "secret")));
     cJSON_Delete(conf);
     log_set_level(LOG_ERROR);
-    wx_config_t cfg = {.api_base = base, .appid = appid, .secret = secret, .connect_timeout_ms = 2000,
-                       .timeout_ms = 1500, .max_retries = 2, .retry_base_ms = 20};
+    wx_config_t cfg = {.api_base = base,
+                       .appid = appid,
+                       .secret = secret,
+                       .connect_timeout_ms = 2000,
+                       .timeout_ms = 1500,
+                       .max_retries = 2,
+                       .retry_base_ms = 20};
     if (wx_client_init(&cfg) != 0) {
         printf("Bail out! wx_client_init\n");
         return 1;

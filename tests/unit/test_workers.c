@@ -99,8 +99,8 @@ static void open_gate(void)
 static void test_shares_bound_a_flood_and_keep_the_others_free(void)
 {
     const pool_share_t shares[2] = {{2, 2}, {2, 0}}; /* class 0 floods; class 1 may not wait */
-    pool_config_t cfg = {.name = "test", .threads = 4, .queue_max = 100, .queue_timeout_ms = 60000,
-                         .nclasses = 2, .shares = shares};
+    pool_config_t cfg = {
+        .name = "test", .threads = 4, .queue_max = 100, .queue_timeout_ms = 60000, .nclasses = 2, .shares = shares};
     worker_pool_t *p = pool_create(&cfg);
     CHECK(p != NULL);
     gate_open = 0;
@@ -138,14 +138,14 @@ static void test_shares_bound_a_flood_and_keep_the_others_free(void)
 static void test_a_job_past_its_wait_runs_expired(void)
 {
     const pool_share_t shares[2] = {{1, 4}, {1, 4}};
-    pool_config_t cfg = {.name = "test", .threads = 2, .queue_max = 100, .queue_timeout_ms = 60000,
-                         .nclasses = 2, .shares = shares};
+    pool_config_t cfg = {
+        .name = "test", .threads = 2, .queue_max = 100, .queue_timeout_ms = 60000, .nclasses = 2, .shares = shares};
     worker_pool_t *p = pool_create(&cfg);
     gate_open = 0;
     test_job_t blocker, late, patient;
     submit_ok(p, &blocker, 0, 1, 0);
     CHECK(wait_running(p, 0, 1));
-    submit_ok(p, &late, 0, 0, 20);  /* may wait 20 ms */
+    submit_ok(p, &late, 0, 0, 20);   /* may wait 20 ms */
     submit_ok(p, &patient, 0, 0, 0); /* the pool's 60 s */
     sleep_ms(60);
     open_gate();
@@ -158,8 +158,8 @@ static void test_a_job_past_its_wait_runs_expired(void)
 static void test_destroy_drains_the_queue(void)
 {
     const pool_share_t shares[1] = {{1, 50}};
-    pool_config_t cfg = {.name = "test", .threads = 3, .queue_max = 100, .queue_timeout_ms = 60000,
-                         .nclasses = 1, .shares = shares};
+    pool_config_t cfg = {
+        .name = "test", .threads = 3, .queue_max = 100, .queue_timeout_ms = 60000, .nclasses = 1, .shares = shares};
     worker_pool_t *p = pool_create(&cfg);
     gate_open = 1;
     test_job_t *jobs = calloc(40, sizeof(*jobs));

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-# Real errmsg strings (see /work/shared/wechat-api.md); the fake appends " rid: ...".
+# Real errmsg strings, as WeChat sends them; the fake appends " rid: ...".
 ERRMSG = {
     -1: "system error",
     0: "ok",

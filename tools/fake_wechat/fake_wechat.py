@@ -1,6 +1,5 @@
 #!/usr/bin/python3
-"""Local fake of the WeChat mini-program server API (see README.md and
-/work/shared/wechat-api.md §10).
+"""Local fake of the WeChat mini-program server API (see README.md).
 
     fake_wechat.py --host 127.0.0.1 --port 0 --port-file PATH [options]
 
