@@ -49,7 +49,7 @@ class Filers:
                     r = api.post("/api/v1/leads", token=self.lead_token, json=lead_body(self.lead_project))
                     assert r.status_code == 201, r.text
                     with self.lock:
-                        self.leads.append((time.monotonic(), r.json()["data"]["lead"]["id"]))
+                        self.leads.append((time.monotonic(), r.json()["data"]["submission"]["id"]))
             except Exception as e:  # reported by the test
                 with self.lock:
                     self.errors.append(repr(e))
@@ -118,7 +118,7 @@ def test_backup_while_filing_then_restore_into_a_fresh_instance(stack, factory, 
         assert early_repairs and early_leads
         have = {r["id"] for r in restored.query("SELECT id FROM repair_tickets")}
         assert {t for _, t, _ in early_repairs} <= have
-        have = {r["id"] for r in restored.query("SELECT id FROM leads")}
+        have = {r["id"] for r in restored.query("SELECT id FROM lead_submissions")}
         assert {lead for _, lead in early_leads} <= have
         # Nothing half: every photo a restored row references is there, with its checksum.
         media = os.path.join(gw.dir, "media")

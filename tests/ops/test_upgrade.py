@@ -76,7 +76,7 @@ class Load:
             data = r.read()
             if r.status in (200, 201):
                 with self.lock:
-                    self.leads.append(json.loads(data)["data"]["lead"]["id"])
+                    self.leads.append(json.loads(data)["data"]["submission"]["id"])
                 self.record(True)
             else:
                 self.record(False, f"POST lead: {r.status} {data[:200]!r}")
@@ -218,9 +218,13 @@ def test_upgrade_under_load_fails_no_request(stack, factory, fake, db):
                                     f"{load.failures[:5]}"
         assert load.ok > 200
         print(f"upgrade under load: {load.ok} requests answered, {load.resends} resent after a keep-alive close, 0 failed")
-        # Every lead the clients were told was saved is saved, once.
-        rows = db.query("SELECT id FROM leads WHERE project_id = %s", (project_id,))
+        # Every lead the clients were told was saved is saved, once: one
+        # submission each (its receipt's id) and one lead each (own phones).
+        rows = db.query("SELECT s.id FROM lead_submissions s JOIN leads l ON l.id = s.lead_id "
+                        "WHERE l.project_id = %s", (project_id,))
         assert sorted(r["id"] for r in rows) == sorted(load.leads)
+        leads = db.query("SELECT COUNT(*) AS n FROM leads WHERE project_id = %s", (project_id,))
+        assert leads[0]["n"] == len(load.leads)
         log = open(gw.log).read()
         assert log.count("took over from the previous process") == 2
     finally:
