@@ -8,6 +8,7 @@
 #include <turbojpeg.h>
 
 #include "jpeg_markers.h"
+#include "png_chunks.h"
 
 /* Strict decoding: a warning (truncated or corrupt data) fails the image, and
  * progressive JPEGs with absurd scan counts are refused (a known DoS). */
@@ -503,11 +504,23 @@ static int encode_png(const unsigned char *px, int w, int h, int channels, unsig
 static image_status_t process_png(const unsigned char *in, size_t len, image_out_t *out, char *why, size_t whysz)
 {
     image_status_t st = IMAGE_INVALID;
-    unsigned char *px = NULL;
+    unsigned char *px = NULL, *chunks = malloc(len);
+    size_t chunks_len = 0;
+    const char *problem = NULL;
     png_image img;
     memset(&img, 0, sizeof(img));
     img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&img, in, len)) {
+    if (!chunks) {
+        st = IMAGE_NOMEM;
+        goto Exit;
+    }
+    /* libpng never sees a chunk larger than the file, nor one that inflates
+     * (png_chunks.h); it reads from this copy until png_image_free. */
+    if (png_keep_decoding_chunks(in, len, chunks, &chunks_len, &problem) != 0) {
+        set_why(why, whysz, "the PNG data is corrupt or truncated (%s)", problem);
+        goto Exit;
+    }
+    if (!png_image_begin_read_from_memory(&img, chunks, chunks_len)) {
         set_why(why, whysz, "the file is not a decodable PNG (%s)", img.message);
         goto Exit;
     }
@@ -537,6 +550,7 @@ static image_status_t process_png(const unsigned char *in, size_t len, image_out
 Exit:
     png_image_free(&img);
     free(px);
+    free(chunks);
     return st;
 }
 
