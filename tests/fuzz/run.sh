@@ -23,6 +23,11 @@ RSS_MB=2048
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+# The code fuzzed: the commit, marked when gateway/, handlers/ or tests/fuzz/
+# differ from it.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+git diff --quiet HEAD -- gateway handlers tests/fuzz 2>/dev/null || commit="$commit+changes"
+
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 failed=0
@@ -74,5 +79,5 @@ echo "| driver | executions | exec/s | corpus | coverage (edges / features) | cr
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 cat "$results"
 echo
-echo "$(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%d), ${SECONDS_EACH}s per driver: $failed failed"
+echo "$commit, $(date -u +%Y-%m-%d), ${SECONDS_EACH}s per driver: $failed failed"
 [ "$failed" -eq 0 ]
