@@ -1,6 +1,8 @@
 /* wechat_client.c: blocking WeChat server API client (see wechat_client.h).
  *
  * Layers, bottom up:
+ *   wx_decode_reply()     a 200 reply's body -> result or errcode (no I/O; the
+ *                         wx_read_*() readers pick an endpoint's fields)
  *   attempt()             one HTTP request on the thread's curl handle
  *   call_with_retries()   -1 / 5xx / transport / timeout -> backoff, retry
  *   wx_call()             access token in the query; 40001/40014/42001 ->
