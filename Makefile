@@ -12,6 +12,8 @@
 #   make install DESTDIR=...   the production layout (see README, "Production")
 #   make test-ops  the slow operations tests (tests/ops/): reload, upgrade,
 #                  backup/restore, the Debian package against Debian's MariaDB
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_DRIVERS="multipart json"]   libFuzzer drivers (tests/fuzz/)
+#   make chaos  kills MariaDB and the gateway under load, then counts lost writes (tools/chaos/)
 
 CC      ?= gcc
 PKGS    := libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng libsystemd
@@ -48,11 +50,24 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Checks of the database client that need a server: run by the e2e tests.
 DB_CHECK_SRCS := $(wildcard tests/db/*.c)
 DB_CHECK_BINS := $(DB_CHECK_SRCS:tests/db/%.c=$(BUILD)/tests/db/%)
+# Fuzz drivers (tests/fuzz/fuzz_<name>.c), each linked twice: by the normal
+# build into $(BUILD)/tests/test_fuzz_<name>, which replays the seeds and the
+# regression inputs in `make test` (gcc, no libFuzzer); and by `make fuzz`
+# with clang and libFuzzer into $(FUZZ_BUILD)/fuzz/<name>.
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/test_fuzz_%)
+FUZZ_COMMON  := tests/fuzz/support.c tests/fuzz/fuzz.h
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# seconds per driver, and which drivers `make fuzz` runs (one at a time)
+FUZZ_SECONDS ?= 60
+FUZZ_DRIVERS ?= $(FUZZ_NAMES)
 
-.PHONY: all build binary deps run stop test test-ops asan unit unit-bins e2e grant bench install clean format format-check
+.PHONY: all build binary deps run stop test test-ops asan unit unit-bins e2e grant bench install clean format format-check fuzz chaos
 
 all: build
-build: $(BUILD)/bin/gateway $(UNIT_BINS) $(DB_CHECK_BINS)
+build: $(BUILD)/bin/gateway $(UNIT_BINS) $(DB_CHECK_BINS) $(FUZZ_REPLAY_BINS)
 binary: $(BUILD)/bin/gateway
 
 deps:
@@ -84,6 +99,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libgateway.
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) $(STRICT_WARNINGS) -Igateway $< $(BUILD)/libgateway.a $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_COMMON) $(BUILD)/libgateway.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -DFUZZ_NAME='"$*"' $< tests/fuzz/replay.c tests/fuzz/support.c $(BUILD)/libgateway.a \
+		$(LDFLAGS) $(LDLIBS) -o $@
+
+# Only with CC=clang and SAN containing -fsanitize=fuzzer-no-link (make fuzz).
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(BUILD)/libgateway.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer $< tests/fuzz/support.c $(BUILD)/libgateway.a \
+		$(LDFLAGS) -fsanitize=fuzzer $(LDLIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory build
@@ -162,5 +190,15 @@ bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/run.sh $(BUILD)
 
+fuzz:
+	@WITH_FUZZ=1 scripts/install-deps.sh
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 \
+		SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_DRIVERS:%=$(FUZZ_BUILD)/fuzz/%)
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_DRIVERS)
+
+chaos: deps
+	@$(MAKE) --no-print-directory build
+	@$(PYTHON) tools/chaos/chaos.py --bin $(BUILD)/bin/gateway
+
 clean:
-	rm -rf build build-asan build-deb
+	rm -rf build build-asan build-deb $(FUZZ_BUILD)

@@ -8,6 +8,7 @@
 #include <turbojpeg.h>
 
 #include "jpeg_markers.h"
+#include "png_chunks.h"
 
 /* Strict decoding: a warning (truncated or corrupt data) fails the image, and
  * progressive JPEGs with absurd scan counts are refused (a known DoS). */
@@ -857,16 +858,28 @@ Exit:
 
 static image_status_t process_png(const unsigned char *in, size_t len, image_out_t *out, char *why, size_t whysz)
 {
-    unsigned char *px = NULL;
-    int w = 0, h = 0, channels = 0;
     image_status_t st = IMAGE_NOMEM;
-    switch (png_decode(in, len, &px, &w, &h, &channels, why, whysz)) {
+    unsigned char *px = NULL, *chunks = malloc(len);
+    size_t chunks_len = 0;
+    const char *problem = NULL;
+    int w = 0, h = 0, channels = 0;
+    if (!chunks)
+        goto Exit;
+    /* libpng never sees a chunk larger than the file, nor one that inflates
+     * (png_chunks.h); it reads from this copy. */
+    if (png_keep_decoding_chunks(in, len, chunks, &chunks_len, &problem) != 0) {
+        set_why(why, whysz, "the PNG data is corrupt or truncated (%s)", problem);
+        st = IMAGE_INVALID;
+        goto Exit;
+    }
+    switch (png_decode(chunks, chunks_len, &px, &w, &h, &channels, why, whysz)) {
     case 0:
         break;
     case -1:
-        return IMAGE_INVALID;
+        st = IMAGE_INVALID;
+        goto Exit;
     default:
-        return IMAGE_NOMEM;
+        goto Exit;
     }
     if (encode_png(px, w, h, channels, &out->data, &out->len) != 0 || make_thumb(px, w, h, channels, out) != 0)
         goto Exit;
@@ -877,6 +890,7 @@ static image_status_t process_png(const unsigned char *in, size_t len, image_out
     st = IMAGE_OK;
 Exit:
     free(px);
+    free(chunks);
     return st;
 }
 

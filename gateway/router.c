@@ -70,7 +70,10 @@ static int match_path(const char *pattern, const char *path, size_t path_len, ro
             while (s < end && *s != '/')
                 s++;
             size_t len = (size_t)(s - seg);
-            if (len == 0 || len >= sizeof(params->value[0]) || params->count == ROUTER_MAX_PARAMS)
+            /* h2o's normalised path has %00 decoded: a NUL would cut the
+             * value short ("42%00x" read as "42"), so such a path is no match. */
+            if (len == 0 || len >= sizeof(params->value[0]) || params->count == ROUTER_MAX_PARAMS ||
+                memchr(seg, '\0', len))
                 return 0;
             params->name[params->count] = name;
             memcpy(params->value[params->count], seg, len);

@@ -174,6 +174,10 @@ void server_set_reload_hook(int (*hook)(void))
 {
     reload_hook = hook;
 }
+/* Mozilla's "intermediate" TLS 1.2 list: ECDHE key exchange, AEAD ciphers. */
+#define TLS12_CIPHERS                                                                                                  \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 static SSL_CTX *make_ssl_ctx(void)
 {
@@ -190,6 +194,16 @@ static SSL_CTX *make_ssl_ctx(void)
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* TLS 1.2: AEAD suites with forward secrecy only (ECDHE with AES-GCM or
+     * ChaCha20-Poly1305). No CBC suite (LUCKY13 and its kin), no static RSA
+     * key exchange. TLS 1.3 keeps OpenSSL's suites, all of them AEAD. */
+    if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+        fprintf(stderr, "tls: cannot set the TLS 1.2 cipher suites\n");
+        SSL_CTX_free(ctx);
+        SSL_CTX_free(identity);
+        identity = NULL;
+        return NULL;
+    }
     /* Idle keep-alive connections give their read/write buffers back:
      * about half the memory of an idle TLS connection. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

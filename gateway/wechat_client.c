@@ -1,6 +1,8 @@
 /* wechat_client.c: blocking WeChat server API client (see wechat_client.h).
  *
  * Layers, bottom up:
+ *   wx_decode_reply()     a 200 reply's body -> result or errcode (no I/O; the
+ *                         wx_read_*() readers pick an endpoint's fields)
  *   attempt()             one HTTP request on the thread's curl handle
  *   call_with_retries()   -1 / 5xx / transport / timeout -> backoff, retry
  *   wx_call()             access token in the query; 40001/40014/42001 ->
@@ -330,38 +332,37 @@ static int is_image_magic(const unsigned char *p, size_t n)
 
 /* The QR endpoint answers an image on success and JSON on failure. Decide by
  * Content-Type, but a body that starts like JSON is never taken as an image. */
-static int reply_is_image(const char *ct, const buf_t *b, char *ct_out, size_t ct_size)
+static int reply_is_image(const char *ct, const char *data, size_t len, char *ct_out, size_t ct_size)
 {
-    const unsigned char *p = (const unsigned char *)b->data;
+    const unsigned char *p = (const unsigned char *)data;
     size_t i = 0;
 
-    while (i < b->len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
         i++;
-    if (b->len == 0 || (i < b->len && p[i] == '{'))
+    if (len == 0 || (i < len && p[i] == '{'))
         return 0;
     if (ct && !strncasecmp(ct, "image/", 6)) {
         snprintf(ct_out, ct_size, "%.*s", (int)strcspn(ct, "; \t"), ct);
         return 1;
     }
-    if (is_image_magic(p, b->len)) {
+    if (is_image_magic(p, len)) {
         snprintf(ct_out, ct_size, "%s", p[0] == 0x89 ? "image/png" : "image/jpeg");
         return 1;
     }
     return 0;
 }
 
-/* Turns a 200 reply into res (errcode 0) or st (anything else). */
-static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t *res, wx_status_t *st)
+int wx_decode_reply(const wx_req_t *req, char **body, size_t len, const char *ct, wx_res_t *res, wx_status_t *st)
 {
     const cJSON *ec;
     long long code = 0;
     cJSON *json = NULL;
     int rc = -1;
 
-    if (!(req->accept_image && reply_is_image(ct, b, res->content_type, sizeof res->content_type))) {
-        json = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
+    if (!(req->accept_image && reply_is_image(ct, *body, len, res->content_type, sizeof res->content_type))) {
+        json = cJSON_ParseWithLength(*body ? *body : "", len);
         if (!cJSON_IsObject(json)) {
-            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len, ct ? ", " : "",
+            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", len, ct ? ", " : "",
                           ct ? ct : "");
             goto Exit;
         }
@@ -382,9 +383,9 @@ static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t 
     }
     res->json = json;
     json = NULL;
-    res->raw = b->data;
-    res->raw_len = b->len;
-    b->data = NULL;
+    res->raw = *body;
+    res->raw_len = len;
+    *body = NULL;
     st->errcode = 0;
     rc = 0;
 Exit:
@@ -450,7 +451,7 @@ int wx_easy_result(const wx_req_t *req, CURL *h, CURLcode cc, const char *errbuf
         return -1;
     }
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    return decode_reply(req, b, ct, res, st);
+    return wx_decode_reply(req, &b->data, b->len, ct, res, st);
 }
 
 static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_status_t *st)
@@ -594,6 +595,19 @@ static char *print_body(cJSON *obj, wx_status_t *st)
     return s;
 }
 
+int wx_read_session(const wx_res_t *res, wx_session_t *out, wx_status_t *st)
+{
+    memset(out, 0, sizeof *out);
+    /* A "success" without openid is useless (EasyWeChat rejects it too). */
+    if (json_str(res->json, "openid", out->openid, sizeof out->openid, 1) != 0 ||
+        json_str(res->json, "session_key", out->session_key, sizeof out->session_key, 0) != 0 ||
+        json_str(res->json, "unionid", out->unionid, sizeof out->unionid, 0) != 0) {
+        bad_reply(st, "jscode2session", "without a valid openid");
+        return -1;
+    }
+    return 0;
+}
+
 int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
@@ -619,13 +633,8 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
     wx_req_t req = {.endpoint = "jscode2session", .path = "/sns/jscode2session", .query = query};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    /* A "success" without openid is useless (EasyWeChat rejects it too). */
-    if (json_str(res.json, "openid", out->openid, sizeof out->openid, 1) != 0 ||
-        json_str(res.json, "session_key", out->session_key, sizeof out->session_key, 0) != 0 ||
-        json_str(res.json, "unionid", out->unionid, sizeof out->unionid, 0) != 0) {
-        bad_reply(st, "jscode2session", "without a valid openid");
+    if (wx_read_session(&res, out, st) != 0)
         goto Exit;
-    }
     rc = 0;
 Exit:
     if (rc != 0)
@@ -640,12 +649,40 @@ Exit:
     return rc;
 }
 
+int wx_read_phone(const wx_res_t *res, const char *appid, wx_phone_t *out, wx_status_t *st)
+{
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(res->json, "phone_info");
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(info, "countryCode"), *wm;
+    char wm_appid[128];
+    long long ccn = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(info) || json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
+        json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
+        bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
+        return -1;
+    }
+    /* Documented as a string, seen as a number. */
+    if (cc && (wx_json_int(cc, &ccn) != 0 || ccn < 0 || ccn > 99999)) {
+        bad_reply(st, "getuserphonenumber", "with a bad countryCode");
+        return -1;
+    }
+    if (cc)
+        snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
+    /* The watermark says which app the number was issued for. */
+    wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
+    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] &&
+        (!appid || strcmp(wm_appid, appid) != 0)) {
+        bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
+        return -1;
+    }
+    return 0;
+}
+
 int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
-    const cJSON *info, *cc, *wm;
-    char *body = NULL, wm_appid[128];
-    long long ccn;
+    char *body = NULL;
     int rc = -1;
 
     status_init(st);
@@ -665,26 +702,8 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
         .endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber", .body = body, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    info = cJSON_GetObjectItemCaseSensitive(res.json, "phone_info");
-    cc = cJSON_GetObjectItemCaseSensitive(info, "countryCode");
-    if (!cJSON_IsObject(info) || json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
-        json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
-        bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
+    if (wx_read_phone(&res, g.cfg.appid, out, st) != 0)
         goto Exit;
-    }
-    /* Documented as a string, seen as a number. */
-    if (cc && (wx_json_int(cc, &ccn) != 0 || ccn < 0 || ccn > 99999)) {
-        bad_reply(st, "getuserphonenumber", "with a bad countryCode");
-        goto Exit;
-    }
-    if (cc)
-        snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
-    /* The watermark says which app the number was issued for. */
-    wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
-    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] && strcmp(wm_appid, g.cfg.appid) != 0) {
-        bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
-        goto Exit;
-    }
     rc = 0;
 Exit:
     if (rc != 0)
@@ -742,11 +761,27 @@ Exit:
     return rc;
 }
 
+int wx_read_seccheck(const wx_res_t *res, wx_seccheck_t *out, wx_status_t *st)
+{
+    /* errcode 0 only means the check ran; the verdict is result.suggest. */
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(res->json, "result");
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(result, "label");
+    long long lv = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(result) || json_str(result, "suggest", out->suggest, sizeof out->suggest, 1) ||
+        (label && (wx_json_int(label, &lv) != 0 || lv < 0 || lv > 2147483647)) ||
+        json_str(res->json, "trace_id", out->trace_id, sizeof out->trace_id, 0) != 0) {
+        bad_reply(st, "msg_sec_check", "without a valid result");
+        return -1;
+    }
+    out->label = (int)lv;
+    return 0;
+}
+
 int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
-    const cJSON *result, *label;
-    long long lv = 0;
     char *body = NULL;
     int rc = -1;
 
@@ -765,16 +800,8 @@ int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_secc
         .endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body, .openid = openid, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    /* errcode 0 only means the check ran; the verdict is result.suggest. */
-    result = cJSON_GetObjectItemCaseSensitive(res.json, "result");
-    label = cJSON_GetObjectItemCaseSensitive(result, "label");
-    if (!cJSON_IsObject(result) || json_str(result, "suggest", out->suggest, sizeof out->suggest, 1) ||
-        (label && (wx_json_int(label, &lv) != 0 || lv < 0 || lv > 2147483647)) ||
-        json_str(res.json, "trace_id", out->trace_id, sizeof out->trace_id, 0) != 0) {
-        bad_reply(st, "msg_sec_check", "without a valid result");
+    if (wx_read_seccheck(&res, out, st) != 0)
         goto Exit;
-    }
-    out->label = (int)lv;
     rc = 0;
 Exit:
     if (rc != 0)
@@ -832,11 +859,25 @@ static int media_type_of(const char *url)
     return 2;
 }
 
+int wx_read_trace_id(const wx_res_t *res, char *trace_id, size_t trace_size, wx_status_t *st)
+{
+    char tid[128];
+
+    /* The verdict is pushed later and matched on trace_id: without it the
+     * request is lost. */
+    if (json_str(res->json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id || strlen(tid) >= trace_size) {
+        bad_reply(st, "media_check_async", "without a usable trace_id");
+        return -1;
+    }
+    strcpy(trace_id, tid);
+    return 0;
+}
+
 int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id, size_t trace_size,
                          wx_status_t *st)
 {
     wx_res_t res = {0};
-    char tid[128], *body = NULL;
+    char *body = NULL;
     int rc = -1;
 
     status_init(st);
@@ -860,13 +901,8 @@ int wx_media_check_async(const char *openid, const char *media_url, int scene, c
                     .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    /* The verdict is pushed later and matched on trace_id: without it the
-     * request is lost. */
-    if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id || strlen(tid) >= trace_size) {
-        bad_reply(st, "media_check_async", "without a usable trace_id");
+    if (wx_read_trace_id(&res, trace_id, trace_size, st) != 0)
         goto Exit;
-    }
-    strcpy(trace_id, tid);
     rc = 0;
 Exit:
     free(body);

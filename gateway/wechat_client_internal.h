@@ -49,6 +49,25 @@ void wx_res_free(wx_res_t *res);
  * that a double would round); 0 when absent. */
 long long wx_reply_int64(const wx_res_t *res, const char *key);
 
+/* The reply parsers, apart from the network so that they can be tested and
+ * fuzzed on bytes alone (tests/fuzz/fuzz_wechat_reply.c).
+ *
+ * wx_decode_reply turns the body of an HTTP 200 reply into res (WeChat said
+ * errcode 0, or an image for req->accept_image: returns 0) or st (anything
+ * else: -1). *body is malloc'ed (or NULL when len is 0) and NUL-terminated at
+ * len; on 0 res takes it and *body becomes NULL, otherwise the caller still
+ * owns it. ct is the reply's Content-Type or NULL. Only req->accept_image is
+ * read. */
+int wx_decode_reply(const wx_req_t *req, char **body, size_t len, const char *ct, wx_res_t *res, wx_status_t *st);
+/* The fields an endpoint promises in a decoded reply; each clears out, then
+ * returns 0, or -1 with st set to WX_ERR_PARSE ("... reply without ...") and
+ * out not to be used. appid: the configured appid the phone number's
+ * watermark must name. */
+int wx_read_session(const wx_res_t *res, wx_session_t *out, wx_status_t *st);
+int wx_read_phone(const wx_res_t *res, const char *appid, wx_phone_t *out, wx_status_t *st);
+int wx_read_seccheck(const wx_res_t *res, wx_seccheck_t *out, wx_status_t *st);
+int wx_read_trace_id(const wx_res_t *res, char *trace_id, size_t trace_size, wx_status_t *st);
+
 /* "k1=v1&k2=v2" with each value URL-escaped; the argument list is key,
  * value pairs closed by NULL. malloc'ed; NULL on allocation failure. */
 char *wx_query(const char *key, ...) __attribute__((sentinel));

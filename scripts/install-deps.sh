@@ -14,6 +14,8 @@ openssl curl ca-certificates
 python3 python3-pytest python3-requests python3-pymysql python3-cryptography
 "
 [ "${WITH_BENCH:-0}" = 1 ] && PACKAGES="$PACKAGES wrk nghttp2-client sysbench"
+# make fuzz: clang with libFuzzer and the sanitizers' runtime (clang 14).
+[ "${WITH_FUZZ:-0}" = 1 ] && PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -156,6 +156,22 @@ static void test_segment_length_limit(void)
     CHECK(match("POST", path).route == NULL);
 }
 
+/* h2o decodes %00 in the normalised path: "/repairs/42%00x" must not be
+ * read as repair 42 (found by tests/fuzz/fuzz_router.c). */
+static void test_nul_in_a_segment_never_matches(void)
+{
+    setup();
+    static const char path[] = "/api/v1/repairs/42\0x";
+    route_params_t p;
+    int status = 0;
+    char allow[64];
+    CHECK(router_match("GET", 3, path, sizeof(path) - 1, &p, &status, allow, sizeof(allow)) == NULL);
+    CHECK_INT(status, 404);
+    static const char photos[] = "/api/v1/repairs/\0/photos";
+    CHECK(router_match("POST", 4, photos, sizeof(photos) - 1, &p, &status, allow, sizeof(allow)) == NULL);
+    CHECK_INT(status, 404);
+}
+
 static void test_more_params_than_supported_never_match(void)
 {
     setup();
@@ -302,6 +318,7 @@ int main(void)
     RUN(test_method_length_is_respected);
     RUN(test_trailing_slash_and_empty_segments);
     RUN(test_segment_length_limit);
+    RUN(test_nul_in_a_segment_never_matches);
     RUN(test_more_params_than_supported_never_match);
     RUN(test_small_allow_buffer_is_terminated);
     RUN(test_call_params);
