@@ -28,21 +28,22 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # Debian's libh2o.pc omits this; without it h2o.h assumes libuv's layout.
 # Route tables are positional and may leave route_t's optional trailing
 # fields out (router.h), which -Wextra would otherwise reject.
-CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Wall -Wextra -Wno-missing-field-initializers -Werror $(OPT) -g $(SAN) $(PKG_CFLAGS)
-# Stricter warnings, on for gateway/ and the tests. handlers/ gets
-# HANDLER_WARNINGS (empty until the handlers are converted; then set it to
-# $(STRICT_WARNINGS), or drop the variable and give handlers/ the same rule).
+# -I.: sources name their includes from the repository root
+# ("gateway/call.h", "domain/repairs/repair_state.h").
+CFLAGS  += -I. -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Wall -Wextra -Wno-missing-field-initializers -Werror $(OPT) -g $(SAN) $(PKG_CFLAGS)
+# Stricter warnings, on for every folder of C code and the tests.
 STRICT_WARNINGS  := -Wshadow -Wmissing-prototypes
-HANDLER_WARNINGS ?=
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-LIB_SRCS  := $(filter-out gateway/main.c,$(wildcard gateway/*.c handlers/*.c))
-# make unit's library: the gateway and the handlers' modules that have a
-# header (what unit tests can call); the route files are left out.
+# The code's folders: gateway/ (the server and its libraries), handlers/
+# (route files, one folder per domain), domain/ (the domains' modules:
+# state machines, rules, views; no routes), jobs/ (background jobs).
+LIB_SRCS  := $(filter-out gateway/main.c,$(wildcard gateway/*.c handlers/*.c handlers/*/*.c domain/*/*.c jobs/*.c))
+# make unit's library: the gateway and the domain modules (what unit tests
+# call); the route files and the jobs are left out.
 ifeq ($(UNIT_LIB),1)
-LIB_SRCS  := $(filter-out gateway/main.c handlers/handlers.c,$(wildcard gateway/*.c) \
-               $(filter $(patsubst %.h,%.c,$(wildcard handlers/*.h)),$(wildcard handlers/*.c)))
+LIB_SRCS  := $(filter-out gateway/main.c,$(wildcard gateway/*.c domain/*/*.c))
 endif
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -73,14 +74,12 @@ binary: $(BUILD)/bin/gateway
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard gateway/*.h handlers/*.h gateway/*.def)
+$(BUILD)/%.o: %.c $(wildcard gateway/*.h gateway/*.def handlers/*.h handlers/*/*.h domain/*/*.h jobs/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) $(WARNINGS) -c $< -o $@
 
-# Target-specific: which warnings an object gets depends on its folder.
-$(BUILD)/gateway/%.o: WARNINGS := $(STRICT_WARNINGS)
-$(BUILD)/handlers/%.o: WARNINGS := $(HANDLER_WARNINGS)
+WARNINGS := $(STRICT_WARNINGS)
 
 $(BUILD)/libgateway.a: $(LIB_OBJS)
 	@ar rcs $@ $^
@@ -177,9 +176,10 @@ install: binary
 	test -e $(DESTDIR)/etc/$(NAME)/notification-templates.json || \
 		install -m 0644 config/notification-templates.json $(DESTDIR)/etc/$(NAME)/notification-templates.json
 
-# The folders kept in the house style (.clang-format). The handler
-# conversion adds handlers/ once its files are reformatted.
-FORMAT_DIRS  ?= gateway tests/unit tests/db
+# The folders kept in the house style (.clang-format).
+FORMAT_DIRS  ?= gateway handlers handlers/identity handlers/projects handlers/repairs handlers/leads \
+                handlers/notifications handlers/media handlers/ops domain/repairs domain/leads \
+                domain/notifications jobs tests/unit tests/db
 FORMAT_FILES  = $(wildcard $(addsuffix /*.c,$(FORMAT_DIRS)) $(addsuffix /*.h,$(FORMAT_DIRS)))
 format:
 	@clang-format -i --style=file $(FORMAT_FILES)

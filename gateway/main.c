@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../handlers/handlers.h"
+#include "handlers/handlers.h"
 #include "backup.h"
 #include "config.h"
 #include "db.h"

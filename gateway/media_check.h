@@ -6,7 +6,7 @@
  * An upload is submitted with a long-lived signed absolute URL under
  * public_base_url (empty: no submission, the upload stays 'unchecked').
  * WeChat answers with a trace_id at once and pushes the verdict later
- * (handlers/wechat_push.c). States of uploads.check_status:
+ * (handlers/ops/wechat.c). States of uploads.check_status:
  *   unchecked -> pending (submitted, trace_id recorded) -> pass | review | risky
  * 'risky' also sets hidden = 1. A failed submission, a verdict that never
  * comes (MEDIA_CHECK_RESULT_WAIT_S) and a "could not download" verdict are

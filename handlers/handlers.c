@@ -1,4 +1,4 @@
-#include "handlers.h"
+#include "handlers/handlers.h"
 
 void handlers_register_all(void)
 {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../handlers/lead_assign.h"
+#include "../../domain/leads/lead_assign.h"
 #include "config.h"
 #include "db.h"
 

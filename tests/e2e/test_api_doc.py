@@ -82,7 +82,7 @@ def test_route_index_is_current_and_every_route_in_it_is_documented():
     rows = index_rows(index)
     # Every registered route is in it, with the file that declares it.
     assert {(m, re.sub(r"\{(\w+)\}", r":\1", p)) for m, p, *_ in rows} >= registered_routes()
-    assert ("POST", "/api/v1/auth/login", "public", "login", "handlers/auth.c") in rows
+    assert ("POST", "/api/v1/auth/login", "public", "login", "handlers/identity/auth.c") in rows
     for _, _, _, _, file in rows:
         assert os.path.isfile(os.path.join(ROOT, file)), f"the route index names a missing file {file}"
     # ... and documented in the body, outside the generated index.

@@ -15,7 +15,7 @@
 #include "../../gateway/multipart.h"
 #include "fuzz.h"
 
-#define MAX_PARTS 16 /* UPLOAD_MAX_PARTS in handlers/uploads.c */
+#define MAX_PARTS 16 /* UPLOAD_MAX_PARTS in handlers/media/uploads.c */
 
 static int inside(const char *body, size_t len, const char *p, size_t n)
 {

@@ -1,6 +1,6 @@
 /* test_lead_rules.c: phone and channel validation, the stage machine, name
  * masking, referral codes and reward amounts. */
-#include "../../handlers/lead_rules.h"
+#include "../../domain/leads/lead_rules.h"
 #include "test.h"
 
 static void test_phone_valid(void)

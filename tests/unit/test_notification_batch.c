@@ -1,7 +1,7 @@
 /* test_notification_batch.c: the grant ledger of the notification
- * dispatcher (handlers/notification_batch.h), which decides whether one more
+ * dispatcher (domain/notifications/notification_batch.h), which decides whether one more
  * send may go out while others are in flight. Pure: no database. */
-#include "../../handlers/notification_batch.h"
+#include "../../domain/notifications/notification_batch.h"
 #include "test.h"
 
 static void test_one_time_grants_are_reserved_then_consumed(void)

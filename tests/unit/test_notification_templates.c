@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../handlers/notification_fields.h"
-#include "../../handlers/notification_policy.h"
-#include "../../handlers/notification_templates.h"
+#include "../../domain/notifications/notification_fields.h"
+#include "../../domain/notifications/notification_policy.h"
+#include "../../domain/notifications/notification_templates.h"
 #include "../../gateway/json_util.h"
 #include "../../gateway/wechat_subscribe.h"
 #include "test.h"

@@ -1,8 +1,8 @@
 /* test_repair_state.c: the repair ticket's state machine, its clocks and
  * labels, the list cursor, and the statistics arithmetic (all pure). */
-#include "../../handlers/repair_state.h"
-#include "../../handlers/repair_stats_math.h"
-#include "../../handlers/repair_view.h"
+#include "../../domain/repairs/repair_state.h"
+#include "../../domain/repairs/repair_stats_math.h"
+#include "../../domain/repairs/repair_view.h"
 #include "test.h"
 
 static repair_state_t next(repair_action_t a, repair_state_t from)
