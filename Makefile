@@ -81,7 +81,9 @@ $(BUILD)/%.o: %.c $(wildcard gateway/*.h gateway/*.def handlers/*.h handlers/*/*
 
 WARNINGS := $(STRICT_WARNINGS)
 
+# Made afresh: ar would keep the members of files since moved or deleted.
 $(BUILD)/libgateway.a: $(LIB_OBJS)
+	@rm -f $@
 	@ar rcs $@ $^
 
 $(BUILD)/bin/gateway: $(BUILD)/gateway/main.o $(BUILD)/libgateway.a
