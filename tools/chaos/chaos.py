@@ -25,8 +25,8 @@ Afterwards, from the database:
     preferred time) or lacks its repair.assigned/repair.dispatched events; an
     acknowledged lead submission whose lead_submissions row is missing, whose
     lead is missing or differs from what was sent (project, name, phone,
-    interest, note), lacks its lead.assigned event, or has no 'created'
-    submission;
+    interest, note, channel), lacks its lead.assigned event, or has no
+    'created' submission;
   - duplicated: a ticket stored more than once (two with its unique
     description) or a retry or the final replay that answered another id or
     other data; two leads with one phone in the project, or acknowledged
