@@ -7,32 +7,50 @@
 
 Starts a private stack in a temporary folder (tools/devstack/devstack.py:
 MariaDB, the fake WeChat, the gateway, all on loopback), creates a project
-with owners, an engineer and an agent, then files leads (POST /api/v1/leads)
-and repair tickets (POST /api/v1/repairs with an Idempotency-Key) from
-several client threads. Meanwhile it SIGKILLs MariaDB and restarts it, then
-the gateway, then both at once (--rounds times), letting the load run
---phase-seconds after each restart. A client retries a request that failed
-(transport error, 5xx) with the same Idempotency-Key (repairs) or the same
-body (leads: the same phone and project merge into one lead) a bounded number
-of times. Every request, its key, and every 2xx response are recorded.
+with owners, buyers, an engineer and an agent, then files leads (POST
+/api/v1/leads, each with its own phone) and repair tickets (POST
+/api/v1/repairs with an Idempotency-Key) from several client threads.
+Meanwhile it SIGKILLs MariaDB and restarts it, then the gateway, then both at
+once (--rounds times), letting the load run --phase-seconds after each
+restart. A client retries a request that failed (transport error, 5xx) with
+the same Idempotency-Key (repairs) or the same body from the same buyer
+(leads: the phone's open lead takes the submission) a bounded number of
+times. Every request, its key, and every 2xx response are recorded; a lead
+is tracked by the ids of its acknowledged submissions (the intake answers
+with a receipt, data.submission, not with the lead).
 
 Afterwards, from the database:
-  - lost: a request that got a 2xx and whose row is missing, differs from
-    what was acknowledged (owner, unit, category, description, contact phone,
-    preferred time; project, name, phone, interest, note), or lacks the
-    notification events written in the same transaction;
-  - duplicated: a request stored more than once (two tickets with its unique
-    description, two leads with its phone), or a retry or a final replay of an
-    acknowledged request that answered another id or other data;
+  - lost: a ticket that got a 2xx and is missing, differs from what was
+    acknowledged (owner, unit, category, description, contact phone,
+    preferred time) or lacks its repair.assigned/repair.dispatched events; an
+    acknowledged lead submission whose lead_submissions row is missing, whose
+    lead is missing or differs from what was sent (project, name, phone,
+    interest, note, channel), lacks its lead.assigned event, or has no
+    'created' submission;
+  - duplicated: a ticket stored more than once (two with its unique
+    description) or a retry or the final replay that answered another id or
+    other data; two leads with one phone in the project, or acknowledged
+    submissions of one request that point to different leads. More
+    submission rows than acknowledgements (a retry of an attempt that
+    committed, the replay) are the documented behaviour: counted, not
+    duplicates;
   - notification events: after waiting (bounded) for the dispatcher, each is
     final (sent, no_quota, failed, dead) or legitimately pending: 'retrying'
     with next_attempt_at in the future, or 'sending' under a lease that has not
     expired. Anything else ('pending' or 'retrying' overdue, 'sending' with an
-    expired lease) is stuck.
+    expired lease) is stuck;
+  - unexpected: an answer other than 2xx or a retryable 5xx, a lead receipt
+    that is not what was sent, a submission that did not update its own
+    lead, or a lead whose submission counter is not its number of
+    lead_submissions rows.
 Prints the counts; exits 1 if anything was lost, duplicated, stuck, or
-answered with an unexpected status, or if MariaDB or the gateway exited
-without being killed (the end of its log is printed); 2 if the stack could
-not be run.
+unexpected, or if MariaDB or the gateway exited without being killed (the
+end of its log is printed); 2 if the stack could not be run.
+
+The per-buyer daily lead cap (lead_daily_max_per_submitter) is lifted: it
+is a business rule with its own end-to-end tests, and a run files thousands
+of leads from a few buyers (retries and the replay add submissions too).
+The rate limits are off for the same reason: every client is one address.
 
 Bounded: at most --max-requests requests, --attempts attempts each, and
 --rounds x 3 phases of --phase-seconds once the service is back. MariaDB runs with
@@ -50,6 +68,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter
 
 import pymysql
@@ -75,6 +94,12 @@ CONFIG = {
     "notification_retry_max_ms": 1000,
     "notification_max_attempts": 6,
     "notification_lease_ms": 3000,
+    # A business cap, not the subject of this run (see the top of the file).
+    "lead_daily_max_per_submitter": 1000000,
+    # Every client comes from one address and a few users, far faster than a
+    # person: no rate limits (tests/e2e/test_limits.py tests them).
+    **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default")
+       for key in ("ip", "user")},
 }
 FINAL = {"sent", "no_quota", "failed", "dead"}
 RETRYABLE = {500, 502, 503, 504}
@@ -147,8 +172,9 @@ class World:
         self.stack = stack
         self.db = stack.connect()
         self.session = requests.Session()
+        self.project_name = "混沌测试项目"
         self.project = self.exec("INSERT INTO projects (code, name, open_for_leads) VALUES (%s, %s, 1)",
-                                 (f"CHAOS{secrets.token_hex(4)}", "混沌测试项目"))
+                                 (f"CHAOS{secrets.token_hex(4)}", self.project_name))
         building = self.exec("INSERT INTO buildings (project_id, name) VALUES (%s, '1栋')", (self.project,))
         self.category = f"chaos_{secrets.token_hex(4)}"
         self.category_id = self.exec("INSERT INTO repair_categories (code, name, sort_order) VALUES (%s, '混沌', 100)",
@@ -160,6 +186,7 @@ class World:
                   (group, self.engineer[0]))
         self.exec("INSERT INTO repair_dispatch_rules (project_id, building_id, category_id, group_id)"
                   " VALUES (%s, 0, 0, %s)", (self.project, group))
+        self.buyers = [self.user(None) for _ in range(8)]  # (user id, token)
         self.owners = []  # (user id, token, unit id)
         for i in range(owners):
             unit = self.exec("INSERT INTO units (building_id, name) VALUES (%s, %s)", (building, f"{i + 1:02d}01"))
@@ -205,6 +232,8 @@ class Request:
     """One logical write and everything that happened to it."""
 
     def __init__(self, kind, token, body, key=None, owner=None):
+        """owner: (user id, unit id) of a ticket's owner, (user id, None) of
+        a lead's buyer."""
         self.kind, self.token, self.body, self.key, self.owner = kind, token, body, key, owner
         self.attempts = []   # status code, or the exception's class name
         self.acks = []       # (status, data) of every 2xx, the final replay's included
@@ -215,10 +244,12 @@ class Request:
         return bool(self.acks)
 
     def ids(self):
+        """The acknowledged ids: the ticket's (one, however often it was
+        answered), or the lead submissions' (one per acknowledgement)."""
         return {self.id_of(d) for _, d in self.acks}
 
     def id_of(self, data):
-        return data["lead"]["id"] if self.kind == "lead" else data["id"]
+        return data["submission"]["id"] if self.kind == "lead" else data["id"]
 
 
 class Died(Exception):
@@ -254,7 +285,8 @@ class Load:
             body = {"project_id": self.world.project, "name": f"王{n}", "phone": f"13{n:09d}"[-11:],
                     "consent": True, "interest": {"layout": "三室两厅", "area": "90-110", "budget": "300万"},
                     "note": marker, "channel": "poster"}
-            req = Request("lead", self.world.agent[1], body)
+            uid, token = random.choice(self.world.buyers)
+            req = Request("lead", token, body, owner=(uid, None))
         with self.lock:
             self.requests.append(req)
         return req
@@ -321,10 +353,24 @@ class Load:
 # ---- the checks -------------------------------------------------------------------
 
 def same_lead(req, row):
+    """The lead holds what the intake stores for a new phone."""
     b = req.body
     return (row["project_id"] == b["project_id"] and row["name"] == b["name"] and row["phone"] == b["phone"]
             and row["note"] == b["note"] and row["interest_layout"] == b["interest"]["layout"]
-            and row["interest_area"] == b["interest"]["area"] and row["interest_budget"] == b["interest"]["budget"])
+            and row["interest_area"] == b["interest"]["area"] and row["interest_budget"] == b["interest"]["budget"]
+            and row["channel"] == b["channel"])
+
+
+def receipt_differs(req, data, project_name):
+    """Why a lead's 2xx answer is not the receipt of what was sent, or None."""
+    b, s = req.body, data.get("submission") or {}
+    masked = b["phone"][:3] + "****" + b["phone"][7:]
+    want = {"project_id": b["project_id"], "project_name": project_name, "name": b["name"],
+            "phone_masked": masked, "phone_verified": False}
+    got = {k: s.get(k) for k in want}
+    if got != want or not isinstance(s.get("id"), int) or data.get("referral") is not None:
+        return f"receipt {data} is not the receipt of what was sent"
+    return None
 
 
 def same_ticket(req, row, category_id):
@@ -334,43 +380,111 @@ def same_ticket(req, row, category_id):
             and row["preferred_time"] == b["preferred_time"])
 
 
+class Findings:
+    def __init__(self):
+        self.lost, self.duplicated, self.problems = [], [], []
+        self.recovered = []        # requests whose first answer was for an attempt that had committed before
+        self.lead_submissions = Counter()  # rows of the run's leads by outcome
+        self.unacknowledged_submissions = 0  # committed, answer lost to a kill (a retry then answered)
+
+
+def check_ticket(world, req, rows, events, f):
+    ids = req.ids()
+    if len(ids) > 1:
+        f.duplicated.append((req, f"answered ids {sorted(ids)}"))
+    if len({json.dumps(d, sort_keys=True) for _, d in req.acks}) > 1:
+        f.duplicated.append((req, "a retry answered other data"))
+    row = next((r for r in rows if r["id"] in ids), None)
+    if not row:
+        f.lost.append((req, "no ticket with the acknowledged id"))
+    elif not same_ticket(req, row, world.category_id):
+        f.lost.append((req, f"ticket {row['id']} differs from what was acknowledged"))
+    elif not {"repair.assigned", "repair.dispatched"} <= events.get(("repair", row["id"]), set()):
+        f.lost.append((req, f"ticket {row['id']} lacks its dispatch events: {events.get(('repair', row['id']))}"))
+    # A ticket's replay is a 200 with the stored answer.
+    if req.load_attempts > 1 and req.acks[0][0] == 200:
+        f.recovered.append(req)
+
+
+def check_lead(world, req, leads_by_id, subs_by_id, subs_by_lead, events, f):
+    for _, data in req.acks:
+        why = receipt_differs(req, data, world.project_name)
+        if why:
+            f.problems.append((req, why))
+    acked = [subs_by_id.get(i) for i in req.ids()]
+    if None in acked:
+        f.lost.append((req, f"acknowledged submissions {sorted(i for i in req.ids() if i not in subs_by_id)}"
+                            " have no lead_submissions row"))
+    acked = sorted((s for s in acked if s), key=lambda s: s["id"])
+    if not acked:
+        return
+    lead_ids = {s["lead_id"] for s in acked}
+    if len(lead_ids) > 1:
+        f.duplicated.append((req, f"its acknowledged submissions point to leads {sorted(lead_ids)}"))
+    for s in acked:
+        if s["user_id"] != req.owner[0] or s["phone_verified"] != 0 or s["outcome"] == "recorded":
+            f.problems.append((req, f"submission {s['id']} is {s}, not an update of the buyer's own lead"))
+    lead = leads_by_id.get(acked[0]["lead_id"])
+    subs = subs_by_lead.get(acked[0]["lead_id"], [])
+    if not lead:
+        f.lost.append((req, f"lead {acked[0]['lead_id']} of submission {acked[0]['id']} is missing"))
+        return
+    if not same_lead(req, lead):
+        f.lost.append((req, f"lead {lead['id']} differs from what was acknowledged"))
+    elif "lead.assigned" not in events.get(("lead", lead["id"]), set()):
+        f.lost.append((req, f"lead {lead['id']} lacks its lead.assigned event"))
+    elif [s["outcome"] for s in subs].count("created") != 1:
+        f.lost.append((req, f"lead {lead['id']} has not exactly one 'created' submission: {subs}"))
+    if lead["submissions"] != len(subs):
+        f.problems.append((req, f"lead {lead['id']} counts {lead['submissions']} submissions, "
+                                f"lead_submissions holds {len(subs)}"))
+    f.unacknowledged_submissions += len({s["id"] for s in subs} - req.ids())
+    # The first answer was for a submission that found the lead already
+    # there: an earlier attempt had committed and its answer was lost.
+    first = subs_by_id.get(req.id_of(req.acks[0][1]))
+    if req.load_attempts > 1 and first and first["outcome"] != "created":
+        f.recovered.append(req)
+
+
 def check(world, load):
-    lost, duplicated, problems = [], [], []
+    f = Findings()
     tickets = {}
     for row in world.query("SELECT * FROM repair_tickets WHERE project_id = %s", (world.project,)):
         tickets.setdefault(row["description"], []).append(row)
-    leads = {}
+    leads_by_phone, leads_by_id = {}, {}
     for row in world.query("SELECT * FROM leads WHERE project_id = %s", (world.project,)):
-        leads.setdefault(row["phone"], []).append(row)
+        leads_by_phone.setdefault(row["phone"], []).append(row)
+        leads_by_id[row["id"]] = row
+    # Every submission, the project's or not: an acknowledged one filed
+    # under another project's lead is lost too.
+    subs_by_id, subs_by_lead = {}, {}
+    for row in world.query("SELECT id, lead_id, user_id, phone_verified, outcome FROM lead_submissions ORDER BY id"):
+        subs_by_id[row["id"]] = row
+        subs_by_lead.setdefault(row["lead_id"], []).append(row)
+        if row["lead_id"] in leads_by_id:
+            f.lead_submissions[row["outcome"]] += 1
     events = {}
     for row in world.query("SELECT kind, ref_type, ref_id FROM notification_events"):
         events.setdefault((row["ref_type"], row["ref_id"]), set()).add(row["kind"])
 
     for req in load.requests:
-        rows = tickets.get(req.body["description"], []) if req.kind == "repair" else leads.get(req.body["phone"], [])
-        if len(rows) > 1:
-            duplicated.append((req, f"{len(rows)} rows"))
+        if req.kind == "repair":
+            rows = tickets.get(req.body["description"], [])
+            if len(rows) > 1:
+                f.duplicated.append((req, f"{len(rows)} tickets with its description"))
+        else:
+            rows = leads_by_phone.get(req.body["phone"], [])
+            if len(rows) > 1:
+                f.duplicated.append((req, f"{len(rows)} leads with its phone"))
         if req.unexpected:
-            problems.append((req, f"unexpected answer {req.unexpected}"))
+            f.problems.append((req, f"unexpected answer {req.unexpected}"))
         if not req.acked:
             continue
-        ids = req.ids()
-        if len(ids) > 1:
-            duplicated.append((req, f"answered ids {sorted(ids)}"))
-        if req.kind == "repair" and len({json.dumps(d, sort_keys=True) for _, d in req.acks}) > 1:
-            duplicated.append((req, "a retry answered other data"))
-        row = next((r for r in rows if r["id"] in ids), None)
-        if not row:
-            lost.append((req, "no row with the acknowledged id"))
-        elif req.kind == "repair" and not same_ticket(req, row, world.category_id):
-            lost.append((req, f"ticket {row['id']} differs from what was acknowledged"))
-        elif req.kind == "lead" and not same_lead(req, row):
-            lost.append((req, f"lead {row['id']} differs from what was acknowledged"))
-        elif req.kind == "repair" and not {"repair.assigned", "repair.dispatched"} <= events.get(("repair", row["id"]), set()):
-            lost.append((req, f"ticket {row['id']} lacks its dispatch events: {events.get(('repair', row['id']))}"))
-        elif req.kind == "lead" and "lead.assigned" not in events.get(("lead", row["id"]), set()):
-            lost.append((req, f"lead {row['id']} lacks its lead.assigned event"))
-    return lost, duplicated, problems
+        if req.kind == "repair":
+            check_ticket(world, req, rows, events, f)
+        else:
+            check_lead(world, req, leads_by_id, subs_by_id, subs_by_lead, events, f)
+    return f
 
 
 def stuck_events(world):
@@ -458,19 +572,16 @@ def run(args, dir):
 
         log("waiting for the notification dispatcher, then checking the database")
         stuck = wait_for_dispatcher(world, args.dispatch_wait)
-        lost, duplicated, problems = check(world, load)
+        f = check(world, load)
         statuses = Counter(r["status"] for r in world.query("SELECT status FROM notification_events"))
 
         reqs = load.requests
         acked = [r for r in reqs if r.acked]
         retried = [r for r in reqs if r.load_attempts > 1]
-        # The first answer a client saw was a replay: an earlier attempt had
-        # committed, and its answer was lost to a kill.
-        recovered = [r for r in retried if r.acked and (r.acks[0][0] == 200 if r.kind == "repair"
-                                                         else r.acks[0][1].get("deduplicated"))]
         by_kind = Counter(r.kind for r in acked)
         errors = Counter(a for r in reqs for a in r.attempts[:r.load_attempts]
                          if not (isinstance(a, int) and 200 <= a < 300))
+        replayed = sum(1 for r in acked if r.kind == "lead" and len(r.acks) > 1)
         print()
         print("acknowledged after each kill (SIGKILL, restart, then load for --phase-seconds): " +
               ", ".join(f"{name} {n}" for name, n in phases))
@@ -480,15 +591,20 @@ def run(args, dir):
         print(f"failed attempts: {dict(errors)}")
         print(f"acknowledged: {len(acked)} ({by_kind['repair']} repairs, {by_kind['lead']} leads); "
               f"not acknowledged after {args.attempts} attempts: {len(reqs) - len(acked)}")
-        print(f"committed, answer lost to a kill, then answered by a retry with the same id: {len(recovered)}")
+        print(f"committed, answer lost to a kill, then answered by a retry (ticket: the stored answer; "
+              f"lead: a second submission of the same lead): {len(f.recovered)} "
+              f"({Counter(r.kind for r in f.recovered)['repair']} repairs, "
+              f"{Counter(r.kind for r in f.recovered)['lead']} leads)")
+        print(f"lead submissions: {dict(f.lead_submissions)} (one 'created' per lead; 'updated': {replayed} by the "
+              f"replay, {f.unacknowledged_submissions} committed whose answer was lost to a kill)")
         print(f"notification events: {dict(statuses)}; stuck: {len(stuck)}")
-        for req, why in (lost + duplicated + problems)[:20]:
+        for req, why in (f.lost + f.duplicated + f.problems)[:20]:
             print(f"  {req.kind} {req.key or req.body.get('phone')}: {why}; attempts {req.attempts}")
         for e in stuck[:10]:
             print(f"  stuck event: {e}")
-        print(f"lost: {len(lost)}, duplicated: {len(duplicated)}, unexpected answers: {len(problems)}, "
+        print(f"lost: {len(f.lost)}, duplicated: {len(f.duplicated)}, unexpected: {len(f.problems)}, "
               f"stuck events: {len(stuck)}")
-        ok = not lost and not duplicated and not problems and not stuck and acked
+        ok = not f.lost and not f.duplicated and not f.problems and not stuck and acked
         print(f"chaos: {'PASS' if ok else 'FAIL'} in {time.monotonic() - started:.0f} s")
         return 0 if ok else 1
     except Died as e:
@@ -514,6 +630,7 @@ def main():
     try:
         return run(args, dir)
     except Exception as e:
+        traceback.print_exc()
         log(f"error: {e}")
         return 2
     finally:
