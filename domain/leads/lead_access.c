@@ -1,8 +1,10 @@
 /* lead_access.c: see lead_access.h. */
 #include "domain/leads/lead_access.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "gateway/json_util.h"
 #include "gateway/roles.h"
 #include "gateway/utf8.h"
 
@@ -70,6 +72,21 @@ int lead_lock_for_change_or_fail(gw_call_t *c, db_conn_t *db, long long id, lead
         return -1;
     }
     return 0;
+}
+
+void lead_reassign_check(gw_call_t *c, const char *to_field)
+{
+    long long to;
+    if (json_int_or_fail(c, c->body, to_field, 1, 1LL << 53, &to) != 0)
+        return;
+    const char *reason = json_string_or_fail(c, c->body, "reason", 1, 255);
+    if (!reason)
+        return;
+    lead_reassign_form_t *f = call_state_new_or_fail(c, 1, sizeof(*f), free);
+    if (!f)
+        return;
+    f->to = to;
+    f->reason = reason;
 }
 
 int lead_project_name(db_conn_t *db, long long project_id, char *out, size_t outsz)

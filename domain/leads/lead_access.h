@@ -73,6 +73,18 @@ int lead_access(gw_call_t *c, db_conn_t *db, long long project_id, long long age
  * `need`, or the db error. */
 int lead_lock_for_change_or_fail(gw_call_t *c, db_conn_t *db, long long id, lead_access_t need, lead_locked_t *l);
 
+/* The body of a reassignment (of a lead to an agent, of a referral to a
+ * referrer): {<to_field>: a user id, reason: 1..255 characters}. reason
+ * points into the call's body, which lives as long as the call. */
+typedef struct {
+    long long to;
+    const char *reason;
+} lead_reassign_form_t;
+
+/* For a route's BODY_CHECK: reads the body into a new lead_reassign_form_t
+ * as the call's state, or fails the call (400 naming the field). */
+void lead_reassign_check(gw_call_t *c, const char *to_field);
+
 /* projects.name is VARCHAR(100) in utf8mb4: at most 400 bytes. */
 #define LEAD_PROJECT_NAME_BYTES 401
 

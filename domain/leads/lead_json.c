@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "domain/leads/lead_rules.h"
+#include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/mask.h"
 
@@ -72,6 +73,17 @@ int lead_json_finish(cJSON *o)
                    keep_object(o, "consent", consent) != 0
                ? -1
                : 0;
+}
+
+cJSON *lead_json_row(const db_rows_t *r, int row, void *ud)
+{
+    (void)ud;
+    cJSON *o = db_row_json(r, row);
+    if (o && lead_json_finish(o) != 0) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
 }
 
 void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)

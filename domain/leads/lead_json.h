@@ -47,6 +47,11 @@ int lead_json_mask_name(cJSON *o, const char *key);
  * memory runs out. */
 int lead_json_finish(cJSON *o);
 
+/* A row of a lead view as db_row_json renders it, finished by
+ * lead_json_finish: a page_render_fn (gateway/query.h) for the lead lists.
+ * NULL when memory runs out. */
+cJSON *lead_json_row(const db_rows_t *r, int row, void *ud);
+
 /* Older helpers, kept while handlers/projects/projects.c still uses them
  * (its conversion renders its rows with db_row_json and these go): cell
  * (row, col) as a number, or a string, or null when the cell is NULL. */

@@ -514,17 +514,6 @@ static const char *SQL_MY_LEADS =
     " WHERE " LEAD_OWN_AGENT("l") " AND l.id < ? AND (? IS NULL OR l.stage = ?)"
                                   " ORDER BY l.id DESC LIMIT ?";
 
-static cJSON *my_lead_json(const db_rows_t *r, int i, void *ud)
-{
-    (void)ud;
-    cJSON *o = db_row_json(r, i);
-    if (o && lead_json_finish(o) != 0) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
 static void list_my_leads(gw_call_t *c, db_conn_t *db)
 {
     static const char *const keys[] = {"id"};
@@ -539,7 +528,7 @@ static void list_my_leads(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
         return;
     }
-    page_respond(c, &page, r, my_lead_json, NULL, keys);
+    page_respond(c, &page, r, lead_json_row, NULL, keys);
     db_rows_free(r);
 }
 

@@ -96,17 +96,6 @@ static const char *SQL_ADMIN_LEADS =
     " AND (? < 0 OR COALESCE(l.agent_user_id, 0) = ?) AND (? IS NULL OR l.name LIKE ? OR l.phone LIKE ?)"
     " ORDER BY l.id DESC LIMIT ?";
 
-static cJSON *admin_lead_json(const db_rows_t *r, int i, void *ud)
-{
-    (void)ud;
-    cJSON *o = db_row_json(r, i);
-    if (o && lead_json_finish(o) != 0) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
 /* 0 the project exists and the caller manages it, -1 answered (404, 403 or
  * a db error). */
 static int managed_project_or_fail(gw_call_t *c, db_conn_t *db, long long project_id, const char *field)
@@ -146,31 +135,15 @@ static void list_project_leads(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
         return;
     }
-    page_respond(c, &page, r, admin_lead_json, NULL, keys);
+    page_respond(c, &page, r, lead_json_row, NULL, keys);
     db_rows_free(r);
 }
 
 /* ---- POST /admin/leads/:id/reassign ---- */
 
-/* The body, checked on the loop; reason points into it. */
-typedef struct {
-    long long to;
-    const char *reason;
-} reassign_form_t;
-
 static void check_reassign(gw_call_t *c)
 {
-    long long to;
-    if (json_int_or_fail(c, c->body, "agent_user_id", 1, 1LL << 53, &to) != 0)
-        return;
-    const char *reason = json_string_or_fail(c, c->body, "reason", 1, 255);
-    if (!reason)
-        return;
-    reassign_form_t *f = call_state_new_or_fail(c, 1, sizeof(*f), free);
-    if (!f)
-        return;
-    f->to = to;
-    f->reason = reason;
+    lead_reassign_check(c, "agent_user_id");
 }
 
 /* Locks the lead; 0 found and managed by the caller, -1 answered (404, or
@@ -231,7 +204,7 @@ static int audit_reassign(gw_call_t *c, db_conn_t *db, long long id, const lead_
 /* A refusal leaves the transaction to the runner, which rolls it back. */
 static void reassign_lead(gw_call_t *c, db_conn_t *db)
 {
-    const reassign_form_t *f = c->state;
+    const lead_reassign_form_t *f = c->state;
     long long id;
     lead_locked_t l;
     char project_name[LEAD_PROJECT_NAME_BYTES];

@@ -37,17 +37,6 @@ static const char *SQL_MY_OWN_LEADS =
     " WHERE (l.submitted_by_user_id = ? OR (? IS NOT NULL AND l.phone = ?)) AND l.id < ?"
     " ORDER BY l.id DESC LIMIT ?";
 
-static cJSON *own_lead_json(const db_rows_t *r, int i, void *ud)
-{
-    (void)ud;
-    cJSON *o = db_row_json(r, i);
-    if (o && lead_json_finish(o) != 0) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
 static void list_own_leads(gw_call_t *c, db_conn_t *db)
 {
     static const char *const keys[] = {"id"};
@@ -62,7 +51,7 @@ static void list_own_leads(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
         return;
     }
-    page_respond(c, &page, r, own_lead_json, NULL, keys);
+    page_respond(c, &page, r, lead_json_row, NULL, keys);
     db_rows_free(r);
 }
 

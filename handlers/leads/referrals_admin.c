@@ -24,26 +24,9 @@
 #include "gateway/utf8.h"
 #include "handlers/handlers.h"
 
-/* The body, checked on the loop; reason points into it (it lives as long
- * as the call). */
-typedef struct {
-    long long to;
-    const char *reason;
-} reassign_form_t;
-
 static void check_reassign(gw_call_t *c)
 {
-    long long to;
-    if (json_int_or_fail(c, c->body, "referrer_user_id", 1, 1LL << 53, &to) != 0)
-        return;
-    const char *reason = json_string_or_fail(c, c->body, "reason", 1, 255);
-    if (!reason)
-        return;
-    reassign_form_t *f = call_state_new_or_fail(c, 1, sizeof(*f), free);
-    if (!f)
-        return;
-    f->to = to;
-    f->reason = reason;
+    lead_reassign_check(c, "referrer_user_id");
 }
 
 typedef struct {
@@ -140,7 +123,7 @@ static int audit_reassign(gw_call_t *c, db_conn_t *db, long long id, const refer
 /* A refusal leaves the transaction to the runner, which rolls it back. */
 static void reassign(gw_call_t *c, db_conn_t *db)
 {
-    const reassign_form_t *f = c->state;
+    const lead_reassign_form_t *f = c->state;
     long long id;
     referral_row_t ref = {0};
     if (call_param_id_or_fail(c, "id", &id) != 0)
