@@ -86,17 +86,17 @@ static const char *SQL_ALREADY_CUSTOMER =
     " OR EXISTS (SELECT 1 FROM leads l WHERE l.project_id = ? AND l.stage NOT IN ('lost', 'cancelled')"
     "            AND l.phone_verified = 1 AND (l.phone = ? OR l.user_id = ?))";
 
-/* Checks the rules that reject a touch outright. 1 valid, 0 rejected (call
- * failed), -1 db error. */
-static int check_touch(gw_call_t *c, db_conn_t *db, const touch_form_t *in, touch_t *t)
+/* Checks the rules that reject a touch outright. 0 valid, -1 answered
+ * (rejected, or a db error). */
+static int touch_rules_or_fail(gw_call_t *c, db_conn_t *db, const touch_form_t *in, touch_t *t)
 {
     db_rows_t *r = db_query(db, SQL_CODE, DB_ARGS(DB_STR(in->code)));
     if (!r)
-        return -1;
+        goto DbError;
     if (r->nrows == 0) {
         db_rows_free(r);
         call_fail(c, ERR_REFERRAL_CODE_UNKNOWN, "code", "%s is not an active referral code", in->code);
-        return 0;
+        return -1;
     }
     t->code_id = db_get_int(r, 0, "id");
     t->referrer = db_get_int(r, 0, "owner_user_id");
@@ -108,27 +108,31 @@ static int check_touch(gw_call_t *c, db_conn_t *db, const touch_form_t *in, touc
     db_rows_free(r);
     if (self) {
         call_fail(c, ERR_SELF_REFERRAL, "code", "this is your own referral code");
-        return 0;
+        return -1;
     }
     if (!t->project_id)
-        return 1;
+        return 0;
     long long v;
     int found = db_query_int(db, &v, "SELECT 1 FROM projects WHERE id = ?", DB_ARGS(DB_INT(t->project_id)));
-    if (found <= 0) {
-        if (found == 0)
-            call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist", t->project_id);
-        return found;
+    if (found < 0)
+        goto DbError;
+    if (found == 0) {
+        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist", t->project_id);
+        return -1;
     }
     const char *phone = c->user.has_phone ? c->user.phone : NULL;
     if (db_query_int(db, &v, SQL_ALREADY_CUSTOMER,
                      DB_ARGS(DB_INT(t->project_id), DB_STR(phone), DB_INT(c->user.id), DB_INT(t->project_id),
                              DB_STR(phone), DB_INT(c->user.id))) < 0)
-        return -1;
+        goto DbError;
     if (v) {
         call_fail(c, ERR_ALREADY_CUSTOMER, "project_id", "you are already a customer of this project");
-        return 0;
+        return -1;
     }
-    return 1;
+    return 0;
+DbError:
+    call_fail_db(c);
+    return -1;
 }
 
 typedef enum { TOUCH_BOUND, TOUCH_SAME_REFERRER, TOUCH_RECORDED } touch_outcome_t;
@@ -193,12 +197,8 @@ static void touch(gw_call_t *c, db_conn_t *db)
 {
     const touch_form_t *f = c->state;
     touch_t t = {.project_id = f->project_id};
-    int ok = check_touch(c, db, f, &t);
-    if (ok <= 0) {
-        if (ok < 0)
-            call_fail_db(c);
+    if (touch_rules_or_fail(c, db, f, &t) != 0)
         return;
-    }
     touch_outcome_t outcome = TOUCH_BOUND;
     long long binding = 0, expires = 0;
     for (int attempt = 1;; attempt++) {
