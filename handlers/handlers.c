@@ -23,13 +23,12 @@ void handlers_register_all(void)
     repair_sweeper_register();
     projects_register();
     leads_register();
-    leads_agent_register();
     leads_me_register();
     leads_admin_register();
-    leads_stats_register();
     leads_sweeper_register();
-    referral_codes_register();
     referrals_register();
     referrals_admin_register();
-    rewards_register();
+    referrals_agent_register();
+    rewards_admin_register();
+    projects_admin_register();
 }

@@ -24,15 +24,14 @@ void repairs_stats_register(void);
 void repair_sweeper_register(void);
 void projects_register(void);
 void leads_register(void);
-void leads_agent_register(void);
 void leads_me_register(void);
 void leads_admin_register(void);
-void leads_stats_register(void);
 void leads_sweeper_register(void);
-void referral_codes_register(void);
 void referrals_register(void);
 void referrals_admin_register(void);
-void rewards_register(void);
+void referrals_agent_register(void);
+void rewards_admin_register(void);
+void projects_admin_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

@@ -22,8 +22,8 @@
 #define SWEEP_BATCH 50
 
 static const char *SQL_OVERDUE =
-    "SELECT id, project_id, COALESCE(agent_user_id, 0), name, UNIX_TIMESTAMP(created_at),"
-    " UNIX_TIMESTAMP(first_contact_due_at), phone"
+    "SELECT id, project_id, COALESCE(agent_user_id, 0) AS agent_user_id, name,"
+    " FLOOR(UNIX_TIMESTAMP(created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(first_contact_due_at)) AS due_at, phone"
     " FROM leads WHERE stage = 'new' AND first_contacted_at IS NULL AND contact_overdue_at IS NULL"
     " AND first_contact_due_at <= NOW(3) AND erased_at IS NULL"
     " ORDER BY first_contact_due_at LIMIT ? FOR UPDATE SKIP LOCKED";
@@ -40,20 +40,21 @@ static const char *SQL_MANAGERS =
     "     AND xu.disabled = 0 WHERE x.role = 'supervisor' AND x.project_id = ?))";
 
 static const char *SQL_NAMES =
-    "SELECT p.name, (SELECT display_name FROM users WHERE id = ?) FROM projects p WHERE p.id = ?";
+    "SELECT p.name AS project_name, (SELECT display_name FROM users WHERE id = ?) AS agent_name FROM projects p"
+    " WHERE p.id = ?";
 
 /* The event payload; NULL on a database error. */
 static cJSON *overdue_payload(db_conn_t *db, const db_rows_t *r, int i)
 {
-    long long project = db_cell_int(r, i, 1), agent = db_cell_int(r, i, 2);
+    long long project = db_get_int(r, i, "project_id"), agent = db_get_int(r, i, "agent_user_id");
     db_rows_t *n = db_query(db, SQL_NAMES, DB_ARGS(DB_INT(agent), DB_INT(project)));
     if (!n)
         return NULL;
     char name[64], phone[40];
-    lead_mask_name(db_cell(r, i, 3), name, sizeof(name));
-    mask_phone(db_cell(r, i, 6), phone, sizeof(phone));
+    lead_mask_name(db_get(r, i, "name"), name, sizeof(name));
+    mask_phone(db_get(r, i, "phone"), phone, sizeof(phone));
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddNumberToObject(p, "lead_id", (double)db_cell_int(r, i, 0));
+    cJSON_AddNumberToObject(p, "lead_id", (double)db_get_int(r, i, "id"));
     cJSON_AddNumberToObject(p, "project_id", (double)project);
     cJSON_AddStringToObject(p, "customer_name", name);
     cJSON_AddStringToObject(p, "phone_masked", phone);
@@ -62,25 +63,27 @@ static cJSON *overdue_payload(db_conn_t *db, const db_rows_t *r, int i)
     else
         cJSON_AddNullToObject(p, "agent_user_id");
     int named = n->nrows == 1;
-    cJSON_AddStringToObject(p, "project_name", named && db_cell(n, 0, 0) ? db_cell(n, 0, 0) : "");
-    cJSON_AddStringToObject(p, "agent_name", named && db_cell(n, 0, 1) ? db_cell(n, 0, 1) : "");
+    const char *project_name = named ? db_get(n, 0, "project_name") : NULL;
+    const char *agent_name = named ? db_get(n, 0, "agent_name") : NULL;
+    cJSON_AddStringToObject(p, "project_name", project_name ? project_name : "");
+    cJSON_AddStringToObject(p, "agent_name", agent_name ? agent_name : "");
     db_rows_free(n);
-    cJSON_AddNumberToObject(p, "created_at", (double)db_cell_int(r, i, 4));
-    cJSON_AddNumberToObject(p, "due_at", (double)db_cell_int(r, i, 5));
+    cJSON_AddNumberToObject(p, "created_at", (double)db_get_int(r, i, "created_at"));
+    cJSON_AddNumberToObject(p, "due_at", (double)db_get_int(r, i, "due_at"));
     return p;
 }
 
 /* Reports one claimed lead to its managers; 0 or -1. */
 static int report(db_conn_t *db, const db_rows_t *r, int i)
 {
-    long long lead = db_cell_int(r, i, 0), project = db_cell_int(r, i, 1);
+    long long lead = db_get_int(r, i, "id"), project = db_get_int(r, i, "project_id");
     db_rows_t *m = db_query(db, SQL_MANAGERS, DB_ARGS(DB_INT(project), DB_INT(project)));
     if (!m)
         return -1;
     cJSON *payload = overdue_payload(db, r, i);
     int rc = payload ? 0 : -1;
     for (int k = 0; k < m->nrows && rc == 0; k++)
-        rc = events_emit(db, "lead.contact_overdue", db_cell_int(m, k, 0), "lead", lead, payload);
+        rc = events_emit(db, "lead.contact_overdue", db_get_int(m, k, "user_id"), "lead", lead, payload);
     if (m->nrows == 0)
         log_warn("leads", "lead %lld: first contact overdue, but nobody manages project %lld", lead, project);
     cJSON_Delete(payload);
@@ -97,7 +100,7 @@ static int sweep_batch(db_conn_t *db)
     if (db_begin(db) != 0 || !(r = db_query(db, SQL_OVERDUE, DB_ARGS(DB_INT(SWEEP_BATCH)))))
         goto Fail;
     for (int i = 0; i < r->nrows; i++) {
-        if (db_exec(db, SQL_CLAIM, DB_ARGS(DB_INT(db_cell_int(r, i, 0)))) != 0)
+        if (db_exec(db, SQL_CLAIM, DB_ARGS(DB_INT(db_get_int(r, i, "id")))) != 0)
             goto Fail;
         if (db_affected_rows(db) == 0) /* the conditional update is the guarantee; rows are locked anyway */
             continue;

@@ -1,8 +1,10 @@
 /* lead_access.c: see lead_access.h. */
 #include "domain/leads/lead_access.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "gateway/json_util.h"
 #include "gateway/roles.h"
 #include "gateway/utf8.h"
 
@@ -22,19 +24,69 @@ int lead_project_roles(db_conn_t *db, long long user_id, long long project_id, u
     return 0;
 }
 
-int lead_access_or_404(gw_call_t *c, int found, long long project_id, unsigned need, const char *what, long long id,
-                       unsigned *roles)
+int lead_access_or_fail(gw_call_t *c, db_conn_t *db, int found, long long project_id, unsigned need, const char *what,
+                        long long id, unsigned *roles)
 {
     unsigned held = 0;
-    if (found && lead_project_roles(c->db, c->user.id, project_id, &held) != 0)
+    if (found && lead_project_roles(db, c->user.id, project_id, &held) != 0) {
+        call_fail_db(c);
         return -1;
+    }
     if (roles)
         *roles = held;
     if (!(held & need)) {
         call_fail(c, ERR_NOT_FOUND, NULL, "%s %lld not found", what, id);
-        return 0;
+        return -1;
     }
-    return 1;
+    return 0;
+}
+
+int lead_access(gw_call_t *c, db_conn_t *db, long long project_id, long long agent, lead_access_t *out)
+{
+    unsigned roles;
+    if (lead_project_roles(db, c->user.id, project_id, &roles) != 0)
+        return -1;
+    if (agent == c->user.id && (roles & ROLE_AGENT))
+        *out = ACCESS_AGENT_OF_LEAD;
+    else if (roles & (ROLE_SUPERVISOR | ROLE_ADMIN))
+        *out = ACCESS_MANAGE;
+    else
+        *out = ACCESS_NONE;
+    return 0;
+}
+
+int lead_lock_for_change_or_fail(gw_call_t *c, db_conn_t *db, long long id, lead_access_t need, lead_locked_t *l)
+{
+    int found = lead_lock(db, id, l);
+    lead_access_t a = ACCESS_NONE;
+    if (found < 0 || (found && lead_access(c, db, l->project_id, l->agent, &a) != 0)) {
+        call_fail_db(c);
+        return -1;
+    }
+    if (a == ACCESS_NONE) {
+        call_fail(c, ERR_NOT_FOUND, NULL, "lead %lld not found", id);
+        return -1;
+    }
+    if (need == ACCESS_AGENT_OF_LEAD && a != ACCESS_AGENT_OF_LEAD) {
+        call_fail(c, ERR_FORBIDDEN, NULL, "only the lead's agent can do this");
+        return -1;
+    }
+    return 0;
+}
+
+void lead_reassign_check(gw_call_t *c, const char *to_field)
+{
+    long long to;
+    if (json_int_or_fail(c, c->body, to_field, 1, 1LL << 53, &to) != 0)
+        return;
+    const char *reason = json_string_or_fail(c, c->body, "reason", 1, 255);
+    if (!reason)
+        return;
+    lead_reassign_form_t *f = call_state_new_or_fail(c, 1, sizeof(*f), free);
+    if (!f)
+        return;
+    f->to = to;
+    f->reason = reason;
 }
 
 int lead_project_name(db_conn_t *db, long long project_id, char *out, size_t outsz)

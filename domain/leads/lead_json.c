@@ -1,73 +1,89 @@
 /* lead_json.c: see lead_json.h. */
 #include "domain/leads/lead_json.h"
 
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "domain/leads/lead_rules.h"
+#include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/mask.h"
-#include "domain/leads/lead_rules.h"
 
-/* A positive decimal integer in lo..hi; -1 otherwise. */
-static long long parse_positive(const char *s, long long lo, long long hi)
+/* Replaces the string o[key] with mask(string). */
+static int mask_field(cJSON *o, const char *key, void (*mask)(const char *, char *, size_t))
 {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return -1;
-    return v;
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v))
+        return 0;
+    char masked[64];
+    mask(v->valuestring, masked, sizeof(masked));
+    return cJSON_SetValuestring(v, masked) ? 0 : -1;
 }
 
-int lead_page_params(gw_call_t *c, long long *before_id, int *limit)
+int lead_json_mask_phone(cJSON *o, const char *key)
 {
-    char buf[32];
-    *before_id = LLONG_MAX;
-    *limit = 20;
-    if (call_query(c, "cursor", buf, sizeof(buf)) && *buf) {
-        long long v = parse_positive(buf, 1, LLONG_MAX);
-        if (v < 0) {
-            call_fail(c, ERR_INVALID_FIELD, "cursor", "cursor must be a next_cursor value from a previous page");
+    return mask_field(o, key, mask_phone);
+}
+
+int lead_json_mask_name(cJSON *o, const char *key)
+{
+    return mask_field(o, key, lead_mask_name);
+}
+
+int lead_json_amount_display(cJSON *o)
+{
+    if (!cJSON_IsObject(o))
+        return 0;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    const cJSON *amount = cJSON_GetObjectItemCaseSensitive(o, "amount");
+    char shown[32];
+    /* db_row_json renders numbers as raw text. */
+    long long value = cJSON_IsRaw(amount)      ? strtoll(amount->valuestring, NULL, 10)
+                      : cJSON_IsNumber(amount) ? (long long)amount->valuedouble
+                                               : 0;
+    reward_amount_display(cJSON_IsString(kind) ? kind->valuestring : "", value, shown, sizeof(shown));
+    return cJSON_AddStringToObject(o, "amount_display", shown) ? 0 : -1;
+}
+
+/* o[key], rendered null because every field of it is NULL, becomes an object
+ * of those fields, each null. */
+static int keep_object(cJSON *o, const char *key, const char *const fields[])
+{
+    if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, key)))
+        return 0;
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return -1;
+    for (int i = 0; fields[i]; i++)
+        if (!cJSON_AddNullToObject(obj, fields[i])) {
+            cJSON_Delete(obj);
             return -1;
         }
-        *before_id = v;
-    }
-    if (call_query(c, "limit", buf, sizeof(buf))) {
-        long long v = parse_positive(buf, 1, 100);
-        if (v < 0) {
-            call_fail(c, ERR_INVALID_FIELD, "limit", "limit must be an integer from 1 to 100");
-            return -1;
-        }
-        *limit = (int)v;
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(o, key, obj)) {
+        cJSON_Delete(obj);
+        return -1;
     }
     return 0;
 }
 
-int lead_page_rows(const db_rows_t *r, int limit)
+int lead_json_finish(cJSON *o)
 {
-    return r->nrows < limit ? r->nrows : limit;
+    static const char *const interest[] = {"layout", "area", "budget", NULL};
+    static const char *const consent[] = {"at", "privacy_notice_version", NULL};
+    return lead_json_mask_phone(o, "phone_masked") != 0 || keep_object(o, "interest", interest) != 0 ||
+                   keep_object(o, "consent", consent) != 0
+               ? -1
+               : 0;
 }
 
-void lead_page_respond(gw_call_t *c, cJSON *items, int limit, const db_rows_t *r, const char *id_col)
+cJSON *lead_json_row(const db_rows_t *r, int row, void *ud)
 {
-    char cursor[32];
-    int more = r->nrows > limit;
-    if (more)
-        snprintf(cursor, sizeof(cursor), "%lld", db_get_int(r, limit - 1, id_col));
-    call_ok_list(c, items, more ? cursor : NULL);
-}
-
-void lead_page_answer(gw_call_t *c, db_rows_t *r, int limit, cJSON *(*item)(const db_rows_t *r, int row))
-{
-    if (!r) {
-        call_fail_db(c);
-        return;
+    (void)ud;
+    cJSON *o = db_row_json(r, row);
+    if (o && lead_json_finish(o) != 0) {
+        cJSON_Delete(o);
+        return NULL;
     }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < lead_page_rows(r, limit); i++)
-        cJSON_AddItemToArray(items, item(r, i));
-    lead_page_respond(c, items, limit, r, "id");
-    db_rows_free(r);
+    return o;
 }
 
 void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
@@ -81,64 +97,4 @@ void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, 
 void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
 {
     json_add_string_or_null(o, name, db_get(r, row, col));
-}
-
-void lead_json_add_bool(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
-{
-    cJSON_AddBoolToObject(o, name, db_get_int(r, row, col) != 0);
-}
-
-void lead_json_add_phone_masked(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
-{
-    const char *phone = db_get(r, row, col);
-    char masked[40];
-    if (phone)
-        mask_phone(phone, masked, sizeof(masked));
-    json_add_string_or_null(o, name, phone ? masked : NULL);
-}
-
-void lead_json_add_name_masked(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
-{
-    const char *person = db_get(r, row, col);
-    char masked[16];
-    if (person)
-        lead_mask_name(person, masked, sizeof(masked));
-    json_add_string_or_null(o, name, person ? masked : NULL);
-}
-
-void lead_json_add_head(cJSON *o, const db_rows_t *r, int row)
-{
-    lead_json_add_int(o, "id", r, row, "id");
-    cJSON *p = cJSON_AddObjectToObject(o, "project");
-    lead_json_add_int(p, "id", r, row, "project_id");
-    lead_json_add_str(p, "name", r, row, "project_name");
-    lead_json_add_str(o, "name", r, row, "name");
-    lead_json_add_phone_masked(o, "phone_masked", r, row, "phone");
-    lead_json_add_bool(o, "phone_verified", r, row, "phone_verified");
-}
-
-void lead_json_add_interest(cJSON *o, const db_rows_t *r, int row)
-{
-    cJSON *interest = cJSON_AddObjectToObject(o, "interest");
-    lead_json_add_str(interest, "layout", r, row, "interest_layout");
-    lead_json_add_str(interest, "area", r, row, "interest_area");
-    lead_json_add_str(interest, "budget", r, row, "interest_budget");
-}
-
-void lead_json_add_consent(cJSON *o, const db_rows_t *r, int row)
-{
-    cJSON *consent = cJSON_AddObjectToObject(o, "consent");
-    lead_json_add_int(consent, "at", r, row, "consent_at");
-    lead_json_add_str(consent, "privacy_notice_version", r, row, "privacy_notice_version");
-}
-
-void lead_json_add_agent(cJSON *o, const db_rows_t *r, int row)
-{
-    if (!db_get_int(r, row, "agent_user_id")) {
-        cJSON_AddNullToObject(o, "agent");
-        return;
-    }
-    cJSON *agent = cJSON_AddObjectToObject(o, "agent");
-    lead_json_add_int(agent, "user_id", r, row, "agent_user_id");
-    lead_json_add_str(agent, "name", r, row, "agent_name");
 }

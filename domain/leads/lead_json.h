@@ -1,53 +1,61 @@
-/* lead_json.h: small helpers shared by the lead, referral and reward
- * handlers: list paging from the query string and typed cells to JSON.
- * Cells are named by the column's name or alias in the SELECT. */
+/* lead_json.h: the few lines the lead, referral and reward views add to a
+ * row that db_row_json (gateway/db_json.h) rendered from their SELECT.
+ *
+ * The SELECT is the shape of the answer: the column fragments below alias
+ * every column by its field (a dotted alias nests it), so a view is its
+ * SELECT plus lead_json_finish. What SQL cannot say stays here: the masks,
+ * and the objects a lead view always shows even when every field is NULL
+ * (db_row_json renders those as null). */
 #ifndef GW_LEAD_JSON_H
 #define GW_LEAD_JSON_H
 #include <cjson/cJSON.h>
 
-#include "gateway/call.h"
+#include "gateway/db.h"
 
-/* ?cursor= (the opaque value of a previous next_cursor: the last id seen)
- * and ?limit= (1..100, default 20). Lists are newest first, so the next
- * page holds ids below *before_id (LLONG_MAX on the first page). -1 with a
- * 400 naming the parameter. */
-int lead_page_params(gw_call_t *c, long long *before_id, int *limit);
-/* Rows to turn into items when limit + 1 were fetched. */
-int lead_page_rows(const db_rows_t *r, int limit);
-/* call_ok_list for rows fetched with LIMIT limit + 1 and turned into at most
- * `limit` items: next_cursor is the id (column id_col) of the last item kept
- * when a further row exists, else null. Takes items. */
-void lead_page_respond(gw_call_t *c, cJSON *items, int limit, const db_rows_t *r, const char *id_col);
+/* A lead's fields shared by every view of it (a lead l joined to its
+ * project p): id, project {id, name}, name, phone_masked (the phone until
+ * lead_json_finish masks it), phone_verified. */
+#define LEAD_HEAD_COLUMNS                                                                                              \
+    "l.id, l.project_id AS `project.id`, p.name AS `project.name`, l.name, l.phone AS phone_masked, l.phone_verified"
+/* interest {layout, area, budget}. */
+#define LEAD_INTEREST_COLUMNS                                                                                          \
+    "l.interest_layout AS `interest.layout`, l.interest_area AS `interest.area`,"                                      \
+    " l.interest_budget AS `interest.budget`"
+/* consent {at, privacy_notice_version}. */
+#define LEAD_CONSENT_COLUMNS                                                                                           \
+    "FLOOR(UNIX_TIMESTAMP(l.consent_at)) AS `consent.at`,"                                                             \
+    " l.privacy_notice_version AS `consent.privacy_notice_version`"
 
-/* Answers a page of a list: r holds rows fetched with LIMIT limit + 1 (NULL
- * after a db error: the call fails with it), item renders one row; r is
- * freed. */
-void lead_page_answer(gw_call_t *c, db_rows_t *r, int limit, cJSON *(*item)(const db_rows_t *r, int row));
+/* A referral's reward {status, kind, amount} (a referral_rewards w, LEFT
+ * JOINed: null when there is none); lead_json_amount_display adds the
+ * amount as shown. */
+#define LEAD_REWARD_COLUMNS "w.status AS `reward.status`, w.kind AS `reward.kind`, w.amount AS `reward.amount`"
 
-/* Adds cell (row, col) as a number, or null when the cell is NULL. */
+/* Adds amount_display ("¥5000.00", "200积分") to o from its kind and amount;
+ * nothing when o is not an object (a null reward). 0, or -1 when memory
+ * runs out. */
+int lead_json_amount_display(cJSON *o);
+
+/* Replaces the string o[key] with its masked form (a phone: 139****5678; a
+ * person's name: 张*); null or absent stays as it is. 0, or -1 when memory
+ * runs out. */
+int lead_json_mask_phone(cJSON *o, const char *key);
+int lead_json_mask_name(cJSON *o, const char *key);
+
+/* For a rendered lead: masks phone_masked, and shows interest and consent
+ * (when selected) as objects even when every field is NULL. 0, or -1 when
+ * memory runs out. */
+int lead_json_finish(cJSON *o);
+
+/* A row of a lead view as db_row_json renders it, finished by
+ * lead_json_finish: a page_render_fn (gateway/query.h) for the lead lists.
+ * NULL when memory runs out. */
+cJSON *lead_json_row(const db_rows_t *r, int row, void *ud);
+
+/* Older helpers, kept while handlers/projects/projects.c still uses them
+ * (its conversion renders its rows with db_row_json and these go): cell
+ * (row, col) as a number, or a string, or null when the cell is NULL. */
 void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-/* Adds a cell as a string, or null. */
 void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-/* Adds a cell as true/false (NULL and 0 are false). */
-void lead_json_add_bool(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-/* Adds the cell (a phone) masked, or null. */
-void lead_json_add_phone_masked(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-/* Adds the cell (a person's name) masked as 张*, or null. */
-void lead_json_add_name_masked(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-
-/* A lead's fields shared by every view of it, from LEAD_HEAD_COLUMNS (a
- * lead l joined to its project p): id, project {id, name}, name,
- * phone_masked, phone_verified. */
-#define LEAD_HEAD_COLUMNS "l.id, l.project_id, p.name AS project_name, l.name, l.phone, l.phone_verified"
-void lead_json_add_head(cJSON *o, const db_rows_t *r, int row);
-/* interest {layout, area, budget} from interest_layout, interest_area and
- * interest_budget; always an object. */
-void lead_json_add_interest(cJSON *o, const db_rows_t *r, int row);
-/* consent {at, privacy_notice_version} from consent_at and
- * privacy_notice_version; always an object. */
-void lead_json_add_consent(cJSON *o, const db_rows_t *r, int row);
-/* agent {user_id, name} from agent_user_id and agent_name, or null when
- * agent_user_id is NULL or 0. */
-void lead_json_add_agent(cJSON *o, const db_rows_t *r, int row);
 
 #endif

@@ -6,21 +6,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const stage_names[] = {"new", "contacted", "visited", "subscribed", "signed", "lost", "cancelled"};
+const char *const LEAD_STAGE_NAMES[] = {"new",    "contacted", "visited",   "subscribed",
+                                        "signed", "lost",      "cancelled", NULL};
+const char *const LEAD_CHANNEL_NAMES[] = {"referral", "poster", "ad", "walk_in", "organic", "other", NULL};
 static const char *const stage_labels[] = {"新线索", "已联系", "已到访", "已认购", "已签约", "已流失", "已退房"};
-#define NSTAGES (sizeof(stage_names) / sizeof(stage_names[0]))
+#define NSTAGES (sizeof(stage_labels) / sizeof(stage_labels[0]))
 
 lead_stage_t lead_stage_from_name(const char *name)
 {
     for (size_t i = 0; name && i < NSTAGES; i++)
-        if (!strcmp(name, stage_names[i]))
+        if (!strcmp(name, LEAD_STAGE_NAMES[i]))
             return (lead_stage_t)i;
     return STAGE_INVALID;
 }
 
 const char *lead_stage_name(lead_stage_t stage)
 {
-    return stage >= 0 && (size_t)stage < NSTAGES ? stage_names[stage] : "invalid";
+    return stage >= 0 && (size_t)stage < NSTAGES ? LEAD_STAGE_NAMES[stage] : "invalid";
 }
 
 const char *lead_stage_label(lead_stage_t stage)
@@ -65,9 +67,8 @@ int lead_phone_valid(const char *phone)
 
 int lead_channel_valid(const char *channel)
 {
-    static const char *const channels[] = {"referral", "poster", "ad", "walk_in", "organic", "other"};
-    for (size_t i = 0; channel && i < sizeof(channels) / sizeof(channels[0]); i++)
-        if (!strcmp(channel, channels[i]))
+    for (size_t i = 0; channel && LEAD_CHANNEL_NAMES[i]; i++)
+        if (!strcmp(channel, LEAD_CHANNEL_NAMES[i]))
             return 1;
     return 0;
 }

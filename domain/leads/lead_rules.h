@@ -18,6 +18,11 @@ typedef enum {
     STAGE_CANCELLED,
 } lead_stage_t;
 
+/* The stages' names in lead_stage_t order, and the lead channels, each list
+ * NULL-terminated (for query_enum_or_fail). */
+extern const char *const LEAD_STAGE_NAMES[];
+extern const char *const LEAD_CHANNEL_NAMES[];
+
 lead_stage_t lead_stage_from_name(const char *name); /* STAGE_INVALID if unknown */
 const char *lead_stage_name(lead_stage_t stage);
 /* Short Chinese label for notifications (≤5 characters). */

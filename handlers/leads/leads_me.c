@@ -1,6 +1,6 @@
 /* leads_me.c: a user's own leads, and withdrawing consent (PIPL).
  *
- *   GET    /api/v1/me/leads       the caller's leads, newest first
+ *   GET    /api/v1/me/leads?cursor=&limit=   the caller's leads, newest first
  *   DELETE /api/v1/me/leads/:id   withdraws the consent: the lead's personal data is erased
  *
  * The caller's leads: those they submitted (leads.submitted_by_user_id: the
@@ -16,51 +16,43 @@
  * consent, the links to the submitter and to the phone's holder, and the
  * notes of the lead's follow-ups. */
 
+#include "domain/leads/lead_json.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
+#include "gateway/db_json.h"
 #include "gateway/log.h"
+#include "gateway/query.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
-#include "domain/leads/lead_json.h"
 
 /* ---- GET /me/leads ---- */
 
 /* Parameters: the caller (twice), the caller's bound phone or NULL (twice),
  * the cursor, the limit. */
 static const char *SQL_MY_OWN_LEADS =
-    "SELECT " LEAD_HEAD_COLUMNS ", l.interest_layout,"
-    " l.interest_area, l.interest_budget, l.note, l.channel, l.stage, UNIX_TIMESTAMP(l.created_at) AS created_at,"
-    " UNIX_TIMESTAMP(l.consent_at) AS consent_at, l.privacy_notice_version,"
-    " COALESCE(l.submitted_by_user_id = ?, 0) AS submitted_by_me"
+    "SELECT " LEAD_HEAD_COLUMNS ", " LEAD_INTEREST_COLUMNS ", l.note, l.channel, l.stage,"
+    " FLOOR(UNIX_TIMESTAMP(l.created_at)) AS created_at, " LEAD_CONSENT_COLUMNS ","
+    " (l.submitted_by_user_id <=> ?) AS submitted_by_me"
     " FROM leads l JOIN projects p ON p.id = l.project_id"
     " WHERE (l.submitted_by_user_id = ? OR (? IS NOT NULL AND l.phone = ?)) AND l.id < ?"
     " ORDER BY l.id DESC LIMIT ?";
 
-static cJSON *own_lead_json(const db_rows_t *r, int i)
+static void list_own_leads(gw_call_t *c, db_conn_t *db)
 {
-    cJSON *o = cJSON_CreateObject();
-    lead_json_add_head(o, r, i);
-    lead_json_add_interest(o, r, i);
-    lead_json_add_str(o, "note", r, i, "note");
-    lead_json_add_str(o, "channel", r, i, "channel");
-    lead_json_add_str(o, "stage", r, i, "stage");
-    lead_json_add_int(o, "created_at", r, i, "created_at");
-    lead_json_add_consent(o, r, i);
-    lead_json_add_bool(o, "submitted_by_me", r, i, "submitted_by_me");
-    return o;
-}
-
-static void list_own_leads(gw_call_t *c)
-{
-    long long before;
-    int limit;
-    if (lead_page_params(c, &before, &limit) != 0)
+    static const char *const keys[] = {"id"};
+    page_t page;
+    if (page_or_fail(c, 1, &page) != 0)
         return;
     const char *phone = c->user.has_phone ? c->user.phone : NULL;
-    db_rows_t *r = db_query(c->db, SQL_MY_OWN_LEADS,
+    db_rows_t *r = db_query(db, SQL_MY_OWN_LEADS,
                             DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(phone), DB_STR(phone),
-                                    DB_INT(before), DB_INT(limit + 1)));
-    lead_page_answer(c, r, limit, own_lead_json);
+                                    DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    page_respond(c, &page, r, lead_json_row, NULL, keys);
+    db_rows_free(r);
 }
 
 /* ---- DELETE /me/leads/:id ---- */
@@ -75,7 +67,7 @@ static const char *SQL_ERASE =
     " submitted_by_user_id = NULL, erased_at = NOW(3) WHERE id = ?";
 
 /* 0 or -1. */
-static int audit_erase(gw_call_t *c, long long id, long long project_id, int submitted_by_me)
+static int audit_erase(gw_call_t *c, db_conn_t *db, long long id, long long project_id, int submitted_by_me)
 {
     cJSON *detail = cJSON_CreateObject();
     if (!detail)
@@ -83,20 +75,20 @@ static int audit_erase(gw_call_t *c, long long id, long long project_id, int sub
     cJSON_AddNumberToObject(detail, "project_id", (double)project_id);
     cJSON_AddStringToObject(detail, "reason", "consent_withdrawn");
     cJSON_AddStringToObject(detail, "by", submitted_by_me ? "submitter" : "phone_holder");
-    int rc = audit_write(c->db, c->user.id, "lead.erase", "lead", id, detail);
+    int rc = audit_write(db, c->user.id, "lead.erase", "lead", id, detail);
     cJSON_Delete(detail);
     return rc;
 }
 
-static void erase_own_lead(gw_call_t *c)
+static void erase_own_lead(gw_call_t *c, db_conn_t *db)
 {
     long long id;
-    if (call_param_id(c, "id", &id) != 0)
+    if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
     const char *phone = c->user.has_phone ? c->user.phone : NULL;
-    if (db_begin(c->db) != 0)
+    if (db_begin(db) != 0)
         goto DbError;
-    db_rows_t *r = db_query(c->db, SQL_LOCK_OWN_LEAD,
+    db_rows_t *r = db_query(db, SQL_LOCK_OWN_LEAD,
                             DB_ARGS(DB_INT(c->user.id), DB_INT(id), DB_INT(c->user.id), DB_STR(phone), DB_STR(phone)));
     if (!r)
         goto DbError;
@@ -104,18 +96,17 @@ static void erase_own_lead(gw_call_t *c)
     long long project_id = found ? db_get_int(r, 0, "project_id") : 0;
     int submitted_by_me = found && db_get_int(r, 0, "submitted_by_me");
     db_rows_free(r);
-    if (!found) { /* erased already, or not the caller's */
-        db_rollback(c->db);
+    if (!found) { /* erased already, or not the caller's; the runner rolls back */
         call_fail(c, ERR_NOT_FOUND, NULL, "lead %lld not found", id);
         return;
     }
     long long erased_at = 0;
-    if (db_exec(c->db, SQL_ERASE, DB_ARGS(DB_INT(id))) != 0 ||
-        db_exec(c->db, "UPDATE lead_followups SET note = '' WHERE lead_id = ?", DB_ARGS(DB_INT(id))) != 0 ||
-        audit_erase(c, id, project_id, submitted_by_me) != 0 ||
-        db_query_int(c->db, &erased_at, "SELECT UNIX_TIMESTAMP(erased_at) FROM leads WHERE id = ?",
-                     DB_ARGS(DB_INT(id))) < 0 ||
-        db_commit(c->db) != 0)
+    if (db_exec(db, SQL_ERASE, DB_ARGS(DB_INT(id))) != 0 ||
+        db_exec(db, "UPDATE lead_followups SET note = '' WHERE lead_id = ?", DB_ARGS(DB_INT(id))) != 0 ||
+        audit_erase(c, db, id, project_id, submitted_by_me) != 0 ||
+        db_query_int(db, &erased_at, "SELECT UNIX_TIMESTAMP(erased_at) FROM leads WHERE id = ?", DB_ARGS(DB_INT(id))) <
+            0 ||
+        db_commit(db) != 0)
         goto DbError;
     log_info("leads", "lead %lld erased: consent withdrawn by user %lld", id, c->user.id);
     cJSON *d = cJSON_CreateObject();
@@ -126,16 +117,15 @@ static void erase_own_lead(gw_call_t *c)
     call_ok(c, 200, d);
     return;
 DbError:
-    db_rollback(c->db);
     call_fail_db(c);
 }
 
 static const route_t routes[] = {
-    {"GET", "/api/v1/me/leads", ROLE_ANY, BODY_NONE, POOL_DB, list_own_leads},
-    {"DELETE", "/api/v1/me/leads/:id", ROLE_ANY, BODY_NONE, POOL_DB, erase_own_lead},
+    {"GET", "/api/v1/me/leads", ROLE_ANY, BODY_NONE, DB_STEP(list_own_leads)},
+    {"DELETE", "/api/v1/me/leads/:id", ROLE_ANY, BODY_NONE, DB_STEP(erase_own_lead)},
 };
 
 void leads_me_register(void)
 {
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

@@ -105,7 +105,7 @@ def test_supervisors_list_their_projects_leads_with_filters(api, factory, db):
     assert listed(f"&q={phones[1][-8:]}") == [ids[1]]
     assert listed("&q=_%25") == [ids[3]]  # LIKE wildcards are taken literally
     page = api.get(url + "&limit=3", token=stoken).json()
-    assert [x["id"] for x in page["data"]] == ids[:0:-1] and page["next_cursor"] == str(ids[1])
+    assert [x["id"] for x in page["data"]] == ids[:0:-1] and page["next_cursor"]  # opaque
     assert listed(f"&limit=3&cursor={page['next_cursor']}") == [ids[0]]
     for query, field in (("&stage=won", "stage"), ("&channel=tv", "channel"), ("&agent_user_id=x", "agent_user_id"),
                          ("&q=" + "长" * 33, "q"), ("&limit=0", "limit")):
