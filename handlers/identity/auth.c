@@ -31,38 +31,42 @@
 /* wx.login and getPhoneNumber codes: 1-128 characters (WeChat's are 32). */
 #define CODE_MAX_CHARS 128
 
-/* ---- login ---- */
-
+/* Both routes' body is {code}; the state holds it and WeChat's answer, and
+ * is wiped with the call (the code, and code2Session's session_key). */
 typedef struct {
     char code[CODE_MAX_CHARS * 4 + 1];
-    wx_session_t session; /* code2Session's answer */
-} login_t;
+    union {
+        wx_session_t session; /* login: code2Session's answer */
+        wx_phone_t phone;     /* phone binding: getPhoneNumber's answer */
+    } wx;
+} exchange_t;
 
-/* The code and the session_key are wiped with the call. */
-static void login_free(void *p)
+static void exchange_free(void *p)
 {
     if (p)
-        OPENSSL_cleanse(p, sizeof(login_t));
+        OPENSSL_cleanse(p, sizeof(exchange_t));
     free(p);
 }
 
-static void check_login(gw_call_t *c)
+static void check_code(gw_call_t *c)
 {
     const char *code = json_string_or_fail(c, c->body, "code", 1, CODE_MAX_CHARS);
     if (!code)
         return;
-    login_t *l = call_state_new_or_fail(c, 1, sizeof(*l), login_free);
-    if (l)
-        utf8_copy(l->code, sizeof(l->code), code);
+    exchange_t *x = call_state_new_or_fail(c, 1, sizeof(*x), exchange_free);
+    if (x)
+        utf8_copy(x->code, sizeof(x->code), code);
 }
+
+/* ---- login ---- */
 
 static void login_store(gw_call_t *c, db_conn_t *db);
 
 static void login_exchange_code(gw_call_t *c)
 {
-    login_t *l = c->state;
+    exchange_t *x = c->state;
     wx_status_t st;
-    if (wx_code2session(l->code, &l->session, &st) != 0) {
+    if (wx_code2session(x->code, &x->wx.session, &st) != 0) {
         call_fail_wechat(c, &st, "code");
         return;
     }
@@ -92,7 +96,7 @@ static void respond_with_token(gw_call_t *c, int status)
 
 static void login_store(gw_call_t *c, db_conn_t *db)
 {
-    const wx_session_t *s = &((const login_t *)c->state)->session;
+    const wx_session_t *s = &((const exchange_t *)c->state)->wx.session;
     if (db_begin(db) != 0 ||
         db_exec(db, SQL_UPSERT_USER, DB_ARGS(DB_STR(s->openid), DB_STR(*s->unionid ? s->unionid : NULL))) != 0)
         goto DbError;
@@ -142,32 +146,17 @@ static void logout(gw_call_t *c, db_conn_t *db)
 
 /* ---- phone binding ---- */
 
-typedef struct {
-    char code[CODE_MAX_CHARS * 4 + 1];
-    wx_phone_t phone; /* getPhoneNumber's answer */
-} phone_t;
-
-static void check_phone(gw_call_t *c)
-{
-    const char *code = json_string_or_fail(c, c->body, "code", 1, CODE_MAX_CHARS);
-    if (!code)
-        return;
-    phone_t *p = call_state_new_or_fail(c, 1, sizeof(*p), free);
-    if (p)
-        utf8_copy(p->code, sizeof(p->code), code);
-}
-
 static void phone_store(gw_call_t *c, db_conn_t *db);
 
 static void phone_exchange_code(gw_call_t *c)
 {
-    phone_t *p = c->state;
+    exchange_t *x = c->state;
     wx_status_t st;
-    if (wx_get_phone_number(p->code, &p->phone, &st) != 0) {
+    if (wx_get_phone_number(x->code, &x->wx.phone, &st) != 0) {
         call_fail_wechat(c, &st, "code");
         return;
     }
-    if (!*p->phone.pure_phone) {
+    if (!*x->wx.phone.pure_phone) {
         call_fail(c, ERR_WECHAT_ERROR, NULL, "WeChat returned no phone number");
         return;
     }
@@ -187,7 +176,7 @@ static void normalise_phone(const wx_phone_t *p, char *out, size_t outsz)
 static void phone_store(gw_call_t *c, db_conn_t *db)
 {
     char phone[48];
-    normalise_phone(&((const phone_t *)c->state)->phone, phone, sizeof(phone));
+    normalise_phone(&((const exchange_t *)c->state)->wx.phone, phone, sizeof(phone));
     long long uid = c->user.id;
     if (db_begin(db) != 0 ||
         db_exec(db, "UPDATE users SET phone = ? WHERE id = ?", DB_ARGS(DB_STR(phone), DB_INT(uid))) != 0)
@@ -222,10 +211,10 @@ DbError:
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/auth/login", 0, BODY_JSON, WECHAT_STEP(login_exchange_code), BODY_CHECK(check_login),
+    {"POST", "/api/v1/auth/login", 0, BODY_JSON, WECHAT_STEP(login_exchange_code), BODY_CHECK(check_code),
      .rate = RATE_LOGIN, .wechat = WX_LOGIN},
     {"POST", "/api/v1/auth/logout", ROLE_ANY, BODY_NONE, DB_STEP(logout)},
-    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, WECHAT_STEP(phone_exchange_code), BODY_CHECK(check_phone),
+    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, WECHAT_STEP(phone_exchange_code), BODY_CHECK(check_code),
      .rate = RATE_LOGIN, .wechat = WX_PHONE},
 };
 
