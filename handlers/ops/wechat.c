@@ -105,7 +105,7 @@ static int signed_param(const gw_call_t *c, const char *name, char *out, size_t 
 
 /* Reads and checks signature, timestamp and nonce: the signature over the
  * Token, and the timestamp's freshness. -1 with the call failed. */
-static int check_signed_query(gw_call_t *c, signed_query_t *q)
+static int signed_query_or_fail(gw_call_t *c, signed_query_t *q)
 {
     const char *token = gw_cfg->wechat_push_token;
     char want[WXPC_SIG_HEX + 1];
@@ -140,8 +140,8 @@ static int check_signed_query(gw_call_t *c, signed_query_t *q)
 
 /* Safe mode: checks msg_signature over `encrypted` and decrypts it. On 0,
  * *plain is malloc'ed (the caller frees it); -1 with the call failed. */
-static int open_encrypted(gw_call_t *c, const signed_query_t *q, const char *encrypted, const char *field, char **plain,
-                          size_t *plain_len)
+static int open_encrypted_or_fail(gw_call_t *c, const signed_query_t *q, const char *encrypted, const char *field,
+                                  char **plain, size_t *plain_len)
 {
     char msg_sig[WXPC_SIG_HEX + 2], want[WXPC_SIG_HEX + 1];
     unsigned char key[WXPC_KEY_BYTES];
@@ -181,7 +181,7 @@ static void push_verify_url(gw_call_t *c)
     size_t plain_len = 0;
     signed_query_t q;
 
-    if (check_signed_query(c, &q) != 0 || query_string_or_fail(c, "echostr", ECHOSTR_MAX, &echostr) != 0)
+    if (signed_query_or_fail(c, &q) != 0 || query_string_or_fail(c, "echostr", ECHOSTR_MAX, &echostr) != 0)
         return;
     if (!echostr) {
         call_fail(c, ERR_MISSING_FIELD, "echostr", "echostr is required");
@@ -196,7 +196,7 @@ static void push_verify_url(gw_call_t *c)
                   "an encrypted echostr needs safe mode: set wechat_push_aes_key");
         return;
     }
-    if (open_encrypted(c, &q, echostr, "echostr", &plain, &plain_len) != 0)
+    if (open_encrypted_or_fail(c, &q, echostr, "echostr", &plain, &plain_len) != 0)
         return;
     reply_text(c, plain, plain_len);
     free(plain);
@@ -226,7 +226,7 @@ static double number_or_string(const cJSON *v)
 }
 
 /* Reads a wxa_media_check event into v. -1 (call failed) if unusable. */
-static int read_media_check(gw_call_t *c, const cJSON *ev, verdict_t *v)
+static int read_media_check_or_fail(gw_call_t *c, const cJSON *ev, verdict_t *v)
 {
     const cJSON *trace = cJSON_GetObjectItemCaseSensitive(ev, "trace_id");
     if (!cJSON_IsString(trace) || !*trace->valuestring || strlen(trace->valuestring) >= sizeof(v->trace_id)) {
@@ -260,7 +260,7 @@ static int read_media_check(gw_call_t *c, const cJSON *ev, verdict_t *v)
 
 /* The event as JSON: the body itself (plaintext), or decrypted from its
  * Encrypt member (safe mode). NULL with the call failed. */
-static cJSON *read_event(gw_call_t *c, const signed_query_t *q, int safe)
+static cJSON *read_event_or_fail(gw_call_t *c, const signed_query_t *q, int safe)
 {
     cJSON *outer = cJSON_ParseWithLength(c->raw ? c->raw : "", c->raw_len), *ev = NULL;
     char *plain = NULL;
@@ -280,7 +280,7 @@ static cJSON *read_event(gw_call_t *c, const signed_query_t *q, int safe)
         call_fail(c, ERR_MISSING_FIELD, "Encrypt", "a safe-mode push carries its event in Encrypt");
         goto Exit;
     }
-    if (open_encrypted(c, q, enc->valuestring, "Encrypt", &plain, &plain_len) != 0)
+    if (open_encrypted_or_fail(c, q, enc->valuestring, "Encrypt", &plain, &plain_len) != 0)
         goto Exit;
     ev = cJSON_ParseWithLength(plain, plain_len);
     if (!cJSON_IsObject(ev)) {
@@ -303,7 +303,7 @@ static void push_receive(gw_call_t *c)
     signed_query_t q;
     cJSON *ev = NULL;
 
-    if (check_signed_query(c, &q) != 0 ||
+    if (signed_query_or_fail(c, &q) != 0 ||
         query_enum_or_fail(c, "encrypt_type", encrypt_types, "raw", &encrypt_type) != 0)
         return;
     int safe_mode = *gw_cfg->wechat_push_aes_key != '\0';
@@ -324,7 +324,7 @@ static void push_receive(gw_call_t *c)
         call_fail(c, ERR_PAYLOAD_TOO_LARGE, NULL, "push body exceeds %d bytes", gw_cfg->json_max_bytes);
         return;
     }
-    if (!(ev = read_event(c, &q, safe_mode)))
+    if (!(ev = read_event_or_fail(c, &q, safe_mode)))
         return;
     push_t *p = call_state_new_or_fail(c, 1, sizeof(*p), free);
     if (!p) {
@@ -337,7 +337,7 @@ static void push_receive(gw_call_t *c)
     int rc = 0;
     if (cJSON_IsString(event) && strcmp(event->valuestring, "wxa_media_check") == 0) {
         p->has_verdict = 1;
-        rc = read_media_check(c, ev, &p->v);
+        rc = read_media_check_or_fail(c, ev, &p->v);
     } else {
         char name[64];
         utf8_copy(name, sizeof name, cJSON_IsString(event) ? event->valuestring : "(none)");
