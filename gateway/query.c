@@ -215,6 +215,20 @@ int query_time_or_fail(gw_call_t *c, const char *name, long long def, long long 
     return query_int_or_fail(c, name, 0, TIME_MAX, def, out);
 }
 
+int query_int_value(const gw_call_t *c, const char *name, long long lo, long long hi, long long *out)
+{
+    char buf[NUMBER_TEXT_MAX];
+    size_t len = 0;
+    int rc = query_value(c, name, buf, sizeof(buf), &len);
+    if (rc == 0 || (rc == 1 && len == 0))
+        return 0;
+    long long v;
+    if (rc < 0 || strlen(buf) != len || parse_int(buf, &v) != 0 || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 1;
+}
+
 /* ---- paging ---- */
 
 int page_cursor_encode(const long long *keys, int nkeys, char *out, size_t outsz)

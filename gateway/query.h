@@ -40,6 +40,12 @@ int query_bool_or_fail(gw_call_t *c, const char *name, int def, int *out);
 int query_string_or_fail(gw_call_t *c, const char *name, size_t max_chars, const char **out);
 /* A time in unix seconds (0 .. 4102444800, the year 2100); def when absent. */
 int query_time_or_fail(gw_call_t *c, const char *name, long long def, long long *out);
+/* For a parameter whose defects are not answered 400 (every defect of a
+ * signed URL or a signed push is 403): an integer in lo..hi read as
+ * query_int_or_fail reads it, answering nothing. 1 present and valid (*out
+ * set), 0 absent or empty, -1 present but not a whole decimal number in
+ * lo..hi. */
+int query_int_value(const gw_call_t *c, const char *name, long long lo, long long hi, long long *out);
 
 /* ---- paging ----
  *

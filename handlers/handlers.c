@@ -4,15 +4,18 @@ void handlers_register_all(void)
 {
     health_register();
     auth_register();
-    admin_staff_register();
+    me_register();
+    staff_admin_register();
+    users_admin_register();
     uploads_register();
+    upload_sweeper_register();
     media_register();
-    wechat_push_register();
+    wechat_register();
     subscriptions_register();
     notifications_inbox_register();
     notifications_admin_register();
     notification_dispatcher_register();
-    owners_import_register();
+    owners_admin_register();
     units_register();
     repair_categories_register();
     repairs_owner_register();

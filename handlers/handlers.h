@@ -5,15 +5,18 @@
 
 void health_register(void);
 void auth_register(void);
-void admin_staff_register(void);
+void me_register(void);
+void staff_admin_register(void);
+void users_admin_register(void);
 void uploads_register(void);
+void upload_sweeper_register(void);
 void media_register(void);
-void wechat_push_register(void);
+void wechat_register(void);
 void subscriptions_register(void);
 void notifications_inbox_register(void);
 void notifications_admin_register(void);
 void notification_dispatcher_register(void);
-void owners_import_register(void);
+void owners_admin_register(void);
 void units_register(void);
 void repair_categories_register(void);
 void repairs_owner_register(void);

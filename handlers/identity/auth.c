@@ -1,13 +1,15 @@
-/* auth.c: WeChat login, logout, phone binding and the caller's profile.
+/* auth.c: WeChat login, logout and phone binding.
  *
  *   POST /api/v1/auth/login {code}   wx.login code -> session token
  *   POST /api/v1/auth/logout         ends the presented token's session
  *   POST /api/v1/auth/phone {code}   getPhoneNumber code -> bound phone
- *   GET  /api/v1/me
  *
- * Login is two steps: code2Session on a WeChat worker, then the user upsert
- * on a DB worker. The WeChat session_key that code2Session returns is not
- * kept: no feature needs it, and it is wiped from memory with the call. */
+ * The caller's profile (GET /api/v1/me) is in me.c.
+ *
+ * Login and phone binding are two steps after their body check: the code is
+ * exchanged on a WeChat worker, then stored on a DB worker. The WeChat
+ * session_key that code2Session returns is not kept: no feature needs it,
+ * and it is wiped from memory with the call. */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,45 +24,53 @@
 #include "gateway/roles.h"
 #include "gateway/session_token.h"
 #include "gateway/users.h"
+#include "gateway/utf8.h"
 #include "gateway/wechat_client.h"
 #include "handlers/handlers.h"
 
-/* A failed WeChat call becomes the gateway error its errcode maps to. */
-static void fail_wechat(gw_call_t *c, const wx_status_t *st)
+/* wx.login and getPhoneNumber codes: 1-128 characters (WeChat's are 32). */
+#define CODE_MAX_CHARS 128
+
+/* Both routes' body is {code}; the state holds it and WeChat's answer, and
+ * is wiped with the call (the code, and code2Session's session_key). */
+typedef struct {
+    char code[CODE_MAX_CHARS * 4 + 1];
+    union {
+        wx_session_t session; /* login: code2Session's answer */
+        wx_phone_t phone;     /* phone binding: getPhoneNumber's answer */
+    } wx;
+} exchange_t;
+
+static void exchange_free(void *p)
 {
-    err_code_t err = wx_error_to_gateway(st);
-    if (err == ERR_RATE_LIMITED)
-        c->retry_after_s = 60;
-    call_fail(c, err, err == ERR_WECHAT_CODE_INVALID || err == ERR_WECHAT_CODE_USED ? "code" : NULL, "%s (WeChat %d)",
-              err_info(err)->message, st->errcode);
+    if (p)
+        OPENSSL_cleanse(p, sizeof(exchange_t));
+    free(p);
+}
+
+static void check_code(gw_call_t *c)
+{
+    const char *code = json_string_or_fail(c, c->body, "code", 1, CODE_MAX_CHARS);
+    if (!code)
+        return;
+    exchange_t *x = call_state_new_or_fail(c, 1, sizeof(*x), exchange_free);
+    if (x)
+        utf8_copy(x->code, sizeof(x->code), code);
 }
 
 /* ---- login ---- */
 
-static void login_store(gw_call_t *c);
-
-/* The call's copy of code2Session's answer, session_key wiped. */
-static void wx_session_free(void *p)
-{
-    if (p)
-        OPENSSL_cleanse(p, sizeof(wx_session_t));
-    free(p);
-}
+static void login_store(gw_call_t *c, db_conn_t *db);
 
 static void login_exchange_code(gw_call_t *c)
 {
-    const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
-    if (!code)
-        return;
-    wx_session_t *s = call_state_new_or_fail(c, 1, sizeof(*s), wx_session_free);
-    if (!s)
-        return;
+    exchange_t *x = c->state;
     wx_status_t st;
-    if (wx_code2session(code, s, &st) != 0) {
-        fail_wechat(c, &st);
+    if (wx_code2session(x->code, &x->wx.session, &st) != 0) {
+        call_fail_wechat(c, &st, "code");
         return;
     }
-    call_then(c, POOL_DB, login_store);
+    call_then_db(c, login_store);
 }
 
 static const char *SQL_UPSERT_USER =
@@ -84,16 +94,16 @@ static void respond_with_token(gw_call_t *c, int status)
     call_ok(c, status, d);
 }
 
-static void login_store(gw_call_t *c)
+static void login_store(gw_call_t *c, db_conn_t *db)
 {
-    const wx_session_t *s = c->state;
-    if (db_begin(c->db) != 0 ||
-        db_exec(c->db, SQL_UPSERT_USER, DB_ARGS(DB_STR(s->openid), DB_STR(*s->unionid ? s->unionid : NULL))) != 0)
+    const wx_session_t *s = &((const exchange_t *)c->state)->wx.session;
+    if (db_begin(db) != 0 ||
+        db_exec(db, SQL_UPSERT_USER, DB_ARGS(DB_STR(s->openid), DB_STR(*s->unionid ? s->unionid : NULL))) != 0)
         goto DbError;
-    long long uid = (long long)db_insert_id(c->db);
-    if (db_commit(c->db) != 0)
+    long long uid = (long long)db_insert_id(db);
+    if (db_commit(db) != 0)
         goto DbError;
-    int found = users_load_status(c->db, uid, &c->user);
+    int found = users_load_status(db, uid, &c->user);
     if (found < 0)
         goto DbError;
     char masked[64];
@@ -107,7 +117,6 @@ static void login_store(gw_call_t *c)
     respond_with_token(c, 200);
     return;
 DbError:
-    db_rollback(c->db);
     call_fail_db(c);
 }
 
@@ -116,16 +125,15 @@ DbError:
 /* The session id goes into revoked_sessions until the token's own expiry;
  * the auth step refuses it from then on (users.h). Rows past their expiry
  * are useless; each logout purges a bounded batch of them. */
-static void logout(gw_call_t *c)
+static void logout(gw_call_t *c, db_conn_t *db)
 {
-    if (db_begin(c->db) != 0 ||
-        db_exec(c->db,
+    if (db_begin(db) != 0 ||
+        db_exec(db,
                 "INSERT IGNORE INTO revoked_sessions (session_id, user_id, expires_at)"
                 " VALUES (?, ?, FROM_UNIXTIME(?))",
                 DB_ARGS(DB_STR(c->session_id), DB_INT(c->user.id), DB_INT(c->session_expires_at))) != 0 ||
-        db_exec(c->db, "DELETE FROM revoked_sessions WHERE expires_at < NOW(3) LIMIT 100", DB_NOARGS) != 0 ||
-        db_commit(c->db) != 0) {
-        db_rollback(c->db);
+        db_exec(db, "DELETE FROM revoked_sessions WHERE expires_at < NOW(3) LIMIT 100", DB_NOARGS) != 0 ||
+        db_commit(db) != 0) {
         call_fail_db(c);
         return;
     }
@@ -138,26 +146,21 @@ static void logout(gw_call_t *c)
 
 /* ---- phone binding ---- */
 
-static void phone_store(gw_call_t *c);
+static void phone_store(gw_call_t *c, db_conn_t *db);
 
 static void phone_exchange_code(gw_call_t *c)
 {
-    const char *code = json_string_or_fail(c, c->body, "code", 1, 128);
-    if (!code)
-        return;
-    wx_phone_t *p = call_state_new_or_fail(c, 1, sizeof(*p), free);
-    if (!p)
-        return;
+    exchange_t *x = c->state;
     wx_status_t st;
-    if (wx_get_phone_number(code, p, &st) != 0) {
-        fail_wechat(c, &st);
+    if (wx_get_phone_number(x->code, &x->wx.phone, &st) != 0) {
+        call_fail_wechat(c, &st, "code");
         return;
     }
-    if (!*p->pure_phone) {
+    if (!*x->wx.phone.pure_phone) {
         call_fail(c, ERR_WECHAT_ERROR, NULL, "WeChat returned no phone number");
         return;
     }
-    call_then(c, POOL_DB, phone_store);
+    call_then_db(c, phone_store);
 }
 
 /* Mainland numbers are stored as their 11 digits (the roster's form); others
@@ -170,28 +173,28 @@ static void normalise_phone(const wx_phone_t *p, char *out, size_t outsz)
         snprintf(out, outsz, "+%s%s", p->country_code, p->pure_phone);
 }
 
-static void phone_store(gw_call_t *c)
+static void phone_store(gw_call_t *c, db_conn_t *db)
 {
     char phone[48];
-    normalise_phone(c->state, phone, sizeof(phone));
+    normalise_phone(&((const exchange_t *)c->state)->wx.phone, phone, sizeof(phone));
     long long uid = c->user.id;
-    if (db_begin(c->db) != 0 ||
-        db_exec(c->db, "UPDATE users SET phone = ? WHERE id = ?", DB_ARGS(DB_STR(phone), DB_INT(uid))) != 0)
+    if (db_begin(db) != 0 ||
+        db_exec(db, "UPDATE users SET phone = ? WHERE id = ?", DB_ARGS(DB_STR(phone), DB_INT(uid))) != 0)
         goto DbError;
     /* The phone is the customer's identity: claim roster rows and leads that
      * carry it and belong to nobody yet. */
-    if (db_exec(c->db, "UPDATE owners SET user_id = ? WHERE phone = ? AND user_id IS NULL",
+    if (db_exec(db, "UPDATE owners SET user_id = ? WHERE phone = ? AND user_id IS NULL",
                 DB_ARGS(DB_INT(uid), DB_STR(phone))) != 0)
         goto DbError;
-    long long owner_rows = (long long)db_affected_rows(c->db);
-    if (db_exec(c->db, "UPDATE leads SET user_id = ? WHERE phone = ? AND user_id IS NULL",
+    long long owner_rows = (long long)db_affected_rows(db);
+    if (db_exec(db, "UPDATE leads SET user_id = ? WHERE phone = ? AND user_id IS NULL",
                 DB_ARGS(DB_INT(uid), DB_STR(phone))) != 0)
         goto DbError;
-    long long lead_rows = (long long)db_affected_rows(c->db);
-    if (db_commit(c->db) != 0)
+    long long lead_rows = (long long)db_affected_rows(db);
+    if (db_commit(db) != 0)
         goto DbError;
     users_changed(uid);
-    if (users_load(c->db, uid, &c->user) < 0)
+    if (users_load(db, uid, &c->user) < 0)
         goto DbError;
     char masked[32];
     mask_phone(phone, masked, sizeof(masked));
@@ -204,26 +207,19 @@ static void phone_store(gw_call_t *c)
     call_ok(c, 200, d);
     return;
 DbError:
-    db_rollback(c->db);
     call_fail_db(c);
 }
 
-/* ---- me ---- */
-
-static void me(gw_call_t *c)
-{
-    call_ok(c, 200, users_to_json(&c->user)); /* loaded by the auth step */
-}
-
 static const route_t routes[] = {
-    {"POST", "/api/v1/auth/login", 0, BODY_JSON, POOL_WECHAT, login_exchange_code, RATE_LOGIN, WX_LOGIN},
-    {"POST", "/api/v1/auth/logout", ROLE_ANY, BODY_NONE, POOL_DB, logout},
-    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, POOL_WECHAT, phone_exchange_code, RATE_LOGIN, WX_PHONE},
-    {"GET", "/api/v1/me", ROLE_ANY, BODY_NONE, POOL_DB, me},
+    {"POST", "/api/v1/auth/login", 0, BODY_JSON, WECHAT_STEP(login_exchange_code), BODY_CHECK(check_code),
+     .rate = RATE_LOGIN, .wechat = WX_LOGIN},
+    {"POST", "/api/v1/auth/logout", ROLE_ANY, BODY_NONE, DB_STEP(logout)},
+    {"POST", "/api/v1/auth/phone", ROLE_ANY, BODY_JSON, WECHAT_STEP(phone_exchange_code), BODY_CHECK(check_code),
+     .rate = RATE_LOGIN, .wechat = WX_PHONE},
 };
 
 void auth_register(void)
 {
     users_auth_cache_register();
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

@@ -16,6 +16,7 @@
 #include "gateway/log.h"
 #include "gateway/media_store.h"
 #include "gateway/media_url.h"
+#include "gateway/query.h"
 #include "handlers/handlers.h"
 
 typedef struct {
@@ -26,39 +27,33 @@ typedef struct {
     char content_type[64];
 } media_get_t;
 
-static void media_lookup(gw_call_t *c);
+/* exp as signed URLs carry it: at most 18 digits. */
+#define MEDIA_EXP_MAX 999999999999999999LL
+
+static void media_lookup(gw_call_t *c, db_conn_t *db);
 static void media_read(gw_call_t *c);
 
-static int parse_exp(const char *s, long long *out)
-{
-    char *end;
-    if (!*s || strlen(s) > 18)
-        return -1;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    *out = strtoll(s, &end, 10);
-    return 0;
-}
-
-/* POOL_LOOP: an HMAC, no I/O. */
+/* Loop: an HMAC, no I/O. The URL is a capability, so whatever is wrong with
+ * exp or sig is the same 403, never a 400 that tells which part. */
 static void media_verify(gw_call_t *c)
 {
-    long long id;
-    if (call_param_id(c, "id", &id) != 0)
+    long long id, exp = 0;
+    if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
     const char *variant = call_param(c, "variant");
     if (!variant || (strcmp(variant, "full") != 0 && strcmp(variant, "thumb") != 0)) {
         call_fail(c, ERR_NOT_FOUND, NULL, "no such variant; use full or thumb");
         return;
     }
-    char exp_s[32], sig[96];
-    long long exp;
-    if (!call_query(c, "exp", exp_s, sizeof(exp_s)) || !call_query(c, "sig", sig, sizeof(sig))) {
+    char sig[96];
+    size_t sig_len = 0;
+    int has_exp = query_int_value(c, "exp", 0, MEDIA_EXP_MAX, &exp);
+    int has_sig = query_value(c, "sig", sig, sizeof(sig), &sig_len);
+    if (has_exp == 0 || has_sig == 0 || sig_len == 0) {
         call_fail(c, ERR_FORBIDDEN, NULL, "the URL is not signed (exp and sig are required)");
         return;
     }
-    if (parse_exp(exp_s, &exp) != 0) {
+    if (has_exp < 0 || has_sig < 0) {
         call_fail(c, ERR_FORBIDDEN, NULL, "the URL signature is invalid");
         return;
     }
@@ -78,28 +73,28 @@ static void media_verify(gw_call_t *c)
     m->id = id;
     m->exp = exp;
     m->thumb = !strcmp(variant, "thumb");
-    call_then(c, POOL_DB, media_lookup);
+    call_then_db(c, media_lookup);
 }
 
-static void media_lookup(gw_call_t *c)
+static void media_lookup(gw_call_t *c, db_conn_t *db)
 {
     media_get_t *m = c->state;
-    db_rows_t *r = db_query(c->db, "SELECT sha256, thumb_sha256, content_type, hidden FROM uploads WHERE id = ?",
+    db_rows_t *r = db_query(db, "SELECT sha256, thumb_sha256, content_type, hidden FROM uploads WHERE id = ?",
                             DB_ARGS(DB_INT(m->id)));
     if (!r) {
         call_fail_db(c);
         return;
     }
     /* A photo reported risky by the content check is no longer served. */
-    if (r->nrows == 0 || db_cell_int(r, 0, 3) != 0) {
+    if (r->nrows == 0 || db_get_int(r, 0, "hidden") != 0) {
         call_fail(c, ERR_NOT_FOUND, NULL, "photo not found");
         db_rows_free(r);
         return;
     }
-    snprintf(m->key, sizeof(m->key), "%s", db_cell(r, 0, m->thumb ? 1 : 0));
-    snprintf(m->content_type, sizeof(m->content_type), "%s", m->thumb ? "image/jpeg" : db_cell(r, 0, 2));
+    snprintf(m->key, sizeof(m->key), "%s", db_get(r, 0, m->thumb ? "thumb_sha256" : "sha256"));
+    snprintf(m->content_type, sizeof(m->content_type), "%s", m->thumb ? "image/jpeg" : db_get(r, 0, "content_type"));
     db_rows_free(r);
-    call_then(c, POOL_CPU, media_read);
+    call_then_cpu(c, media_read);
 }
 
 static void media_read(gw_call_t *c)
@@ -124,7 +119,7 @@ static void media_read(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"GET", "/media/:id/:variant", 0, BODY_NONE, POOL_LOOP, media_verify},
+    {"GET", "/media/:id/:variant", 0, BODY_NONE, LOOP_STEP(media_verify)},
 };
 
 void media_register(void)
@@ -133,5 +128,5 @@ void media_register(void)
     if (media_url_set_key(gw_cfg->media_url_key, strlen(gw_cfg->media_url_key)) != 0)
         log_error("media", "config: media_url_key: cannot be used as a signing key");
     media_store_open_default(gw_cfg->media_dir);
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

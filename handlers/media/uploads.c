@@ -12,13 +12,14 @@
  * (submit the content check) -> DB (record its trace_id)] -> 201 with signed
  * URLs. The row is written before the files so the orphan sweeper can never
  * delete a file a new row is about to use (gateway/media_objects.h). The
- * upload stays an orphan until the repairs code sets its ticket_id. */
+ * upload stays an orphan until the repairs code sets its ticket_id; the
+ * sweeper of orphans and the content check's retries are
+ * jobs/upload_sweeper.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "gateway/background.h"
 #include "gateway/call.h"
 #include "gateway/config.h"
 #include "gateway/image.h"
@@ -32,7 +33,6 @@
 #include "gateway/media_url.h"
 #include "gateway/multipart.h"
 #include "gateway/roles.h"
-#include "gateway/upload_sweeper.h"
 #include "handlers/handlers.h"
 
 #define UPLOAD_MAX_PARTS 16
@@ -81,15 +81,15 @@ static void respond_created(gw_call_t *c)
 
 /* ---- steps ---- */
 
-static void upload_quota_check(gw_call_t *c);
+static void upload_quota_check(gw_call_t *c, db_conn_t *db);
 static void upload_image(gw_call_t *c);
-static void upload_insert(gw_call_t *c);
+static void upload_insert(gw_call_t *c, db_conn_t *db);
 static void upload_write_files(gw_call_t *c);
-static void upload_undo(gw_call_t *c);
+static void upload_undo(gw_call_t *c, db_conn_t *db);
 static void upload_submit_check(gw_call_t *c);
-static void upload_record_check(gw_call_t *c);
+static void upload_record_check(gw_call_t *c, db_conn_t *db);
 
-/* POOL_CPU: the multipart body, and the file's presence and size. */
+/* CPU: the multipart body, and the file's presence and size. */
 static void upload_process(gw_call_t *c)
 {
     char boundary[MULTIPART_BOUNDARY_MAX + 1];
@@ -133,9 +133,9 @@ static void upload_process(gw_call_t *c)
     u->file_len = file->len;
     media_quota_day(time(NULL), &u->day);
     if (gw_cfg->upload_daily_max_count > 0 || gw_cfg->upload_daily_max_bytes > 0)
-        call_then(c, POOL_DB, upload_quota_check);
+        call_then_db(c, upload_quota_check);
     else
-        call_then(c, POOL_CPU, upload_image);
+        call_then_cpu(c, upload_image);
 }
 
 /* 429 naming the quota, until the Asia/Shanghai day ends. */
@@ -162,13 +162,13 @@ static void fail_quota(gw_call_t *c, media_quota_status_t st)
     }
 }
 
-/* POOL_DB: a user whose quota is used up is refused before any decoding.
+/* DB: a user whose quota is used up is refused before any decoding.
  * Only a first look: the insert's transaction decides. */
-static void upload_quota_check(gw_call_t *c)
+static void upload_quota_check(gw_call_t *c, db_conn_t *db)
 {
     upload_t *u = c->state;
     media_quota_status_t st =
-        media_quota_peek(c->db, c->user.id, u->day.day, gw_cfg->upload_daily_max_count, gw_cfg->upload_daily_max_bytes);
+        media_quota_peek(db, c->user.id, u->day.day, gw_cfg->upload_daily_max_count, gw_cfg->upload_daily_max_bytes);
     if (st == MEDIA_QUOTA_ERROR) {
         call_fail_db(c);
         return;
@@ -177,10 +177,10 @@ static void upload_quota_check(gw_call_t *c)
         fail_quota(c, st);
         return;
     }
-    call_then(c, POOL_CPU, upload_image);
+    call_then_cpu(c, upload_image);
 }
 
-/* POOL_CPU: everything that looks at the image's bytes. */
+/* CPU: everything that looks at the image's bytes. */
 static void upload_image(gw_call_t *c)
 {
     upload_t *u = c->state;
@@ -215,49 +215,47 @@ static void upload_image(gw_call_t *c)
     free(c->raw);
     c->raw = NULL;
     c->raw_len = 0;
-    call_then(c, POOL_DB, upload_insert);
+    call_then_db(c, upload_insert);
 }
 
-/* POOL_DB: the quota's count, the row, and the locks on its file keys, in
+/* DB: the quota's count, the row, and the locks on its file keys, in
  * one transaction. */
-static void upload_insert(gw_call_t *c)
+static void upload_insert(gw_call_t *c, db_conn_t *db)
 {
     upload_t *u = c->state;
     int check = media_check_enabled();
-    if (db_begin(c->db) != 0)
+    if (db_begin(db) != 0)
         goto DbError;
-    media_quota_status_t qst = media_quota_charge(c->db, c->user.id, u->day.day, (long long)u->img.len,
+    media_quota_status_t qst = media_quota_charge(db, c->user.id, u->day.day, (long long)u->img.len,
                                                   gw_cfg->upload_daily_max_count, gw_cfg->upload_daily_max_bytes);
     if (qst == MEDIA_QUOTA_ERROR)
         goto DbError;
     if (qst != MEDIA_QUOTA_OK) {
-        db_rollback(c->db);
         fail_quota(c, qst);
         return;
     }
-    if (media_objects_claim(c->db, u->key, u->thumb_key) != 0)
+    if (media_objects_claim(db, u->key, u->thumb_key) != 0)
         goto DbError;
     /* With the content check on, the submission below is attempt 1 and a
      * retry is already scheduled in case it fails. */
     if (db_exec(
-            c->db,
+            db,
             "INSERT INTO uploads (user_id, sha256, thumb_sha256, content_type, bytes, width, height,"
             " check_attempts, check_next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, IF(?, NOW(3) + INTERVAL ? SECOND, NULL))",
             DB_ARGS(DB_INT(c->user.id), DB_STR(u->key), DB_STR(u->thumb_key), DB_STR(u->img.content_type),
                     DB_INT(u->img.len), DB_INT(u->img.width), DB_INT(u->img.height), DB_INT(check ? 1 : 0),
                     DB_INT(check), DB_INT(gw_cfg->media_check_retry_s))) != 0)
         goto DbError;
-    u->id = (long long)db_insert_id(c->db);
-    if (db_commit(c->db) != 0)
+    u->id = (long long)db_insert_id(db);
+    if (db_commit(db) != 0)
         goto DbError;
-    call_then(c, POOL_CPU, upload_write_files);
+    call_then_cpu(c, upload_write_files);
     return;
 DbError:
-    db_rollback(c->db);
     call_fail_db(c);
 }
 
-/* POOL_CPU: file I/O. */
+/* CPU: file I/O. */
 static void upload_write_files(gw_call_t *c)
 {
     upload_t *u = c->state;
@@ -265,7 +263,7 @@ static void upload_write_files(gw_call_t *c)
     char key[MEDIA_KEY_LEN + 1], thumb_key[MEDIA_KEY_LEN + 1];
     if (!store || media_store_put(store, u->img.data, u->img.len, key) != 0 ||
         media_store_put(store, u->img.thumb, u->img.thumb_len, thumb_key) != 0) {
-        call_then(c, POOL_DB, upload_undo);
+        call_then_db(c, upload_undo);
         return;
     }
     log_info("uploads", "stored upload=%lld user=%lld type=%s bytes=%zu size=%dx%d", u->id, c->user.id,
@@ -276,43 +274,43 @@ static void upload_write_files(gw_call_t *c)
         respond_created(c);
 }
 
-/* POOL_DB: the files could not be written; remove the row again (and its
+/* DB: the files could not be written; remove the row again (and its
  * count in the quota), then whatever part of its files is not shared. */
-static void upload_undo(gw_call_t *c)
+static void upload_undo(gw_call_t *c, db_conn_t *db)
 {
     upload_t *u = c->state;
     media_store_t *store = media_store_default();
-    if (db_begin(c->db) != 0 || db_exec(c->db, "DELETE FROM uploads WHERE id = ?", DB_ARGS(DB_INT(u->id))) != 0 ||
-        media_quota_refund(c->db, c->user.id, u->day.day, (long long)u->img.len) != 0 ||
-        media_objects_release(c->db, u->key, u->thumb_key) != 0 || db_commit(c->db) != 0) {
-        log_error("uploads", "cannot remove upload=%lld after a storage failure: %s", u->id, db_error(c->db));
-        db_rollback(c->db);
-    } else if (store) {
-        media_objects_purge(c->db, store, u->key, u->thumb_key);
-    }
+    if (db_begin(db) != 0 || db_exec(db, "DELETE FROM uploads WHERE id = ?", DB_ARGS(DB_INT(u->id))) != 0 ||
+        media_quota_refund(db, c->user.id, u->day.day, (long long)u->img.len) != 0 ||
+        media_objects_release(db, u->key, u->thumb_key) != 0 || db_commit(db) != 0)
+        log_error("uploads", "cannot remove upload=%lld after a storage failure: %s", u->id, db_error(db));
+    else if (store)
+        media_objects_purge(db, store, u->key, u->thumb_key);
+    /* A transaction left open by a failure above is rolled back with the call. */
     call_fail(c, ERR_INTERNAL, NULL, "the photo could not be stored; retry later");
 }
 
-/* POOL_WECHAT: a failure leaves the upload 'unchecked' for the retry job. */
+/* WeChat: a failure leaves the upload 'unchecked' for the retry job. */
 static void upload_submit_check(gw_call_t *c)
 {
     upload_t *u = c->state;
     wx_status_t st;
     if (media_check_submit(u->id, c->user.openid, u->trace_id, sizeof(u->trace_id), &st) == 0)
-        call_then(c, POOL_DB, upload_record_check);
+        call_then_db(c, upload_record_check);
     else
         respond_created(c);
 }
 
-static void upload_record_check(gw_call_t *c)
+static void upload_record_check(gw_call_t *c, db_conn_t *db)
 {
     upload_t *u = c->state;
-    media_check_record_submission(c->db, u->id, u->trace_id); /* logged; the retry job covers a failure */
+    media_check_record_submission(db, u->id, u->trace_id); /* logged; the retry job covers a failure */
     respond_created(c);
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/uploads", ROLE_ANY, BODY_RAW, POOL_CPU, upload_process, RATE_UPLOADS, WX_MEDIA_CHECK},
+    {"POST", "/api/v1/uploads", ROLE_ANY, BODY_RAW, CPU_STEP(upload_process), .rate = RATE_UPLOADS,
+     .wechat = WX_MEDIA_CHECK},
 };
 
 void uploads_register(void)
@@ -324,8 +322,5 @@ void uploads_register(void)
         log_error("uploads", "cannot set up the image decode budget; decodes are not capped");
     image_limits_t lim = {.max_pixels = gw_cfg->image_max_pixels, .budget = media_budget_default()};
     image_set_limits(&lim);
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
-    background_register("upload-sweeper", gw_cfg->upload_sweep_interval_ms, upload_sweeper_job);
-    if (media_check_enabled())
-        background_register("media-check-retry", gw_cfg->upload_sweep_interval_ms, media_check_retry_job);
+    ROUTES_REGISTER(routes);
 }

@@ -20,10 +20,10 @@ static void healthz(gw_call_t *c)
     call_ok(c, 200, d);
 }
 
-static void readyz(gw_call_t *c)
+static void readyz(gw_call_t *c, db_conn_t *db)
 {
     long long version = -1;
-    int found = db_query_int(c->db, &version, "SELECT COALESCE(MAX(version), -1) FROM schema_migrations", DB_NOARGS);
+    int found = db_query_int(db, &version, "SELECT COALESCE(MAX(version), -1) FROM schema_migrations", DB_NOARGS);
     if (found < 0) {
         call_fail_db(c);
         return;
@@ -51,13 +51,13 @@ static void metrics(gw_call_t *c)
 }
 
 static const route_t routes[] = {
-    {"GET", "/healthz", 0, BODY_NONE, POOL_LOOP, healthz},
-    {"GET", "/readyz", 0, BODY_NONE, POOL_DB, readyz},
-    {"GET", "/metrics", 0, BODY_NONE, POOL_LOOP, metrics},
+    {"GET", "/healthz", 0, BODY_NONE, LOOP_STEP(healthz)},
+    {"GET", "/readyz", 0, BODY_NONE, DB_STEP(readyz)},
+    {"GET", "/metrics", 0, BODY_NONE, LOOP_STEP(metrics)},
 };
 
 void health_register(void)
 {
     expected_version = migrate_latest_file_version(gw_cfg->schema_dir);
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

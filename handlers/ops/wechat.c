@@ -1,4 +1,5 @@
-/* wechat_push.c: WeChat's message push (../shared/wechat-api.md §7).
+/* wechat.c: WeChat's message push (the mini-program console's
+ * Development -> message push, 消息推送).
  *
  *   GET  /api/v1/wechat/push?signature&timestamp&nonce&echostr[&msg_signature]   URL verification
  *   POST /api/v1/wechat/push?signature&timestamp&nonce[&openid][&encrypt_type=aes&msg_signature]   an event
@@ -24,7 +25,12 @@
  * wxa_media_check (the photo content check); others are acknowledged and
  * ignored. The reply is the text "success", as WeChat expects; a database
  * failure answers 5xx so that WeChat retries, and verdicts are deduplicated
- * by trace_id too (gateway/media_check.h). */
+ * by trace_id too (gateway/media_check.h).
+ *
+ * Query parameters: every defect of a signed request is refused as such
+ * (403 and its metric), not as a 400, so the signed parameters are read
+ * raw (query_value, query_int_value); only echostr and encrypt_type,
+ * read after the signature, follow the 400 contract of query.h. */
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -38,6 +44,7 @@
 #include "gateway/log.h"
 #include "gateway/media_check.h"
 #include "gateway/metrics.h"
+#include "gateway/query.h"
 #include "gateway/utf8.h"
 #include "gateway/wechat_push_crypto.h"
 #include "handlers/handlers.h"
@@ -45,6 +52,7 @@
 #define PUSH_MAX_SKEW_S 300 /* 5 minutes either way */
 #define NONCE_MAX 64        /* wechat_push_nonces.nonce */
 #define ECHOSTR_MAX 512
+#define TIMESTAMP_MAX 999999999999999999LL /* 18 digits */
 
 typedef struct {
     char signature[WXPC_SIG_HEX + 2];
@@ -87,19 +95,17 @@ static int refuse(gw_call_t *c, metrics_push_t why, const char *field, const cha
     return -1;
 }
 
-static int digits_only(const char *s)
+/* A signed parameter as it came (URL-decoded), cut to outsz - 1 bytes: a
+ * longer value cannot match its signature or its limit, and is refused as
+ * such. 1 present (even empty), 0 absent. */
+static int signed_param(const gw_call_t *c, const char *name, char *out, size_t outsz)
 {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
+    return query_value(c, name, out, outsz, NULL) != 0;
 }
 
 /* Reads and checks signature, timestamp and nonce: the signature over the
  * Token, and the timestamp's freshness. -1 with the call failed. */
-static int check_signed_query(gw_call_t *c, signed_query_t *q)
+static int signed_query_or_fail(gw_call_t *c, signed_query_t *q)
 {
     const char *token = gw_cfg->wechat_push_token;
     char want[WXPC_SIG_HEX + 1];
@@ -109,9 +115,9 @@ static int check_signed_query(gw_call_t *c, signed_query_t *q)
         call_fail(c, ERR_FORBIDDEN, NULL, "message push is not configured (wechat_push_token)");
         return -1;
     }
-    if (!call_query(c, "signature", q->signature, sizeof q->signature) ||
-        !call_query(c, "timestamp", q->timestamp, sizeof q->timestamp) ||
-        !call_query(c, "nonce", q->nonce, sizeof q->nonce))
+    if (!signed_param(c, "signature", q->signature, sizeof q->signature) ||
+        !signed_param(c, "timestamp", q->timestamp, sizeof q->timestamp) ||
+        !signed_param(c, "nonce", q->nonce, sizeof q->nonce))
         return refuse(c, METRICS_PUSH_BAD_SIGNATURE, NULL, "signature, timestamp and nonce are required");
     if (!*q->nonce || strlen(q->nonce) > NONCE_MAX)
         return refuse(c, METRICS_PUSH_BAD_SIGNATURE, "nonce", "nonce must be 1-64 characters");
@@ -123,9 +129,8 @@ static int check_signed_query(gw_call_t *c, signed_query_t *q)
     if (!wxpc_signature_equal(q->signature, want))
         return refuse(c, METRICS_PUSH_BAD_SIGNATURE, "signature", "the push signature is invalid");
     /* Checked after the signature, so an unsigned request learns nothing. */
-    if (!digits_only(q->timestamp) || strlen(q->timestamp) > 18)
+    if (query_int_value(c, "timestamp", 0, TIMESTAMP_MAX, &q->ts) != 1)
         return refuse(c, METRICS_PUSH_STALE, "timestamp", "timestamp must be a number of seconds");
-    q->ts = strtoll(q->timestamp, NULL, 10);
     long long now = (long long)time(NULL);
     if (q->ts < now - PUSH_MAX_SKEW_S || q->ts > now + PUSH_MAX_SKEW_S)
         return refuse(c, METRICS_PUSH_STALE, "timestamp",
@@ -135,14 +140,14 @@ static int check_signed_query(gw_call_t *c, signed_query_t *q)
 
 /* Safe mode: checks msg_signature over `encrypted` and decrypts it. On 0,
  * *plain is malloc'ed (the caller frees it); -1 with the call failed. */
-static int open_encrypted(gw_call_t *c, const signed_query_t *q, const char *encrypted, const char *field, char **plain,
-                          size_t *plain_len)
+static int open_encrypted_or_fail(gw_call_t *c, const signed_query_t *q, const char *encrypted, const char *field,
+                                  char **plain, size_t *plain_len)
 {
     char msg_sig[WXPC_SIG_HEX + 2], want[WXPC_SIG_HEX + 1];
     unsigned char key[WXPC_KEY_BYTES];
 
     *plain = NULL;
-    if (!call_query(c, "msg_signature", msg_sig, sizeof msg_sig))
+    if (!signed_param(c, "msg_signature", msg_sig, sizeof msg_sig))
         return refuse(c, METRICS_PUSH_BAD_SIGNATURE, "msg_signature", "safe mode requires msg_signature");
     const char *parts[4] = {gw_cfg->wechat_push_token, q->timestamp, q->nonce, encrypted};
     if (wxpc_signature(parts, 4, want) != 0) {
@@ -171,21 +176,18 @@ static int open_encrypted(gw_call_t *c, const signed_query_t *q, const char *enc
 
 static void push_verify_url(gw_call_t *c)
 {
-    char echostr[ECHOSTR_MAX + 2], *plain = NULL;
+    const char *echostr;
+    char *plain = NULL;
     size_t plain_len = 0;
     signed_query_t q;
 
-    if (check_signed_query(c, &q) != 0)
+    if (signed_query_or_fail(c, &q) != 0 || query_string_or_fail(c, "echostr", ECHOSTR_MAX, &echostr) != 0)
         return;
-    if (!call_query(c, "echostr", echostr, sizeof echostr) || !*echostr) {
+    if (!echostr) {
         call_fail(c, ERR_MISSING_FIELD, "echostr", "echostr is required");
         return;
     }
-    if (strlen(echostr) > ECHOSTR_MAX) {
-        call_fail(c, ERR_INVALID_FIELD, "echostr", "echostr is longer than %d characters", ECHOSTR_MAX);
-        return;
-    }
-    if (!call_query(c, "msg_signature", (char[2]){0}, 2)) { /* plaintext form: echoed as it came */
+    if (!signed_param(c, "msg_signature", (char[2]){0}, 2)) { /* plaintext form: echoed as it came */
         reply_text(c, echostr, strlen(echostr));
         return;
     }
@@ -194,7 +196,7 @@ static void push_verify_url(gw_call_t *c)
                   "an encrypted echostr needs safe mode: set wechat_push_aes_key");
         return;
     }
-    if (open_encrypted(c, &q, echostr, "echostr", &plain, &plain_len) != 0)
+    if (open_encrypted_or_fail(c, &q, echostr, "echostr", &plain, &plain_len) != 0)
         return;
     reply_text(c, plain, plain_len);
     free(plain);
@@ -202,7 +204,7 @@ static void push_verify_url(gw_call_t *c)
 
 /* ---- POST: events ---- */
 
-static void push_record(gw_call_t *c);
+static void push_record(gw_call_t *c, db_conn_t *db);
 
 /* A number or a numeric string (WeChat sends both) as text. */
 static void label_text(const cJSON *v, char *out, size_t outsz)
@@ -224,7 +226,7 @@ static double number_or_string(const cJSON *v)
 }
 
 /* Reads a wxa_media_check event into v. -1 (call failed) if unusable. */
-static int read_media_check(gw_call_t *c, const cJSON *ev, verdict_t *v)
+static int read_media_check_or_fail(gw_call_t *c, const cJSON *ev, verdict_t *v)
 {
     const cJSON *trace = cJSON_GetObjectItemCaseSensitive(ev, "trace_id");
     if (!cJSON_IsString(trace) || !*trace->valuestring || strlen(trace->valuestring) >= sizeof(v->trace_id)) {
@@ -258,7 +260,7 @@ static int read_media_check(gw_call_t *c, const cJSON *ev, verdict_t *v)
 
 /* The event as JSON: the body itself (plaintext), or decrypted from its
  * Encrypt member (safe mode). NULL with the call failed. */
-static cJSON *read_event(gw_call_t *c, const signed_query_t *q, int safe)
+static cJSON *read_event_or_fail(gw_call_t *c, const signed_query_t *q, int safe)
 {
     cJSON *outer = cJSON_ParseWithLength(c->raw ? c->raw : "", c->raw_len), *ev = NULL;
     char *plain = NULL;
@@ -278,7 +280,7 @@ static cJSON *read_event(gw_call_t *c, const signed_query_t *q, int safe)
         call_fail(c, ERR_MISSING_FIELD, "Encrypt", "a safe-mode push carries its event in Encrypt");
         goto Exit;
     }
-    if (open_encrypted(c, q, enc->valuestring, "Encrypt", &plain, &plain_len) != 0)
+    if (open_encrypted_or_fail(c, q, enc->valuestring, "Encrypt", &plain, &plain_len) != 0)
         goto Exit;
     ev = cJSON_ParseWithLength(plain, plain_len);
     if (!cJSON_IsObject(ev)) {
@@ -293,22 +295,19 @@ Exit:
     return ev;
 }
 
-/* POOL_LOOP: signatures, freshness, decryption and parsing; no I/O. */
+/* Loop: signatures, freshness, decryption and parsing; no I/O. */
 static void push_receive(gw_call_t *c)
 {
-    char encrypt_type[32] = "";
+    static const char *const encrypt_types[] = {"aes", "raw", NULL};
+    const char *encrypt_type;
     signed_query_t q;
     cJSON *ev = NULL;
 
-    if (check_signed_query(c, &q) != 0)
+    if (signed_query_or_fail(c, &q) != 0 ||
+        query_enum_or_fail(c, "encrypt_type", encrypt_types, "raw", &encrypt_type) != 0)
         return;
     int safe_mode = *gw_cfg->wechat_push_aes_key != '\0';
-    int encrypted =
-        call_query(c, "encrypt_type", encrypt_type, sizeof encrypt_type) && strcmp(encrypt_type, "raw") != 0;
-    if (encrypted && strcmp(encrypt_type, "aes") != 0) {
-        call_fail(c, ERR_INVALID_FIELD, "encrypt_type", "encrypt_type must be aes or raw");
-        return;
-    }
+    int encrypted = strcmp(encrypt_type, "aes") == 0;
     if (encrypted && !safe_mode) {
         metrics_wechat_push(METRICS_PUSH_MODE_REFUSED);
         call_fail(c, ERR_INVALID_FIELD, "encrypt_type",
@@ -325,7 +324,7 @@ static void push_receive(gw_call_t *c)
         call_fail(c, ERR_PAYLOAD_TOO_LARGE, NULL, "push body exceeds %d bytes", gw_cfg->json_max_bytes);
         return;
     }
-    if (!(ev = read_event(c, &q, safe_mode)))
+    if (!(ev = read_event_or_fail(c, &q, safe_mode)))
         return;
     push_t *p = call_state_new_or_fail(c, 1, sizeof(*p), free);
     if (!p) {
@@ -338,7 +337,7 @@ static void push_receive(gw_call_t *c)
     int rc = 0;
     if (cJSON_IsString(event) && strcmp(event->valuestring, "wxa_media_check") == 0) {
         p->has_verdict = 1;
-        rc = read_media_check(c, ev, &p->v);
+        rc = read_media_check_or_fail(c, ev, &p->v);
     } else {
         char name[64];
         utf8_copy(name, sizeof name, cJSON_IsString(event) ? event->valuestring : "(none)");
@@ -346,36 +345,35 @@ static void push_receive(gw_call_t *c)
     }
     cJSON_Delete(ev);
     if (rc == 0)
-        call_then(c, POOL_DB, push_record);
+        call_then_db(c, push_record);
 }
 
 /* The nonce and the event's effect, in one transaction: a replayed nonce
  * changes nothing, and a failure leaves the nonce free for WeChat's retry. */
-static void push_record(gw_call_t *c)
+static void push_record(gw_call_t *c, db_conn_t *db)
 {
     const push_t *p = c->state;
     int duplicate = 0, changed = 0;
 
-    if (db_begin(c->db) != 0)
+    if (db_begin(db) != 0)
         goto DbError;
     /* Rows whose timestamp left the window can no longer be replayed: a
      * replay of them is refused as stale. A minute of margin covers clocks
      * of several gateway hosts that differ a little. */
-    if (db_exec(c->db, "DELETE FROM wechat_push_nonces WHERE push_ts < ? LIMIT 500",
+    if (db_exec(db, "DELETE FROM wechat_push_nonces WHERE push_ts < ? LIMIT 500",
                 DB_ARGS(DB_INT((long long)time(NULL) - PUSH_MAX_SKEW_S - 60))) != 0)
         goto DbError;
-    if (db_exec(c->db, "INSERT INTO wechat_push_nonces (nonce, push_ts) VALUES (?, ?)",
+    if (db_exec(db, "INSERT INTO wechat_push_nonces (nonce, push_ts) VALUES (?, ?)",
                 DB_ARGS(DB_STR(p->nonce), DB_INT(p->ts))) != 0) {
-        if (db_errno(c->db) != DB_ER_DUP_ENTRY)
+        if (db_errno(db) != DB_ER_DUP_ENTRY)
             goto DbError;
-        db_rollback(c->db);
         refuse(c, METRICS_PUSH_REPLAYED, "nonce", "this nonce was already used: the push is a replay");
         return;
     }
-    if (p->has_verdict && media_check_store_result_in_tx(c->db, p->v.trace_id, p->v.suggest,
+    if (p->has_verdict && media_check_store_result_in_tx(db, p->v.trace_id, p->v.suggest,
                                                          *p->v.label ? p->v.label : NULL, &duplicate, &changed) != 0)
         goto DbError;
-    if (db_commit(c->db) != 0)
+    if (db_commit(db) != 0)
         goto DbError;
     metrics_wechat_push(METRICS_PUSH_ACCEPTED);
     if (p->has_verdict && duplicate)
@@ -386,16 +384,15 @@ static void push_record(gw_call_t *c)
     reply_text(c, "success", 7);
     return;
 DbError:
-    db_rollback(c->db);
     call_fail_db(c);
 }
 
 static const route_t routes[] = {
-    {"GET", "/api/v1/wechat/push", 0, BODY_NONE, POOL_LOOP, push_verify_url},
-    {"POST", "/api/v1/wechat/push", 0, BODY_RAW, POOL_LOOP, push_receive},
+    {"GET", "/api/v1/wechat/push", 0, BODY_NONE, LOOP_STEP(push_verify_url)},
+    {"POST", "/api/v1/wechat/push", 0, BODY_RAW, LOOP_STEP(push_receive)},
 };
 
-void wechat_push_register(void)
+void wechat_register(void)
 {
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

@@ -1,4 +1,4 @@
-/* owners_import.c: importing the owner roster (admin only).
+/* owners_admin.c: importing the owner roster (admin only).
  *
  *   POST /api/v1/admin/owners/import
  *        {"rows": [{project, building, unit, name, phone, handover_date?}, ...]}
@@ -14,12 +14,14 @@
  * Idempotent: importing the same rows again changes nothing. All or
  * nothing: every row is checked first, and any bad row gets 422 listing each
  * error by row number (1-based) with nothing applied; the writes then run in
- * one transaction. */
+ * one transaction with the audit row. The rows are checked on the loop,
+ * before any worker is taken (BODY_CHECK); only the writes use a DB worker. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/json_util.h"
 #include "gateway/log.h"
@@ -220,7 +222,15 @@ static cJSON *counts_json(int rows, const import_counts_t *k)
     return d;
 }
 
-static void import_roster(gw_call_t *c)
+/* The rows, checked on the loop: points into c->body, which lives as long
+ * as the call. */
+typedef struct {
+    int n;
+    roster_row_t rows[];
+} roster_t;
+
+/* Every row is checked (no I/O); any error answers 422 listing them all. */
+static void check_roster(gw_call_t *c)
 {
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(c->body, "rows");
     if (!rows || cJSON_IsNull(rows)) {
@@ -232,13 +242,18 @@ static void import_roster(gw_call_t *c)
         call_fail(c, ERR_INVALID_FIELD, "rows", "rows must be an array of 1 to %d rows", MAX_ROWS);
         return;
     }
-    roster_row_t *parsed = call_state_new_or_fail(c, (size_t)n, sizeof(*parsed), free);
-    if (!parsed)
+    roster_t *roster = call_state_new_or_fail(c, 1, sizeof(*roster) + (size_t)n * sizeof(roster->rows[0]), free);
+    if (!roster)
         return;
     cJSON *errors = cJSON_CreateArray();
+    if (!errors) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return;
+    }
+    roster->n = n;
     int i = 0;
     for (const cJSON *it = rows->child; it; it = it->next, i++)
-        check_row(it, i + 1, &parsed[i], errors);
+        check_row(it, i + 1, &roster->rows[i], errors);
     if (cJSON_GetArraySize(errors) > 0) {
         const cJSON *first = cJSON_GetArrayItem(errors, 0);
         call_fail(c, ERR_UNPROCESSABLE, "rows", "%d row error(s); nothing was imported; first: row %d: %s",
@@ -248,39 +263,38 @@ static void import_roster(gw_call_t *c)
         return;
     }
     cJSON_Delete(errors);
+}
+
+/* The writes, in one transaction with the audit row. */
+static void import_roster(gw_call_t *c, db_conn_t *db)
+{
+    const roster_t *roster = c->state;
     import_counts_t k = {0};
-    if (db_begin(c->db) != 0)
+    cJSON *d = NULL;
+    if (db_begin(db) != 0)
         goto DbError;
-    for (i = 0; i < n; i++)
-        if (write_row(c->db, &parsed[i], &k) != 0)
+    for (int i = 0; i < roster->n; i++)
+        if (write_row(db, &roster->rows[i], &k) != 0)
             goto DbError;
-    cJSON *d = counts_json(n, &k);
-    char *detail = cJSON_PrintUnformatted(d);
-    int rc = db_exec(
-        c->db,
-        "INSERT INTO audit_log (actor_user_id, action, target_type, detail) VALUES (?, 'owners.import', 'roster', ?)",
-        DB_ARGS(DB_INT(c->user.id), DB_STR(detail)));
-    free(detail);
-    if (rc != 0 || db_commit(c->db) != 0) {
-        cJSON_Delete(d);
+    d = counts_json(roster->n, &k);
+    if (!d || audit_write(db, c->user.id, "owners.import", "roster", 0, d) != 0 || db_commit(db) != 0)
         goto DbError;
-    }
     if (k.users_linked)
         users_changed_all(); /* linked users became owners */
-    log_info("owners", "roster import by user %lld: %d rows, %d owners created, %d linked", c->user.id, n,
+    log_info("owners", "roster import by user %lld: %d rows, %d owners created, %d linked", c->user.id, roster->n,
              k.owners_created, k.users_linked);
     call_ok(c, 200, d);
     return;
 DbError:
-    db_rollback(c->db);
+    cJSON_Delete(d);
     call_fail_db(c);
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/admin/owners/import", ROLE_ADMIN, BODY_JSON, POOL_DB, import_roster},
+    {"POST", "/api/v1/admin/owners/import", ROLE_ADMIN, BODY_JSON, DB_STEP(import_roster), BODY_CHECK(check_roster)},
 };
 
-void owners_import_register(void)
+void owners_admin_register(void)
 {
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

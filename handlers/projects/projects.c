@@ -8,39 +8,39 @@
 
 #include "gateway/call.h"
 #include "gateway/config.h"
+#include "gateway/db_json.h"
 #include "handlers/handlers.h"
-#include "domain/leads/lead_json.h"
 
-static void list_projects(gw_call_t *c)
+static const char *SQL_PROJECTS =
+    "SELECT id, code, name, city, address FROM projects WHERE open_for_leads = 1 ORDER BY id";
+
+/* A handful of projects: the list is not paged (miniprogram-api.md). */
+static void list_projects(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r = db_query(
-        c->db, "SELECT id, code, name, city, address FROM projects WHERE open_for_leads = 1 ORDER BY id", DB_NOARGS);
+    db_rows_t *r = db_query(db, SQL_PROJECTS, DB_NOARGS);
     if (!r) {
         call_fail_db(c);
         return;
     }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *o = cJSON_CreateObject();
-        lead_json_add_int(o, "id", r, i, "id");
-        lead_json_add_str(o, "code", r, i, "code");
-        lead_json_add_str(o, "name", r, i, "name");
-        lead_json_add_str(o, "city", r, i, "city");
-        lead_json_add_str(o, "address", r, i, "address");
-        cJSON_AddStringToObject(o, "privacy_notice_version", gw_cfg->privacy_notice_version);
-        cJSON_AddItemToArray(items, o);
-    }
+    cJSON *items = db_rows_json(r, 0, r->nrows);
     db_rows_free(r);
+    if (!items) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return;
+    }
+    cJSON *item;
+    cJSON_ArrayForEach(item, items)
+        cJSON_AddStringToObject(item, "privacy_notice_version", gw_cfg->privacy_notice_version);
     /* Public and the same for everyone: clients and proxies may cache it briefly. */
     snprintf(c->cache_control, sizeof(c->cache_control), "public, max-age=60");
     call_ok_list(c, items, NULL);
 }
 
 static const route_t routes[] = {
-    {"GET", "/api/v1/projects", 0, BODY_NONE, POOL_DB, list_projects},
+    {"GET", "/api/v1/projects", 0, BODY_NONE, DB_STEP(list_projects)},
 };
 
 void projects_register(void)
 {
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

@@ -6,47 +6,39 @@
  * id (set when the user binds the roster's phone, or by the roster import
  * when the phone was already bound). */
 #include "gateway/call.h"
-#include "gateway/json_util.h"
+#include "gateway/db_json.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
 
 static const char *SQL_UNITS =
-    "SELECT u.id, u.name, b.id, b.name, p.id, p.code, p.name, DATE_FORMAT(u.handover_date, '%Y-%m-%d'), o.name"
+    "SELECT u.id, u.name, b.id AS \"building.id\", b.name AS \"building.name\", p.id AS \"project.id\","
+    " p.code AS \"project.code\", p.name AS \"project.name\","
+    " DATE_FORMAT(u.handover_date, '%Y-%m-%d') AS handover_date, o.name AS owner_name"
     " FROM owners o JOIN units u ON u.id = o.unit_id JOIN buildings b ON b.id = u.building_id"
     " JOIN projects p ON p.id = b.project_id WHERE o.user_id = ? ORDER BY p.id, b.name, u.name, u.id";
 
-static void list_units(gw_call_t *c)
+/* A household's few units: the list is not paged (miniprogram-api.md). */
+static void list_units(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r = db_query(c->db, SQL_UNITS, DB_ARGS(DB_INT(c->user.id)));
+    db_rows_t *r = db_query(db, SQL_UNITS, DB_ARGS(DB_INT(c->user.id)));
     if (!r) {
         call_fail_db(c);
         return;
     }
-    cJSON *items = cJSON_CreateArray();
-    for (int i = 0; i < r->nrows; i++) {
-        cJSON *u = cJSON_CreateObject();
-        cJSON_AddNumberToObject(u, "id", (double)db_cell_int(r, i, 0));
-        cJSON_AddStringToObject(u, "name", db_cell(r, i, 1));
-        cJSON *b = cJSON_AddObjectToObject(u, "building");
-        cJSON_AddNumberToObject(b, "id", (double)db_cell_int(r, i, 2));
-        cJSON_AddStringToObject(b, "name", db_cell(r, i, 3));
-        cJSON *p = cJSON_AddObjectToObject(u, "project");
-        cJSON_AddNumberToObject(p, "id", (double)db_cell_int(r, i, 4));
-        cJSON_AddStringToObject(p, "code", db_cell(r, i, 5));
-        cJSON_AddStringToObject(p, "name", db_cell(r, i, 6));
-        json_add_string_or_null(u, "handover_date", db_cell(r, i, 7));
-        cJSON_AddStringToObject(u, "owner_name", db_cell(r, i, 8));
-        cJSON_AddItemToArray(items, u);
-    }
+    cJSON *items = db_rows_json(r, 0, r->nrows);
     db_rows_free(r);
+    if (!items) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return;
+    }
     call_ok_list(c, items, NULL);
 }
 
 static const route_t routes[] = {
-    {"GET", "/api/v1/units", ROLE_ANY, BODY_NONE, POOL_DB, list_units},
+    {"GET", "/api/v1/units", ROLE_ANY, BODY_NONE, DB_STEP(list_units)},
 };
 
 void units_register(void)
 {
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

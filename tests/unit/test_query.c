@@ -235,6 +235,29 @@ static void test_int_id_bool_time(void)
     }
 }
 
+static void test_int_value_answers_nothing(void)
+{
+    long long v = 7;
+    gw_call_t *c = call_with_query("exp=1700000000&empty=&word=soon&neg=-1&nul=1%002&big=99999999999999999999&pad=007");
+    CHECK_INT(query_int_value(c, "exp", 0, PAGE_KEY_MAX, &v), 1);
+    CHECK_INT(v, 1700000000);
+    CHECK_INT(query_int_value(c, "pad", 0, 10, &v), 1);
+    CHECK_INT(v, 7);
+    v = 5;
+    CHECK_INT(query_int_value(c, "missing", 0, 10, &v), 0);
+    CHECK_INT(query_int_value(c, "empty", 0, 10, &v), 0);
+    CHECK_INT(v, 5); /* untouched unless 1 */
+    CHECK_INT(query_int_value(c, "word", 0, 10, &v), -1);
+    CHECK_INT(query_int_value(c, "neg", 0, 10, &v), -1);
+    CHECK_INT(query_int_value(c, "nul", 0, 10, &v), -1);
+    CHECK_INT(query_int_value(c, "big", 0, PAGE_KEY_MAX, &v), -1);
+    CHECK_INT(query_int_value(c, "exp", 0, 10, &v), -1);
+    CHECK_INT(v, 5);
+    CHECK_INT(c->status, 0); /* nothing answered */
+    CHECK_INT(c->err, ERR_NONE);
+    call_free(c);
+}
+
 static void test_enum(void)
 {
     static const char *const states[] = {"new", "contacted", "won", NULL};
@@ -298,6 +321,7 @@ int main(void)
     RUN(test_page_cursor_parameter);
     RUN(test_page_respond_answers_a_page_and_its_cursor);
     RUN(test_int_id_bool_time);
+    RUN(test_int_value_answers_nothing);
     RUN(test_enum);
     RUN(test_string_is_decoded_checked_and_bounded);
     RUN(test_call_query_keeps_its_old_behaviour);

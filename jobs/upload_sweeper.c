@@ -1,15 +1,31 @@
-#include "upload_sweeper.h"
-
+/* upload_sweeper.c: the background side of photo uploads.
+ *
+ * upload-sweeper (every upload_sweep_interval_ms) removes orphan uploads,
+ * photos never attached to a ticket (ticket_id NULL) within
+ * upload_orphan_ttl_s, then, once that deletion committed, their files if
+ * no other upload shares them (gateway/media_objects.h); it finishes file
+ * deletions left undone before. It also forgets content-check verdicts older
+ * than MEDIA_CHECK_RESULTS_KEEP_DAYS and upload quota counters older than
+ * MEDIA_QUOTA_KEEP_DAYS.
+ *
+ * media-check-retry (same interval, only with the content check on)
+ * submits again the photos whose content check could not be submitted
+ * (gateway/media_check.h). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "background.h"
-#include "config.h"
-#include "log.h"
-#include "media_objects.h"
-#include "media_quota.h"
-#include "media_store.h"
+#include "gateway/background.h"
+#include "gateway/config.h"
+#include "gateway/log.h"
+#include "gateway/media_check.h"
+#include "gateway/media_objects.h"
+#include "gateway/media_quota.h"
+#include "gateway/media_store.h"
+#include "handlers/handlers.h"
+
+#define UPLOAD_SWEEP_BATCH 200
+#define MEDIA_CHECK_RESULTS_KEEP_DAYS 30
 
 /* One orphan per transaction: claimed with SKIP LOCKED so several gateway
  * processes share the work, and locked so the repairs code cannot attach it
@@ -56,7 +72,7 @@ Exit:
     return rc;
 }
 
-void upload_sweeper_job(db_conn_t *db)
+static void sweep(db_conn_t *db)
 {
     media_store_t *store = media_store_default();
     if (!store)
@@ -77,4 +93,11 @@ void upload_sweeper_job(db_conn_t *db)
     media_quota_day(time(NULL), &today);
     if (media_quota_prune(db, today.day, 1000) != 0)
         log_error("uploads", "cannot prune old upload quota counters: %s", db_error(db));
+}
+
+void upload_sweeper_register(void)
+{
+    background_register("upload-sweeper", gw_cfg->upload_sweep_interval_ms, sweep);
+    if (media_check_enabled())
+        background_register("media-check-retry", gw_cfg->upload_sweep_interval_ms, media_check_retry_job);
 }
