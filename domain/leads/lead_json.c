@@ -85,16 +85,3 @@ cJSON *lead_json_row(const db_rows_t *r, int row, void *ud)
     }
     return o;
 }
-
-void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
-{
-    if (!db_is_null(r, row, col))
-        cJSON_AddNumberToObject(o, name, (double)db_get_int(r, row, col));
-    else
-        cJSON_AddNullToObject(o, name);
-}
-
-void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col)
-{
-    json_add_string_or_null(o, name, db_get(r, row, col));
-}

@@ -52,10 +52,4 @@ int lead_json_finish(cJSON *o);
  * NULL when memory runs out. */
 cJSON *lead_json_row(const db_rows_t *r, int row, void *ud);
 
-/* Older helpers, kept while handlers/projects/projects.c still uses them
- * (its conversion renders its rows with db_row_json and these go): cell
- * (row, col) as a number, or a string, or null when the cell is NULL. */
-void lead_json_add_int(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-void lead_json_add_str(cJSON *o, const char *name, const db_rows_t *r, int row, const char *col);
-
 #endif
