@@ -10,7 +10,7 @@ void uploads_register(void);
 void media_register(void);
 void wechat_push_register(void);
 void subscriptions_register(void);
-void notifications_inbox_register(void);
+void notifications_register(void);
 void notifications_admin_register(void);
 void notification_dispatcher_register(void);
 void owners_import_register(void);
