@@ -15,53 +15,6 @@
 
 #include "utf8.h"
 
-static const struct {
-    const char *name;
-    wx_kw_type_t type;
-    size_t max_chars;
-    const char *placeholder;
-} TYPES[] = {
-    {"thing", WX_KW_THING, 20, "-"},
-    {"number", WX_KW_NUMBER, 32, "0"},
-    {"letter", WX_KW_LETTER, 32, "NA"},
-    {"symbol", WX_KW_SYMBOL, 5, "-"},
-    {"character_string", WX_KW_CHARACTER_STRING, 32, "-"},
-    {"time", WX_KW_TIME, 0, NULL},
-    {"date", WX_KW_DATE, 0, NULL},
-    {"amount", WX_KW_AMOUNT, 0, "¥0"},
-    {"phone_number", WX_KW_PHONE_NUMBER, 17, "0"},
-    {"car_number", WX_KW_CAR_NUMBER, 8, "无"},
-    {"name", WX_KW_NAME, 20, "-"},
-    {"phrase", WX_KW_PHRASE, 5, "无"},
-};
-#define NTYPES (sizeof(TYPES) / sizeof(TYPES[0]))
-
-static size_t type_index(wx_kw_type_t type)
-{
-    for (size_t i = 0; i < NTYPES; i++)
-        if (TYPES[i].type == type)
-            return i;
-    return 0;
-}
-
-wx_kw_type_t wx_kw_type_of_key(const char *key)
-{
-    size_t n = key ? strlen(key) : 0, d = n;
-    while (d > 0 && key[d - 1] >= '0' && key[d - 1] <= '9')
-        d--;
-    if (d == 0 || d == n) /* WeChat keys are a type name followed by a number */
-        return WX_KW_INVALID;
-    for (size_t i = 0; i < NTYPES; i++)
-        if (strlen(TYPES[i].name) == d && strncmp(key, TYPES[i].name, d) == 0)
-            return TYPES[i].type;
-    return WX_KW_INVALID;
-}
-
-const char *wx_kw_type_name(wx_kw_type_t type)
-{
-    return type == WX_KW_INVALID ? "invalid" : TYPES[type_index(type)].name;
-}
-
 /* ---- characters ---------------------------------------------------------- */
 
 /* The code point at s[*pos], advancing *pos past it; -1 (and one byte
@@ -162,6 +115,58 @@ static int rule_phone(long cp)
 static int rule_car(long cp)
 {
     return is_cjk(cp) || is_alpha(cp) || is_digit(cp) ? KEEP : DROP;
+}
+
+/* ---- types -------------------------------------------------------------- */
+
+/* rule: the characters a type keeps when it is built by filtering and
+ * cutting to max_chars; NULL for the types built their own way. */
+static const struct {
+    const char *name;
+    wx_kw_type_t type;
+    size_t max_chars;
+    const char *placeholder;
+    char_rule_t rule;
+} TYPES[] = {
+    {"thing", WX_KW_THING, 20, "-", rule_thing},
+    {"number", WX_KW_NUMBER, 32, "0", NULL},
+    {"letter", WX_KW_LETTER, 32, "NA", rule_letter},
+    {"symbol", WX_KW_SYMBOL, 5, "-", rule_symbol},
+    {"character_string", WX_KW_CHARACTER_STRING, 32, "-", rule_ascii_printable},
+    {"time", WX_KW_TIME, 0, NULL, NULL},
+    {"date", WX_KW_DATE, 0, NULL, NULL},
+    {"amount", WX_KW_AMOUNT, 0, "¥0", NULL},
+    {"phone_number", WX_KW_PHONE_NUMBER, 17, "0", rule_phone},
+    {"car_number", WX_KW_CAR_NUMBER, 8, "无", NULL},
+    {"name", WX_KW_NAME, 20, "-", NULL},
+    {"phrase", WX_KW_PHRASE, 5, "无", rule_phrase},
+};
+#define NTYPES (sizeof(TYPES) / sizeof(TYPES[0]))
+
+static size_t type_index(wx_kw_type_t type)
+{
+    for (size_t i = 0; i < NTYPES; i++)
+        if (TYPES[i].type == type)
+            return i;
+    return 0;
+}
+
+wx_kw_type_t wx_kw_type_of_key(const char *key)
+{
+    size_t n = key ? strlen(key) : 0, d = n;
+    while (d > 0 && key[d - 1] >= '0' && key[d - 1] <= '9')
+        d--;
+    if (d == 0 || d == n) /* WeChat keys are a type name followed by a number */
+        return WX_KW_INVALID;
+    for (size_t i = 0; i < NTYPES; i++)
+        if (strlen(TYPES[i].name) == d && strncmp(key, TYPES[i].name, d) == 0)
+            return TYPES[i].type;
+    return WX_KW_INVALID;
+}
+
+const char *wx_kw_type_name(wx_kw_type_t type)
+{
+    return type == WX_KW_INVALID ? "invalid" : TYPES[type_index(type)].name;
 }
 
 /* Copies the characters of raw that `rule` keeps into out (whole characters
@@ -566,29 +571,14 @@ void wx_kw_build(wx_kw_type_t type, const char *raw, const char *fallback_time, 
         cut(out, has_cjk(out) ? 10 : 20); /* any CJK makes it a CJK name: 10 */
         break;
     case WX_KW_THING:
-        filter(raw, rule_thing, out, WX_KW_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
     case WX_KW_PHRASE:
-        filter(raw, rule_phrase, out, WX_KW_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
     case WX_KW_CHARACTER_STRING:
-        filter(raw, rule_ascii_printable, out, WX_KW_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
     case WX_KW_LETTER:
-        filter(raw, rule_letter, out, WX_KW_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
     case WX_KW_SYMBOL:
-        filter(raw, rule_symbol, out, WX_KW_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
     case WX_KW_PHONE_NUMBER:
-        filter(raw, rule_phone, out, WX_KW_VALUE_MAX);
+        filter(raw, TYPES[t].rule, out, WX_KW_VALUE_MAX);
         cut(out, TYPES[t].max_chars);
-        if (!strpbrk(out, "0123456789")) /* a phone number needs a digit */
+        if (type == WX_KW_PHONE_NUMBER && !strpbrk(out, "0123456789")) /* a phone number needs a digit */
             out[0] = '\0';
         break;
     case WX_KW_INVALID:
