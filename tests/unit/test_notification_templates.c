@@ -11,7 +11,6 @@
 
 #include "../../domain/notifications/notification_policy.h"
 #include "../../domain/notifications/notification_templates.h"
-#include "../../gateway/json_util.h"
 #include "../../gateway/wechat_subscribe.h"
 #include "test.h"
 
