@@ -12,7 +12,7 @@ void handlers_register_all(void)
     media_register();
     wechat_register();
     subscriptions_register();
-    notifications_inbox_register();
+    notifications_register();
     notifications_admin_register();
     notification_dispatcher_register();
     owners_admin_register();

@@ -13,7 +13,7 @@ void upload_sweeper_register(void);
 void media_register(void);
 void wechat_register(void);
 void subscriptions_register(void);
-void notifications_inbox_register(void);
+void notifications_register(void);
 void notifications_admin_register(void);
 void notification_dispatcher_register(void);
 void owners_admin_register(void);

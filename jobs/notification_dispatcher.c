@@ -264,15 +264,18 @@ static void fit_last_error(char *text)
     text[utf8_prefix_bytes(text, strlen(text), LAST_ERROR_CHARS)] = '\0';
 }
 
-/* no_quota, failed or dead; on 43101 (reset_grant) WeChat says the user holds
+/* Whether recording a final status also zeroes the user's grant. */
+typedef enum { KEEP_GRANT, RESET_GRANT } grant_reset_t;
+
+/* no_quota, failed or dead; on 43101 (RESET_GRANT) WeChat says the user holds
  * nothing, so the grant row is zeroed in the same transaction and the client
  * asks again. */
 static void record_final(db_conn_t *db, const event_t *ev, const char *status, const int *errcode, char *error,
-                         int reset_grant)
+                         grant_reset_t grant)
 {
     fit_last_error(error);
     /* Only the grant reset makes it two rows, and a transaction. */
-    if ((reset_grant && db_begin(db) != 0) ||
+    if ((grant == RESET_GRANT && db_begin(db) != 0) ||
         db_exec(db,
                 "UPDATE notification_events SET status = ?, last_errcode = ?, last_error = ?,"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'sending' AND lease_owner = ?",
@@ -280,24 +283,24 @@ static void record_final(db_conn_t *db, const event_t *ev, const char *status, c
                         DB_STR(lease_owner))) != 0)
         goto DbError;
     if (db_affected_rows(db) == 0) {
-        if (reset_grant)
+        if (grant == RESET_GRANT)
             db_rollback(db);
         log_warn("notify", "event %lld: lease lost before recording %s", ev->id, status);
         return;
     }
-    if (reset_grant && db_exec(db,
-                               "UPDATE notification_grants SET one_time_count = 0, long_term = 0"
-                               " WHERE user_id = ? AND template_id = ?",
-                               DB_ARGS(DB_INT(ev->user_id), DB_STR(ev->k->tpl->id))) != 0)
+    if (grant == RESET_GRANT && db_exec(db,
+                                        "UPDATE notification_grants SET one_time_count = 0, long_term = 0"
+                                        " WHERE user_id = ? AND template_id = ?",
+                                        DB_ARGS(DB_INT(ev->user_id), DB_STR(ev->k->tpl->id))) != 0)
         goto DbError;
-    if (reset_grant && db_commit(db) != 0)
+    if (grant == RESET_GRANT && db_commit(db) != 0)
         goto DbError;
     metrics_notification(status);
     log_warn("notify", "event %lld (%s, user %lld): %s: %s", ev->id, ev->kind, ev->user_id, status, error);
     return;
 DbError:
     log_error("notify", "event %lld: recording %s failed (%u): %s", ev->id, status, db_errno(db), db_error(db));
-    if (reset_grant)
+    if (grant == RESET_GRANT)
         db_rollback(db);
 }
 
@@ -564,7 +567,7 @@ static void settle(pipe_t *p, event_t *ev, int rc, const wx_status_t *st, const 
         return;
     case NP_NO_QUOTA:
         nb_ledger_settle(ev->grant, ev->consume, NB_REVOKED);
-        record_final(p->db, ev, "no_quota", &st->errcode, error, 1);
+        record_final(p->db, ev, "no_quota", &st->errcode, error, RESET_GRANT);
         break;
     case NP_FAILED:
         nb_ledger_settle(ev->grant, ev->consume, NB_UNSENT);
@@ -578,12 +581,12 @@ static void settle(pipe_t *p, event_t *ev, int rc, const wx_status_t *st, const 
             log_error("notify", "template %s configured for kind %s was rejected by WeChat (40037); fix %s",
                       ev->k->tpl->id, ev->kind, gw_cfg->notification_templates_file);
         }
-        record_final(p->db, ev, "failed", &st->errcode, error, 0);
+        record_final(p->db, ev, "failed", &st->errcode, error, KEEP_GRANT);
         break;
     case NP_RETRY:
         nb_ledger_settle(ev->grant, ev->consume, NB_UNSENT);
         if (attempts >= gw_cfg->notification_max_attempts)
-            record_final(p->db, ev, "dead", &st->errcode, error, 0);
+            record_final(p->db, ev, "dead", &st->errcode, error, KEEP_GRANT);
         else
             record_retry(p->db, ev, attempts, st, error);
         break;
@@ -608,7 +611,7 @@ static void check_event(pipe_t *p, event_t *ev, const nb_grants_t *grants)
     ev->k = ntpl_kind(notification_templates(), ev->kind);
     if (!ev->k) {
         snprintf(error, sizeof error, "no template configured for kind %s", ev->kind);
-        record_final(p->db, ev, "failed", NULL, error, 0);
+        record_final(p->db, ev, "failed", NULL, error, KEEP_GRANT);
         log_error("notify", "event %lld: %s; add it to %s", ev->id, error, gw_cfg->notification_templates_file);
         ev->state = EV_GONE;
         return;
@@ -617,7 +620,7 @@ static void check_event(pipe_t *p, event_t *ev, const nb_grants_t *grants)
         /* Only a row whose lease expired after its last attempt gets here. */
         snprintf(error, sizeof error, "lease expired after attempt %d of %d; delivery unknown", ev->attempts,
                  gw_cfg->notification_max_attempts);
-        record_final(p->db, ev, "dead", NULL, error, 0);
+        record_final(p->db, ev, "dead", NULL, error, KEEP_GRANT);
         ev->state = EV_GONE;
         return;
     }

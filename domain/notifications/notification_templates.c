@@ -104,8 +104,8 @@ static int parse_fields(const cJSON *data, ntpl_kind_t *k, const char *where, ch
     cJSON_ArrayForEach(f, data)
     {
         ntpl_field_t *fld = &k->fields[k->nfields++];
-        fld->type = nf_type_of_key(f->string);
-        if (fld->type == NF_INVALID) {
+        fld->type = wx_kw_type_of_key(f->string);
+        if (fld->type == WX_KW_INVALID) {
             set_err(err, errsz,
                     "%s.data.%.64s: not a keyword WeChat knows (thing, number, letter, symbol, character_string, "
                     "time, date, amount, phone_number, car_number, name or phrase, then its number)",
@@ -386,7 +386,7 @@ char *ntpl_expand(const char *pattern, const ntpl_event_t *ev)
 cJSON *ntpl_message(const ntpl_kind_t *k, const ntpl_event_t *ev, const char *openid, const char *miniprogram_state)
 {
     cJSON *msg = cJSON_CreateObject(), *data;
-    char value[NF_VALUE_MAX], *text = NULL;
+    char value[WX_KW_VALUE_MAX], *text = NULL;
     int ok = msg && cJSON_AddStringToObject(msg, "touser", openid) &&
              cJSON_AddStringToObject(msg, "template_id", k->tpl->id);
 
@@ -398,7 +398,7 @@ cJSON *ntpl_message(const ntpl_kind_t *k, const ntpl_event_t *ev, const char *op
     ok = ok && (data = cJSON_AddObjectToObject(msg, "data")) != NULL;
     for (int i = 0; ok && i < k->nfields; i++) {
         text = ntpl_expand(k->fields[i].pattern, ev);
-        nf_build(k->fields[i].type, text, ev->created_at, value);
+        wx_kw_build(k->fields[i].type, text, ev->created_at, value);
         free(text);
         cJSON *entry = cJSON_AddObjectToObject(data, k->fields[i].key);
         ok = entry && cJSON_AddStringToObject(entry, "value", value);

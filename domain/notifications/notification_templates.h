@@ -15,7 +15,9 @@
  * Patterns take {key} from the event's payload (or the event's own ref_id,
  * ref_type and kind); {key|text} gives text when the key is missing, and a
  * missing key without one becomes "-". Each data value is then built by its
- * keyword type (notification_fields.h), so it always fits WeChat's limits.
+ * keyword type (gateway/wechat_keywords.h), so it always fits WeChat's
+ * limits: this module says which part of which event fills which keyword,
+ * wechat_keywords.h how a value of a keyword type must look.
  *
  * Parsing and building are pure; the process-wide copy is loaded once at
  * start-up and read-only afterwards. */
@@ -24,7 +26,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#include "domain/notifications/notification_fields.h"
+#include "gateway/wechat_keywords.h"
 
 typedef struct {
     char *id;
@@ -34,7 +36,7 @@ typedef struct {
 
 typedef struct {
     char *key; /* "thing1" */
-    nf_type_t type;
+    wx_kw_type_t type;
     char *pattern;
 } ntpl_field_t;
 

@@ -1,4 +1,4 @@
-/* notifications_inbox.c: the caller's own notifications.
+/* notifications.c: the caller's own notifications (the inbox).
  *
  *   GET /api/v1/notifications?cursor=&limit=
  *
@@ -85,7 +85,7 @@ static const route_t routes[] = {
     {"GET", "/api/v1/notifications", ROLE_ANY, BODY_NONE, DB_STEP(inbox)},
 };
 
-void notifications_inbox_register(void)
+void notifications_register(void)
 {
     notification_templates(); /* a bad file stops the start here */
     ROUTES_REGISTER(routes);

@@ -16,8 +16,14 @@
  * oldest first, each at most once (requeued_at), and no more of them than
  * the grants held leave room for after the notifications already waiting to
  * be sent (one grant = one message; a long-term template: up to
- * REQUEUE_LONG_TERM_MAX). This happens in the grant's own transaction. */
+ * REQUEUE_LONG_TERM_MAX). This happens in the grant's own transaction.
+ *
+ * The report is read on the loop (check_report) against the template
+ * configuration, which is loaded at start-up and read-only afterwards: a bad
+ * report is answered before any worker is used, and the DB step receives
+ * the configured templates themselves. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/call.h"
@@ -31,23 +37,30 @@
 #define MAX_IDS 20 /* WeChat shows at most 5 templates per popup */
 #define REQUEUE_LONG_TERM_MAX 20
 
+/* One list of the report, as configured templates (the process-wide
+ * configuration outlives every call). */
 typedef struct {
-    const char *ids[MAX_IDS];
+    const ntpl_template_t *tpl[MAX_IDS];
     int n;
     int present;
-} id_list_t;
+} tpl_list_t;
 
-static int listed(const id_list_t *l, const char *id)
+/* The report, read by check_report on the loop. */
+typedef struct {
+    tpl_list_t accepted, rejected;
+} report_t;
+
+static int listed(const tpl_list_t *l, const ntpl_template_t *tpl)
 {
     for (int i = 0; i < l->n; i++)
-        if (strcmp(l->ids[i], id) == 0)
+        if (l->tpl[i] == tpl)
             return 1;
     return 0;
 }
 
 /* Reads body[field] as an array of configured template ids (duplicates
  * folded). -1 with the call failed (400 naming the field). */
-static int read_ids(gw_call_t *c, const char *field, id_list_t *out)
+static int read_ids_or_fail(gw_call_t *c, const char *field, tpl_list_t *out)
 {
     const ntpl_config_t *cfg = notification_templates();
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c->body, field), *it;
@@ -74,15 +87,16 @@ static int read_ids(gw_call_t *c, const char *field, id_list_t *out)
             return -1;
         }
         i++;
-        if (!ntpl_template(cfg, it->valuestring)) {
+        const ntpl_template_t *tpl = ntpl_template(cfg, it->valuestring);
+        if (!tpl) {
             size_t used = strlen(unknown);
             if (used + strlen(it->valuestring) + 3 < sizeof unknown)
                 snprintf(unknown + used, sizeof unknown - used, "%s%s", nunknown ? ", " : "", it->valuestring);
             else
                 truncated = 1;
             nunknown++;
-        } else if (!listed(out, it->valuestring)) {
-            out->ids[out->n++] = it->valuestring;
+        } else if (!listed(out, tpl)) {
+            out->tpl[out->n++] = tpl;
         }
     }
     if (nunknown) {
@@ -93,12 +107,34 @@ static int read_ids(gw_call_t *c, const char *field, id_list_t *out)
     return 0;
 }
 
+/* POST's body check (on the loop): both lists into the call's report_t. */
+static void check_report(gw_call_t *c)
+{
+    report_t rep;
+
+    if (read_ids_or_fail(c, "accepted", &rep.accepted) != 0 || read_ids_or_fail(c, "rejected", &rep.rejected) != 0)
+        return;
+    if (!rep.accepted.present && !rep.rejected.present) {
+        call_fail(c, ERR_MISSING_FIELD, "accepted", "accepted or rejected is required");
+        return;
+    }
+    for (int i = 0; i < rep.rejected.n; i++)
+        if (listed(&rep.accepted, rep.rejected.tpl[i])) {
+            call_fail(c, ERR_INVALID_FIELD, "rejected", "template %s is both accepted and rejected",
+                      rep.rejected.tpl[i]->id);
+            return;
+        }
+    report_t *kept = call_state_new_or_fail(c, 1, sizeof *kept, free);
+    if (kept)
+        *kept = rep;
+}
+
 /* {templates: [...], ask_again: [...]} for the caller. */
-static void respond_state(gw_call_t *c, int status)
+static void respond_state(gw_call_t *c, db_conn_t *db)
 {
     const ntpl_config_t *cfg = notification_templates();
     db_rows_t *r =
-        db_query(c->db, "SELECT template_id, one_time_count, long_term FROM notification_grants WHERE user_id = ?",
+        db_query(db, "SELECT template_id, one_time_count, long_term FROM notification_grants WHERE user_id = ?",
                  DB_ARGS(DB_INT(c->user.id)));
     if (!r) {
         call_fail_db(c);
@@ -132,12 +168,12 @@ static void respond_state(gw_call_t *c, int status)
             cJSON_AddItemToArray(ask, cJSON_CreateString(tpl->id));
     }
     db_rows_free(r);
-    call_ok(c, status, d);
+    call_ok(c, 200, d);
 }
 
-static void subscriptions_get(gw_call_t *c)
+static void subscriptions_get(gw_call_t *c, db_conn_t *db)
 {
-    respond_state(c, 200);
+    respond_state(c, db);
 }
 
 static const char *SQL_ACCEPT_ONE_TIME =
@@ -180,7 +216,7 @@ static const char *SQL_REQUEUE =
  * before the grant row, the order the dispatcher's "sent" statement takes
  * them in, so the two cannot deadlock. Adds the number to *requeued. 0 or
  * -1 (database error). */
-static int requeue_no_quota(gw_call_t *c, const ntpl_template_t *tpl, int *requeued)
+static int requeue_no_quota(gw_call_t *c, db_conn_t *db, const ntpl_template_t *tpl, int *requeued)
 {
     const ntpl_config_t *cfg = notification_templates();
     db_param_t p[3 + DB_IN_LIST_SIZE];
@@ -192,7 +228,7 @@ static int requeue_no_quota(gw_call_t *c, const ntpl_template_t *tpl, int *reque
     if (tpl->long_term) {
         room = REQUEUE_LONG_TERM_MAX;
     } else {
-        if (db_query_int(c->db, &room,
+        if (db_query_int(db, &room,
                          "SELECT one_time_count FROM notification_grants WHERE user_id = ? AND template_id = ?",
                          DB_ARGS(DB_INT(c->user.id), DB_STR(tpl->id))) < 0)
             return -1;
@@ -201,7 +237,7 @@ static int requeue_no_quota(gw_call_t *c, const ntpl_template_t *tpl, int *reque
     /* Events already waiting will use grants first. */
     p[0] = DB_INT(c->user.id);
     while (kinds_chunk(cfg, tpl, &next, p + 1) > 0) {
-        if (db_query_int(c->db, &n, SQL_IN_FLIGHT, p, 1 + DB_IN_LIST_SIZE) < 0)
+        if (db_query_int(db, &n, SQL_IN_FLIGHT, p, 1 + DB_IN_LIST_SIZE) < 0)
             return -1;
         waiting += n;
     }
@@ -210,63 +246,52 @@ static int requeue_no_quota(gw_call_t *c, const ntpl_template_t *tpl, int *reque
     p[1] = DB_INT(gw_cfg->notification_regrant_window_s);
     while (room > 0 && kinds_chunk(cfg, tpl, &next, p + 2) > 0) {
         p[2 + DB_IN_LIST_SIZE] = DB_INT(room);
-        if (db_exec(c->db, SQL_REQUEUE, p, 3 + DB_IN_LIST_SIZE) != 0)
+        if (db_exec(db, SQL_REQUEUE, p, 3 + DB_IN_LIST_SIZE) != 0)
             return -1;
-        n = (long long)db_affected_rows(c->db);
+        n = (long long)db_affected_rows(db);
         room -= n;
         *requeued += (int)n;
     }
     return 0;
 }
 
-static void subscriptions_post(gw_call_t *c)
+/* The report (check_report) in one transaction, then the state as GET
+ * answers it. */
+static void subscriptions_post(gw_call_t *c, db_conn_t *db)
 {
-    const ntpl_config_t *cfg = notification_templates();
-    id_list_t accepted, rejected;
-
-    if (read_ids(c, "accepted", &accepted) != 0 || read_ids(c, "rejected", &rejected) != 0)
-        return;
-    if (!accepted.present && !rejected.present) {
-        call_fail(c, ERR_MISSING_FIELD, "accepted", "accepted or rejected is required");
-        return;
-    }
-    for (int i = 0; i < rejected.n; i++)
-        if (listed(&accepted, rejected.ids[i])) {
-            call_fail(c, ERR_INVALID_FIELD, "rejected", "template %s is both accepted and rejected", rejected.ids[i]);
-            return;
-        }
+    const report_t *rep = c->state;
     int requeued = 0;
-    if (db_begin(c->db) != 0)
+
+    if (db_begin(db) != 0)
         goto DbError;
-    for (int i = 0; i < accepted.n; i++) {
-        const ntpl_template_t *tpl = ntpl_template(cfg, accepted.ids[i]);
-        if (requeue_no_quota(c, tpl, &requeued) != 0 ||
-            db_exec(c->db, tpl->long_term ? SQL_ACCEPT_LONG_TERM : SQL_ACCEPT_ONE_TIME,
+    for (int i = 0; i < rep->accepted.n; i++) {
+        const ntpl_template_t *tpl = rep->accepted.tpl[i];
+        if (requeue_no_quota(c, db, tpl, &requeued) != 0 ||
+            db_exec(db, tpl->long_term ? SQL_ACCEPT_LONG_TERM : SQL_ACCEPT_ONE_TIME,
                     DB_ARGS(DB_INT(c->user.id), DB_STR(tpl->id))) != 0)
             goto DbError;
     }
-    for (int i = 0; i < rejected.n; i++)
-        if (db_exec(c->db, SQL_REJECT, DB_ARGS(DB_INT(c->user.id), DB_STR(rejected.ids[i]))) != 0)
+    for (int i = 0; i < rep->rejected.n; i++)
+        if (db_exec(db, SQL_REJECT, DB_ARGS(DB_INT(c->user.id), DB_STR(rep->rejected.tpl[i]->id))) != 0)
             goto DbError;
-    if (db_commit(c->db) != 0)
+    if (db_commit(db) != 0)
         goto DbError;
     if (requeued)
         log_info("subscriptions", "user %lld: %d no_quota notifications back to pending after a new grant", c->user.id,
                  requeued);
-    respond_state(c, 200);
+    respond_state(c, db);
     return;
 DbError:
-    db_rollback(c->db);
-    call_fail_db(c);
+    call_fail_db(c); /* the runner rolls the transaction back */
 }
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/subscriptions", ROLE_ANY, BODY_JSON, POOL_DB, subscriptions_post},
-    {"GET", "/api/v1/subscriptions", ROLE_ANY, BODY_NONE, POOL_DB, subscriptions_get},
+    {"POST", "/api/v1/subscriptions", ROLE_ANY, BODY_JSON, DB_STEP(subscriptions_post), BODY_CHECK(check_report)},
+    {"GET", "/api/v1/subscriptions", ROLE_ANY, BODY_NONE, DB_STEP(subscriptions_get)},
 };
 
 void subscriptions_register(void)
 {
     notification_templates(); /* a bad file stops the start here */
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

@@ -1,4 +1,4 @@
-/* notification_fields.c: building keyword values by type (see the header).
+/* wechat_keywords.c: building keyword values by type (see the header).
  *
  * Each type is built in three moves: keep the characters the type allows
  * (filter), cut to the type's length on a character boundary
@@ -6,61 +6,14 @@
  * usable is left. Times and dates are parsed and written out again in one
  * form WeChat accepts. The character classes follow WeChat's documented
  * rules; CJK means the CJK Unified Ideographs blocks. */
-#include "domain/notifications/notification_fields.h"
+#include "wechat_keywords.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "gateway/json_util.h"
-
-static const struct {
-    const char *name;
-    nf_type_t type;
-    size_t max_chars;
-    const char *placeholder;
-} TYPES[] = {
-    {"thing", NF_THING, 20, "-"},
-    {"number", NF_NUMBER, 32, "0"},
-    {"letter", NF_LETTER, 32, "NA"},
-    {"symbol", NF_SYMBOL, 5, "-"},
-    {"character_string", NF_CHARACTER_STRING, 32, "-"},
-    {"time", NF_TIME, 0, NULL},
-    {"date", NF_DATE, 0, NULL},
-    {"amount", NF_AMOUNT, 0, "¥0"},
-    {"phone_number", NF_PHONE_NUMBER, 17, "0"},
-    {"car_number", NF_CAR_NUMBER, 8, "无"},
-    {"name", NF_NAME, 20, "-"},
-    {"phrase", NF_PHRASE, 5, "无"},
-};
-#define NTYPES (sizeof(TYPES) / sizeof(TYPES[0]))
-
-static size_t type_index(nf_type_t type)
-{
-    for (size_t i = 0; i < NTYPES; i++)
-        if (TYPES[i].type == type)
-            return i;
-    return 0;
-}
-
-nf_type_t nf_type_of_key(const char *key)
-{
-    size_t n = key ? strlen(key) : 0, d = n;
-    while (d > 0 && key[d - 1] >= '0' && key[d - 1] <= '9')
-        d--;
-    if (d == 0 || d == n) /* WeChat keys are a type name followed by a number */
-        return NF_INVALID;
-    for (size_t i = 0; i < NTYPES; i++)
-        if (strlen(TYPES[i].name) == d && strncmp(key, TYPES[i].name, d) == 0)
-            return TYPES[i].type;
-    return NF_INVALID;
-}
-
-const char *nf_type_name(nf_type_t type)
-{
-    return type == NF_INVALID ? "invalid" : TYPES[type_index(type)].name;
-}
+#include "utf8.h"
 
 /* ---- characters ---------------------------------------------------------- */
 
@@ -164,6 +117,58 @@ static int rule_car(long cp)
     return is_cjk(cp) || is_alpha(cp) || is_digit(cp) ? KEEP : DROP;
 }
 
+/* ---- types -------------------------------------------------------------- */
+
+/* rule: the characters a type keeps when it is built by filtering and
+ * cutting to max_chars; NULL for the types built their own way. */
+static const struct {
+    const char *name;
+    wx_kw_type_t type;
+    size_t max_chars;
+    const char *placeholder;
+    char_rule_t rule;
+} TYPES[] = {
+    {"thing", WX_KW_THING, 20, "-", rule_thing},
+    {"number", WX_KW_NUMBER, 32, "0", NULL},
+    {"letter", WX_KW_LETTER, 32, "NA", rule_letter},
+    {"symbol", WX_KW_SYMBOL, 5, "-", rule_symbol},
+    {"character_string", WX_KW_CHARACTER_STRING, 32, "-", rule_ascii_printable},
+    {"time", WX_KW_TIME, 0, NULL, NULL},
+    {"date", WX_KW_DATE, 0, NULL, NULL},
+    {"amount", WX_KW_AMOUNT, 0, "¥0", NULL},
+    {"phone_number", WX_KW_PHONE_NUMBER, 17, "0", rule_phone},
+    {"car_number", WX_KW_CAR_NUMBER, 8, "无", NULL},
+    {"name", WX_KW_NAME, 20, "-", NULL},
+    {"phrase", WX_KW_PHRASE, 5, "无", rule_phrase},
+};
+#define NTYPES (sizeof(TYPES) / sizeof(TYPES[0]))
+
+static size_t type_index(wx_kw_type_t type)
+{
+    for (size_t i = 0; i < NTYPES; i++)
+        if (TYPES[i].type == type)
+            return i;
+    return 0;
+}
+
+wx_kw_type_t wx_kw_type_of_key(const char *key)
+{
+    size_t n = key ? strlen(key) : 0, d = n;
+    while (d > 0 && key[d - 1] >= '0' && key[d - 1] <= '9')
+        d--;
+    if (d == 0 || d == n) /* WeChat keys are a type name followed by a number */
+        return WX_KW_INVALID;
+    for (size_t i = 0; i < NTYPES; i++)
+        if (strlen(TYPES[i].name) == d && strncmp(key, TYPES[i].name, d) == 0)
+            return TYPES[i].type;
+    return WX_KW_INVALID;
+}
+
+const char *wx_kw_type_name(wx_kw_type_t type)
+{
+    return type == WX_KW_INVALID ? "invalid" : TYPES[type_index(type)].name;
+}
+
 /* Copies the characters of raw that `rule` keeps into out (whole characters
  * only), with runs of spaces folded and the ends trimmed. */
 static void filter(const char *raw, char_rule_t rule, char *out, size_t outsz)
@@ -245,7 +250,7 @@ static int first_number(const char *s, int allow_minus, char *out, size_t outsz)
 
 static void build_number(const char *raw, char *out)
 {
-    char num[NF_VALUE_MAX];
+    char num[WX_KW_VALUE_MAX];
     if (!first_number(raw, 1, num, sizeof num)) {
         out[0] = '\0';
         return;
@@ -257,7 +262,7 @@ static void build_number(const char *raw, char *out)
         if (strlen(num) > 32)
             num[0] = '\0';
     }
-    snprintf(out, NF_VALUE_MAX, "%s", num);
+    snprintf(out, WX_KW_VALUE_MAX, "%s", num);
 }
 
 static const char *const CURRENCIES[] = {"¥", "￥", "$", "€", "£"};
@@ -293,12 +298,12 @@ static int is_amount(const char *s)
 
 static void build_amount(const char *raw, char *out)
 {
-    char num[32], trimmed[NF_VALUE_MAX];
+    char num[32], trimmed[WX_KW_VALUE_MAX];
 
     filter(raw, rule_thing, trimmed, sizeof trimmed);
     out[0] = '\0';
     if (is_amount(trimmed)) {
-        snprintf(out, NF_VALUE_MAX, "%s", trimmed);
+        snprintf(out, WX_KW_VALUE_MAX, "%s", trimmed);
         return;
     }
     if (!first_number(raw, 0, num, sizeof num))
@@ -308,7 +313,7 @@ static void build_amount(const char *raw, char *out)
         dot[3] = '\0';
     if ((dot ? (size_t)(dot - num) : strlen(num)) > 10)
         return;
-    snprintf(out, NF_VALUE_MAX, "¥%s", num);
+    snprintf(out, WX_KW_VALUE_MAX, "¥%s", num);
 }
 
 /* ---- times and dates ----------------------------------------------------- */
@@ -465,7 +470,7 @@ static void format_moment(const moment_t *m, int with_date, int with_time, char 
 
 /* A time (needs a clock) or a date (needs a date), or a range a~b of them.
  * 0 with out filled, -1 if raw cannot be read as one. */
-static int build_moment(nf_type_t type, const char *raw, char *out)
+static int build_moment(wx_kw_type_t type, const char *raw, char *out)
 {
     const char *parts[2], *ends[2], *tilde;
     char one[2][48];
@@ -487,21 +492,21 @@ static int build_moment(nf_type_t type, const char *raw, char *out)
         moment_t m;
         if (parse_moment(parts[i], ends[i], &m) != 0)
             return -1;
-        if (type == NF_TIME && !m.has_time)
+        if (type == WX_KW_TIME && !m.has_time)
             return -1;
-        if (type == NF_DATE && !m.has_date)
+        if (type == WX_KW_DATE && !m.has_date)
             return -1;
         format_moment(&m, m.has_date, m.has_time, one[i], sizeof one[i]);
     }
-    snprintf(out, NF_VALUE_MAX, "%s%s%s", one[0], nparts == 2 ? "~" : "", nparts == 2 ? one[1] : "");
+    snprintf(out, WX_KW_VALUE_MAX, "%s%s%s", one[0], nparts == 2 ? "~" : "", nparts == 2 ? one[1] : "");
     return 0;
 }
 
-/* The event's own time, or now, when the value cannot be read. */
-static void moment_placeholder(nf_type_t type, const char *event_time, char *out)
+/* The fallback time, or now, when the value cannot be read. */
+static void moment_placeholder(wx_kw_type_t type, const char *fallback_time, char *out)
 {
-    if (event_time && build_moment(NF_TIME, event_time, out) == 0) {
-        if (type == NF_DATE) {
+    if (fallback_time && build_moment(WX_KW_TIME, fallback_time, out) == 0) {
+        if (type == WX_KW_DATE) {
             char *space = strchr(out, ' ');
             if (space)
                 *space = '\0';
@@ -512,7 +517,7 @@ static void moment_placeholder(nf_type_t type, const char *event_time, char *out
     struct tm tm;
     localtime_r(&now, &tm);
     moment_t m = {1, 1, 1, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min};
-    format_moment(&m, 1, type == NF_TIME, out, NF_VALUE_MAX);
+    format_moment(&m, 1, type == WX_KW_TIME, out, WX_KW_VALUE_MAX);
 }
 
 /* ---- the rest ------------------------------------------------------------ */
@@ -521,7 +526,7 @@ static void moment_placeholder(nf_type_t type, const char *event_time, char *out
  * province) or last (e.g. 学, 警). */
 static void build_car_number(const char *raw, char *out)
 {
-    char kept[NF_VALUE_MAX];
+    char kept[WX_KW_VALUE_MAX];
     size_t len, pos = 0, o = 0, count = 0;
 
     filter(raw, rule_car, kept, sizeof kept);
@@ -538,62 +543,47 @@ static void build_car_number(const char *raw, char *out)
     out[o] = '\0';
 }
 
-void nf_build(nf_type_t type, const char *raw, const char *event_time, char out[NF_VALUE_MAX])
+void wx_kw_build(wx_kw_type_t type, const char *raw, const char *fallback_time, char out[WX_KW_VALUE_MAX])
 {
     size_t t = type_index(type);
 
     out[0] = '\0';
     switch (type) {
-    case NF_TIME:
-    case NF_DATE: {
-        char trimmed[NF_VALUE_MAX];
+    case WX_KW_TIME:
+    case WX_KW_DATE: {
+        char trimmed[WX_KW_VALUE_MAX];
         filter(raw, rule_thing, trimmed, sizeof trimmed);
         if (build_moment(type, trimmed, out) != 0)
-            moment_placeholder(type, event_time, out);
+            moment_placeholder(type, fallback_time, out);
         return;
     }
-    case NF_NUMBER:
+    case WX_KW_NUMBER:
         build_number(raw, out);
         break;
-    case NF_AMOUNT:
+    case WX_KW_AMOUNT:
         build_amount(raw, out);
         break;
-    case NF_CAR_NUMBER:
+    case WX_KW_CAR_NUMBER:
         build_car_number(raw, out);
         break;
-    case NF_NAME:
-        filter(raw, rule_name, out, NF_VALUE_MAX);
+    case WX_KW_NAME:
+        filter(raw, rule_name, out, WX_KW_VALUE_MAX);
         cut(out, has_cjk(out) ? 10 : 20); /* any CJK makes it a CJK name: 10 */
         break;
-    case NF_THING:
-        filter(raw, rule_thing, out, NF_VALUE_MAX);
+    case WX_KW_THING:
+    case WX_KW_PHRASE:
+    case WX_KW_CHARACTER_STRING:
+    case WX_KW_LETTER:
+    case WX_KW_SYMBOL:
+    case WX_KW_PHONE_NUMBER:
+        filter(raw, TYPES[t].rule, out, WX_KW_VALUE_MAX);
         cut(out, TYPES[t].max_chars);
-        break;
-    case NF_PHRASE:
-        filter(raw, rule_phrase, out, NF_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
-    case NF_CHARACTER_STRING:
-        filter(raw, rule_ascii_printable, out, NF_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
-    case NF_LETTER:
-        filter(raw, rule_letter, out, NF_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
-    case NF_SYMBOL:
-        filter(raw, rule_symbol, out, NF_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        break;
-    case NF_PHONE_NUMBER:
-        filter(raw, rule_phone, out, NF_VALUE_MAX);
-        cut(out, TYPES[t].max_chars);
-        if (!strpbrk(out, "0123456789")) /* a phone number needs a digit */
+        if (type == WX_KW_PHONE_NUMBER && !strpbrk(out, "0123456789")) /* a phone number needs a digit */
             out[0] = '\0';
         break;
-    case NF_INVALID:
+    case WX_KW_INVALID:
         break;
     }
     if (!out[0])
-        snprintf(out, NF_VALUE_MAX, "%s", TYPES[t].placeholder ? TYPES[t].placeholder : "-");
+        snprintf(out, WX_KW_VALUE_MAX, "%s", TYPES[t].placeholder ? TYPES[t].placeholder : "-");
 }
