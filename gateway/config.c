@@ -144,6 +144,7 @@ static const key_def_t keys[] = {
     I(notification_retry_base_ms, "30000", 10, 86400000, "first retry delay of a notification; doubled per attempt, with jitter"),
     I(notification_retry_max_ms, "3600000", 10, 604800000, "longest retry delay of a notification"),
     I(notification_regrant_window_s, "259200", 0, 2592000, "a new subscription grant re-delivers the user's no_quota notifications of that template created within this many seconds (0 = never)"),
+    I(notification_outbox_age_interval_ms, "15000", 10, 3600000, "how often the age and size of the unfinished notification outbox are read for /metrics"),
     I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process, renewed every third of it while the process holds it; at least 2 x wechat_timeout_ms (a send and its token replay)"),
 };
 /* clang-format on */

@@ -137,6 +137,7 @@ typedef struct {
     char *notification_templates_file;
     char *notification_miniprogram_state; /* formal | trial | developer */
     int notification_dispatch_interval_ms;
+    int notification_outbox_age_interval_ms;
     int notification_batch_size;
     int notification_send_concurrency;
     int notification_max_attempts;

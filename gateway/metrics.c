@@ -140,6 +140,9 @@ static _Atomic uint64_t rate_limited[RATE__COUNT][RL_KEY__COUNT];
 static _Atomic uint64_t rate_evictions;
 static _Atomic uint64_t wechat_rejected[WX__COUNT];
 static _Atomic uint64_t repair_check_skipped;
+static const char *const outbox_statuses[] = {"pending", "retrying", "sending"};
+#define OUTBOX_STATUSES 3
+static _Atomic long long outbox_oldest_s[OUTBOX_STATUSES], outbox_count[OUTBOX_STATUSES];
 static _Atomic uint64_t cache_refreshes[METRICS_CACHE__COUNT];
 static _Atomic int notif_in_flight;
 static hist_t notif_send_hist;
@@ -396,6 +399,15 @@ void metrics_wechat_pool_rejected(int cls)
         atomic_fetch_add_explicit(&wechat_rejected[cls], 1, memory_order_relaxed);
 }
 
+void metrics_outbox_set(const char *status, long long oldest_s, long long count)
+{
+    for (int k = 0; k < OUTBOX_STATUSES; k++)
+        if (!strcmp(status, outbox_statuses[k])) {
+            atomic_store_explicit(&outbox_oldest_s[k], oldest_s, memory_order_relaxed);
+            atomic_store_explicit(&outbox_count[k], count, memory_order_relaxed);
+        }
+}
+
 void metrics_repair_check_skipped(void)
 {
     atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
@@ -645,6 +657,16 @@ char *metrics_render(size_t *len)
               (unsigned long long)atomic_load_explicit(&cache_refreshes[k], memory_order_relaxed));
     render_counters(&b, &bg_table, "gateway_background_runs_total",
                     "Completed runs of each background job (sweepers, dispatcher, polls).");
+    header(&b, "gateway_notification_outbox_oldest_seconds", "gauge",
+           "Age of the oldest unfinished notification event by status (0: none), read every "
+           "notification_outbox_age_interval_ms.");
+    for (int k = 0; k < OUTBOX_STATUSES; k++)
+        bputf(&b, "gateway_notification_outbox_oldest_seconds{status=\"%s\"} %lld\n", outbox_statuses[k],
+              atomic_load_explicit(&outbox_oldest_s[k], memory_order_relaxed));
+    header(&b, "gateway_notification_outbox_events", "gauge", "Unfinished notification events by status.");
+    for (int k = 0; k < OUTBOX_STATUSES; k++)
+        bputf(&b, "gateway_notification_outbox_events{status=\"%s\"} %lld\n", outbox_statuses[k],
+              atomic_load_explicit(&outbox_count[k], memory_order_relaxed));
     header(&b, "gateway_call_deadline_exceeded_total", "counter",
            "Requests answered 503 DEADLINE_EXCEEDED: their next step would have started after call_deadline_ms.");
     bputf(&b, "gateway_call_deadline_exceeded_total %llu\n",

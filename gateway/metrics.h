@@ -59,6 +59,11 @@ void metrics_wechat_pool_rejected(int cls);
 /* A new repair stored "unchecked" because its text check could not start
  * in time: gateway_repair_check_skipped_total. */
 void metrics_repair_check_skipped(void);
+/* The unfinished outbox by status (pending, retrying, sending): the age in
+ * seconds of its oldest event (0 when none) and how many there are:
+ * gateway_notification_outbox_oldest_seconds{status},
+ * gateway_notification_outbox_events{status}. Other statuses are ignored. */
+void metrics_outbox_set(const char *status, long long oldest_s, long long count);
 /* n entries reloaded ahead of their expiry: gateway_cache_refreshes_total{cache}. */
 void metrics_cache_refreshed(metrics_cache_t cache, unsigned n);
 /* One run of a background job finished (gateway/background.h):

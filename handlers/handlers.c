@@ -15,6 +15,7 @@ void handlers_register_all(void)
     notifications_register();
     notifications_admin_register();
     notification_dispatcher_register();
+    outbox_age_register();
     owners_admin_register();
     units_register();
     repair_categories_register();

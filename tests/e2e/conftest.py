@@ -53,6 +53,7 @@ TEST_CONFIG = {
     "notification_retry_max_ms": 400,
     "notification_max_attempts": 4,
     "notification_lease_ms": 5000,
+    "notification_outbox_age_interval_ms": 100,
     # The whole suite comes from one address and a few users: no rate limits
     # here. test_limits.py starts gateways of its own with small limits.
     **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default")
