@@ -32,4 +32,5 @@ void handlers_register_all(void)
     referrals_register();
     referrals_admin_register();
     rewards_register();
+    console_register();
 }

@@ -33,6 +33,7 @@ void referral_codes_register(void);
 void referrals_register(void);
 void referrals_admin_register(void);
 void rewards_register(void);
+void console_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);
