@@ -87,7 +87,7 @@ struct gw_call {
     char csrf_header[48];
     char user_agent[256]; /* cut to whole UTF-8 characters */
     int console_session;
-    db_conn_t *db;                /* set while a DB step runs */
+    db_conn_t *db; /* set while a DB step runs */
 
     /* result */
     int status;

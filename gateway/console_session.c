@@ -101,7 +101,8 @@ static const char *SQL_SESSION =
  * 0 or -1 (database error). */
 static int end_session(db_conn_t *db, long long id, const char *reason)
 {
-    return db_exec(db, "UPDATE console_sessions SET ended_at = NOW(3), end_reason = ? WHERE id = ? AND ended_at IS NULL",
+    return db_exec(db,
+                   "UPDATE console_sessions SET ended_at = NOW(3), end_reason = ? WHERE id = ? AND ended_at IS NULL",
                    DB_ARGS(DB_STR(reason), DB_INT(id)));
 }
 

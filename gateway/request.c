@@ -243,8 +243,7 @@ static void capture_console(gw_call_t *c, h2o_req_t *req)
     for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
         const h2o_iovec_t *v = &req->headers.entries[i].value;
         if (!c->cookie_session[0])
-            console_cookie_value(v->base, v->len, CONSOLE_SESSION_COOKIE, c->cookie_session,
-                                 sizeof(c->cookie_session));
+            console_cookie_value(v->base, v->len, CONSOLE_SESSION_COOKIE, c->cookie_session, sizeof(c->cookie_session));
         if (!c->cookie_ticket[0])
             console_cookie_value(v->base, v->len, CONSOLE_TICKET_COOKIE, c->cookie_ticket, sizeof(c->cookie_ticket));
     }
@@ -304,8 +303,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
     capture_console(c, req);
     /* A console session's user is known once its row is read: its rate
      * limit is taken then (console_session.c). */
-    if (c->route->roles &&
-        (authenticate(c, req) != 0 || (!c->console_session && ratelimit_user_or_fail(c) != 0)))
+    if (c->route->roles && (authenticate(c, req) != 0 || (!c->console_session && ratelimit_user_or_fail(c) != 0)))
         return;
     if (request_capture_body(c, req) != 0)
         return;

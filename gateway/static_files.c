@@ -275,8 +275,7 @@ void static_set_answer(const static_set_t *s, const char *method, const char *pa
         return;
     }
     size_t plen = sizeof(STATIC_PREFIX) - 1;
-    if (!s || path_len < plen || memcmp(path, STATIC_PREFIX, plen) != 0 ||
-        (path_len > plen && path[plen] != '/'))
+    if (!s || path_len < plen || memcmp(path, STATIC_PREFIX, plen) != 0 || (path_len > plen && path[plen] != '/'))
         return;
     const char *rel = path + plen + (path_len > plen ? 1 : 0);
     size_t rel_len = path_len - (size_t)(rel - path);

@@ -32,7 +32,7 @@
 
 /* Sent with every console answer. */
 #define STATIC_CSP                                                                                                     \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"      \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"                             \
     " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
 typedef struct static_set static_set_t;

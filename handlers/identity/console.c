@@ -106,8 +106,9 @@ static void create_ticket(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
         return;
     }
-    if (console_set_cookie(c, CONSOLE_TICKET_COOKIE "=%s; Path=/api/v1/console; Max-Age=%d; HttpOnly; Secure; SameSite=Strict",
-                           nonce, gw_cfg->console_ticket_ttl_s) != 0) {
+    if (console_set_cookie(
+            c, CONSOLE_TICKET_COOKIE "=%s; Path=/api/v1/console; Max-Age=%d; HttpOnly; Secure; SameSite=Strict", nonce,
+            gw_cfg->console_ticket_ttl_s) != 0) {
         call_fail(c, ERR_INTERNAL, NULL, NULL);
         return;
     }
@@ -126,11 +127,10 @@ static void create_ticket(gw_call_t *c, db_conn_t *db)
 
 /* ---- the browser's side: the nonce decides ---- */
 
-static const char *SQL_TICKET =
-    "SELECT t.id, t.nonce_hash, t.state, t.expires_at <= NOW(3) AS expired,"
-    " FLOOR(UNIX_TIMESTAMP(t.expires_at)) AS expires_at, t.scanned_by, t.decided_by,"
-    " COALESCE(u.display_name, '') AS scanner_name"
-    " FROM console_tickets t LEFT JOIN users u ON u.id = t.scanned_by WHERE t.id = ?";
+static const char *SQL_TICKET = "SELECT t.id, t.nonce_hash, t.state, t.expires_at <= NOW(3) AS expired,"
+                                " FLOOR(UNIX_TIMESTAMP(t.expires_at)) AS expires_at, t.scanned_by, t.decided_by,"
+                                " COALESCE(u.display_name, '') AS scanner_name"
+                                " FROM console_tickets t LEFT JOIN users u ON u.id = t.scanned_by WHERE t.id = ?";
 
 /* The ticket's row when this browser holds its nonce; else NULL with 404
  * (no such ticket) or 403 TICKET_NOT_YOURS in the call. */
@@ -238,7 +238,7 @@ static cJSON *session_json_or_fail(gw_call_t *c, db_conn_t *db, const char *sess
                                 " LEFT JOIN projects p ON p.id = r.project_id WHERE r.user_id = ?"
                                 " ORDER BY r.project_id, r.role",
                                 DB_ARGS(DB_INT(c->user.id)))
-                      : NULL;
+                     : NULL;
     cJSON *d = NULL;
     if (!s || !p) {
         call_fail_db(c);
@@ -294,11 +294,10 @@ static int redeem_or_fail(gw_call_t *c, db_conn_t *db, const char *ticket, long 
         return -1;
     }
     console_hash_hex(secret, hash);
-    if (db_begin(db) != 0 ||
-        db_exec(db,
-                "UPDATE console_tickets SET state = 'redeemed', redeemed_at = NOW(3)"
-                " WHERE id = ? AND state = 'confirmed' AND expires_at > NOW(3)",
-                DB_ARGS(DB_STR(ticket))) != 0)
+    if (db_begin(db) != 0 || db_exec(db,
+                                     "UPDATE console_tickets SET state = 'redeemed', redeemed_at = NOW(3)"
+                                     " WHERE id = ? AND state = 'confirmed' AND expires_at > NOW(3)",
+                                     DB_ARGS(DB_STR(ticket))) != 0)
         goto DbError;
     if (db_affected_rows(db) != 1) {
         db_rollback(db);
@@ -320,10 +319,10 @@ static int redeem_or_fail(gw_call_t *c, db_conn_t *db, const char *ticket, long 
     cJSON_Delete(detail);
     if (audited != 0 || db_commit(db) != 0)
         goto DbError;
-    if (console_set_cookie(c, CONSOLE_SESSION_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Strict", secret,
-                           gw_cfg->console_session_max_s) != 0 ||
-        console_set_cookie(c, CONSOLE_TICKET_COOKIE "=; Path=/api/v1/console; Max-Age=0; HttpOnly; Secure; SameSite=Strict") !=
-            0) {
+    if (console_set_cookie(c, CONSOLE_SESSION_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Strict",
+                           secret, gw_cfg->console_session_max_s) != 0 ||
+        console_set_cookie(c, CONSOLE_TICKET_COOKIE
+                           "=; Path=/api/v1/console; Max-Age=0; HttpOnly; Secure; SameSite=Strict") != 0) {
         call_fail(c, ERR_INTERNAL, NULL, NULL);
         return -1;
     }
@@ -406,10 +405,11 @@ static void scan_ticket(gw_call_t *c, db_conn_t *db)
     const char *ticket = ticket_param_or_fail(c);
     if (!ticket)
         return;
-    if (db_exec(db,
-                "UPDATE console_tickets SET state = 'scanned', scanned_by = ?, scanned_at = NOW(3)"
-                " WHERE id = ? AND expires_at > NOW(3) AND (state = 'waiting' OR (state = 'scanned' AND scanned_by = ?))",
-                DB_ARGS(DB_INT(c->user.id), DB_STR(ticket), DB_INT(c->user.id))) != 0) {
+    if (db_exec(
+            db,
+            "UPDATE console_tickets SET state = 'scanned', scanned_by = ?, scanned_at = NOW(3)"
+            " WHERE id = ? AND expires_at > NOW(3) AND (state = 'waiting' OR (state = 'scanned' AND scanned_by = ?))",
+            DB_ARGS(DB_INT(c->user.id), DB_STR(ticket), DB_INT(c->user.id))) != 0) {
         call_fail_db(c);
         return;
     }
@@ -530,11 +530,10 @@ static void logout(gw_call_t *c, db_conn_t *db)
 {
     if (console_caller_or_fail(c) != 0)
         return;
-    if (db_begin(db) != 0 ||
-        db_exec(db,
-                "UPDATE console_sessions SET ended_at = NOW(3), end_reason = 'logout'"
-                " WHERE session_id = ? AND ended_at IS NULL",
-                DB_ARGS(DB_STR(c->session_id))) != 0)
+    if (db_begin(db) != 0 || db_exec(db,
+                                     "UPDATE console_sessions SET ended_at = NOW(3), end_reason = 'logout'"
+                                     " WHERE session_id = ? AND ended_at IS NULL",
+                                     DB_ARGS(DB_STR(c->session_id))) != 0)
         goto DbError;
     cJSON *detail = cJSON_CreateObject();
     cJSON_AddStringToObject(detail, "session_id", c->session_id);

@@ -103,9 +103,14 @@ static void test_missing_and_outside_are_404(void)
 {
     const char *why = NULL;
     static_set_t *s = static_set_load(root, &why);
-    const char *paths[] = {"/console/assets/missing-1.js", "/console/assets/passwd.js", "/console/.hidden",
-                           "/console/../etc/passwd.txt", "/console/assets/../../gateway.conf",
-                           "/console/%2e%2e/%2e%2e/etc/hosts.txt", "/consolex/index.html", "/other/index.html"};
+    const char *paths[] = {"/console/assets/missing-1.js",
+                           "/console/assets/passwd.js",
+                           "/console/.hidden",
+                           "/console/../etc/passwd.txt",
+                           "/console/assets/../../gateway.conf",
+                           "/console/%2e%2e/%2e%2e/etc/hosts.txt",
+                           "/consolex/index.html",
+                           "/other/index.html"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         static_answer_t a = answer(s, "GET", paths[i]);
         if (a.status != 404)
