@@ -235,10 +235,9 @@ static int authenticate(gw_call_t *c, h2o_req_t *req)
     }
 }
 
-/* The console's cookies, its CSRF header and the User-Agent (shown to the
- * staff member who scans a login code), copied for the steps. A value too
- * long for its field is left empty: it cannot be a cookie we set. */
-static void capture_console(gw_call_t *c, h2o_req_t *req)
+/* A value too long for its field is left empty: it cannot be a cookie we
+ * set. The User-Agent is shown to the staff member who scans a login code. */
+void request_capture_console(gw_call_t *c, h2o_req_t *req)
 {
     for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
         const h2o_iovec_t *v = &req->headers.entries[i].value;
@@ -300,7 +299,7 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
             call_fail(c, ERR_NOT_FOUND, NULL, "no such endpoint");
         return;
     }
-    capture_console(c, req);
+    request_capture_console(c, req);
     /* A console session's user is known once its row is read: its rate
      * limit is taken then (console_session.c). */
     if (c->route->roles && (authenticate(c, req) != 0 || (!c->console_session && ratelimit_user_or_fail(c) != 0)))
