@@ -4,6 +4,7 @@
 #   make unit   the C unit tests only: no database, no dependency step
 #   make e2e    the end-to-end tests only (after make test's set-up once)
 #   make asan   the tests against an AddressSanitizer + UBSan build
+#   make console  the staff console (console/, npm) into $(BUILD)/console
 #   make format-check  fails when a file of FORMAT_DIRS is not as clang-format
 #                      (.clang-format) writes it; make format rewrites them
 #   make stop   stop what `make run` started
@@ -65,7 +66,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_SECONDS ?= 60
 FUZZ_DRIVERS ?= $(FUZZ_NAMES)
 
-.PHONY: all build binary deps run stop test test-ops asan unit unit-bins e2e grant bench install clean format format-check fuzz chaos
+.PHONY: all build binary deps run stop test test-ops asan unit unit-bins e2e grant bench install clean format format-check fuzz chaos console
 
 all: build
 build: $(BUILD)/bin/gateway $(UNIT_BINS) $(DB_CHECK_BINS) $(FUZZ_REPLAY_BINS)
@@ -114,8 +115,25 @@ $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(BUILD)/libgateway.a
 	@$(CC) $(CFLAGS) -fsanitize=fuzzer $< tests/fuzz/support.c $(BUILD)/libgateway.a \
 		$(LDFLAGS) -fsanitize=fuzzer $(LDLIBS) -o $@
 
+# The staff console (console/): Vue + Vite from npm, built into
+# $(BUILD)/console (served at /console/ by console_dir). `npm ci` runs when
+# node_modules is missing or package-lock.json changed (npm writes
+# node_modules/.package-lock.json on every install); the build when a source
+# changed. Built files are never committed.
+CONSOLE_OUT  := $(BUILD)/console
+CONSOLE_SRCS := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.js \
+                console/check-build.mjs console/package.json
+console: $(CONSOLE_OUT)/index.html
+console/node_modules/.package-lock.json: console/package-lock.json
+	@echo "  NPM ci console/"
+	@cd console && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(CONSOLE_OUT)/index.html: console/node_modules/.package-lock.json $(CONSOLE_SRCS)
+	@echo "  VITE $(CONSOLE_OUT)"
+	@cd console && CONSOLE_OUT="$(abspath $(CONSOLE_OUT))" npm run --silent build
+
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build console
 	@$(PYTHON) tools/devstack/devstack.py run --dir var --bin $(BUILD)/bin/gateway
 
 stop:
@@ -126,7 +144,7 @@ grant:
 	@$(BUILD)/bin/gateway --config var/gateway.conf grant --openid "$(OPENID)" --role "$(ROLE)" $(if $(PROJECT),--project $(PROJECT))
 
 test: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build console
 	@tests/run-all.sh $(BUILD)
 
 # The fast loop: builds only the unit tests and what they link (UNIT_LIB),
@@ -142,10 +160,11 @@ unit:
 unit-bins: $(UNIT_BINS)
 
 e2e:
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build console
 	@tests/run-e2e.sh $(BUILD) $(E2E_ARGS)
 
 asan: deps
+	@$(MAKE) --no-print-directory console BUILD=build-asan
 	@$(MAKE) --no-print-directory build BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run-all.sh build-asan
@@ -163,11 +182,14 @@ LIBDIR  := /usr/lib/$(NAME)
 SHARE   := /usr/share/$(NAME)
 DOCDIR  := /usr/share/doc/$(NAME)
 UNITDIR := /lib/systemd/system
-install: binary
+install: binary console
 	install -D -m 0755 $(BUILD)/bin/gateway $(DESTDIR)$(SBINDIR)/$(NAME)
 	install -d -m 0755 $(DESTDIR)$(SHARE)/schema $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0644 schema/[0-9]*.sql $(DESTDIR)$(SHARE)/schema/
 	install -m 0644 ops/db-users.sql $(DESTDIR)$(SHARE)/
+	rm -rf $(DESTDIR)$(SHARE)/console
+	cp -r $(CONSOLE_OUT) $(DESTDIR)$(SHARE)/console
+	chmod -R u=rwX,go=rX $(DESTDIR)$(SHARE)/console
 	install -m 0755 ops/setup ops/create-db-users ops/backup-daily $(DESTDIR)$(LIBDIR)/
 	install -m 0644 ops/property-gateway.service ops/property-gateway-backup.service \
 		ops/property-gateway-backup.timer $(DESTDIR)$(UNITDIR)/

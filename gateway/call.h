@@ -78,7 +78,16 @@ struct gw_call {
     long long session_user_id;
     char session_id[24];          /* the token's session id (SESSION_ID_MAX) */
     long long session_expires_at; /* the token's expiry, unix s */
-    db_conn_t *db;                /* set while a DB step runs */
+    /* The staff console (console_session.h): its cookies and headers as
+     * the request sent them ("" when absent or too long), and whether the
+     * caller was authenticated by the console's session cookie instead of
+     * a bearer token. */
+    char cookie_session[48];
+    char cookie_ticket[48];
+    char csrf_header[48];
+    char user_agent[256]; /* cut to whole UTF-8 characters */
+    int console_session;
+    db_conn_t *db; /* set while a DB step runs */
 
     /* result */
     int status;
@@ -95,6 +104,8 @@ struct gw_call {
     char raw_content_type[64];
     char cache_control[64];
     char allow[64]; /* 405: the methods the path accepts */
+    /* Set-Cookie headers of the answer, "" when unused (console_set_cookie). */
+    char set_cookie[2][160];
 
     /* continuation */
     gw_step_fn next;

@@ -146,6 +146,13 @@ static const key_def_t keys[] = {
     I(notification_regrant_window_s, "259200", 0, 2592000, "a new subscription grant re-delivers the user's no_quota notifications of that template created within this many seconds (0 = never)"),
     I(notification_outbox_age_interval_ms, "15000", 10, 3600000, "how often the age and size of the unfinished notification outbox are read for /metrics"),
     I(notification_lease_ms, "60000", 1000, 3600000, "how long a claimed notification is reserved for one process, renewed every third of it while the process holds it; at least 2 x wechat_timeout_ms (a send and its token replay)"),
+    S(console_dir, "build/console", 0, "folder of the staff console's built files, served at /console/ (loaded into memory at start and on SIGHUP; missing = no console)"),
+    S(console_qr_page, "pages/console-login/index", 0, "mini-program page the console's login code opens (no leading /)"),
+    I(console_ticket_ttl_s, "120", 5, 600, "seconds a console login ticket (its mini-program code) may be scanned, confirmed and redeemed"),
+    I(console_session_idle_s, "1800", 30, 86400, "a console session unused this many seconds ends (idle expiry)"),
+    I(console_session_max_s, "43200", 300, 2592000, "a console session ends this many seconds after the login whatever its use (absolute expiry)"),
+    R(rate_console_ip, "120/min burst 60", "console login tickets: creation, polling and the code image, per client address"),
+    R(rate_console_user, "30/min burst 10", "console login tickets: scan, confirm and reject from the mini-program, per user"),
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -145,6 +145,14 @@ typedef struct {
     int notification_retry_max_ms;
     int notification_lease_ms;
     int notification_regrant_window_s; /* 0 = no re-delivery on a new grant */
+    /* the staff console (static_files.h, console_session.h) */
+    char *console_dir;
+    char *console_qr_page;
+    int console_ticket_ttl_s;
+    int console_session_idle_s;
+    int console_session_max_s;
+    gw_rate_t rate_console_ip;
+    gw_rate_t rate_console_user;
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

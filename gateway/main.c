@@ -31,6 +31,7 @@
 #include "router.h"
 #include "server.h"
 #include "session_token.h"
+#include "static_files.h"
 #include "wechat_client.h"
 #include "wechat_token_gate.h"
 
@@ -58,7 +59,7 @@ static const char *config_path;
 
 /* SIGHUP: reads the configuration again and applies what can change while
  * serving: the TLS certificate and key, the session-token keys and the media
- * URL key. Each is applied on its own, all or nothing; one that is refused
+ * URL key, and the console's files (console_dir). Each is applied on its own, all or nothing; one that is refused
  * leaves the one in use. Everything else needs a restart or a hand-over. */
 static int reload_config(void)
 {
@@ -83,6 +84,8 @@ static int reload_config(void)
     } else {
         log_info("server", "reload: media URL key loaded (the previous one still verifies)");
     }
+    if (static_files_reload(fresh.console_dir) != 0)
+        rc = -1;
     config_free(&fresh);
     return rc;
 }
@@ -109,8 +112,10 @@ static int serve(void)
     }
     wechat_token_gate_install(); /* one forced token refresh between all processes */
     handlers_register_all();
+    static_files_init(gw_cfg->console_dir);
     server_set_reload_hook(reload_config);
     int rc = server_run();
+    static_files_shutdown();
     wechat_token_gate_close();
     wx_client_cleanup();
     return rc;

@@ -183,6 +183,8 @@ static const gw_rate_t *rate_of(rate_class_t cls, rl_key_kind_t kind)
         return ip ? &gw_cfg->rate_uploads_ip : &gw_cfg->rate_uploads_user;
     case RATE_REFERRAL:
         return ip ? &gw_cfg->rate_referral_ip : &gw_cfg->rate_referral_user;
+    case RATE_CONSOLE:
+        return ip ? &gw_cfg->rate_console_ip : &gw_cfg->rate_console_user;
     default:
         return ip ? &gw_cfg->rate_default_ip : &gw_cfg->rate_default_user;
     }

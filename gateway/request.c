@@ -14,11 +14,13 @@
 
 #include "call_internal.h"
 #include "config.h"
+#include "console_session.h"
 #include "json_util.h"
 #include "ratelimit.h"
 #include "roles.h"
 #include "session_token.h"
 #include "users.h"
+#include "utf8.h"
 
 static _Thread_local unsigned long long rid_counter;
 static _Thread_local unsigned rid_prefix;
@@ -206,6 +208,10 @@ Exit:
 static int authenticate(gw_call_t *c, h2o_req_t *req)
 {
     const h2o_iovec_t *auth = find_header(req, H2O_TOKEN_AUTHORIZATION);
+    if (!auth && c->cookie_session[0]) { /* the console: looked up on a DB worker */
+        c->console_session = 1;
+        return 0;
+    }
     if (!auth) {
         call_fail(c, ERR_UNAUTHENTICATED, NULL, "Authorization: Bearer <token> is required");
         return -1;
@@ -226,6 +232,31 @@ static int authenticate(gw_call_t *c, h2o_req_t *req)
     default:
         call_fail(c, ERR_TOKEN_INVALID, NULL, "session token is invalid; log in again");
         return -1;
+    }
+}
+
+/* A value too long for its field is left empty: it cannot be a cookie we
+ * set. The User-Agent is shown to the staff member who scans a login code. */
+void request_capture_console(gw_call_t *c, h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        const h2o_iovec_t *v = &req->headers.entries[i].value;
+        if (!c->cookie_session[0])
+            console_cookie_value(v->base, v->len, CONSOLE_SESSION_COOKIE, c->cookie_session, sizeof(c->cookie_session));
+        if (!c->cookie_ticket[0])
+            console_cookie_value(v->base, v->len, CONSOLE_TICKET_COOKIE, c->cookie_ticket, sizeof(c->cookie_ticket));
+    }
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-csrf-token"), -1);
+    if (i != -1 && req->headers.entries[i].value.len < sizeof(c->csrf_header)) {
+        memcpy(c->csrf_header, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+        c->csrf_header[req->headers.entries[i].value.len] = '\0';
+    }
+    const h2o_iovec_t *ua = find_header(req, H2O_TOKEN_USER_AGENT);
+    if (ua) {
+        char *copy = dup_iovec(ua->base, ua->len < 4096 ? ua->len : 4096);
+        if (copy)
+            utf8_copy(c->user_agent, sizeof(c->user_agent), copy);
+        free(copy);
     }
 }
 
@@ -268,13 +299,16 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
             call_fail(c, ERR_NOT_FOUND, NULL, "no such endpoint");
         return;
     }
-    if (c->route->roles && (authenticate(c, req) != 0 || ratelimit_user_or_fail(c) != 0))
+    request_capture_console(c, req);
+    /* A console session's user is known once its row is read: its rate
+     * limit is taken then (console_session.c). */
+    if (c->route->roles && (authenticate(c, req) != 0 || (!c->console_session && ratelimit_user_or_fail(c) != 0)))
         return;
     if (request_capture_body(c, req) != 0)
         return;
     c->internal->body_pending = 1;
     if (c->route->roles)
-        call_then_loop(c, users_auth_loop_step);
+        call_then_loop(c, c->console_session ? console_session_auth_loop_step : users_auth_loop_step);
     else
         call_then_route(c);
 }

@@ -15,6 +15,11 @@ struct gw_call;
  * of memory). */
 void request_client_ip(h2o_req_t *req, char *out, size_t outsz);
 int request_capture_body(struct gw_call *c, h2o_req_t *req);
+/* Copies the staff console's cookies (console_session, console_ticket: from
+ * every Cookie header), X-CSRF-Token and the User-Agent (cut to whole UTF-8
+ * characters) into the call (call.h); each one too long for its field is
+ * left empty. */
+void request_capture_console(struct gw_call *c, h2o_req_t *req);
 /* Judges and parses the body kept by the request (413, 415, 400), for the
  * route's first step: call.c runs it right before that step runs or is
  * queued, so that authentication (and loading the user) comes first. Any

@@ -90,6 +90,9 @@ char *response_prepare(h2o_req_t *req, gw_call_t *c, size_t *len_out, char *fall
     }
     if (status == 405 && c->allow[0])
         add_header(req, H2O_TOKEN_ALLOW, c->allow);
+    for (size_t i = 0; i < sizeof(c->set_cookie) / sizeof(c->set_cookie[0]); i++)
+        if (c->set_cookie[i][0])
+            add_header(req, H2O_TOKEN_SET_COOKIE, c->set_cookie[i]);
     *len_out = len;
     return body;
 }

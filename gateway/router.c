@@ -46,7 +46,7 @@ void router_reset(void)
 
 const char *rate_class_name(rate_class_t cls)
 {
-    static const char *const names[RATE__COUNT] = {"default", "login", "leads", "uploads", "referral"};
+    static const char *const names[RATE__COUNT] = {"default", "login", "leads", "uploads", "referral", "console"};
     return (unsigned)cls < RATE__COUNT ? names[cls] : "default";
 }
 

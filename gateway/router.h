@@ -53,6 +53,7 @@ typedef enum {
     RATE_LEADS,       /* lead intake */
     RATE_UPLOADS,     /* photo uploads */
     RATE_REFERRAL,    /* referral touches */
+    RATE_CONSOLE,     /* console login tickets (handlers/identity/console.c) */
     RATE__COUNT
 } rate_class_t;
 

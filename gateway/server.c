@@ -27,6 +27,7 @@
 #include "metrics_db.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "static_files.h"
 #include "wechat_client.h"
 
 static h2o_globalconf_t globalconf, upload_globalconf;
@@ -442,6 +443,7 @@ static void setup_globalconf(h2o_globalconf_t *gc, int max_body_bytes)
     gc->http1.req_timeout = (uint64_t)gw_cfg->idle_timeout_ms;
     gc->http2.idle_timeout = (uint64_t)gw_cfg->idle_timeout_ms;
     h2o_hostconf_t *host = h2o_config_register_host(gc, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    static_files_register(host); /* /console/: the staff console's files */
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
     handler->on_req = on_req;

@@ -12,6 +12,7 @@ mariadb-server mariadb-client
 debhelper dpkg-dev
 openssl curl ca-certificates
 python3 python3-pytest python3-requests python3-pymysql python3-cryptography
+chromium fonts-wqy-microhei
 "
 [ "${WITH_BENCH:-0}" = 1 ] && PACKAGES="$PACKAGES wrk nghttp2-client sysbench"
 # make fuzz: clang with libFuzzer and the sanitizers' runtime (clang 14).
@@ -21,6 +22,12 @@ missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The staff console is built with Node.js and npm (console/, Vite 6 runs on
+# Debian 12's Node 18): Debian's nodejs and npm, unless a Node.js with npm is
+# already installed from elsewhere (whose package conflicts with Debian's npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

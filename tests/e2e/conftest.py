@@ -56,8 +56,10 @@ TEST_CONFIG = {
     "notification_outbox_age_interval_ms": 100,
     # The whole suite comes from one address and a few users: no rate limits
     # here. test_limits.py starts gateways of its own with small limits.
-    **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default")
+    **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default", "console")
        for key in ("ip", "user")},
+    # the console built beside the binary (make console: $(BUILD)/console)
+    "console_dir": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(GATEWAY_BIN))), "console"),
 }
 
 

@@ -24,6 +24,15 @@ def doc():
         return f.read()
 
 
+def console_doc():
+    with open(os.path.join(ROOT, "console-api.md"), encoding="utf-8") as f:
+        return f.read()
+
+
+def is_console(pattern):
+    return pattern.startswith("/api/v1/console/")
+
+
 def binary():
     return os.environ.get("GATEWAY_BIN", os.path.join(ROOT, "build", "bin", "gateway"))
 
@@ -57,10 +66,11 @@ def test_every_route_is_documented():
     text = doc()
     routes = registered_routes()
     assert ("POST", "/api/v1/auth/login") in routes
+    console = console_doc()
     missing = []
     for method, pattern in sorted(routes):
         documented = re.sub(r":(\w+)", r"{\1}", pattern)
-        if f"{method} {documented}" not in text:
+        if f"{method} {documented}" not in (console if is_console(pattern) else text):
             missing.append(f"{method} {documented}")
     assert not missing, "routes missing from miniprogram-api.md: " + ", ".join(missing)
 
@@ -87,5 +97,34 @@ def test_route_index_is_current_and_every_route_in_it_is_documented():
         assert os.path.isfile(os.path.join(ROOT, file)), f"the route index names a missing file {file}"
     # ... and documented in the body, outside the generated index.
     body = text.replace(current, "")
-    missing = [f"{m} {p}" for m, p, *_ in rows if f"### {m} {p}" not in body and f"{m} {p}" not in body]
+    console = console_doc()
+    missing = [f"{m} {p}" for m, p, *_ in rows
+               if (f"### {m} {p}" not in console if is_console(p) else
+                   f"### {m} {p}" not in body and f"{m} {p}" not in body)]
     assert not missing, "routes missing from the body of miniprogram-api.md: " + ", ".join(missing)
+
+
+def test_console_doc_covers_its_routes_and_errors():
+    """console-api.md (the staff console's contract) has a section for every
+    /api/v1/console route, and every error code it or the console's code
+    names is a row of the one error table."""
+    text = console_doc()
+    console_routes = {(m, re.sub(r":(\w+)", r"{\1}", p)) for m, p in registered_routes() if is_console(p)}
+    assert ("POST", "/api/v1/console/tickets") in console_routes
+    missing = [f"{m} {p}" for m, p in sorted(console_routes) if f"### {m} {p} " not in text]
+    assert not missing, "console routes missing from console-api.md: " + ", ".join(missing)
+    codes = {code for _, code, _ in gen.error_rows()}
+    named = set(re.findall(r"`([A-Z][A-Z_]{3,})`", text))
+    unknown = sorted(n for n in named - {"GET", "HEAD", "POST"} if n not in codes)
+    assert not unknown, "console-api.md names error codes that are not in gateway/errors.def: " + ", ".join(unknown)
+    sources = ""
+    for path in ("handlers/identity/console.c", "gateway/console_session.c"):
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            sources += f.read()
+    raised = set(re.findall(r"\b(ERR_[A-Z_]+)\b", sources)) - {"ERR_NONE", "ERR_INTERNAL", "ERR_OVERLOADED"}
+    enum_to_code = {}
+    with open(os.path.join(ROOT, "gateway", "errors.def"), encoding="utf-8") as f:
+        for enum, code in re.findall(r'X\((ERR_\w+),\s*\d+,\s*"(\w+)"', f.read()):
+            enum_to_code[enum] = code
+    undocumented = sorted(enum_to_code[e] for e in raised if f"`{enum_to_code[e]}`" not in text)
+    assert not undocumented, "errors the console raises but console-api.md does not name: " + ", ".join(undocumented)

@@ -200,6 +200,45 @@ static void test_raw_and_bodyless_routes(void)
     call_free(c);
 }
 
+static void test_console_cookies_and_headers_are_captured(void)
+{
+    h2o_req_t req;
+    req_init(&req);
+    add_header(&req, H2O_TOKEN_COOKIE, "theme=dark; console_ticket=nonce123");
+    add_header(&req, H2O_TOKEN_COOKIE, "console_session=secret456"); /* HTTP/2 sends cookies apart */
+    h2o_add_header_by_str(&req.pool, &req.headers, H2O_STRLIT("x-csrf-token"), 0, NULL, H2O_STRLIT("csrf789"));
+    char ua[400];
+    memset(ua, 0, sizeof(ua));
+    for (size_t i = 0; i + 3 < sizeof(ua) - 1; i += 3)
+        memcpy(ua + i, "\xe6\xb5\x8b", 3); /* 测 x 133: longer than the field */
+    add_header(&req, H2O_TOKEN_USER_AGENT, ua);
+    gw_call_t *c = call_new();
+    request_capture_console(c, &req);
+    CHECK_STR(c->cookie_session, "secret456");
+    CHECK_STR(c->cookie_ticket, "nonce123");
+    CHECK_STR(c->csrf_header, "csrf789");
+    CHECK(strlen(c->user_agent) > 0 && strlen(c->user_agent) < sizeof(c->user_agent));
+    CHECK_INT(strlen(c->user_agent) % 3, 0); /* whole characters only */
+    call_free(c);
+    h2o_mem_clear_pool(&req.pool);
+
+    req_init(&req);
+    char big[200];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    char cookie[260];
+    snprintf(cookie, sizeof(cookie), "console_session=%s", big);
+    add_header(&req, H2O_TOKEN_COOKIE, cookie);
+    h2o_add_header_by_str(&req.pool, &req.headers, H2O_STRLIT("x-csrf-token"), 0, NULL, big, strlen(big));
+    c = call_new();
+    request_capture_console(c, &req);
+    CHECK_STR(c->cookie_session, ""); /* too long to be ours: as if absent */
+    CHECK_STR(c->csrf_header, "");
+    CHECK_STR(c->user_agent, "");
+    call_free(c);
+    h2o_mem_clear_pool(&req.pool);
+}
+
 int main(void)
 {
     gw_cfg = &cfg;
@@ -209,5 +248,6 @@ int main(void)
     RUN(test_a_json_body_is_parsed);
     RUN(test_bad_bodies_get_their_4xx);
     RUN(test_raw_and_bodyless_routes);
+    RUN(test_console_cookies_and_headers_are_captured);
     return TEST_REPORT();
 }

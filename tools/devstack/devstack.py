@@ -332,7 +332,9 @@ def cmd_run(args):
             fake.start()
             base, appid, secret = fake.url, fake.appid, fake.secret
         port = int(os.environ.get("GATEWAY_HTTPS_PORT", "8443"))
-        config = write_config(dir, db, base, appid, secret, port)
+        # the console built beside the binary (make console: $(BUILD)/console)
+        console_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))), "console")
+        config = write_config(dir, db, base, appid, secret, port, {"console_dir": console_dir})
         gw = Gateway(os.path.abspath(args.bin), config, dir, port)
         gw.migrate()
         demo_marker = os.path.join(dir, "demo-loaded")
@@ -348,6 +350,7 @@ gateway:      {gw.url}   (try: curl --cacert {dir}/tls.crt {gw.url}/healthz)
 CA cert:      {dir}/tls.crt
 fake WeChat:  {fake.url if fake else '(real WeChat: ' + base + ')'}
 settings:     {dir}/run.env     logs: {dir}/gateway.log
+staff console: {gw.url}/console/   (confirm its login code: tools/console_confirm.py, see README)
 Log in as the demo admin:  curl --cacert {dir}/tls.crt -H 'Content-Type: application/json' \\
                            -d '{{"code":"C_o_demo_admin"}}' {gw.url}/api/v1/auth/login
 Ctrl-C or `make stop` stops everything.
