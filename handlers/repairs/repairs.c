@@ -308,20 +308,28 @@ static action_form_t *new_form_or_fail(gw_call_t *c)
     return call_state_new_or_fail(c, 1, sizeof(action_form_t), free);
 }
 
+/* A body of one text field (1..max characters; required or not), and
+ * photo_ids when `photos`. */
+static void check_text(gw_call_t *c, const char *field, int required, size_t max, int photos)
+{
+    action_form_t *f = new_form_or_fail(c);
+    if (!f || (required ? !(f->text = json_string_or_fail(c, c->body, field, 1, max))
+                        : json_opt_string_or_fail(c, c->body, field, 1, max, &f->text) != 0))
+        return;
+    if (photos)
+        repair_photo_ids_or_fail(c, c->body, f->photo_ids, &f->nphotos);
+}
+
 /* cancel: {"reason"?} */
 static void check_cancel(gw_call_t *c)
 {
-    action_form_t *f = new_form_or_fail(c);
-    if (f)
-        json_opt_string_or_fail(c, c->body, "reason", 1, 200, &f->text);
+    check_text(c, "reason", 0, 200, 0);
 }
 
 /* reopen: {"reason", "photo_ids"?} */
 static void check_reopen(gw_call_t *c)
 {
-    action_form_t *f = new_form_or_fail(c);
-    if (f && (f->text = json_string_or_fail(c, c->body, "reason", 1, 500)))
-        repair_photo_ids_or_fail(c, c->body, f->photo_ids, &f->nphotos);
+    check_text(c, "reason", 1, 500, 1);
 }
 
 /* rating: {"score", "comment"?} */
@@ -335,17 +343,13 @@ static void check_rating(gw_call_t *c)
 /* resolve: {"note", "photo_ids"?} */
 static void check_resolve(gw_call_t *c)
 {
-    action_form_t *f = new_form_or_fail(c);
-    if (f && (f->text = json_string_or_fail(c, c->body, "note", 1, 500)))
-        repair_photo_ids_or_fail(c, c->body, f->photo_ids, &f->nphotos);
+    check_text(c, "note", 1, 500, 1);
 }
 
 /* decline: {"reason"} */
 static void check_decline(gw_call_t *c)
 {
-    action_form_t *f = new_form_or_fail(c);
-    if (f)
-        f->text = json_string_or_fail(c, c->body, "reason", 1, 200);
+    check_text(c, "reason", 1, 200, 0);
 }
 
 /* assign: {"engineer_id"} */

@@ -92,6 +92,16 @@ static db_rows_t *run(db_conn_t *db, const char *sql, const stats_filter_t *f)
                             DB_INT(f->from), DB_INT(f->to)));
 }
 
+/* The rows of sql as the SELECT names them; NULL on a db error or when
+ * memory runs out. */
+static cJSON *run_json(db_conn_t *db, const char *sql, const stats_filter_t *f)
+{
+    db_rows_t *r = run(db, sql, f);
+    cJSON *arr = r ? db_rows_json(r, 0, r->nrows) : NULL;
+    db_rows_free(r);
+    return arr;
+}
+
 /* {count, avg_s, p90_s} from the column s of ascending seconds; NULL when
  * memory runs out. */
 static cJSON *durations_json(const db_rows_t *r)
@@ -118,11 +128,8 @@ static cJSON *durations_json(const db_rows_t *r)
 
 static int add_counts(db_conn_t *db, cJSON *d, const stats_filter_t *f)
 {
-    db_rows_t *r = run(db, SQL_BY_CATEGORY, f);
-    if (!r)
-        return -1;
-    cJSON *arr = db_rows_json(r, 0, r->nrows);
-    db_rows_free(r);
+    db_rows_t *r;
+    cJSON *arr = run_json(db, SQL_BY_CATEGORY, f);
     if (!arr || !(r = run(db, SQL_BY_STATE, f))) {
         cJSON_Delete(arr);
         return -1;
@@ -171,11 +178,7 @@ static int add_times(db_conn_t *db, cJSON *d, const stats_filter_t *f)
 
 static int add_satisfaction(db_conn_t *db, cJSON *d, const stats_filter_t *f)
 {
-    db_rows_t *r = run(db, SQL_SATISFACTION, f);
-    if (!r)
-        return -1;
-    cJSON *arr = db_rows_json(r, 0, r->nrows);
-    db_rows_free(r);
+    cJSON *arr = run_json(db, SQL_SATISFACTION, f);
     if (!arr)
         return -1;
     cJSON *e;
