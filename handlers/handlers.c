@@ -19,11 +19,10 @@ void handlers_register_all(void)
     owners_admin_register();
     units_register();
     repair_categories_register();
-    repairs_owner_register();
-    repairs_detail_register();
-    repairs_engineer_register();
+    repairs_register();
+    repairs_work_register();
     repairs_admin_register();
-    repairs_stats_register();
+    repair_followups_admin_register();
     repair_sweeper_register();
     projects_register();
     leads_register();

@@ -56,9 +56,10 @@
 
 /* The locked ticket, re-checked under the lock. Takes (id). */
 #define LOCK_TICKET(due)                                                                                               \
-    "SELECT state, rework_count, engineer_id, project_id, user_id, " due ","                                           \
-    " TIMESTAMPDIFF(MICROSECOND, " due ", NOW(3)), TIMESTAMPDIFF(MICROSECOND, clock_started_at, " due "),"             \
-    " DATE_FORMAT(" due ", '%Y-%m-%d %H:%i')"                                                                          \
+    "SELECT state, rework_count, engineer_id, project_id, user_id, " due " AS due_at,"                                 \
+    " TIMESTAMPDIFF(MICROSECOND, " due ", NOW(3)) AS past_due_us,"                                                     \
+    " TIMESTAMPDIFF(MICROSECOND, clock_started_at, " due ") AS clock_us,"                                              \
+    " DATE_FORMAT(" due ", '%Y-%m-%d %H:%i') AS due_text"                                                              \
     " FROM repair_tickets WHERE id = ? FOR UPDATE"
 
 typedef struct {
@@ -115,15 +116,15 @@ static int lock_ticket(db_conn_t *db, const clock_sql_t *k, long long id, locked
         return -1;
     int found = r->nrows == 1;
     if (found) {
-        repair_state_parse(db_cell(r, 0, 0), &t->state);
-        t->round = (int)db_cell_int(r, 0, 1);
-        t->engineer_id = db_cell_int(r, 0, 2);
-        t->project_id = db_cell_int(r, 0, 3);
-        t->owner_id = db_cell_int(r, 0, 4);
-        snprintf(t->due_at, sizeof(t->due_at), "%s", db_cell(r, 0, 5));
-        t->past_due_us = db_cell_int(r, 0, 6);
-        t->clock_us = db_cell_int(r, 0, 7);
-        snprintf(t->due_text, sizeof(t->due_text), "%s", db_cell(r, 0, 8));
+        repair_state_parse(db_get(r, 0, "state"), &t->state);
+        t->round = (int)db_get_int(r, 0, "rework_count");
+        t->engineer_id = db_get_int(r, 0, "engineer_id");
+        t->project_id = db_get_int(r, 0, "project_id");
+        t->owner_id = db_get_int(r, 0, "user_id");
+        snprintf(t->due_at, sizeof(t->due_at), "%s", db_get(r, 0, "due_at"));
+        t->past_due_us = db_get_int(r, 0, "past_due_us");
+        t->clock_us = db_get_int(r, 0, "clock_us");
+        snprintf(t->due_text, sizeof(t->due_text), "%s", db_get(r, 0, "due_text"));
     }
     db_rows_free(r);
     return found;
@@ -243,7 +244,7 @@ static void sweep_step(db_conn_t *db, const clock_sql_t *k, step_t step)
         return;
     }
     for (int i = 0; i < r->nrows && !background_stopping(); i++)
-        fire(db, db_cell_int(r, i, 0), k, step);
+        fire(db, db_get_int(r, i, "id"), k, step);
     db_rows_free(r);
 }
 
@@ -256,7 +257,7 @@ static void retry_dispatch(db_conn_t *db)
     if (!r)
         return;
     for (int i = 0; i < r->nrows && !background_stopping(); i++) {
-        long long id = db_cell_int(r, i, 0);
+        long long id = db_get_int(r, i, "id");
         if (db_begin(db) != 0)
             break;
         int rc = repair_dispatch(db, id, 0);
@@ -290,12 +291,12 @@ static void recheck(db_conn_t *db)
     if (!r)
         return;
     for (int i = 0; i < r->nrows && !background_stopping(); i++) {
-        long long id = db_cell_int(r, i, 0);
+        long long id = db_get_int(r, i, "id");
         wx_seccheck_t res;
         wx_status_t st;
         /* The WeChat call is made outside any transaction; the result is
          * stored only if the ticket is still unchecked. */
-        if (wx_msg_sec_check(db_cell(r, i, 1), db_cell(r, i, 2), 2, &res, &st) != 0) {
+        if (wx_msg_sec_check(db_get(r, i, "openid"), db_get(r, i, "description"), 2, &res, &st) != 0) {
             db_exec(db, "UPDATE repair_tickets SET content_check_attempts = content_check_attempts + 1 WHERE id = ?",
                     DB_ARGS(DB_INT(id)));
             log_warn("repairs", "ticket %lld: text check still unavailable (WeChat %d)", id, st.errcode);

@@ -10,8 +10,9 @@ void repair_fail_state(gw_call_t *c, repair_action_t a, repair_state_t current)
               repair_state_label(current), repair_state_name(current));
 }
 
-int repair_read_photo_ids(gw_call_t *c, const cJSON *body, long long ids[REPAIR_MAX_PHOTOS])
+int repair_photo_ids_or_fail(gw_call_t *c, const cJSON *body, long long ids[REPAIR_MAX_PHOTOS], int *n)
 {
+    *n = 0;
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(body, "photo_ids");
     if (!arr || cJSON_IsNull(arr))
         return 0;
@@ -19,10 +20,10 @@ int repair_read_photo_ids(gw_call_t *c, const cJSON *body, long long ids[REPAIR_
         call_fail(c, ERR_INVALID_FIELD, "photo_ids", "photo_ids must be an array of upload ids");
         return -1;
     }
-    int n = cJSON_GetArraySize(arr);
-    if (n > REPAIR_MAX_PHOTOS) {
+    int count = cJSON_GetArraySize(arr);
+    if (count > REPAIR_MAX_PHOTOS) {
         call_fail(c, ERR_UNPROCESSABLE, "photo_ids", "at most %d photos per ticket entry; got %d", REPAIR_MAX_PHOTOS,
-                  n);
+                  count);
         return -1;
     }
     int i = 0;
@@ -39,7 +40,8 @@ int repair_read_photo_ids(gw_call_t *c, const cJSON *body, long long ids[REPAIR_
                 return -1;
             }
     }
-    return n;
+    *n = count;
+    return 0;
 }
 
 /* After a lost race: the state the ticket is in now. */
@@ -48,13 +50,13 @@ static repair_state_t current_state(db_conn_t *db, long long id, repair_state_t 
     repair_state_t s = fallback;
     db_rows_t *r = db_query(db, "SELECT state FROM repair_tickets WHERE id = ?", DB_ARGS(DB_INT(id)));
     if (r && r->nrows == 1)
-        repair_state_parse(db_cell(r, 0, 0), &s);
+        repair_state_parse(db_get(r, 0, "state"), &s);
     db_rows_free(r);
     return s;
 }
 
-void repair_run_action(gw_call_t *c, const repair_ticket_t *t, repair_transition_t *tr, repair_after_fn after,
-                       void *arg)
+void repair_run_action(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, repair_transition_t *tr,
+                       repair_after_fn after, void *arg)
 {
     repair_state_t to;
     if (repair_next_state(tr->action, t->state, &to) != 0) {
@@ -65,15 +67,22 @@ void repair_run_action(gw_call_t *c, const repair_ticket_t *t, repair_transition
     tr->from = t->state;
     tr->from_engineer_id = t->engineer_id;
     long long bad_photo = 0;
-    if (db_begin(c->db) != 0)
-        goto DbError;
-    int rc = repair_apply_transition(c->db, tr, &bad_photo);
-    if (rc == REPAIR_TR_DB_ERROR)
-        goto DbError;
+    if (db_begin(db) != 0) {
+        call_fail_db(c);
+        return;
+    }
+    int rc = repair_apply_transition(db, tr, &bad_photo);
+    if (rc == REPAIR_TR_DB_ERROR) {
+        call_fail_db(c);
+        return;
+    }
     if (rc == REPAIR_TR_LOST) {
-        db_rollback(c->db);
+        /* Undone here, before the call fails: the state read next must be
+         * the one the winning transition committed, not what this
+         * transaction saw. */
+        db_rollback(db);
         /* Another transition won; the ticket may have changed hands too. */
-        repair_state_t now = current_state(c->db, t->id, t->state);
+        repair_state_t now = current_state(db, t->id, t->state);
         if (now == t->state)
             call_fail(c, ERR_CONFLICT, NULL, "the ticket was changed meanwhile (now %s, %s); reload it",
                       repair_state_label(now), repair_state_name(now));
@@ -82,41 +91,36 @@ void repair_run_action(gw_call_t *c, const repair_ticket_t *t, repair_transition
         return;
     }
     if (rc == REPAIR_TR_BAD_PHOTO) {
-        db_rollback(c->db);
         call_fail(c, ERR_UNPROCESSABLE, "photo_ids", "photo %lld is not one of your uploads, or is already attached",
                   bad_photo);
         return;
     }
     if (after) {
-        int arc = after(c, t, arg);
+        int arc = after(c, db, t, arg);
         if (arc < 0)
-            goto DbError;
-        if (arc > 0) {
-            db_rollback(c->db);
+            call_fail_db(c);
+        if (arc != 0)
             return;
-        }
     }
-    if (db_commit(c->db) != 0)
-        goto DbError;
+    if (db_commit(db) != 0) {
+        call_fail_db(c);
+        return;
+    }
     repair_cache_forget(t->id);
     /* The new state decides what the caller may still see (an engineer who
      * declined no longer sees the ticket). */
     cJSON *d;
-    int seen = repair_detail_for_caller(c, t->id, &d, NULL);
+    int seen = repair_detail_for_caller(c, db, t->id, &d, NULL);
     if (seen < 0) {
         call_fail_db(c);
         return;
     }
     if (seen == 0) {
-        repair_state_t now = current_state(c->db, t->id, to);
+        repair_state_t now = current_state(db, t->id, to);
         d = cJSON_CreateObject();
         cJSON_AddNumberToObject(d, "id", (double)t->id);
         cJSON_AddStringToObject(d, "state", repair_state_name(now));
         cJSON_AddStringToObject(d, "state_label", repair_state_label(now));
     }
     call_ok(c, 200, d);
-    return;
-DbError:
-    db_rollback(c->db);
-    call_fail_db(c);
 }

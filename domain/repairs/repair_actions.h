@@ -12,23 +12,24 @@
 #include "domain/repairs/repair_state.h"
 #include "domain/repairs/repair_view.h"
 
-/* Runs inside the transaction after the transition applied. Returns 0 to
- * commit, -1 on a db error, or 1 when it failed the call itself (the
- * transaction is rolled back). */
-typedef int (*repair_after_fn)(gw_call_t *c, const repair_ticket_t *t, void *arg);
+#define REPAIR_MAX_PHOTOS 9
 
-/* tr->ticket_id, tr->from and tr->from_engineer_id are taken from t. */
-void repair_run_action(gw_call_t *c, const repair_ticket_t *t, repair_transition_t *tr, repair_after_fn after,
-                       void *arg);
+/* Runs inside the transaction after the transition applied, on the step's
+ * connection. Returns 0 to commit, -1 on a db error, or 1 when it failed
+ * the call itself (the runner rolls the transaction back). */
+typedef int (*repair_after_fn)(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, void *arg);
+
+/* Answers the call: the detail after the commit, or the failure.
+ * tr->ticket_id, tr->from and tr->from_engineer_id are taken from t. */
+void repair_run_action(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, repair_transition_t *tr,
+                       repair_after_fn after, void *arg);
 
 /* 409 naming the current state: "cannot accept: the ticket is 已完成 (closed)". */
 void repair_fail_state(gw_call_t *c, repair_action_t a, repair_state_t current);
 
-/* Reads an optional photo_ids array (at most 9 distinct positive ids) into
- * ids[9]. Returns the count, or -1 with the call failed (400, or 422 for too
- * many photos). */
-int repair_read_photo_ids(gw_call_t *c, const cJSON *body, long long ids[9]);
-
-#define REPAIR_MAX_PHOTOS 9
+/* Reads an optional photo_ids array (at most REPAIR_MAX_PHOTOS distinct
+ * positive ids) into ids and their count into *n. 0, or -1 with the call
+ * failed (400, or 422 for too many photos). Never blocks (body checks). */
+int repair_photo_ids_or_fail(gw_call_t *c, const cJSON *body, long long ids[REPAIR_MAX_PHOTOS], int *n);
 
 #endif

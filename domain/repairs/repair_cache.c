@@ -85,11 +85,11 @@ static char poll_since[32]; /* the database's clock at the previous poll */
 
 static void poll_changes(db_conn_t *db)
 {
-    db_rows_t *now = db_query(db, "SELECT DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f')", DB_NOARGS);
+    db_rows_t *now = db_query(db, "SELECT DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f') AS now", DB_NOARGS);
     if (!now)
         return;
     char started[32];
-    snprintf(started, sizeof(started), "%s", db_cell(now, 0, 0));
+    snprintf(started, sizeof(started), "%s", db_get(now, 0, "now"));
     db_rows_free(now);
     if (poll_since[0]) {
         db_rows_t *r = db_query(db,
@@ -101,7 +101,7 @@ static void poll_changes(db_conn_t *db)
             return; /* keep poll_since: the next poll covers this one */
         }
         for (int i = 0; i < r->nrows; i++)
-            id_cache_forget(cache, db_cell_int(r, i, 0));
+            id_cache_forget(cache, db_get_int(r, i, "id"));
         db_rows_free(r);
     } else {
         /* Before the first poll the cache held only what this process read

@@ -37,7 +37,8 @@ int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer
         db_rows_free(t);
         return 0;
     }
-    long long project = db_cell_int(t, 0, 0), building = db_cell_int(t, 0, 1), category = db_cell_int(t, 0, 2);
+    long long project = db_get_int(t, 0, "project_id"), building = db_get_int(t, 0, "building_id"),
+              category = db_get_int(t, 0, "category_id");
     db_rows_free(t);
     long long group;
     int found = db_query_int(db, &group, SQL_RULE, DB_ARGS(DB_INT(project), DB_INT(building), DB_INT(category)));
@@ -57,8 +58,9 @@ int repair_dispatch(db_conn_t *db, long long ticket_id, int tell_supervisors)
     db_rows_t *t = db_query(db, SQL_TICKET, DB_ARGS(DB_INT(ticket_id)));
     if (!t)
         return -1;
-    int submitted = t->nrows == 1 && !strcmp(db_cell(t, 0, 3), "submitted");
-    long long project = submitted ? db_cell_int(t, 0, 0) : 0, owner = submitted ? db_cell_int(t, 0, 4) : 0;
+    int submitted = t->nrows == 1 && !strcmp(db_get(t, 0, "state"), "submitted");
+    long long project = submitted ? db_get_int(t, 0, "project_id") : 0,
+              owner = submitted ? db_get_int(t, 0, "user_id") : 0;
     db_rows_free(t);
     if (!submitted)
         return 0;

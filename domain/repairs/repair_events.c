@@ -1,6 +1,5 @@
 #include "domain/repairs/repair_events.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -8,8 +7,9 @@
 #include "domain/repairs/repair_state.h"
 
 static const char *SQL_TICKET_FACTS =
-    "SELECT t.ticket_no, c.name, t.state, t.engineer_id, COALESCE(e.display_name, ''), p.name, b.name, u.name,"
-    " t.project_id"
+    "SELECT t.ticket_no AS ticket_no, c.name AS category, t.state AS state, t.engineer_id AS engineer_id,"
+    " COALESCE(e.display_name, '') AS engineer_name, p.name AS project, CONCAT(b.name, ' ', u.name) AS unit,"
+    " t.project_id AS project_id"
     " FROM repair_tickets t JOIN repair_categories c ON c.id = t.category_id"
     " JOIN units u ON u.id = t.unit_id JOIN buildings b ON b.id = t.building_id"
     " JOIN projects p ON p.id = t.project_id LEFT JOIN users e ON e.id = t.engineer_id WHERE t.id = ?";
@@ -28,18 +28,17 @@ static cJSON *base_payload(db_conn_t *db, long long ticket_id, long long *projec
     *project_id = db_get_int(r, 0, "project_id");
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "ticket_id", (double)ticket_id);
-    cJSON_AddStringToObject(p, "ticket_no", db_cell(r, 0, 0) ? db_cell(r, 0, 0) : "");
-    cJSON_AddStringToObject(p, "category", db_cell(r, 0, 1));
+    const char *ticket_no = db_get(r, 0, "ticket_no");
+    cJSON_AddStringToObject(p, "ticket_no", ticket_no ? ticket_no : "");
+    cJSON_AddStringToObject(p, "category", db_get(r, 0, "category"));
     repair_state_t s = RS_SUBMITTED;
-    repair_state_parse(db_cell(r, 0, 2), &s);
+    repair_state_parse(db_get(r, 0, "state"), &s);
     cJSON_AddStringToObject(p, "state", repair_state_name(s));
     cJSON_AddStringToObject(p, "state_label", repair_state_label(s));
-    const char *name = db_cell(r, 0, 4);
-    cJSON_AddStringToObject(p, "engineer_name", !db_cell(r, 0, 3) ? "" : *name ? name : "工程师");
-    cJSON_AddStringToObject(p, "project", db_cell(r, 0, 5));
-    char unit[128];
-    snprintf(unit, sizeof(unit), "%s %s", db_cell(r, 0, 6), db_cell(r, 0, 7));
-    cJSON_AddStringToObject(p, "unit", unit);
+    const char *name = db_get(r, 0, "engineer_name");
+    cJSON_AddStringToObject(p, "engineer_name", db_is_null(r, 0, "engineer_id") ? "" : *name ? name : "工程师");
+    cJSON_AddStringToObject(p, "project", db_get(r, 0, "project"));
+    cJSON_AddStringToObject(p, "unit", db_get(r, 0, "unit"));
     db_rows_free(r);
     time_t now = time(NULL);
     struct tm tm;
@@ -87,7 +86,7 @@ int repair_event_to_staff(db_conn_t *db, const char *kind, repair_audience_t who
         return -1;
     int n = 0;
     for (int i = 0; i < r->nrows; i++) {
-        if (repair_event(db, kind, db_cell_int(r, i, 0), ticket_id, extra) != 0) {
+        if (repair_event(db, kind, db_get_int(r, i, "user_id"), ticket_id, extra) != 0) {
             n = -1;
             break;
         }

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-static const char *const state_names[RS__COUNT] = {
-    "submitted", "dispatched", "accepted", "in_progress", "resolved", "closed", "cancelled",
+const char *const repair_state_names[RS__COUNT + 1] = {
+    "submitted", "dispatched", "accepted", "in_progress", "resolved", "closed", "cancelled", NULL,
 };
 /* What the owner sees, like a parcel's progress. */
 static const char *const state_labels[RS__COUNT] = {
@@ -43,7 +43,7 @@ static const unsigned clock_running_in[RC__COUNT] = {
 
 const char *repair_state_name(repair_state_t s)
 {
-    return (unsigned)s < RS__COUNT ? state_names[s] : "unknown";
+    return (unsigned)s < RS__COUNT ? repair_state_names[s] : "unknown";
 }
 
 const char *repair_state_label(repair_state_t s)
@@ -54,7 +54,7 @@ const char *repair_state_label(repair_state_t s)
 int repair_state_parse(const char *name, repair_state_t *out)
 {
     for (int i = 0; name && i < RS__COUNT; i++)
-        if (!strcmp(name, state_names[i])) {
+        if (!strcmp(name, repair_state_names[i])) {
             *out = (repair_state_t)i;
             return 0;
         }

@@ -42,6 +42,8 @@ typedef enum {
 
 typedef enum { RC_ACCEPT = 0, RC_ARRIVE, RC_RESOLVE, RC__COUNT } repair_clock_t;
 
+/* Every state's name, in lifecycle order, then NULL (for query_enum_or_fail). */
+extern const char *const repair_state_names[RS__COUNT + 1];
 const char *repair_state_name(repair_state_t s);  /* "in_progress" */
 const char *repair_state_label(repair_state_t s); /* "处理中" */
 /* 0 and *out on a known name, -1 otherwise. */

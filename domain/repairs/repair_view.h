@@ -1,15 +1,22 @@
 /* repair_view.h: reading tickets for the repair routes: who may see one,
- * the list and detail JSON, and the opaque list cursor. DB workers only.
+ * the list item and the detail as JSON, and the staff views' scope. DB
+ * workers only.
  *
  * Who may see a ticket at all: the owner who filed it, its assigned
  * engineer while they hold the engineer role in the ticket's project,
  * supervisors of its project and admins, each read from the grants at the
- * time of the request. Anyone else gets 404, as if it did not exist. */
+ * time of the request. Anyone else gets 404, as if it did not exist.
+ *
+ * The JSON is the SELECT's: every column of the lists and the detail is
+ * aliased with its field's name (a dotted alias nests, "unit.name"), rows
+ * are rendered by db_row_json, and only the labels, the engineer's name
+ * fallback and the photos are added after rendering. */
 #ifndef GW_REPAIR_VIEW_H
 #define GW_REPAIR_VIEW_H
 #include <cjson/cJSON.h>
 
 #include "gateway/call.h"
+#include "gateway/query.h"
 #include "domain/repairs/repair_state.h"
 
 enum {
@@ -27,24 +34,31 @@ typedef struct {
     unsigned rel; /* REPAIR_REL_* bits of the caller */
 } repair_ticket_t;
 
-/* Loads the ticket for the caller. 1 found and visible; 0 the call holds a
- * 404; -1 the call holds a db error. */
-int repair_load_for_caller(gw_call_t *c, long long id, repair_ticket_t *t);
+/* Loads ticket id for the caller: 0 found and visible; -1 with the call
+ * failed (404 when the caller may not see it, or a db error). */
+int repair_load_or_fail(gw_call_t *c, db_conn_t *db, long long id, repair_ticket_t *t);
 /* As above with the id from the path (:id). */
-int repair_load_from_path(gw_call_t *c, repair_ticket_t *t);
+int repair_load_from_path_or_fail(gw_call_t *c, db_conn_t *db, repair_ticket_t *t);
 
 /* The actor role a caller acts in on this ticket, for the timeline. */
 const char *repair_staff_role(const repair_ticket_t *t);
 
 /* SELECT list and joins of the list items (alias t), to be followed by a
- * WHERE clause; the rows go to repair_summary_json. */
+ * WHERE clause; the rows go to repair_item_json. Every column is aliased
+ * with the name of its field, so a column added anywhere shifts nothing. */
 #define REPAIR_SUMMARY_SELECT "SELECT " REPAIR_SUMMARY_COLUMNS REPAIR_SUMMARY_FROM
 #define REPAIR_SUMMARY_COLUMNS                                                                                         \
-    "t.id, t.ticket_no, t.state, c.code, c.name, t.unit_id, p.id, p.name, b.name, u.name, t.engineer_id,"              \
-    " e.display_name, t.rework_count, t.within_warranty, DATE_FORMAT(t.warranty_until, '%Y-%m-%d'),"                   \
-    " FLOOR(UNIX_TIMESTAMP(t.created_at)), FLOOR(UNIX_TIMESTAMP(t.accept_due_at)),"                                    \
-    " FLOOR(UNIX_TIMESTAMP(t.arrive_due_at)), FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)), " REPAIR_OVERDUE_SQL ","        \
-    " t.content_check, t.description, t.breached, t.user_id"
+    "t.id AS id, t.ticket_no AS ticket_no, t.state AS state, c.code AS \"category.code\","                             \
+    " c.name AS \"category.name\", t.unit_id AS \"unit.id\", p.id AS \"unit.project_id\", p.name AS \"unit.project\"," \
+    " b.name AS \"unit.building\", u.name AS \"unit.name\", t.description AS description,"                             \
+    " t.engineer_id AS \"engineer.id\", e.display_name AS \"engineer.name\", t.rework_count AS rework_count,"          \
+    " t.within_warranty AS within_warranty, DATE_FORMAT(t.warranty_until, '%Y-%m-%d') AS warranty_until,"              \
+    " FLOOR(UNIX_TIMESTAMP(t.created_at)) AS created_at,"                                                              \
+    " FLOOR(UNIX_TIMESTAMP(t.accept_due_at)) AS \"due.accept_by\","                                                    \
+    " FLOOR(UNIX_TIMESTAMP(t.arrive_due_at)) AS \"due.arrive_by\","                                                    \
+    " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", " REPAIR_OVERDUE_SQL " AS overdue"
+/* What staff also see of a list item (append to REPAIR_SUMMARY_COLUMNS). */
+#define REPAIR_STAFF_COLUMNS "t.content_check AS content_check, t.breached AS breached, t.user_id AS owner_user_id"
 /* The small lookup tables are joined by primary key, forced: with a handful
  * of rows a table scan through a join buffer looks cheaper to the
  * optimizer, and then a page of tickets can no longer be read in index
@@ -61,47 +75,40 @@ const char *repair_staff_role(const repair_ticket_t *t);
     " OR (t.state IN ('submitted', 'dispatched', 'accepted') AND t.arrive_due_at < NOW(3))"                            \
     " OR (t.state IN ('submitted', 'dispatched', 'accepted', 'in_progress') AND t.resolve_due_at < NOW(3)))"
 
-/* One list item from a REPAIR_SUMMARY_SELECT row; staff also see the
- * content-check flag and the breach mark. */
-cJSON *repair_summary_json(const db_rows_t *r, int row, int staff);
+/* One list item from a row of REPAIR_SUMMARY_COLUMNS (and, for staff,
+ * REPAIR_STAFF_COLUMNS): the row as selected, with state_label and the
+ * engineer's name when they have none. A page_render_fn (ud unused); NULL
+ * when memory runs out. */
+cJSON *repair_item_json(const db_rows_t *r, int row, void *ud);
 
-/* The detail (the summary plus contact, times, photos as signed URLs,
- * timeline, rating, and for staff escalations and the follow-up) for the
- * caller, with the visibility check of
- * repair_load_for_caller in the same statement: 1 with *out set, 0 when the
+/* Answers a page of list items from rows fetched with LIMIT page->limit + 1
+ * and ordered by t.id DESC (the page's one key, "id"), and frees them; r
+ * NULL (a failed query) answers the database error. */
+void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r);
+
+/* The detail (the list item plus contact, times, photos as signed URLs,
+ * timeline, rating, and for staff the staff columns, escalations and the
+ * follow-up) for the caller, with the visibility check of
+ * repair_load_or_fail in the same statement: 1 with *out set, 0 when the
  * caller may not see the ticket (or there is none), -1 on a db error. The
  * call is left as it was: the caller answers. Two statements (the ticket;
- * its timeline with the photos), staff one more. */
+ * its timeline with the photos), staff two more. */
 typedef struct {
     int staff;               /* the detail has the staff parts */
     long long owner_user_id; /* who filed the ticket */
     long long next_due_ms;   /* when `overdue` may turn next (unix ms), 0 never */
 } repair_detail_meta_t;
 /* meta may be NULL. */
-int repair_detail_for_caller(gw_call_t *c, long long id, cJSON **out, repair_detail_meta_t *meta);
-
-/* Paging: ?cursor= (opaque, from next_cursor) and ?limit= (1-50, default
- * 20). *before_id is 0 on the first page. -1 with a 400 in the call. */
-int repair_page_params(gw_call_t *c, long long *before_id, int *limit);
-/* Finishes a list: rows fetched with LIMIT limit + 1; the extra row only
- * tells that there is a next page. */
-void repair_page_finish(gw_call_t *c, cJSON *items, int more, long long last_id);
-/* Answers a page of tickets from REPAIR_SUMMARY_SELECT rows fetched with
- * LIMIT limit + 1, and frees them; r NULL (a failed query) answers the
- * database error. */
-void repair_list_respond(gw_call_t *c, db_rows_t *r, int limit, int staff);
+int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **out, repair_detail_meta_t *meta);
 
 /* Staff views: reads ?project= (0 when absent). A supervisor may name only
  * a project they supervise (else 403, field project); admins any.
- * -1 with the call failed. */
-int repair_project_param(gw_call_t *c, long long *project_id);
+ * 0, or -1 with the call failed. */
+int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id);
 /* SQL condition limiting tickets (alias t) to what the caller supervises;
  * takes (is_admin, user_id). */
 #define REPAIR_STAFF_SCOPE_SQL                                                                                         \
     "(? = 1 OR t.project_id IN (SELECT r.project_id FROM staff_roles r WHERE r.user_id = ?"                            \
     " AND r.role = 'supervisor'))"
-
-int repair_cursor_encode(long long id, char *out, size_t outsz);
-int repair_cursor_decode(const char *cursor, long long *id);
 
 #endif

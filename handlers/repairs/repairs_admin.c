@@ -1,213 +1,232 @@
-/* repairs_admin.c: supervisors and admins working the repair tickets.
+/* repairs_admin.c: supervisors and admins looking over the repair tickets.
  *
- *   POST /api/v1/repairs/:id/assign {engineer_id}       (re)assign; -> dispatched
- *   GET  /api/v1/admin/repairs?project=&state=&overdue=  tickets of the caller's projects
- *   GET  /api/v1/admin/repair-followups?project=&status= follow-up visits after poor ratings
- *   POST /api/v1/admin/repair-followups/:id/done {note}
+ *   GET /api/v1/admin/repairs?project=&state=&overdue=&cursor=&limit=   tickets of the caller's projects
+ *   GET /api/v1/admin/repairs/stats?project=&from=&to=                   the numbers managers look at
  *
- * A supervisor sees the projects they supervise; an admin sees all. */
+ * A supervisor sees the projects they supervise; an admin sees all. The
+ * list items carry the staff columns (content check, breach mark, owner).
+ *
+ * The statistics are over the tickets filed in [from, to) (Unix seconds;
+ * default the last 30 days) of the caller's projects (or one of them):
+ * counts by category and by state, average and 90th-percentile time to
+ * accept and to resolve (repair_stats_math.h, over the sorted durations),
+ * the breach rate and the satisfaction per engineer. (Assigning a ticket,
+ * POST /api/v1/repairs/:id/assign, is in repairs.c; the follow-up visits in
+ * repair_followups_admin.c.) */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/call.h"
-#include "gateway/json_util.h"
+#include "gateway/db_json.h"
+#include "gateway/query.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
-#include "domain/repairs/repair_actions.h"
-#include "domain/repairs/repair_events.h"
+#include "domain/repairs/repair_state.h"
+#include "domain/repairs/repair_stats_math.h"
 #include "domain/repairs/repair_view.h"
-
-/* ---- assign ---- */
-
-static int after_assign(gw_call_t *c, const repair_ticket_t *t, void *engineer)
-{
-    long long id = *(const long long *)engineer;
-    if (repair_event(c->db, "repair.assigned", id, t->id, NULL) != 0 ||
-        repair_event(c->db, "repair.dispatched", t->user_id, t->id, NULL) != 0)
-        return -1;
-    return 0;
-}
-
-static void assign(gw_call_t *c)
-{
-    repair_ticket_t t;
-    long long engineer;
-    if (json_int_or_fail(c, c->body, "engineer_id", 1, 1LL << 53, &engineer) != 0 || repair_load_from_path(c, &t) != 1)
-        return;
-    if (!(t.rel & REPAIR_REL_STAFF)) {
-        call_fail(c, ERR_FORBIDDEN, NULL, "only a supervisor of the ticket's project may assign it");
-        return;
-    }
-    long long one;
-    int rc = db_query_int(c->db, &one,
-                          "SELECT 1 FROM staff_roles r JOIN users u ON u.id = r.user_id AND u.disabled = 0"
-                          " WHERE r.user_id = ? AND r.role = 'engineer' AND r.project_id = ?",
-                          DB_ARGS(DB_INT(engineer), DB_INT(t.project_id)));
-    if (rc < 0) {
-        call_fail_db(c);
-        return;
-    }
-    if (rc == 0) {
-        call_fail(c, ERR_UNPROCESSABLE, "engineer_id", "user %lld is not an active engineer of this project", engineer);
-        return;
-    }
-    if (engineer == t.engineer_id && t.state == RS_DISPATCHED) {
-        call_fail(c, ERR_CONFLICT, "engineer_id", "the ticket is already assigned to this engineer");
-        return;
-    }
-    repair_transition_t tr = {
-        .action = RA_ASSIGN, .actor_user_id = c->user.id, .actor_role = repair_staff_role(&t), .engineer_id = engineer};
-    repair_run_action(c, &t, &tr, after_assign, &engineer);
-}
 
 /* ---- the staff list ---- */
 
-/* ?overdue=: 1/true or 0/false; -1 with the call failed. */
-static int read_flag(gw_call_t *c, const char *name, int *out)
+static const char *SQL_STAFF_LIST =
+    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " REPAIR_STAFF_SCOPE_SQL
+    " AND (? = 0 OR t.project_id = ?) AND (? IS NULL OR t.state = ?) AND (? = 0 OR " REPAIR_OVERDUE_SQL ")"
+    " AND t.id < ? ORDER BY t.id DESC LIMIT ?";
+
+static void staff_list(gw_call_t *c, db_conn_t *db)
 {
-    char buf[8];
-    *out = 0;
-    if (!call_query(c, name, buf, sizeof(buf)) || !*buf)
-        return 0;
-    if (!strcmp(buf, "1") || !strcmp(buf, "true"))
-        *out = 1;
-    else if (strcmp(buf, "0") && strcmp(buf, "false")) {
-        call_fail(c, ERR_INVALID_FIELD, name, "%s must be true or false", name);
+    long long project;
+    int overdue;
+    const char *state;
+    page_t page;
+    if (page_or_fail(c, 1, &page) != 0 || query_bool_or_fail(c, "overdue", 0, &overdue) != 0 ||
+        query_enum_or_fail(c, "state", repair_state_names, NULL, &state) != 0 ||
+        repair_project_or_fail(c, db, &project) != 0)
+        return;
+    int admin = (c->user.roles & ROLE_ADMIN) != 0;
+    db_rows_t *r = db_query(db, SQL_STAFF_LIST,
+                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_INT(project), DB_STR(state),
+                                    DB_STR(state), DB_INT(overdue), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)),
+                                    DB_INT(page.limit + 1)));
+    repair_page_respond(c, &page, r);
+}
+
+/* ---- statistics ---- */
+
+/* Every query takes (is_admin, user_id, project, project, from, to). */
+#define STATS_FILTER                                                                                                   \
+    " WHERE " REPAIR_STAFF_SCOPE_SQL " AND (? = 0 OR t.project_id = ?)"                                                \
+    " AND t.created_at >= FROM_UNIXTIME(?) AND t.created_at < FROM_UNIXTIME(?)"
+
+static const char *SQL_BY_CATEGORY = "SELECT c.code AS code, c.name AS name, COUNT(*) AS count FROM repair_tickets t"
+                                     " JOIN repair_categories c ON c.id = t.category_id" STATS_FILTER
+                                     " GROUP BY c.id, c.code, c.name, c.sort_order ORDER BY c.sort_order, c.id";
+static const char *SQL_BY_STATE =
+    "SELECT t.state AS state, COUNT(*) AS count FROM repair_tickets t" STATS_FILTER " GROUP BY t.state";
+static const char *SQL_TO_ACCEPT =
+    "SELECT TIMESTAMPDIFF(SECOND, t.created_at, t.first_accepted_at) AS s FROM repair_tickets t" STATS_FILTER
+    " AND t.first_accepted_at IS NOT NULL ORDER BY s";
+static const char *SQL_TO_RESOLVE =
+    "SELECT TIMESTAMPDIFF(SECOND, t.created_at, t.resolved_at) AS s FROM repair_tickets t" STATS_FILTER
+    " AND t.resolved_at IS NOT NULL ORDER BY s";
+/* Breached: a clock ran late (recorded) or is late now. */
+static const char *SQL_BREACH = "SELECT COUNT(*) AS total, COALESCE(SUM(t.breached = 1 OR " REPAIR_OVERDUE_SQL
+                                "), 0) AS breached FROM repair_tickets t" STATS_FILTER;
+/* The average to two decimals, exact (a DECIMAL rounded half up). */
+static const char *SQL_SATISFACTION =
+    "SELECT t.rated_engineer_id AS engineer_id, u.display_name AS engineer_name, COUNT(*) AS ratings,"
+    " ROUND(AVG(t.rating_score), 2) AS avg_score, SUM(t.rating_score <= 2) AS poor"
+    " FROM repair_tickets t LEFT JOIN users u ON u.id = t.rated_engineer_id" STATS_FILTER
+    " AND t.rating_score IS NOT NULL GROUP BY t.rated_engineer_id, u.display_name ORDER BY AVG(t.rating_score) DESC,"
+    " t.rated_engineer_id";
+
+typedef struct {
+    int admin;
+    long long user_id, project, from, to;
+} stats_filter_t;
+
+static db_rows_t *run(db_conn_t *db, const char *sql, const stats_filter_t *f)
+{
+    return db_query(db, sql,
+                    DB_ARGS(DB_INT(f->admin), DB_INT(f->user_id), DB_INT(f->project), DB_INT(f->project),
+                            DB_INT(f->from), DB_INT(f->to)));
+}
+
+/* The rows of sql as the SELECT names them; NULL on a db error or when
+ * memory runs out. */
+static cJSON *run_json(db_conn_t *db, const char *sql, const stats_filter_t *f)
+{
+    db_rows_t *r = run(db, sql, f);
+    cJSON *arr = r ? db_rows_json(r, 0, r->nrows) : NULL;
+    db_rows_free(r);
+    return arr;
+}
+
+/* {count, avg_s, p90_s} from the column s of ascending seconds; NULL when
+ * memory runs out. */
+static cJSON *durations_json(const db_rows_t *r)
+{
+    long long *v = malloc(sizeof(*v) * (size_t)(r->nrows ? r->nrows : 1));
+    cJSON *o = v ? cJSON_CreateObject() : NULL;
+    if (!o) {
+        free(v);
+        return NULL;
+    }
+    for (int i = 0; i < r->nrows; i++)
+        v[i] = db_get_int(r, i, "s");
+    cJSON_AddNumberToObject(o, "count", r->nrows);
+    if (r->nrows) {
+        cJSON_AddNumberToObject(o, "avg_s", (double)repair_mean(v, r->nrows));
+        cJSON_AddNumberToObject(o, "p90_s", (double)repair_percentile(v, r->nrows, 90));
+    } else {
+        cJSON_AddNullToObject(o, "avg_s");
+        cJSON_AddNullToObject(o, "p90_s");
+    }
+    free(v);
+    return o;
+}
+
+static int add_counts(db_conn_t *db, cJSON *d, const stats_filter_t *f)
+{
+    db_rows_t *r;
+    cJSON *arr = run_json(db, SQL_BY_CATEGORY, f);
+    if (!arr || !(r = run(db, SQL_BY_STATE, f))) {
+        cJSON_Delete(arr);
         return -1;
     }
+    cJSON_AddItemToObject(d, "by_category", arr);
+    /* Every state, in lifecycle order, zeros included. */
+    arr = cJSON_AddArrayToObject(d, "by_state");
+    for (int s = 0; s < RS__COUNT; s++) {
+        long long n = 0;
+        for (int i = 0; i < r->nrows; i++)
+            if (!strcmp(db_get(r, i, "state"), repair_state_name((repair_state_t)s)))
+                n = db_get_int(r, i, "count");
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "state", repair_state_name((repair_state_t)s));
+        cJSON_AddStringToObject(e, "label", repair_state_label((repair_state_t)s));
+        cJSON_AddNumberToObject(e, "count", (double)n);
+        cJSON_AddItemToArray(arr, e);
+    }
+    db_rows_free(r);
     return 0;
 }
 
-static const char *SQL_STAFF_LIST =
-    REPAIR_SUMMARY_SELECT " WHERE " REPAIR_STAFF_SCOPE_SQL " AND (? = 0 OR t.project_id = ?)"
-                          " AND (? = '' OR t.state = ?) AND (? = 0 OR " REPAIR_OVERDUE_SQL ") AND (? = 0 OR t.id < ?)"
-                          " ORDER BY t.id DESC LIMIT ?";
-
-static void staff_list(gw_call_t *c)
+static int add_times(db_conn_t *db, cJSON *d, const stats_filter_t *f)
 {
-    long long before, project;
-    int limit, overdue;
-    char state[32] = "";
-    repair_state_t s;
-    if (repair_page_params(c, &before, &limit) != 0 || read_flag(c, "overdue", &overdue) != 0)
-        return;
-    if (call_query(c, "state", state, sizeof(state)) && *state && repair_state_parse(state, &s) != 0) {
-        call_fail(c, ERR_INVALID_FIELD, "state", "unknown state \"%s\"", state);
-        return;
+    static const struct {
+        const char *field, *const *sql;
+    } durations[] = {{"time_to_accept", &SQL_TO_ACCEPT}, {"time_to_resolve", &SQL_TO_RESOLVE}};
+    for (size_t k = 0; k < sizeof(durations) / sizeof(durations[0]); k++) {
+        db_rows_t *r = run(db, *durations[k].sql, f);
+        cJSON *o = r ? durations_json(r) : NULL;
+        db_rows_free(r);
+        if (!o)
+            return -1;
+        cJSON_AddItemToObject(d, durations[k].field, o);
     }
-    if (repair_project_param(c, &project) != 0)
-        return;
-    int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    db_rows_t *r = db_query(c->db, SQL_STAFF_LIST,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_INT(project), DB_STR(state),
-                                    DB_STR(state), DB_INT(overdue), DB_INT(before), DB_INT(before), DB_INT(limit + 1)));
-    repair_list_respond(c, r, limit, 1);
+    db_rows_t *r = run(db, SQL_BREACH, f);
+    if (!r)
+        return -1;
+    long long total = db_get_int(r, 0, "total"), breached = db_get_int(r, 0, "breached");
+    db_rows_free(r);
+    cJSON_AddNumberToObject(d, "total", (double)total);
+    cJSON_AddNumberToObject(d, "breached", (double)breached);
+    cJSON_AddNumberToObject(d, "breach_rate", total ? (double)breached / (double)total : 0.0);
+    return 0;
 }
 
-/* ---- follow-ups ---- */
-
-static const char *SQL_FOLLOWUPS =
-    "SELECT f.id, f.ticket_id, t.ticket_no, f.project_id, f.score, f.status, f.note,"
-    " FLOOR(UNIX_TIMESTAMP(f.created_at)), FLOOR(UNIX_TIMESTAMP(f.done_at)), t.rating_comment"
-    " FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"
-    " WHERE " REPAIR_STAFF_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? = '' OR f.status = ?)"
-    " AND (? = 0 OR f.id < ?) ORDER BY f.id DESC LIMIT ?";
-
-static void followups(gw_call_t *c)
+static int add_satisfaction(db_conn_t *db, cJSON *d, const stats_filter_t *f)
 {
-    long long before, project;
-    int limit;
-    char status[16] = "";
-    if (repair_page_params(c, &before, &limit) != 0)
-        return;
-    if (call_query(c, "status", status, sizeof(status)) && *status && strcmp(status, "open") &&
-        strcmp(status, "done")) {
-        call_fail(c, ERR_INVALID_FIELD, "status", "status must be open or done");
-        return;
+    cJSON *arr = run_json(db, SQL_SATISFACTION, f);
+    if (!arr)
+        return -1;
+    cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "engineer_name"));
+        if (!name || !*name)
+            cJSON_ReplaceItemInObjectCaseSensitive(e, "engineer_name", cJSON_CreateString("工程师"));
     }
-    if (repair_project_param(c, &project) != 0)
-        return;
-    int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    db_rows_t *r = db_query(c->db, SQL_FOLLOWUPS,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_INT(project), DB_STR(status),
-                                    DB_STR(status), DB_INT(before), DB_INT(before), DB_INT(limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    int n = r->nrows > limit ? limit : r->nrows;
-    for (int i = 0; i < n; i++) {
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddNumberToObject(f, "id", (double)db_cell_int(r, i, 0));
-        cJSON_AddNumberToObject(f, "ticket_id", (double)db_cell_int(r, i, 1));
-        json_add_string_or_null(f, "ticket_no", db_cell(r, i, 2));
-        cJSON_AddNumberToObject(f, "project_id", (double)db_cell_int(r, i, 3));
-        cJSON_AddNumberToObject(f, "score", (double)db_cell_int(r, i, 4));
-        json_add_string_or_null(f, "comment", db_cell(r, i, 9));
-        cJSON_AddStringToObject(f, "status", db_cell(r, i, 5));
-        json_add_string_or_null(f, "note", db_cell(r, i, 6));
-        cJSON_AddNumberToObject(f, "created_at", (double)db_cell_int(r, i, 7));
-        if (db_cell(r, i, 8))
-            cJSON_AddNumberToObject(f, "done_at", (double)db_cell_int(r, i, 8));
-        else
-            cJSON_AddNullToObject(f, "done_at");
-        cJSON_AddItemToArray(items, f);
-    }
-    long long last = n ? db_cell_int(r, n - 1, 0) : 0;
-    int more = r->nrows > limit;
-    db_rows_free(r);
-    repair_page_finish(c, items, more, last);
+    cJSON_AddItemToObject(d, "satisfaction", arr);
+    return 0;
 }
 
-static void followup_done(gw_call_t *c)
+static void stats(gw_call_t *c, db_conn_t *db)
 {
-    long long id;
-    const char *note = json_string_or_fail(c, c->body, "note", 1, 500);
-    if (!note || call_param_id(c, "id", &id) != 0)
+    stats_filter_t f = {.admin = (c->user.roles & ROLE_ADMIN) != 0, .user_id = c->user.id};
+    long long now = (long long)time(NULL);
+    if (query_time_or_fail(c, "to", now + 1, &f.to) != 0 ||
+        query_time_or_fail(c, "from", f.to - 30LL * 86400, &f.from) != 0 ||
+        repair_project_or_fail(c, db, &f.project) != 0)
         return;
-    int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    db_rows_t *r = db_query(c->db,
-                            "SELECT f.status FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"
-                            " WHERE f.id = ? AND " REPAIR_STAFF_SCOPE_SQL,
-                            DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    int found = r->nrows == 1;
-    db_rows_free(r);
-    if (!found) {
-        call_fail(c, ERR_NOT_FOUND, NULL, "no such follow-up");
-        return;
-    }
-    /* Conditional: of two staff closing it at once, one wins. */
-    if (db_exec(c->db,
-                "UPDATE repair_followups SET status = 'done', note = ?, done_by = ?, done_at = NOW(3)"
-                " WHERE id = ? AND status = 'open'",
-                DB_ARGS(DB_STR(note), DB_INT(c->user.id), DB_INT(id))) != 0) {
-        call_fail_db(c);
-        return;
-    }
-    if (db_affected_rows(c->db) != 1) {
-        call_fail(c, ERR_CONFLICT, NULL, "the follow-up is already done");
+    if (f.from >= f.to) {
+        call_fail(c, ERR_INVALID_FIELD, "from", "from must be before to");
         return;
     }
     cJSON *d = cJSON_CreateObject();
-    cJSON_AddNumberToObject(d, "id", (double)id);
-    cJSON_AddStringToObject(d, "status", "done");
-    cJSON_AddStringToObject(d, "note", note);
+    if (f.project)
+        cJSON_AddNumberToObject(d, "project_id", (double)f.project);
+    else
+        cJSON_AddNullToObject(d, "project_id");
+    cJSON_AddNumberToObject(d, "from", (double)f.from);
+    cJSON_AddNumberToObject(d, "to", (double)f.to);
+    if (add_counts(db, d, &f) != 0 || add_times(db, d, &f) != 0 || add_satisfaction(db, d, &f) != 0) {
+        cJSON_Delete(d);
+        call_fail_db(c);
+        return;
+    }
     call_ok(c, 200, d);
 }
 
+#define STAFF (ROLE_SUPERVISOR | ROLE_ADMIN)
+
 static const route_t routes[] = {
-    {"POST", "/api/v1/repairs/:id/assign", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_JSON, POOL_DB, assign},
-    {"GET", "/api/v1/admin/repairs", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, POOL_DB, staff_list},
-    {"GET", "/api/v1/admin/repair-followups", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, POOL_DB, followups},
-    {"POST", "/api/v1/admin/repair-followups/:id/done", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_JSON, POOL_DB,
-     followup_done},
+    {"GET", "/api/v1/admin/repairs", STAFF, BODY_NONE, DB_STEP(staff_list)},
+    {"GET", "/api/v1/admin/repairs/stats", STAFF, BODY_NONE, DB_STEP(stats)},
 };
 
 void repairs_admin_register(void)
 {
-    router_add(routes, sizeof(routes) / sizeof(routes[0]));
+    ROUTES_REGISTER(routes);
 }

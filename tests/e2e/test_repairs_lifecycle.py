@@ -268,6 +268,32 @@ def test_lists_page_with_an_opaque_cursor(api, db, factory):
     assert expect_ok(api.get("/api/v1/repairs", token=w.owner_b.token)) == []
 
 
+def test_every_repair_list_takes_the_one_paging_contract(api, db, factory):
+    """The four repair lists take limit 1-100 and the cursor format of every
+    list; a cursor of the old format (base64url of "r:<id>") is refused."""
+    w = world(factory, db)
+    ids = [new_ticket(api, w)["id"] for _ in range(3)]
+    lists = [("/api/v1/repairs", w.owner_a), ("/api/v1/work/repairs", w.engineers[0]),
+             (f"/api/v1/admin/repairs?project={w.project_id}", w.supervisor),
+             (f"/api/v1/admin/repair-followups?project={w.project_id}", w.supervisor)]
+    for path, person in lists:
+        sep = "&" if "?" in path else "?"
+        expect_ok(api.get(f"{path}{sep}limit=100", token=person.token))
+        expect_error(api.get(f"{path}{sep}limit=101", token=person.token), 400, "INVALID_FIELD", "limit")
+        expect_error(api.get(f"{path}{sep}cursor=cjoxMg", token=person.token), 400, "INVALID_FIELD", "cursor")
+    # One ticket a page: each shown once, newest first, then no cursor.
+    for path, person in lists[:3]:
+        sep = "&" if "?" in path else "?"
+        seen, cursor = [], None
+        for _ in range(4):
+            r = api.get(f"{path}{sep}limit=1" + (f"&cursor={cursor}" if cursor else ""), token=person.token)
+            seen += [x["id"] for x in expect_ok(r)]
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                break
+        assert seen == ids[::-1] and cursor is None, path
+
+
 def test_admin_list_filters_by_state_and_overdue(api, db, factory):
     w = world(factory, db)
     a = new_ticket(api, w)["id"]

@@ -1,8 +1,11 @@
 /* test_repair_state.c: the repair ticket's state machine, its clocks and
- * labels, the list cursor, and the statistics arithmetic (all pure). */
-#include "../../domain/repairs/repair_state.h"
-#include "../../domain/repairs/repair_stats_math.h"
-#include "../../domain/repairs/repair_view.h"
+ * labels, the list item rendered from named columns, and the statistics
+ * arithmetic (no database). */
+#include <stdlib.h>
+
+#include "domain/repairs/repair_state.h"
+#include "domain/repairs/repair_stats_math.h"
+#include "domain/repairs/repair_view.h"
 #include "test.h"
 
 static repair_state_t next(repair_action_t a, repair_state_t from)
@@ -90,31 +93,32 @@ static void test_clocks_stop_at_their_step(void)
     }
 }
 
-static void test_cursor_round_trip(void)
+static void test_state_names_list(void)
 {
-    long long ids[] = {1, 9, 10, 123, 4567, 1234567890123LL};
-    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        char cur[64];
-        long long back = 0;
-        CHECK_INT(repair_cursor_encode(ids[i], cur, sizeof(cur)), 0);
-        CHECK_INT(repair_cursor_decode(cur, &back), 0);
-        CHECK_INT(back, ids[i]);
-    }
-    char tiny[4];
-    CHECK_INT(repair_cursor_encode(123456, tiny, sizeof(tiny)), -1);
+    int n = 0;
+    for (; repair_state_names[n]; n++)
+        CHECK_STR(repair_state_names[n], repair_state_name((repair_state_t)n));
+    CHECK_INT(n, RS__COUNT);
 }
 
-static void test_cursor_rejects_foreign_text(void)
+/* A list item is the row as selected, plus the state's label and the
+ * engineer's name when they have none; an unassigned engineer is null. */
+static void test_item_json_from_named_columns(void)
 {
-    long long id;
-    CHECK_INT(repair_cursor_decode("", &id), -1);
-    CHECK_INT(repair_cursor_decode("123", &id), -1);    /* not base64url of r:<id> */
-    CHECK_INT(repair_cursor_decode("bm9wZQ", &id), -1); /* "nope" */
-    CHECK_INT(repair_cursor_decode("cjow", &id), -1);   /* "r:0" */
-    CHECK_INT(repair_cursor_decode("cjotMQ", &id), -1); /* "r:-1" */
-    CHECK_INT(repair_cursor_decode("cjox!!", &id), -1);
-    CHECK_INT(repair_cursor_decode("cjoxMg", &id), 0); /* "r:12" */
-    CHECK_INT(id, 12);
+    const char *names[] = {"id", "state", "engineer.id", "engineer.name"};
+    unsigned char kinds[] = {DB_COL_INT, DB_COL_TEXT, DB_COL_INT, DB_COL_TEXT};
+    char *cells[] = {"7", "accepted", "3", "", "8", "resolved", NULL, NULL};
+    size_t lens[] = {1, 8, 1, 0, 1, 8, 0, 0};
+    db_rows_t r = {.nrows = 2, .ncols = 4, .cells = cells, .lens = lens, .names = names, .kinds = kinds};
+    cJSON *a = repair_item_json(&r, 0, NULL), *b = repair_item_json(&r, 1, NULL);
+    char *ta = cJSON_PrintUnformatted(a), *tb = cJSON_PrintUnformatted(b);
+    CHECK_STR(ta, "{\"id\":7,\"state\":\"accepted\",\"engineer\":{\"id\":3,\"name\":\"工程师\"},"
+                  "\"state_label\":\"已接单\"}");
+    CHECK_STR(tb, "{\"id\":8,\"state\":\"resolved\",\"engineer\":null,\"state_label\":\"待评价\"}");
+    cJSON_free(ta);
+    cJSON_free(tb);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
 }
 
 static void test_percentile_and_mean(void)
@@ -139,8 +143,8 @@ int main(void)
     RUN(test_everything_else_is_refused);
     RUN(test_names_and_labels);
     RUN(test_clocks_stop_at_their_step);
-    RUN(test_cursor_round_trip);
-    RUN(test_cursor_rejects_foreign_text);
+    RUN(test_state_names_list);
+    RUN(test_item_json_from_named_columns);
     RUN(test_percentile_and_mean);
     return TEST_REPORT();
 }

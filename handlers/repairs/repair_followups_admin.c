@@ -1,0 +1,109 @@
+/* repair_followups_admin.c: the follow-up visits (回访) after poor ratings.
+ *
+ *   GET  /api/v1/admin/repair-followups?project=&status=&cursor=&limit=
+ *   POST /api/v1/admin/repair-followups/:id/done {note}
+ *
+ * A rating of 2 or less opens a follow-up for the project's supervisors
+ * (repairs.c, the rating). A supervisor sees and closes the follow-ups of
+ * the projects they supervise; an admin all of them. */
+#include <stdlib.h>
+
+#include "gateway/call.h"
+#include "gateway/json_util.h"
+#include "gateway/query.h"
+#include "gateway/roles.h"
+#include "handlers/handlers.h"
+#include "domain/repairs/repair_view.h"
+
+/* Newest first: the page's one key is the id. */
+static const char *SQL_FOLLOWUPS =
+    "SELECT f.id AS id, f.ticket_id AS ticket_id, t.ticket_no AS ticket_no, f.project_id AS project_id,"
+    " f.score AS score, t.rating_comment AS comment, f.status AS status, f.note AS note,"
+    " FLOOR(UNIX_TIMESTAMP(f.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at"
+    " FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"
+    " WHERE " REPAIR_STAFF_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"
+    " AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+
+static void followups(gw_call_t *c, db_conn_t *db)
+{
+    static const char *const statuses[] = {"open", "done", NULL};
+    static const char *const keys[] = {"id"};
+    long long project;
+    const char *status;
+    page_t page;
+    if (page_or_fail(c, 1, &page) != 0 || query_enum_or_fail(c, "status", statuses, NULL, &status) != 0 ||
+        repair_project_or_fail(c, db, &project) != 0)
+        return;
+    int admin = (c->user.roles & ROLE_ADMIN) != 0;
+    db_rows_t *r = db_query(db, SQL_FOLLOWUPS,
+                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_INT(project), DB_STR(status),
+                                    DB_STR(status), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    page_respond(c, &page, r, NULL, NULL, keys);
+    db_rows_free(r);
+}
+
+typedef struct {
+    const char *note; /* points into c->body */
+} done_form_t;
+
+static void check_done(gw_call_t *c)
+{
+    done_form_t *f = call_state_new_or_fail(c, 1, sizeof(*f), free);
+    if (f)
+        f->note = json_string_or_fail(c, c->body, "note", 1, 500);
+}
+
+static void followup_done(gw_call_t *c, db_conn_t *db)
+{
+    const done_form_t *f = c->state;
+    long long id, found;
+    if (call_param_id_or_fail(c, "id", &id) != 0)
+        return;
+    int admin = (c->user.roles & ROLE_ADMIN) != 0;
+    int rc = db_query_int(db, &found,
+                          "SELECT f.id FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"
+                          " WHERE f.id = ? AND " REPAIR_STAFF_SCOPE_SQL,
+                          DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id)));
+    if (rc < 0) {
+        call_fail_db(c);
+        return;
+    }
+    if (rc == 0) {
+        call_fail(c, ERR_NOT_FOUND, NULL, "no such follow-up");
+        return;
+    }
+    /* Conditional: of two staff closing it at once, one wins. */
+    if (db_exec(db,
+                "UPDATE repair_followups SET status = 'done', note = ?, done_by = ?, done_at = NOW(3)"
+                " WHERE id = ? AND status = 'open'",
+                DB_ARGS(DB_STR(f->note), DB_INT(c->user.id), DB_INT(id))) != 0) {
+        call_fail_db(c);
+        return;
+    }
+    if (db_affected_rows(db) != 1) {
+        call_fail(c, ERR_CONFLICT, NULL, "the follow-up is already done");
+        return;
+    }
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddNumberToObject(d, "id", (double)id);
+    cJSON_AddStringToObject(d, "status", "done");
+    cJSON_AddStringToObject(d, "note", f->note);
+    call_ok(c, 200, d);
+}
+
+#define STAFF (ROLE_SUPERVISOR | ROLE_ADMIN)
+
+static const route_t routes[] = {
+    {"GET", "/api/v1/admin/repair-followups", STAFF, BODY_NONE, DB_STEP(followups)},
+    {"POST", "/api/v1/admin/repair-followups/:id/done", STAFF, BODY_JSON, DB_STEP(followup_done),
+     BODY_CHECK(check_done)},
+};
+
+void repair_followups_admin_register(void)
+{
+    ROUTES_REGISTER(routes);
+}
