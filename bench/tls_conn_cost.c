@@ -7,7 +7,8 @@
  *                 [--session-cache on|off] [--free-buffers] [--chain]
  *
  * Sets up a server SSL_CTX the way gateway/server.c does (TLS 1.2 minimum,
- * no compression or renegotiation, SSL_MODE_RELEASE_BUFFERS, the identity
+ * its TLS 1.2 and 1.3 suites in its order (--ciphersuites replaces the TLS
+ * 1.3 list), no compression or renegotiation, SSL_MODE_RELEASE_BUFFERS, the identity
  * given per handshake by a certificate callback from an SSL_CTX of its own,
  * ALPN http/1.1), then, N times: a client (OpenSSL's defaults, SNI
  * "localhost", as bench/idle_conns) connects through an in-memory BIO of
@@ -241,9 +242,17 @@ typedef struct {
     const char *groups, *ciphersuites;
 } server_opts_t;
 
+/* gateway/server.c's suites: TLS12_CIPHERS and TLS13_SUITES. */
+#define TLS12_CIPHERS                                                                                                  \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS13_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 static void configure(SSL_CTX *ctx, const server_opts_t *o)
 {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS);
+    SSL_CTX_set_ciphersuites(ctx, o->ciphersuites ? o->ciphersuites : TLS13_SUITES);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  (o->no_ticket ? SSL_OP_NO_TICKET : 0));
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -254,8 +263,6 @@ static void configure(SSL_CTX *ctx, const server_opts_t *o)
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (o->groups)
         SSL_CTX_set1_groups_list(ctx, o->groups);
-    if (o->ciphersuites)
-        SSL_CTX_set_ciphersuites(ctx, o->ciphersuites);
 }
 
 static double server_us; /* CPU time spent in the server's handshake calls */
