@@ -203,8 +203,8 @@ static int cert_cb(SSL *ssl, void *arg)
         return SSL_set_SSL_CTX(ssl, identity) != NULL;
     STACK_OF(X509) *chain = NULL;
     SSL_CTX_get0_chain_certs(identity, &chain);
-    return SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(identity), SSL_CTX_get0_privatekey(identity), chain,
-                                1) == 1;
+    return SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(identity), SSL_CTX_get0_privatekey(identity), chain, 1) ==
+           1;
 }
 
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
@@ -422,8 +422,10 @@ int main(int argc, char **argv)
     printf("TLS_CONN_COST conns=%d version=%s cipher=%s group=%s identity=%s bytes_per_conn=%.0f "
            "glibc_bytes_per_conn=%.0f blocks_per_conn=%.1f server_handshake_us=%.0f\n",
            conns, version, cipher, group ? group : "?",
-           identity_mode == ID_SWAP ? "swap" : identity_mode == ID_CTX ? "ctx" : "callback", (double)bytes / conns,
-           (double)chunk / conns, (double)blocks / conns, us);
+           identity_mode == ID_SWAP  ? "swap"
+           : identity_mode == ID_CTX ? "ctx"
+                                     : "callback",
+           (double)bytes / conns, (double)chunk / conns, (double)blocks / conns, us);
     qsort(sites, (size_t)nsites, sizeof(site_t), cmp_site);
     printf("%10s %10s %8s  %s\n", "bytes", "glibc", "blocks", "site (per connection)");
     for (int i = 0; i < nsites && i < top; i++) {
