@@ -2,9 +2,9 @@
 # bench/run.sh BUILD: the benchmarks (`make bench` builds BUILD first).
 # Installs wrk, h2load and sysbench if missing, builds the helpers (the
 # idle-connection holder, the TLS connection-cost probe, the JPEG maker, the
-# image-cost timer) into
-# BUILD/bench, makes the test photos, raises the open-file limit for 10 000
-# idle connections, and runs bench/bench.py, which prints the table.
+# image-cost timer) into BUILD/bench, makes the test photos, raises the
+# open-file limit for 10 000 idle connections, and runs bench/bench.py, which
+# prints the table.
 # Environment: BENCH_DURATION and BENCH_WARMUP (seconds a run), BENCH_ONLY
 # (e.g. ceiling_http,s1,s6), BENCH_PROFILE=1 (perf on scenario 1).
 set -eu
