@@ -58,14 +58,21 @@ def anon_kb(pid):
     return 0
 
 
-def gateway_pid(proc):
-    """The gateway's own pid: the child of a --wrap command, or proc itself."""
-    try:
-        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
-            kids = f.read().split()
-    except OSError:
-        kids = []
-    return int(kids[0]) if kids else proc.pid
+def gateway_pid(proc, binary):
+    """The gateway's own pid: proc itself, or the process under a --wrap
+    command (heaptrack runs its own reader beside it) that runs binary."""
+    todo, seen = [proc.pid], []
+    while todo:
+        pid = todo.pop(0)
+        seen.append(pid)
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(binary):
+                return pid
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                todo += [int(k) for k in f.read().split()]
+        except OSError:
+            pass
+    raise RuntimeError(f"no process runs {binary} under {seen}")
 
 
 def parse_variant(text):
@@ -97,7 +104,7 @@ def run_once(stack, holder, conns, name, settings, env, wrap, tag):
             else:
                 os.environ[k] = v
     try:
-        pid = gateway_pid(gw.proc)
+        pid = gateway_pid(gw.proc, binary)
         ctx = ssl.create_default_context(cafile=stack.ca_cert)
         for _ in range(50):
             with urllib.request.urlopen(gw.url + "/readyz", context=ctx, timeout=10) as r:
