@@ -1,9 +1,10 @@
 #!/bin/sh
 # bench/run.sh BUILD: the benchmarks (`make bench` builds BUILD first).
 # Installs wrk, h2load and sysbench if missing, builds the helpers (the
-# idle-connection holder, the JPEG maker, the image-cost timer) into
-# BUILD/bench, makes the test photos, raises the open-file limit for 10 000
-# idle connections, and runs bench/bench.py, which prints the table.
+# idle-connection holder, the TLS connection-cost probe, the JPEG maker, the
+# image-cost timer) into BUILD/bench, makes the test photos, raises the
+# open-file limit for 10 000 idle connections, and runs bench/bench.py, which
+# prints the table.
 # Environment: BENCH_DURATION and BENCH_WARMUP (seconds a run), BENCH_ONLY
 # (e.g. ceiling_http,s1,s6), BENCH_PROFILE=1 (perf on scenario 1).
 set -eu
@@ -17,6 +18,8 @@ mkdir -p "$OUT/data"
 CC=${CC:-gcc}
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror"
 $CC $CFLAGS bench/idle_conns.c -o "$OUT/idle_conns" $(pkg-config --cflags --libs openssl)
+# OpenSSL's heap per idle server connection, by call site (run by hand).
+$CC $CFLAGS bench/tls_conn_cost.c -o "$OUT/tls_conn_cost" $(pkg-config --cflags --libs openssl)
 $CC $CFLAGS bench/make_jpeg.c -o "$OUT/make_jpeg" $(pkg-config --cflags --libs libturbojpeg)
 # The image work of an upload, timed on the gateway's own code.
 PKGS="libh2o-evloop openssl libcurl libcjson libmariadb libturbojpeg libpng"

@@ -58,3 +58,12 @@ def test_tls13_is_offered(stack):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     version, cipher = handshake(stack, ctx)
     assert version == "TLSv1.3" and cipher.startswith("TLS_") and ("GCM" in cipher or "CHACHA20" in cipher)
+
+
+def test_tls13_prefers_aes128_gcm(stack):
+    """The server's TLS 1.3 order puts AES-128-GCM first (as its TLS 1.2 list
+    does): a client offering OpenSSL's default order, AES-256-GCM first, gets
+    AES-128-GCM, whose cipher state each idle connection keeps is smaller."""
+    ctx = ssl.create_default_context(cafile=stack.ca_cert)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    assert handshake(stack, ctx) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256")

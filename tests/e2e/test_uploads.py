@@ -295,7 +295,9 @@ def test_files_left_to_delete_are_finished_later_only_when_unreferenced(api, db,
     db.exec("UPDATE media_objects SET orphaned_at = NOW(3) - INTERVAL 2 HOUR WHERE sha256 IN (%s, %s)", used)
 
     wait_until(lambda: not os.path.exists(file_path(gw, left)), what="the left-over file to go")
-    assert db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 = %s", (left,)) == 0
+    # the purge unlinks the file before its transaction commits the row's deletion
+    wait_until(lambda: db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 = %s", (left,)) == 0,
+               what="the left-over file's row to go")
     wait_until(lambda: db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 IN (%s, %s)"
                                  " AND orphaned_at IS NULL", used) == 2, what="the used files' marks to be cleared")
     assert all(os.path.exists(file_path(gw, k)) for k in used)
