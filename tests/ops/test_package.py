@@ -43,11 +43,13 @@ def mariadb_up():
 @pytest.fixture(scope="module")
 def deb():
     """Builds the package from a copy of the tree (dpkg-buildpackage writes
-    beside the source folder)."""
+    beside the source folder). The copy is a clean source tree: no build
+    output and no node_modules (copying would turn npm's relative .bin
+    links into broken files; the package build runs `npm ci` itself)."""
     work = tempfile.mkdtemp(prefix="gw-deb-")
     src = os.path.join(work, "src")
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "build", "build-*", "var", "tmp",
-                                                              "__pycache__", ".pytest_cache"))
+                                                              "__pycache__", ".pytest_cache", "node_modules"))
     sh("dpkg-buildpackage", "-us", "-uc", "-b", cwd=src)
     path = os.path.join(work, f"{NAME}_1.0.0_{sh('dpkg', '--print-architecture').stdout.strip()}.deb")
     assert os.path.exists(path), os.listdir(work)
