@@ -104,7 +104,7 @@ static void set_disabled(gw_call_t *c, db_conn_t *db, long long id, const char *
             cJSON_Delete(detail);
             goto DbError;
         }
-        int rc = audit_write(db, c->user.id, disable ? "user.disable" : "user.enable", "user", id, detail);
+        int rc = audit_write(db, c->user.id, 0, disable ? "user.disable" : "user.enable", "user", id, detail);
         cJSON_Delete(detail);
         if (rc != 0)
             goto DbError;

@@ -99,7 +99,8 @@ static void put_rule(gw_call_t *c, db_conn_t *db)
              db_exec(db, SQL_UPSERT_RULE,
                      DB_ARGS(DB_INT(project), DB_STR(f->kind), DB_INT(f->amount), DB_INT(f->active),
                              DB_STR(f->description))) != 0 ||
-             audit_write(db, c->user.id, "reward_rule.set", "project", project, detail) != 0 || db_commit(db) != 0;
+             audit_write(db, c->user.id, project, "reward_rule.set", "project", project, detail) != 0 ||
+             db_commit(db) != 0;
     cJSON_Delete(detail);
     if (rc) {
         call_fail_db(c);
