@@ -45,8 +45,8 @@ int project_access_or_fail(gw_call_t *c, db_conn_t *db, long long project, int s
     return 0;
 }
 
-int project_access_of_or_fail(gw_call_t *c, db_conn_t *db, const char *sql_project_of, long long id,
-                              const char *what, long long *project, int *is_admin)
+int project_access_of_or_fail(gw_call_t *c, db_conn_t *db, const char *sql_project_of, long long id, const char *what,
+                              long long *project, int *is_admin)
 {
     int found = db_query_int(db, project, sql_project_of, DB_ARGS(DB_INT(id)));
     int ok = found > 0 ? may_act(c, db, *project, 1, is_admin) : 0;

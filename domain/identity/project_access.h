@@ -26,12 +26,12 @@ int project_access_or_fail(gw_call_t *c, db_conn_t *db, long long project, int s
  * the id; answers the column `project_id`): 0 with *project set, or -1
  * with 404 NOT_FOUND ("<what> <id> not found") when the object does not
  * exist or the caller may not act on its project. */
-int project_access_of_or_fail(gw_call_t *c, db_conn_t *db, const char *sql_project_of, long long id,
-                              const char *what, long long *project, int *is_admin);
+int project_access_of_or_fail(gw_call_t *c, db_conn_t *db, const char *sql_project_of, long long id, const char *what,
+                              long long *project, int *is_admin);
 
 /* A condition on a project id column for the lists: `col` is a project of
  * the caller. Binds two parameters: is_admin, then the user id. */
-#define PROJECT_ACCESS_SQL(col)                                                                                       \
+#define PROJECT_ACCESS_SQL(col)                                                                                        \
     "(? = 1 OR " col " IN (SELECT sr.project_id FROM staff_roles sr WHERE sr.user_id = ? AND sr.role = 'supervisor'))"
 
 #endif

@@ -59,12 +59,12 @@ static void list_audit(gw_call_t *c, db_conn_t *db)
     }
     if (project && !admin && project_access_or_fail(c, db, project, 1, "project", NULL) != 0)
         return;
-    db_rows_t *r = db_query(
-        db, SQL_AUDIT,
-        DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(actor), DB_INT(actor), DB_STR(object_type),
-                DB_STR(object_type), DB_INT(object_id), DB_INT(object_id), DB_INT(project), DB_INT(project),
-                DB_STR(action), DB_STR(action), DB_INT(from), DB_INT(from), DB_INT(to), DB_INT(to),
-                DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
+    db_rows_t *r =
+        db_query(db, SQL_AUDIT,
+                 DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(actor), DB_INT(actor), DB_STR(object_type),
+                         DB_STR(object_type), DB_INT(object_id), DB_INT(object_id), DB_INT(project), DB_INT(project),
+                         DB_STR(action), DB_STR(action), DB_INT(from), DB_INT(from), DB_INT(to), DB_INT(to),
+                         DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
     if (!r) {
         call_fail_db(c);
         return;

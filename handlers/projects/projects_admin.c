@@ -43,12 +43,12 @@
 
 /* ---- projects ---- */
 
-static const char *const PROJECT_FIELDS[] = {"name",           "code", "city", "address", "open_for_leads",
-                                             "default_handover_date", NULL};
+static const char *const PROJECT_FIELDS[] = {
+    "name", "code", "city", "address", "open_for_leads", "default_handover_date", NULL};
 
-#define PROJECT_COLUMNS                                                                                               \
-    "p.id, p.code, p.name, p.city, p.address, p.open_for_leads,"                                                     \
-    " DATE_FORMAT(p.default_handover_date, '%Y-%m-%d') AS default_handover_date,"                                    \
+#define PROJECT_COLUMNS                                                                                                \
+    "p.id, p.code, p.name, p.city, p.address, p.open_for_leads,"                                                       \
+    " DATE_FORMAT(p.default_handover_date, '%Y-%m-%d') AS default_handover_date,"                                      \
     " FLOOR(UNIX_TIMESTAMP(p.created_at)) AS created_at"
 
 static const char *SQL_PROJECT = "SELECT " PROJECT_COLUMNS ","
@@ -147,8 +147,9 @@ DbError:
 
 static const char *SQL_LIST_PROJECTS =
     "SELECT " PROJECT_COLUMNS " FROM projects p"
-    " WHERE " PROJECT_ACCESS_SQL("p.id") " AND (? IS NULL OR LOCATE(?, p.name) > 0 OR LOCATE(?, p.code) > 0)"
-    " AND (? IS NULL OR p.open_for_leads = ?) AND p.id < ? ORDER BY p.id DESC LIMIT ?";
+    " WHERE " PROJECT_ACCESS_SQL(
+        "p.id") " AND (? IS NULL OR LOCATE(?, p.name) > 0 OR LOCATE(?, p.code) > 0)"
+                " AND (? IS NULL OR p.open_for_leads = ?) AND p.id < ? ORDER BY p.id DESC LIMIT ?";
 
 static void list_projects(gw_call_t *c, db_conn_t *db)
 {
@@ -165,10 +166,10 @@ static void list_projects(gw_call_t *c, db_conn_t *db)
         return;
     }
     const char *open_value = open ? (!strcmp(open, "true") ? "1" : "0") : NULL;
-    db_rows_t *r = db_query(db, SQL_LIST_PROJECTS,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(q), DB_STR(q), DB_STR(q),
-                                    DB_STR(open_value), DB_STR(open_value), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)),
-                                    DB_INT(page.limit + 1)));
+    db_rows_t *r =
+        db_query(db, SQL_LIST_PROJECTS,
+                 DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(q), DB_STR(q), DB_STR(q), DB_STR(open_value),
+                         DB_STR(open_value), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
     if (!r) {
         call_fail_db(c);
         return;
@@ -239,7 +240,7 @@ static int lock_project(db_conn_t *db, long long project)
 {
     long long one;
     return db_query_int(db, &one, "SELECT 1 FROM projects WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(project))) < 0 ? -1
-                                                                                                                : 0;
+                                                                                                                  : 0;
 }
 
 /* ---- the reward rule ---- */
@@ -409,9 +410,8 @@ static const char *SQL_MANAGERS =
  * database error or when memory runs out. */
 static cJSON *manager_ids(db_conn_t *db, long long project)
 {
-    db_rows_t *r =
-        db_query(db, "SELECT user_id FROM project_managers WHERE project_id = ? ORDER BY user_id FOR UPDATE",
-                 DB_ARGS(DB_INT(project)));
+    db_rows_t *r = db_query(db, "SELECT user_id FROM project_managers WHERE project_id = ? ORDER BY user_id FOR UPDATE",
+                            DB_ARGS(DB_INT(project)));
     cJSON *a = r ? cJSON_CreateArray() : NULL;
     for (int i = 0; a && i < r->nrows; i++)
         cJSON_AddItemToArray(a, cJSON_CreateNumber((double)db_get_int(r, i, "user_id")));
@@ -444,9 +444,8 @@ static void get_managers(gw_call_t *c, db_conn_t *db)
 
 /* A manager holds an agent, engineer or supervisor role in the project and
  * is not disabled. */
-static const char *SQL_STAFF_OF_PROJECT =
-    "SELECT 1 FROM staff_roles s JOIN users u ON u.id = s.user_id"
-    " WHERE s.user_id = ? AND s.project_id = ? AND u.disabled = 0 LIMIT 1";
+static const char *SQL_STAFF_OF_PROJECT = "SELECT 1 FROM staff_roles s JOIN users u ON u.id = s.user_id"
+                                          " WHERE s.user_id = ? AND s.project_id = ? AND u.disabled = 0 LIMIT 1";
 
 static void put_managers(gw_call_t *c, db_conn_t *db)
 {
@@ -536,9 +535,8 @@ static void list_buildings(gw_call_t *c, db_conn_t *db)
 }
 
 /* A building's handover date defaults to its project's. */
-static const char *SQL_INSERT_BUILDING =
-    "INSERT INTO buildings (project_id, name, handover_date)"
-    " SELECT id, ?, IF(?, ?, default_handover_date) FROM projects WHERE id = ?";
+static const char *SQL_INSERT_BUILDING = "INSERT INTO buildings (project_id, name, handover_date)"
+                                         " SELECT id, ?, IF(?, ?, default_handover_date) FROM projects WHERE id = ?";
 static const char *SQL_BUILDING = "SELECT b.id, b.project_id, b.name,"
                                   " DATE_FORMAT(b.handover_date, '%Y-%m-%d') AS handover_date"
                                   " FROM buildings b WHERE b.id = ?";
