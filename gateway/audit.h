@@ -12,9 +12,18 @@
 #include "db.h"
 
 /* 0, or -1 after a database error (the caller fails the call with
- * call_fail_db). The caller keeps `detail` (may be NULL). target_id 0 means
- * none. */
-int audit_write(db_conn_t *db, long long actor_user_id, const char *action, const char *target_type,
-                long long target_id, const cJSON *detail);
+ * call_fail_db). The caller keeps `detail` (may be NULL). project_id is the
+ * project the change belongs to (a supervisor of that project reads the
+ * row in GET /api/v1/admin/audit); 0 for a global change, which only admins
+ * read. target_id 0 means none. */
+int audit_write(db_conn_t *db, long long actor_user_id, long long project_id, const char *action,
+                const char *target_type, long long target_id, const cJSON *detail);
+
+/* The detail of an edit: {"before": {...}, "after": {...}} holding only the
+ * fields of `changes` whose value differs from the same field of `row`
+ * (the object before the edit, as rendered for the answer). *changed is
+ * how many differ (0: nothing to write or audit). The caller owns the
+ * result; NULL when memory runs out. */
+cJSON *audit_diff(const cJSON *row, const cJSON *changes, int *changed);
 
 #endif

@@ -1,6 +1,7 @@
 #include "json_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "call.h"
@@ -103,6 +104,96 @@ int json_opt_string_or_fail(struct gw_call *c, const cJSON *obj, const char *fie
         return 0;
     if (check_string(c, v, field, min, max) != 0)
         return -1;
+    *out = v->valuestring;
+    return 0;
+}
+
+int json_known_fields_or_fail(struct gw_call *c, const cJSON *obj, const char *const known[])
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, obj)
+    {
+        int ok = 0;
+        for (int i = 0; known[i] && !ok; i++)
+            ok = f->string && !strcmp(f->string, known[i]);
+        if (!ok) {
+            char name[64 * 4 + 1];
+            utf8_copy(name, sizeof(name), f->string);
+            call_fail(c, ERR_INVALID_FIELD, name, "unknown field %s", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Bytes of white space at s: ASCII blanks, or U+3000 (E3 80 80), 0 if none. */
+static size_t space_at(const char *s)
+{
+    if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        return 1;
+    return (unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80 ? 3 : 0;
+}
+
+int json_text_or_fail(struct gw_call *c, cJSON *obj, const char *field, int required, size_t min, size_t max,
+                      const char **out, int *present)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+    *out = NULL;
+    *present = 0;
+    if (!v || cJSON_IsNull(v)) {
+        if (!required)
+            return 0;
+        call_fail(c, ERR_MISSING_FIELD, field, "%s is required", field);
+        return -1;
+    }
+    if (cJSON_IsString(v) && v->valuestring) {
+        char *s = v->valuestring, *start = s;
+        size_t n;
+        while ((n = space_at(start)) > 0)
+            start += n;
+        size_t len = strlen(start), end = 0, i = 0;
+        while (i < len) { /* end: just after the last byte that is not white space */
+            n = space_at(start + i);
+            if (n) {
+                i += n;
+            } else {
+                i++;
+                end = i;
+            }
+        }
+        memmove(s, start, end);
+        s[end] = 0;
+    }
+    if (check_string(c, v, field, min, max) != 0)
+        return -1;
+    *out = v->valuestring;
+    *present = 1;
+    return 0;
+}
+
+int json_date_valid(const char *s)
+{
+    int y, m, d, len = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &len) != 3 || len != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+int json_opt_date_or_fail(struct gw_call *c, const cJSON *obj, const char *field, const char **out, int *present)
+{
+    const cJSON *v = field_of(obj, field);
+    *out = NULL;
+    *present = v != NULL;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v) || !json_date_valid(v->valuestring)) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s must be a date YYYY-MM-DD or null", field);
+        return -1;
+    }
     *out = v->valuestring;
     return 0;
 }

@@ -32,6 +32,21 @@ int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field,
                          long long *out, int *present);
 int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int *out);
 
+/* Refuses a body holding a field not in `known` (a NULL-terminated list):
+ * 0, or -1 with 400 INVALID_FIELD naming the first unknown field. */
+int json_known_fields_or_fail(struct gw_call *c, const cJSON *obj, const char *const known[]);
+/* A text field: the string trimmed of leading and trailing white space
+ * (ASCII and U+3000) in place in the body (the body is the call's and
+ * outlives the value), then checked for min..max UTF-8 characters. NULL
+ * or absent: *present = 0, *out = NULL and 0 when optional, 400
+ * MISSING_FIELD when required. -1 when the call failed. */
+int json_text_or_fail(struct gw_call *c, cJSON *obj, const char *field, int required, size_t min, size_t max,
+                      const char **out, int *present);
+/* 1 when s is a calendar date YYYY-MM-DD (years 1900-2999), else 0. */
+int json_date_valid(const char *s);
+/* An optional date YYYY-MM-DD; JSON null is present with *out = NULL (a
+ * date cleared). 0 or -1 (400 INVALID_FIELD naming the field). */
+int json_opt_date_or_fail(struct gw_call *c, const cJSON *obj, const char *field, const char **out, int *present);
 /* Adds helpers: string or JSON null. */
 void json_add_string_or_null(cJSON *obj, const char *name, const char *value);
 

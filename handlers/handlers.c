@@ -34,5 +34,6 @@ void handlers_register_all(void)
     referrals_agent_register();
     rewards_admin_register();
     projects_admin_register();
+    audit_admin_register();
     console_register();
 }

@@ -34,6 +34,7 @@ void referrals_admin_register(void);
 void referrals_agent_register(void);
 void rewards_admin_register(void);
 void projects_admin_register(void);
+void audit_admin_register(void);
 void outbox_age_register(void);
 void console_register(void);
 

@@ -315,7 +315,7 @@ static int redeem_or_fail(gw_call_t *c, db_conn_t *db, const char *ticket, long 
     cJSON_AddStringToObject(detail, "session_id", sid);
     cJSON_AddStringToObject(detail, "ip", c->client_ip);
     cJSON_AddStringToObject(detail, "user_agent", c->user_agent);
-    int audited = audit_write(db, user_id, "console.login", "console_session", session_row, detail);
+    int audited = audit_write(db, user_id, 0, "console.login", "console_session", session_row, detail);
     cJSON_Delete(detail);
     if (audited != 0 || db_commit(db) != 0)
         goto DbError;
@@ -494,7 +494,7 @@ static void reject_ticket(gw_call_t *c, db_conn_t *db)
     }
     cJSON *detail = cJSON_CreateObject();
     cJSON_AddStringToObject(detail, "ticket", ticket);
-    int audited = audit_write(db, c->user.id, "console.login_rejected", "console_ticket", 0, detail);
+    int audited = audit_write(db, c->user.id, 0, "console.login_rejected", "console_ticket", 0, detail);
     cJSON_Delete(detail);
     if (audited != 0 || db_commit(db) != 0) {
         call_fail_db(c);
@@ -537,7 +537,7 @@ static void logout(gw_call_t *c, db_conn_t *db)
         goto DbError;
     cJSON *detail = cJSON_CreateObject();
     cJSON_AddStringToObject(detail, "session_id", c->session_id);
-    int audited = audit_write(db, c->user.id, "console.logout", "console_session", 0, detail);
+    int audited = audit_write(db, c->user.id, 0, "console.logout", "console_session", 0, detail);
     cJSON_Delete(detail);
     if (audited != 0 || db_commit(db) != 0)
         goto DbError;

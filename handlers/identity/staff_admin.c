@@ -101,7 +101,7 @@ static int audit_grant(gw_call_t *c, db_conn_t *db, const char *action, const gr
         cJSON_Delete(d);
         return -1;
     }
-    int rc = audit_write(db, c->user.id, action, "user", g->user_id, d);
+    int rc = audit_write(db, c->user.id, g->project_id, action, "user", g->user_id, d);
     cJSON_Delete(d);
     return rc;
 }

@@ -2,6 +2,7 @@
  *
  *   POST /api/v1/admin/users/:id/disable {reason}
  *   POST /api/v1/admin/users/:id/enable
+ *   PATCH /api/v1/admin/users/:id {display_name, title}   admin; supervisor for staff of their projects
  *
  * A disabled user cannot log in and their tokens stop working (users.h:
  * at once through this process, within auth_cache_ms through others). An
@@ -19,6 +20,8 @@
 #include "gateway/utf8.h"
 #include "handlers/handlers.h"
 #include "domain/identity/admin_guard.h"
+#include "domain/identity/project_access.h"
+#include "domain/identity/staff_names.h"
 
 #define REASON_MAX_CHARS 255 /* users.disabled_reason */
 
@@ -104,7 +107,7 @@ static void set_disabled(gw_call_t *c, db_conn_t *db, long long id, const char *
             cJSON_Delete(detail);
             goto DbError;
         }
-        int rc = audit_write(db, c->user.id, disable ? "user.disable" : "user.enable", "user", id, detail);
+        int rc = audit_write(db, c->user.id, 0, disable ? "user.disable" : "user.enable", "user", id, detail);
         cJSON_Delete(detail);
         if (rc != 0)
             goto DbError;
@@ -133,7 +136,40 @@ static void enable_user(gw_call_t *c, db_conn_t *db)
         set_disabled(c, db, id, NULL);
 }
 
+static void check_names(gw_call_t *c)
+{
+    staff_names_check(c, 1);
+}
+
+/* The staff member's first project the caller administers (every project
+ * for an admin); 0 when they hold no project role there. */
+static const char *SQL_SHARED_PROJECT =
+    "SELECT COALESCE(MIN(s.project_id), 0) FROM staff_roles s"
+    " WHERE s.user_id = ? AND s.project_id > 0 AND " PROJECT_ACCESS_SQL("s.project_id");
+
+/* An admin names anyone; a supervisor the staff of their projects (others
+ * answer 404, so that a user's existence does not leak). */
+static void patch_user(gw_call_t *c, db_conn_t *db)
+{
+    long long id, project = 0;
+    if (call_param_id_or_fail(c, "id", &id) != 0)
+        return;
+    int admin = project_access_is_admin(db, c->user.id);
+    if (admin < 0 ||
+        db_query_int(db, &project, SQL_SHARED_PROJECT, DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id))) < 0) {
+        call_fail_db(c);
+        return;
+    }
+    if (!admin && !project) {
+        call_fail(c, ERR_NOT_FOUND, NULL, "user %lld not found among your projects' staff", id);
+        return;
+    }
+    staff_names_apply(c, db, id, project);
+}
+
 static const route_t routes[] = {
+    {"PATCH", "/api/v1/admin/users/:id", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_JSON, DB_STEP(patch_user),
+     BODY_CHECK(check_names)},
     {"POST", "/api/v1/admin/users/:id/disable", ROLE_ADMIN, BODY_JSON, DB_STEP(disable_user),
      BODY_CHECK(check_disable)},
     {"POST", "/api/v1/admin/users/:id/enable", ROLE_ADMIN, BODY_NONE, DB_STEP(enable_user)},

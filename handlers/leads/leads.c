@@ -596,7 +596,7 @@ static int audit_phone_view(gw_call_t *c, db_conn_t *db, long long id, long long
         return -1;
     cJSON_AddNumberToObject(detail, "project_id", (double)project_id);
     cJSON_AddStringToObject(detail, "request_id", c->request_id);
-    int rc = audit_write(db, c->user.id, "lead.phone_viewed", "lead", id, detail);
+    int rc = audit_write(db, c->user.id, project_id, "lead.phone_viewed", "lead", id, detail);
     cJSON_Delete(detail);
     return rc;
 }

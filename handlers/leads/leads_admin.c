@@ -196,7 +196,7 @@ static int audit_reassign(gw_call_t *c, db_conn_t *db, long long id, const lead_
     cJSON_AddNumberToObject(detail, "to", (double)to);
     cJSON_AddStringToObject(detail, "reason", reason);
     cJSON_AddNumberToObject(detail, "project_id", (double)l->project_id);
-    int rc = audit_write(db, c->user.id, "lead.reassign", "lead", id, detail);
+    int rc = audit_write(db, c->user.id, l->project_id, "lead.reassign", "lead", id, detail);
     cJSON_Delete(detail);
     return rc;
 }

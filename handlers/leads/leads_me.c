@@ -75,7 +75,7 @@ static int audit_erase(gw_call_t *c, db_conn_t *db, long long id, long long proj
     cJSON_AddNumberToObject(detail, "project_id", (double)project_id);
     cJSON_AddStringToObject(detail, "reason", "consent_withdrawn");
     cJSON_AddStringToObject(detail, "by", submitted_by_me ? "submitter" : "phone_holder");
-    int rc = audit_write(db, c->user.id, "lead.erase", "lead", id, detail);
+    int rc = audit_write(db, c->user.id, project_id, "lead.erase", "lead", id, detail);
     cJSON_Delete(detail);
     return rc;
 }

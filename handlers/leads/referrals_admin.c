@@ -115,7 +115,7 @@ static int audit_reassign(gw_call_t *c, db_conn_t *db, long long id, const refer
     cJSON_AddStringToObject(detail, "reason", reason);
     cJSON_AddNumberToObject(detail, "project_id", (double)ref->project_id);
     cJSON_AddBoolToObject(detail, "lead_signed", ref->lead_signed);
-    int rc = audit_write(db, c->user.id, "referral.reassign", "referral", id, detail);
+    int rc = audit_write(db, c->user.id, ref->project_id, "referral.reassign", "referral", id, detail);
     cJSON_Delete(detail);
     return rc;
 }

@@ -164,7 +164,7 @@ static int audit_move(gw_call_t *c, db_conn_t *db, long long id, const reward_ro
     cJSON_AddNumberToObject(detail, "project_id", (double)w->project_id);
     if (w->approved_by)
         cJSON_AddNumberToObject(detail, "approved_by", (double)w->approved_by);
-    int rc = audit_write(db, c->user.id, action, "reward", id, detail);
+    int rc = audit_write(db, c->user.id, w->project_id, action, "reward", id, detail);
     cJSON_Delete(detail);
     return rc;
 }

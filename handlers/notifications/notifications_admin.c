@@ -91,7 +91,9 @@ static void retry(gw_call_t *c, db_conn_t *db)
     }
     /* A failure below leaves the transaction to the runner's rollback. */
     if (db_begin(db) != 0 ||
-        !(r = db_query(db, "SELECT status, attempts FROM notification_events WHERE id = ? FOR UPDATE",
+        !(r = db_query(db,
+                       "SELECT status, attempts, COALESCE(project_id, 0) AS project_id FROM notification_events"
+                       " WHERE id = ? FOR UPDATE",
                        DB_ARGS(DB_INT(id))))) {
         call_fail_db(c);
         goto Exit;
@@ -119,7 +121,8 @@ static void retry(gw_call_t *c, db_conn_t *db)
                 "UPDATE notification_events SET status = 'pending', attempts = 0, next_attempt_at = NOW(3),"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 DB_ARGS(DB_INT(id))) != 0 ||
-        audit_write(db, c->user.id, "notification.retry", "notification_event", id, detail) != 0 ||
+        audit_write(db, c->user.id, db_get_int(r, 0, "project_id"), "notification.retry", "notification_event", id,
+                    detail) != 0 ||
         db_commit(db) != 0) {
         call_fail_db(c);
         goto Exit;

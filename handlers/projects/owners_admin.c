@@ -77,18 +77,6 @@ static int normalise_phone(const char *in, char *out, size_t outsz)
     return 0;
 }
 
-static int valid_date(const char *s)
-{
-    int y, m, d, len = 0;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &len) != 3 || len != 10 || s[4] != '-' || s[7] != '-')
-        return 0;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
-        return 0;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= mdays[m - 1] + (m == 2 && leap);
-}
-
 static void add_row_error(cJSON *errors, int row, const char *field, const char *message)
 {
     if (cJSON_GetArraySize(errors) >= MAX_REPORTED_ERRORS)
@@ -137,7 +125,7 @@ static void check_row(const cJSON *obj, int row, roster_row_t *out, cJSON *error
     if (phone && normalise_phone(phone, out->phone, sizeof(out->phone)) != 0)
         add_row_error(errors, row, "phone", "phone must be an 11-digit mainland number or +<country code><number>");
     out->handover_date = row_string(obj, "handover_date", 10, 0, row, errors);
-    if (out->handover_date && !valid_date(out->handover_date)) {
+    if (out->handover_date && !json_date_valid(out->handover_date)) {
         add_row_error(errors, row, "handover_date", "handover_date must be a date YYYY-MM-DD");
         out->handover_date = NULL;
     }
@@ -277,7 +265,7 @@ static void import_roster(gw_call_t *c, db_conn_t *db)
         if (write_row(db, &roster->rows[i], &k) != 0)
             goto DbError;
     d = counts_json(roster->n, &k);
-    if (!d || audit_write(db, c->user.id, "owners.import", "roster", 0, d) != 0 || db_commit(db) != 0)
+    if (!d || audit_write(db, c->user.id, 0, "owners.import", "roster", 0, d) != 0 || db_commit(db) != 0)
         goto DbError;
     if (k.users_linked)
         users_changed_all(); /* linked users became owners */

@@ -1,0 +1,142 @@
+#include "admin_form.h"
+
+#include <stdlib.h>
+
+#include "gateway/audit.h"
+#include "gateway/db_json.h"
+#include "gateway/json_util.h"
+
+typedef struct {
+    cJSON *changes;
+} changes_state_t;
+
+static void changes_free(void *p)
+{
+    changes_state_t *s = p;
+    if (s)
+        cJSON_Delete(s->changes);
+    free(s);
+}
+
+cJSON *admin_changes_new_or_fail(gw_call_t *c, const char *const known[])
+{
+    if (json_known_fields_or_fail(c, c->body, known) != 0)
+        return NULL;
+    changes_state_t *s = call_state_new_or_fail(c, 1, sizeof(*s), changes_free);
+    if (!s)
+        return NULL;
+    if (!(s->changes = cJSON_CreateObject())) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return NULL;
+    }
+    return s->changes;
+}
+
+cJSON *admin_changes(const gw_call_t *c)
+{
+    const changes_state_t *s = c->state;
+    return s ? s->changes : NULL;
+}
+
+/* 0, or -1 with 503 when memory ran out adding a value. */
+static int add_or_fail(gw_call_t *c, cJSON *changes, const char *field, cJSON *v)
+{
+    if (!v || !cJSON_AddItemToObject(changes, field, v)) {
+        cJSON_Delete(v);
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return -1;
+    }
+    return 0;
+}
+
+int admin_text_change_or_fail(gw_call_t *c, cJSON *changes, const char *field, int required, size_t min, size_t max)
+{
+    const char *s;
+    int present;
+    if (json_text_or_fail(c, c->body, field, required, min, max, &s, &present) != 0)
+        return -1;
+    return present ? add_or_fail(c, changes, field, cJSON_CreateString(s)) : 0;
+}
+
+int admin_date_change_or_fail(gw_call_t *c, cJSON *changes, const char *field)
+{
+    const char *s;
+    int present;
+    if (json_opt_date_or_fail(c, c->body, field, &s, &present) != 0)
+        return -1;
+    if (!present)
+        return 0;
+    return add_or_fail(c, changes, field, s ? cJSON_CreateString(s) : cJSON_CreateNull());
+}
+
+int admin_bool_change_or_fail(gw_call_t *c, cJSON *changes, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, field);
+    int b;
+    if (!v)
+        return 0;
+    if (json_bool_or_fail(c, c->body, field, &b) != 0)
+        return -1;
+    return add_or_fail(c, changes, field, cJSON_CreateBool(b));
+}
+
+cJSON *admin_row_or_fail(gw_call_t *c, db_conn_t *db, const char *sql, long long id, const char *what)
+{
+    db_rows_t *r = db_query(db, sql, DB_ARGS(DB_INT(id)));
+    if (!r) {
+        call_fail_db(c);
+        return NULL;
+    }
+    cJSON *o = NULL;
+    if (r->nrows == 0)
+        call_fail(c, ERR_NOT_FOUND, NULL, "%s %lld not found", what, id);
+    else if (!(o = db_row_json(r, 0)))
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+    db_rows_free(r);
+    return o;
+}
+
+cJSON *admin_merged(const cJSON *row, const cJSON *changes)
+{
+    cJSON *m = cJSON_Duplicate(row, 1);
+    const cJSON *f;
+    cJSON_ArrayForEach(f, changes)
+    {
+        cJSON *v = cJSON_Duplicate(f, 1);
+        if (!m || !v) {
+            cJSON_Delete(v);
+            cJSON_Delete(m);
+            return NULL;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(m, f->string))
+            cJSON_ReplaceItemInObjectCaseSensitive(m, f->string, v);
+        else
+            cJSON_AddItemToObject(m, f->string, v);
+    }
+    return m;
+}
+
+const char *admin_str(const cJSON *o, const char *field)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, field));
+}
+
+int admin_unique_or_fail(gw_call_t *c, db_conn_t *db, int rc, const char *field, const char *value)
+{
+    if (rc == 0)
+        return 0;
+    if (db_errno(db) == DB_ER_DUP_ENTRY)
+        call_fail(c, ERR_DUPLICATE, field, "%s %s is already taken", field, value ? value : "");
+    else
+        call_fail_db(c);
+    return -1;
+}
+
+int admin_audit(gw_call_t *c, db_conn_t *db, long long project_id, const char *action, const char *target_type,
+                long long target_id, cJSON *diff)
+{
+    if (project_id > 0 && !cJSON_GetObjectItemCaseSensitive(diff, "project_id") &&
+        !cJSON_AddNumberToObject(diff, "project_id", (double)project_id))
+        return -1;
+    return audit_write(db, c->user.id, project_id, action, target_type, target_id, diff);
+}
