@@ -273,7 +273,7 @@ static void test_path_ids(void)
     CHECK_INT(call_param_id_or_fail(c, "id", &id), 0);
     CHECK_INT(id, 42);
     CHECK_INT(c->status, 0);
-    CHECK_INT(call_param_id(c, "variant", &id), -1); /* the deprecated name is the same function */
+    CHECK_INT(call_param_id_or_fail(c, "variant", &id), -1);
     CHECK_INT(c->status, 404);
     call_free(c);
 
