@@ -36,7 +36,8 @@ static void check_accepted(const gw_call_t *c)
     const char *variant = call_param(c, "variant");
     char exp_s[32], sig[96], want[256];
     /* As the step reads them: URL-decoded. */
-    FUZZ_CHECK(query_value(c, "exp", exp_s, sizeof(exp_s), NULL) == 1 && query_value(c, "sig", sig, sizeof(sig), NULL) == 1);
+    FUZZ_CHECK(query_value(c, "exp", exp_s, sizeof(exp_s), NULL) == 1 &&
+               query_value(c, "sig", sig, sizeof(sig), NULL) == 1);
     long long exp = strtoll(exp_s, NULL, 10);
     FUZZ_CHECK(exp >= (long long)time(NULL) - 1);
     FUZZ_CHECK(media_url_sign_until(id, variant, exp, want, sizeof(want)) == 0);

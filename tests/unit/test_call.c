@@ -170,8 +170,8 @@ static void loop_fallback(gw_call_t *c)
     call_ok(c, 201, NULL);
 }
 
-static const route_t check_route = {"POST", "/checked", ROLE_ANY, BODY_NONE, WECHAT_STEP(wx_check),
-                                    .wechat = WX_TEXT_CHECK};
+static const route_t check_route = {
+    "POST", "/checked", ROLE_ANY, BODY_NONE, WECHAT_STEP(wx_check), .wechat = WX_TEXT_CHECK};
 
 static gw_call_t *fallback_call(int to_db, int max_wait_ms)
 {
