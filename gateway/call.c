@@ -11,7 +11,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "metrics_db.h"
-#include "query.h"
 #include "request.h"
 #include "wechat_client.h"
 
@@ -150,12 +149,16 @@ void call_fail_wechat(gw_call_t *c, const wx_status_t *st, const char *code_fiel
               "%s (WeChat %d)", err_info(err)->message, st->errcode);
 }
 
-void call_then(gw_call_t *c, pool_kind_t pool, gw_step_fn fn)
+/* Names the next step and its pool, forgetting any typed DB step and
+ * fallback named before. The public forms below say the pool by their name
+ * and check the step's type. */
+static void then_step(gw_call_t *c, pool_kind_t pool, gw_step_fn fn)
 {
     c->next = fn;
     c->next_pool = pool;
     c->internal->next_db = NULL;
     c->internal->fallback = NULL;
+    c->internal->fallback_db = NULL;
     c->internal->max_wait_ms = 0;
 }
 
@@ -174,31 +177,33 @@ static void run_db_step(gw_call_t *c)
 
 void call_then_db(gw_call_t *c, gw_db_step_fn fn)
 {
-    call_then(c, POOL_DB, run_db_step);
+    then_step(c, POOL_DB, run_db_step);
     c->internal->next_db = fn;
 }
 
 void call_then_wechat(gw_call_t *c, gw_step_fn fn)
 {
-    call_then(c, POOL_WECHAT, fn);
+    then_step(c, POOL_WECHAT, fn);
 }
 
 void call_then_cpu(gw_call_t *c, gw_step_fn fn)
 {
-    call_then(c, POOL_CPU, fn);
+    then_step(c, POOL_CPU, fn);
 }
 
 void call_then_loop(gw_call_t *c, gw_step_fn fn)
 {
-    call_then(c, POOL_LOOP, fn);
+    then_step(c, POOL_LOOP, fn);
 }
 
+/* router_add_file refused a route whose DB step is untyped: route->pool is
+ * POOL_DB exactly when start_db is set. */
 static void queue_route_start(gw_call_t *c)
 {
     if (c->route->start_db)
         call_then_db(c, c->route->start_db);
     else
-        call_then(c, c->route->pool, c->route->start);
+        then_step(c, c->route->pool, c->route->start);
 }
 
 /* The route's body check, on the loop: the body is parsed by now. */
@@ -213,7 +218,7 @@ static void run_route_check(gw_call_t *c)
 void call_then_route(gw_call_t *c)
 {
     if (c->route->check)
-        call_then(c, POOL_LOOP, run_route_check);
+        then_step(c, POOL_LOOP, run_route_check);
     else
         queue_route_start(c);
     c->internal->at_route_start = 1;
@@ -248,26 +253,51 @@ int call_deadline_or_fail(gw_call_t *c)
     return -1;
 }
 
-void call_then_or(gw_call_t *c, pool_kind_t pool, gw_step_fn fn, int max_wait_ms, pool_kind_t fallback_pool,
-                  gw_step_fn fallback)
+void call_then_wechat_or_db(gw_call_t *c, gw_step_fn fn, int max_wait_ms, gw_db_step_fn fallback)
 {
-    call_then(c, pool, fn);
-    c->internal->fallback = fallback;
-    c->internal->fallback_pool = fallback_pool;
-    c->internal->max_wait_ms = max_wait_ms;
+    call_then_wechat(c, fn);
+    c->internal->fallback_db = fallback;
+    c->internal->max_wait_ms = max_wait_ms > 0 ? max_wait_ms : 0;
 }
 
-/* Continues with the fallback of call_then_or, if there is one. */
+void call_then_wechat_or_loop(gw_call_t *c, gw_step_fn fn, int max_wait_ms, gw_step_fn fallback)
+{
+    call_then_wechat(c, fn);
+    c->internal->fallback = fallback;
+    c->internal->max_wait_ms = max_wait_ms > 0 ? max_wait_ms : 0;
+}
+
+/* The next worker step was refused or waited too long: continues with its
+ * fallback (call_then_wechat_or_*), typed as it was named. 1 when there was
+ * one, 0 otherwise. */
 static int take_fallback(gw_call_t *c)
 {
     struct gw_call_internal *in = c->internal;
-    if (!in->fallback)
+    gw_step_fn fallback = in->fallback;
+    gw_db_step_fn fallback_db = in->fallback_db;
+    if (fallback_db)
+        call_then_db(c, fallback_db);
+    else if (fallback)
+        call_then_loop(c, fallback);
+    return fallback_db || fallback;
+}
+
+int call_refused_or_fail(gw_call_t *c)
+{
+    pool_kind_t refused = c->next_pool;
+    wx_class_t wx = refused == POOL_WECHAT && c->route ? c->route->wechat : WX_OTHER;
+    if (refused == POOL_DB)
+        metrics_db_rejected();
+    else if (refused == POOL_WECHAT)
+        metrics_wechat_pool_rejected((int)wx);
+    if (take_fallback(c))
         return 0;
-    c->next = in->fallback;
-    c->next_pool = in->fallback_pool;
-    in->fallback = NULL;
-    in->max_wait_ms = 0;
-    return 1;
+    if (refused == POOL_WECHAT)
+        call_fail(c, ERR_OVERLOADED, NULL, "too many WeChat requests of this kind (%s) in progress; retry later",
+                  wx_class_name(wx));
+    else
+        call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
+    return -1;
 }
 
 void *call_state_new_or_fail(gw_call_t *c, size_t count, size_t size, void (*state_free)(void *state))
@@ -309,11 +339,6 @@ int call_param_id_or_fail(gw_call_t *c, const char *name, long long *out)
     }
     *out = id;
     return 0;
-}
-
-int call_query(const gw_call_t *c, const char *name, char *out, size_t outsz)
-{
-    return query_value(c, name, out, outsz, NULL) != 0; /* too long: cut, as this always did */
 }
 
 /* ---- lifecycle ---- */
@@ -374,6 +399,7 @@ void call_run_on_worker(gw_call_t *c, pool_kind_t pool, void *worker_ctx)
 {
     struct gw_call_internal *in = c->internal;
     in->fallback = NULL; /* the step runs: no fallback any more */
+    in->fallback_db = NULL;
     in->max_wait_ms = 0;
     /* Run steps inline while they stay on this pool: saves a hop. */
     while (c->next && c->next_pool == pool) {
@@ -402,17 +428,20 @@ void call_run_on_worker(gw_call_t *c, pool_kind_t pool, void *worker_ctx)
     }
 }
 
+void call_run_job(gw_call_t *c, pool_kind_t pool, void *worker_ctx, int expired)
+{
+    if (!expired)
+        call_run_on_worker(c, pool, worker_ctx);
+    else if (!take_fallback(c)) /* the loop queues or runs the fallback */
+        call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
+}
+
 static void run_step_on_worker(pool_job_t *job, void *worker_ctx, int expired)
 {
     struct gw_call_internal *in = container_of(job, struct gw_call_internal, job);
     gw_call_t *c = in->call;
     log_set_request_id(c->request_id);
-    if (expired) {
-        if (!take_fallback(c))
-            call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
-    } else {
-        call_run_on_worker(c, in->pool, worker_ctx);
-    }
+    call_run_job(c, in->pool, worker_ctx, expired);
     log_set_request_id(NULL);
     h2o_multithread_send_message(&in->thread->done_receiver, &in->msg);
 }
@@ -451,18 +480,8 @@ static void advance(gw_call_t *c)
         if (pool && pool_submit(pool, &in->job) == 0)
             return;
         in->in_worker = 0;
-        pool_kind_t refused = c->next_pool;
-        if (refused == POOL_DB)
-            metrics_db_rejected();
-        else if (refused == POOL_WECHAT)
-            metrics_wechat_pool_rejected((int)wx);
-        if (take_fallback(c))
-            continue;
-        if (refused == POOL_WECHAT)
-            call_fail(c, ERR_OVERLOADED, NULL, "too many WeChat requests of this kind (%s) in progress; retry later",
-                      wx_class_name(wx));
-        else
-            call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
+        if (call_refused_or_fail(c) != 0)
+            break;
     }
     respond(c);
 }

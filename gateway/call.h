@@ -87,7 +87,10 @@ struct gw_call {
     char csrf_header[48];
     char user_agent[256]; /* cut to whole UTF-8 characters */
     int console_session;
-    db_conn_t *db; /* set while a DB step runs */
+    /* The worker's connection while a DB step runs, NULL in every other
+     * step. For the gateway's own helpers that take only the call
+     * (call_fail_db, idempotency_*); a step uses its `db` parameter. */
+    db_conn_t *db;
 
     /* result */
     int status;
@@ -142,15 +145,15 @@ void call_then_db(gw_call_t *c, gw_db_step_fn fn);
 void call_then_wechat(gw_call_t *c, gw_step_fn fn);
 void call_then_cpu(gw_call_t *c, gw_step_fn fn);
 void call_then_loop(gw_call_t *c, gw_step_fn fn);
-/* Deprecated (stage 2 removes it): the pool named apart from the step. A
- * POOL_DB step given here reads c->db. */
-void call_then(gw_call_t *c, pool_kind_t pool, gw_step_fn fn);
-/* Like call_then, but when the step cannot be queued (its pool or class is
- * full) or has not started within max_wait_ms (0: the pool's own limit),
- * the call continues with `fallback` on fallback_pool instead of failing.
- * For work that may be skipped and done later (a content check). */
-void call_then_or(gw_call_t *c, pool_kind_t pool, gw_step_fn fn, int max_wait_ms, pool_kind_t fallback_pool,
-                  gw_step_fn fallback);
+/* A WeChat step that may be skipped and done later (a content check):
+ * when it cannot be queued (the WeChat pool, or the route's class of it, is
+ * full) or has not started within max_wait_ms (0: the pool's own
+ * queue_timeout), the call continues with `fallback` instead of failing 503:
+ * a DB step, which gets the worker's connection as every DB step does, or a
+ * step on the loop. One step only: once fn starts, the fallback is
+ * forgotten. The deadline applies to the fallback as to any step. */
+void call_then_wechat_or_db(gw_call_t *c, gw_step_fn fn, int max_wait_ms, gw_db_step_fn fallback);
+void call_then_wechat_or_loop(gw_call_t *c, gw_step_fn fn, int max_wait_ms, gw_step_fn fallback);
 /* The handler's state: `count` zeroed objects of `size` bytes, owned by the
  * call and freed with state_free (replacing and freeing any earlier state).
  * NULL with the call failed (503 OVERLOADED) when memory runs out. */
@@ -168,16 +171,10 @@ int call_deadline_or_fail(gw_call_t *c);
 const char *call_param(const gw_call_t *c, const char *name); /* path :name */
 /* The path parameter as a positive id; else -1 with 404 NOT_FOUND. */
 int call_param_id_or_fail(gw_call_t *c, const char *name, long long *out);
-/* Query-string value, URL-decoded into out (cut to outsz); returns 1 if
- * present. Deprecated: read parameters with the query_*_or_fail helpers
- * (query.h), which refuse instead of cutting. */
-int call_query(const gw_call_t *c, const char *name, char *out, size_t outsz);
+/* Query parameters: the query_*_or_fail helpers of query.h. */
 /* Keeps a malloc'ed block until the call is freed. 0, or -1 (out of
  * memory: the block is not kept; the caller still owns it). */
 int call_keep(gw_call_t *c, void *block);
-
-/* Deprecated names (stage 2 of the handler conversion removes them). */
-#define call_param_id call_param_id_or_fail
 
 /* Used by the server. */
 gw_call_t *call_new(void);

@@ -25,10 +25,11 @@ struct gw_call_internal {
      * right before the route's first step runs or is queued. */
     int body_pending;
     size_t body_too_large; /* the route's limit when the body is over it, else 0 */
-    /* call_then_or: where the call goes instead when the next worker step
-     * cannot be queued or waits longer than max_wait_ms. One step only. */
-    gw_step_fn fallback;
-    pool_kind_t fallback_pool;
+    /* call_then_wechat_or_db / _or_loop: where the call goes instead when
+     * the next worker step cannot be queued or waits longer than
+     * max_wait_ms (at most one of the two is set). One step only. */
+    gw_step_fn fallback;       /* a loop step */
+    gw_db_step_fn fallback_db; /* a DB step */
     int max_wait_ms;
     struct call_kept *kept; /* call_keep: freed with the call */
 };
@@ -44,6 +45,15 @@ void call_set_clock(long long (*now_ms)(void));
 /* Runs the steps of a call that stay on a worker of `pool` (worker_ctx is a
  * DB worker's connection), as a worker does; exposed for tests. */
 void call_run_on_worker(gw_call_t *c, pool_kind_t pool, void *worker_ctx);
+/* A worker took the call's job: expired (it waited longer than its wait
+ * limit) names the fallback instead (for the loop to queue or run) or fails
+ * the call 503 OVERLOADED; else call_run_on_worker. Exposed for tests. */
+void call_run_job(gw_call_t *c, pool_kind_t pool, void *worker_ctx, int expired);
+/* The call's next worker step could not be queued (its pool or its WeChat
+ * class is full): counts the refusal in the metrics, then 0 with the
+ * fallback named as the next step, or -1 with 503 OVERLOADED in the call.
+ * Loop thread; exposed for tests. */
+int call_refused_or_fail(gw_call_t *c);
 
 /* Starts a call for a live request (loop thread). Takes ownership of c. */
 void call_start(struct gw_thread *t, h2o_req_t *req, gw_call_t *c);

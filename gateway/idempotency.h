@@ -11,12 +11,14 @@
  * sees the duplicate key once it commits (or takes the key over if the first
  * one rolled back), so two racing requests create one object.
  *
+ * In a DB step (the functions take the call and use the step's connection):
+ *
  *     idem_claim_t claim;
  *     if (idempotency_begin(c, "repairs.create", &claim) != IDEM_CLAIMED)
  *         return;                          // answered: replay, mismatch or error
  *     ... the work, in the open transaction ...
  *     if (idempotency_finish(c, &claim, 201, new_id, data) != 0) goto DbError;
- *     if (db_commit(c->db) != 0) goto DbError;
+ *     if (db_commit(db) != 0) goto DbError;
  *     call_ok(c, 201, data);
  */
 #ifndef GW_IDEMPOTENCY_H
@@ -38,8 +40,6 @@ typedef enum {
  * characters); otherwise -1 with a 400 in the call (missing -> MISSING_FIELD,
  * field "Idempotency-Key"). Lets a route check it before slower steps. */
 int idempotency_key_or_fail(gw_call_t *c);
-/* Deprecated name (stage 2 of the handler conversion removes it). */
-#define idempotency_check_key idempotency_key_or_fail
 
 /* Checks the header, opens a transaction and claims the key for c->user.id
  * with the SHA-256 of the parsed JSON body. Its result is documented above

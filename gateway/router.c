@@ -15,10 +15,11 @@ static size_t ntable;
 void router_add_file(const route_t *routes, size_t count, const char *file)
 {
     for (size_t i = 0; i < count; i++) {
-        /* Programming errors, caught at start-up: a full table, or a route
-         * without exactly one first step. */
+        /* Programming errors, caught at start-up: a full table, a route
+         * without exactly one first step, or a DB route whose step would
+         * not get its connection. */
         if (ntable == MAX_ROUTES || !routes[i].start == !routes[i].start_db ||
-            (routes[i].start_db && routes[i].pool != POOL_DB))
+            !routes[i].start_db != (routes[i].pool != POOL_DB))
             abort();
         files[ntable] = file ? file : "?";
         table[ntable++] = &routes[i];

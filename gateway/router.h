@@ -15,8 +15,10 @@
  *     };
  *     void units_register(void) { ROUTES_REGISTER(routes); }
  *
- * The older positional form {..., POOL_DB, fn, rate, wechat} registered with
- * router_add() still works while the handlers are converted. */
+ * Only the first four fields are positional; the step macro and the
+ * optional fields are designated. A pool and a step given by position do
+ * not compile (the step would land in .wechat), and router_add_file refuses
+ * a DB route whose step is not a gw_db_step_fn. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 #include <stddef.h>
@@ -76,10 +78,12 @@ typedef struct {
     const char *pattern;
     unsigned roles; /* 0: public; ROLE_ANY: any logged-in user; else roles allowed (roles.h) */
     body_kind_t body;
-    pool_kind_t pool;       /* pool of the first step (set by the *_STEP macros) */
-    gw_step_fn start;       /* the first step on the loop, WeChat or CPU pool */
+    /* The optional classes come right after the positional fields, so that
+     * a step given by position is a type error. */
     rate_class_t rate;      /* optional: RATE_DEFAULT */
     wx_class_t wechat;      /* optional: WX_OTHER */
+    pool_kind_t pool;       /* pool of the first step (set by the *_STEP macros) */
+    gw_step_fn start;       /* WECHAT_STEP, CPU_STEP, LOOP_STEP: the first step (then start_db is NULL) */
     gw_db_step_fn start_db; /* DB_STEP: the first step on a DB worker (then start is NULL) */
     /* BODY_CHECK: runs on the loop once the caller is authorised and the
      * body parsed, before the first step is queued. It reads and validates
@@ -104,13 +108,12 @@ typedef struct {
     int count;
 } route_params_t;
 
-/* Adds a table; file names the source file for the route index. */
+/* Adds a table; file names the source file for the route index. Aborts
+ * (a programming error, caught at start-up) when the table is full or a
+ * route has not exactly one first step of its pool's type: start_db for
+ * POOL_DB, start for the others. */
 void router_add_file(const route_t *routes, size_t count, const char *file);
 #define ROUTES_REGISTER(table) router_add_file((table), sizeof(table) / sizeof((table)[0]), __FILE__)
-/* Deprecated (stage 2 of the handler conversion removes it in favour of
- * ROUTES_REGISTER): the same with the count given; the caller's file is
- * still recorded. */
-#define router_add(routes, count) router_add_file((routes), (count), __FILE__)
 /* Route i in registration order (0 .. router_count()-1), and its file ("?"
  * when none was given). */
 size_t router_count(void);

@@ -274,7 +274,7 @@ void users_auth_loop_step(gw_call_t *c)
     if (cache)
         metrics_cache_lookup(METRICS_CACHE_AUTH, hit);
     if (!hit) {
-        call_then(c, POOL_DB, users_auth_step);
+        call_then_db(c, users_auth_step);
         return;
     }
     if (is_revoked(&e, c->session_id)) {
@@ -285,12 +285,12 @@ void users_auth_loop_step(gw_call_t *c)
     authorize(c);
 }
 
-void users_auth_step(gw_call_t *c)
+void users_auth_step(gw_call_t *c, db_conn_t *db)
 {
     id_cache_t *cache = the_auth_cache();
     uint64_t generation = id_cache_generation(cache, c->session_user_id);
     auth_entry_t e;
-    int how = load_entry(c->db, c->session_user_id, &e);
+    int how = load_entry(db, c->session_user_id, &e);
     if (how < 0) {
         call_fail_db(c);
         return;
@@ -307,7 +307,7 @@ void users_auth_step(gw_call_t *c)
     if (how == LOADED_MANY_REVOKED) {
         long long one;
         int revoked =
-            db_query_int(c->db, &one, "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
+            db_query_int(db, &one, "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
                          DB_ARGS(DB_STR(c->session_id)));
         if (revoked < 0) {
             call_fail_db(c);

@@ -30,7 +30,7 @@ void users_auth_loop_step(gw_call_t *c);
  * never kept for a disabled user. A logout or a disable made through this
  * process applies at once (users_changed); one made through another process
  * applies here within auth_cache_ms, when the entry is reloaded. */
-void users_auth_step(gw_call_t *c);
+void users_auth_step(gw_call_t *c, db_conn_t *db);
 /* After a committed change of a user's roles, phone or status: the next
  * request of that user loads it again. Any thread. */
 void users_changed(long long id);

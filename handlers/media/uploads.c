@@ -269,7 +269,7 @@ static void upload_write_files(gw_call_t *c)
     log_info("uploads", "stored upload=%lld user=%lld type=%s bytes=%zu size=%dx%d", u->id, c->user.id,
              u->img.content_type, u->img.len, u->img.width, u->img.height);
     if (media_check_enabled()) /* the photo is stored: a busy WeChat pool leaves it to the retry job */
-        call_then_or(c, POOL_WECHAT, upload_submit_check, 0, POOL_LOOP, respond_created);
+        call_then_wechat_or_loop(c, upload_submit_check, 0, respond_created);
     else
         respond_created(c);
 }

@@ -98,7 +98,7 @@ static void check_create(gw_call_t *c)
 
 static void create_store(gw_call_t *c, db_conn_t *db);
 static void create_check(gw_call_t *c);
-static void create_unchecked(gw_call_t *c);
+static void create_unchecked(gw_call_t *c, db_conn_t *db);
 
 /* Step 1 (loop): the text check on a WeChat worker, unless the pool cannot
  * start it within repair_check_max_wait_ms (its class is over its share, or
@@ -106,7 +106,7 @@ static void create_unchecked(gw_call_t *c);
  * "unchecked". */
 static void create_start(gw_call_t *c)
 {
-    call_then_or(c, POOL_WECHAT, create_check, gw_cfg->repair_check_max_wait_ms, POOL_DB, create_unchecked);
+    call_then_wechat_or_db(c, create_check, gw_cfg->repair_check_max_wait_ms, create_unchecked);
 }
 
 /* Step 2 (WeChat worker): the text check. WeChat being unavailable does not
@@ -131,17 +131,15 @@ static void create_check(gw_call_t *c)
     call_then_db(c, create_store);
 }
 
-/* Step 2 instead (DB worker): the text check could not start in time.
- * call_then_or's fallback is an untyped step; on the DB pool it runs with
- * the worker's connection in c->db. */
-static void create_unchecked(gw_call_t *c)
+/* Step 2 instead (DB worker): the text check could not start in time. */
+static void create_unchecked(gw_call_t *c, db_conn_t *db)
 {
     create_req_t *q = c->state;
     log_warn("repairs", "text check could not start within %d ms; ticket will be checked later",
              gw_cfg->repair_check_max_wait_ms);
     metrics_repair_check_skipped();
     q->content_check = "unchecked";
-    create_store(c, c->db);
+    create_store(c, db);
 }
 
 /* The warranty's last covered day: handover date + the category's period. */

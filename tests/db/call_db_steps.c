@@ -2,7 +2,8 @@
  * step gets the worker's connection; a transaction left open after a
  * failure is rolled back quietly; one left open after a success is rolled
  * back and the call answers 500, so a forgotten commit is never reported as
- * saved. Run by tests/e2e/test_db_client.py against the test MariaDB:
+ * saved; the DB fallback of a WeChat step that could not start gets the
+ * connection too. Run by tests/e2e/test_db_client.py against the test MariaDB:
  *   call_db_steps <unix socket> <user>
  * Prints one line per expectation and exits 0 when every one held. */
 #include <stdio.h>
@@ -55,6 +56,16 @@ static void continues_inside(gw_call_t *c, db_conn_t *db)
     call_then_cpu(c, never_runs); /* a transaction never spans steps */
 }
 
+static void saves_instead(gw_call_t *c, db_conn_t *db)
+{
+    insert(c, db, 5);
+    if (db_commit(db) != 0) {
+        call_fail_db(c);
+        return;
+    }
+    call_ok(c, 201, NULL);
+}
+
 static gw_call_t *run(db_conn_t *db, gw_db_step_fn fn)
 {
     gw_call_t *c = call_new();
@@ -97,6 +108,16 @@ int main(int argc, char **argv)
     c = run(db, continues_inside);
     expect(c->status == 500 && c->next == NULL && rows(db, 4) == 0,
            "a next step named with the transaction open is a 500 too");
+    call_free(c);
+
+    c = call_new();
+    snprintf(c->method, sizeof(c->method), "POST");
+    call_then_wechat_or_db(c, never_runs, 100, saves_instead);
+    call_run_job(c, POOL_WECHAT, NULL, 1); /* the WeChat step waited longer than 100 ms */
+    given = NULL;
+    call_run_on_worker(c, POOL_DB, db);
+    expect(given == db && c->status == 201 && rows(db, 5) == 1 && c->db == NULL,
+           "the DB fallback of a WeChat step gets the connection and commits");
     call_free(c);
 
     db_conn_free(db);

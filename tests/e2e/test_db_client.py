@@ -46,5 +46,6 @@ def test_db_steps_commit_or_answer_500_and_roll_back(stack, db):
         "ok: a success with the transaction open is a 500 and nothing is saved",
         "ok: a failure keeps its answer and its transaction is rolled back",
         "ok: a next step named with the transaction open is a 500 too",
+        "ok: the DB fallback of a WeChat step gets the connection and commits",
     ], out.stdout
     assert "BUG: a step of POST - returned with a transaction open" in out.stderr

@@ -5,7 +5,8 @@
  * Input: the request target, "/media/<id>/<variant>?exp=<s>&sig=<hex>".
  *
  * Calls: router_match, call_new, the route's start step (which calls
- * call_param_id, call_query and media_url_verify), call_free; and
+ * call_param_id_or_fail, query_int_value, query_value and
+ * media_url_verify), call_free; and
  * media_url_verify / media_url_sign_until directly.
  * Properties: the step either fails the call (403 or 404) or continues to
  * its database step, and it continues only for a URL whose signature is the
@@ -17,6 +18,7 @@
 
 #include "../../gateway/call.h"
 #include "../../gateway/media_url.h"
+#include "../../gateway/query.h"
 #include "../../gateway/router.h"
 #include "fuzz.h"
 
@@ -34,7 +36,8 @@ static void check_accepted(const gw_call_t *c)
     const char *variant = call_param(c, "variant");
     char exp_s[32], sig[96], want[256];
     /* As the step reads them: URL-decoded. */
-    FUZZ_CHECK(call_query(c, "exp", exp_s, sizeof(exp_s)) && call_query(c, "sig", sig, sizeof(sig)));
+    FUZZ_CHECK(query_value(c, "exp", exp_s, sizeof(exp_s), NULL) == 1 &&
+               query_value(c, "sig", sig, sizeof(sig), NULL) == 1);
     long long exp = strtoll(exp_s, NULL, 10);
     FUZZ_CHECK(exp >= (long long)time(NULL) - 1);
     FUZZ_CHECK(media_url_sign_until(id, variant, exp, want, sizeof(want)) == 0);

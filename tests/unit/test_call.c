@@ -1,12 +1,15 @@
-/* The call runner (gateway/call.c): typed steps, the route's body check,
- * the per-call deadline on a fake clock, the WeChat failure mapping and the
- * input and state helpers. Database steps run against a server in
+/* The call runner (gateway/call.c): typed steps, the typed fallback of a
+ * WeChat step, the route's body check, the per-call deadline on a fake
+ * clock, the WeChat failure mapping and the input and state helpers. Database steps run against a server in
  * tests/db/call_db_steps.c. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "call_internal.h"
 #include "config.h"
 #include "json_util.h"
+#include "metrics.h"
+#include "roles.h"
 #include "test.h"
 
 static gw_config_t cfg = {.call_deadline_ms = 1000, .json_max_bytes = 65536, .json_max_depth = 16};
@@ -141,6 +144,160 @@ static void test_the_deadline_is_checked_before_the_first_step_too(void)
     call_free(c);
 }
 
+/* ---- a WeChat step with a fallback ---- */
+
+static int ran_check_step, ran_fallback, db_seen_outside_db;
+
+/* The WeChat step (a content check): it goes on to the CPU pool. */
+static void wx_check(gw_call_t *c)
+{
+    ran_check_step++;
+    db_seen_outside_db += c->db != NULL;
+    call_then_cpu(c, step_b);
+}
+
+static void db_fallback(gw_call_t *c, db_conn_t *db)
+{
+    (void)db;
+    ran_fallback++;
+    call_ok(c, 201, NULL);
+}
+
+static void loop_fallback(gw_call_t *c)
+{
+    ran_fallback++;
+    db_seen_outside_db += c->db != NULL;
+    call_ok(c, 201, NULL);
+}
+
+static const route_t check_route = {
+    "POST", "/checked", ROLE_ANY, BODY_NONE, WECHAT_STEP(wx_check), .wechat = WX_TEXT_CHECK};
+
+static gw_call_t *fallback_call(int to_db, int max_wait_ms)
+{
+    gw_call_t *c = new_call();
+    ran_check_step = ran_fallback = db_seen_outside_db = 0;
+    c->route = &check_route;
+    if (to_db)
+        call_then_wechat_or_db(c, wx_check, max_wait_ms, db_fallback);
+    else
+        call_then_wechat_or_loop(c, wx_check, max_wait_ms, loop_fallback);
+    return c;
+}
+
+/* How often the metrics counted a refused WeChat step of the text check. */
+static long long text_check_refusals(void)
+{
+    size_t len = 0;
+    char *text = metrics_render(&len);
+    const char *needle = "gateway_wechat_pool_rejected_total{class=\"text_check\"} ";
+    const char *at = text ? strstr(text, needle) : NULL;
+    long long n = at ? atoll(at + strlen(needle)) : -1;
+    free(text);
+    return n;
+}
+
+static void test_the_wechat_step_is_queued_with_its_wait_limit(void)
+{
+    gw_call_t *c = fallback_call(1, 300);
+    CHECK(c->next == wx_check);
+    CHECK_INT(c->next_pool, POOL_WECHAT);
+    CHECK_INT(c->internal->max_wait_ms, 300); /* the job's max_wait_ms when advance queues it */
+    CHECK(c->internal->fallback_db == db_fallback && c->internal->fallback == NULL);
+    call_free(c);
+
+    c = fallback_call(0, 0); /* 0: the pool's own queue_timeout */
+    CHECK_INT(c->internal->max_wait_ms, 0);
+    CHECK(c->internal->fallback == loop_fallback && c->internal->fallback_db == NULL);
+    call_then_wechat(c, wx_check); /* naming another step forgets the fallback */
+    CHECK(c->internal->fallback == NULL);
+    call_free(c);
+}
+
+static void test_a_refused_step_continues_with_its_db_fallback(void)
+{
+    long long before = text_check_refusals();
+    gw_call_t *c = fallback_call(1, 300);
+    /* The WeChat pool or the text check's share of it is full. */
+    CHECK_INT(call_refused_or_fail(c), 0);
+    CHECK_INT(text_check_refusals(), before + 1);
+    CHECK_INT(c->status, 0);
+    CHECK_INT(c->next_pool, POOL_DB);
+    CHECK(c->internal->next_db == db_fallback); /* typed: the runner hands it the connection */
+    CHECK_INT(c->internal->max_wait_ms, 0);     /* the fallback waits as any DB step */
+    CHECK(c->internal->fallback_db == NULL);
+    CHECK_INT(ran_check_step, 0);
+    /* One fallback only: the DB pool refusing it too is a 503. */
+    CHECK_INT(call_refused_or_fail(c), -1);
+    CHECK_INT(c->status, 503);
+    CHECK_INT(c->err, ERR_OVERLOADED);
+    CHECK(c->next == NULL);
+    CHECK_INT(ran_fallback, 0);
+    call_free(c);
+}
+
+static void test_a_step_that_waited_too_long_continues_with_its_fallback(void)
+{
+    gw_call_t *c = fallback_call(1, 300);
+    call_run_job(c, POOL_WECHAT, NULL, 1); /* the job ran expired: waited more than 300 ms */
+    CHECK_INT(ran_check_step, 0);
+    CHECK_INT(c->status, 0);
+    CHECK_INT(c->next_pool, POOL_DB);
+    CHECK(c->internal->next_db == db_fallback);
+    call_free(c);
+
+    c = fallback_call(0, 300);
+    call_run_job(c, POOL_WECHAT, NULL, 1);
+    CHECK_INT(c->next_pool, POOL_LOOP);
+    CHECK(c->next == loop_fallback);
+    call_run_on_worker(c, POOL_LOOP, NULL); /* as the loop's advance runs it */
+    CHECK_INT(ran_check_step, 0);
+    CHECK_INT(ran_fallback, 1);
+    CHECK_INT(db_seen_outside_db, 0);
+    CHECK_INT(c->status, 201);
+    call_free(c);
+
+    /* Without a fallback an expired step is a 503. */
+    c = new_call();
+    call_then_wechat(c, wx_check);
+    call_run_job(c, POOL_WECHAT, NULL, 1);
+    CHECK_INT(c->status, 503);
+    CHECK_INT(c->err, ERR_OVERLOADED);
+    call_free(c);
+}
+
+static void test_a_started_step_forgets_its_fallback(void)
+{
+    gw_call_t *c = fallback_call(0, 300);
+    call_run_job(c, POOL_WECHAT, NULL, 0);
+    CHECK_INT(ran_check_step, 1);
+    CHECK_INT(db_seen_outside_db, 0); /* c->db is NULL outside a DB step */
+    CHECK_INT(c->next_pool, POOL_CPU);
+    CHECK(c->internal->fallback == NULL && c->internal->max_wait_ms == 0);
+    CHECK_INT(call_refused_or_fail(c), -1); /* the CPU step refused: no fallback any more */
+    CHECK_INT(c->err, ERR_OVERLOADED);
+    CHECK_INT(ran_fallback, 0);
+    call_free(c);
+}
+
+static void test_the_deadline_applies_to_the_fallback(void)
+{
+    for (int to_db = 0; to_db <= 1; to_db++) {
+        gw_call_t *c = fallback_call(to_db, 300);
+        fake_now += 1000; /* the WeChat step waited until the deadline */
+        call_run_job(c, POOL_WECHAT, NULL, 1);
+        CHECK_INT(c->next_pool, to_db ? POOL_DB : POOL_LOOP);
+        /* The deadline is checked before the fallback starts (before a DB
+         * step takes its connection). */
+        call_run_on_worker(c, to_db ? POOL_DB : POOL_LOOP, NULL);
+        CHECK_INT(ran_fallback, 0);
+        CHECK_INT(c->status, 503);
+        CHECK_INT(c->err, ERR_DEADLINE_EXCEEDED);
+        CHECK(c->next == NULL);
+        call_free(c);
+    }
+}
+
 /* ---- the route's body check ---- */
 
 typedef struct {
@@ -273,7 +430,7 @@ static void test_path_ids(void)
     CHECK_INT(call_param_id_or_fail(c, "id", &id), 0);
     CHECK_INT(id, 42);
     CHECK_INT(c->status, 0);
-    CHECK_INT(call_param_id(c, "variant", &id), -1); /* the deprecated name is the same function */
+    CHECK_INT(call_param_id_or_fail(c, "variant", &id), -1);
     CHECK_INT(c->status, 404);
     call_free(c);
 
@@ -338,6 +495,11 @@ int main(void)
     RUN(test_a_db_step_is_queued_on_the_db_pool);
     RUN(test_the_deadline_skips_a_step_that_would_start_late);
     RUN(test_the_deadline_is_checked_before_the_first_step_too);
+    RUN(test_the_wechat_step_is_queued_with_its_wait_limit);
+    RUN(test_a_refused_step_continues_with_its_db_fallback);
+    RUN(test_a_step_that_waited_too_long_continues_with_its_fallback);
+    RUN(test_a_started_step_forgets_its_fallback);
+    RUN(test_the_deadline_applies_to_the_fallback);
     RUN(test_the_body_check_runs_on_the_loop_before_the_first_step);
     RUN(test_a_failed_body_check_answers_before_any_worker_step);
     RUN(test_a_route_without_a_check_starts_with_its_step);

@@ -37,7 +37,7 @@ static void test_a_missing_or_bad_key_is_a_400_naming_the_header(void)
     call_free(c);
 
     c = with_key("");
-    CHECK_INT(idempotency_check_key(c), -1); /* the deprecated name */
+    CHECK_INT(idempotency_key_or_fail(c), -1);
     CHECK_INT(c->err, ERR_MISSING_FIELD);
     call_free(c);
 

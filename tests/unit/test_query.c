@@ -298,17 +298,34 @@ static void test_string_is_decoded_checked_and_bounded(void)
     }
 }
 
-static void test_call_query_keeps_its_old_behaviour(void)
+static void test_query_value_reads_the_raw_value(void)
 {
-    char buf[4];
-    gw_call_t *c = call_with_query("a=123456&flag&b=x%41");
-    CHECK_INT(call_query(c, "a", buf, sizeof(buf)), 1);
-    CHECK_STR(buf, "123"); /* cut, as it always was */
-    CHECK_INT(call_query(c, "flag", buf, sizeof(buf)), 1);
+    char buf[16];
+    size_t len = 99;
+    gw_call_t *c = call_with_query(NULL);
+    CHECK_INT(query_value(c, "a", buf, sizeof(buf), NULL), 0); /* no query at all */
+    call_free(c);
+    c = call_with_query("a=1&status=in%20progress&flag&name=a+b&pct=%zz&b=x%41&long=0123456789abcdefXYZ");
+    CHECK_INT(query_value(c, "a", buf, sizeof(buf), &len), 1);
+    CHECK_STR(buf, "1");
+    CHECK_INT(len, 1);
+    CHECK_INT(query_value(c, "status", buf, sizeof(buf), NULL), 1);
+    CHECK_STR(buf, "in progress");
+    CHECK_INT(query_value(c, "flag", buf, sizeof(buf), &len), 1);
     CHECK_STR(buf, "");
-    CHECK_INT(call_query(c, "b", buf, sizeof(buf)), 1);
+    CHECK_INT(len, 0);
+    CHECK_INT(query_value(c, "name", buf, sizeof(buf), NULL), 1);
+    CHECK_STR(buf, "a b");
+    CHECK_INT(query_value(c, "pct", buf, sizeof(buf), NULL), 1);
+    CHECK_STR(buf, "%zz"); /* not an escape: kept as sent */
+    CHECK_INT(query_value(c, "b", buf, sizeof(buf), NULL), 1);
     CHECK_STR(buf, "xA");
-    CHECK_INT(call_query(c, "fla", buf, sizeof(buf)), 0);
+    CHECK_INT(query_value(c, "long", buf, sizeof(buf), NULL), -1); /* longer than buf: said, not hidden */
+    CHECK_STR(buf, "0123456789abcde");
+    CHECK_INT(query_value(c, "stat", buf, sizeof(buf), NULL), 0); /* names match whole */
+    CHECK_INT(query_value(c, "fla", buf, sizeof(buf), NULL), 0);
+    CHECK_INT(query_value(c, "missing", buf, sizeof(buf), NULL), 0);
+    CHECK_INT(c->status, 0); /* answers nothing */
     call_free(c);
 }
 
@@ -324,6 +341,6 @@ int main(void)
     RUN(test_int_value_answers_nothing);
     RUN(test_enum);
     RUN(test_string_is_decoded_checked_and_bounded);
-    RUN(test_call_query_keeps_its_old_behaviour);
+    RUN(test_query_value_reads_the_raw_value);
     return TEST_REPORT();
 }

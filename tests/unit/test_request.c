@@ -106,9 +106,9 @@ static void test_forwarded_addresses_are_ignored_on_tls_listeners(void)
 
 /* ---- bodies ---- */
 
-static route_t json_route = {"POST", "/x", 0, BODY_JSON, POOL_CPU, NULL};
-static route_t raw_route = {"POST", "/up", 0, BODY_RAW, POOL_CPU, NULL, RATE_UPLOADS};
-static route_t none_route = {"POST", "/y", 0, BODY_NONE, POOL_CPU, NULL};
+static route_t json_route = {"POST", "/x", 0, BODY_JSON, CPU_STEP(NULL)};
+static route_t raw_route = {"POST", "/up", 0, BODY_RAW, CPU_STEP(NULL), .rate = RATE_UPLOADS};
+static route_t none_route = {"POST", "/y", 0, BODY_NONE, CPU_STEP(NULL)};
 
 /* Captures the body as request_on_req does, then judges it as call.c does
  * before the route's first step. Returns that judgement (0 or -1). */
