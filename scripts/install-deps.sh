@@ -13,6 +13,9 @@ openssl curl ca-certificates
 python3 python3-pytest python3-requests python3-pymysql python3-cryptography
 "
 [ "${WITH_BENCH:-0}" = 1 ] && PACKAGES="$PACKAGES wrk nghttp2-client sysbench"
+# The bench's Node peer (only when node/npm are missing), and its profilers.
+[ "${WITH_PEER:-0}" = 1 ] && PACKAGES="$PACKAGES nodejs npm"
+[ "${WITH_PROFILE:-0}" = 1 ] && PACKAGES="$PACKAGES linux-perf strace valgrind"
 
 missing=""
 for p in $PACKAGES; do
