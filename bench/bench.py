@@ -782,10 +782,42 @@ class Bench:
             out.append((key, script, title))
         return out
 
-    def trace_load(self, script, conns, duration, timeout_s=10):
+    def trace_load(self, script, conns, duration, timeout_s=10, data_dir=None):
         """A wrk run for a trace (no figures kept but the requests made)."""
-        r = run_wrk(self.stack.url, script, conns, duration, {"BENCH_DATA": self.data_dir}, timeout_s=timeout_s)
+        r = run_wrk(self.stack.url, script, conns, duration, {"BENCH_DATA": data_dir or self.data_dir},
+                    timeout_s=timeout_s)
         return r["requests"]
+
+    def drain(self, quiet=5, timeout_s=15):
+        """Waits until the requests a wrk run left queued in the gateway have
+        run: MariaDB's statement counter grows by at most `quiet` (the
+        background jobs) in 0.3 s."""
+        deadline = time.monotonic() + timeout_s
+        last = self.stack.questions()
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = self.stack.questions()
+            if now - last <= quiet + 1:
+                return
+            last = now
+
+    def traced_load(self, script, conns, duration):
+        """A trace's volume run: the load, then its queued tail."""
+        n = self.trace_load(script, conns, duration)
+        self.drain()
+        return n
+
+    def cached_subset(self, n=100):
+        """A data folder whose tickets.txt holds the first n owners' tickets:
+        few enough for a warm-up under callgrind (a few hundred requests) to
+        put every one in the read cache."""
+        d = os.path.join(self.data_dir, f"first{n}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(self.data_dir, "tickets.txt")) as src, open(os.path.join(d, "tickets.txt"), "w") as f:
+            for i, line in enumerate(src):
+                if i < n:
+                    f.write(line)
+        return d
 
     def sample_requests(self, key, n):
         """n requests of scenario `key`, one at a time, as its wrk script
@@ -842,7 +874,7 @@ class Bench:
         for key, script, title in todo:
             if db:
                 log(f"trace: {key} (database)")
-                db.volume(key, lambda: self.trace_load(script, CONNS, max(3, self.args.duration // 2)))
+                db.volume(key, lambda: self.traced_load(script, CONNS, max(3, self.args.duration // 2)))
                 stmts = db.sample(key, lambda: self.sample_requests(key, dbtrace.SAMPLE_REQUESTS))
                 db.analyze(key, stmts)
                 dbs[key] = db.report(key, f"{title}, caches off: the database")
@@ -853,15 +885,16 @@ class Bench:
             self.callgrind_all(todo, gw)
         sections = []
         if db:
-            sections.append(db.calibration())
+            sections.append(db.calibration(lambda: subprocess.run(
+                self.sysbench_cmd(1) + ["--time=2", "run"], check=True, stdout=subprocess.DEVNULL, timeout=60)))
         for key, script, title in todo:
             if key in dbs:
                 sections.append(dbs[key])
             if key in gw:
                 sections.append(gwtrace.report(key, f"{title}, caches off: the gateway", gw[key]))
         if "s1warm" in gw:
-            sections.append(gwtrace.report("s1warm", "s1 with the caches on: the gateway (for comparison)",
-                                           gw["s1warm"]))
+            sections.append(gwtrace.report("s1warm", "s1 with the caches on: the gateway (for comparison; under "
+                                           "callgrind the first 100 owners' tickets, all cached)", gw["s1warm"]))
         self.traces.extend(sections)
         with open(os.path.join(self.out_dir, "where.md"), "w") as f:
             f.write("\n".join(sections))
@@ -893,10 +926,11 @@ class Bench:
         if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
             self.notes.append("profile: no hardware counters and no valgrind; instruction counts not measured")
             return
-        runs = [(key, script, "cold") for key, script, _ in todo]
+        runs = [(key, script, "cold", None, 3) for key, script, _ in todo]
         if "s1warm" in gw:
-            runs.append(("s1warm", "read_ticket.lua", "default"))
-        for key, script, mode in runs:
+            # The cached path: 100 tickets, all cached by the warm-up.
+            runs.append(("s1warm", "read_ticket.lua", "default", self.cached_subset(100), 8))
+        for key, script, mode, data, warm_s in runs:
             log(f"trace: {key} under callgrind")
             out = os.path.join(self.out_dir, "gwtrace", f"callgrind-{key}.out")
             for old in os.listdir(os.path.dirname(out)):
@@ -905,8 +939,8 @@ class Bench:
             try:
                 self.restart_gateway(f"callgrind {key}", mode=mode, wrapper=gwtrace.callgrind_wrapper(out))
                 n, dump = gwtrace.callgrind_measure(
-                    self.gw_pid, lambda: self.trace_load(script, 4, 3, timeout_s=30),
-                    lambda: self.trace_load(script, 4, self.CALLGRIND_SECONDS, timeout_s=30), out)
+                    self.gw_pid, lambda: self.trace_load(script, 4, warm_s, timeout_s=30, data_dir=data),
+                    lambda: self.trace_load(script, 4, self.CALLGRIND_SECONDS, timeout_s=30, data_dir=data), out)
                 gw.setdefault(key, {})["callgrind"] = gwtrace.callgrind_summary(dump, n)
             except (RuntimeError, subprocess.SubprocessError, OSError) as e:
                 gw.setdefault(key, {})["callgrind_error"] = str(e)

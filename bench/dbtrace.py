@@ -329,8 +329,26 @@ class DbTrace:
                                 execute_ms=(plan.get("query_block") or {}).get("r_total_time_ms"),
                                 file=f"analyze-{key}-{i + 1:02d}.json")
 
-    def calibration(self):
-        """The yardstick: sysbench's point select, analysed the same way."""
+    def calibration(self, run_sysbench=None):
+        """The yardstick: sysbench's point select, analysed the same way
+        (and, with run_sysbench, timed in the slow log over a short run of
+        one sysbench thread)."""
+        logged = ""
+        if run_sysbench:
+            path = os.path.join(self.dir, "slow-sysbench.log")
+            self.sql(f"SET GLOBAL slow_query_log_file = '{path}'; SET GLOBAL slow_query_log = 1")
+            try:
+                run_sysbench()
+            finally:
+                self.sql("SET GLOBAL slow_query_log = 0")
+            with open(path, errors="replace") as f:
+                qs = [fnum(e["fields"].get("Query_time")) for e in parse_slow_log(f.read())
+                      if e["sql"].startswith("SELECT c FROM sbtest1 WHERE id")]
+            if qs:
+                qs.sort()
+                logged = (f" In the slow log, over {len(qs)} of them made one at a time by one sysbench thread: "
+                          f"{sum(qs) / len(qs) * 1e6:.0f} µs on average, median {qs[len(qs) // 2] * 1e6:.0f} µs "
+                          f"(the figure to hold the statements below against).")
         sql = "SELECT c FROM sbtest1 WHERE id = 4242"
         times = []
         for _ in range(5):
@@ -348,7 +366,7 @@ class DbTrace:
         return ("### Yardstick\n\n"
                 f"sysbench's point select (`{sql}`), ANALYZE FORMAT=JSON, median of 5: optimise {opt:.3f} ms, "
                 f"execute {exe:.3f} ms. MariaDB reads a table it finds by a constant primary or unique key (`const`) "
-                f"while it optimises, so for such tables the row read is in the first figure.\n")
+                f"while it optimises, so for such tables the row read is in the first figure.{logged}\n")
 
     # -- report --
 
