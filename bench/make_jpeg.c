@@ -2,7 +2,10 @@
  * phone photo to the upload path: 4:2:0, photo-sized, with an EXIF block
  * (orientation 1) for the strip step to remove.
  *
- *   make_jpeg OUT TARGET_BYTES SEED
+ *   make_jpeg OUT TARGET_BYTES SEED [WIDTH HEIGHT [ORIENTATION]]
+ *
+ * WIDTH x HEIGHT default to 2016 x 1512; ORIENTATION (1-8) is the EXIF tag's
+ * value (e.g. 6: the upload path must turn it, a lossless transform).
  *
  * The picture is smooth gradients plus seeded noise; the quality is searched
  * until the file lands within 5% of TARGET_BYTES. Built by bench/run.sh. */
@@ -11,12 +14,11 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#define W 2016
-#define H 1512
+static int W = 2016, H = 1512;
 
 /* APP1 "Exif" with a little-endian TIFF header and one IFD entry:
  * Orientation (0x0112), SHORT, count 1, value 1. */
-static const unsigned char exif_app1[] = {
+static unsigned char exif_app1[] = {
     0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
     'I', 'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,
     0x01, 0x00,
@@ -50,13 +52,29 @@ static void paint(unsigned char *px, unsigned seed, int noise)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: make_jpeg OUT TARGET_BYTES SEED\n");
+    if (argc != 4 && argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: make_jpeg OUT TARGET_BYTES SEED [WIDTH HEIGHT [ORIENTATION]]\n");
         return 2;
+    }
+    if (argc >= 6) {
+        W = atoi(argv[4]);
+        H = atoi(argv[5]);
+        if (W < 16 || H < 16 || W > 65000 || H > 65000) {
+            fprintf(stderr, "make_jpeg: WIDTH and HEIGHT must be 16-65000\n");
+            return 2;
+        }
+    }
+    if (argc == 7) {
+        int o = atoi(argv[6]);
+        if (o < 1 || o > 8) {
+            fprintf(stderr, "make_jpeg: ORIENTATION must be 1-8\n");
+            return 2;
+        }
+        exif_app1[28] = (unsigned char)o; /* the Orientation entry's value (little-endian SHORT) */
     }
     long target = atol(argv[2]);
     unsigned seed = (unsigned)atol(argv[3]);
-    unsigned char *px = malloc((size_t)W * H * 3);
+    unsigned char *px = malloc((size_t)W * (size_t)H * 3);
     tjhandle tj = tjInitCompress();
     unsigned char *jpeg = NULL;
     unsigned long size = 0;

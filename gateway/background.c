@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "workers.h"
 
 #define MAX_JOBS 16
@@ -64,9 +65,14 @@ static void *job_main(void *arg)
     bg_job_t *job = arg;
     db_thread_init();
     db_params_t p = {
-        .unix_socket = gw_cfg->db_socket, .host = gw_cfg->db_host, .port = gw_cfg->db_port,
-        .user = gw_cfg->db_user, .password = gw_cfg->db_password, .database = gw_cfg->db_name,
-        .connect_timeout_ms = gw_cfg->db_connect_timeout_ms, .query_timeout_ms = gw_cfg->db_query_timeout_ms,
+        .unix_socket = gw_cfg->db_socket,
+        .host = gw_cfg->db_host,
+        .port = gw_cfg->db_port,
+        .user = gw_cfg->db_user,
+        .password = gw_cfg->db_password,
+        .database = gw_cfg->db_name,
+        .connect_timeout_ms = gw_cfg->db_connect_timeout_ms,
+        .query_timeout_ms = gw_cfg->db_query_timeout_ms,
     };
     db_conn_t *db = db_conn_new(&p);
     while (!background_stopping()) {
@@ -75,6 +81,9 @@ static void *job_main(void *arg)
         if (db_conn_ensure(db) == 0) {
             job->fn(db);
             db_end_step(db);
+            /* Counted after the run: whoever watches the counter knows a run
+             * that started after a change of theirs has finished. */
+            metrics_background_run(job->name);
         }
         log_set_request_id(NULL);
         long long left = job->interval_ms - (monotonic_ms() - started);

@@ -4,7 +4,9 @@
  * of one run to the start of the next). A job that loops over a batch should
  * check background_stopping() between items so shutdown stays prompt. Jobs must be
  * safe with several gateway processes on one database: claim rows with
- * conditional updates or SELECT ... FOR UPDATE SKIP LOCKED. */
+ * conditional updates or SELECT ... FOR UPDATE SKIP LOCKED. Every finished
+ * run is counted in /metrics as gateway_background_runs_total{job="<name>"}
+ * (a run skipped because the database is unreachable is not). */
 #ifndef GW_BACKGROUND_H
 #define GW_BACKGROUND_H
 #include "db.h"

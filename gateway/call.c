@@ -1,15 +1,33 @@
 #include "call_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "metrics_db.h"
+#include "query.h"
+#include "request.h"
+#include "wechat_client.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+struct call_kept {
+    struct call_kept *next;
+    void *block;
+};
+
+static long long (*clock_ms)(void) = monotonic_ms;
+
+void call_set_clock(long long (*now_ms)(void))
+{
+    clock_ms = now_ms ? now_ms : monotonic_ms;
+}
 
 gw_call_t *call_new(void)
 {
@@ -41,8 +59,24 @@ void call_free(gw_call_t *c)
     free(c->idempotency_key);
     free(c->next_cursor);
     free(c->raw_response);
+    for (struct call_kept *k = c->internal->kept, *next; k; k = next) {
+        next = k->next;
+        free(k->block);
+        free(k);
+    }
     free(c->internal);
     free(c);
+}
+
+int call_keep(gw_call_t *c, void *block)
+{
+    struct call_kept *k = malloc(sizeof(*k));
+    if (!k)
+        return -1;
+    k->block = block;
+    k->next = c->internal->kept;
+    c->internal->kept = k;
+    return 0;
 }
 
 /* ---- results ---- */
@@ -89,7 +123,7 @@ void call_fail(gw_call_t *c, err_code_t err, const char *field, const char *fmt,
         snprintf(c->err_message, sizeof(c->err_message), "%s", err_info(err)->message);
     }
     if (err == ERR_OVERLOADED || err == ERR_DB_UNAVAILABLE || err == ERR_WECHAT_UNAVAILABLE ||
-        err == ERR_SHUTTING_DOWN)
+        err == ERR_SHUTTING_DOWN || err == ERR_DEADLINE_EXCEEDED)
         c->retry_after_s = c->retry_after_s ? c->retry_after_s : 1;
 }
 
@@ -107,10 +141,147 @@ void call_fail_db(gw_call_t *c)
         call_fail(c, ERR_INTERNAL, NULL, NULL);
 }
 
+void call_fail_wechat(gw_call_t *c, const wx_status_t *st, const char *code_field)
+{
+    err_code_t err = wx_error_to_gateway(st);
+    if (err == ERR_RATE_LIMITED)
+        c->retry_after_s = 60;
+    call_fail(c, err, err == ERR_WECHAT_CODE_INVALID || err == ERR_WECHAT_CODE_USED ? code_field : NULL,
+              "%s (WeChat %d)", err_info(err)->message, st->errcode);
+}
+
 void call_then(gw_call_t *c, pool_kind_t pool, gw_step_fn fn)
 {
     c->next = fn;
     c->next_pool = pool;
+    c->internal->next_db = NULL;
+    c->internal->fallback = NULL;
+    c->internal->max_wait_ms = 0;
+}
+
+/* c->next of a typed DB step: hands it the worker's connection. */
+static void run_db_step(gw_call_t *c)
+{
+    gw_db_step_fn fn = c->internal->next_db;
+    c->internal->next_db = NULL;
+    assert(fn && c->db); /* the runner sets c->db before every POOL_DB step */
+    if (!fn || !c->db) {
+        call_fail(c, ERR_INTERNAL, NULL, "a database step ran without a connection");
+        return;
+    }
+    fn(c, c->db);
+}
+
+void call_then_db(gw_call_t *c, gw_db_step_fn fn)
+{
+    call_then(c, POOL_DB, run_db_step);
+    c->internal->next_db = fn;
+}
+
+void call_then_wechat(gw_call_t *c, gw_step_fn fn)
+{
+    call_then(c, POOL_WECHAT, fn);
+}
+
+void call_then_cpu(gw_call_t *c, gw_step_fn fn)
+{
+    call_then(c, POOL_CPU, fn);
+}
+
+void call_then_loop(gw_call_t *c, gw_step_fn fn)
+{
+    call_then(c, POOL_LOOP, fn);
+}
+
+static void queue_route_start(gw_call_t *c)
+{
+    if (c->route->start_db)
+        call_then_db(c, c->route->start_db);
+    else
+        call_then(c, c->route->pool, c->route->start);
+}
+
+/* The route's body check, on the loop: the body is parsed by now. */
+static void run_route_check(gw_call_t *c)
+{
+    c->route->check(c);
+    if (c->err != ERR_NONE || c->status != 0)
+        return; /* the check answered */
+    queue_route_start(c);
+}
+
+void call_then_route(gw_call_t *c)
+{
+    if (c->route->check)
+        call_then(c, POOL_LOOP, run_route_check);
+    else
+        queue_route_start(c);
+    c->internal->at_route_start = 1;
+}
+
+/* ---- deadline ---- */
+
+void call_start_clock(gw_call_t *c)
+{
+    c->internal->started_ms = clock_ms();
+    c->internal->deadline_ms =
+        gw_cfg && gw_cfg->call_deadline_ms > 0 ? c->internal->started_ms + gw_cfg->call_deadline_ms : 0;
+}
+
+long long call_remaining_ms(const gw_call_t *c)
+{
+    if (!c->internal->deadline_ms)
+        return 0x7fffffffffffffffLL / 2;
+    return c->internal->deadline_ms - clock_ms();
+}
+
+int call_deadline_or_fail(gw_call_t *c)
+{
+    if (call_remaining_ms(c) > 0)
+        return 0;
+    /* Skipping a step leaves no half-written change behind: a transaction
+     * never spans steps. Work earlier steps committed stays committed. */
+    c->retry_after_s = c->retry_after_s ? c->retry_after_s : 1;
+    call_fail(c, ERR_DEADLINE_EXCEEDED, NULL, "the request took longer than %d ms inside the server; retry later",
+              gw_cfg ? gw_cfg->call_deadline_ms : 0);
+    metrics_call_deadline_exceeded();
+    return -1;
+}
+
+void call_then_or(gw_call_t *c, pool_kind_t pool, gw_step_fn fn, int max_wait_ms, pool_kind_t fallback_pool,
+                  gw_step_fn fallback)
+{
+    call_then(c, pool, fn);
+    c->internal->fallback = fallback;
+    c->internal->fallback_pool = fallback_pool;
+    c->internal->max_wait_ms = max_wait_ms;
+}
+
+/* Continues with the fallback of call_then_or, if there is one. */
+static int take_fallback(gw_call_t *c)
+{
+    struct gw_call_internal *in = c->internal;
+    if (!in->fallback)
+        return 0;
+    c->next = in->fallback;
+    c->next_pool = in->fallback_pool;
+    in->fallback = NULL;
+    in->max_wait_ms = 0;
+    return 1;
+}
+
+void *call_state_new_or_fail(gw_call_t *c, size_t count, size_t size, void (*state_free)(void *state))
+{
+    void *s = calloc(count ? count : 1, size ? size : 1);
+    if (!s) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return NULL;
+    }
+    if (c->state_free && c->state)
+        c->state_free(c->state);
+    c->state = s;
+    c->state_free = state_free;
+    return s;
 }
 
 /* ---- inputs ---- */
@@ -126,7 +297,7 @@ const char *call_param(const gw_call_t *c, const char *name)
     return NULL;
 }
 
-int call_param_id(gw_call_t *c, const char *name, long long *out)
+int call_param_id_or_fail(gw_call_t *c, const char *name, long long *out)
 {
     const char *v = call_param(c, name);
     char *end;
@@ -140,44 +311,9 @@ int call_param_id(gw_call_t *c, const char *name, long long *out)
     return 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int call_query(const gw_call_t *c, const char *name, char *out, size_t outsz)
 {
-    if (!c->query || outsz == 0)
-        return 0;
-    size_t n = strlen(name);
-    const char *p = c->query;
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        const char *end = amp ? amp : p + strlen(p);
-        if ((size_t)(end - p) >= n && strncmp(p, name, n) == 0 && (p[n] == '=' || p + n == end)) {
-            const char *v = p[n] == '=' ? p + n + 1 : end;
-            size_t o = 0;
-            for (; v < end && o + 1 < outsz; v++) {
-                if (*v == '+')
-                    out[o++] = ' ';
-                else if (*v == '%' && end - v > 2 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-                    out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
-                    v += 2;
-                } else
-                    out[o++] = *v;
-            }
-            out[o] = '\0';
-            return 1;
-        }
-        p = amp ? amp + 1 : end;
-    }
-    return 0;
+    return query_value(c, name, out, outsz, NULL) != 0; /* too long: cut, as this always did */
 }
 
 /* ---- lifecycle ---- */
@@ -202,31 +338,80 @@ static void on_request_disposed(void *p)
         release(c);
 }
 
+/* Before each step: the deadline, and when the step is the route's first
+ * one (or its body check), the body still to judge
+ * (request_body_or_fail). 0 to go on, -1 when the call failed. */
+static int before_step_or_fail(gw_call_t *c)
+{
+    struct gw_call_internal *in = c->internal;
+    if (call_deadline_or_fail(c) != 0)
+        return -1;
+    if (!in->at_route_start)
+        return 0;
+    in->at_route_start = 0;
+    if (!in->body_pending)
+        return 0;
+    in->body_pending = 0;
+    return request_body_or_fail(c);
+}
+
+/* A DB step has returned: a transaction it left open is rolled back. After
+ * a failure that is the normal way out; after a success (or a next step
+ * named) the step forgot to commit, and the call must not say it saved. */
+static void end_db_step(gw_call_t *c, db_conn_t *db)
+{
+    if (!db_in_transaction(db))
+        return;
+    db_rollback(db);
+    if (c->err != ERR_NONE)
+        return;
+    log_error("call", "BUG: a step of %s %s returned with a transaction open and no failure; rolled back", c->method,
+              c->route ? c->route->pattern : "-");
+    call_fail(c, ERR_INTERNAL, NULL, "the change was not saved; retry later");
+}
+
+void call_run_on_worker(gw_call_t *c, pool_kind_t pool, void *worker_ctx)
+{
+    struct gw_call_internal *in = c->internal;
+    in->fallback = NULL; /* the step runs: no fallback any more */
+    in->max_wait_ms = 0;
+    /* Run steps inline while they stay on this pool: saves a hop. */
+    while (c->next && c->next_pool == pool) {
+        if (before_step_or_fail(c) != 0)
+            break;
+        if (pool == POOL_DB) {
+            c->db = worker_ctx;
+            if (db_conn_ensure(c->db) != 0) {
+                call_fail(c, ERR_DB_UNAVAILABLE, NULL, NULL);
+                c->db = NULL;
+                break;
+            }
+        }
+        gw_step_fn fn = c->next;
+        c->next = NULL;
+        if (pool == POOL_WECHAT) /* the WeChat calls of this step end by the deadline */
+            wx_set_thread_deadline(in->deadline_ms);
+        fn(c);
+        if (pool == POOL_WECHAT)
+            wx_set_thread_deadline(0);
+        if (c->db)
+            end_db_step(c, c->db);
+        c->db = NULL;
+        if (!c->next && c->status == 0)
+            call_fail(c, ERR_INTERNAL, NULL, "handler produced no result");
+    }
+}
+
 static void run_step_on_worker(pool_job_t *job, void *worker_ctx, int expired)
 {
     struct gw_call_internal *in = container_of(job, struct gw_call_internal, job);
     gw_call_t *c = in->call;
     log_set_request_id(c->request_id);
     if (expired) {
-        call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
+        if (!take_fallback(c))
+            call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
     } else {
-        /* Run steps inline while they stay on this pool: saves a hop. */
-        while (c->next && c->next_pool == in->pool) {
-            if (in->pool == POOL_DB) {
-                c->db = worker_ctx;
-                if (db_conn_ensure(c->db) != 0) {
-                    call_fail(c, ERR_DB_UNAVAILABLE, NULL, NULL);
-                    break;
-                }
-            }
-            gw_step_fn fn = c->next;
-            c->next = NULL;
-            fn(c);
-            db_end_step(c->db); /* rolls back a transaction the step left open */
-            c->db = NULL;
-            if (!c->next && c->status == 0)
-                call_fail(c, ERR_INTERNAL, NULL, "handler produced no result");
-        }
+        call_run_on_worker(c, in->pool, worker_ctx);
     }
     log_set_request_id(NULL);
     h2o_multithread_send_message(&in->thread->done_receiver, &in->msg);
@@ -244,6 +429,8 @@ static void advance(gw_call_t *c)
 {
     struct gw_call_internal *in = c->internal;
     while (c->next) {
+        if (before_step_or_fail(c) != 0)
+            break;
         if (c->next_pool == POOL_LOOP) {
             gw_step_fn fn = c->next;
             c->next = NULL;
@@ -255,15 +442,27 @@ static void advance(gw_call_t *c)
             continue;
         }
         worker_pool_t *pool = server_pool(in->thread, c->next_pool);
+        wx_class_t wx = c->next_pool == POOL_WECHAT && c->route ? c->route->wechat : WX_OTHER;
         in->pool = c->next_pool;
         in->job.run = run_step_on_worker;
+        in->job.cls = (int)wx;
+        in->job.max_wait_ms = in->max_wait_ms;
         in->in_worker = 1;
         if (pool && pool_submit(pool, &in->job) == 0)
             return;
         in->in_worker = 0;
-        call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
-        if (c->next_pool == POOL_DB)
+        pool_kind_t refused = c->next_pool;
+        if (refused == POOL_DB)
             metrics_db_rejected();
+        else if (refused == POOL_WECHAT)
+            metrics_wechat_pool_rejected((int)wx);
+        if (take_fallback(c))
+            continue;
+        if (refused == POOL_WECHAT)
+            call_fail(c, ERR_OVERLOADED, NULL, "too many WeChat requests of this kind (%s) in progress; retry later",
+                      wx_class_name(wx));
+        else
+            call_fail(c, ERR_OVERLOADED, NULL, "server is busy; retry later");
     }
     respond(c);
 }

@@ -3,12 +3,14 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
+#include "metrics_db.h"
 
 #define STMT_CACHE 96
 #define BACKOFF_MIN_MS 100
@@ -40,7 +42,7 @@ typedef struct {
     size_t text_cap;
     struct cell_at {
         size_t off, len; /* off NO_CELL for NULL */
-    } *cell;
+    } * cell;
     size_t cell_cap;
     char *names; /* the columns' names back to back, then one kind byte each */
     size_t names_cap;
@@ -57,7 +59,8 @@ struct db_conn {
     uint64_t affected, insert_id;
     cached_stmt_t cache[STMT_CACHE];
     int ncache;
-    long long retry_at_ms; /* earliest time of the next connect attempt */
+    long long retry_at_ms;  /* earliest time of the next connect attempt */
+    long long failed_at_ms; /* when the last failed attempt started */
     int backoff_ms;
     long long last_ok_ms; /* the last statement that got its answer */
     result_scratch_t scratch;
@@ -68,6 +71,39 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int tls_on;
+static const char *tls_ca_file;
+
+void db_set_tls(int on, const char *ca_file)
+{
+    tls_on = on;
+    tls_ca_file = ca_file && *ca_file ? ca_file : NULL;
+}
+
+void db_apply_tls(MYSQL *m)
+{
+    if (!tls_on)
+        return;
+    my_bool yes = 1;
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+    if (tls_ca_file)
+        mysql_optionsv(m, MYSQL_OPT_SSL_CA, tls_ca_file);
+}
+
+/* When a connection of this process last connected. Every connection of
+ * the gateway reaches the same server, so one that connects proves the
+ * server is back: the others stop backing off and try on their next job,
+ * instead of answering 503 for up to BACKOFF_MAX_MS after a restart. */
+static _Atomic long long last_connect_ok_ms;
+
+static void connected_at(long long t)
+{
+    long long seen = atomic_load(&last_connect_ok_ms);
+    while (seen < t && !atomic_compare_exchange_weak(&last_connect_ok_ms, &seen, t))
+        ;
 }
 
 int db_library_init(void)
@@ -152,8 +188,9 @@ static void set_error(db_conn_t *c, unsigned err, const char *msg)
     /* Any client-side communication error means the connection is unusable:
      * drop it (and its statements) and let the next job reconnect. */
     if (err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
-        err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC || err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ ||
-        err == 1927 /* ER_CONNECTION_KILLED */ || err == 1053 /* ER_SERVER_SHUTDOWN */) {
+        err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC ||
+        err == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */ || err == 1927 /* ER_CONNECTION_KILLED */ ||
+        err == 1053 /* ER_SERVER_SHUTDOWN */) {
         c->lost = 1;
         log_warn("db", "connection lost (%u: %s)", err, c->errmsg);
         close_conn(c);
@@ -193,7 +230,7 @@ int db_conn_ensure(db_conn_t *c)
         close_conn(c);
     }
     long long now = now_ms();
-    if (now < c->retry_at_ms) {
+    if (now < c->retry_at_ms && atomic_load(&last_connect_ok_ms) <= c->failed_at_ms) {
         c->lost = 1;
         c->err = CR_CONNECTION_ERROR;
         snprintf(c->errmsg, sizeof(c->errmsg), "database unavailable (reconnect backing off)");
@@ -208,35 +245,42 @@ int db_conn_ensure(db_conn_t *c)
     mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &qt);
     mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &qt);
     mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    db_apply_tls(c->mysql);
     /* No MYSQL_OPT_RECONNECT: it silently drops prepared statements. */
-    if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user,
-                            c->params.password, c->params.database,
-                            c->params.unix_socket ? 0 : (unsigned)c->params.port, c->params.unix_socket, 0)) {
+    if (!mysql_real_connect(c->mysql, c->params.unix_socket ? NULL : c->params.host, c->params.user, c->params.password,
+                            c->params.database, c->params.unix_socket ? 0 : (unsigned)c->params.port,
+                            c->params.unix_socket, 0)) {
         unsigned e = mysql_errno(c->mysql);
         snprintf(c->errmsg, sizeof(c->errmsg), "%s", mysql_error(c->mysql));
         mysql_close(c->mysql);
         c->mysql = NULL;
         c->err = e;
         c->lost = 1;
+        c->failed_at_ms = now;
         c->retry_at_ms = now + c->backoff_ms;
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         log_warn("db", "connect failed (%u: %s); next try in %d ms", e, c->errmsg, c->backoff_ms);
+        metrics_db_connect(0);
         return -1;
     }
     /* Bounded lock waits, so a stuck row never pins a worker for long, and
      * READ COMMITTED so conditional updates see the latest committed rows. */
-    const char *init = "SET SESSION innodb_lock_wait_timeout = 5, SESSION tx_isolation = 'READ-COMMITTED', time_zone = '+00:00'";
+    const char *init =
+        "SET SESSION innodb_lock_wait_timeout = 5, SESSION tx_isolation = 'READ-COMMITTED', time_zone = '+00:00'";
     if (mysql_real_query(c->mysql, init, strlen(init)) != 0) {
         set_error(c, mysql_errno(c->mysql), mysql_error(c->mysql));
         log_error("db", "session set-up failed (%u: %s)", c->err, c->errmsg);
         close_conn(c);
         c->lost = 1;
+        metrics_db_connect(0);
         return -1;
     }
     c->up = 1;
     c->backoff_ms = BACKOFF_MIN_MS;
     c->retry_at_ms = 0;
     c->last_ok_ms = now_ms();
+    connected_at(c->last_ok_ms);
+    metrics_db_connect(1);
     return 0;
 }
 
@@ -496,7 +540,8 @@ static int append_row(db_conn_t *c, MYSQL_STMT *st, int ncols, size_t *used, str
             return -1;
         char *dst = s->text + *used;
         if (s->error[col]) {
-            MYSQL_BIND whole = {.buffer_type = MYSQL_TYPE_STRING, .buffer = dst, .buffer_length = (unsigned long)len + 1};
+            MYSQL_BIND whole = {
+                .buffer_type = MYSQL_TYPE_STRING, .buffer = dst, .buffer_length = (unsigned long)len + 1};
             if (mysql_stmt_fetch_column(st, &whole, (unsigned)col, 0) != 0) {
                 set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
                 return -1;
@@ -565,8 +610,8 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
             goto Exit;
     }
     /* Pointer arrays first (aligned), then the bytes: kinds, names, cells. */
-    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + (size_t)ncols * sizeof(char *) +
-               names_len + (size_t)ncols + used);
+    r = malloc(sizeof(*r) + ncells * (sizeof(char *) + sizeof(size_t)) + (size_t)ncols * sizeof(char *) + names_len +
+               (size_t)ncols + used);
     if (!r)
         goto Exit;
     r->nrows = nrows;
@@ -654,6 +699,11 @@ void db_rollback(db_conn_t *c)
     if (c->up && c->mysql)
         mysql_real_query(c->mysql, "ROLLBACK", 8);
     c->in_tx = 0;
+}
+
+int db_in_transaction(const db_conn_t *c)
+{
+    return c && c->in_tx;
 }
 
 void db_end_step(db_conn_t *c)

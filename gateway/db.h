@@ -58,7 +58,7 @@ typedef enum { DB_COL_TEXT = 0, DB_COL_INT, DB_COL_NUMBER, DB_COL_BOOL } db_col_
  * SQL names the JSON. One block: freed whole by db_rows_free. */
 typedef struct {
     int nrows, ncols;
-    char **cells;   /* nrows * ncols */
+    char **cells; /* nrows * ncols */
     size_t *lens;
     const char **names;   /* ncols: the column's alias, or its name */
     unsigned char *kinds; /* ncols: db_col_kind_t */
@@ -77,6 +77,14 @@ typedef struct {
 
 /* Process set-up (before threads) and per-thread set-up of the client library. */
 int db_library_init(void);
+/* TLS for every connection opened after this call (set once, before the
+ * threads): on = require TLS and verify the server's certificate and name,
+ * against ca_file (a PEM file; NULL or "" = the system store). The string
+ * must outlive the connections. */
+void db_set_tls(int on, const char *ca_file);
+/* Applies that setting to a MYSQL handle before it connects (migrate.c). */
+struct st_mysql;
+void db_apply_tls(struct st_mysql *m);
 void db_library_end(void);
 void db_thread_init(void);
 void db_thread_end(void);
@@ -84,7 +92,10 @@ void db_thread_end(void);
 db_conn_t *db_conn_new(const db_params_t *params);
 void db_conn_free(db_conn_t *c);
 /* Connects if not connected. After a failure it waits out a backoff (100 ms
- * doubling to 5 s) before trying again, failing fast meanwhile. */
+ * doubling to 5 s) before trying again, failing fast meanwhile, unless
+ * another connection of the process has connected since that failure (the
+ * connections of a process are meant for one server: once it is back, all
+ * try at once). Attempts are counted in gateway_db_connects_total. */
 int db_conn_ensure(db_conn_t *c);
 int db_conn_is_up(const db_conn_t *c);
 
@@ -100,7 +111,10 @@ uint64_t db_insert_id(const db_conn_t *c);
 int db_begin(db_conn_t *c);
 int db_commit(db_conn_t *c);
 void db_rollback(db_conn_t *c); /* safe to call when no transaction is open */
-/* Called by the gateway after each DB step: rolls back a forgotten transaction. */
+/* 1 while a transaction is open (db_begin without its commit or rollback). */
+int db_in_transaction(const db_conn_t *c);
+/* For background jobs after each run: rolls back a forgotten transaction
+ * with a warning. (Request steps: call.c, which also fails the call.) */
 void db_end_step(db_conn_t *c);
 
 /* The last error: MariaDB errno (0 if none), message, and whether the
@@ -117,7 +131,7 @@ int db_conn_lost(const db_conn_t *c);
 int db_col(const db_rows_t *r, const char *name); /* index, or -1 */
 const char *db_get(const db_rows_t *r, int row, const char *name);
 long long db_get_int(const db_rows_t *r, int row, const char *name); /* 0 for NULL */
-size_t db_get_len(const db_rows_t *r, int row, const char *name);   /* bytes; 0 for NULL */
+size_t db_get_len(const db_rows_t *r, int row, const char *name);    /* bytes; 0 for NULL */
 int db_is_null(const db_rows_t *r, int row, const char *name);
 
 /* Positional access, for the database module and code that walks every

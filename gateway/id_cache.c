@@ -8,7 +8,7 @@ typedef struct {
     long long id;        /* 0: empty */
     uint64_t generation; /* bumped by forget/clear */
     long long expires_ms;
-    int read;            /* read since stored (refresh ahead) */
+    int read; /* read since stored (refresh ahead) */
     char *value;
     size_t len;
 } slot_t;
@@ -70,8 +70,7 @@ uint64_t id_cache_generation(id_cache_t *c, long long id)
     return g;
 }
 
-int id_cache_put(id_cache_t *c, long long id, const void *value, size_t len, long long expires_ms,
-                 uint64_t generation)
+int id_cache_put(id_cache_t *c, long long id, const void *value, size_t len, long long expires_ms, uint64_t generation)
 {
     if (!c || id == 0)
         return 0;

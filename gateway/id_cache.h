@@ -42,8 +42,7 @@ int id_cache_get_fixed(id_cache_t *cache, long long id, long long now_ms, void *
 /* Refresh ahead: the ids (at most max) of values that were read since they
  * were stored and expire before now_ms + within_ms. A caller that loads
  * and stores them again keeps busy ids from ever missing. */
-size_t id_cache_due_for_refresh(id_cache_t *cache, long long now_ms, long long within_ms, long long *ids,
-                                size_t max);
+size_t id_cache_due_for_refresh(id_cache_t *cache, long long now_ms, long long within_ms, long long *ids, size_t max);
 /* Drops the id's value and invalidates reads of it in flight. */
 void id_cache_forget(id_cache_t *cache, long long id);
 /* Drops everything (e.g. after a bulk change). */

@@ -17,9 +17,9 @@ void idempotency_hash(const char *scope, const char *text, char out[65])
     unsigned int dlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     /* The scope is hashed too, with a separator no scope contains. */
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, scope, strlen(scope)) != 1 || EVP_DigestUpdate(ctx, "\n", 1) != 1 ||
-        EVP_DigestUpdate(ctx, text, strlen(text)) != 1 || EVP_DigestFinal_ex(ctx, digest, &dlen) != 1)
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(ctx, scope, strlen(scope)) != 1 ||
+        EVP_DigestUpdate(ctx, "\n", 1) != 1 || EVP_DigestUpdate(ctx, text, strlen(text)) != 1 ||
+        EVP_DigestFinal_ex(ctx, digest, &dlen) != 1)
         dlen = 0;
     EVP_MD_CTX_free(ctx);
     for (unsigned i = 0; i < 32; i++)
@@ -27,7 +27,7 @@ void idempotency_hash(const char *scope, const char *text, char out[65])
     out[64] = '\0';
 }
 
-int idempotency_check_key(gw_call_t *c)
+int idempotency_key_or_fail(gw_call_t *c)
 {
     const char *k = c->idempotency_key;
     if (!k || !*k) {
@@ -39,23 +39,21 @@ int idempotency_check_key(gw_call_t *c)
     for (size_t i = 0; ok && i < n; i++)
         ok = k[i] > 0x20 && k[i] < 0x7f;
     if (!ok) {
-        call_fail(c, ERR_INVALID_FIELD, "Idempotency-Key",
-                  "Idempotency-Key must be 1 to %d visible ASCII characters", KEY_MAX);
+        call_fail(c, ERR_INVALID_FIELD, "Idempotency-Key", "Idempotency-Key must be 1 to %d visible ASCII characters",
+                  KEY_MAX);
         return -1;
     }
     return 0;
 }
 
-static const char *SQL_CLAIM =
-    "INSERT INTO idempotency_keys (user_id, scope, idem_key, body_hash) VALUES (?, ?, ?, ?)";
+static const char *SQL_CLAIM = "INSERT INTO idempotency_keys (user_id, scope, idem_key, body_hash) VALUES (?, ?, ?, ?)";
 static const char *SQL_STORED =
     "SELECT body_hash, status, response FROM idempotency_keys WHERE user_id = ? AND scope = ? AND idem_key = ?";
 
 /* The key is taken: answers with the stored response or a mismatch. */
 static void answer_from_stored(gw_call_t *c, const char *scope, const char *hash)
 {
-    db_rows_t *r = db_query(c->db, SQL_STORED,
-                            DB_ARGS(DB_INT(c->user.id), DB_STR(scope), DB_STR(c->idempotency_key)));
+    db_rows_t *r = db_query(c->db, SQL_STORED, DB_ARGS(DB_INT(c->user.id), DB_STR(scope), DB_STR(c->idempotency_key)));
     if (!r) {
         call_fail_db(c);
         return;
@@ -79,7 +77,7 @@ static void answer_from_stored(gw_call_t *c, const char *scope, const char *hash
 
 idem_result_t idempotency_begin(gw_call_t *c, const char *scope, idem_claim_t *claim)
 {
-    if (idempotency_check_key(c) != 0)
+    if (idempotency_key_or_fail(c) != 0)
         return IDEM_ANSWERED;
     char *text = c->body ? cJSON_PrintUnformatted(c->body) : NULL;
     char hash[65];

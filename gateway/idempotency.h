@@ -37,10 +37,14 @@ typedef enum {
 /* 0 when the Idempotency-Key header is usable (1-128 visible ASCII
  * characters); otherwise -1 with a 400 in the call (missing -> MISSING_FIELD,
  * field "Idempotency-Key"). Lets a route check it before slower steps. */
-int idempotency_check_key(gw_call_t *c);
+int idempotency_key_or_fail(gw_call_t *c);
+/* Deprecated name (stage 2 of the handler conversion removes it). */
+#define idempotency_check_key idempotency_key_or_fail
 
 /* Checks the header, opens a transaction and claims the key for c->user.id
- * with the SHA-256 of the parsed JSON body. */
+ * with the SHA-256 of the parsed JSON body. Its result is documented above
+ * (IDEM_CLAIMED: go on; IDEM_ANSWERED: the call holds its answer, a replay
+ * or a failure: return), not the 0/-1 of the ..._or_fail helpers. */
 idem_result_t idempotency_begin(gw_call_t *c, const char *scope, idem_claim_t *claim);
 
 /* Stores the response (borrowed) in the claimed row, in the open

@@ -124,8 +124,7 @@ int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field,
     return 0;
 }
 
-int json_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field, long long lo, long long hi,
-                     long long *out)
+int json_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field, long long lo, long long hi, long long *out)
 {
     int present;
     if (json_opt_int_or_fail(c, obj, field, lo, hi, out, &present) != 0)

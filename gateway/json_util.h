@@ -32,7 +32,6 @@ int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field,
                          long long *out, int *present);
 int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int *out);
 
-
 /* Adds helpers: string or JSON null. */
 void json_add_string_or_null(cJSON *obj, const char *name, const char *value);
 

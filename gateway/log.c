@@ -43,8 +43,7 @@ int log_parse_level(const char *name, log_level_t *out)
         const char *name;
         log_level_t level;
     } names[] = {
-        {"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"warn", LOG_WARN},
-        {"warning", LOG_WARN}, {"error", LOG_ERROR},
+        {"debug", LOG_DEBUG}, {"info", LOG_INFO}, {"warn", LOG_WARN}, {"warning", LOG_WARN}, {"error", LOG_ERROR},
     };
 
     if (name == NULL || out == NULL)
@@ -121,8 +120,8 @@ void log_write(log_level_t level, const char *tag, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     pos = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
     /* The prefix is bounded (< 64 + tag + rid), far below LOG_LINE_MAX. */
-    pos += (size_t)snprintf(line + pos, sizeof line - pos, ".%03dZ %s [",
-                            (int)(ts.tv_nsec / 1000000), level_names[level]);
+    pos +=
+        (size_t)snprintf(line + pos, sizeof line - pos, ".%03dZ %s [", (int)(ts.tv_nsec / 1000000), level_names[level]);
     pos = put(line, pos, tag ? tag : "-", LOG_TAG_MAX);
     pos = put(line, pos, "] rid=", 6);
     pos = put(line, pos, t_request_id ? t_request_id : "-", LOG_RID_MAX);

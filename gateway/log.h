@@ -13,8 +13,7 @@ int log_parse_level(const char *name, log_level_t *out);
 void log_set_request_id(const char *request_id);
 const char *log_request_id(void);
 
-void log_write(log_level_t level, const char *tag, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_write(log_level_t level, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_debug(tag, ...) log_write(LOG_DEBUG, tag, __VA_ARGS__)
 #define log_info(tag, ...) log_write(LOG_INFO, tag, __VA_ARGS__)

@@ -14,8 +14,7 @@
 
 /* Writes s[0..keep_head) "****" s[len-keep_tail..len) into out, or just
  * "****" when s is shorter than min_len. */
-static void mask_middle(const char *s, size_t keep_head, size_t keep_tail, size_t min_len,
-                        char *out, size_t outsz)
+static void mask_middle(const char *s, size_t keep_head, size_t keep_tail, size_t min_len, char *out, size_t outsz)
 {
     size_t len;
 

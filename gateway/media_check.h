@@ -1,10 +1,12 @@
 /* media_check.h: WeChat's asynchronous content check of uploaded photos
- * (mediaCheckAsync, /work/shared/wechat-api.md §6b).
+ * (WeChat's security.mediaCheckAsync, version 2: POST /wxa/media_check_async
+ * with a public https URL of the image; WeChat fetches it and pushes the
+ * verdict to the message push within 30 minutes).
  *
  * An upload is submitted with a long-lived signed absolute URL under
  * public_base_url (empty: no submission, the upload stays 'unchecked').
  * WeChat answers with a trace_id at once and pushes the verdict later
- * (handlers/wechat_push.c). States of uploads.check_status:
+ * (handlers/ops/wechat.c). States of uploads.check_status:
  *   unchecked -> pending (submitted, trace_id recorded) -> pass | review | risky
  * 'risky' also sets hidden = 1. A failed submission, a verdict that never
  * comes (MEDIA_CHECK_RESULT_WAIT_S) and a "could not download" verdict are
@@ -22,7 +24,7 @@
 #include "db.h"
 #include "wechat_client.h"
 
-#define MEDIA_CHECK_SCENE 3           /* WeChat scene "forum": content other people see */
+#define MEDIA_CHECK_SCENE 3            /* WeChat scene "forum": content other people see */
 #define MEDIA_CHECK_RESULT_WAIT_S 3600 /* WeChat promises a verdict within 30 minutes */
 #define MEDIA_CHECK_MAX_ATTEMPTS 8
 

@@ -96,8 +96,8 @@ static int fs_put(media_store_t *s, const void *data, size_t len, char *out_key)
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return -1;
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2],
-                     rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    int n = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3],
+                     rnd[4], rnd[5], rnd[6], rnd[7]);
     if (n < 0 || (size_t)n >= sizeof(tmp))
         return -1;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);

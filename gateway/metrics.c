@@ -16,8 +16,11 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "metrics.h"
+#include "media_budget.h"
 #include "metrics_db.h"
 #include "wechat_client.h"
+#include "ratelimit.h"
+#include "router.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -31,10 +34,9 @@
 #define NBUCKETS 12
 #define DB_THREADS_MAX 64
 
-static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                           0.1,   0.25,   0.5,   1,    2.5,   5};
-static const char *const bucket_le_text[NBUCKETS] = {
-    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
+static const double bucket_le[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const char *const bucket_le_text[NBUCKETS] = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+                                                     "0.1",   "0.25",   "0.5",   "1",    "2.5",   "5"};
 
 typedef struct {
     _Atomic int ready; /* set with release once hash and labels are written */
@@ -64,7 +66,11 @@ typedef struct {
 static series_t req_slots[1024];
 static unsigned req_order[1024];
 static table_t req_table = {
-    .slots = req_slots, .order = req_order, .cap = 1024, .limit = 512, .hard = 768,
+    .slots = req_slots,
+    .order = req_order,
+    .cap = 1024,
+    .limit = 512,
+    .hard = 768,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "method=\"other\",route=\"other\",status=\"other\""},
 };
@@ -73,15 +79,24 @@ static series_t dur_slots[256];
 static hist_t dur_hist[256];
 static unsigned dur_order[256];
 static table_t dur_table = {
-    .slots = dur_slots, .hist = dur_hist, .order = dur_order, .cap = 256, .limit = 128,
-    .hard = 160, .lock = PTHREAD_MUTEX_INITIALIZER,
+    .slots = dur_slots,
+    .hist = dur_hist,
+    .order = dur_order,
+    .cap = 256,
+    .limit = 128,
+    .hard = 160,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "route=\"other\""}, /* unreachable: the fold key always fits */
 };
 
 static series_t wx_slots[512];
 static unsigned wx_order[512];
 static table_t wx_table = {
-    .slots = wx_slots, .order = wx_order, .cap = 512, .limit = 256, .hard = 384,
+    .slots = wx_slots,
+    .order = wx_order,
+    .cap = 512,
+    .limit = 256,
+    .hard = 384,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "endpoint=\"other\",result=\"other\""},
 };
@@ -89,18 +104,48 @@ static table_t wx_table = {
 static series_t notif_slots[128];
 static unsigned notif_order[128];
 static table_t notif_table = {
-    .slots = notif_slots, .order = notif_order, .cap = 128, .limit = 64, .hard = 96,
+    .slots = notif_slots,
+    .order = notif_order,
+    .cap = 128,
+    .limit = 64,
+    .hard = 96,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .overflow = {.labels = "outcome=\"other\""}, /* unreachable: the fold key always fits */
+};
+
+static series_t bg_slots[64];
+static unsigned bg_order[64];
+static table_t bg_table = {
+    .slots = bg_slots,
+    .order = bg_order,
+    .cap = 64,
+    .limit = 32,
+    .hard = 48,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .overflow = {.labels = "job=\"other\""}, /* unreachable: the fold key always fits */
 };
 
 static struct {
     _Atomic int seen, busy, total, queued;
 } db_pool[DB_THREADS_MAX];
 static _Atomic uint64_t db_rejected;
+static _Atomic uint64_t deadline_exceeded;
+static _Atomic uint64_t db_connects[2];                         /* [ok] */
+static _Atomic uint64_t token_refreshes[2];                     /* [ok] */
 static _Atomic uint64_t cache_lookups[METRICS_CACHE__COUNT][2]; /* [cache][hit] */
 static _Atomic uint64_t pushes[METRICS_PUSH__COUNT];
 static _Atomic uint64_t auth_refused[METRICS_AUTH__COUNT];
+static _Atomic uint64_t uploads_refused[METRICS_UPLOAD__COUNT];
+static _Atomic uint64_t rate_limited[RATE__COUNT][RL_KEY__COUNT];
+static _Atomic uint64_t rate_evictions;
+static _Atomic uint64_t wechat_rejected[WX__COUNT];
+static _Atomic uint64_t repair_check_skipped;
+static const char *const outbox_statuses[] = {"pending", "retrying", "sending"};
+#define OUTBOX_STATUSES 3
+static _Atomic long long outbox_oldest_s[OUTBOX_STATUSES], outbox_count[OUTBOX_STATUSES];
+static _Atomic uint64_t cache_refreshes[METRICS_CACHE__COUNT];
+static _Atomic int notif_in_flight;
+static hist_t notif_send_hist;
 
 /* ---- label sets ---- */
 
@@ -208,26 +253,30 @@ static void inc(series_t *s)
 
 /* ---- recording ---- */
 
-static void observe(const char *route_esc, double seconds)
+static void hist_add(hist_t *h, double seconds)
 {
-    char key[LABELS_MAX];
-    series_t *s;
-    hist_t *h;
     int i;
 
     if (!(seconds > 0)) /* also catches NaN */
         seconds = 0;
     if (seconds > 1e6) /* keeps the ns conversion in range */
         seconds = 1e6;
-    snprintf(key, sizeof key, "route=\"%s\"", route_esc);
-    s = find_or_add(&dur_table, key, dur_table.limit);
-    if (s == NULL)
-        s = fold(&dur_table, "route=\"other\"");
-    h = hist_of(&dur_table, s);
     for (i = 0; i < NBUCKETS && seconds > bucket_le[i]; i++)
         ;
     atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(seconds * 1e9 + 0.5), memory_order_relaxed);
+}
+
+static void observe(const char *route_esc, double seconds)
+{
+    char key[LABELS_MAX];
+    series_t *s;
+
+    snprintf(key, sizeof key, "route=\"%s\"", route_esc);
+    s = find_or_add(&dur_table, key, dur_table.limit);
+    if (s == NULL)
+        s = fold(&dur_table, "route=\"other\"");
+    hist_add(hist_of(&dur_table, s), seconds);
 }
 
 void metrics_request(const char *method, const char *route, int status, double seconds)
@@ -268,17 +317,41 @@ void metrics_wechat_call(const char *endpoint, int errcode)
     inc(s);
 }
 
-void metrics_notification(const char *outcome)
+/* One more in the series {name="value"} of a table with a single label;
+ * past the table's limit, in {name="other"}. */
+static void inc_single_label(table_t *t, const char *name, const char *value)
 {
-    char o[64], key[LABELS_MAX];
+    char v[64], key[LABELS_MAX];
     series_t *s;
 
-    escape_label(o, sizeof o, outcome != NULL ? outcome : "unknown");
-    snprintf(key, sizeof key, "outcome=\"%s\"", o);
-    s = find_or_add(&notif_table, key, notif_table.limit);
-    if (s == NULL)
-        s = fold(&notif_table, "outcome=\"other\"");
+    escape_label(v, sizeof v, value != NULL ? value : "unknown");
+    snprintf(key, sizeof key, "%s=\"%s\"", name, v);
+    s = find_or_add(t, key, t->limit);
+    if (s == NULL) {
+        snprintf(key, sizeof key, "%s=\"other\"", name);
+        s = fold(t, key);
+    }
     inc(s);
+}
+
+void metrics_notification(const char *outcome)
+{
+    inc_single_label(&notif_table, "outcome", outcome);
+}
+
+void metrics_background_run(const char *job)
+{
+    inc_single_label(&bg_table, "job", job);
+}
+
+void metrics_notification_sends_in_flight(int n)
+{
+    atomic_store_explicit(&notif_in_flight, n, memory_order_relaxed);
+}
+
+void metrics_notification_send_seconds(double seconds)
+{
+    hist_add(&notif_send_hist, seconds);
 }
 
 void metrics_db_pool(int thread_index, int busy, int total, int queued)
@@ -301,6 +374,64 @@ void metrics_auth_refused(metrics_auth_refusal_t reason)
 {
     if ((unsigned)reason < METRICS_AUTH__COUNT)
         atomic_fetch_add_explicit(&auth_refused[reason], 1, memory_order_relaxed);
+}
+
+void metrics_upload_refused(metrics_upload_refusal_t why)
+{
+    if ((unsigned)why < METRICS_UPLOAD__COUNT)
+        atomic_fetch_add_explicit(&uploads_refused[why], 1, memory_order_relaxed);
+}
+
+void metrics_rate_limited(int cls, int kind)
+{
+    if ((unsigned)cls < RATE__COUNT && (unsigned)kind < RL_KEY__COUNT)
+        atomic_fetch_add_explicit(&rate_limited[cls][kind], 1, memory_order_relaxed);
+}
+
+void metrics_rate_limit_evicted(void)
+{
+    atomic_fetch_add_explicit(&rate_evictions, 1, memory_order_relaxed);
+}
+
+void metrics_wechat_pool_rejected(int cls)
+{
+    if ((unsigned)cls < WX__COUNT)
+        atomic_fetch_add_explicit(&wechat_rejected[cls], 1, memory_order_relaxed);
+}
+
+void metrics_outbox_set(const char *status, long long oldest_s, long long count)
+{
+    for (int k = 0; k < OUTBOX_STATUSES; k++)
+        if (!strcmp(status, outbox_statuses[k])) {
+            atomic_store_explicit(&outbox_oldest_s[k], oldest_s, memory_order_relaxed);
+            atomic_store_explicit(&outbox_count[k], count, memory_order_relaxed);
+        }
+}
+
+void metrics_repair_check_skipped(void)
+{
+    atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
+}
+
+void metrics_db_connect(int ok)
+{
+    atomic_fetch_add_explicit(&db_connects[ok != 0], 1, memory_order_relaxed);
+}
+
+void metrics_wechat_token_refresh(int ok)
+{
+    atomic_fetch_add_explicit(&token_refreshes[ok != 0], 1, memory_order_relaxed);
+}
+
+void metrics_cache_refreshed(metrics_cache_t cache, unsigned n)
+{
+    if ((unsigned)cache < METRICS_CACHE__COUNT)
+        atomic_fetch_add_explicit(&cache_refreshes[cache], n, memory_order_relaxed);
+}
+
+void metrics_call_deadline_exceeded(void)
+{
+    atomic_fetch_add_explicit(&deadline_exceeded, 1, memory_order_relaxed);
 }
 
 void metrics_db_rejected(void)
@@ -364,27 +495,32 @@ static void render_counters(buf_t *b, table_t *t, const char *name, const char *
     }
     if (atomic_load_explicit(&t->overflow.count, memory_order_relaxed) > 0)
         bputf(b, "%s{%s} %llu\n", name, t->overflow.labels,
-              (unsigned long long)atomic_load_explicit(&t->overflow.count,
-                                                       memory_order_relaxed));
+              (unsigned long long)atomic_load_explicit(&t->overflow.count, memory_order_relaxed));
 }
 
+/* labels "" renders a series without labels. */
 static void render_one_hist(buf_t *b, const char *name, const char *labels, hist_t *h)
 {
     unsigned long long cum = 0, sum_ns;
+    const char *sep = labels[0] ? "," : "";
     int i;
 
     /* Each bucket is read once and summed here, so buckets are cumulative
      * and +Inf equals _count even while other threads keep recording. */
     for (i = 0; i < NBUCKETS; i++) {
         cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
-        bputf(b, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, bucket_le_text[i], cum);
+        bputf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, sep, bucket_le_text[i], cum);
     }
     cum += atomic_load_explicit(&h->buckets[NBUCKETS], memory_order_relaxed);
-    bputf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, cum);
+    bputf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, cum);
     sum_ns = atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
-    bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull,
-          sum_ns % 1000000000ull);
-    bputf(b, "%s_count{%s} %llu\n", name, labels, cum);
+    if (labels[0]) {
+        bputf(b, "%s_sum{%s} %llu.%09llu\n", name, labels, sum_ns / 1000000000ull, sum_ns % 1000000000ull);
+        bputf(b, "%s_count{%s} %llu\n", name, labels, cum);
+    } else {
+        bputf(b, "%s_sum %llu.%09llu\n", name, sum_ns / 1000000000ull, sum_ns % 1000000000ull);
+        bputf(b, "%s_count %llu\n", name, cum);
+    }
 }
 
 static void render_hists(buf_t *b, table_t *t, const char *name, const char *help)
@@ -432,20 +568,30 @@ char *metrics_render(size_t *len)
                     "HTTP requests by method, route pattern and status.");
     render_hists(&b, &dur_table, "gateway_http_request_duration_seconds",
                  "HTTP request duration in seconds by route pattern.");
-    render_counters(&b, &wx_table, "gateway_wechat_calls_total",
-                    "WeChat API calls by endpoint and result.");
-    render_counters(&b, &notif_table, "gateway_notifications_total",
-                    "Notifications by outcome.");
-    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.",
-                    0);
-    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.",
-                    1);
-    render_db_gauge(&b, "gateway_db_queue_length",
-                    "Database jobs waiting for a connection per loop thread.", 2);
-    header(&b, "gateway_db_queue_rejected_total", "counter",
-           "Database jobs rejected because the wait queue was full.");
+    render_counters(&b, &wx_table, "gateway_wechat_calls_total", "WeChat API calls by endpoint and result.");
+    render_counters(&b, &notif_table, "gateway_notifications_total", "Notifications by outcome.");
+    header(&b, "gateway_notification_sends_in_flight", "gauge",
+           "WeChat subscribe sends of the notification dispatcher in flight now.");
+    bputf(&b, "gateway_notification_sends_in_flight %d\n",
+          atomic_load_explicit(&notif_in_flight, memory_order_relaxed));
+    header(&b, "gateway_notification_send_seconds", "histogram",
+           "Time of one notification send, from start to WeChat's answer (a token replay included).");
+    render_one_hist(&b, "gateway_notification_send_seconds", "", &notif_send_hist);
+    render_db_gauge(&b, "gateway_db_pool_busy", "Database connections in use per loop thread.", 0);
+    render_db_gauge(&b, "gateway_db_pool_size", "Database connections open per loop thread.", 1);
+    render_db_gauge(&b, "gateway_db_queue_length", "Database jobs waiting for a connection per loop thread.", 2);
+    header(&b, "gateway_db_queue_rejected_total", "counter", "Database jobs rejected because the wait queue was full.");
     bputf(&b, "gateway_db_queue_rejected_total %llu\n",
           (unsigned long long)atomic_load_explicit(&db_rejected, memory_order_relaxed));
+    header(&b, "gateway_db_connects_total", "counter",
+           "Connection attempts to MariaDB; past start-up each one is a reconnect.");
+    for (int ok = 1; ok >= 0; ok--)
+        bputf(&b, "gateway_db_connects_total{result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+              (unsigned long long)atomic_load_explicit(&db_connects[ok], memory_order_relaxed));
+    header(&b, "gateway_wechat_token_refreshes_total", "counter", "Fetches of the WeChat access token.");
+    for (int ok = 1; ok >= 0; ok--)
+        bputf(&b, "gateway_wechat_token_refreshes_total{result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+              (unsigned long long)atomic_load_explicit(&token_refreshes[ok], memory_order_relaxed));
     static const char *const cache_names[METRICS_CACHE__COUNT] = {"auth", "repair_detail"};
     header(&b, "gateway_cache_lookups_total", "counter", "In-memory cache lookups by cache and result.");
     for (int k = 0; k < METRICS_CACHE__COUNT; k++)
@@ -459,8 +605,8 @@ char *metrics_render(size_t *len)
     header(&b, "gateway_wechat_token_forced_total", "counter",
            "Forced refreshes of the shared WeChat access token made by this process.");
     bputf(&b, "gateway_wechat_token_forced_total %ld\n", wx_token_forced_count());
-    static const char *const push_names[METRICS_PUSH__COUNT] = {
-        "accepted", "bad_signature", "stale", "replayed", "bad_encryption", "mode_refused"};
+    static const char *const push_names[METRICS_PUSH__COUNT] = {"accepted", "bad_signature",  "stale",
+                                                                "replayed", "bad_encryption", "mode_refused"};
     header(&b, "gateway_wechat_pushes_total", "counter", "WeChat message pushes by result.");
     for (int k = 0; k < METRICS_PUSH__COUNT; k++)
         bputf(&b, "gateway_wechat_pushes_total{result=\"%s\"} %llu\n", push_names[k],
@@ -471,6 +617,60 @@ char *metrics_render(size_t *len)
     for (int k = 0; k < METRICS_AUTH__COUNT; k++)
         bputf(&b, "gateway_auth_refused_total{reason=\"%s\"} %llu\n", refusal_names[k],
               (unsigned long long)atomic_load_explicit(&auth_refused[k], memory_order_relaxed));
+    static const char *const upload_refusal_names[METRICS_UPLOAD__COUNT] = {"quota_count", "quota_bytes",
+                                                                            "image_too_large", "decode_busy"};
+    header(&b, "gateway_uploads_refused_total", "counter", "Uploads refused before anything was stored, by reason.");
+    for (int k = 0; k < METRICS_UPLOAD__COUNT; k++)
+        bputf(&b, "gateway_uploads_refused_total{reason=\"%s\"} %llu\n", upload_refusal_names[k],
+              (unsigned long long)atomic_load_explicit(&uploads_refused[k], memory_order_relaxed));
+    media_budget_t *budget = media_budget_default();
+    if (budget) {
+        header(&b, "gateway_image_decode_budget_bytes", "gauge",
+               "Bytes of the image decode budget reserved now (used) and in all (capacity).");
+        bputf(&b, "gateway_image_decode_budget_bytes{state=\"used\"} %zu\n", media_budget_used(budget));
+        bputf(&b, "gateway_image_decode_budget_bytes{state=\"capacity\"} %zu\n", budget->capacity);
+    }
+
+    header(&b, "gateway_rate_limited_total", "counter",
+           "Requests refused by a rate limit, by route class and key (ip or user).");
+    for (int k = 0; k < RATE__COUNT; k++)
+        for (int kind = 0; kind < RL_KEY__COUNT; kind++)
+            bputf(&b, "gateway_rate_limited_total{class=\"%s\",key=\"%s\"} %llu\n", rate_class_name(k),
+                  kind == RL_KEY_IP ? "ip" : "user",
+                  (unsigned long long)atomic_load_explicit(&rate_limited[k][kind], memory_order_relaxed));
+    header(&b, "gateway_rate_limit_evictions_total", "counter",
+           "Rate-limit buckets dropped to make room for another client (the table is full).");
+    bputf(&b, "gateway_rate_limit_evictions_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&rate_evictions, memory_order_relaxed));
+    header(&b, "gateway_wechat_pool_rejected_total", "counter",
+           "WeChat jobs refused at once because their class was over its share of the pool.");
+    for (int k = 0; k < WX__COUNT; k++)
+        bputf(&b, "gateway_wechat_pool_rejected_total{class=\"%s\"} %llu\n", wx_class_name(k),
+              (unsigned long long)atomic_load_explicit(&wechat_rejected[k], memory_order_relaxed));
+    header(&b, "gateway_repair_check_skipped_total", "counter",
+           "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
+    bputf(&b, "gateway_repair_check_skipped_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
+    header(&b, "gateway_cache_refreshes_total", "counter", "Cache entries reloaded ahead of their expiry, by cache.");
+    for (int k = 0; k < METRICS_CACHE__COUNT; k++)
+        bputf(&b, "gateway_cache_refreshes_total{cache=\"%s\"} %llu\n", cache_names[k],
+              (unsigned long long)atomic_load_explicit(&cache_refreshes[k], memory_order_relaxed));
+    render_counters(&b, &bg_table, "gateway_background_runs_total",
+                    "Completed runs of each background job (sweepers, dispatcher, polls).");
+    header(&b, "gateway_notification_outbox_oldest_seconds", "gauge",
+           "Age of the oldest unfinished notification event by status (0: none), read every "
+           "notification_outbox_age_interval_ms.");
+    for (int k = 0; k < OUTBOX_STATUSES; k++)
+        bputf(&b, "gateway_notification_outbox_oldest_seconds{status=\"%s\"} %lld\n", outbox_statuses[k],
+              atomic_load_explicit(&outbox_oldest_s[k], memory_order_relaxed));
+    header(&b, "gateway_notification_outbox_events", "gauge", "Unfinished notification events by status.");
+    for (int k = 0; k < OUTBOX_STATUSES; k++)
+        bputf(&b, "gateway_notification_outbox_events{status=\"%s\"} %lld\n", outbox_statuses[k],
+              atomic_load_explicit(&outbox_count[k], memory_order_relaxed));
+    header(&b, "gateway_call_deadline_exceeded_total", "counter",
+           "Requests answered 503 DEADLINE_EXCEEDED: their next step would have started after call_deadline_ms.");
+    bputf(&b, "gateway_call_deadline_exceeded_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&deadline_exceeded, memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

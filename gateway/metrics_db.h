@@ -1,5 +1,6 @@
 /* metrics_db.h: database pool gauges, exported by metrics_render() (metrics.h).
- * Thread-safe and cheap (relaxed atomic stores); call them from the loop. */
+ * Thread-safe and cheap (relaxed atomics); the pool gauges are called from
+ * the loop, metrics_db_connect from whichever thread connects. */
 #ifndef GW_METRICS_DB_H
 #define GW_METRICS_DB_H
 
@@ -11,5 +12,8 @@ void metrics_db_pool(int thread_index, int busy, int total, int queued);
 /* One job refused because the wait queue was full (the 503 path):
  * gateway_db_queue_rejected_total. */
 void metrics_db_rejected(void);
+/* One attempt to open a database connection (any connection of the process,
+ * reconnects included): gateway_db_connects_total{result="ok"|"failed"}. */
+void metrics_db_connect(int ok);
 
 #endif

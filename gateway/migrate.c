@@ -1,12 +1,15 @@
 #include "migrate.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <errmsg.h>
 #include <mysql.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "roles.h"
 
 typedef struct {
@@ -56,20 +59,56 @@ long long migrate_latest_file_version(const char *dir)
     return v;
 }
 
+int migrate_db_login(const gw_config_t *cfg, const char **user, char *password, size_t passwordsz)
+{
+    if (!*cfg->migrate_db_user) {
+        *user = cfg->db_user;
+        return snprintf(password, passwordsz, "%s", cfg->db_password) < (int)passwordsz ? 0 : -1;
+    }
+    *user = cfg->migrate_db_user;
+    password[0] = '\0';
+    if (!*cfg->migrate_db_password_file)
+        return 0;
+    FILE *f = fopen(cfg->migrate_db_password_file, "r");
+    if (!f) {
+        fprintf(stderr, "config: migrate_db_password_file: cannot open %s: %s\n", cfg->migrate_db_password_file,
+                strerror(errno));
+        return -1;
+    }
+    size_t n = fread(password, 1, passwordsz - 1, f);
+    fclose(f);
+    password[n] = '\0';
+    password[strcspn(password, "\r\n")] = '\0';
+    return 0;
+}
+
 static MYSQL *connect_db(const gw_config_t *cfg, int multi)
 {
+    const char *user;
+    char password[1024];
+    if (migrate_db_login(cfg, &user, password, sizeof(password)) != 0)
+        return NULL;
     MYSQL *m = mysql_init(NULL);
     unsigned timeout = (unsigned)((cfg->db_connect_timeout_ms + 999) / 1000);
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    db_apply_tls(m);
     const char *sock = cfg->db_socket && *cfg->db_socket ? cfg->db_socket : NULL;
-    if (!mysql_real_connect(m, sock ? NULL : cfg->db_host, cfg->db_user, cfg->db_password, cfg->db_name,
-                            sock ? 0 : (unsigned)cfg->db_port, sock, multi ? CLIENT_MULTI_STATEMENTS : 0)) {
+    /* Schema changes need rights the serving user should not have. */
+    MYSQL *ok = mysql_real_connect(m, sock ? NULL : cfg->db_host, user, password, cfg->db_name,
+                                   sock ? 0 : (unsigned)cfg->db_port, sock, multi ? CLIENT_MULTI_STATEMENTS : 0);
+    OPENSSL_cleanse(password, sizeof(password));
+    if (!ok) {
         fprintf(stderr, "migrate: cannot connect to the database: %s\n", mysql_error(m));
         mysql_close(m);
         return NULL;
     }
     return m;
+}
+
+MYSQL *migrate_connect(const gw_config_t *cfg)
+{
+    return connect_db(cfg, 0);
 }
 
 static int query(MYSQL *m, const char *sql)

@@ -176,7 +176,8 @@ mp_status_t multipart_parse(const char *body, size_t len, const char *boundary, 
             hdr_end = p;
             data = p + 2;
         } else {
-            size_t window = (size_t)(end - p) < MULTIPART_HEADERS_MAX + 4 ? (size_t)(end - p) : MULTIPART_HEADERS_MAX + 4;
+            size_t window =
+                (size_t)(end - p) < MULTIPART_HEADERS_MAX + 4 ? (size_t)(end - p) : MULTIPART_HEADERS_MAX + 4;
             const char *blank = memmem(p, window, "\r\n\r\n", 4);
             if (!blank)
                 return (size_t)(end - p) > MULTIPART_HEADERS_MAX ? MP_ERR_BAD_HEADERS : MP_ERR_UNTERMINATED;

@@ -10,15 +10,15 @@
 #define GW_MULTIPART_H
 #include <stddef.h>
 
-#define MULTIPART_BOUNDARY_MAX 70   /* RFC 2046 */
-#define MULTIPART_HEADERS_MAX 8192  /* bytes of one part's header block */
+#define MULTIPART_BOUNDARY_MAX 70  /* RFC 2046 */
+#define MULTIPART_HEADERS_MAX 8192 /* bytes of one part's header block */
 
 typedef struct {
-    const char *name;          /* Content-Disposition name="..." (quotes removed, escapes kept) */
+    const char *name; /* Content-Disposition name="..." (quotes removed, escapes kept) */
     size_t name_len;
-    const char *filename;      /* filename="..." or NULL: informational only */
+    const char *filename; /* filename="..." or NULL: informational only */
     size_t filename_len;
-    const char *content_type;  /* the part's Content-Type or NULL: informational only */
+    const char *content_type; /* the part's Content-Type or NULL: informational only */
     size_t content_type_len;
     const char *data;
     size_t len;
@@ -26,10 +26,10 @@ typedef struct {
 
 typedef enum {
     MP_OK = 0,
-    MP_ERR_NO_BOUNDARY,    /* no opening boundary line */
-    MP_ERR_UNTERMINATED,   /* the closing boundary "--<boundary>--" is missing */
+    MP_ERR_NO_BOUNDARY,  /* no opening boundary line */
+    MP_ERR_UNTERMINATED, /* the closing boundary "--<boundary>--" is missing */
     MP_ERR_TOO_MANY_PARTS,
-    MP_ERR_BAD_HEADERS,    /* header block too long, malformed, or without form-data name */
+    MP_ERR_BAD_HEADERS, /* header block too long, malformed, or without form-data name */
 } mp_status_t;
 
 /* Extracts the boundary from a Content-Type value. Returns 0, -1 when the

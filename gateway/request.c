@@ -1,6 +1,7 @@
-/* request.c: turns an h2o request into a call: request id, route, body
- * limits and parsing, client address, session token. Loop thread only;
- * everything here is cheap and never blocks. */
+/* request.c: turns an h2o request into a call: request id, route, client
+ * address, rate limits, session token, body limits and parsing. Loop
+ * thread only (request_body_or_fail: any thread); everything here is cheap
+ * and never blocks. */
 #include "request.h"
 
 #include <arpa/inet.h>
@@ -13,10 +14,13 @@
 
 #include "call_internal.h"
 #include "config.h"
+#include "console_session.h"
 #include "json_util.h"
+#include "ratelimit.h"
 #include "roles.h"
 #include "session_token.h"
 #include "users.h"
+#include "utf8.h"
 
 static _Thread_local unsigned long long rid_counter;
 static _Thread_local unsigned rid_prefix;
@@ -68,7 +72,7 @@ static int is_tls(h2o_req_t *req)
 /* The client's address. Behind a TLS-terminating balancer (plain listener, a
  * trusted peer) it is the rightmost X-Forwarded-For entry that is not itself
  * a trusted proxy; headers from anyone else are ignored. */
-static void client_ip(h2o_req_t *req, char *out, size_t outsz)
+void request_client_ip(h2o_req_t *req, char *out, size_t outsz)
 {
     peer_ip(req, out, outsz);
     if (is_tls(req) || !server_is_trusted_proxy(out))
@@ -106,54 +110,97 @@ static int method_has_body(const gw_call_t *c)
            !strcmp(c->method, "DELETE");
 }
 
-static int is_json_content_type(const h2o_iovec_t *ct)
+static int is_json_content_type(const char *ct)
 {
     static const char want[] = "application/json";
-    if (!ct || ct->len < sizeof(want) - 1 || strncasecmp(ct->base, want, sizeof(want) - 1) != 0)
+    if (!ct || strncasecmp(ct, want, sizeof(want) - 1) != 0)
         return 0;
-    return ct->len == sizeof(want) - 1 || ct->base[sizeof(want) - 1] == ';' || ct->base[sizeof(want) - 1] == ' ';
+    return ct[sizeof(want) - 1] == '\0' || ct[sizeof(want) - 1] == ';' || ct[sizeof(want) - 1] == ' ';
 }
 
-/* Reads the body the route wants. Returns -1 with the call failed. */
-static int read_body(gw_call_t *c, h2o_req_t *req)
+static void fail_out_of_memory(gw_call_t *c)
 {
+    call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+}
+
+/* The largest body the route takes: uploads up to max_body_bytes (h2o's own
+ * limit), everything else up to json_max_bytes. */
+static size_t route_body_limit(const route_t *r)
+{
+    return (size_t)(r->rate == RATE_UPLOADS ? gw_cfg->max_body_bytes : gw_cfg->json_max_bytes);
+}
+
+/* Keeps what the body step needs from the request: its Content-Type and a
+ * copy of a body the route will read, or only the fact that it is too large.
+ * Nothing is judged here: an unauthenticated caller must get 401 whatever
+ * the body. -1 with the call failed (out of memory). */
+int request_capture_body(gw_call_t *c, h2o_req_t *req)
+{
+    struct gw_call_internal *in = c->internal;
     const h2o_iovec_t *ct = find_header(req, H2O_TOKEN_CONTENT_TYPE);
-    if (ct)
-        c->content_type = dup_iovec(ct->base, ct->len);
     size_t len = req->entity.base ? req->entity.len : 0;
+    if (ct && !(c->content_type = dup_iovec(ct->base, ct->len)))
+        goto NoMemory;
+    size_t limit = route_body_limit(c->route);
+    if (len > limit) {
+        in->body_too_large = limit;
+        return 0;
+    }
+    if (c->route->body == BODY_NONE || (c->route->body == BODY_JSON && (!method_has_body(c) || len == 0)))
+        return 0;
+    if (!(c->raw = dup_iovec(len ? req->entity.base : "", len)))
+        goto NoMemory;
+    c->raw_len = len;
+    return 0;
+NoMemory:
+    fail_out_of_memory(c);
+    return -1;
+}
+
+int request_body_or_fail(gw_call_t *c)
+{
+    struct gw_call_internal *in = c->internal;
+    int rc = -1;
+    if (in->body_too_large) {
+        call_fail(c, ERR_PAYLOAD_TOO_LARGE, NULL, "%s body exceeds %zu bytes",
+                  c->route->body == BODY_JSON ? "JSON" : "request", in->body_too_large);
+        return -1;
+    }
     switch (c->route->body) {
     case BODY_NONE:
         return 0;
     case BODY_RAW:
-        if (len > (size_t)gw_cfg->max_body_bytes) {
-            call_fail(c, ERR_PAYLOAD_TOO_LARGE, NULL, "request body exceeds %d bytes", gw_cfg->max_body_bytes);
+        if (!c->raw && !(c->raw = strdup(""))) {
+            fail_out_of_memory(c);
             return -1;
         }
-        c->raw = dup_iovec(len ? req->entity.base : "", len);
-        c->raw_len = len;
         return 0;
     case BODY_JSON:
         break;
     }
-    if (!method_has_body(c) || len == 0) {
-        c->body = cJSON_CreateObject(); /* required fields then fail by name */
+    if (!c->raw) { /* no body, or a method without one: required fields then fail by name */
+        if (!(c->body = cJSON_CreateObject())) {
+            fail_out_of_memory(c);
+            return -1;
+        }
         return 0;
     }
-    if (len > (size_t)gw_cfg->json_max_bytes) {
-        call_fail(c, ERR_PAYLOAD_TOO_LARGE, NULL, "JSON body exceeds %d bytes", gw_cfg->json_max_bytes);
-        return -1;
-    }
-    if (!is_json_content_type(ct)) {
+    if (!is_json_content_type(c->content_type)) {
         call_fail(c, ERR_UNSUPPORTED_MEDIA, NULL, "Content-Type must be application/json");
-        return -1;
+        goto Exit;
     }
     const char *why = NULL;
-    c->body = json_parse_object(req->entity.base, len, gw_cfg->json_max_depth, &why);
+    c->body = json_parse_object(c->raw, c->raw_len, gw_cfg->json_max_depth, &why);
     if (!c->body) {
         call_fail(c, ERR_INVALID_JSON, NULL, "%s", why);
-        return -1;
+        goto Exit;
     }
-    return 0;
+    rc = 0;
+Exit:
+    free(c->raw); /* handlers of JSON routes see only c->body */
+    c->raw = NULL;
+    c->raw_len = 0;
+    return rc;
 }
 
 /* Checks the bearer token; on success the call continues with the user's
@@ -161,6 +208,10 @@ static int read_body(gw_call_t *c, h2o_req_t *req)
 static int authenticate(gw_call_t *c, h2o_req_t *req)
 {
     const h2o_iovec_t *auth = find_header(req, H2O_TOKEN_AUTHORIZATION);
+    if (!auth && c->cookie_session[0]) { /* the console: looked up on a DB worker */
+        c->console_session = 1;
+        return 0;
+    }
     if (!auth) {
         call_fail(c, ERR_UNAUTHENTICATED, NULL, "Authorization: Bearer <token> is required");
         return -1;
@@ -184,18 +235,53 @@ static int authenticate(gw_call_t *c, h2o_req_t *req)
     }
 }
 
+/* A value too long for its field is left empty: it cannot be a cookie we
+ * set. The User-Agent is shown to the staff member who scans a login code. */
+void request_capture_console(gw_call_t *c, h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        const h2o_iovec_t *v = &req->headers.entries[i].value;
+        if (!c->cookie_session[0])
+            console_cookie_value(v->base, v->len, CONSOLE_SESSION_COOKIE, c->cookie_session, sizeof(c->cookie_session));
+        if (!c->cookie_ticket[0])
+            console_cookie_value(v->base, v->len, CONSOLE_TICKET_COOKIE, c->cookie_ticket, sizeof(c->cookie_ticket));
+    }
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-csrf-token"), -1);
+    if (i != -1 && req->headers.entries[i].value.len < sizeof(c->csrf_header)) {
+        memcpy(c->csrf_header, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+        c->csrf_header[req->headers.entries[i].value.len] = '\0';
+    }
+    const h2o_iovec_t *ua = find_header(req, H2O_TOKEN_USER_AGENT);
+    if (ua) {
+        char *copy = dup_iovec(ua->base, ua->len < 4096 ? ua->len : 4096);
+        if (copy)
+            utf8_copy(c->user_agent, sizeof(c->user_agent), copy);
+        free(copy);
+    }
+}
+
+/* The order of the checks is part of the API: route (404/405), the
+ * address's rate limit (429), the token (401), the user's rate limit (429);
+ * then, once the user is loaded (401 if gone), the body (413, 415, 400)
+ * right before the route's first step (request_body_or_fail, run by call.c). */
 static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
 {
     size_t mlen = req->method.len < sizeof(c->method) - 1 ? req->method.len : sizeof(c->method) - 1;
     memcpy(c->method, req->method.base, mlen);
     c->method[mlen] = '\0';
-    c->path = dup_iovec(req->path_normalized.base, req->path_normalized.len);
-    if (req->query_at != SIZE_MAX)
-        c->query = dup_iovec(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
-    client_ip(req, c->client_ip, sizeof(c->client_ip));
+    if (!(c->path = dup_iovec(req->path_normalized.base, req->path_normalized.len)) ||
+        (req->query_at != SIZE_MAX &&
+         !(c->query = dup_iovec(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)))) {
+        fail_out_of_memory(c);
+        return;
+    }
+    request_client_ip(req, c->client_ip, sizeof(c->client_ip));
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
-    if (i != -1)
-        c->idempotency_key = dup_iovec(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+    if (i != -1 &&
+        !(c->idempotency_key = dup_iovec(req->headers.entries[i].value.base, req->headers.entries[i].value.len))) {
+        fail_out_of_memory(c);
+        return;
+    }
 
     if (t->stopping) {
         call_fail(c, ERR_SHUTTING_DOWN, NULL, NULL);
@@ -204,6 +290,8 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
     int status = 404;
     c->route = router_match(req->method.base, req->method.len, req->path_normalized.base, req->path_normalized.len,
                             &c->params, &status, c->allow, sizeof(c->allow));
+    if (ratelimit_ip_or_fail(c) != 0) /* unmatched paths count in the default class */
+        return;
     if (!c->route) {
         if (status == 405)
             call_fail(c, ERR_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; allowed: %s", c->method, c->allow);
@@ -211,25 +299,30 @@ static void prepare(gw_call_t *c, struct gw_thread *t, h2o_req_t *req)
             call_fail(c, ERR_NOT_FOUND, NULL, "no such endpoint");
         return;
     }
-    if (read_body(c, req) != 0)
+    request_capture_console(c, req);
+    /* A console session's user is known once its row is read: its rate
+     * limit is taken then (console_session.c). */
+    if (c->route->roles && (authenticate(c, req) != 0 || (!c->console_session && ratelimit_user_or_fail(c) != 0)))
         return;
-    if (c->route->roles) {
-        if (authenticate(c, req) != 0)
-            return;
-        call_then(c, POOL_LOOP, users_auth_loop_step);
-    } else {
-        call_then(c, c->route->pool, c->route->start);
-    }
+    if (request_capture_body(c, req) != 0)
+        return;
+    c->internal->body_pending = 1;
+    if (c->route->roles)
+        call_then_loop(c, c->console_session ? console_session_auth_loop_step : users_auth_loop_step);
+    else
+        call_then_route(c);
 }
 
 int request_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
-    struct gw_thread *t = H2O_STRUCT_FROM_MEMBER(struct gw_thread, ctx, req->conn->ctx);
+    struct gw_thread *t = server_this_thread();
     gw_call_t *c = call_new();
-    if (!c)
-        return -1;
-    c->internal->started_ms = monotonic_ms();
+    if (!c) { /* no call to answer through: h2o's own plain answer */
+        h2o_send_error_generic(req, 503, "Service Unavailable", "out of memory; retry later\n", 0);
+        return 0;
+    }
+    call_start_clock(c);
     make_request_id(c->request_id, sizeof(c->request_id));
     prepare(c, t, req);
     call_start(t, req, c);

@@ -9,12 +9,19 @@
 #include "metrics.h"
 #include "workers.h"
 
-static cJSON *envelope(gw_call_t *c)
+cJSON *response_envelope(gw_call_t *c)
 {
     cJSON *env = cJSON_CreateObject();
+    if (!env)
+        return NULL;
     if (c->err == ERR_NONE) {
-        cJSON_AddItemToObject(env, "data", c->data ? c->data : cJSON_CreateObject());
+        cJSON *data = c->data ? c->data : cJSON_CreateObject();
         c->data = NULL;
+        if (!data || !cJSON_AddItemToObject(env, "data", data)) {
+            cJSON_Delete(data);
+            cJSON_Delete(env);
+            return NULL;
+        }
         if (c->next_cursor)
             cJSON_AddStringToObject(env, "next_cursor", c->next_cursor);
         else if (cJSON_IsArray(cJSON_GetObjectItem(env, "data")))
@@ -26,10 +33,8 @@ static cJSON *envelope(gw_call_t *c)
         cJSON_AddStringToObject(e, "message", c->err_message[0] ? c->err_message : info->message);
         if (c->err_field[0])
             cJSON_AddStringToObject(e, "field", c->err_field);
-        if (c->err_details) {
-            cJSON_AddItemToObject(e, "details", c->err_details);
-            c->err_details = NULL;
-        }
+        if (c->err_details && cJSON_AddItemToObject(e, "details", c->err_details))
+            c->err_details = NULL; /* else call_free frees it */
     }
     cJSON_AddStringToObject(env, "request_id", c->request_id);
     return env;
@@ -43,7 +48,7 @@ static void add_header(h2o_req_t *req, const h2o_token_t *token, const char *val
     h2o_add_header(&req->pool, &req->res.headers, token, NULL, v.base, v.len);
 }
 
-void response_send(h2o_req_t *req, gw_call_t *c)
+char *response_prepare(h2o_req_t *req, gw_call_t *c, size_t *len_out, char *fallback, size_t fallback_size)
 {
     char *body;
     size_t len;
@@ -54,10 +59,21 @@ void response_send(h2o_req_t *req, gw_call_t *c)
         ctype = c->raw_content_type;
         c->raw_response = NULL;
     } else {
-        cJSON *env = envelope(c);
-        body = cJSON_PrintUnformatted(env);
+        cJSON *env = response_envelope(c);
+        body = env ? cJSON_PrintUnformatted(env) : NULL;
         cJSON_Delete(env);
-        len = strlen(body);
+        if (body) {
+            len = strlen(body);
+        } else {
+            len = (size_t)snprintf(fallback, fallback_size,
+                                   "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory while writing the "
+                                   "response\"},\"request_id\":\"%s\"}",
+                                   c->request_id);
+            if (len >= fallback_size) /* cut: only with a fallback buffer too small for the text */
+                len = fallback_size - 1;
+            c->status = 500;
+            c->err = ERR_INTERNAL;
+        }
     }
     int status = c->status ? c->status : 500;
     req->res.status = status;
@@ -74,15 +90,29 @@ void response_send(h2o_req_t *req, gw_call_t *c)
     }
     if (status == 405 && c->allow[0])
         add_header(req, H2O_TOKEN_ALLOW, c->allow);
+    for (size_t i = 0; i < sizeof(c->set_cookie) / sizeof(c->set_cookie[0]); i++)
+        if (c->set_cookie[i][0])
+            add_header(req, H2O_TOKEN_SET_COOKIE, c->set_cookie[i]);
+    *len_out = len;
+    return body;
+}
+
+void response_send(h2o_req_t *req, gw_call_t *c)
+{
+    /* When the envelope cannot be built for want of memory: a fixed one. */
+    char fallback[160];
+    size_t len;
+    char *body = response_prepare(req, c, &len, fallback, sizeof(fallback));
+    int status = req->res.status;
     /* Log before sending: once the response is out, h2o may dispose the
      * request, and with it the call. */
     double seconds = (double)(monotonic_ms() - c->internal->started_ms) / 1000.0;
     metrics_request(c->method, c->route ? c->route->pattern : "unmatched", status, seconds);
     log_set_request_id(c->request_id);
     log_write(status >= 500 ? LOG_WARN : LOG_INFO, "http", "%s %s %d %.1fms ip=%s user=%lld%s%s", c->method,
-              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id,
-              c->err ? " error=" : "", c->err ? err_info(c->err)->code : "");
+              c->path ? c->path : "-", status, seconds * 1000.0, c->client_ip, c->user.id, c->err ? " error=" : "",
+              c->err ? err_info(c->err)->code : "");
     log_set_request_id(NULL);
-    h2o_send_inline(req, body, len);
+    h2o_send_inline(req, body ? body : fallback, len); /* copies the body */
     free(body);
 }

@@ -10,7 +10,7 @@ enum {
     ROLE_SUPERVISOR = 1u << 4, /* granted per project */
     ROLE_ADMIN = 1u << 5,      /* global */
 };
-#define ROLE_ANY 0x80000000u   /* route flag: any logged-in user */
+#define ROLE_ANY 0x80000000u /* route flag: any logged-in user */
 #define ROLE_STAFF (ROLE_AGENT | ROLE_ENGINEER | ROLE_SUPERVISOR | ROLE_ADMIN)
 
 /* "owner" -> ROLE_OWNER; 0 if unknown. */

@@ -1,25 +1,59 @@
 #include "router.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "roles.h"
 
 #define MAX_ROUTES 256
 
 static const route_t *table[MAX_ROUTES];
+static const char *files[MAX_ROUTES];
 static size_t ntable;
 
-void router_add(const route_t *routes, size_t count)
+void router_add_file(const route_t *routes, size_t count, const char *file)
 {
     for (size_t i = 0; i < count; i++) {
-        if (ntable == MAX_ROUTES)
-            abort(); /* a programming error caught at start-up */
+        /* Programming errors, caught at start-up: a full table, or a route
+         * without exactly one first step. */
+        if (ntable == MAX_ROUTES || !routes[i].start == !routes[i].start_db ||
+            (routes[i].start_db && routes[i].pool != POOL_DB))
+            abort();
+        files[ntable] = file ? file : "?";
         table[ntable++] = &routes[i];
     }
+}
+
+size_t router_count(void)
+{
+    return ntable;
+}
+
+const route_t *router_route(size_t i, const char **file)
+{
+    if (i >= ntable)
+        return NULL;
+    if (file)
+        *file = files[i];
+    return table[i];
 }
 
 void router_reset(void)
 {
     ntable = 0;
+}
+
+const char *rate_class_name(rate_class_t cls)
+{
+    static const char *const names[RATE__COUNT] = {"default", "login", "leads", "uploads", "referral", "console"};
+    return (unsigned)cls < RATE__COUNT ? names[cls] : "default";
+}
+
+const char *wx_class_name(wx_class_t cls)
+{
+    static const char *const names[WX__COUNT] = {"other", "login", "phone", "text_check", "media_check", "qr"};
+    return (unsigned)cls < WX__COUNT ? names[cls] : "other";
 }
 
 /* Matches one pattern against a path (no query). Captures :name segments. */
@@ -36,7 +70,10 @@ static int match_path(const char *pattern, const char *path, size_t path_len, ro
             while (s < end && *s != '/')
                 s++;
             size_t len = (size_t)(s - seg);
-            if (len == 0 || len >= sizeof(params->value[0]) || params->count == ROUTER_MAX_PARAMS)
+            /* h2o's normalised path has %00 decoded: a NUL would cut the
+             * value short ("42%00x" read as "42"), so such a path is no match. */
+            if (len == 0 || len >= sizeof(params->value[0]) || params->count == ROUTER_MAX_PARAMS ||
+                memchr(seg, '\0', len))
                 return 0;
             params->name[params->count] = name;
             memcpy(params->value[params->count], seg, len);
@@ -75,4 +112,63 @@ const route_t *router_match(const char *method, size_t method_len, const char *p
     }
     *status = path_matched ? 405 : 404;
     return NULL;
+}
+
+/* "/api/v1/repairs/:id" as the API document writes it: "/api/v1/repairs/{id}". */
+static void print_pattern(FILE *out, const char *pattern)
+{
+    for (const char *p = pattern; *p;) {
+        if (*p == ':') {
+            const char *end = p + 1;
+            while (*end && *end != '/')
+                end++;
+            fprintf(out, "{%.*s}", (int)(end - p - 1), p + 1);
+            p = end;
+        } else {
+            fputc(*p++, out);
+        }
+    }
+}
+
+static void print_roles(FILE *out, unsigned roles)
+{
+    if (roles == 0) {
+        fputs("public", out);
+        return;
+    }
+    if (roles & ROLE_ANY) {
+        fputs("any", out);
+        return;
+    }
+    const char *sep = "";
+    for (unsigned bit = 1; bit <= ROLE_ADMIN; bit <<= 1) {
+        if (roles & bit) {
+            fprintf(out, "%s%s", sep, role_name(bit));
+            sep = ", ";
+        }
+    }
+}
+
+static int by_path_then_method(const void *a, const void *b)
+{
+    const route_t *ra = table[*(const size_t *)a], *rb = table[*(const size_t *)b];
+    int d = strcmp(ra->pattern, rb->pattern);
+    return d ? d : strcmp(ra->method, rb->method);
+}
+
+void router_print_index(FILE *out)
+{
+    size_t order[MAX_ROUTES];
+    for (size_t i = 0; i < ntable; i++)
+        order[i] = i;
+    qsort(order, ntable, sizeof(order[0]), by_path_then_method);
+    fputs("| method | path | roles | rate class | file |\n| --- | --- | --- | --- | --- |\n", out);
+    for (size_t k = 0; k < ntable; k++) {
+        const route_t *r = table[order[k]];
+        fprintf(out, "| `%s` | `", r->method);
+        print_pattern(out, r->pattern);
+        fputs("` | ", out);
+        print_roles(out, r->roles);
+        fprintf(out, " | %s | `%s` |\n", rate_class_name(r->rate), files[order[k]]);
+    }
 }

@@ -4,9 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base64url.h"
 
 #define MAX_KEYS 8
 
@@ -18,6 +21,8 @@ typedef struct {
 
 static signing_key_t keys[MAX_KEYS];
 static int nkeys;
+/* Signing and verifying read the keys; a reload (SIGHUP) replaces them. */
+static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 void session_keys_free(void)
 {
@@ -55,35 +60,16 @@ Fail:
     return -1;
 }
 
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = tbl[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = tbl[v & 63];
-    }
-    out[o] = '\0';
-}
-
 static void mac(const signing_key_t *k, const char *msg, size_t len, char out[48])
 {
     unsigned char digest[32];
     unsigned dlen = sizeof(digest);
     HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)msg, len, digest, &dlen);
-    b64url(digest, dlen, out);
+    b64url_encode(digest, dlen, out, 48);
 }
 
-int session_sign_sid(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
+/* The keys are read under keys_lock (session_keys_reload may swap them). */
+static int sign_locked(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
 {
     if (nkeys == 0)
         return -1;
@@ -91,7 +77,8 @@ int session_sign_sid(long long user_id, long long expires_at, char *out, size_t 
     if (RAND_bytes(nonce_bytes, sizeof(nonce_bytes)) != 1)
         return -1;
     char nonce[SESSION_ID_MAX];
-    b64url(nonce_bytes, sizeof(nonce_bytes), nonce);
+    if (b64url_encode(nonce_bytes, sizeof(nonce_bytes), nonce, sizeof(nonce)) < 0)
+        return -1;
     if (sid && (size_t)snprintf(sid, sidsz, "%s", nonce) >= sidsz)
         return -1;
     char msg[128];
@@ -103,11 +90,6 @@ int session_sign_sid(long long user_id, long long expires_at, char *out, size_t 
     if ((size_t)snprintf(out, outsz, "%s.%s", msg, sig) >= outsz)
         return -1;
     return 0;
-}
-
-int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
-{
-    return session_sign_sid(user_id, expires_at, out, outsz, NULL, 0);
 }
 
 /* Parses a decimal number made only of digits; -1 if not. */
@@ -124,14 +106,8 @@ static long long parse_num(const char *s, size_t len)
     return v;
 }
 
-session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id,
-                                long long *expires_at)
-{
-    return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
-}
-
-session_status_t session_verify_sid(const char *token, size_t len, long long now, long long *user_id,
-                                    long long *expires_at, char *sid, size_t sidsz)
+static session_status_t verify_locked(const char *token, size_t len, long long now, long long *user_id,
+                                      long long *expires_at, char *sid, size_t sidsz)
 {
     if (len == 0 || len > 200)
         return SESSION_INVALID;
@@ -177,4 +153,47 @@ session_status_t session_verify_sid(const char *token, size_t len, long long now
     if (expires_at)
         *expires_at = exp;
     return SESSION_OK;
+}
+
+int session_sign_sid(long long user_id, long long expires_at, char *out, size_t outsz, char *sid, size_t sidsz)
+{
+    pthread_rwlock_rdlock(&keys_lock);
+    int rc = sign_locked(user_id, expires_at, out, outsz, sid, sidsz);
+    pthread_rwlock_unlock(&keys_lock);
+    return rc;
+}
+
+int session_sign(long long user_id, long long expires_at, char *out, size_t outsz)
+{
+    return session_sign_sid(user_id, expires_at, out, outsz, NULL, 0);
+}
+
+session_status_t session_verify_sid(const char *token, size_t len, long long now, long long *user_id,
+                                    long long *expires_at, char *sid, size_t sidsz)
+{
+    pthread_rwlock_rdlock(&keys_lock);
+    session_status_t st = verify_locked(token, len, now, user_id, expires_at, sid, sidsz);
+    pthread_rwlock_unlock(&keys_lock);
+    return st;
+}
+
+session_status_t session_verify(const char *token, size_t len, long long now, long long *user_id, long long *expires_at)
+{
+    return session_verify_sid(token, len, now, user_id, expires_at, NULL, 0);
+}
+
+int session_keys_reload(const char *spec)
+{
+    static signing_key_t saved[MAX_KEYS];
+    pthread_rwlock_wrlock(&keys_lock);
+    int nsaved = nkeys;
+    memcpy(saved, keys, sizeof(keys));
+    int rc = session_keys_load(spec);
+    if (rc != 0) { /* keep serving with the keys in use */
+        memcpy(keys, saved, sizeof(keys));
+        nkeys = nsaved;
+    }
+    pthread_rwlock_unlock(&keys_lock);
+    OPENSSL_cleanse(saved, sizeof(saved));
+    return rc;
 }

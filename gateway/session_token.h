@@ -22,6 +22,10 @@ void session_keys_free(void);
 /* Longest session id, with its NUL. */
 #define SESSION_ID_MAX 24
 
+/* Replaces the keys while other threads sign and verify (SIGHUP). On a bad
+ * spec the keys in use stay and -1 is returned. Called from one thread at a
+ * time (the main thread). */
+int session_keys_reload(const char *spec);
 /* Writes the token into out (>= 160 bytes); returns 0 or -1. */
 int session_sign(long long user_id, long long expires_at, char *out, size_t outsz);
 /* As session_sign; also copies the new session id into sid (>= SESSION_ID_MAX). */

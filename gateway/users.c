@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "background.h"
+#include "call_internal.h"
 #include "config.h"
 #include "id_cache.h"
 #include "mask.h"
@@ -68,10 +69,10 @@ typedef enum { LOADED_NONE = 0, LOADED_OK, LOADED_DISABLED, LOADED_MANY_REVOKED 
  * cheaper for the server than aggregating the grants in a subquery, and
  * this runs before every authenticated request. The revoked sessions are
  * usually none: one index probe on (user_id, expires_at). */
-#define SQL_USER_COLUMNS                                                                                     \
-    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id) AS owner," \
-    " r.role, (SELECT GROUP_CONCAT(s.session_id SEPARATOR ',') FROM revoked_sessions s"                        \
-    "  WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"                                          \
+#define SQL_USER_COLUMNS                                                                                               \
+    "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id) AS owner,"      \
+    " r.role, (SELECT GROUP_CONCAT(s.session_id SEPARATOR ',') FROM revoked_sessions s"                                \
+    "  WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"                                                   \
     " FROM users u LEFT JOIN staff_roles r ON r.user_id = u.id"
 static const char *SQL_LOAD_USER = SQL_USER_COLUMNS " WHERE u.id = ?";
 
@@ -176,6 +177,7 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
         return; /* the entries expire and requests load them again */
     long long expires = monotonic_ms() + gw_cfg->auth_cache_ms;
     int found[REFRESH_BATCH] = {0};
+    unsigned refreshed = 0;
     for (int row = 0; row < r->nrows;) {
         auth_entry_t e;
         loaded_t how;
@@ -185,11 +187,12 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
             if (ids[i] == id) {
                 found[i] = 1;
                 if (how == LOADED_OK)
-                    id_cache_put(cache, id, &e, sizeof(e), expires, generation[i]);
+                    refreshed += (unsigned)id_cache_put(cache, id, &e, sizeof(e), expires, generation[i]);
                 else
                     id_cache_forget(cache, id); /* disabled, or too many revoked sessions to keep */
             }
     }
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, refreshed);
     for (int i = 0; i < n; i++)
         if (!found[i])
             id_cache_forget(cache, ids[i]);
@@ -246,7 +249,7 @@ static void authorize(gw_call_t *c)
         call_fail(c, ERR_FORBIDDEN, NULL, "this needs one of the roles this endpoint allows");
         return;
     }
-    call_then(c, c->route->pool, c->route->start);
+    call_then_route(c);
 }
 
 static int is_revoked(const auth_entry_t *e, const char *sid)
@@ -303,9 +306,9 @@ void users_auth_step(gw_call_t *c)
     }
     if (how == LOADED_MANY_REVOKED) {
         long long one;
-        int revoked = db_query_int(c->db, &one,
-                                   "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
-                                   DB_ARGS(DB_STR(c->session_id)));
+        int revoked =
+            db_query_int(c->db, &one, "SELECT 1 FROM revoked_sessions WHERE session_id = ? AND expires_at > NOW(3)",
+                         DB_ARGS(DB_STR(c->session_id)));
         if (revoked < 0) {
             call_fail_db(c);
             return;

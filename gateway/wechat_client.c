@@ -1,6 +1,8 @@
 /* wechat_client.c: blocking WeChat server API client (see wechat_client.h).
  *
  * Layers, bottom up:
+ *   wx_decode_reply()     a 200 reply's body -> result or errcode (no I/O; the
+ *                         wx_read_*() readers pick an endpoint's fields)
  *   attempt()             one HTTP request on the thread's curl handle
  *   call_with_retries()   -1 / 5xx / transport / timeout -> backoff, retry
  *   wx_call()             access token in the query; 40001/40014/42001 ->
@@ -29,6 +31,7 @@
 #include "mask.h"
 #include "metrics.h"
 #include "wechat_client_internal.h"
+#include "workers.h"
 
 #define WX_MAX_REPLY (4 * 1024 * 1024) /* QR codes are ~100 KiB; JSON far less */
 #define WX_MAX_BACKOFF_MS 30000
@@ -62,8 +65,8 @@ int wx_client_init(const wx_config_t *cfg)
     int curl_ok = 0, rc = -1;
     size_t n;
 
-    if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] ||
-        !cfg->appid[0] || !cfg->secret[0]) {
+    if (g.ready || !cfg || !cfg->api_base || !cfg->appid || !cfg->secret || !cfg->api_base[0] || !cfg->appid[0] ||
+        !cfg->secret[0]) {
         log_error("wechat", "wx_client_init: %s",
                   g.ready ? "already initialised" : "api_base, appid and secret are required");
         return -1; /* nothing to undo, and g must stay as it is */
@@ -73,8 +76,7 @@ int wx_client_init(const wx_config_t *cfg)
     g.cfg.appid = strdup(cfg->appid);
     g.cfg.secret = strdup(cfg->secret);
     g.cfg.ca_file = cfg->ca_file && cfg->ca_file[0] ? strdup(cfg->ca_file) : NULL;
-    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret ||
-        (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
+    if (!g.cfg.api_base || !g.cfg.appid || !g.cfg.secret || (cfg->ca_file && cfg->ca_file[0] && !g.cfg.ca_file))
         goto Exit;
     n = strlen(g.cfg.api_base);
     while (n > 0 && g.cfg.api_base[n - 1] == '/') /* paths start with '/' */
@@ -254,7 +256,7 @@ static long backoff_ms(int n)
     return d + rand_r(&seed) % (d / 4 + 1);
 }
 
-static int is_token_error(int errcode)
+int wx_is_token_error(int errcode)
 {
     return errcode == 40001 || errcode == 40014 || errcode == 42001;
 }
@@ -265,13 +267,22 @@ static int is_retryable(const wx_status_t *st)
            (st->errcode == WX_ERR_HTTP && st->http_status >= 500);
 }
 
+/* The end of the current request's time on this thread (0 = none). */
+static _Thread_local long long thread_deadline_ms;
+
+void wx_set_thread_deadline(long long deadline_ms)
+{
+    thread_deadline_ms = deadline_ms;
+}
+
+static long long time_left_ms(void)
+{
+    return thread_deadline_ms ? thread_deadline_ms - monotonic_ms() : 0x7fffffffffffffffLL;
+}
+
 /* ---- one HTTP attempt -------------------------------------------------- */
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int overflow;
-} buf_t;
+typedef wx_buf_t buf_t;
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -321,40 +332,38 @@ static int is_image_magic(const unsigned char *p, size_t n)
 
 /* The QR endpoint answers an image on success and JSON on failure. Decide by
  * Content-Type, but a body that starts like JSON is never taken as an image. */
-static int reply_is_image(const char *ct, const buf_t *b, char *ct_out, size_t ct_size)
+static int reply_is_image(const char *ct, const char *data, size_t len, char *ct_out, size_t ct_size)
 {
-    const unsigned char *p = (const unsigned char *)b->data;
+    const unsigned char *p = (const unsigned char *)data;
     size_t i = 0;
 
-    while (i < b->len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
         i++;
-    if (b->len == 0 || (i < b->len && p[i] == '{'))
+    if (len == 0 || (i < len && p[i] == '{'))
         return 0;
     if (ct && !strncasecmp(ct, "image/", 6)) {
         snprintf(ct_out, ct_size, "%.*s", (int)strcspn(ct, "; \t"), ct);
         return 1;
     }
-    if (is_image_magic(p, b->len)) {
+    if (is_image_magic(p, len)) {
         snprintf(ct_out, ct_size, "%s", p[0] == 0x89 ? "image/png" : "image/jpeg");
         return 1;
     }
     return 0;
 }
 
-/* Turns a 200 reply into res (errcode 0) or st (anything else). */
-static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t *res,
-                        wx_status_t *st)
+int wx_decode_reply(const wx_req_t *req, char **body, size_t len, const char *ct, wx_res_t *res, wx_status_t *st)
 {
     const cJSON *ec;
     long long code = 0;
     cJSON *json = NULL;
     int rc = -1;
 
-    if (!(req->accept_image && reply_is_image(ct, b, res->content_type, sizeof res->content_type))) {
-        json = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
+    if (!(req->accept_image && reply_is_image(ct, *body, len, res->content_type, sizeof res->content_type))) {
+        json = cJSON_ParseWithLength(*body ? *body : "", len);
         if (!cJSON_IsObject(json)) {
-            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", b->len,
-                          ct ? ", " : "", ct ? ct : "");
+            wx_status_set(st, WX_ERR_PARSE, "reply is not a JSON object (%zu bytes%s%s)", len, ct ? ", " : "",
+                          ct ? ct : "");
             goto Exit;
         }
         /* Missing errcode = 0; it may also come as a numeric string. */
@@ -374,9 +383,9 @@ static int decode_reply(const wx_req_t *req, buf_t *b, const char *ct, wx_res_t 
     }
     res->json = json;
     json = NULL;
-    res->raw = b->data;
-    res->raw_len = b->len;
-    b->data = NULL;
+    res->raw = *body;
+    res->raw_len = len;
+    *body = NULL;
     st->errcode = 0;
     rc = 0;
 Exit:
@@ -384,27 +393,11 @@ Exit:
     return rc;
 }
 
-static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_status_t *st)
+int wx_easy_setup(CURL *h, const wx_req_t *req, const char *url, char *errbuf, wx_buf_t *b, struct curl_slist **hdrs,
+                  wx_status_t *st)
 {
     const wx_config_t *cfg = &g.cfg;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
-    buf_t b = {0};
-    char *ct = NULL;
-    long http = 0;
-    CURLcode cc;
-    CURL *h;
-    int rc = -1;
 
-    st->attempts++;
-    st->http_status = 0;
-    st->errmsg[0] = '\0';
-    h = thread_handle();
-    if (!h) {
-        wx_status_set(st, WX_ERR_TRANSPORT, "curl_easy_init failed");
-        goto Exit;
-    }
-    curl_easy_reset(h); /* keeps the connection cache: keep-alive reuse */
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
@@ -418,39 +411,88 @@ static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_statu
     curl_easy_setopt(h, CURLOPT_USERAGENT, "gateway-wechat-client/1");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     if (req->body) {
         /* "Expect:" off: no 100-continue round trip for larger bodies. */
-        if (!(hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
-            !curl_slist_append(hdrs, "Expect:")) {
+        if (!(*hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
+            !curl_slist_append(*hdrs, "Expect:")) {
             wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
-            goto Exit;
+            return -1;
         }
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->body));
     }
-    cc = curl_easy_perform(h);
+    return 0;
+}
+
+int wx_easy_result(const wx_req_t *req, CURL *h, CURLcode cc, const char *errbuf, wx_buf_t *b, wx_res_t *res,
+                   wx_status_t *st)
+{
+    char *ct = NULL;
+    long http = 0;
+
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
     st->http_status = (int)http;
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         wx_status_set(st, WX_ERR_TIMEOUT, "timeout: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        goto Exit;
+        return -1;
     }
-    if (cc == CURLE_WRITE_ERROR && b.overflow) {
+    if (cc == CURLE_WRITE_ERROR && b->overflow) {
         wx_status_set(st, WX_ERR_PARSE, "reply larger than %d bytes", WX_MAX_REPLY);
-        goto Exit;
+        return -1;
     }
     if (cc != CURLE_OK) {
         wx_status_set(st, WX_ERR_TRANSPORT, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        goto Exit;
+        return -1;
     }
     if (http != 200) {
         wx_status_set(st, WX_ERR_HTTP, "HTTP status %ld", http);
-        goto Exit;
+        return -1;
     }
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    rc = decode_reply(req, &b, ct, res, st);
+    return wx_decode_reply(req, &b->data, b->len, ct, res, st);
+}
+
+static int attempt(const wx_req_t *req, const char *url, wx_res_t *res, wx_status_t *st)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
+    buf_t b = {0};
+    CURL *h = NULL;
+    CURLcode cc;
+    int rc = -1;
+    long long left = time_left_ms();
+    long timeout_ms = g.cfg.timeout_ms, connect_ms = g.cfg.connect_timeout_ms;
+
+    st->http_status = 0;
+    st->errmsg[0] = '\0';
+    if (left < WX_MIN_ATTEMPT_MS) {
+        wx_status_set(st, WX_ERR_DEADLINE, "the request's deadline leaves no time for this call");
+        goto Exit;
+    }
+    st->attempts++;
+    if (left < timeout_ms)
+        timeout_ms = (long)left;
+    if (connect_ms > timeout_ms)
+        connect_ms = timeout_ms;
+    h = thread_handle();
+    if (!h) {
+        wx_status_set(st, WX_ERR_TRANSPORT, "curl_easy_init failed");
+        goto Exit;
+    }
+    curl_easy_reset(h); /* keeps the connection cache: keep-alive reuse */
+    if (wx_easy_setup(h, req, url, errbuf, &b, &hdrs, st) != 0)
+        goto Exit;
+    /* The request's deadline may leave less than the configured timeouts. */
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    cc = curl_easy_perform(h);
+    if (cc == CURLE_OPERATION_TIMEDOUT && timeout_ms < g.cfg.timeout_ms) {
+        wx_status_set(st, WX_ERR_DEADLINE, "the request's deadline ended the call after %ld ms", timeout_ms);
+        goto Exit;
+    }
+    rc = wx_easy_result(req, h, cc, errbuf, &b, res, st);
 Exit:
     if (h) /* the handle must not keep pointers to this frame's buffers */
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -468,8 +510,10 @@ static int call_with_retries(const wx_req_t *req, const char *url, wx_res_t *res
         if (req->no_retry || n >= g.cfg.max_retries || !is_retryable(st))
             return -1;
         long delay = backoff_ms(n);
-        log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint,
-                 st->errcode, st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
+        if (time_left_ms() < delay + WX_MIN_ATTEMPT_MS)
+            return -1; /* no time left for another attempt: the last error stands */
+        log_info("wechat", "%s: errcode %d (http %d, %s), retry %d/%d in %ld ms", req->endpoint, st->errcode,
+                 st->http_status, st->errmsg, n + 1, g.cfg.max_retries, delay);
         sleep_ms(delay);
     }
 }
@@ -493,8 +537,8 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
         } else {
             tq = strdup("");
         }
-        if (!tq || asprintf(&url, "%s%s?%s%s%s", g.cfg.api_base, req->path, tq,
-                            tq[0] && req->query ? "&" : "", req->query ? req->query : "") < 0) {
+        if (!tq || asprintf(&url, "%s%s?%s%s%s", g.cfg.api_base, req->path, tq, tq[0] && req->query ? "&" : "",
+                            req->query ? req->query : "") < 0) {
             url = NULL;
             wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
             goto Exit;
@@ -504,10 +548,10 @@ int wx_call(const wx_req_t *req, wx_res_t *res, wx_status_t *st)
             rc = 0;
             goto Exit;
         }
-        if (!req->with_token || replayed || !is_token_error(st->errcode))
+        if (!req->with_token || replayed || !wx_is_token_error(st->errcode))
             goto Exit;
-        log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once",
-                 req->endpoint, st->errcode, st->errmsg);
+        log_info("wechat", "%s: access token rejected (errcode %d, %s); refreshing, replaying once", req->endpoint,
+                 st->errcode, st->errmsg);
         wx_token_invalidate(token, st->errcode);
         replayed = 1;
         explicit_bzero(url, strlen(url));
@@ -526,8 +570,7 @@ Exit:
         if (req->openid)
             mask_openid(req->openid, who, sizeof who);
         log_warn("wechat", "%s failed%s%s: errcode %d, http %d, attempts %d: %s", req->endpoint,
-                 who[0] ? " for openid " : "", who, st->errcode, st->http_status, st->attempts,
-                 st->errmsg);
+                 who[0] ? " for openid " : "", who, st->errcode, st->http_status, st->attempts, st->errmsg);
     }
     return rc;
 }
@@ -552,6 +595,19 @@ static char *print_body(cJSON *obj, wx_status_t *st)
     return s;
 }
 
+int wx_read_session(const wx_res_t *res, wx_session_t *out, wx_status_t *st)
+{
+    memset(out, 0, sizeof *out);
+    /* A "success" without openid is useless (EasyWeChat rejects it too). */
+    if (json_str(res->json, "openid", out->openid, sizeof out->openid, 1) != 0 ||
+        json_str(res->json, "session_key", out->session_key, sizeof out->session_key, 0) != 0 ||
+        json_str(res->json, "unionid", out->unionid, sizeof out->unionid, 0) != 0) {
+        bad_reply(st, "jscode2session", "without a valid openid");
+        return -1;
+    }
+    return 0;
+}
+
 int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
@@ -568,8 +624,8 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
         wx_status_set(st, WX_ERR_TRANSPORT, "wechat client not initialised");
         goto Exit;
     }
-    query = wx_query("appid", g.cfg.appid, "secret", g.cfg.secret, "js_code", js_code,
-                     "grant_type", "authorization_code", (char *)NULL);
+    query = wx_query("appid", g.cfg.appid, "secret", g.cfg.secret, "js_code", js_code, "grant_type",
+                     "authorization_code", (char *)NULL);
     if (!query) {
         wx_status_set(st, WX_ERR_TRANSPORT, "out of memory");
         goto Exit;
@@ -577,13 +633,8 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st)
     wx_req_t req = {.endpoint = "jscode2session", .path = "/sns/jscode2session", .query = query};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    /* A "success" without openid is useless (EasyWeChat rejects it too). */
-    if (json_str(res.json, "openid", out->openid, sizeof out->openid, 1) != 0 ||
-        json_str(res.json, "session_key", out->session_key, sizeof out->session_key, 0) != 0 ||
-        json_str(res.json, "unionid", out->unionid, sizeof out->unionid, 0) != 0) {
-        bad_reply(st, "jscode2session", "without a valid openid");
+    if (wx_read_session(&res, out, st) != 0)
         goto Exit;
-    }
     rc = 0;
 Exit:
     if (rc != 0)
@@ -598,12 +649,40 @@ Exit:
     return rc;
 }
 
+int wx_read_phone(const wx_res_t *res, const char *appid, wx_phone_t *out, wx_status_t *st)
+{
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(res->json, "phone_info");
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(info, "countryCode"), *wm;
+    char wm_appid[128];
+    long long ccn = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(info) || json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
+        json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
+        bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
+        return -1;
+    }
+    /* Documented as a string, seen as a number. */
+    if (cc && (wx_json_int(cc, &ccn) != 0 || ccn < 0 || ccn > 99999)) {
+        bad_reply(st, "getuserphonenumber", "with a bad countryCode");
+        return -1;
+    }
+    if (cc)
+        snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
+    /* The watermark says which app the number was issued for. */
+    wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
+    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] &&
+        (!appid || strcmp(wm_appid, appid) != 0)) {
+        bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
+        return -1;
+    }
+    return 0;
+}
+
 int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
-    const cJSON *info, *cc, *wm;
-    char *body = NULL, wm_appid[128];
-    long long ccn;
+    char *body = NULL;
     int rc = -1;
 
     status_init(st);
@@ -619,32 +698,12 @@ int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber",
-                    .body = body, .with_token = 1};
+    wx_req_t req = {
+        .endpoint = "getuserphonenumber", .path = "/wxa/business/getuserphonenumber", .body = body, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    info = cJSON_GetObjectItemCaseSensitive(res.json, "phone_info");
-    cc = cJSON_GetObjectItemCaseSensitive(info, "countryCode");
-    if (!cJSON_IsObject(info) ||
-        json_str(info, "phoneNumber", out->phone, sizeof out->phone, 1) != 0 ||
-        json_str(info, "purePhoneNumber", out->pure_phone, sizeof out->pure_phone, 0) != 0) {
-        bad_reply(st, "getuserphonenumber", "without phone_info.phoneNumber");
+    if (wx_read_phone(&res, g.cfg.appid, out, st) != 0)
         goto Exit;
-    }
-    /* Documented as a string, seen as a number. */
-    if (cc && (wx_json_int(cc, &ccn) != 0 || ccn < 0 || ccn > 99999)) {
-        bad_reply(st, "getuserphonenumber", "with a bad countryCode");
-        goto Exit;
-    }
-    if (cc)
-        snprintf(out->country_code, sizeof out->country_code, "%lld", ccn);
-    /* The watermark says which app the number was issued for. */
-    wm = cJSON_GetObjectItemCaseSensitive(info, "watermark");
-    if (json_str(wm, "appid", wm_appid, sizeof wm_appid, 0) == 0 && wm_appid[0] &&
-        strcmp(wm_appid, g.cfg.appid) != 0) {
-        bad_reply(st, "getuserphonenumber", "with a watermark for another appid");
-        goto Exit;
-    }
     rc = 0;
 Exit:
     if (rc != 0)
@@ -688,8 +747,10 @@ int wx_send_subscribe(const char *json_body, long long *msgid, wx_status_t *st)
     status_init(st);
     if (msgid)
         *msgid = 0;
-    wx_req_t req = {.endpoint = "subscribe_send", .path = "/cgi-bin/message/subscribe/send",
-                    .body = json_body ? json_body : "", .with_token = 1};
+    wx_req_t req = {.endpoint = "subscribe_send",
+                    .path = "/cgi-bin/message/subscribe/send",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     if (msgid)
@@ -700,12 +761,27 @@ Exit:
     return rc;
 }
 
-int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out,
-                     wx_status_t *st)
+int wx_read_seccheck(const wx_res_t *res, wx_seccheck_t *out, wx_status_t *st)
+{
+    /* errcode 0 only means the check ran; the verdict is result.suggest. */
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(res->json, "result");
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(result, "label");
+    long long lv = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(result) || json_str(result, "suggest", out->suggest, sizeof out->suggest, 1) ||
+        (label && (wx_json_int(label, &lv) != 0 || lv < 0 || lv > 2147483647)) ||
+        json_str(res->json, "trace_id", out->trace_id, sizeof out->trace_id, 0) != 0) {
+        bad_reply(st, "msg_sec_check", "without a valid result");
+        return -1;
+    }
+    out->label = (int)lv;
+    return 0;
+}
+
+int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out, wx_status_t *st)
 {
     wx_res_t res = {0};
-    const cJSON *result, *label;
-    long long lv = 0;
     char *body = NULL;
     int rc = -1;
 
@@ -713,28 +789,19 @@ int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_secc
     memset(out, 0, sizeof *out);
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddNumberToObject(o, "version", 2) ||
-        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
-        !cJSON_AddNumberToObject(o, "scene", scene) ||
+        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") || !cJSON_AddNumberToObject(o, "scene", scene) ||
         !cJSON_AddStringToObject(o, "content", content ? content : "")) {
         cJSON_Delete(o);
         o = NULL;
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body,
-                    .openid = openid, .with_token = 1};
+    wx_req_t req = {
+        .endpoint = "msg_sec_check", .path = "/wxa/msg_sec_check", .body = body, .openid = openid, .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    /* errcode 0 only means the check ran; the verdict is result.suggest. */
-    result = cJSON_GetObjectItemCaseSensitive(res.json, "result");
-    label = cJSON_GetObjectItemCaseSensitive(result, "label");
-    if (!cJSON_IsObject(result) || json_str(result, "suggest", out->suggest, sizeof out->suggest, 1) ||
-        (label && (wx_json_int(label, &lv) != 0 || lv < 0 || lv > 2147483647)) ||
-        json_str(res.json, "trace_id", out->trace_id, sizeof out->trace_id, 0) != 0) {
-        bad_reply(st, "msg_sec_check", "without a valid result");
+    if (wx_read_seccheck(&res, out, st) != 0)
         goto Exit;
-    }
-    out->label = (int)lv;
     rc = 0;
 Exit:
     if (rc != 0)
@@ -744,8 +811,8 @@ Exit:
     return rc;
 }
 
-int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len,
-                            char *content_type, size_t ct_size, wx_status_t *st)
+int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len, char *content_type,
+                            size_t ct_size, wx_status_t *st)
 {
     wx_res_t res = {0};
     int rc = -1;
@@ -755,8 +822,11 @@ int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t
     *image_len = 0;
     if (content_type && ct_size)
         content_type[0] = '\0';
-    wx_req_t req = {.endpoint = "getwxacodeunlimit", .path = "/wxa/getwxacodeunlimit",
-                    .body = json_body ? json_body : "", .with_token = 1, .accept_image = 1};
+    wx_req_t req = {.endpoint = "getwxacodeunlimit",
+                    .path = "/wxa/getwxacodeunlimit",
+                    .body = json_body ? json_body : "",
+                    .with_token = 1,
+                    .accept_image = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
     *image = (unsigned char *)res.raw; /* ownership passes to the caller */
@@ -789,11 +859,25 @@ static int media_type_of(const char *url)
     return 2;
 }
 
-int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id,
-                         size_t trace_size, wx_status_t *st)
+int wx_read_trace_id(const wx_res_t *res, char *trace_id, size_t trace_size, wx_status_t *st)
+{
+    char tid[128];
+
+    /* The verdict is pushed later and matched on trace_id: without it the
+     * request is lost. */
+    if (json_str(res->json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id || strlen(tid) >= trace_size) {
+        bad_reply(st, "media_check_async", "without a usable trace_id");
+        return -1;
+    }
+    strcpy(trace_id, tid);
+    return 0;
+}
+
+int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id, size_t trace_size,
+                         wx_status_t *st)
 {
     wx_res_t res = {0};
-    char tid[128], *body = NULL;
+    char *body = NULL;
     int rc = -1;
 
     status_init(st);
@@ -803,26 +887,22 @@ int wx_media_check_async(const char *openid, const char *media_url, int scene, c
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "media_url", media_url) ||
         !cJSON_AddNumberToObject(o, "media_type", media_type_of(media_url)) ||
-        !cJSON_AddNumberToObject(o, "version", 2) ||
-        !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
+        !cJSON_AddNumberToObject(o, "version", 2) || !cJSON_AddStringToObject(o, "openid", openid ? openid : "") ||
         !cJSON_AddNumberToObject(o, "scene", scene)) {
         cJSON_Delete(o);
         o = NULL;
     }
     if (!(body = print_body(o, st)))
         goto Exit;
-    wx_req_t req = {.endpoint = "media_check_async", .path = "/wxa/media_check_async",
-                    .body = body, .openid = openid, .with_token = 1};
+    wx_req_t req = {.endpoint = "media_check_async",
+                    .path = "/wxa/media_check_async",
+                    .body = body,
+                    .openid = openid,
+                    .with_token = 1};
     if (wx_call(&req, &res, st) != 0)
         goto Exit;
-    /* The verdict is pushed later and matched on trace_id: without it the
-     * request is lost. */
-    if (json_str(res.json, "trace_id", tid, sizeof tid, 1) != 0 || !trace_id ||
-        strlen(tid) >= trace_size) {
-        bad_reply(st, "media_check_async", "without a usable trace_id");
+    if (wx_read_trace_id(&res, trace_id, trace_size, st) != 0)
         goto Exit;
-    }
-    strcpy(trace_id, tid);
     rc = 0;
 Exit:
     free(body);
@@ -850,6 +930,8 @@ err_code_t wx_error_to_gateway(const wx_status_t *st)
     case WX_ERR_TRANSPORT:
     case WX_ERR_TIMEOUT:
         return ERR_WECHAT_UNAVAILABLE;
+    case WX_ERR_DEADLINE:
+        return ERR_DEADLINE_EXCEEDED;
     case WX_ERR_HTTP:
         return st->http_status >= 500 ? ERR_WECHAT_UNAVAILABLE : ERR_WECHAT_ERROR;
     default:

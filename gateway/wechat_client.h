@@ -24,9 +24,10 @@
 #define WX_ERR_TIMEOUT (-1002)   /* the call's total timeout passed */
 #define WX_ERR_HTTP (-1003)      /* non-200 HTTP status */
 #define WX_ERR_PARSE (-1004)     /* body is not the expected JSON */
+#define WX_ERR_DEADLINE (-1005)  /* the request's deadline ended the call (wx_set_thread_deadline) */
 
 typedef struct {
-    const char *api_base;   /* "https://api.weixin.qq.com" or the fake's URL */
+    const char *api_base; /* "https://api.weixin.qq.com" or the fake's URL */
     const char *appid;
     const char *secret;     /* never logged */
     int connect_timeout_ms; /* default 3000 */
@@ -39,10 +40,10 @@ typedef struct {
 } wx_config_t;
 
 typedef struct {
-    int errcode;       /* 0 on success, WeChat errcode, or WX_ERR_* */
-    int http_status;   /* last HTTP status seen, 0 if none */
-    int attempts;      /* how many HTTP attempts the call made */
-    char errmsg[256];  /* WeChat errmsg (with its rid) or a transport description */
+    int errcode;      /* 0 on success, WeChat errcode, or WX_ERR_* */
+    int http_status;  /* last HTTP status seen, 0 if none */
+    int attempts;     /* how many HTTP attempts the call made */
+    char errmsg[256]; /* WeChat errmsg (with its rid) or a transport description */
 } wx_status_t;
 
 typedef struct {
@@ -52,9 +53,9 @@ typedef struct {
 } wx_session_t;
 
 typedef struct {
-    char phone[32];        /* phoneNumber, with country prefix for non-CN */
-    char pure_phone[32];   /* purePhoneNumber */
-    char country_code[8];  /* "86"; WeChat sends number or string */
+    char phone[32];       /* phoneNumber, with country prefix for non-CN */
+    char pure_phone[32];  /* purePhoneNumber */
+    char country_code[8]; /* "86"; WeChat sends number or string */
 } wx_phone_t;
 
 typedef struct {
@@ -90,20 +91,30 @@ int wx_code2session(const char *js_code, wx_session_t *out, wx_status_t *st);
 int wx_get_phone_number(const char *phone_code, wx_phone_t *out, wx_status_t *st);
 /* body: the complete JSON request body (touser, template_id, page, data...). */
 int wx_send_subscribe(const char *json_body, long long *msgid, wx_status_t *st);
-int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out,
-                     wx_status_t *st);
+int wx_msg_sec_check(const char *openid, const char *content, int scene, wx_seccheck_t *out, wx_status_t *st);
 /* On success *image is malloc'ed (caller frees) and content_type is filled.
  * A JSON error body is never returned as an image. */
-int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len,
-                            char *content_type, size_t ct_size, wx_status_t *st);
-int wx_media_check_async(const char *openid, const char *media_url, int scene,
-                         char *trace_id, size_t trace_size, wx_status_t *st);
+int wx_get_unlimited_qrcode(const char *json_body, unsigned char **image, size_t *image_len, char *content_type,
+                            size_t ct_size, wx_status_t *st);
+int wx_media_check_async(const char *openid, const char *media_url, int scene, char *trace_id, size_t trace_size,
+                         wx_status_t *st);
 
-/* The gateway error for a failed call (see ../shared/wechat-api.md):
- * 40029 -> ERR_WECHAT_CODE_INVALID, 40163 -> ERR_WECHAT_CODE_USED,
- * 40226 -> ERR_WECHAT_USER_BLOCKED, 45011/45009 -> ERR_RATE_LIMITED,
- * -1/transport/timeout/5xx -> ERR_WECHAT_UNAVAILABLE, everything else ->
- * ERR_WECHAT_ERROR. */
+/* An end for the WeChat calls this thread makes next (a monotonic time in
+ * ms, as monotonic_ms() in workers.h; 0 = none): each attempt's timeout is
+ * cut to the time left, no retry starts after it, and a call with less than
+ * WX_MIN_ATTEMPT_MS left fails at once with WX_ERR_DEADLINE. The call
+ * runner sets it around a request's WeChat steps. */
+#define WX_MIN_ATTEMPT_MS 100
+void wx_set_thread_deadline(long long deadline_ms);
+
+/* The gateway error for a failed call (WeChat's global return codes and
+ * those of jscode2session and getuserphonenumber):
+ * 40029 (invalid code) -> ERR_WECHAT_CODE_INVALID, 40163 (code already
+ * used) -> ERR_WECHAT_CODE_USED, 40226 (risk control blocked the user) ->
+ * ERR_WECHAT_USER_BLOCKED, 45011/45009 (minute or daily quota) ->
+ * ERR_RATE_LIMITED, -1 (system busy)/transport/timeout/5xx ->
+ * ERR_WECHAT_UNAVAILABLE, WX_ERR_DEADLINE -> ERR_DEADLINE_EXCEEDED,
+ * everything else -> ERR_WECHAT_ERROR. */
 err_code_t wx_error_to_gateway(const wx_status_t *st);
 
 /* Counters for tests and /metrics: HTTP requests to the token endpoint, and

@@ -10,13 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WXPC_BLOCK 32  /* WeChat pads to 32 bytes, not AES's 16 */
+#define WXPC_BLOCK 32 /* WeChat pads to 32 bytes, not AES's 16 */
 #define WXPC_RANDOM 16
 
 static int is_b64_char(unsigned char ch)
 {
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
-           ch == '/';
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
 }
 
 /* Standard base64 with padding into out (room for len / 4 * 3 bytes).

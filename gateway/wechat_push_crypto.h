@@ -1,6 +1,9 @@
 /* wechat_push_crypto.h: the signatures and the safe-mode (AES) encryption of
- * WeChat's message push (../shared/wechat-api.md §7). Pure functions, no
- * I/O, safe on any thread.
+ * WeChat's message push (the mini-program's "message push" server, set in
+ * its admin console with a Token and an EncodingAESKey). A signature is the
+ * hex SHA-1 of the lexicographically sorted concatenation of Token,
+ * timestamp and nonce; in safe mode msg_signature sorts Encrypt in as well.
+ * Pure functions, no I/O, safe on any thread.
  *
  * Safe mode: key = base64(EncodingAESKey + "="), 32 bytes; each message is
  * base64(AES-256-CBC(key, IV = key[0..16), PKCS#7 to 32 bytes of
@@ -9,9 +12,9 @@
 #define GW_WECHAT_PUSH_CRYPTO_H
 #include <stddef.h>
 
-#define WXPC_KEY_CHARS 43   /* an EncodingAESKey */
+#define WXPC_KEY_CHARS 43 /* an EncodingAESKey */
 #define WXPC_KEY_BYTES 32
-#define WXPC_SIG_HEX 40     /* a hex SHA-1 signature */
+#define WXPC_SIG_HEX 40 /* a hex SHA-1 signature */
 
 typedef enum {
     WXPC_OK = 0,

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "wechat_client_internal.h"
 
 #define TOKEN_DEFAULT_TTL_S 7200 /* when the reply omits expires_in */
@@ -48,17 +49,17 @@
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char token[WX_TOKEN_MAX]; /* "" = none */
-    int64_t refresh_at;       /* monotonic ms: refresh from here on */
-    int64_t expires_at;       /* monotonic ms: unusable from here on */
-    int fetching;             /* a thread is fetching right now */
-    unsigned long gen;        /* bumped when a fetch finishes */
-    int last_ok;              /* outcome of the last finished fetch */
-    wx_status_t last_err;     /* its failure, handed to the waiters */
-    int64_t cooldown_until;   /* no new fetch before this after a configuration error */
+    char token[WX_TOKEN_MAX];              /* "" = none */
+    int64_t refresh_at;                    /* monotonic ms: refresh from here on */
+    int64_t expires_at;                    /* monotonic ms: unusable from here on */
+    int fetching;                          /* a thread is fetching right now */
+    unsigned long gen;                     /* bumped when a fetch finishes */
+    int last_ok;                           /* outcome of the last finished fetch */
+    wx_status_t last_err;                  /* its failure, handed to the waiters */
+    int64_t cooldown_until;                /* no new fetch before this after a configuration error */
     char rejected_fp[WX_TOKEN_FP_HEX + 1]; /* the token WeChat rejected: the next fetch may force */
-    int64_t forced_at;        /* monotonic ms of this process's last forced refresh; 0 = none */
-    wx_force_gate_t gate;     /* begin == NULL: no cross-process gate */
+    int64_t forced_at;                     /* monotonic ms of this process's last forced refresh; 0 = none */
+    wx_force_gate_t gate;                  /* begin == NULL: no cross-process gate */
 } tc = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static atomic_long token_fetches; /* HTTP requests to the token endpoint */
@@ -172,7 +173,8 @@ static int fetch_after_rejection(const char *fp, int64_t last_forced, char *tok,
     pthread_mutex_lock(&tc.mu);
     gate = tc.gate;
     pthread_mutex_unlock(&tc.mu);
-    int64_t interval_ms = (int64_t)(cfg->force_interval_s > 0 ? cfg->force_interval_s : FORCE_DEFAULT_INTERVAL_S) * 1000;
+    int64_t interval_ms =
+        (int64_t)(cfg->force_interval_s > 0 ? cfg->force_interval_s : FORCE_DEFAULT_INTERVAL_S) * 1000;
     if (gate.begin)
         may = gate.begin(gate.ud, fp);
     else
@@ -213,7 +215,12 @@ static int usable(int64_t now)
 static int64_t cooldown_ms(int errcode)
 {
     switch (errcode) {
-    case 40001: case 40002: case 40013: case 40125: case 40164: case 40243:
+    case 40001:
+    case 40002:
+    case 40013:
+    case 40125:
+    case 40164:
+    case 40243:
         return 30000;
     case 45009:
         return 300000;
@@ -289,13 +296,14 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
     if (frc == 0) {
         int64_t now = now_ms(), ttl_ms = ttl_s * 1000;
         /* margin = min(300 s, expires_in / 10) */
-        int64_t margin = ttl_ms / 10 < TOKEN_MAX_MARGIN_S * 1000 ? ttl_ms / 10
-                                                                 : TOKEN_MAX_MARGIN_S * 1000;
+        int64_t margin = ttl_ms / 10 < TOKEN_MAX_MARGIN_S * 1000 ? ttl_ms / 10 : TOKEN_MAX_MARGIN_S * 1000;
         memcpy(tc.token, fresh, sizeof tc.token);
         tc.expires_at = now + ttl_ms;
         tc.refresh_at = tc.expires_at - margin;
         log_info("wechat", "access token %s, expires in %lld s", forced ? "force-refreshed" : "fetched", ttl_s);
+        metrics_wechat_token_refresh(1);
     } else {
+        metrics_wechat_token_refresh(0);
         tc.cooldown_until = now_ms() + cooldown_ms(fst.errcode);
         tc.last_err = fst;
         snprintf(tc.last_err.errmsg, sizeof tc.last_err.errmsg, "token: %.240s", fst.errmsg);
@@ -304,8 +312,10 @@ int wx_token_get(char *out, size_t outsz, wx_status_t *st)
     explicit_bzero(fresh, sizeof fresh);
     if (frc != 0) {
         if (usable(now_ms())) {
-            log_warn("wechat", "access token refresh failed (errcode %d); keeping the current "
-                     "token until it expires", fst.errcode);
+            log_warn("wechat",
+                     "access token refresh failed (errcode %d); keeping the current "
+                     "token until it expires",
+                     fst.errcode);
             goto Use;
         }
         copy_failure(st);
@@ -323,11 +333,23 @@ Unlock:
     return rc;
 }
 
+int wx_token_peek(char *out, size_t outsz)
+{
+    int ok;
+
+    pthread_mutex_lock(&tc.mu);
+    ok = tc.token[0] && now_ms() < tc.refresh_at && strlen(tc.token) < outsz;
+    if (ok)
+        strcpy(out, tc.token);
+    pthread_mutex_unlock(&tc.mu);
+    return ok;
+}
+
 void wx_token_invalidate(const char *failed, int errcode)
 {
     char fp[WX_TOKEN_FP_HEX + 1];
-    int have_fp = failed && failed[0] && (errcode == 40001 || errcode == 42001) &&
-                  wx_token_fingerprint(failed, fp) == 0;
+    int have_fp =
+        failed && failed[0] && (errcode == 40001 || errcode == 42001) && wx_token_fingerprint(failed, fp) == 0;
 
     pthread_mutex_lock(&tc.mu);
     /* Another thread may already have replaced the token that failed for

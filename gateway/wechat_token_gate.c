@@ -14,16 +14,21 @@
 static struct {
     pthread_mutex_t mu; /* held from a begin() that answered 1 to its end() */
     db_conn_t *db;
-    char owner[64];     /* host:pid */
+    char owner[64]; /* host:pid */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static db_conn_t *connection(void)
 {
     if (!g.db) {
         db_params_t p = {
-            .unix_socket = gw_cfg->db_socket, .host = gw_cfg->db_host, .port = gw_cfg->db_port,
-            .user = gw_cfg->db_user, .password = gw_cfg->db_password, .database = gw_cfg->db_name,
-            .connect_timeout_ms = gw_cfg->db_connect_timeout_ms, .query_timeout_ms = gw_cfg->db_query_timeout_ms,
+            .unix_socket = gw_cfg->db_socket,
+            .host = gw_cfg->db_host,
+            .port = gw_cfg->db_port,
+            .user = gw_cfg->db_user,
+            .password = gw_cfg->db_password,
+            .database = gw_cfg->db_name,
+            .connect_timeout_ms = gw_cfg->db_connect_timeout_ms,
+            .query_timeout_ms = gw_cfg->db_query_timeout_ms,
         };
         g.db = db_conn_new(&p);
     }

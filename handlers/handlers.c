@@ -1,18 +1,22 @@
-#include "handlers.h"
+#include "handlers/handlers.h"
 
 void handlers_register_all(void)
 {
     health_register();
     auth_register();
-    admin_staff_register();
+    me_register();
+    staff_admin_register();
+    users_admin_register();
     uploads_register();
+    upload_sweeper_register();
     media_register();
-    wechat_push_register();
+    wechat_register();
     subscriptions_register();
-    notifications_inbox_register();
+    notifications_register();
     notifications_admin_register();
     notification_dispatcher_register();
-    owners_import_register();
+    outbox_age_register();
+    owners_admin_register();
     units_register();
     repair_categories_register();
     repairs_owner_register();
@@ -23,11 +27,13 @@ void handlers_register_all(void)
     repair_sweeper_register();
     projects_register();
     leads_register();
-    leads_agent_register();
-    leads_stats_register();
+    leads_me_register();
+    leads_admin_register();
     leads_sweeper_register();
-    referral_codes_register();
     referrals_register();
     referrals_admin_register();
-    rewards_register();
+    referrals_agent_register();
+    rewards_admin_register();
+    projects_admin_register();
+    console_register();
 }

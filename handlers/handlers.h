@@ -5,15 +5,18 @@
 
 void health_register(void);
 void auth_register(void);
-void admin_staff_register(void);
+void me_register(void);
+void staff_admin_register(void);
+void users_admin_register(void);
 void uploads_register(void);
+void upload_sweeper_register(void);
 void media_register(void);
-void wechat_push_register(void);
+void wechat_register(void);
 void subscriptions_register(void);
-void notifications_inbox_register(void);
+void notifications_register(void);
 void notifications_admin_register(void);
 void notification_dispatcher_register(void);
-void owners_import_register(void);
+void owners_admin_register(void);
 void units_register(void);
 void repair_categories_register(void);
 void repairs_owner_register(void);
@@ -24,13 +27,16 @@ void repairs_stats_register(void);
 void repair_sweeper_register(void);
 void projects_register(void);
 void leads_register(void);
-void leads_agent_register(void);
-void leads_stats_register(void);
+void leads_me_register(void);
+void leads_admin_register(void);
 void leads_sweeper_register(void);
-void referral_codes_register(void);
 void referrals_register(void);
 void referrals_admin_register(void);
-void rewards_register(void);
+void referrals_agent_register(void);
+void rewards_admin_register(void);
+void projects_admin_register(void);
+void outbox_age_register(void);
+void console_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

@@ -7,34 +7,19 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_check.h"
 
 /* The third row's subquery returns two rows when ? = 3: the server has
  * already sent rows when the error comes. */
-static const char *SQL_BREAKS_OFF =
-    "SELECT x, IF(x = ?, (SELECT 1 UNION ALL SELECT 2), 0) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t";
-
-static int failures;
-
-static void expect(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok" : "FAILED", what);
-    failures += !ok;
-}
+static const char *SQL_BREAKS_OFF = "SELECT x, IF(x = ?, (SELECT 1 UNION ALL SELECT 2), 0) FROM (SELECT 1 AS x UNION "
+                                    "ALL SELECT 2 UNION ALL SELECT 3) t";
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <unix socket> <user>\n", argv[0]);
-        return 2;
-    }
-    db_thread_init();
-    db_params_t p = {.unix_socket = argv[1], .user = argv[2], .password = "", .database = "mysql",
-                     .connect_timeout_ms = 2000, .query_timeout_ms = 2000};
-    db_conn_t *db = db_conn_new(&p);
-    if (db_conn_ensure(db) != 0) {
-        printf("FAILED: connect: %s\n", db_error(db));
-        return 1;
-    }
+    int exit_code = 0;
+    db_conn_t *db = check_connect(argc, argv, &exit_code);
+    if (!db)
+        return exit_code;
     for (int round = 0; round < 2; round++) {
         db_rows_t *r = db_query(db, SQL_BREAKS_OFF, DB_ARGS(DB_INT(3)));
         expect(!r && db_errno(db) == 1242 && !db_conn_lost(db), "the broken-off result fails with 1242");

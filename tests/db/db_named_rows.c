@@ -8,40 +8,23 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_check.h"
 #include "db_json.h"
 
-static int failures;
-
-static void expect(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok" : "FAILED", what);
-    failures += !ok;
-}
-
-static const char *SQL_SHAPES =
-    "SELECT t.id, t.label AS \"category.name\", t.code AS \"category.code\","
-    " t.price, t.engineer AS \"engineer.id\", t.engineer_name AS \"engineer.name\","
-    " (t.id = 1) AS is_first, COUNT(*) OVER () AS total"
-    " FROM (SELECT 1 AS id, CAST(1 AS INT) AS n, 'a' AS label, 'A' AS code, 1.50 AS price,"
-    "        NULL AS engineer, NULL AS engineer_name"
-    "       UNION ALL SELECT 2, 2, '维修', 'B', 2.25, 7, '张工') t ORDER BY t.id";
+static const char *SQL_SHAPES = "SELECT t.id, t.label AS \"category.name\", t.code AS \"category.code\","
+                                " t.price, t.engineer AS \"engineer.id\", t.engineer_name AS \"engineer.name\","
+                                " (t.id = 1) AS is_first, COUNT(*) OVER () AS total"
+                                " FROM (SELECT 1 AS id, CAST(1 AS INT) AS n, 'a' AS label, 'A' AS code, 1.50 AS price,"
+                                "        NULL AS engineer, NULL AS engineer_name"
+                                "       UNION ALL SELECT 2, 2, '维修', 'B', 2.25, 7, '张工') t ORDER BY t.id";
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <unix socket> <user>\n", argv[0]);
-        return 2;
-    }
-    db_thread_init();
-    db_params_t p = {.unix_socket = argv[1], .user = argv[2], .password = "", .database = "mysql",
-                     .connect_timeout_ms = 2000, .query_timeout_ms = 2000};
-    db_conn_t *db = db_conn_new(&p);
-    if (db_conn_ensure(db) != 0) {
-        printf("FAILED: connect: %s\n", db_error(db));
-        return 1;
-    }
-    db_exec(db, "CREATE TEMPORARY TABLE named_rows (id INT PRIMARY KEY, done TINYINT(1), note VARCHAR(20))",
-            DB_NOARGS);
+    int exit_code = 0;
+    db_conn_t *db = check_connect(argc, argv, &exit_code);
+    if (!db)
+        return exit_code;
+    db_exec(db, "CREATE TEMPORARY TABLE named_rows (id INT PRIMARY KEY, done TINYINT(1), note VARCHAR(20))", DB_NOARGS);
     db_exec(db, "INSERT INTO named_rows VALUES (1, 1, 'x'), (2, 0, NULL)", DB_NOARGS);
 
     db_rows_t *r = db_query(db, SQL_SHAPES, DB_NOARGS);

@@ -9,12 +9,21 @@ Fixtures
   fake     fake WeChat control: reset(), fail(), requests(), counts(), ...
   db       SQL on the test database: query(), one(), scalar(), exec()
   factory  creates projects, units, roster rows and users with roles
+
+Waiting
+  wait_for(predicate, timeout, what)  polls an observable state (a row, a
+           metric, a log line, a fake-WeChat record) until it holds
+  metric(text, name, **labels), gateway_metric(gw, name, **labels)
+  wait_for_runs(gateways, job)  until each gateway has run a background job
+           whole after the call began (gateway_background_runs_total)
 """
 import os
+import re
 import secrets
 import shutil
 import sys
 import tempfile
+import time
 
 import pymysql
 import pytest
@@ -22,6 +31,7 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "devstack"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))  # session_token: the one token minter
 import devstack  # noqa: E402
 
 GATEWAY_BIN = os.environ.get("GATEWAY_BIN", os.path.join(ROOT, "build", "bin", "gateway"))
@@ -43,6 +53,13 @@ TEST_CONFIG = {
     "notification_retry_max_ms": 400,
     "notification_max_attempts": 4,
     "notification_lease_ms": 5000,
+    "notification_outbox_age_interval_ms": 100,
+    # The whole suite comes from one address and a few users: no rate limits
+    # here. test_limits.py starts gateways of its own with small limits.
+    **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default", "console")
+       for key in ("ip", "user")},
+    # the console built beside the binary (make console: $(BUILD)/console)
+    "console_dir": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(GATEWAY_BIN))), "console"),
 }
 
 
@@ -301,6 +318,56 @@ class Factory:
 @pytest.fixture
 def factory(db, api):
     return Factory(db, api)
+
+
+# ---- waiting -------------------------------------------------------------------
+# A test never sleeps for a state: it polls for it with wait_for, which ends as
+# soon as the state holds. The limit only bounds a failure, so it is generous:
+# the machine running the tests may be loaded.
+
+WAIT_S = 60.0
+
+
+def wait_for(predicate, timeout=WAIT_S, what="condition", interval=0.05):
+    """Calls predicate until it returns something truthy and returns that;
+    fails naming `what` once timeout seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout:g} s"
+        time.sleep(interval)
+
+
+def metric(text, name, **labels):
+    """The value of one series in a /metrics text (labels in the order the
+    gateway writes them), 0 when the series is absent."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(r"^" + re.escape(name + ("{" + want + "}" if want else "")) + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def gateway_metric(gw, name, **labels):
+    """One series of a gateway process's /metrics (see metric)."""
+    r = requests.get(gw.url + "/metrics", verify=os.path.join(gw.dir, "tls.crt"), timeout=30)
+    assert r.status_code == 200, r.text
+    return metric(r.text, name, **labels)
+
+
+def background_runs(gw, job):
+    return gateway_metric(gw, "gateway_background_runs_total", job=job)
+
+
+def wait_for_runs(gateways, job, runs=2):
+    """Waits until each gateway has finished `runs` more runs of the
+    background job than when called. Runs are counted as they end, so with
+    two, each gateway has run the job whole after this call began: whatever
+    was committed before it, that run has seen."""
+    start = [background_runs(gw, job) for gw in gateways]
+    for gw, n in zip(gateways, start):
+        wait_for(lambda: background_runs(gw, job) >= n + runs,
+                 what=f"{runs} runs of {job} in {os.path.basename(gw.dir)}")
 
 
 # ---- ordering ---------------------------------------------------------------

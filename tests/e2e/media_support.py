@@ -7,8 +7,9 @@ import hmac
 import os
 import socket
 import struct
-import time
 import zlib
+
+from conftest import wait_for
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 PUSH_TOKEN = "media-push-token-for-tests"
@@ -77,14 +78,8 @@ def push_url(gw):
     return gw.http_base + "/api/v1/wechat/push"
 
 
-def wait_until(predicate, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+# The photo tests' name for the shared poller.
+wait_until = wait_for
 
 
 # ---- JPEG -------------------------------------------------------------------------
@@ -163,6 +158,64 @@ def png_with_text(w=20, h=10, text=b"Comment\0taken at 31.2304N 121.4737E"):
     raw = b"".join(b"\0" + bytes([200, 30, 10]) * w for _ in range(h))
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
             png_chunk(b"tEXt", text) + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+
+
+def flat_png(w, h, rgb=(40, 90, 160), inflated=None, before_idat=b""):
+    """An 8-bit RGB PNG of w x h in one colour, compressed with zlib: a large
+    image in a small file. inflated: make the IDAT stream inflate to that
+    many bytes instead of the honest h * (1 + 3w) (a decompression bomb);
+    before_idat: raw chunks to put between IHDR and IDAT."""
+    row = b"\0" + bytes(rgb) * w
+    z = zlib.compressobj(9)
+    parts = []
+    honest = h * len(row)
+    total = honest if inflated is None else inflated
+    sent, block = 0, row * max(1, (1 << 20) // len(row))
+    while sent < total:
+        piece = block[:total - sent] if sent < honest else bytes(min(len(block), total - sent))
+        parts.append(z.compress(piece))
+        sent += len(piece)
+    parts.append(z.flush())
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + before_idat +
+            png_chunk(b"IDAT", b"".join(parts)) + png_chunk(b"IEND", b""))
+
+
+def ztxt_bomb(inflated):
+    """A zTXt chunk whose text inflates to `inflated` bytes."""
+    return png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(inflated), 9))
+
+
+def jpeg_declaring(w, h):
+    """The 64x32 test JPEG with its SOF saying w x h (the scans stay small)."""
+    j = bytearray(base_jpeg())
+    p = 2
+    while p + 9 < len(j):
+        assert j[p] == 0xFF
+        marker, n = j[p + 1], struct.unpack(">H", j[p + 2:p + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            j[p + 5:p + 9] = struct.pack(">HH", h, w)
+            return bytes(j)
+        p += 2 + n
+    raise AssertionError("no SOF segment")
+
+
+def rss_kb(gw, field="VmRSS"):
+    """The gateway process's VmRSS (now) or VmHWM (its peak so far), in KiB."""
+    with open(f"/proc/{gw.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{gw.proc.pid}/status")
+
+
+def metric(api, gw, name, labels=""):
+    """One sample of the gateway's /metrics (0 when absent)."""
+    text = api.get("/metrics", base=gw.url).text
+    prefix = f"{name}{{{labels}}} " if labels else f"{name} "
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix):])
+    return 0.0
 
 
 def png_chunks(data):

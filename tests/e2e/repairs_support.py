@@ -2,10 +2,10 @@
 a category of its own, filing tickets, photos through POST /api/v1/uploads,
 and reading events and timeline rows back."""
 import secrets
-import time
 from dataclasses import dataclass, field
 
 from conftest import unique
+from conftest import wait_for  # noqa: F401  (the shared poller, for the repair tests)
 from media_support import base_jpeg, upload
 
 
@@ -122,13 +122,3 @@ def timeline(db, ticket_id):
 
 def ticket_row(db, ticket_id):
     return db.one("SELECT * FROM repair_tickets WHERE id = %s", (ticket_id,))
-
-
-def wait_for(fn, timeout=15.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
-        time.sleep(interval)

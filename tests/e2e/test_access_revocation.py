@@ -7,7 +7,7 @@ the project of the object (B)."""
 import json
 
 from conftest import expect_error, expect_ok
-from lead_support import project_with_agents, submit_lead
+from lead_support import new_lead, project_with_agents
 from repairs_support import act, events, new_ticket, ticket_row, timeline, world
 
 STAFF = "/api/v1/admin/staff"
@@ -130,11 +130,11 @@ def test_agent_revoked_in_project_loses_its_open_leads_to_the_next_agent(api, db
     grant(db, a0, "agent", factory.project())  # a0 keeps the agent role elsewhere
     admin_id, admin_token = admin(factory)
     _, buyer = factory.user()
-    lead_id = submit_lead(api, buyer, pid).json()["data"]["lead"]["id"]
+    lead_id = new_lead(api, db, buyer, pid)
     assert db.scalar("SELECT agent_user_id FROM leads WHERE id = %s", (lead_id,)) == a0
     # A signed lead is done: it keeps its agent.
     _, buyer2 = factory.user()
-    signed_id = submit_lead(api, buyer2, pid).json()["data"]["lead"]["id"]
+    signed_id = new_lead(api, db, buyer2, pid)
     db.exec("UPDATE leads SET agent_user_id = %s, stage = 'signed' WHERE id = %s", (a0, signed_id))
     assigned_before = {r["id"] for r in db.query("SELECT id FROM notification_events WHERE kind = 'lead.assigned'"
                                                  " AND ref_id = %s", (lead_id,))}
@@ -145,12 +145,11 @@ def test_agent_revoked_in_project_loses_its_open_leads_to_the_next_agent(api, db
     lead = db.one("SELECT agent_user_id, stage FROM leads WHERE id = %s", (lead_id,))
     assert (lead["agent_user_id"], lead["stage"]) == (a1, "new")
     assert db.scalar("SELECT agent_user_id FROM leads WHERE id = %s", (signed_id,)) == a0
-    hist = db.query("SELECT from_stage, to_stage, reason, actor_user_id FROM lead_stage_history"
-                    " WHERE lead_id = %s ORDER BY id", (lead_id,))
-    assert (hist[-1]["from_stage"], hist[-1]["to_stage"], hist[-1]["reason"], hist[-1]["actor_user_id"]) == \
-        ("new", "new", "agent_released", admin_id)
-    assert [r["agent_user_id"] for r in db.query("SELECT agent_user_id FROM lead_assignments WHERE lead_id = %s"
-                                                 " ORDER BY id", (lead_id,))] == [a0, a1]
+    moves = db.query("SELECT agent_user_id, from_agent_user_id, actor_user_id, reason FROM lead_assignments"
+                     " WHERE lead_id = %s ORDER BY id", (lead_id,))
+    assert [r["agent_user_id"] for r in moves] == [a0, a1]
+    assert (moves[-1]["from_agent_user_id"], moves[-1]["actor_user_id"], moves[-1]["reason"]) == \
+        (a0, admin_id, "agent role revoked")
     new_events = db.query("SELECT user_id, project_id, payload FROM notification_events WHERE kind = 'lead.assigned'"
                           " AND ref_id = %s AND id NOT IN (%s)" % ("%s", ",".join(map(str, assigned_before)) or "0"),
                           (lead_id,))
@@ -221,7 +220,7 @@ def test_events_carry_the_project_of_what_they_refer_to(api, db, factory):
     their emitters: from the payload, else from the row they refer to."""
     pid, agents, _ = project_with_agents(factory, n_agents=1)
     _, buyer = factory.user()
-    lead_id = submit_lead(api, buyer, pid).json()["data"]["lead"]["id"]
+    lead_id = new_lead(api, db, buyer, pid)
     rows = db.query("SELECT project_id FROM notification_events WHERE kind = 'lead.assigned' AND ref_id = %s",
                     (lead_id,))
     assert [r["project_id"] for r in rows] == [pid]

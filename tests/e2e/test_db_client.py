@@ -35,3 +35,16 @@ def test_rows_are_read_and_rendered_by_column_name(stack, db):
         "ok: rows render as JSON shaped by the SELECT",
         "ok: a TINYINT(1) column is a boolean, a NULL text null",
     ], out.stdout
+
+
+def test_db_steps_commit_or_answer_500_and_roll_back(stack, db):
+    out = subprocess.run([db_check("call_db_steps"), stack.db.socket, "root"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines() == [
+        "ok: a typed step gets the connection and commits",
+        "ok: a success with the transaction open is a 500 and nothing is saved",
+        "ok: a failure keeps its answer and its transaction is rolled back",
+        "ok: a next step named with the transaction open is a 500 too",
+    ], out.stdout
+    assert "BUG: a step of POST - returned with a transaction open" in out.stderr

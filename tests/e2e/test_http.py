@@ -8,11 +8,10 @@ import re
 import socket
 import ssl
 import subprocess
-import time
 
 import requests
 
-from conftest import expect_error, expect_ok, unique
+from conftest import expect_error, expect_ok, metric, unique, wait_for
 
 LOGIN = "/api/v1/auth/login"
 JSCODE = "/sns/jscode2session"
@@ -155,13 +154,6 @@ def test_healthz_and_readyz(api, db):
         if re.match(r"\d+_.*\.sql$", f))
 
 
-def metric(text, name, **labels):
-    """The value of one series, or 0 when it is absent."""
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    m = re.search(r"^" + re.escape(name + ("{" + want + "}" if want else "")) + r" (\S+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
-
-
 def test_metrics(api, fake, factory):
     before = api.get("/metrics").text
     for _ in range(3):
@@ -198,16 +190,12 @@ def test_metrics(api, fake, factory):
 
 # ---- the plain listener behind a proxy ------------------------------------------------
 
-def log_line_for(gw, request_id, timeout=10):
+def log_line_for(gw, request_id):
     """The access-log line of one request (the log is written as it answers)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def line():
         with open(gw.log, errors="replace") as f:
-            for line in f:
-                if f"rid={request_id} " in line and "[http]" in line:
-                    return line
-        time.sleep(0.05)
-    raise AssertionError(f"no log line for {request_id} in {gw.log}")
+            return next((x for x in f if f"rid={request_id} " in x and "[http]" in x), None)
+    return wait_for(line, what=f"the log line of {request_id} in {gw.log}")
 
 
 def free_port():

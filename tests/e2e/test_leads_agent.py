@@ -1,10 +1,11 @@
 """Agents working leads: their list (paged, masked), the detail view with the
 full phone only for the assigned agent (and an audit row per unmasked view),
-follow-ups and the stage progression."""
+follow-ups and the stage progression. Another agent of the project sees
+nothing of a colleague's lead."""
 import time
 
 from conftest import unique_phone
-from lead_support import project_with_agents, set_stage, submit_lead
+from lead_support import new_lead, project_with_agents, set_stage
 
 
 def masked(phone):
@@ -15,7 +16,7 @@ def test_my_leads_are_listed_newest_first_with_pages(api, factory, db):
     pid, [(agent, atoken)], _ = project_with_agents(factory, 1)
     _, token = factory.user()
     phones = [unique_phone() for _ in range(5)]
-    ids = [submit_lead(api, token, pid, p).json()["data"]["lead"]["id"] for p in phones]
+    ids = [new_lead(api, db, token, pid, p) for p in phones]
     r = api.get("/api/v1/leads?limit=2", token=atoken)
     assert r.status_code == 200, r.text
     page1 = r.json()
@@ -46,7 +47,7 @@ def test_full_phone_only_for_the_assigned_agent_and_audited(api, factory, db):
     pid, [(a1, t1), (a2, t2)], (sup, stoken) = project_with_agents(factory, 2, supervisor=True)
     _, token = factory.user()
     phone = unique_phone()
-    lead_id = submit_lead(api, token, pid, phone).json()["data"]["lead"]["id"]
+    lead_id = new_lead(api, db, token, pid, phone)
     assert db.scalar("SELECT agent_user_id FROM leads WHERE id = %s", (lead_id,)) == a1
 
     def audit_rows():
@@ -54,15 +55,14 @@ def test_full_phone_only_for_the_assigned_agent_and_audited(api, factory, db):
                         " FROM audit_log WHERE action = 'lead.phone_viewed' AND target_type = 'lead'"
                         " AND target_id = %s ORDER BY id", (lead_id,))
 
-    # The other agent of the project sees it masked, and nothing is audited.
+    # The other agent of the project does not see it at all, and nothing is audited.
     r = api.get(f"/api/v1/leads/{lead_id}", token=t2)
-    assert r.status_code == 200, r.text
-    d = r.json()["data"]
-    assert d["phone"] is None and d["phone_masked"] == masked(phone)
-    assert d["agent"]["user_id"] == a1
-    # The supervisor too.
+    assert r.status_code == 404, r.text
+    assert "王小明" not in r.text and masked(phone) not in r.text
+    # The supervisor sees it masked.
     d = api.get(f"/api/v1/leads/{lead_id}", token=stoken).json()["data"]
     assert d["phone"] is None and d["phone_masked"] == masked(phone)
+    assert d["agent"]["user_id"] == a1 and d["phone_verified"] is False
     assert audit_rows() == []
     # The assigned agent sees the full phone; each view writes one audit row.
     for _ in range(2):
@@ -82,7 +82,7 @@ def test_full_phone_only_for_the_assigned_agent_and_audited(api, factory, db):
 def test_followups_record_first_contact(api, factory, db):
     pid, [(a1, t1), (_, t2)], _ = project_with_agents(factory, 2)
     _, token = factory.user()
-    lead_id = submit_lead(api, token, pid).json()["data"]["lead"]["id"]
+    lead_id = new_lead(api, db, token, pid)
     next_at = int(time.time()) + 86400
     r = api.post(f"/api/v1/leads/{lead_id}/followups", token=t1,
                  json={"kind": "call", "note": "客户周六到访", "next_at": next_at})
@@ -106,7 +106,7 @@ def test_followups_record_first_contact(api, factory, db):
         r = api.post(f"/api/v1/leads/{lead_id}/followups", token=t1, json=body)
         assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
     r = api.post(f"/api/v1/leads/{lead_id}/followups", token=t2, json={"kind": "call"})
-    assert r.status_code == 403
+    assert r.status_code == 404
     assert db.scalar("SELECT COUNT(*) FROM lead_followups WHERE lead_id = %s", (lead_id,)) == 2
     set_stage(api, t1, lead_id, "lost", reason="预算不足")
     r = api.post(f"/api/v1/leads/{lead_id}/followups", token=t1, json={"kind": "call"})
@@ -116,7 +116,7 @@ def test_followups_record_first_contact(api, factory, db):
 def test_stage_progression(api, factory, db):
     pid, [(a1, t1), (_, t2)], (sup, stoken) = project_with_agents(factory, 2, supervisor=True)
     _, token = factory.user()
-    lead_id = submit_lead(api, token, pid).json()["data"]["lead"]["id"]
+    lead_id = new_lead(api, db, token, pid)
     d = set_stage(api, t1, lead_id, "contacted")
     assert d["data"]["changed"] is True and d["data"]["lead"]["stage"] == "contacted"
     assert db.scalar("SELECT first_contacted_at FROM leads WHERE id = %s", (lead_id,)) is not None
@@ -131,8 +131,8 @@ def test_stage_progression(api, factory, db):
     set_stage(api, stoken, lead_id, "visited")
     r = set_stage(api, t1, lead_id, "contacted", expect=409)
     assert "visited" in r["error"]["message"]
-    # Another agent of the project may look but not move it.
-    set_stage(api, t2, lead_id, "subscribed", expect=403)
+    # Another agent of the project can neither see nor move it.
+    set_stage(api, t2, lead_id, "subscribed", expect=404)
     set_stage(api, t1, lead_id, "subscribed")
     set_stage(api, t1, lead_id, "signed")
     again = set_stage(api, t1, lead_id, "signed")

@@ -5,19 +5,18 @@ import time
 
 import pytest
 
-from lead_support import owner_with_code, project_with_agents, set_stage, submit_lead
+from lead_support import buyer_with_phone, new_lead, owner_with_code, project_with_agents, set_stage
 
 
 def test_stats_of_a_project(api, factory, db):
     pid, [(a1, t1), (a2, t2)], (sup, stoken) = project_with_agents(factory, 2, supervisor=True)
     _, owner_token, _, code = owner_with_code(api, factory, pid)
-    referee, rtoken = factory.user()
+    referee, rtoken, rphone = buyer_with_phone(factory)
     assert api.post("/api/v1/referrals/touch", token=rtoken, json={"code": code}).status_code == 201
     _, token = factory.user()
     # Round robin: leads 0, 2, 4 go to a1; 1, 3 to a2.
-    leads = [submit_lead(api, token, pid, channel=ch).json()["data"]["lead"]["id"]
-             for ch in ("ad", "ad", "poster", "walk_in")]
-    leads.append(submit_lead(api, rtoken, pid).json()["data"]["lead"]["id"])  # referral, to a1
+    leads = [new_lead(api, db, token, pid, channel=ch) for ch in ("ad", "ad", "poster", "walk_in")]
+    leads.append(new_lead(api, db, rtoken, pid, rphone))  # a verified referral, to a1
     agent_token = {a1: t1, a2: t2}
     owner = {i: db.scalar("SELECT agent_user_id FROM leads WHERE id = %s", (i,)) for i in leads}
     assert [owner[i] for i in leads] == [a1, a2, a1, a2, a1]

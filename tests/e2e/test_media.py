@@ -16,7 +16,9 @@ from media_support import (PUSH_TOKEN, jpeg_size, jpeg_with_exif, png_with_text,
 
 @pytest.fixture(scope="module")
 def media_gw(stack):
-    gw = start_media_gateway(stack, "gw_media")
+    # Resubmissions wait an hour: a test reads the state before one, then
+    # makes it due itself (make_due) when it wants the retry job to act.
+    gw = start_media_gateway(stack, "gw_media", {"media_check_retry_s": 3600})
     yield gw
     stop_gateway(stack, gw)
 
@@ -34,6 +36,11 @@ def fetch(api, gw, path):
 
 def row(db, upload_id):
     return db.one("SELECT * FROM uploads WHERE id = %s", (upload_id,))
+
+
+def make_due(db, upload_id):
+    """The upload's resubmission, due now (instead of media_check_retry_s later)."""
+    db.exec("UPDATE uploads SET check_next_at = NOW(3) WHERE id = %s AND check_status = 'unchecked'", (upload_id,))
 
 
 def new_upload(api, gw, token, content=None):
@@ -237,18 +244,24 @@ def test_undownloadable_verdict_is_resubmitted(api, db, factory, gw, fake):
              "extra_info_json": "", "status_code": 4294966288}
     assert push(fake, gw, event)["response"] == "success"
     # back to unchecked, resubmitted by the retry job under a new trace, passed by the fake
+    assert row(db, d["id"])["check_status"] == "unchecked"
+    make_due(db, d["id"])
     done = wait_until(lambda: row(db, d["id"])["check_status"] == "pass" and row(db, d["id"]),
                       what="the resubmission's verdict")
     assert done["check_trace_id"] != first and done["check_attempts"] == 2
 
 
 def test_failed_submission_still_uploads_and_is_retried(api, db, factory, gw, fake):
-    _, token = factory.user()
-    fake.fail("/wxa/media_check_async", errcode=-1, count=3)  # the first call and its 2 retries
+    uid, token = factory.user()
+    openid = db.scalar("SELECT openid FROM users WHERE id = %s", (uid,))
+    # the first call and its 2 retries (this user's only: the retry job may be
+    # submitting other uploads meanwhile)
+    fake.fail("/wxa/media_check_async", errcode=-1, count=3, match={"openid": openid})
     d = new_upload(api, gw, token)
     got = row(db, d["id"])
     assert (got["check_status"], got["check_trace_id"], got["check_attempts"]) == ("unchecked", None, 1)
     assert fetch(api, gw, d["url"]).status_code == 200
+    make_due(db, d["id"])
     done = wait_until(lambda: row(db, d["id"])["check_status"] == "pass" and row(db, d["id"]),
                       what="the retry job to resubmit")
     assert done["check_attempts"] == 2 and done["check_trace_id"]

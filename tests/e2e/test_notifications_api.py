@@ -125,6 +125,29 @@ def test_admin_list_filters_and_pages(api, db, factory):
     expect_error(api.get("/api/v1/admin/notifications?user=x", token=admin), 400, "INVALID_FIELD", "user")
 
 
+def test_admin_list_follows_the_one_paging_contract(api, db, factory):
+    """The list's cursor is opaque (it was the last id): an id made into a
+    cursor is refused, and limit is 1-100 as everywhere."""
+    _, admin = factory.user(roles=[("admin", 0)])
+    uid, _ = factory.user()
+    ids = [emit(db, uid, kind="lead.assigned", ref_type="lead") for _ in range(3)]
+    for eid in ids:
+        wait_final(db, eid)
+    q = f"/api/v1/admin/notifications?user={uid}"
+    r = api.get(q + "&limit=2", token=admin)
+    assert [x["id"] for x in expect_ok(r)] == ids[:0:-1]
+    cursor = r.json()["next_cursor"]
+    assert cursor and cursor != str(ids[1])
+    r2 = api.get(q + f"&limit=2&cursor={cursor}", token=admin)
+    assert [x["id"] for x in expect_ok(r2)] == [ids[0]] and r2.json()["next_cursor"] is None
+    assert [x["id"] for x in expect_ok(api.get(q, token=admin))] == ids[::-1]  # default 20
+    expect_error(api.get(q + f"&cursor={ids[1]}", token=admin), 400, "INVALID_FIELD", "cursor")
+    expect_error(api.get(q + "&limit=101", token=admin), 400, "INVALID_FIELD", "limit")
+    expect_error(api.get(q + "&limit=0", token=admin), 400, "INVALID_FIELD", "limit")
+    expect_error(api.get(q + "&project=0", token=admin), 400, "INVALID_FIELD", "project")
+    expect_error(api.get(q + "&kind=" + "k" * 49, token=admin), 400, "INVALID_FIELD", "kind")
+
+
 def test_admin_list_is_for_admins_and_supervisors(api, db, factory):
     pid = factory.project()
     _, supervisor = factory.user(roles=[("supervisor", pid)])
@@ -162,7 +185,7 @@ def test_retry_of_a_pending_row_names_its_status(api, db, factory):
 def test_retry_sends_a_failed_row_again(api, fake, db, factory):
     admin_id, admin = factory.user(roles=[("admin", 0)])
     uid, _, openid = subscriber(factory, api)
-    fake.fail("/cgi-bin/message/subscribe/send", errcode=41030, count=1)
+    fake.fail("/cgi-bin/message/subscribe/send", errcode=41030, count=1, match={"touser": openid})
     eid = emit(db, uid)
     assert wait_final(db, eid)["status"] == "failed"
 

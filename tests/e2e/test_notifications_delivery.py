@@ -6,7 +6,7 @@ import json
 from conftest import unique
 from notify_support import sole_dispatcher  # noqa: F401  (autouse)
 from notify_support import (REPAIR_PAYLOAD, REPAIR_TPL, SEND, TOKEN, emit, grants, metric, sends_to, subscriber,
-                            wait_final)
+                            wait_final, wait_for)
 
 
 def test_send_consumes_one_grant_and_keeps_the_exact_msgid(api, fake, db, factory):
@@ -36,6 +36,8 @@ def test_send_consumes_one_grant_and_keeps_the_exact_msgid(api, fake, db, factor
         "time4": {"value": "2025-06-01 14:05"},
         "thing5": {"value": "王师傅将联系您上门"},
     }
+    # counted just after the row is recorded
+    wait_for(lambda: metric(api, "sent") >= sent_before + 1, what="the send counted")
     assert metric(api, "sent") == sent_before + 1
 
     r = api.get("/api/v1/notifications", token=token)
@@ -82,7 +84,7 @@ def test_43101_gives_no_quota_and_clears_the_grant(api, fake, db, factory):
 
 def test_busy_twice_then_success_is_sent_after_three_attempts(api, fake, db, factory):
     uid, _, openid = subscriber(factory, api)
-    fake.fail(SEND, errcode=-1, count=2)
+    fake.fail(SEND, errcode=-1, count=2, match={"touser": openid})
     retrying_before = metric(api, "retrying")
     eid = emit(db, uid)
 
@@ -98,7 +100,7 @@ def test_busy_twice_then_success_is_sent_after_three_attempts(api, fake, db, fac
 
 def test_transient_errors_end_dead_after_max_attempts(api, fake, db, factory):
     uid, _, openid = subscriber(factory, api)
-    fake.fail(SEND, errcode=-1, count=4)  # notification_max_attempts = 4 in the tests
+    fake.fail(SEND, errcode=-1, count=4, match={"touser": openid})  # notification_max_attempts = 4 in the tests
     eid = emit(db, uid)
 
     e = wait_final(db, eid)
@@ -111,7 +113,7 @@ def test_transient_errors_end_dead_after_max_attempts(api, fake, db, factory):
 
 def test_http_502_is_retried(api, fake, db, factory):
     uid, _, openid = subscriber(factory, api)
-    fake.fail(SEND, count=1, http_status=502, body="bad gateway")
+    fake.fail(SEND, count=1, http_status=502, body="bad gateway", match={"touser": openid})
     eid = emit(db, uid)
 
     e = wait_final(db, eid)
@@ -122,7 +124,8 @@ def test_http_502_is_retried(api, fake, db, factory):
 
 def test_permanent_error_is_failed_with_wechat_errmsg(api, fake, db, factory):
     uid, _, openid = subscriber(factory, api)
-    fake.fail(SEND, errcode=47003, errmsg="argument invalid! data.thing1.value invalid", count=1)
+    fake.fail(SEND, errcode=47003, errmsg="argument invalid! data.thing1.value invalid", count=1,
+              match={"touser": openid})
     eid = emit(db, uid)
 
     e = wait_final(db, eid)

@@ -1,7 +1,7 @@
 """A notification that ended no_quota (the user held no subscription grant)
 is delivered after all when the user grants the template again: a new grant
 puts the user's recent no_quota events of that template back to pending,
-oldest first, one per grant, each once (handlers/subscriptions.c)."""
+oldest first, one per grant, each once (handlers/notifications/subscriptions.c)."""
 from notify_support import (REPAIR_TPL, emit, event, grants, sends_to, sole_dispatcher,  # noqa: F401
                             subscriber, wait_final, wait_for)
 

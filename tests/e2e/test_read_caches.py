@@ -5,9 +5,8 @@ next request; a change made elsewhere (another process, SQL) within the
 documented bound; staff and other users never get an owner's copy; and a
 cached detail turns `overdue` when its due time passes."""
 import re
-import time
 
-from conftest import expect_error, expect_ok
+from conftest import expect_error, expect_ok, gateway_metric
 from repairs_support import act, new_ticket, ticket_row, wait_for, world
 
 STAFF = "/api/v1/admin/staff"
@@ -32,7 +31,7 @@ def detail_from_memory(api, person, tid):
         hits = cache_lookups(api, "repair_detail", "hit")
         d = detail(api, person, tid)
         return d if cache_lookups(api, "repair_detail", "hit") == hits + 1 else None
-    return wait_for(once, timeout=10, what="a read answered from memory")
+    return wait_for(once, what="a read answered from memory")
 
 
 # ---- the owner's view of a ticket ----------------------------------------------------------
@@ -55,16 +54,19 @@ def test_owner_reads_from_memory_and_sees_a_change_at_once(api, db, factory):
 
 def test_a_change_through_another_process_is_seen_after_the_poll(api, db, factory, stack):
     gw2 = stack.start_gateway(name="gw_cache_other")
-    w = world(factory, db)
-    tid = new_ticket(api, w)["id"]
-    assert detail_from_memory(api, w.owner_a, tid)["state"] == "dispatched"
+    try:
+        w = world(factory, db)
+        tid = new_ticket(api, w)["id"]
+        assert detail_from_memory(api, w.owner_a, tid)["state"] == "dispatched"
 
-    expect_ok(api.post(f"/api/v1/repairs/{tid}/accept", token=w.engineers[0].token, json={}, base=gw2.url))
-    assert ticket_row(db, tid)["state"] == "accepted"
-    # repair_cache_poll_ms is 250 ms by default; allow for a loaded machine.
-    seen = wait_for(lambda: detail(api, w.owner_a, tid)["state"] == "accepted", timeout=10,
-                    what="the other process's change in this process's detail")
-    assert seen
+        expect_ok(api.post(f"/api/v1/repairs/{tid}/accept", token=w.engineers[0].token, json={}, base=gw2.url))
+        assert ticket_row(db, tid)["state"] == "accepted"
+        # Seen once the poll (every repair_cache_poll_ms) has run.
+        seen = wait_for(lambda: detail(api, w.owner_a, tid)["state"] == "accepted",
+                        what="the other process's change in this process's detail")
+        assert seen
+    finally:  # its background jobs must not run beside later tests
+        assert gw2.stop() == 0
 
 
 def test_staff_and_other_users_never_get_the_owners_copy(api, db, factory):
@@ -82,16 +84,20 @@ def test_staff_and_other_users_never_get_the_owners_copy(api, db, factory):
 
 
 def test_a_kept_detail_turns_overdue_when_its_due_time_passes(api, db, factory):
-    # 8 s: well past the poll's look-back (2 s) that evicts a ticket just
-    # changed (filed), so the copy the test reads is ended by the due time.
-    w = world(factory, db, accept_s=8)
+    w = world(factory, db)
     t = new_ticket(api, w)
     tid = t["id"]
     assert t["overdue"] is False and t["due"]["accept_by"] is not None
+    # Due in 10 s, and dated as changed long ago: the poll's look-back (which
+    # evicts a ticket changed in the last two seconds, such as one just filed)
+    # passes it by, so the first read keeps the detail and the second is
+    # answered from memory, both well before the due time.
+    db.exec("UPDATE repair_tickets SET accept_due_at = NOW(3) + INTERVAL 10 SECOND,"
+            " updated_at = NOW(3) - INTERVAL 1 HOUR WHERE id = %s", (tid,))
     assert detail_from_memory(api, w.owner_a, tid)["overdue"] is False
     # Nothing writes the ticket meanwhile: only the due time can end the copy
     # (repair_cache_max_age_s is 30 s).
-    wait_for(lambda: detail(api, w.owner_a, tid)["overdue"] is True, timeout=15, what="overdue from memory")
+    wait_for(lambda: detail(api, w.owner_a, tid)["overdue"] is True, what="overdue from memory")
     row = ticket_row(db, tid)
     assert row["state"] == "dispatched"
     assert db.scalar("SELECT accept_due_at < NOW(3) FROM repair_tickets WHERE id = %s", (tid,)) == 1
@@ -119,29 +125,45 @@ def test_a_user_disabled_elsewhere_is_refused_within_auth_cache_ms(api, db, fact
     uid, token = factory.user()
     hits = cache_lookups(api, "auth", "hit")
     assert expect_ok(api.get("/api/v1/me", token=token))["id"] == uid
-    assert expect_ok(api.get("/api/v1/me", token=token))["id"] == uid
+
+    def answered_from_memory():  # a second read within auth_cache_ms of the first
+        before = cache_lookups(api, "auth", "hit")
+        assert expect_ok(api.get("/api/v1/me", token=token))["id"] == uid
+        return cache_lookups(api, "auth", "hit") == before + 1
+
+    wait_for(answered_from_memory, what="the roles kept")
     assert cache_lookups(api, "auth", "hit") >= hits + 1
 
     db.exec("UPDATE users SET disabled = 1 WHERE id = %s", (uid,))  # not through this process
-    # auth_cache_ms is 1 s by default; allow for a loaded machine.
-    wait_for(lambda: api.get("/api/v1/me", token=token).status_code == 403, timeout=10,
-             what="the disabled user refused")
+    # Refused once the kept roles expire (auth_cache_ms).
+    wait_for(lambda: api.get("/api/v1/me", token=token).status_code == 403, what="the disabled user refused")
     expect_error(api.get("/api/v1/me", token=token), 403, "USER_DISABLED")
     assert db.scalar("SELECT disabled FROM users WHERE id = %s", (uid,)) == 1
 
 
-def test_a_busy_callers_roles_are_reloaded_ahead_of_expiry(api, factory):
-    uid, token = factory.user()
-    assert expect_ok(api.get("/api/v1/me", token=token))["id"] == uid  # loaded and kept
-    misses = cache_lookups(api, "auth", "miss")
-    hits = cache_lookups(api, "auth", "hit")
-    deadline = time.monotonic() + 4.0  # four times auth_cache_ms
-    n = 0
-    while time.monotonic() < deadline:
-        assert expect_ok(api.get("/api/v1/me", token=token))["id"] == uid
-        n += 1
-        time.sleep(0.05)
-    # Without the refresh every second would start with a miss (3 or 4);
-    # one is allowed for a refresh job delayed on a loaded machine.
-    assert cache_lookups(api, "auth", "miss") - misses <= 1
-    assert cache_lookups(api, "auth", "hit") - hits >= n - 1
+def test_a_busy_callers_roles_are_reloaded_ahead_of_expiry(api, factory, stack):
+    # A process of its own, with auth_cache_ms = 4 s: its refresh job runs
+    # every second and reloads a busy caller's roles once less than 2 s are
+    # left, so only a job held up for over a second could let them expire.
+    gw = stack.start_gateway({"auth_cache_ms": 4000}, name="gw_auth_refresh")
+    try:
+        uid, token = factory.user()
+        assert expect_ok(api.get("/api/v1/me", token=token, base=gw.url))["id"] == uid  # loaded and kept
+        misses = cache_lookups(api, "auth", "miss", base=gw.url)
+        hits = cache_lookups(api, "auth", "hit", base=gw.url)
+        refreshed = gateway_metric(gw, "gateway_cache_refreshes_total", cache="auth")
+        n = 0
+
+        def reloaded_twice():  # the caller keeps calling meanwhile
+            nonlocal n
+            assert expect_ok(api.get("/api/v1/me", token=token, base=gw.url))["id"] == uid
+            n += 1
+            return gateway_metric(gw, "gateway_cache_refreshes_total", cache="auth") >= refreshed + 2
+
+        wait_for(reloaded_twice, what="the roles reloaded twice ahead of expiry")
+        # Without the refresh every 4 s would start with a miss; one is
+        # allowed for a refresh job held up on a loaded machine.
+        assert cache_lookups(api, "auth", "miss", base=gw.url) - misses <= 1
+        assert cache_lookups(api, "auth", "hit", base=gw.url) - hits >= n - 1
+    finally:
+        assert gw.stop() == 0

@@ -1,17 +1,14 @@
 """Attribution: the first valid touch binds the referee for the protection
 period, later touches are recorded without overriding it, an expired binding
 gives way, concurrent touches have exactly one winner, rejected touches
-change nothing, the referral is locked when the referee leaves a lead, and
-staff can reassign it (audited)."""
+change nothing, the referral is locked when the referee leaves a lead with
+their own (verified) phone, and staff can reassign it (audited)."""
 import json
 import threading
 
 from conftest import Api, unique_phone
-from lead_support import events, owner_with_code, project_with_agents, submit_lead
-
-
-def touch(api, token, code, **extra):
-    return api.post("/api/v1/referrals/touch", token=token, json=dict(code=code, **extra))
+from lead_support import (buyer_with_phone, events, lead_body, lead_of, owner_with_code, project_with_agents,
+                          submit_lead, touch)
 
 
 def active_bindings(db, referee):
@@ -136,14 +133,15 @@ def test_rejected_touches_change_nothing(api, factory, db):
 
 
 def test_lead_locks_the_referral(api, factory, db):
-    pid, [(agent, _)], _ = project_with_agents(factory, 1)
+    pid, [(agent, agent_token)], _ = project_with_agents(factory, 1)
     referrer, rtoken, _, code = owner_with_code(api, factory, pid)
-    referee, token = factory.user()
+    referee, token, phone = buyer_with_phone(factory)
     assert touch(api, token, code, project_id=pid).status_code == 201
-    phone = unique_phone()
-    d = submit_lead(api, token, pid, phone, name="赵六", expect=(201,)).json()["data"]
-    lead_id = d["lead"]["id"]
-    assert d["referral"]["status"] == "locked" and d["lead"]["channel"] == "referral"
+    r = submit_lead(api, token, pid, phone, name="赵六")
+    d = r.json()["data"]
+    lead_id = lead_of(db, r)
+    assert d["referral"]["status"] == "locked" and d["submission"]["phone_verified"] is True
+    assert db.scalar("SELECT channel FROM leads WHERE id = %s", (lead_id,)) == "referral"
     ref = db.one("SELECT * FROM referrals WHERE lead_id = %s", (lead_id,))
     binding = active_bindings(db, referee)[0]
     assert (ref["referrer_user_id"], ref["referee_user_id"], ref["project_id"], ref["stage"]) == \
@@ -154,7 +152,7 @@ def test_lead_locks_the_referral(api, factory, db):
     assert len(ev) == 1 and ev[0]["user_id"] == referrer
     assert json.loads(ev[0]["payload"])["referee_name"] == "赵*"
     # Submitting again keeps the one referral.
-    again = submit_lead(api, token, pid, phone, name="赵六", expect=(200,)).json()["data"]
+    again = submit_lead(api, token, pid, phone, name="赵六").json()["data"]
     assert again["referral"]["status"] == "existing" and again["referral"]["referral_id"] == ref["id"]
     assert db.scalar("SELECT COUNT(*) FROM referrals WHERE lead_id = %s", (lead_id,)) == 1
     # The referrer sees the referee masked.
@@ -164,33 +162,65 @@ def test_lead_locks_the_referral(api, factory, db):
     assert item["referee_name"] == "赵*" and item["referee_phone"] == phone[:3] + "****" + phone[-4:]
     assert item["stage"] == "new" and item["reward"] is None and item["protection_expires_at"] > 0
     assert phone not in r.text
-    # The project's agents see it too.
-    _, agent_token = factory.user(roles=[("agent", pid)])
+    # The lead's agent sees it; another agent of the project, or of another project, does not.
     r = api.get(f"/api/v1/agent/referrals?project={pid}", token=agent_token)
     assert [x["id"] for x in r.json()["data"]] == [ref["id"]]
-    assert r.json()["data"][0]["referrer"]["user_id"] == referrer
+    assert r.json()["data"][0]["referrer"]["user_id"] == referrer and r.json()["data"][0]["assigned_to_me"] is True
+    _, colleague = factory.user(roles=[("agent", pid)])
+    assert api.get(f"/api/v1/agent/referrals?project={pid}", token=colleague).json()["data"] == []
     _, [(_, outsider)], _ = project_with_agents(factory, 1)
     assert api.get("/api/v1/agent/referrals", token=outsider).json()["data"] == []
+
+
+def test_unverified_lead_of_a_referee_waits_for_verification(api, factory, db):
+    pid, _, _ = project_with_agents(factory, 1)
+    referrer, _, _, code = owner_with_code(api, factory, pid)
+    referee, token = factory.user()  # no bound phone
+    assert touch(api, token, code).status_code == 201
+    phone = unique_phone()
+    r = submit_lead(api, token, pid, phone)
+    lead_id = lead_of(db, r)
+    assert r.json()["data"]["referral"] == {"status": "pending_verification"}
+    assert db.one("SELECT phone_verified, channel FROM leads WHERE id = %s", (lead_id,)) == \
+        {"phone_verified": 0, "channel": "organic"}
+    assert db.scalar("SELECT COUNT(*) FROM referrals WHERE lead_id = %s", (lead_id,)) == 0
+    # The same referee proves the phone (getPhoneNumber): the referral locks on the same lead.
+    body = lead_body(pid, None)
+    del body["phone"]
+    body["phone_code"] = f"P_{phone}"
+    r = api.post("/api/v1/leads", token=token, json=body)
+    assert r.status_code == 201, r.text
+    assert lead_of(db, r) == lead_id and r.json()["data"]["referral"]["status"] == "locked"
+    assert db.one("SELECT referrer_user_id, referee_user_id FROM referrals WHERE lead_id = %s", (lead_id,)) == \
+        {"referrer_user_id": referrer, "referee_user_id": referee}
+    assert db.one("SELECT phone_verified, channel FROM leads WHERE id = %s", (lead_id,)) == \
+        {"phone_verified": 1, "channel": "referral"}
 
 
 def test_lead_for_an_existing_customer_is_not_locked(api, factory, db):
     pid, _, _ = project_with_agents(factory, 1)
     referrer, _, rphone, code = owner_with_code(api, factory, pid)
-    _, token = factory.user()
-    assert touch(api, token, code).status_code == 201  # no project named: bound
     # The phone is an owner of the project.
     owner_phone = factory.owner(factory.unit(pid))
-    d = submit_lead(api, token, pid, owner_phone, expect=(201,)).json()["data"]
+    _, owner_token = factory.user(phone=owner_phone)
+    assert touch(api, owner_token, code).status_code == 201  # no project named: bound
+    d = submit_lead(api, owner_token, pid, owner_phone).json()["data"]
     assert d["referral"] == {"status": "rejected", "reason": "ALREADY_CUSTOMER"}
-    # The phone was already an open lead before the referee was bound.
-    walk_in = unique_phone()
-    _, other = factory.user()
-    submit_lead(api, other, pid, walk_in, expect=(201,))
-    d = submit_lead(api, token, pid, walk_in, expect=(200,)).json()["data"]
+    # The phone's holder had left a lead before they were bound.
+    _, walk_in, walk_in_phone = buyer_with_phone(factory)
+    submit_lead(api, walk_in, pid, walk_in_phone)
+    assert touch(api, walk_in, code).status_code == 201
+    d = submit_lead(api, walk_in, pid, walk_in_phone).json()["data"]
     assert d["referral"] == {"status": "rejected", "reason": "ALREADY_CUSTOMER"}
-    # The referrer's own phone.
-    d = submit_lead(api, token, pid, rphone, expect=(201,)).json()["data"]
-    assert d["referral"] == {"status": "rejected", "reason": "SELF_REFERRAL"}
+    # The referrer's own phone, proven by another WeChat account.
+    _, twin = factory.user()
+    assert touch(api, twin, code).status_code == 201
+    body = lead_body(pid, None)
+    del body["phone"]
+    body["phone_code"] = f"P_{rphone}"
+    r = api.post("/api/v1/leads", token=twin, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["referral"] == {"status": "rejected", "reason": "SELF_REFERRAL"}
     assert db.scalar("SELECT COUNT(*) FROM referrals WHERE referrer_user_id = %s", (referrer,)) == 0
 
 
@@ -198,15 +228,15 @@ def test_staff_reassign_is_audited(api, factory, db):
     pid, _, (sup, stoken) = project_with_agents(factory, 1, supervisor=True)
     r1, _, _, code = owner_with_code(api, factory, pid)
     r2, _, _, _ = owner_with_code(api, factory, pid)
-    referee, token = factory.user()
+    referee, token, phone = buyer_with_phone(factory)
     touch(api, token, code)
-    lead_id = submit_lead(api, token, pid).json()["data"]["lead"]["id"]
+    lead_id = lead_of(db, submit_lead(api, token, pid, phone))
     ref_id = db.scalar("SELECT id FROM referrals WHERE lead_id = %s", (lead_id,))
     url = f"/api/v1/admin/referrals/{ref_id}/reassign"
     # Bad input and rule violations change nothing.
     assert api.post(url, token=stoken, json={"referrer_user_id": r2}).json()["error"]["field"] == "reason"
     r = api.post(url, token=stoken, json={"referrer_user_id": referee, "reason": "x"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "SELF_REFERRAL"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "UNPROCESSABLE"
     buyer, _ = factory.user()
     r = api.post(url, token=stoken, json={"referrer_user_id": buyer, "reason": "x"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "referrer_user_id"

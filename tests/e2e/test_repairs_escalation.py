@@ -3,11 +3,10 @@ after (engineer, supervisor, project manager, each after its own delay),
 once only with two gateway processes sweeping the same database; and the
 sweeper's other jobs (dispatch retries, text re-checks)."""
 import json
-import time
 
 import pytest
 
-from conftest import expect_ok
+from conftest import expect_ok, wait_for_runs
 from media_support import stop_gateway
 from repairs_support import act, events, new_ticket, ticket_row, wait_for, world
 
@@ -83,7 +82,7 @@ def test_accept_clock_reminds_then_climbs_the_ladder(api, db, factory, sweepers)
     # Accepting stops the accept clock; the other clocks are far away.
     expect_ok(act(api, eng, tid, "accept"))
     count = len(db.query("SELECT id FROM repair_escalations WHERE ticket_id = %s", (tid,)))
-    time.sleep(0.6)  # three sweeps of each fast gateway
+    wait_for_runs(sweepers, "repair-sweeper")  # a whole sweep of each fast gateway since
     assert len(db.query("SELECT id FROM repair_escalations WHERE ticket_id = %s", (tid,))) == count
 
 
@@ -100,13 +99,21 @@ def test_two_processes_escalate_each_step_once(api, db, factory, stack, sweepers
         assert len(escalated_to(db, tid, w.supervisor.id)) == 1
         assert len(escalated_to(db, tid, w.manager.id)) == 2
         assert len(escalated_to(db, tid, w.owner_a.id)) == 1
-    # Each process logs the steps it did: across all of them, each step once.
-    logs = []
-    for gw in [stack.gateway] + sweepers:
-        with open(gw.log, encoding="utf-8") as f:
-            logs.append(f.read())
+    # Each process logs the steps it did, just after committing them: across
+    # all of them, each step once.
+    def logs():
+        out = []
+        for gw in [stack.gateway] + sweepers:
+            with open(gw.log, encoding="utf-8") as f:
+                out.append(f.read())
+        return out
+
+    def logged(tid):
+        return sum(log.count(f"ticket {tid}: accept clock") for log in logs())
+
     for tid in tids:
-        assert sum(log.count(f"ticket {tid}: accept clock") for log in logs) == 4
+        wait_for(lambda: logged(tid) >= 4, what=f"the log lines of ticket {tid}'s steps")
+        assert logged(tid) == 4
 
 
 def test_reopen_starts_a_new_round(api, db, factory, sweepers):
@@ -134,8 +141,13 @@ def test_submitted_ticket_is_dispatched_once_an_engineer_exists(api, db, factory
 
 def test_unchecked_text_is_checked_again(api, db, factory, fake, sweepers):
     w = world(factory, db)
-    fake.fail("/wxa/msg_sec_check", errcode=-1, count=3)  # the first try and both retries
+    openid = db.scalar("SELECT openid FROM users WHERE id = %s", (w.owner_a.id,))
+    # WeChat down for this owner's checks (the first try, both retries, and
+    # any re-check meanwhile) until the test has seen the ticket unchecked;
+    # other tickets' re-checks pass the injection by.
+    fake.fail("/wxa/msg_sec_check", errcode=-1, count=1000, match={"openid": openid})
     tid = new_ticket(api, w)["id"]
     assert ticket_row(db, tid)["content_check"] == "unchecked"
+    fake.fail("/wxa/msg_sec_check", count=0)  # WeChat is back
     wait_for(lambda: ticket_row(db, tid)["content_check"] == "pass", what="the re-check")
     assert ticket_row(db, tid)["content_trace_id"]

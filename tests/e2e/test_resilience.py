@@ -8,36 +8,31 @@ import re
 import socket
 import ssl
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pymysql
 import pytest
 import requests
 
-from conftest import expect_error, expect_ok, unique
+from conftest import expect_error, expect_ok, gateway_metric, unique, wait_for
 
 JSCODE = "/sns/jscode2session"
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_database_restart_without_gateway_restart(stack, api, db, factory):
     uid, token = factory.user()
     expect_ok(api.get("/api/v1/me", token=token))
+    # The auth cache may answer for `token` without the database (for up to
+    # auth_cache_ms, or longer if a refresh read the roles just before the
+    # outage). This user's roles it has never held: its requests need the
+    # database.
+    _, uncached = factory.user()
     stack.db.stop()
     try:
         # Everything that needs the database fails fast with 503; several
         # rounds so every DB worker of both loop threads meets the outage.
         for _ in range(12):
-            r = api.get("/api/v1/me", token=token, timeout=10)
+            r = api.get("/api/v1/me", token=uncached, timeout=10)
             expect_error(r, 503, "DB_UNAVAILABLE")
             assert int(r.headers["retry-after"]) > 0
             r = api.get("/readyz", timeout=10)
@@ -56,13 +51,70 @@ def test_database_restart_without_gateway_restart(stack, api, db, factory):
         return api.get("/readyz", timeout=10).status_code == 200 and \
             api.get("/api/v1/me", token=token, timeout=10).status_code == 200
 
-    wait_until(recovered, 30, "the gateway to reach the restarted database")
-    # Every worker reconnected: a run of requests all succeed.
+    wait_for(recovered, what="the gateway to reach the restarted database")
+    expect_ok(api.get("/api/v1/me", token=uncached, timeout=10))
+    # One worker reconnected, so no other backs off any longer: a run of
+    # requests all succeed (/readyz always reads the database; /me may be
+    # answered by the auth cache).
     for _ in range(24):
         assert expect_ok(api.get("/api/v1/me", token=token, timeout=10))["id"] == uid
+        assert expect_ok(api.get("/readyz", timeout=10))["status"] == "ready"
     assert expect_ok(api.get("/readyz"))["status"] == "ready"
     _, token2 = factory.user()  # a write: login upserts the user
     expect_ok(api.get("/api/v1/me", token=token2))
+
+
+def test_the_database_back_ends_every_workers_backoff(stack, db):
+    """While the database is down every DB worker that gets a job fails to
+    connect and then waits out a backoff of its own, growing to 5 s. Once any
+    connection of the process has reconnected the server is known to be
+    back: no worker may go on answering 503 until its own backoff ends."""
+    gw = stack.start_gateway({"threads": 1, "db_pool_size": 8}, name="gw_backoff")
+
+    def burst():  # as many requests at once as there are workers
+        with ThreadPoolExecutor(8) as ex:
+            return list(ex.map(lambda _: requests.get(gw.url + "/readyz", verify=stack.ca_cert,
+                                                      timeout=10).status_code, range(8)))
+
+    def connects(result):
+        return gateway_metric(gw, "gateway_db_connects_total", result=result)
+
+    stopping = threading.Event()
+
+    def hammer():  # every worker keeps meeting the outage, so each backs off further
+        while not stopping.is_set():
+            burst()
+
+    hammering = threading.Thread(target=hammer)
+    db_stopped = False
+    try:
+        assert burst() == [200] * 8
+        failed = connects("failed")
+        stack.db.stop()
+        db_stopped = True
+        hammering.start()
+        # Seconds of failed attempts (the background jobs make their own):
+        # each worker's backoff has grown to seconds.
+        wait_for(lambda: connects("failed") >= failed + 60, what="the workers to fail their connects")
+        ok = connects("ok")
+        stack.db.start()
+        db_stopped = False
+        stopping.set()
+        hammering.join(60)
+        # Some connection (a worker, or a background job on its own
+        # schedule) is back, while the idle workers still back off.
+        wait_for(lambda: connects("ok") > ok, what="a connection of the process back on the database")
+        statuses = [s for _ in range(4) for s in burst()]
+        assert statuses == [200] * len(statuses)
+    finally:
+        stopping.set()
+        if hammering.ident is not None:
+            hammering.join(60)
+        if db_stopped:
+            stack.db.start()
+        db.conn.ping(reconnect=True)
+        code = gw.stop()
+    assert code == 0, f"gateway exited with {code}; see {gw.log}"
 
 
 def test_idle_connections_are_replaced_after_a_database_restart(stack, api, db, factory):
@@ -138,31 +190,26 @@ def test_full_database_queue_answers_503_at_once(stack, db, factory):
         return db.scalar("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep'"
                          " AND INFO LIKE '%%staff_roles%%FOR UPDATE%%' AND ID <> CONNECTION_ID()")
 
-    def metric(name):
-        text = requests.get(gw.url + "/metrics", verify=stack.ca_cert, timeout=10).text
-        m = re.search(r"^" + re.escape(name) + r" (\d+)$", text, re.M)
-        return int(m.group(1)) if m else None
-
     threads = []
     try:
         with locker.cursor() as cur:
             cur.execute("SELECT user_id FROM staff_roles WHERE role = 'admin' FOR UPDATE")
-        rejected_before = metric("gateway_db_queue_rejected_total")
+        rejected_before = gateway_metric(gw, "gateway_db_queue_rejected_total")
         # 1: holds the only connection, waiting for the lock.
         threads.append(threading.Thread(target=call, args=("stuck", "DELETE", "/api/v1/admin/staff"), kwargs={
             "json": {"user_id": uid, "role": "admin"}, "headers": {"Authorization": f"Bearer {admin}"}}))
         threads[-1].start()
-        wait_until(lambda: lock_waits() >= 1, 10, "the revocation to wait for the lock")
+        wait_for(lambda: lock_waits() >= 1, what="the revocation to wait for the lock")
         # 2: waits in the queue (the gauge is published every second).
         threads.append(threading.Thread(target=call, args=("queued", "GET", "/readyz")))
         threads[-1].start()
-        wait_until(lambda: metric('gateway_db_queue_length{thread="0"}') == 1, 10, "a job in the queue")
+        wait_for(lambda: gateway_metric(gw, "gateway_db_queue_length", thread="0") == 1, what="a job in the queue")
         # 3: no room left.
         r = requests.get(gw.url + "/readyz", verify=stack.ca_cert, timeout=10)
         expect_error(r, 503, "OVERLOADED")
         assert int(r.headers["retry-after"]) > 0
         assert all(t.is_alive() for t in threads)
-        assert metric("gateway_db_queue_rejected_total") == rejected_before + 1
+        assert gateway_metric(gw, "gateway_db_queue_rejected_total") == rejected_before + 1
     finally:
         locker.rollback()
         locker.close()
@@ -184,10 +231,13 @@ def connect_refused(port):
 
 
 def test_sigterm_finishes_requests_in_flight(stack, fake, db):
-    # A WeChat timeout above the injected delay: the slow call succeeds.
-    gw = stack.start_gateway({"wechat_timeout_ms": 2000}, name="gw_sigterm")
+    # A WeChat timeout above the injected delay: the slow call succeeds. The
+    # delay is what keeps the request in flight while the test watches the
+    # drain, so it is long enough for a loaded machine, and well within
+    # shutdown_timeout_ms (10 s).
+    gw = stack.start_gateway({"wechat_timeout_ms": 9000, "notification_lease_ms": 20000}, name="gw_sigterm")
     openid = unique("o_term_")
-    fake.fail(JSCODE, delay_ms=1500, count=1)
+    fake.fail(JSCODE, delay_ms=5000, count=1, match={"js_code": f"C_{openid}"})
     result = {}
 
     def login():
@@ -206,10 +256,10 @@ def test_sigterm_finishes_requests_in_flight(stack, fake, db):
     t = threading.Thread(target=login)
     t.start()
     try:
-        wait_until(lambda: fake.count(JSCODE) == 1, 10, "the login to reach WeChat")
+        wait_for(lambda: fake.count(JSCODE) == 1, what="the login to reach WeChat")
         gw.proc.send_signal(15)
         # The listeners close at once while the request is still running.
-        wait_until(lambda: connect_refused(gw.https_port), 10, "the listener to close")
+        wait_for(lambda: connect_refused(gw.https_port), what="the listener to close")
         assert t.is_alive(), "the slow login finished before the drain could be observed"
         # A new request on a connection that was already open is turned away.
         idle.request("GET", "/healthz")
@@ -250,7 +300,7 @@ def test_logs_hold_no_personal_data_or_secrets(stack, api, fake, db, factory):
     assert logs and "phone bound" in logs[stack.gateway.log]
 
     phones = {r["phone"] for r in db.query("SELECT phone FROM users WHERE phone IS NOT NULL"
-                                           " UNION SELECT phone FROM owners UNION SELECT phone FROM leads")}
+                                           " UNION SELECT phone FROM owners UNION SELECT phone FROM leads WHERE phone IS NOT NULL")}
     openids = {r["openid"] for r in db.query("SELECT openid FROM users")}
     # The gateway no longer stores WeChat's session_key: take them from the fake.
     session_keys = {fake.get(f"/__fake/session_key?openid={o}")["session_key"] for o in sorted(openids)[-20:]}

@@ -2,13 +2,11 @@
 gateway process and across restarts; an admin disables and re-enables a
 user. Other processes see a change made elsewhere within auth_cache_ms: the
 tests poll for the observable answer with a deadline."""
-import base64
-import hashlib
-import hmac
 import json
 import os
 import time
 
+import session_token
 from conftest import expect_error, expect_ok, unique
 
 LOGOUT = "/api/v1/auth/logout"
@@ -73,11 +71,8 @@ def test_logout_revokes_the_token_everywhere_and_across_restarts(stack, api, db)
 
 def sign(stack, user_id, exp, sid):
     """A token signed with the stack's signing key, as gateway/session_token.h describes."""
-    with open(os.path.join(stack.dir, "session_keys")) as f:
-        kid, secret = f.read().strip().split(",")[0].split("=", 1)
-    msg = f"{kid}.{user_id}.{exp}.{sid}"
-    mac = hmac.new(secret.encode(), msg.encode(), hashlib.sha256).digest()
-    return msg + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    kid, secret = session_token.signing_key(os.path.join(stack.dir, "session_keys"))
+    return session_token.mint(kid, secret, user_id, exp, session_id=sid)
 
 
 def test_tokens_of_the_earlier_format_still_work_and_can_be_ended(stack, api, db):

@@ -1,15 +1,17 @@
 """POST /api/v1/uploads: multipart parsing, type from magic bytes, EXIF
 orientation and metadata stripping, the size cap, what is (not) stored, and
-the orphan sweeper."""
+the orphan sweeper (files deleted only after the row's deletion committed,
+and only when no row references them)."""
 import hashlib
 import os
+import secrets
 
 import pytest
 
-from conftest import expect_error, expect_ok
-from media_support import (GPS_SECRET, UPLOAD_CAP, base_jpeg, file_path, jpeg_segments, jpeg_size, jpeg_with_exif,
-                           png_chunks, png_with_text, start_media_gateway, stop_gateway, stored_files, upload,
-                           wait_until)
+from conftest import Db, expect_error, expect_ok
+from media_support import (GPS_SECRET, UPLOAD_CAP, base_jpeg, file_path, flat_png, jpeg_segments, jpeg_size,
+                           jpeg_with_exif, png_chunks, png_with_text, start_media_gateway, stop_gateway, stored_files,
+                           upload, wait_until)
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +234,69 @@ def test_orphans_are_swept_with_their_files(api, db, factory, gw):
     assert fetch(api, gw, c["url"]).status_code == 200
     # the swept upload's URL now finds nothing
     expect_error(fetch(api, gw, a["url"]), 404, "NOT_FOUND")
+
+
+def unique_png():
+    """A small PNG whose pixels (so its stored file and thumbnail) no other test uploads."""
+    return flat_png(37, 23, rgb=tuple(secrets.token_bytes(3)))
+
+
+def sweep_failures(gw):
+    with open(gw.log, errors="replace") as f:
+        return f.read().count("orphan sweep failed")
+
+
+def test_a_sweep_that_cannot_commit_leaves_the_upload_and_its_files(api, db, factory, gw, stack):
+    uid, token = factory.user()
+    d = expect_ok(upload(api, gw, token, unique_png(), content_type="image/png"), 201)
+    row = rows_of(db, uid)[0]
+    first, second = sorted([row["sha256"], row["thumb_sha256"]])
+    failures = sweep_failures(gw)
+    # Another connection holds the row of the file the sweeper reaches last:
+    # its transaction times out after it dealt with the first file.
+    with open(stack.db.password_file) as f:
+        holder = Db(stack.db.socket, stack.db.user, f.read().strip(), stack.db.database)
+    try:
+        holder.conn.begin()
+        holder.query("SELECT sha256 FROM media_objects WHERE sha256 = %s FOR UPDATE", (second,))
+        db.exec("UPDATE uploads SET created_at = created_at - INTERVAL 2 HOUR WHERE id = %s", (d["id"],))
+        wait_until(lambda: sweep_failures(gw) > failures, timeout=60, what="a sweep to fail on the held lock")
+        # rolled back whole: the upload, both files and their rows are there
+        assert db.scalar("SELECT COUNT(*) FROM uploads WHERE id = %s", (d["id"],)) == 1
+        assert os.path.exists(file_path(gw, first)), "a file was deleted before its row's deletion committed"
+        assert os.path.exists(file_path(gw, second))
+        assert db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 IN (%s, %s) AND orphaned_at IS NULL",
+                         (first, second)) == 2
+        assert fetch(api, gw, d["url"]).status_code == 200
+    finally:
+        holder.conn.rollback()
+        holder.close()
+    # a later sweep commits, then deletes the files
+    wait_until(lambda: db.scalar("SELECT COUNT(*) FROM uploads WHERE id = %s", (d["id"],)) == 0, timeout=60,
+               what="a later sweep to remove the upload")
+    wait_until(lambda: not os.path.exists(file_path(gw, first)) and not os.path.exists(file_path(gw, second)),
+               timeout=30, what="its files to go")
+    assert db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 IN (%s, %s)", (first, second)) == 0
+
+
+def test_files_left_to_delete_are_finished_later_only_when_unreferenced(api, db, factory, gw):
+    # a file whose upload's deletion committed but was never unlinked (a crash, a failed unlink)
+    content = secrets.token_bytes(200)
+    left = hashlib.sha256(content).hexdigest()
+    os.makedirs(os.path.dirname(file_path(gw, left)), exist_ok=True)
+    with open(file_path(gw, left), "wb") as f:
+        f.write(content)
+    db.exec("INSERT INTO media_objects (sha256, orphaned_at) VALUES (%s, NOW(3) - INTERVAL 2 HOUR)", (left,))
+    # files marked, but an upload uses them again (it was stored meanwhile)
+    uid, token = factory.user()
+    d = expect_ok(upload(api, gw, token, unique_png(), content_type="image/png"), 201)
+    row = rows_of(db, uid)[0]
+    used = (row["sha256"], row["thumb_sha256"])
+    db.exec("UPDATE media_objects SET orphaned_at = NOW(3) - INTERVAL 2 HOUR WHERE sha256 IN (%s, %s)", used)
+
+    wait_until(lambda: not os.path.exists(file_path(gw, left)), what="the left-over file to go")
+    assert db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 = %s", (left,)) == 0
+    wait_until(lambda: db.scalar("SELECT COUNT(*) FROM media_objects WHERE sha256 IN (%s, %s)"
+                                 " AND orphaned_at IS NULL", used) == 2, what="the used files' marks to be cleared")
+    assert all(os.path.exists(file_path(gw, k)) for k in used)
+    assert fetch(api, gw, d["url"]).status_code == 200

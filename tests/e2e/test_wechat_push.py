@@ -2,6 +2,7 @@
 nonces are refused (across processes: the nonces are in the database), and
 safe mode (AES, msg_signature) is accepted and checked, with plaintext
 refused while it is on. Pushes are sent by the fake WeChat (fake_push.py)."""
+import hashlib
 import os
 import subprocess
 import time
@@ -9,6 +10,7 @@ import time
 import pytest
 import requests
 
+from conftest import expect_error
 from media_support import PUSH_TOKEN, push_url, start_media_gateway, stop_gateway
 
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
@@ -150,3 +152,45 @@ def test_bad_aes_key_is_refused_at_start(stack):
     r = subprocess.run([stack.binary, "--config", stack.config_path, "--check-config"], env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "config: wechat_push_aes_key:" in r.stderr, r
+
+
+def signed(timestamp=None, nonce=None):
+    """The query of a push signed by the test itself, as WeChat signs it."""
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    nonce = str(time.time_ns()) if nonce is None else nonce
+    sig = hashlib.sha1("".join(sorted([PUSH_TOKEN, timestamp, nonce])).encode()).hexdigest()
+    return {"signature": sig, "timestamp": timestamp, "nonce": nonce}
+
+
+def test_query_parameters_keep_their_contract(db, plain_gws):
+    """Every defect of a signed parameter is refused as such (403 naming it,
+    counted in the push metrics), never as a 400 that would tell more; the
+    other parameters follow the query contract (400 naming them, an empty
+    value counts as absent)."""
+    gw = plain_gws[0]
+    url = push_url(gw)
+    for encrypt_type in ("raw", ""):  # both mean plaintext
+        trace = unique_trace("plain")
+        r = requests.post(url, params=dict(signed(), encrypt_type=encrypt_type), json=verdict_event(trace), timeout=10)
+        assert (r.status_code, r.text) == (200, "success")
+        assert verdict(db, trace) == {"suggest": "pass", "label": "100"}
+    q = dict(signed(), encrypt_type="des")
+    expect_error(requests.post(url, params=q, json=verdict_event(unique_trace("des")), timeout=10),
+                 400, "INVALID_FIELD", "encrypt_type")
+    assert db.scalar("SELECT COUNT(*) FROM wechat_push_nonces WHERE nonce = %s", (q["nonce"],)) == 0
+
+    stale = results(gw, "stale")
+    for timestamp in ("12abc", "-5", "1" * 19):  # signed, but not a number of seconds
+        expect_error(requests.post(url, params=signed(timestamp=timestamp), json=verdict_event("x"), timeout=10),
+                     403, "FORBIDDEN", "timestamp")
+    assert results(gw, "stale") == stale + 3
+    bad = results(gw, "bad_signature")
+    expect_error(requests.post(url, params=signed(nonce="n" * 65), json=verdict_event("x"), timeout=10),
+                 403, "FORBIDDEN", "nonce")
+    assert results(gw, "bad_signature") == bad + 1
+
+    expect_error(requests.get(url, params=dict(signed(), echostr="e" * 513), timeout=10),
+                 400, "INVALID_FIELD", "echostr")
+    expect_error(requests.get(url, params=dict(signed(), echostr=""), timeout=10), 400, "MISSING_FIELD", "echostr")
+    r = requests.get(url, params=dict(signed(), echostr="e" * 512), timeout=10)
+    assert (r.status_code, r.text) == (200, "e" * 512)

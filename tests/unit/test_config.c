@@ -148,7 +148,7 @@ static void test_file_and_env_override(void)
     CHECK_STR(cfg.trusted_proxies, "10.0.0.1, 10.0.0.2");
     CHECK_STR(cfg.wechat_api_base, "http://127.0.0.1:1/x?a=b");
     CHECK_STR(cfg.log_level, "debug");
-    CHECK_STR(cfg.db_name, "gw=prod"); /* split at the first '=' only */
+    CHECK_STR(cfg.db_name, "gw=prod");     /* split at the first '=' only */
     CHECK_STR(cfg.wechat_appid, "wxtest"); /* the environment wins over the file */
     config_free(&cfg);
 
@@ -213,8 +213,8 @@ static void test_range_and_type_errors(void)
     CHECK_INT(cfg.db_pool_size, 64);
     config_free(&cfg);
 
-    const char *bools[][2] = {{"true", "1"}, {"TRUE", "1"}, {"on", "1"}, {"Yes", "1"}, {"1", "1"},
-                              {"false", "0"}, {"off", "0"}, {"no", "0"}, {"0", "0"}};
+    const char *bools[][2] = {{"true", "1"},  {"TRUE", "1"}, {"on", "1"}, {"Yes", "1"}, {"1", "1"},
+                              {"false", "0"}, {"off", "0"},  {"no", "0"}, {"0", "0"}};
     for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
         base_env();
         setenv("GATEWAY_HTTP2", bools[i][0], 1);
@@ -269,6 +269,8 @@ static void test_cross_key_checks(void)
         {"GATEWAY_SESSION_KEYS", "=0123456789abcdef0123456789abcdef", "session_keys"},
         {"GATEWAY_SESSION_KEYS", "k12345678901234567=0123456789abcdef0123456789abcdef", "session_keys"},
         {"GATEWAY_SESSION_KEYS", KEYS ",k2", "session_keys"},
+        {"GATEWAY_API_MAX_BODY_BYTES", "65535", "api_max_body_bytes"},    /* under json_max_bytes */
+        {"GATEWAY_API_MAX_BODY_BYTES", "11534337", "api_max_body_bytes"}, /* over max_body_bytes */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         base_env();
@@ -291,11 +293,94 @@ static void test_cross_key_checks(void)
     gw_config_t cfg;
     CHECK_INT(load(NULL, &cfg), 0);
     config_free(&cfg);
+    /* Upload listeners: HTTPS needs the certificate; plain does not. */
+    base_env();
+    unsetenv("GATEWAY_TLS_CERT_FILE");
+    setenv("GATEWAY_HTTPS_PORT", "0", 1);
+    setenv("GATEWAY_HTTP_PORT", "8080", 1);
+    setenv("GATEWAY_UPLOAD_HTTPS_PORT", "8444", 1);
+    expect_error(NULL, "upload_https_port");
+    unsetenv("GATEWAY_UPLOAD_HTTPS_PORT");
+    setenv("GATEWAY_UPLOAD_HTTP_PORT", "8081", 1);
+    setenv("GATEWAY_API_MAX_BODY_BYTES", "65536", 1);
+    CHECK_INT(load(NULL, &cfg), 0);
+    CHECK_INT(cfg.upload_http_port, 8081);
+    CHECK_INT(cfg.api_max_body_bytes, 65536);
+    config_free(&cfg);
     /* Several keys: the first signs. */
     base_env();
     setenv("GATEWAY_SESSION_KEYS", "k2=fedcba9876543210fedcba9876543210," KEYS, 1);
     CHECK_INT(load(NULL, &cfg), 0);
     config_free(&cfg);
+}
+
+static void test_rates_and_shares(void)
+{
+    gw_config_t cfg;
+    base_env();
+    CHECK_INT(load(NULL, &cfg), 0);
+    /* Defaults. */
+    CHECK_INT(cfg.rate_login_ip.count, 60);
+    CHECK_INT(cfg.rate_login_ip.period_s, 60);
+    CHECK_INT(cfg.rate_login_ip.burst, 60);
+    CHECK_INT(cfg.rate_default_user.count, 300);
+    CHECK_INT(cfg.rate_default_user.burst, 120);
+    CHECK_INT(cfg.wechat_share_login.threads, 4);
+    CHECK_INT(cfg.wechat_share_login.queue, 64);
+    CHECK_INT(cfg.rate_limit_entries, 65536);
+    config_free(&cfg);
+
+    struct {
+        const char *value;
+        int count, period_s, burst;
+    } rates[] = {
+        {"5/s", 5, 1, 5},
+        {"30/min burst 2", 30, 60, 2},
+        {"1/h burst 3", 1, 3600, 3},
+        {"OFF", 0, 1, 0},
+        {"1000000/h burst 1000000", 1000000, 3600, 1000000},
+    };
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        base_env();
+        setenv("GATEWAY_RATE_LEADS_USER", rates[i].value, 1);
+        CHECK_INT(load(NULL, &cfg), 0);
+        CHECK_INT(cfg.rate_leads_user.count, rates[i].count);
+        CHECK_INT(cfg.rate_leads_user.period_s, rates[i].period_s);
+        CHECK_INT(cfg.rate_leads_user.burst, rates[i].burst);
+        config_free(&cfg);
+    }
+    const char *bad_rates[] = {"",
+                               "5",
+                               "5/",
+                               "5/day",
+                               "0/min",
+                               "-1/min",
+                               "5/min burst",
+                               "5/min burst 0",
+                               "5/min  burst 2",
+                               "5/min burst 2x",
+                               "5 /min",
+                               "1000001/min",
+                               "5/min burst 1000001",
+                               "burst 5"};
+    for (size_t i = 0; i < sizeof(bad_rates) / sizeof(bad_rates[0]); i++) {
+        base_env();
+        setenv("GATEWAY_RATE_LEADS_USER", bad_rates[i], 1);
+        expect_error(NULL, "rate_leads_user");
+    }
+
+    base_env();
+    setenv("GATEWAY_WECHAT_SHARE_QR", "1/0", 1);
+    CHECK_INT(load(NULL, &cfg), 0);
+    CHECK_INT(cfg.wechat_share_qr.threads, 1);
+    CHECK_INT(cfg.wechat_share_qr.queue, 0);
+    config_free(&cfg);
+    const char *bad_shares[] = {"", "4", "0/4", "4/", "4/-1", "4/x", "257/1", "4/100001", "4/00"};
+    for (size_t i = 0; i < sizeof(bad_shares) / sizeof(bad_shares[0]); i++) {
+        base_env();
+        setenv("GATEWAY_WECHAT_SHARE_QR", bad_shares[i], 1);
+        expect_error(NULL, "wechat_share_qr");
+    }
 }
 
 int main(void)
@@ -306,5 +391,6 @@ int main(void)
     RUN(test_range_and_type_errors);
     RUN(test_unknown_keys_and_bad_lines);
     RUN(test_cross_key_checks);
+    RUN(test_rates_and_shares);
     return TEST_REPORT();
 }

@@ -4,9 +4,20 @@
  * its metadata but otherwise byte for byte (progressive files too, with
  * metadata between their scans); its colour interpretation is kept; a PNG
  * loses its tEXt chunk; broken, truncated (also in the last scan of a
- * progressive file), oversized and unsupported files are refused. */
+ * progressive file), oversized and unsupported files are refused.
+ *
+ * Memory bounds: the header check reads the size without decoding and
+ * refuses more than the pixel limit (JPEG SOF, PNG IHDR); the decode cost
+ * it computes grows with what the path needs (a turn costs more); the
+ * budget refuses what never fits, answers busy when full, wakes a waiter on
+ * release, and image_process gives back all it reserved; PNG bombs (huge
+ * declared size, IDAT inflating past the declared rows, a zTXt bomb,
+ * thousands of chunks) are refused or skipped; PNG variants (16-bit grey,
+ * interlaced, palette with tRNS) still decode. */
 #include <png.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <turbojpeg.h>
 
 #include "image.h"
@@ -67,22 +78,22 @@ static unsigned char *with_exif(const unsigned char *jpeg, size_t len, int orien
     memset(tiff, 0, sizeof tiff);
     memcpy(tiff, "II*\0", 4);
     put32(tiff + 4, 8);
-    put16(tiff + 8, 2);                  /* IFD0: 2 entries */
-    put16(tiff + 10, 0x0112);            /* Orientation */
+    put16(tiff + 8, 2);       /* IFD0: 2 entries */
+    put16(tiff + 10, 0x0112); /* Orientation */
     put16(tiff + 12, 3);
     put32(tiff + 14, 1);
     put16(tiff + 18, (unsigned)orientation);
-    put16(tiff + 22, 0x8825);            /* GPSInfo IFD pointer */
+    put16(tiff + 22, 0x8825); /* GPSInfo IFD pointer */
     put16(tiff + 24, 4);
     put32(tiff + 26, 1);
     put32(tiff + 30, 38);
-    put32(tiff + 34, 0);                 /* no next IFD */
-    put16(tiff + 38, 2);                 /* GPS IFD: 2 entries */
-    put16(tiff + 40, 0x0001);            /* GPSLatitudeRef "N" */
+    put32(tiff + 34, 0);      /* no next IFD */
+    put16(tiff + 38, 2);      /* GPS IFD: 2 entries */
+    put16(tiff + 40, 0x0001); /* GPSLatitudeRef "N" */
     put16(tiff + 42, 2);
     put32(tiff + 44, 2);
     memcpy(tiff + 48, "N\0\0\0", 4);
-    put16(tiff + 52, 0x0002);            /* GPSLatitude: 3 RATIONAL at 68 */
+    put16(tiff + 52, 0x0002); /* GPSLatitude: 3 RATIONAL at 68 */
     put16(tiff + 54, 5);
     put32(tiff + 56, 3);
     put32(tiff + 60, 68);
@@ -244,9 +255,18 @@ static void test_sniff(void)
     CHECK_INT(image_sniff((const unsigned char *)"\x89PNG\r\n\x1a\n....", 12), IMAGE_PNG);
     CHECK_INT(image_sniff((const unsigned char *)"GIF89a......", 12), IMAGE_GIF);
     CHECK_INT(image_sniff((const unsigned char *)"RIFF\x10\0\0\0WEBPVP8 ", 16), IMAGE_WEBP);
-    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24), IMAGE_HEIF);
-    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypmp42\0\0\0\0isommif1", 24), IMAGE_HEIF);
-    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18" "ftypmp42\0\0\0\0isomavc1", 24), IMAGE_UNKNOWN);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18"
+                                                 "ftypheic\0\0\0\0mif1heic",
+                          24),
+              IMAGE_HEIF);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18"
+                                                 "ftypmp42\0\0\0\0isommif1",
+                          24),
+              IMAGE_HEIF);
+    CHECK_INT(image_sniff((const unsigned char *)"\0\0\0\x18"
+                                                 "ftypmp42\0\0\0\0isomavc1",
+                          24),
+              IMAGE_UNKNOWN);
     CHECK_INT(image_sniff((const unsigned char *)"hello, I am a text file", 23), IMAGE_UNKNOWN);
     CHECK_INT(image_sniff((const unsigned char *)"\xff\xd8", 2), IMAGE_UNKNOWN);
     CHECK_INT(image_sniff(NULL, 0), IMAGE_UNKNOWN);
@@ -553,7 +573,7 @@ static void test_jpeg_broken(void)
             j[p + 7] = 0xEA, j[p + 8] = 0x60; /* width 60000 */
             break;
         }
-    CHECK_INT(image_process(j, len, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK_INT(image_process(j, len, &out, why, sizeof why), IMAGE_TOO_LARGE);
     CHECK(strstr(why, "megapixels") != NULL);
     free(j);
 }
@@ -614,12 +634,396 @@ static void test_unsupported(void)
     CHECK_INT(image_process((const unsigned char *)"RIFF\x10\0\0\0WEBPVP8 ", 16, &out, why, sizeof why),
               IMAGE_UNSUPPORTED);
     CHECK(strstr(why, "WebP") != NULL);
-    CHECK_INT(image_process((const unsigned char *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24, &out, why,
-                            sizeof why),
+    CHECK_INT(image_process((const unsigned char *)"\0\0\0\x18"
+                                                   "ftypheic\0\0\0\0mif1heic",
+                            24, &out, why, sizeof why),
               IMAGE_UNSUPPORTED);
     CHECK(strstr(why, "HEIC") != NULL);
     CHECK_INT(image_process((const unsigned char *)"GIF89a\1\0\1\0", 10, &out, why, sizeof why), IMAGE_UNSUPPORTED);
     CHECK(out.data == NULL);
+}
+
+/* ---- memory bounds ---- */
+
+/* The SOF of a generated JPEG set to w x h (its scans no longer match). */
+static void set_jpeg_size(unsigned char *j, size_t len, int w, int h)
+{
+    for (size_t p = 2; p + 9 < len; p++)
+        if (j[p] == 0xFF && j[p + 1] == 0xC0) {
+            j[p + 5] = (unsigned char)(h >> 8), j[p + 6] = (unsigned char)h;
+            j[p + 7] = (unsigned char)(w >> 8), j[p + 8] = (unsigned char)w;
+            return;
+        }
+}
+
+static void test_header_jpeg(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(64, 32, &len);
+    image_header_t h;
+    char why[200];
+    CHECK_INT(image_read_header(j, len, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_OK);
+    CHECK_INT(h.type, IMAGE_JPEG);
+    CHECK_INT(h.width, 64);
+    CHECK_INT(h.height, 32);
+    CHECK_INT(h.orientation, 1);
+    CHECK(h.cost > 64 * 32 * 3);
+    /* turning it costs more: two sets of coefficients and the output */
+    unsigned char *e = with_exif(j, len, 6, &elen);
+    image_header_t h6;
+    CHECK_INT(image_read_header(e, elen, IMAGE_MAX_PIXELS_DEFAULT, &h6, why, sizeof why), IMAGE_OK);
+    CHECK_INT(h6.orientation, 6);
+    CHECK(h6.cost > h.cost);
+    /* a lowered limit refuses it */
+    CHECK_INT(image_read_header(j, len, 2047, &h, why, sizeof why), IMAGE_TOO_LARGE);
+    CHECK(strstr(why, "64x32") != NULL && strstr(why, "at most 2047 pixels") != NULL);
+    CHECK_INT(image_read_header(j, len, 2048, &h, why, sizeof why), IMAGE_OK);
+    /* 7000 x 5700 declared in a tiny file: refused from the header, and the
+     * cost of such a photo when allowed is what a turn really holds */
+    set_jpeg_size(e, elen, 7000, 5700);
+    CHECK_INT(image_read_header(e, elen, IMAGE_MAX_PIXELS_DEFAULT, &h6, why, sizeof why), IMAGE_TOO_LARGE);
+    CHECK(strstr(why, "7000x5700") != NULL);
+    CHECK_INT(image_read_header(e, elen, 40000000, &h6, why, sizeof why), IMAGE_OK);
+    size_t coef = (size_t)7008 * 5712 * 3; /* 4:2:0, padded to 16-pixel MCUs, 2 bytes a sample */
+    CHECK(h6.cost >= 2 * coef && h6.cost < 2 * coef + ((size_t)8 << 20));
+    /* not an image / not a header */
+    CHECK_INT(image_read_header((const unsigned char *)"GIF89a\1\0\1\0", 10, 1000, &h, why, sizeof why),
+              IMAGE_UNSUPPORTED);
+    CHECK_INT(image_read_header((const unsigned char *)"\xff\xd8\xff\xe0garbage", 11, 1000, &h, why, sizeof why),
+              IMAGE_INVALID);
+    free(e);
+    free(j);
+}
+
+static size_t png_header_only(unsigned char *out, unsigned long w, unsigned long h, int depth, int ctype)
+{
+    memcpy(out, "\x89PNG\r\n\x1a\n", 8);
+    put32be(out + 8, 13);
+    memcpy(out + 12, "IHDR", 4);
+    put32be(out + 16, w);
+    put32be(out + 20, h);
+    out[24] = (unsigned char)depth;
+    out[25] = (unsigned char)ctype;
+    out[26] = out[27] = out[28] = 0;
+    put32be(out + 29, crc32_of(out + 12, 17));
+    return 33;
+}
+
+static void test_header_png(void)
+{
+    unsigned char p[64];
+    image_header_t h;
+    char why[200];
+    size_t n = png_header_only(p, 7000, 5700, 8, 6);
+    CHECK_INT(image_read_header(p, n, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_TOO_LARGE);
+    CHECK(strstr(why, "7000x5700") != NULL);
+    /* image_process refuses it the same way, before libpng sees it */
+    image_out_t out;
+    CHECK_INT(image_process(p, n, &out, why, sizeof why), IMAGE_TOO_LARGE);
+    CHECK(out.data == NULL);
+    /* one side absurd, the other 1: the product is small but the side is not */
+    n = png_header_only(p, 100000000UL, 1, 8, 2);
+    CHECK_INT(image_read_header(p, n, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_TOO_LARGE);
+    n = png_header_only(p, 4000, 3000, 8, 2);
+    CHECK_INT(image_read_header(p, n, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_OK);
+    CHECK_INT(h.width, 4000);
+    CHECK_INT(h.height, 3000);
+    /* pixels at 4 bytes, plus the re-encoded copy's buffer */
+    CHECK(h.cost >= (size_t)2 * 4000 * 3000 * 4);
+    n = png_header_only(p, 0, 10, 8, 2);
+    CHECK_INT(image_read_header(p, n, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_INVALID);
+    CHECK_INT(image_read_header(p, 20, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_INVALID);
+    memcpy(p + 12, "tEXt", 4); /* IHDR must come first */
+    n = png_header_only(p, 10, 10, 8, 2);
+    memcpy(p + 12, "IDAT", 4);
+    CHECK_INT(image_read_header(p, n, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_INVALID);
+}
+
+typedef struct {
+    media_budget_t *b;
+    size_t bytes;
+    media_budget_status_t got;
+} reserver_t;
+
+static void *reserve_in_thread(void *arg)
+{
+    reserver_t *r = arg;
+    r->got = media_budget_reserve(r->b, r->bytes);
+    return NULL;
+}
+
+static void test_budget(void)
+{
+    media_budget_t b;
+    CHECK_INT(media_budget_init(&b, 100, 0), 0);
+    CHECK_INT(media_budget_reserve(&b, 101), MEDIA_BUDGET_TOO_BIG);
+    CHECK_INT(media_budget_reserve(&b, 60), MEDIA_BUDGET_OK);
+    CHECK_INT(media_budget_reserve(&b, 41), MEDIA_BUDGET_BUSY);
+    CHECK_INT(media_budget_reserve(&b, 40), MEDIA_BUDGET_OK);
+    CHECK_INT(media_budget_used(&b), 100);
+    media_budget_release(&b, 40);
+    media_budget_release(&b, 60);
+    CHECK_INT(media_budget_used(&b), 0);
+    media_budget_destroy(&b);
+
+    /* a waiter gets its room when a holder releases within the wait */
+    CHECK_INT(media_budget_init(&b, 100, 30000), 0);
+    CHECK_INT(media_budget_reserve(&b, 80), MEDIA_BUDGET_OK);
+    reserver_t r = {&b, 50, MEDIA_BUDGET_TOO_BIG};
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, reserve_in_thread, &r), 0);
+    media_budget_release(&b, 80);
+    pthread_join(t, NULL);
+    CHECK_INT(r.got, MEDIA_BUDGET_OK);
+    CHECK_INT(media_budget_used(&b), 50);
+    media_budget_release(&b, 50);
+    media_budget_destroy(&b);
+
+    /* a bounded wait: busy after it, not before */
+    CHECK_INT(media_budget_init(&b, 100, 150), 0);
+    CHECK_INT(media_budget_reserve(&b, 100), MEDIA_BUDGET_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(media_budget_reserve(&b, 1), MEDIA_BUDGET_BUSY);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long waited_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(waited_ms >= 140);
+    media_budget_release(&b, 100);
+    media_budget_destroy(&b);
+}
+
+static void test_process_reserves_and_releases(void)
+{
+    size_t len, elen;
+    unsigned char *j = make_jpeg(1024, 512, &len);
+    unsigned char *e = with_exif(j, len, 6, &elen);
+    image_header_t h;
+    char why[200];
+    CHECK_INT(image_read_header(e, elen, IMAGE_MAX_PIXELS_DEFAULT, &h, why, sizeof why), IMAGE_OK);
+    media_budget_t b;
+    image_out_t out;
+    /* the whole budget is smaller than this photo's cost: refused at once */
+    CHECK_INT(media_budget_init(&b, h.cost - 1, 0), 0);
+    image_limits_t lim = {IMAGE_MAX_PIXELS_DEFAULT, &b};
+    image_set_limits(&lim);
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_TOO_LARGE);
+    CHECK(strstr(why, "MiB") != NULL);
+    media_budget_destroy(&b);
+    /* room for it, but taken: busy (no wait configured); then free: OK */
+    CHECK_INT(media_budget_init(&b, h.cost, 0), 0);
+    CHECK_INT(media_budget_reserve(&b, 1), MEDIA_BUDGET_OK);
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_BUSY);
+    CHECK(out.data == NULL);
+    media_budget_release(&b, 1);
+    CHECK_INT(image_process(e, elen, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(out.width, 512);
+    CHECK_INT(media_budget_used(&b), 0);
+    image_out_free(&out);
+    /* refused images give back what they reserved too */
+    CHECK_INT(image_process(e, elen / 2, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK_INT(media_budget_used(&b), 0);
+    media_budget_destroy(&b);
+    image_limits_t none = {IMAGE_MAX_PIXELS_DEFAULT, NULL};
+    image_set_limits(&none);
+    free(e);
+    free(j);
+}
+
+/* ---- PNG bombs ---- */
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+    unsigned long acc;
+    int nacc;
+} bits_t;
+
+static void bits_byte(bits_t *w, unsigned char c)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4096;
+        w->p = realloc(w->p, w->cap);
+    }
+    w->p[w->n++] = c;
+}
+
+static void bits_put(bits_t *w, unsigned v, int n) /* LSB first, as deflate packs */
+{
+    w->acc |= (unsigned long)v << w->nacc;
+    w->nacc += n;
+    while (w->nacc >= 8) {
+        bits_byte(w, (unsigned char)(w->acc & 0xff));
+        w->acc >>= 8;
+        w->nacc -= 8;
+    }
+}
+
+static void bits_code(bits_t *w, unsigned code, int n) /* Huffman codes go MSB first */
+{
+    unsigned r = 0;
+    for (int i = 0; i < n; i++)
+        r |= ((code >> i) & 1u) << (n - 1 - i);
+    bits_put(w, r, n);
+}
+
+/* A zlib stream inflating to `total` zero bytes, at about 160:1 (one fixed
+ * Huffman block: a literal 0, then matches of 258 at distance 1). */
+static unsigned char *zlib_zeros(size_t total, size_t *len)
+{
+    bits_t w = {0};
+    bits_byte(&w, 0x78);
+    bits_byte(&w, 0x01);
+    bits_put(&w, 1, 1); /* BFINAL */
+    bits_put(&w, 1, 2); /* fixed Huffman */
+    size_t done = 0;
+    while (done < total) {
+        if (done > 0 && total - done >= 258) {
+            bits_code(&w, 0xC5, 8); /* length code 285: 258 */
+            bits_code(&w, 0, 5);    /* distance code 0: 1 */
+            done += 258;
+        } else {
+            bits_code(&w, 0x30, 8); /* literal 0 */
+            done++;
+        }
+    }
+    bits_code(&w, 0, 7); /* end of block */
+    if (w.nacc)
+        bits_put(&w, 0, 8 - w.nacc);
+    unsigned long adler = (unsigned long)(total % 65521) << 16 | 1;
+    for (int i = 3; i >= 0; i--)
+        bits_byte(&w, (unsigned char)(adler >> (8 * i)));
+    *len = w.n;
+    return w.p;
+}
+
+static size_t png_chunk(unsigned char *out, const char *type, const unsigned char *data, size_t n)
+{
+    put32be(out, n);
+    memcpy(out + 4, type, 4);
+    if (n)
+        memcpy(out + 8, data, n);
+    put32be(out + 8 + n, crc32_of(out + 4, 4 + n));
+    return 12 + n;
+}
+
+/* An 8-bit RGB PNG of w x h, all black, whose IDAT inflates to `inflated`
+ * bytes (w*h*3 + h is the honest size), with `ztxt` bytes of zTXt bomb and
+ * `extra_chunks` tiny private chunks before it. */
+static unsigned char *make_png_bomb(int w, int h, size_t inflated, size_t ztxt, int extra_chunks, size_t *len)
+{
+    size_t zlen = 0, tlen = 0;
+    unsigned char *z = zlib_zeros(inflated, &zlen);
+    unsigned char *t = ztxt ? zlib_zeros(ztxt, &tlen) : NULL;
+    unsigned char *out = malloc(64 + zlen + tlen + 32 + (size_t)extra_chunks * 13);
+    size_t n = png_header_only(out, (unsigned long)w, (unsigned long)h, 8, 2);
+    for (int i = 0; i < extra_chunks; i++) {
+        unsigned char b = (unsigned char)i;
+        n += png_chunk(out + n, "prVt", &b, 1);
+    }
+    if (t) {
+        unsigned char *zt = malloc(tlen + 16);
+        memcpy(zt, "Comment\0\0", 9); /* keyword, NUL, compression method 0 */
+        memcpy(zt + 9, t, tlen);
+        n += png_chunk(out + n, "zTXt", zt, tlen + 9);
+        free(zt);
+    }
+    n += png_chunk(out + n, "IDAT", z, zlen);
+    n += png_chunk(out + n, "IEND", NULL, 0);
+    free(z);
+    free(t);
+    *len = n;
+    return out;
+}
+
+static void test_png_bombs(void)
+{
+    size_t len;
+    image_out_t out;
+    char why[200];
+    /* honest: decodes */
+    unsigned char *p = make_png_bomb(64, 64, 64 * (64 * 3 + 1), 0, 0, &len);
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(out.width, 64);
+    image_out_free(&out);
+    free(p);
+    /* a tiny file declaring 7000 x 5700 with real (compressed) rows */
+    p = make_png_bomb(7000, 5700, (size_t)5700 * (7000 * 3 + 1), 0, 0, &len);
+    CHECK(len < 1000000);
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_TOO_LARGE);
+    free(p);
+    /* IDAT inflating to 64 MB behind a 64 x 64 header: refused, having
+     * inflated no further than the declared rows */
+    p = make_png_bomb(64, 64, (size_t)64 << 20, 0, 0, &len);
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_INVALID);
+    CHECK(out.data == NULL);
+    free(p);
+    /* a zTXt inflating to 64 MB: skipped unread, not stored */
+    p = make_png_bomb(20, 10, 10 * (20 * 3 + 1), (size_t)64 << 20, 0, &len);
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_OK);
+    CHECK(!contains(out.data, out.len, "zTXt", 4));
+    image_out_free(&out);
+    free(p);
+    /* 20 000 private chunks: skipped, none kept */
+    p = make_png_bomb(20, 10, 10 * (20 * 3 + 1), 0, 20000, &len);
+    CHECK_INT(image_process(p, len, &out, why, sizeof why), IMAGE_OK);
+    CHECK(!contains(out.data, out.len, "prVt", 4));
+    image_out_free(&out);
+    free(p);
+}
+
+/* 16-bit grey (interlaced) and a palette with tRNS come out as 8-bit RGB / RGBA. */
+static void test_png_variants(void)
+{
+    png_image img;
+    unsigned char px16[16 * 8 * 2], pal_px[16 * 8];
+    for (int i = 0; i < 16 * 8; i++) {
+        px16[2 * i] = (unsigned char)(i * 2);
+        px16[2 * i + 1] = 0x80;
+        pal_px[i] = (unsigned char)(i % 2);
+    }
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = 16;
+    img.height = 8;
+    img.format = PNG_FORMAT_LINEAR_Y; /* 16-bit grey */
+    png_alloc_size_t n = 0;
+    png_image_write_to_memory(&img, NULL, &n, 0, px16, 0, NULL);
+    unsigned char *p = malloc(n);
+    CHECK(png_image_write_to_memory(&img, p, &n, 0, px16, 0, NULL));
+    image_out_t out;
+    char why[200];
+    CHECK_INT(image_process(p, n, &out, why, sizeof why), IMAGE_OK);
+    CHECK_INT(out.width, 16);
+    CHECK(out.len > 26 && out.data[24] == 8 && out.data[25] == PNG_COLOR_TYPE_RGB); /* IHDR depth, colour type */
+    image_out_free(&out);
+    free(p);
+    /* palette of two entries, the first fully transparent */
+    png_color palette[2] = {{255, 0, 0}, {0, 0, 255}};
+    png_byte trns[1] = {0};
+    png_structp wp = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop wi = png_create_info_struct(wp);
+    FILE *f = tmpfile();
+    png_init_io(wp, f);
+    png_set_IHDR(wp, wi, 16, 8, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_ADAM7, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_set_PLTE(wp, wi, palette, 2);
+    png_set_tRNS(wp, wi, trns, 1, NULL);
+    png_write_info(wp, wi);
+    int passes = png_set_interlace_handling(wp);
+    for (int pass = 0; pass < passes; pass++)
+        for (int y = 0; y < 8; y++)
+            png_write_row(wp, pal_px + y * 16);
+    png_write_end(wp, NULL);
+    png_destroy_write_struct(&wp, &wi);
+    long flen = ftell(f);
+    unsigned char *pp = malloc((size_t)flen);
+    rewind(f);
+    CHECK(fread(pp, 1, (size_t)flen, f) == (size_t)flen);
+    fclose(f);
+    CHECK_INT(image_process(pp, (size_t)flen, &out, why, sizeof why), IMAGE_OK);
+    CHECK(out.len > 26 && out.data[25] == PNG_COLOR_TYPE_RGB_ALPHA);
+    image_out_free(&out);
+    free(pp);
 }
 
 int main(void)
@@ -638,5 +1042,11 @@ int main(void)
     RUN(test_jpeg_broken);
     RUN(test_png_text_stripped);
     RUN(test_unsupported);
+    RUN(test_header_jpeg);
+    RUN(test_header_png);
+    RUN(test_budget);
+    RUN(test_process_reserves_and_releases);
+    RUN(test_png_bombs);
+    RUN(test_png_variants);
     return TEST_REPORT();
 }

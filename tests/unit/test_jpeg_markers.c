@@ -244,7 +244,10 @@ static void test_adobe_app14_is_kept_at_its_standard_length(void)
     CHECK(has_no_secret(&out));
     CHECK_INT(count_marker(&out, 0xEE), 1);
     size_t at = find_marker(out.data, out.len, 0xEE, 0);
-    CHECK(at != (size_t)-1 && memcmp(out.data + at, "\xff\xee\x00\x0e" "Adobe\0\x64\0\0\0\0\0", 16) == 0);
+    CHECK(at != (size_t)-1 && memcmp(out.data + at,
+                                     "\xff\xee\x00\x0e"
+                                     "Adobe\0\x64\0\0\0\0\0",
+                                     16) == 0);
     CHECK(same_pixels(&j, &out)); /* still read as RGB */
     free(out.data);
     free(j.data);

@@ -19,7 +19,7 @@ static void test_depth(void)
     CHECK_INT(depth_of("{}"), 1);
     CHECK_INT(depth_of("[]"), 1);
     CHECK_INT(depth_of("{\"a\":[{\"b\":[1,2]}],\"c\":{}}"), 4);
-    CHECK_INT(depth_of("{\"a\":\"[[[[{{{{\"}"), 1);       /* brackets in strings do not count */
+    CHECK_INT(depth_of("{\"a\":\"[[[[{{{{\"}"), 1);         /* brackets in strings do not count */
     CHECK_INT(depth_of("{\"a\":\"\\\"[[[\",\"b\":[]}"), 2); /* nor after an escaped quote */
     CHECK_INT(depth_of("{\"a\":\"\\\\\",\"b\":[[]]}"), 3);  /* an escaped backslash ends before the quote */
     CHECK_INT(depth_of("{"), -1);
@@ -48,19 +48,11 @@ static void test_parse_object(void)
         const char *text;
         const char *why_has;
     } bad[] = {
-        {"{\"a\":[[1]]}", "deep"},
-        {"{\"a\":1} x", "trailing"},
-        {"{\"a\":1}{}", "trailing"},
-        {"{\"a\":1}}", "trailing"},
-        {"{\"a\":[1}", "not valid"}, /* unbalanced: left to the parser */
-        {"[1,2]", "object"},
-        {"\"s\"", "object"},
-        {"12", "object"},
-        {"null", "object"},
-        {"{\"a\":}", "not valid"},
-        {"{'a':1}", "not valid"},
-        {"", "not valid"},
-        {"   ", "not valid"},
+        {"{\"a\":[[1]]}", "deep"},  {"{\"a\":1} x", "trailing"}, {"{\"a\":1}{}", "trailing"},
+        {"{\"a\":1}}", "trailing"}, {"{\"a\":[1}", "not valid"}, /* unbalanced: left to the parser */
+        {"[1,2]", "object"},        {"\"s\"", "object"},         {"12", "object"},
+        {"null", "object"},         {"{\"a\":}", "not valid"},   {"{'a':1}", "not valid"},
+        {"", "not valid"},          {"   ", "not valid"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         o = parse(bad[i].text, 2, &why);
@@ -83,11 +75,11 @@ static void test_utf8_length(void)
 {
     CHECK_INT(utf8_length("", 0), 0);
     CHECK_INT(utf8_length("abc", 3), 3);
-    CHECK_INT(utf8_length("\xc3\xa9", 2), 1);            /* é */
+    CHECK_INT(utf8_length("\xc3\xa9", 2), 1);                 /* é */
     CHECK_INT(utf8_length("\xe4\xb8\xad\xe6\x96\x87", 6), 2); /* 中文 */
-    CHECK_INT(utf8_length("\xf0\x9f\x98\x80", 4), 1);    /* U+1F600 */
-    CHECK_INT(utf8_length("\xef\xbf\xbd", 3), 1);        /* U+FFFD */
-    CHECK_INT(utf8_length("\xf4\x8f\xbf\xbf", 4), 1);    /* U+10FFFF, the last code point */
+    CHECK_INT(utf8_length("\xf0\x9f\x98\x80", 4), 1);         /* U+1F600 */
+    CHECK_INT(utf8_length("\xef\xbf\xbd", 3), 1);             /* U+FFFD */
+    CHECK_INT(utf8_length("\xf4\x8f\xbf\xbf", 4), 1);         /* U+10FFFF, the last code point */
     CHECK_INT(utf8_length("a\0b", 3), 3);
 
     const char *invalid[] = {
@@ -133,7 +125,9 @@ static void test_utf8_copy(void)
 
 static void test_utf8_prefix(void)
 {
-    const char *s = "a\xe4\xb8\xad" "b\xf0\x9f\x98\x80" "c"; /* a中b😀c: 1+3+1+4+1 bytes */
+    const char *s = "a\xe4\xb8\xad"
+                    "b\xf0\x9f\x98\x80"
+                    "c"; /* a中b😀c: 1+3+1+4+1 bytes */
     size_t len = strlen(s);
     CHECK_INT(utf8_prefix_bytes(s, len, 0), 0);
     CHECK_INT(utf8_prefix_bytes(s, len, 1), 1);
@@ -160,12 +154,12 @@ static gw_call_t *call_with(const char *json)
     return c;
 }
 
-#define CHECK_FAILED(c, code, field)                  \
-    do {                                              \
-        CHECK_INT((c)->err, code);                    \
-        CHECK_INT((c)->status, 400);                  \
-        CHECK_STR((c)->err_field, field);             \
-        CHECK(strstr((c)->err_message, field) != NULL); \
+#define CHECK_FAILED(c, code, field)                                                                                   \
+    do {                                                                                                               \
+        CHECK_INT((c)->err, code);                                                                                     \
+        CHECK_INT((c)->status, 400);                                                                                   \
+        CHECK_STR((c)->err_field, field);                                                                              \
+        CHECK(strstr((c)->err_message, field) != NULL);                                                                \
     } while (0)
 
 static void test_string_getters(void)
@@ -173,7 +167,8 @@ static void test_string_getters(void)
     gw_call_t *c = call_with("{\"s\":\"abc\",\"cn\":\"\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97\",\"e\":\"\","
                              "\"n\":null,\"i\":5,\"bad\":\"\xed\xa0\x80\"}");
     CHECK_STR(json_string_or_fail(c, c->body, "s", 1, 3), "abc");
-    CHECK_STR(json_string_or_fail(c, c->body, "cn", 3, 3), "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97"); /* characters, not bytes */
+    CHECK_STR(json_string_or_fail(c, c->body, "cn", 3, 3),
+              "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97"); /* characters, not bytes */
     CHECK_INT(c->err, ERR_NONE);
     CHECK_INT(c->status, 0);
 
@@ -182,9 +177,8 @@ static void test_string_getters(void)
         size_t min, max;
         err_code_t err;
     } fails[] = {
-        {"missing", 1, 10, ERR_MISSING_FIELD}, {"n", 1, 10, ERR_MISSING_FIELD},
-        {"i", 1, 10, ERR_INVALID_FIELD},       {"e", 1, 10, ERR_INVALID_FIELD},
-        {"s", 4, 10, ERR_INVALID_FIELD},       {"s", 1, 2, ERR_INVALID_FIELD},
+        {"missing", 1, 10, ERR_MISSING_FIELD}, {"n", 1, 10, ERR_MISSING_FIELD},   {"i", 1, 10, ERR_INVALID_FIELD},
+        {"e", 1, 10, ERR_INVALID_FIELD},       {"s", 4, 10, ERR_INVALID_FIELD},   {"s", 1, 2, ERR_INVALID_FIELD},
         {"cn", 1, 2, ERR_INVALID_FIELD},       {"bad", 1, 10, ERR_INVALID_FIELD},
     };
     for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
@@ -238,8 +232,9 @@ static void test_int_getters(void)
         long long lo, hi;
         err_code_t err;
     } fails[] = {
-        {"missing", 1, 10, ERR_MISSING_FIELD}, {"n", 1, 10, ERR_MISSING_FIELD}, {"f", 1, 10, ERR_INVALID_FIELD},
-        {"s", 1, 10, ERR_INVALID_FIELD},       {"b", 0, 10, ERR_INVALID_FIELD}, {"i", 6, 10, ERR_INVALID_FIELD},
+        {"missing", 1, 10, ERR_MISSING_FIELD}, {"n", 1, 10, ERR_MISSING_FIELD},
+        {"f", 1, 10, ERR_INVALID_FIELD},       {"s", 1, 10, ERR_INVALID_FIELD},
+        {"b", 0, 10, ERR_INVALID_FIELD},       {"i", 6, 10, ERR_INVALID_FIELD},
         {"i", 1, 4, ERR_INVALID_FIELD},        {"big", 1, 1LL << 53, ERR_INVALID_FIELD},
     };
     for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {

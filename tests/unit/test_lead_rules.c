@@ -1,6 +1,11 @@
 /* test_lead_rules.c: phone and channel validation, the stage machine, name
- * masking, referral codes and reward amounts. */
-#include "../../handlers/lead_rules.h"
+ * masking, referral codes and reward amounts; what lead_json adds to a
+ * rendered row. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "../../domain/leads/lead_json.h"
+#include "../../domain/leads/lead_rules.h"
 #include "test.h"
 
 static void test_phone_valid(void)
@@ -9,9 +14,9 @@ static void test_phone_valid(void)
     CHECK(lead_phone_valid("19912345678"));
     CHECK(!lead_phone_valid(NULL));
     CHECK(!lead_phone_valid(""));
-    CHECK(!lead_phone_valid("1380000000"));    /* 10 digits */
-    CHECK(!lead_phone_valid("138000000012"));  /* 12 digits */
-    CHECK(!lead_phone_valid("23800000001"));   /* not starting with 1 */
+    CHECK(!lead_phone_valid("1380000000"));   /* 10 digits */
+    CHECK(!lead_phone_valid("138000000012")); /* 12 digits */
+    CHECK(!lead_phone_valid("23800000001"));  /* not starting with 1 */
     CHECK(!lead_phone_valid("1380000000a"));
     CHECK(!lead_phone_valid("+8613800000001"));
     CHECK(!lead_phone_valid("138 0000 000"));
@@ -111,6 +116,48 @@ static void test_reward_amount(void)
     CHECK_STR(out, "300积分");
 }
 
+/* A lead as db_row_json renders it: numbers as raw text, an all-NULL
+ * nested object as null. */
+static void test_lead_json_finish(void)
+{
+    cJSON *o = cJSON_Parse("{\"id\": 7, \"phone_masked\": \"13912345678\", \"interest\": null,"
+                           " \"consent\": {\"at\": 1764300000, \"privacy_notice_version\": \"2025-01\"}}");
+    CHECK(o != NULL);
+    CHECK(lead_json_finish(o) == 0);
+    CHECK_STR(cJSON_GetObjectItem(o, "phone_masked")->valuestring, "139****5678");
+    const cJSON *interest = cJSON_GetObjectItem(o, "interest");
+    CHECK(cJSON_IsObject(interest));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(interest, "layout")) &&
+          cJSON_IsNull(cJSON_GetObjectItem(interest, "budget")));
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "consent"), "at")->valuedouble == 1764300000);
+    cJSON_Delete(o);
+    /* An erased lead: no phone, nothing to mask; a view without interest
+     * or consent gets none added. */
+    o = cJSON_Parse("{\"phone_masked\": null}");
+    CHECK(lead_json_finish(o) == 0);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "phone_masked")));
+    CHECK(!cJSON_GetObjectItem(o, "interest") && !cJSON_GetObjectItem(o, "consent"));
+    cJSON_Delete(o);
+}
+
+static void test_lead_json_masks_and_amounts(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", "张伟");
+    cJSON_AddItemToObject(o, "kind", cJSON_CreateString("cash"));
+    cJSON_AddItemToObject(o, "amount", cJSON_CreateRaw("500000")); /* as db_row_json renders it */
+    CHECK(lead_json_mask_name(o, "name") == 0);
+    CHECK_STR(cJSON_GetObjectItem(o, "name")->valuestring, "张*");
+    CHECK(lead_json_mask_phone(o, "absent") == 0);
+    CHECK(lead_json_amount_display(o) == 0);
+    CHECK_STR(cJSON_GetObjectItem(o, "amount_display")->valuestring, "¥5000.00");
+    cJSON_Delete(o);
+    CHECK(lead_json_amount_display(NULL) == 0); /* a null reward */
+    cJSON *null = cJSON_CreateNull();
+    CHECK(lead_json_amount_display(null) == 0 && cJSON_IsNull(null));
+    cJSON_Delete(null);
+}
+
 int main(void)
 {
     RUN(test_phone_valid);
@@ -121,5 +168,7 @@ int main(void)
     RUN(test_mask_name);
     RUN(test_referral_codes);
     RUN(test_reward_amount);
+    RUN(test_lead_json_finish);
+    RUN(test_lead_json_masks_and_amounts);
     return TEST_REPORT();
 }

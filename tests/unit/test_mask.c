@@ -60,7 +60,7 @@ static void test_phone_tiny_buffers(void)
     CHECK(out[0] == 'x');
 
     mask_phone("13812341234", NULL, 0); /* must not crash */
-    mask_phone("13812341234", out, 12);  /* exactly fits 11 + NUL */
+    mask_phone("13812341234", out, 12); /* exactly fits 11 + NUL */
     CHECK_STR(out, "138****1234");
     mask_phone("13812341234", out, 11);
     CHECK_STR(out, "138****123");

@@ -32,7 +32,10 @@ static void test_latest_of_threads(void)
 
 static void test_trims_once_after_a_burst(void)
 {
-    memory_trim_t m = {.quiet_ms = 1500, .backstop_ms = 30000, };
+    memory_trim_t m = {
+        .quiet_ms = 1500,
+        .backstop_ms = 30000,
+    };
     CHECK_INT(memory_trim_due(&m, 10000, 10500), 0); /* still busy */
     CHECK_INT(memory_trim_due(&m, 10000, 11000), 0);
     CHECK_INT(memory_trim_due(&m, 10000, 11500), 1); /* quiet for 1.5 s */
@@ -45,11 +48,14 @@ static void test_trims_once_after_a_burst(void)
 
 static void test_backstop_while_busy(void)
 {
-    memory_trim_t m = {.quiet_ms = 1500, .backstop_ms = 30000, };
+    memory_trim_t m = {
+        .quiet_ms = 1500,
+        .backstop_ms = 30000,
+    };
     int trims = 0;
     for (long long now = 1000; now <= 65000; now += 500)
         trims += memory_trim_due(&m, now - 500, now); /* work seen at every tick */
-    CHECK_INT(trims, 2); /* 30 s of work without a pause, twice */
+    CHECK_INT(trims, 2);                              /* 30 s of work without a pause, twice */
     m.backstop_ms = 0;
     CHECK_INT(memory_trim_due(&m, 100000, 100500), 0);
     CHECK_INT(memory_trim_due(&m, 100000, 101500), 1);

@@ -1,5 +1,6 @@
 /* test_metrics.c: metrics_render() output for requests, the duration
- * histogram, WeChat calls, notifications, DB pool gauges, label escaping,
+ * histogram, WeChat calls, notifications, DB pool gauges, database
+ * connects, cache refreshes, background job runs, label escaping,
  * cardinality folding and concurrent recording.
  * The metrics are process-wide, so each test uses labels of its own, and
  * the folding test (which fills the tables) runs last. */
@@ -33,13 +34,12 @@ static int has_line(const char *text, const char *line)
     return 0;
 }
 
-#define CHECK_LINE(text, line)                                                            \
-    do {                                                                                  \
-        if (!has_line((text), (line))) {                                                  \
-            printf("FAIL %s (%s:%d): missing line: %s\n", test_current, __FILE__, __LINE__, \
-                   (line));                                                               \
-            test_current_failed = 1;                                                      \
-        }                                                                                 \
+#define CHECK_LINE(text, line)                                                                                         \
+    do {                                                                                                               \
+        if (!has_line((text), (line))) {                                                                               \
+            printf("FAIL %s (%s:%d): missing line: %s\n", test_current, __FILE__, __LINE__, (line));                   \
+            test_current_failed = 1;                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static void test_headers(void)
@@ -55,6 +55,9 @@ static void test_headers(void)
     CHECK_LINE(t, "# TYPE gateway_db_pool_size gauge");
     CHECK_LINE(t, "# TYPE gateway_db_queue_length gauge");
     CHECK_LINE(t, "# TYPE gateway_db_queue_rejected_total counter");
+    CHECK_LINE(t, "# TYPE gateway_db_connects_total counter");
+    CHECK_LINE(t, "# TYPE gateway_cache_refreshes_total counter");
+    CHECK_LINE(t, "# TYPE gateway_background_runs_total counter");
     CHECK(strstr(t, "# HELP gateway_http_requests_total ") != NULL);
     CHECK(strstr(t, "# HELP gateway_http_request_duration_seconds ") != NULL);
     free(t);
@@ -97,13 +100,11 @@ static void test_histogram(void)
         const char *le;
         int count;
     } want[] = {
-        {"0.001", 2}, {"0.0025", 2}, {"0.005", 3}, {"0.01", 3}, {"0.025", 3},
-        {"0.05", 3},  {"0.1", 3},    {"0.25", 4},  {"0.5", 4},  {"1", 4},
-        {"2.5", 5},   {"5", 5},      {"+Inf", 6},
+        {"0.001", 2}, {"0.0025", 2}, {"0.005", 3}, {"0.01", 3}, {"0.025", 3}, {"0.05", 3}, {"0.1", 3},
+        {"0.25", 4},  {"0.5", 4},    {"1", 4},     {"2.5", 5},  {"5", 5},     {"+Inf", 6},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        snprintf(line, sizeof line, "%s_bucket{route=\"/h\",le=\"%s\"} %d", n, want[i].le,
-                 want[i].count);
+        snprintf(line, sizeof line, "%s_bucket{route=\"/h\",le=\"%s\"} %d", n, want[i].le, want[i].count);
         CHECK_LINE(t, line);
     }
     CHECK_LINE(t, "gateway_http_request_duration_seconds_count{route=\"/h\"} 6");
@@ -145,11 +146,10 @@ static void test_long_labels_are_cut(void)
     if (t == NULL)
         return;
     char line[512];
-    snprintf(line, sizeof line,
-             "gateway_http_requests_total{method=\"GET\",route=\"%.159s\",status=\"200\"} 2",
-             route);
+    snprintf(line, sizeof line, "gateway_http_requests_total{method=\"GET\",route=\"%.159s\",status=\"200\"} 2", route);
     CHECK_LINE(t, line);
-    CHECK_LINE(t, "gateway_http_requests_total{method=\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\",route=\"/q\",status=\"200\"} 1");
+    CHECK_LINE(t, "gateway_http_requests_total{method=\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\","
+                  "route=\"/q\",status=\"200\"} 1");
     free(t);
 }
 
@@ -190,6 +190,30 @@ static void test_notifications(void)
     free(t);
 }
 
+/* The dispatcher's sends: a gauge and a histogram without labels. */
+static void test_notification_sends(void)
+{
+    metrics_notification_sends_in_flight(7);
+    metrics_notification_send_seconds(0.2);
+    metrics_notification_send_seconds(0.0005);
+    metrics_notification_send_seconds(9);
+
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "# TYPE gateway_notification_sends_in_flight gauge");
+    CHECK_LINE(t, "gateway_notification_sends_in_flight 7");
+    CHECK_LINE(t, "# TYPE gateway_notification_send_seconds histogram");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"0.001\"} 1");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"0.1\"} 1");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"0.25\"} 2");
+    CHECK_LINE(t, "gateway_notification_send_seconds_bucket{le=\"+Inf\"} 3");
+    CHECK_LINE(t, "gateway_notification_send_seconds_sum 9.200500000");
+    CHECK_LINE(t, "gateway_notification_send_seconds_count 3");
+    free(t);
+    metrics_notification_sends_in_flight(0);
+}
+
 static void test_db_pool(void)
 {
     char *t = render();
@@ -201,7 +225,7 @@ static void test_db_pool(void)
 
     metrics_db_pool(0, 1, 4, 0);
     metrics_db_pool(1, 4, 4, 7);
-    metrics_db_pool(1, 3, 4, 2); /* latest value wins */
+    metrics_db_pool(1, 3, 4, 2);  /* latest value wins */
     metrics_db_pool(-1, 9, 9, 9); /* ignored */
     metrics_db_pool(64, 9, 9, 9); /* ignored */
     metrics_db_rejected();
@@ -219,6 +243,59 @@ static void test_db_pool(void)
     CHECK(strstr(t, "thread=\"64\"") == NULL);
     CHECK(strstr(t, "thread=\"-1\"") == NULL);
     CHECK_LINE(t, "gateway_db_queue_rejected_total 2");
+    free(t);
+}
+
+static void test_db_connects(void)
+{
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"ok\"} 0");
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"failed\"} 0");
+    free(t);
+    metrics_db_connect(1);
+    metrics_db_connect(0);
+    metrics_db_connect(0);
+    t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"ok\"} 1");
+    CHECK_LINE(t, "gateway_db_connects_total{result=\"failed\"} 2");
+    free(t);
+}
+
+static void test_cache_refreshes(void)
+{
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, 3);
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, 0);
+    metrics_cache_refreshed(METRICS_CACHE_AUTH, 2);
+    metrics_cache_refreshed(METRICS_CACHE__COUNT, 9); /* ignored */
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_cache_refreshes_total{cache=\"auth\"} 5");
+    CHECK_LINE(t, "gateway_cache_refreshes_total{cache=\"repair_detail\"} 0");
+    free(t);
+}
+
+static void test_background_runs(void)
+{
+    char *t = render();
+    if (t == NULL)
+        return;
+    CHECK(strstr(t, "gateway_background_runs_total{") == NULL); /* no run yet */
+    free(t);
+    metrics_background_run("leads-sweeper");
+    metrics_background_run("leads-sweeper");
+    metrics_background_run("notify-dispatch");
+    metrics_background_run(NULL);
+    t = render();
+    if (t == NULL)
+        return;
+    CHECK_LINE(t, "gateway_background_runs_total{job=\"leads-sweeper\"} 2");
+    CHECK_LINE(t, "gateway_background_runs_total{job=\"notify-dispatch\"} 1");
+    CHECK_LINE(t, "gateway_background_runs_total{job=\"unknown\"} 1");
     free(t);
 }
 
@@ -255,13 +332,11 @@ static void test_concurrent(void)
         return;
     char line[256];
     for (int r = 0; r < 8; r++) {
-        snprintf(line, sizeof line,
-                 "gateway_http_requests_total{method=\"GET\",route=\"/mt/%d\",status=\"200\"} %d",
-                 r, THREADS * PER_THREAD / 8);
+        snprintf(line, sizeof line, "gateway_http_requests_total{method=\"GET\",route=\"/mt/%d\",status=\"200\"} %d", r,
+                 THREADS * PER_THREAD / 8);
         CHECK_LINE(t, line);
-        snprintf(line, sizeof line,
-                 "gateway_http_request_duration_seconds_bucket{route=\"/mt/%d\",le=\"0.005\"} %d",
-                 r, THREADS * PER_THREAD / 8);
+        snprintf(line, sizeof line, "gateway_http_request_duration_seconds_bucket{route=\"/mt/%d\",le=\"0.005\"} %d", r,
+                 THREADS * PER_THREAD / 8);
         CHECK_LINE(t, line);
     }
     snprintf(line, sizeof line, "gateway_wechat_calls_total{endpoint=\"mt\",result=\"ok\"} %d",
@@ -352,7 +427,11 @@ int main(void)
     RUN(test_long_labels_are_cut);
     RUN(test_wechat_calls);
     RUN(test_notifications);
+    RUN(test_notification_sends);
     RUN(test_db_pool);
+    RUN(test_db_connects);
+    RUN(test_cache_refreshes);
+    RUN(test_background_runs);
     RUN(test_concurrent);
     RUN(test_cardinality_folds);
     return TEST_REPORT();

@@ -37,17 +37,16 @@ static void test_boundary_header(void)
 
 static void test_good_body(void)
 {
-    static const char body[] =
-        "--" B "\r\n"
-        "Content-Disposition: form-data; name=\"kind\"\r\n"
-        "\r\n"
-        "repair\r\n"
-        "--" B "\r\n"
-        "Content-Disposition: form-data; name=\"file\"; filename=\"wx_camera_1.jpg\"\r\n"
-        "Content-Type: image/jpeg\r\n"
-        "\r\n"
-        "\xff\xd8\xff\x00\r\nbinary\r\n\xff\xd9\r\n"
-        "--" B "--\r\n";
+    static const char body[] = "--" B "\r\n"
+                               "Content-Disposition: form-data; name=\"kind\"\r\n"
+                               "\r\n"
+                               "repair\r\n"
+                               "--" B "\r\n"
+                               "Content-Disposition: form-data; name=\"file\"; filename=\"wx_camera_1.jpg\"\r\n"
+                               "Content-Type: image/jpeg\r\n"
+                               "\r\n"
+                               "\xff\xd8\xff\x00\r\nbinary\r\n\xff\xd9\r\n"
+                               "--" B "--\r\n";
     mp_part_t parts[4];
     int n = -1;
     CHECK_INT(parse(body, sizeof body - 1, parts, 4, &n), MP_OK);
@@ -74,17 +73,15 @@ static void test_good_body(void)
 
 static void test_missing_closing_boundary(void)
 {
-    static const char body[] =
-        "--" B "\r\n"
-        "Content-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
-        "\r\n"
-        "data\r\n"
-        "--" B "\r\n"; /* another part announced, never sent */
-    static const char cut[] =
-        "--" B "\r\n"
-        "Content-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
-        "\r\n"
-        "data that just stops";
+    static const char body[] = "--" B "\r\n"
+                               "Content-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
+                               "\r\n"
+                               "data\r\n"
+                               "--" B "\r\n"; /* another part announced, never sent */
+    static const char cut[] = "--" B "\r\n"
+                              "Content-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
+                              "\r\n"
+                              "data that just stops";
     static const char headers_cut[] = "--" B "\r\nContent-Disposition: form-data; name=\"file\"";
     mp_part_t parts[4];
     int n;
@@ -110,12 +107,11 @@ static void test_too_many_parts(void)
 
 static void test_no_file_part(void)
 {
-    static const char body[] =
-        "--" B "\r\n"
-        "Content-Disposition: form-data; name=\"note\"\r\n"
-        "\r\n"
-        "hello\r\n"
-        "--" B "--";
+    static const char body[] = "--" B "\r\n"
+                               "Content-Disposition: form-data; name=\"note\"\r\n"
+                               "\r\n"
+                               "hello\r\n"
+                               "--" B "--";
     mp_part_t parts[4];
     int n;
     CHECK_INT(parse(body, sizeof body - 1, parts, 4, &n), MP_OK);
@@ -131,12 +127,11 @@ static void test_boundary_inside_data(void)
 {
     /* The boundary text may appear in the data as long as it is not a
      * delimiter line: without the leading CRLF, or followed by other bytes. */
-    static const char body[] =
-        "--" B "\r\n"
-        "Content-Disposition: form-data; name=\"file\"; filename=\"x.bin\"\r\n"
-        "\r\n"
-        "A--" B "B\r\n--" B "X\r\n--" B "\r"
-        "\r\n--" B "--\r\n";
+    static const char body[] = "--" B "\r\n"
+                               "Content-Disposition: form-data; name=\"file\"; filename=\"x.bin\"\r\n"
+                               "\r\n"
+                               "A--" B "B\r\n--" B "X\r\n--" B "\r"
+                               "\r\n--" B "--\r\n";
     static const char data[] = "A--" B "B\r\n--" B "X\r\n--" B "\r";
     mp_part_t parts[2];
     int n;
@@ -148,13 +143,12 @@ static void test_boundary_inside_data(void)
 
 static void test_preamble_epilogue_padding(void)
 {
-    static const char body[] =
-        "This is a preamble.\r\n"
-        "--" B "  \r\n" /* transport padding after the delimiter */
-        "content-disposition: FORM-DATA; filename=\"p.png\"; name=file\r\n"
-        "\r\n"
-        "xyz\r\n"
-        "--" B "--\r\nepilogue that is ignored";
+    static const char body[] = "This is a preamble.\r\n"
+                               "--" B "  \r\n" /* transport padding after the delimiter */
+                               "content-disposition: FORM-DATA; filename=\"p.png\"; name=file\r\n"
+                               "\r\n"
+                               "xyz\r\n"
+                               "--" B "--\r\nepilogue that is ignored";
     mp_part_t parts[2];
     int n;
     CHECK_INT(parse(body, sizeof body - 1, parts, 2, &n), MP_OK);

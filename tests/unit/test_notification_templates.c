@@ -1,137 +1,18 @@
-/* Unit tests of the notification message building: keyword values by type
- * (limits, cuts on character boundaries, placeholders, times), pattern
- * expansion, the template file (parsing errors, and that the shipped
+/* Unit tests of the notification message building: pattern expansion, the
+ * template file (parsing errors, and that the shipped
  * config/notification-templates.json covers every event kind with the
- * fake WeChat's template keys), and the send-result policy. Run from the
+ * fake WeChat's template keys), and the send-result policy. The keyword
+ * values by type are test_wechat_keywords.c's. Run from the
  * repository root (tests/run-all.sh does). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "../../handlers/notification_fields.h"
-#include "../../handlers/notification_policy.h"
-#include "../../handlers/notification_templates.h"
-#include "../../gateway/json_util.h"
+#include "../../domain/notifications/notification_policy.h"
+#include "../../domain/notifications/notification_templates.h"
 #include "../../gateway/wechat_subscribe.h"
 #include "test.h"
-
-static char out[NF_VALUE_MAX];
-
-static const char *build(nf_type_t t, const char *raw)
-{
-    nf_build(t, raw, "2025-05-31 09:30", out);
-    return out;
-}
-
-static long chars(const char *s)
-{
-    return utf8_length(s, strlen(s));
-}
-
-static void test_type_of_key(void)
-{
-    CHECK_INT(nf_type_of_key("thing1"), NF_THING);
-    CHECK_INT(nf_type_of_key("character_string12"), NF_CHARACTER_STRING);
-    CHECK_INT(nf_type_of_key("phone_number2"), NF_PHONE_NUMBER);
-    CHECK_INT(nf_type_of_key("phrase3"), NF_PHRASE);
-    CHECK_INT(nf_type_of_key("thing"), NF_INVALID); /* no number */
-    CHECK_INT(nf_type_of_key("enum1"), NF_INVALID);
-    CHECK_INT(nf_type_of_key("things1"), NF_INVALID);
-    CHECK_INT(nf_type_of_key("12"), NF_INVALID);
-    CHECK_STR(nf_type_name(NF_CAR_NUMBER), "car_number");
-}
-
-static void test_thing(void)
-{
-    /* 25 CJK characters (3 bytes each) -> the first 20, whole characters */
-    CHECK_STR(build(NF_THING, "一二三四五六七八九十一二三四五六七八九十甲乙丙丁戊"), "一二三四五六七八九十一二三四五六七八九十");
-    /* a cut right before a multi-byte character */
-    CHECK_STR(build(NF_THING, "abcdefghijklmnopqrs维修"), "abcdefghijklmnopqrs维");
-    CHECK_INT(chars(build(NF_THING, "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀")), 20);
-    CHECK_STR(build(NF_THING, "  line\none\t two  "), "line one two");
-    CHECK_STR(build(NF_THING, ""), "-");
-    CHECK_STR(build(NF_THING, NULL), "-");
-    CHECK_STR(build(NF_THING, "a\xff" "b"), "ab"); /* a stray byte is dropped, not cut into */
-    /* a cut that ends on a space does not leave it */
-    CHECK_STR(build(NF_THING, "abcdefghijklmnopqrs tuv"), "abcdefghijklmnopqrs");
-}
-
-static void test_phrase_and_strings(void)
-{
-    CHECK_STR(build(NF_PHRASE, "处理中处理中"), "处理中处理");
-    CHECK_STR(build(NF_PHRASE, "已派单"), "已派单");
-    CHECK_STR(build(NF_PHRASE, "dispatched"), "无");
-    CHECK_STR(build(NF_PHRASE, "已 派-单"), "已派单");
-    CHECK_STR(build(NF_CHARACTER_STRING, "R20250601-0001维修"), "R20250601-0001");
-    CHECK_STR(build(NF_CHARACTER_STRING, "0123456789012345678901234567890123456789"),
-              "01234567890123456789012345678901");
-    CHECK_STR(build(NF_CHARACTER_STRING, "维修"), "-");
-    CHECK_STR(build(NF_LETTER, "ab1c"), "abc");
-    CHECK_STR(build(NF_LETTER, "123"), "NA");
-    CHECK_STR(build(NF_SYMBOL, "a-b+c*d/e%f"), "-+*/%");
-    CHECK_STR(build(NF_SYMBOL, "abc"), "-");
-}
-
-static void test_name(void)
-{
-    CHECK_STR(build(NF_NAME, "张三"), "张三");
-    CHECK_STR(build(NF_NAME, "张*"), "张*");
-    CHECK_STR(build(NF_NAME, "Wang Xiaoming 2"), "Wang Xiaoming");
-    CHECK_STR(build(NF_NAME, "欧阳一二三四五六七八九"), "欧阳一二三四五六七八");  /* CJK: 10 */
-    CHECK_STR(build(NF_NAME, "Alexander Maximilian Smith"), "Alexander Maximilian"); /* letters: 20 */
-    CHECK_STR(build(NF_NAME, "张Smith三李四王五赵六"), "张Smith三李四王"); /* mixed counts as CJK */
-    CHECK_STR(build(NF_NAME, "123"), "-");
-}
-
-static void test_numbers(void)
-{
-    CHECK_STR(build(NF_NUMBER, "共3件"), "3");
-    CHECK_STR(build(NF_NUMBER, "-2.5"), "-2.5");
-    CHECK_STR(build(NF_NUMBER, "1,234"), "1234");
-    CHECK_STR(build(NF_NUMBER, "none"), "0");
-    CHECK_STR(build(NF_AMOUNT, "¥500.00"), "¥500.00");
-    CHECK_STR(build(NF_AMOUNT, "200元"), "200元");
-    CHECK_STR(build(NF_AMOUNT, "500"), "¥500");
-    CHECK_STR(build(NF_AMOUNT, "1,234.567"), "¥1234.56");
-    CHECK_STR(build(NF_AMOUNT, "500积分"), "¥500");
-    CHECK_STR(build(NF_AMOUNT, "12345678901"), "¥0"); /* 11 digits do not fit */
-    CHECK_STR(build(NF_AMOUNT, "-"), "¥0");
-    CHECK_STR(build(NF_PHONE_NUMBER, "138****0001"), "138****0001");
-    CHECK_STR(build(NF_PHONE_NUMBER, "+86-0766-66888866"), "+86-0766-66888866");
-    CHECK_STR(build(NF_PHONE_NUMBER, "+86-0766-668888661234"), "+86-0766-66888866");
-    CHECK_STR(build(NF_PHONE_NUMBER, "电话13800000001"), "13800000001");
-    CHECK_STR(build(NF_PHONE_NUMBER, "-"), "0");
-    CHECK_STR(build(NF_CAR_NUMBER, "粤B12345"), "粤B12345");
-    CHECK_STR(build(NF_CAR_NUMBER, "粤B1学2345警"), "粤B12345警");
-    CHECK_STR(build(NF_CAR_NUMBER, "粤 B-123456789"), "粤B123456");
-    CHECK_STR(build(NF_CAR_NUMBER, ""), "无");
-}
-
-static void test_times(void)
-{
-    CHECK_STR(build(NF_TIME, "2025-06-01 14:05"), "2025-06-01 14:05");
-    CHECK_STR(build(NF_TIME, "2025-06-01T14:05:30.123+08:00"), "2025-06-01 14:05");
-    CHECK_STR(build(NF_TIME, "2025/6/1 9:05:00"), "2025-06-01 09:05");
-    CHECK_STR(build(NF_TIME, "2019年10月1日 15:01"), "2019-10-01 15:01");
-    CHECK_STR(build(NF_TIME, "10月1日 15:01"), "10月1日 15:01");
-    CHECK_STR(build(NF_TIME, "14:05"), "14:05");
-    CHECK_STR(build(NF_TIME, "2025-06-01 14:00~2025-06-01 16:00"), "2025-06-01 14:00~2025-06-01 16:00");
-    CHECK_STR(build(NF_TIME, "1748786700"), "2025-06-01 14:05"); /* Unix seconds, TZ=UTC below */
-    /* unreadable or dateless: the event's own time */
-    CHECK_STR(build(NF_TIME, "明天下午"), "2025-05-31 09:30");
-    CHECK_STR(build(NF_TIME, "-"), "2025-05-31 09:30");
-    CHECK_STR(build(NF_TIME, "2025-06-01"), "2025-05-31 09:30");
-    CHECK_STR(build(NF_TIME, "2025-13-01 10:00"), "2025-05-31 09:30");
-    CHECK_STR(build(NF_TIME, "25:00"), "2025-05-31 09:30");
-    CHECK_STR(build(NF_DATE, "2025/6/1"), "2025-06-01");
-    CHECK_STR(build(NF_DATE, "2025-06-01 14:05:00"), "2025-06-01 14:05");
-    CHECK_STR(build(NF_DATE, "1748786700"), "2025-06-01 14:05");
-    CHECK_STR(build(NF_DATE, "14:05"), "2025-05-31");
-    CHECK_STR(build(NF_DATE, NULL), "2025-05-31");
-    nf_build(NF_DATE, "", NULL, out); /* no event time either: today */
-    CHECK_INT(strlen(out), 10);
-}
 
 static void test_expand(void)
 {
@@ -198,9 +79,10 @@ static void test_parse_errors(void)
 }
 
 /* The kinds of gateway/events.h, and the fake WeChat's default templates. */
-static const char *const KINDS[] = {"repair.assigned", "repair.dispatched", "repair.accepted", "repair.resolved",
-                                    "repair.escalated", "repair.reminder", "repair.followup", "lead.assigned",
-                                    "lead.contact_overdue", "referral.stage_changed", "reward.approved"};
+static const char *const KINDS[] = {"repair.assigned",        "repair.dispatched", "repair.accepted",
+                                    "repair.resolved",        "repair.escalated",  "repair.reminder",
+                                    "repair.followup",        "lead.assigned",     "lead.contact_overdue",
+                                    "referral.stage_changed", "reward.approved"};
 static const struct {
     const char *id, *keys;
 } FAKE_TEMPLATES[] = {
@@ -239,8 +121,8 @@ static void test_shipped_config(void)
             }
         CHECK(known);
         /* an event without any payload still gives a complete message */
-        ntpl_event_t ev = {.kind = KINDS[i], .ref_type = "x", .ref_id = 7, .payload = empty,
-                           .created_at = "2025-05-31 09:30"};
+        ntpl_event_t ev = {
+            .kind = KINDS[i], .ref_type = "x", .ref_id = 7, .payload = empty, .created_at = "2025-05-31 09:30"};
         cJSON *msg = ntpl_message(k, &ev, "o_user", NULL);
         CHECK(msg != NULL);
         cJSON *data = cJSON_GetObjectItem(msg, "data");
@@ -268,7 +150,10 @@ static void test_message(void)
     }
     cJSON *p = cJSON_Parse("{\"ticket_no\":\"R20250601-0001\",\"category\":\"水电维修\",\"state_label\":\"已派单\","
                            "\"engineer_name\":\"王师傅\",\"time\":\"2025-06-01 14:05\"}");
-    ntpl_event_t ev = {.kind = "repair.dispatched", .ref_type = "repair", .ref_id = 123, .payload = p,
+    ntpl_event_t ev = {.kind = "repair.dispatched",
+                       .ref_type = "repair",
+                       .ref_id = 123,
+                       .payload = p,
                        .created_at = "2025-06-01 14:00"};
     cJSON *msg = ntpl_message(k, &ev, "o_owner", "developer");
     char *text = cJSON_PrintUnformatted(msg);
@@ -324,12 +209,6 @@ int main(void)
 {
     setenv("TZ", "UTC", 1);
     tzset();
-    RUN(test_type_of_key);
-    RUN(test_thing);
-    RUN(test_phrase_and_strings);
-    RUN(test_name);
-    RUN(test_numbers);
-    RUN(test_times);
     RUN(test_expand);
     RUN(test_parse_errors);
     RUN(test_shipped_config);

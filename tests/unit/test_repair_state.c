@@ -1,8 +1,8 @@
 /* test_repair_state.c: the repair ticket's state machine, its clocks and
  * labels, the list cursor, and the statistics arithmetic (all pure). */
-#include "../../handlers/repair_state.h"
-#include "../../handlers/repair_stats_math.h"
-#include "../../handlers/repair_view.h"
+#include "../../domain/repairs/repair_state.h"
+#include "../../domain/repairs/repair_stats_math.h"
+#include "../../domain/repairs/repair_view.h"
 #include "test.h"
 
 static repair_state_t next(repair_action_t a, repair_state_t from)
@@ -108,12 +108,12 @@ static void test_cursor_rejects_foreign_text(void)
 {
     long long id;
     CHECK_INT(repair_cursor_decode("", &id), -1);
-    CHECK_INT(repair_cursor_decode("123", &id), -1);       /* not base64url of r:<id> */
-    CHECK_INT(repair_cursor_decode("bm9wZQ", &id), -1);    /* "nope" */
-    CHECK_INT(repair_cursor_decode("cjow", &id), -1);      /* "r:0" */
-    CHECK_INT(repair_cursor_decode("cjotMQ", &id), -1);    /* "r:-1" */
+    CHECK_INT(repair_cursor_decode("123", &id), -1);    /* not base64url of r:<id> */
+    CHECK_INT(repair_cursor_decode("bm9wZQ", &id), -1); /* "nope" */
+    CHECK_INT(repair_cursor_decode("cjow", &id), -1);   /* "r:0" */
+    CHECK_INT(repair_cursor_decode("cjotMQ", &id), -1); /* "r:-1" */
     CHECK_INT(repair_cursor_decode("cjox!!", &id), -1);
-    CHECK_INT(repair_cursor_decode("cjoxMg", &id), 0);     /* "r:12" */
+    CHECK_INT(repair_cursor_decode("cjoxMg", &id), 0); /* "r:12" */
     CHECK_INT(id, 12);
 }
 

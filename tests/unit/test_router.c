@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "call.h"
+#include "roles.h"
 #include "router.h"
 #include "test.h"
 
@@ -34,8 +37,7 @@ static match_t match(const char *method, const char *path)
     match_t m;
     memset(&m, 0, sizeof(m));
     m.status = -1;
-    m.route = router_match(method, strlen(method), path, strlen(path), &m.params, &m.status, m.allow,
-                           sizeof(m.allow));
+    m.route = router_match(method, strlen(method), path, strlen(path), &m.params, &m.status, m.allow, sizeof(m.allow));
     return m;
 }
 
@@ -75,8 +77,14 @@ static void test_params_are_captured(void)
 static void test_not_found(void)
 {
     setup();
-    const char *paths[] = {"/", "", "/api/v1/repair", "/api/v1/repairsX", "/api/v1/repairs/1/photos/2",
-                           "/api/v1/units/1/owners", "/api/v1/nope", "/API/V1/REPAIRS"};
+    const char *paths[] = {"/",
+                           "",
+                           "/api/v1/repair",
+                           "/api/v1/repairsX",
+                           "/api/v1/repairs/1/photos/2",
+                           "/api/v1/units/1/owners",
+                           "/api/v1/nope",
+                           "/API/V1/REPAIRS"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         match_t m = match("GET", paths[i]);
         CHECK(m.route == NULL);
@@ -115,8 +123,7 @@ static void test_method_length_is_respected(void)
     CHECK_INT(status, 405);
     /* The path length is respected too: no reliance on a terminating NUL. */
     const char *longer = "/api/v1/repairs/42";
-    CHECK(router_match("GET", 3, longer, strlen("/api/v1/repairs"), &p, &status, allow, sizeof(allow)) ==
-          &routes[0]);
+    CHECK(router_match("GET", 3, longer, strlen("/api/v1/repairs"), &p, &status, allow, sizeof(allow)) == &routes[0]);
 }
 
 static void test_trailing_slash_and_empty_segments(void)
@@ -147,6 +154,22 @@ static void test_segment_length_limit(void)
     seg[299] = '\0';
     snprintf(path, sizeof(path), "/api/v1/repairs/%s/photos", seg);
     CHECK(match("POST", path).route == NULL);
+}
+
+/* h2o decodes %00 in the normalised path: "/repairs/42%00x" must not be
+ * read as repair 42 (found by tests/fuzz/fuzz_router.c). */
+static void test_nul_in_a_segment_never_matches(void)
+{
+    setup();
+    static const char path[] = "/api/v1/repairs/42\0x";
+    route_params_t p;
+    int status = 0;
+    char allow[64];
+    CHECK(router_match("GET", 3, path, sizeof(path) - 1, &p, &status, allow, sizeof(allow)) == NULL);
+    CHECK_INT(status, 404);
+    static const char photos[] = "/api/v1/repairs/\0/photos";
+    CHECK(router_match("POST", 4, photos, sizeof(photos) - 1, &p, &status, allow, sizeof(allow)) == NULL);
+    CHECK_INT(status, 404);
 }
 
 static void test_more_params_than_supported_never_match(void)
@@ -225,6 +248,67 @@ static void test_call_query(void)
     call_free(c);
 }
 
+static void db_step(struct gw_call *c, struct db_conn *db)
+{
+    (void)c;
+    (void)db;
+}
+
+static const route_t typed[] = {
+    {"GET", "/api/v1/units", ROLE_ANY, BODY_NONE, DB_STEP(db_step)},
+    {"POST", "/api/v1/auth/login", 0, BODY_JSON, WECHAT_STEP(step), BODY_CHECK(step), .rate = RATE_LOGIN,
+     .wechat = WX_LOGIN},
+    {"POST", "/api/v1/repairs/:id/assign", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_JSON, DB_STEP(db_step)},
+};
+
+static void test_step_macros_fill_the_route(void)
+{
+    CHECK_INT(typed[0].pool, POOL_DB);
+    CHECK(typed[0].start_db == db_step && typed[0].start == NULL);
+    CHECK_INT(typed[1].pool, POOL_WECHAT);
+    CHECK(typed[1].start == step && typed[1].check == step && typed[1].start_db == NULL);
+    CHECK_INT(typed[1].rate, RATE_LOGIN);
+    CHECK_INT(typed[1].wechat, WX_LOGIN);
+    CHECK_INT(typed[2].rate, RATE_DEFAULT);
+}
+
+static void test_routes_know_their_file(void)
+{
+    router_reset();
+    ROUTES_REGISTER(typed);
+    router_add(routes, 1); /* the older call records its caller's file too */
+    CHECK_INT(router_count(), 4);
+    const char *file = NULL;
+    CHECK(router_route(0, &file) == &typed[0]);
+    CHECK_STR(file, "tests/unit/test_router.c");
+    CHECK(router_route(3, &file) == &routes[0]);
+    CHECK_STR(file, "tests/unit/test_router.c");
+    CHECK(router_route(4, &file) == NULL);
+    router_add_file(routes + 1, 1, NULL);
+    router_route(4, &file);
+    CHECK_STR(file, "?");
+}
+
+static void test_the_route_index(void)
+{
+    router_reset();
+    ROUTES_REGISTER(typed);
+    router_add_file(routes, 1, "handlers/repairs.c");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    router_print_index(out);
+    fclose(out);
+    CHECK_STR(text,
+              "| method | path | roles | rate class | file |\n"
+              "| --- | --- | --- | --- | --- |\n"
+              "| `POST` | `/api/v1/auth/login` | public | login | `tests/unit/test_router.c` |\n"
+              "| `GET` | `/api/v1/repairs` | public | default | `handlers/repairs.c` |\n"
+              "| `POST` | `/api/v1/repairs/{id}/assign` | supervisor, admin | default | `tests/unit/test_router.c` |\n"
+              "| `GET` | `/api/v1/units` | any | default | `tests/unit/test_router.c` |\n");
+    free(text);
+}
+
 int main(void)
 {
     RUN(test_static_routes_by_method);
@@ -234,10 +318,14 @@ int main(void)
     RUN(test_method_length_is_respected);
     RUN(test_trailing_slash_and_empty_segments);
     RUN(test_segment_length_limit);
+    RUN(test_nul_in_a_segment_never_matches);
     RUN(test_more_params_than_supported_never_match);
     RUN(test_small_allow_buffer_is_terminated);
     RUN(test_call_params);
     RUN(test_call_query);
+    RUN(test_step_macros_fill_the_route);
+    RUN(test_routes_know_their_file);
+    RUN(test_the_route_index);
     router_reset();
     return TEST_REPORT();
 }

@@ -153,13 +153,28 @@ static void test_malformed(void)
     sign_raw(K1 + 3, msg, buf, sizeof(buf));
     CHECK_INT(verify(buf, NOW, &uid, NULL), SESSION_OK);
     CHECK_INT(uid, 42);
-    const char *plain[] = {"", ".", "....", "k1", "k1.42", "k1.42.1700000100", "k1.42.1700000100.nonce",
-                           "k1.42.1700000100.nonce.sig.extra", "Bearer x", "k1..1700000100.n.s"};
+    const char *plain[] = {"",
+                           ".",
+                           "....",
+                           "k1",
+                           "k1.42",
+                           "k1.42.1700000100",
+                           "k1.42.1700000100.nonce",
+                           "k1.42.1700000100.nonce.sig.extra",
+                           "Bearer x",
+                           "k1..1700000100.n.s"};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         CHECK_INT(verify(plain[i], NOW, &uid, NULL), SESSION_INVALID);
     /* A valid signature over a bad user id or expiry. */
-    const char *fields[] = {"0.1700000100", "-1.1700000100", "x1.1700000100", "+42.1700000100", "42.0",
-                            "42.-5",        "42.",           ".1700000100",   "1234567890123456789.1700000100",
+    const char *fields[] = {"0.1700000100",
+                            "-1.1700000100",
+                            "x1.1700000100",
+                            "+42.1700000100",
+                            "42.0",
+                            "42.-5",
+                            "42.",
+                            ".1700000100",
+                            "1234567890123456789.1700000100",
                             "42.17000001000000000000"};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         snprintf(msg, sizeof(msg), "k1.%s.n", fields[i]);
@@ -248,6 +263,25 @@ static void test_key_loading(void)
     CHECK_INT(session_sign(1, NOW + 10, tok, sizeof(tok)), -1);
 }
 
+/* A reload (SIGHUP) replaces the keys; a spec that cannot be parsed is
+ * refused and the keys in use stay. */
+static void test_reload(void)
+{
+    char tok[160];
+    long long uid = 0;
+    CHECK_INT(session_keys_load(K1), 0);
+    CHECK_INT(session_sign(42, 4000000000LL, tok, sizeof tok), 0);
+    CHECK_INT(session_keys_reload("k1=,broken"), -1);
+    CHECK_INT(session_verify(tok, strlen(tok), 1000, &uid, NULL), SESSION_OK);
+    CHECK_INT(session_keys_reload(K2 "," K1), 0);
+    CHECK_INT(session_verify(tok, strlen(tok), 1000, &uid, NULL), SESSION_OK);
+    CHECK_INT(session_sign(43, 4000000000LL, tok, sizeof tok), 0);
+    CHECK(strncmp(tok, "k2.", 3) == 0);
+    CHECK_INT(session_keys_reload(K1), 0);
+    CHECK_INT(session_verify(tok, strlen(tok), 1000, &uid, NULL), SESSION_INVALID);
+    session_keys_free();
+}
+
 int main(void)
 {
     RUN(test_round_trip);
@@ -258,5 +292,6 @@ int main(void)
     RUN(test_malformed);
     RUN(test_session_id);
     RUN(test_key_loading);
+    RUN(test_reload);
     return TEST_REPORT();
 }

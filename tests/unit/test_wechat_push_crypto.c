@@ -1,8 +1,9 @@
 /* test_wechat_push_crypto.c: the message push's signatures and safe-mode
  * decryption, against WeChat's published example (the WXBizMsgCrypt sample:
  * Token spamtest, EncodingAESKey abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG,
- * appid wx2c2769f8efd9abc2) and the signature example of
- * ../shared/wechat-api.md §7; the malformed inputs were made with Python's
+ * appid wx2c2769f8efd9abc2) and a signature example (Token AAAAA, timestamp
+ * 1714036504, nonce 1514711492: the SHA-1 of "15147114921714036504AAAAA");
+ * the malformed inputs were made with Python's
  * cryptography under the sample's key. */
 #include <stdlib.h>
 
@@ -11,11 +12,11 @@
 
 #define SAMPLE_KEY "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 #define SAMPLE_APPID "wx2c2769f8efd9abc2"
-#define SAMPLE_ENCRYPT                                                                                            \
-    "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2"   \
-    "LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIb"    \
-    "gU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/H"    \
-    "TnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyV"   \
+#define SAMPLE_ENCRYPT                                                                                                 \
+    "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2"          \
+    "LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIb"            \
+    "gU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/H"          \
+    "TnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyV"         \
     "WQLCzpu9GhglF2PE="
 /* {"Event":"x"} with 16 bytes 00..0f in front; a length field of 1000 for
  * a 2-byte message; a last padding byte of 0. */

@@ -82,6 +82,7 @@ class MariaDB:
         self.socket = os.path.join(self.dir, "mysql.sock")
         self.pidfile = os.path.join(self.dir, "mysql.pid")
         self.log = os.path.join(self.dir, "mysql.log")
+        self.tmpdir = os.path.join(self.dir, "tmp")
         self.proc = None
         self.database = "gateway"
         self.user = "gateway"
@@ -96,13 +97,21 @@ class MariaDB:
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
         fresh = not os.path.isdir(os.path.join(self.datadir, "mysql"))
+        # A temporary folder of its own: mariadbd names its on-disk temporary
+        # tables in a way that collides between servers sharing /tmp, and
+        # one of them then crashes (seen with several bootstraps at once).
+        os.makedirs(self.tmpdir, exist_ok=True)
         if fresh:
-            subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-                            "--auth-root-authentication-method=normal", "--skip-test-db"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            out = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+                                  "--auth-root-authentication-method=normal", "--skip-test-db"],
+                                 env=dict(os.environ, TMPDIR=self.tmpdir),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if out.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed ({out.returncode}):\n{out.stdout[-4000:]}")
         self.proc = subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
-             f"--pid-file={self.pidfile}", f"--log-error={self.log}", "--skip-networking", "--user=root",
+             f"--pid-file={self.pidfile}", f"--log-error={self.log}", f"--tmpdir={self.tmpdir}",
+             "--skip-networking", "--user=root",
              "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"] + self.extra_args,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -329,7 +338,9 @@ def cmd_run(args):
             fake.start()
             base, appid, secret = fake.url, fake.appid, fake.secret
         port = int(os.environ.get("GATEWAY_HTTPS_PORT", "8443"))
-        config = write_config(dir, db, base, appid, secret, port)
+        # the console built beside the binary (make console: $(BUILD)/console)
+        console_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))), "console")
+        config = write_config(dir, db, base, appid, secret, port, {"console_dir": console_dir})
         gw = Gateway(os.path.abspath(args.bin), config, dir, port)
         gw.migrate()
         demo_marker = os.path.join(dir, "demo-loaded")
@@ -345,6 +356,7 @@ gateway:      {gw.url}   (try: curl --cacert {dir}/tls.crt {gw.url}/healthz)
 CA cert:      {dir}/tls.crt
 fake WeChat:  {fake.url if fake else '(real WeChat: ' + base + ')'}
 settings:     {dir}/run.env     logs: {dir}/gateway.log
+staff console: {gw.url}/console/   (confirm its login code: tools/console_confirm.py, see README)
 Log in as the demo admin:  curl --cacert {dir}/tls.crt -H 'Content-Type: application/json' \\
                            -d '{{"code":"C_o_demo_admin"}}' {gw.url}/api/v1/auth/login
 Ctrl-C or `make stop` stops everything.

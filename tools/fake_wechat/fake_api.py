@@ -491,15 +491,17 @@ def _injected(failure):
     return Reply(status=failure.http_status or 200, obj={"errcode": errcode, "errmsg": errmsg})
 
 
-def _take_failure(state, path):
-    queue = state.failures.get(path)
-    if not queue:
-        return None
-    failure = queue[0]
-    failure.count -= 1
-    if failure.count <= 0:
-        queue.pop(0)
-    return failure
+def _take_failure(state, req):
+    """The first injection queued for the path that applies to this call
+    (one with `match` passes over other callers' calls), used once."""
+    queue = state.failures.get(req.path) or []
+    for i, failure in enumerate(queue):
+        if failure.applies_to(req):
+            failure.count -= 1
+            if failure.count <= 0:
+                del queue[i]
+            return failure
+    return None
 
 
 def finalize(state, reply):
@@ -522,7 +524,7 @@ def handle(state, req):
     """Answer one WeChat API call (anything outside /__fake/)."""
     with state.lock:
         entry = state.record(req)
-        failure = _take_failure(state, req.path)
+        failure = _take_failure(state, req)
         delay_ms = state.config.latency_ms + (failure.delay_ms if failure else 0)
     if delay_ms > 0:
         time.sleep(delay_ms / 1000.0)  # outside the lock: other calls keep flowing

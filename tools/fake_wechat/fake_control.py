@@ -69,6 +69,10 @@ def fail(state, req):
     errcode = body.get("errcode")
     if errcode is not None and not isinstance(errcode, (int, str)):
         raise BadRequest("errcode must be an integer (or a string, sent as-is)")
+    match = body.get("match")
+    if match is not None and not (isinstance(match, dict) and match
+                                  and all(isinstance(v, (str, int, float, bool)) for v in match.values())):
+        raise BadRequest("match must be a non-empty object of plain values")
     raw = body.get("body")
     if raw is not None and not isinstance(raw, str):
         raw = json.dumps(raw, ensure_ascii=False)  # objects are sent as their JSON text
@@ -80,6 +84,7 @@ def fail(state, req):
         delay_ms=_int(body, "delay_ms", 0, minimum=0),
         body=raw.encode() if raw is not None else None,
         content_type=body.get("content_type") or "text/plain; charset=utf-8",
+        match=match,
     )
     state.failures.setdefault(path, []).append(failure)
     return {"ok": True, "queued": sum(f.count for f in state.failures[path])}

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-# Real errmsg strings (see /work/shared/wechat-api.md); the fake appends " rid: ...".
+# Real errmsg strings, as WeChat sends them; the fake appends " rid: ...".
 ERRMSG = {
     -1: "system error",
     0: "ok",
@@ -179,10 +179,23 @@ class Failure:
     delay_ms: int = 0
     body: bytes = None
     content_type: str = "text/plain; charset=utf-8"
+    match: dict = None  # only calls whose JSON body (or query) holds these values
 
     @property
     def delay_only(self):
         return self.errcode is None and self.http_status is None and self.body is None
+
+    def applies_to(self, req):
+        """True when the call carries every key of `match` with that value, in
+        its JSON body or its query (query values compare as text)."""
+        body = req.json if req.json_ok and isinstance(req.json, dict) else {}
+        for key, want in (self.match or {}).items():
+            if key in body:
+                if body[key] != want:
+                    return False
+            elif req.query.get(key) != str(want):
+                return False
+        return True
 
 
 class State:

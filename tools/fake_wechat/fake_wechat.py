@@ -1,6 +1,5 @@
 #!/usr/bin/python3
-"""Local fake of the WeChat mini-program server API (see README.md and
-/work/shared/wechat-api.md §10).
+"""Local fake of the WeChat mini-program server API (see README.md).
 
     fake_wechat.py --host 127.0.0.1 --port 0 --port-file PATH [options]
 
@@ -120,7 +119,10 @@ class FakeHandler(BaseHTTPRequestHandler):
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # tests open 50+ connections at once
+    # listen() backlog: a dispatcher opens one connection per send in flight
+    # (hundreds at once from several processes); a full backlog drops SYNs,
+    # which the client retries only after a second.
+    request_queue_size = 1024
 
     def __init__(self, address, state, quiet=False):
         self.state = state

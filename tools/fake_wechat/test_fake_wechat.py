@@ -37,17 +37,38 @@ RID = re.compile(r" rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$")
 
 # ---- harness -------------------------------------------------------------------
 
+# Waits end as soon as their condition holds; the limit only bounds a failure,
+# so it is generous (the machine may be loaded).
+WAIT_S = 30
+
+
+def wait_for(predicate, what, timeout=WAIT_S):
+    """Polls predicate until it returns something truthy; returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout} s"
+        time.sleep(0.02)
+
+
 def start_fake(tmp_path, *args, env=None):
     port_file = tmp_path / f"port.{time.monotonic_ns()}"
     log = open(tmp_path / "fake.log", "ab")
     proc = subprocess.Popen([PYTHON, SCRIPT, "--port", "0", "--port-file", str(port_file), *args],
                             stdout=log, stderr=log, env={**os.environ, **(env or {})})
-    deadline = time.time() + 10
-    while not port_file.exists():
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("fake did not start; see " + str(tmp_path / "fake.log"))
-        time.sleep(0.02)
+
+    def started():
+        if proc.poll() is not None:
+            raise RuntimeError("fake exited; see " + str(tmp_path / "fake.log"))
+        return port_file.exists()
+
+    try:
+        wait_for(started, "the fake's port file")
+    except BaseException:
+        proc.kill()
+        raise
     return proc, int(port_file.read_text()), port_file
 
 
@@ -228,11 +249,16 @@ def test_token_rotation_grace_and_expiry(fake):
     fake.control("config", {"grace": 0})
     fake.token()  # supersedes second with no grace; first was already superseded
     assert errcode_of(fake.api("/wxa/msg_sec_check", ok, second)) == 40001
-    fake.control("config", {"token_ttl": 1, "grace": 300})
+    # A lifetime long enough for the first call even on a loaded machine; the
+    # expiry is then waited for, not slept for.
+    fake.control("config", {"token_ttl": 3, "grace": 300})
     short = fake.token()
     assert fake.api("/wxa/msg_sec_check", ok, short)["errcode"] == 0
-    time.sleep(1.1)
-    assert errcode_of(fake.api("/wxa/msg_sec_check", ok, short)) == 42001
+    def refused():
+        obj = fake.api("/wxa/msg_sec_check", ok, short)
+        return obj if obj["errcode"] else None
+
+    assert errcode_of(wait_for(refused, "the token's expiry")) == 42001
 
 
 def test_token_errors_on_protected_endpoints(fake):
@@ -528,7 +554,7 @@ def test_media_check_async_pushes_signed_results(fake, receiver):
         assert errcode_of(obj) == 0 and set(obj) == {"errcode", "errmsg", "trace_id", "_fake"}
         expected[obj["trace_id"]] = url
     for _ in range(3):
-        method, query, event = receiver.received.get(timeout=5)
+        method, query, event = receiver.received.get(timeout=WAIT_S)
         assert method == "POST"
         assert query["signature"] == wx_signature("AAAAA", query["timestamp"], query["nonce"])
         assert query["openid"] == "oUser"
@@ -544,9 +570,7 @@ def test_media_check_async_pushes_signed_results(fake, receiver):
     assert not expected
     # The fake records a push with its outcome after the receiver has answered,
     # so the record may trail the delivery the receiver just saw.
-    deadline = time.monotonic() + 5
-    while len(fake.control("pushes", method="GET")["pushes"]) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: len(fake.control("pushes", method="GET")["pushes"]) >= 3, "three recorded pushes")
     assert len(fake.control("pushes", method="GET")["pushes"]) == 3
 
 
@@ -554,14 +578,14 @@ def test_control_push_event_and_url_verification(fake, receiver):
     fake.control("config", {"push_url": receiver.url})
     got = fake.control("push", {"verify": True, "echostr": "hello123"})
     assert got["status"] == 200 and got["response"] == "hello123"
-    method, query, _ = receiver.received.get(timeout=5)
+    method, query, _ = receiver.received.get(timeout=WAIT_S)
     assert method == "GET" and query["signature"] == wx_signature(
         "fakepushtoken", query["timestamp"], query["nonce"])
     event = {"ToUserName": "gh_x", "Event": "subscribe_msg_popup_event", "CreateTime": "1700000000",
              "List": {"TemplateId": "TPL_REWARD", "SubscribeStatusString": "accept"}}
     got = fake.control("push", {"event": event, "openid": "oUser", "bad_signature": True})
     assert got["status"] == 200 and got["response"] == "success"
-    _, query, body = receiver.received.get(timeout=5)
+    _, query, body = receiver.received.get(timeout=WAIT_S)
     assert body == event and query["signature"] == "0" * 40
 
 
@@ -653,6 +677,32 @@ def test_fail_injection(fake):
     started = time.monotonic()
     assert fake.token()
     assert time.monotonic() - started >= 0.4
+
+
+def test_fail_injection_for_matching_calls_only(fake):
+    token = fake.token()
+
+    def check(openid):
+        return errcode_of(fake.api("/wxa/msg_sec_check", {"version": 2, "openid": openid, "scene": 1,
+                                                          "content": "hi"}, token))
+
+    fake.control("fail", {"path": "/wxa/msg_sec_check", "errcode": -1, "count": 2,
+                          "match": {"openid": "oMine"}})
+    fake.control("fail", {"path": "/wxa/msg_sec_check", "errcode": 61010, "count": 1})
+    # Another caller's call passes the first injection by and takes the next.
+    assert check("oOther") == 61010
+    assert check("oOther") == 0
+    assert check("oMine") == -1
+    assert check("oMine") == -1
+    assert check("oMine") == 0
+    # The query counts too (GET endpoints carry their arguments there).
+    fake.control("fail", {"path": "/sns/jscode2session", "errcode": 40029, "match": {"js_code": "C_oQ9"}})
+    assert "openid" in fake.login("C_oQ8")
+    assert errcode_of(fake.login("C_oQ9")) == 40029
+    assert "openid" in fake.login("C_oQ9")
+    for bad in ({}, [], {"openid": {"x": 1}}):
+        status, _, obj = fake.call("POST", "/__fake/fail", body={"path": "/x", "match": bad})
+        assert status == 400 and obj["ok"] is False
 
 
 def test_daily_quota(fake):
