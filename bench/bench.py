@@ -47,6 +47,7 @@ IDLE_CONNS = 10000    # scenario 5
 REUSE_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
 READERS = 2000        # owners 1..2000 have 50 tickets each (seed_repairs.sql)
 NOTIFY_EVENTS = 10000  # the notify scenario's queued events (seed_notify.sql)
+NOTIFY_USER_BASE = 900000000  # its users are NOTIFY_USER_BASE + 1.. (seed_notify.sql)
 NOTIFY_LATENCY_MS = 200
 NOTIFY_TARGET = 500    # messages a second
 SEND_PATH = "/cgi-bin/message/subscribe/send"
@@ -786,7 +787,8 @@ class Bench:
         requests.post(fake + "/__fake/fail", json={"path": SEND_PATH, "delay_ms": NOTIFY_LATENCY_MS, "count": 4 * n},
                       timeout=10).raise_for_status()
         final = "'sent', 'no_quota', 'failed', 'dead'"
-        pending = f"SELECT COUNT(*) FROM notification_events WHERE user_id > 50000 AND status NOT IN ({final})"
+        pending = (f"SELECT COUNT(*) FROM notification_events WHERE user_id > {NOTIFY_USER_BASE}"
+                   f" AND status NOT IN ({final})")
         t = os.times()
         with self.watch() as w:
             t0 = time.monotonic()
@@ -810,10 +812,10 @@ class Bench:
         span = ts[-1] - ts[0] if len(ts) > 1 else 0.0
         rate = (len(ts) - 1) / span if span > 0 else 0.0
         rows = dict(line.split("\t") for line in s.sql(
-            "SELECT status, COUNT(*) FROM notification_events WHERE user_id > 50000 GROUP BY status",
+            f"SELECT status, COUNT(*) FROM notification_events WHERE user_id > {NOTIFY_USER_BASE} GROUP BY status",
             capture=True).strip().split("\n") if line)
         db_span = s.sql("SELECT TIMESTAMPDIFF(MICROSECOND, MIN(sent_at), MAX(sent_at)) FROM notification_events"
-                        " WHERE user_id > 50000 AND status = 'sent'", capture=True).strip()
+                        f" WHERE user_id > {NOTIFY_USER_BASE} AND status = 'sent'", capture=True).strip()
         sent = int(rows.get("sent", 0))
         db_rate = (sent - 1) / (int(db_span) / 1e6) if db_span not in ("", "NULL") and int(db_span) > 0 else 0.0
         r = dict(rps=rate, requests=n, conns=None, wall=wall, seeded_s=seeded, sends=len(sends),
