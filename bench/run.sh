@@ -6,12 +6,25 @@
 # open-file limit for 10 000 idle connections, and runs bench/bench.py, which
 # prints the table.
 # Environment: BENCH_DURATION and BENCH_WARMUP (seconds a run), BENCH_ONLY
-# (e.g. ceiling_http,s1,s6), BENCH_PROFILE=1 (perf on scenario 1).
+# (e.g. ceiling_http,s1,s6), BENCH_PROFILE=1 and BENCH_ANALYZE=1 (where the
+# time goes on the cold path: the gateway, the database), BENCH_PEER_DIR
+# (the Node peer, default ../shared/peers/node): see bench/README.md.
 set -eu
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 
-WITH_BENCH=1 scripts/install-deps.sh
+# Node and npm only for the peer, and only if missing (a node from another
+# source brings its own npm); perf, strace and valgrind only for profiles.
+# The peer is looked for from the repository's root and, in a git worktree,
+# from the main checkout's root (as bench/peer.py does).
+peer=${BENCH_PEER_DIR:-../shared/peers/node}
+main=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null | sed -n 's#/\.git$##p')
+with_peer=0
+if { [ -f "$peer/server.js" ] || { [ -n "$main" ] && [ -f "$main/$peer/server.js" ]; }; } &&
+    ! command -v npm >/dev/null 2>&1; then
+    with_peer=1
+fi
+WITH_BENCH=1 WITH_PEER=$with_peer WITH_PROFILE=${BENCH_PROFILE:-0} scripts/install-deps.sh
 
 OUT="$BUILD/bench"
 mkdir -p "$OUT/data"

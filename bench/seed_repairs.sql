@@ -1,9 +1,12 @@
 -- Bench dataset, part 2: 200 000 repair tickets with their timelines and a
 -- report photo each. Owners 1..2000 (the ones the read scenarios log in as)
 -- have 50 tickets each, so a page of 20 is full; owners 2001..20000 share
--- the other 100 000. The newest 1 000 tickets are still open, with their
--- clocks due in the future so the escalation sweeper has nothing to do
--- during the run; the rest are closed (every 50th cancelled).
+-- the other 100 000. The newest 1 000 tickets are still open (dispatched,
+-- accepted, in progress or resolved), with their clocks due in the future
+-- so the escalation sweeper has nothing to do during the run, and none left
+-- `submitted`, which the sweeper would dispatch again (a burst of ~200
+-- dispatches in the run's first minute); the rest are closed (every 50th
+-- cancelled).
 -- Ids are explicit: timeline row (ticket - 1) * 6 + step, upload = ticket.
 SET NAMES utf8mb4;
 SET SESSION unique_checks = 0, foreign_key_checks = 0;
@@ -32,9 +35,9 @@ FROM (
          IF(s.seq <= 100000, (s.seq - 1) % 2000 + 1, (s.seq - 100001) % 18000 + 2001) AS owner,
          NOW(3) - INTERVAL (200001 - s.seq) * 5 MINUTE AS created,
          s.seq > 199000 AS open,
-         CASE WHEN s.seq > 199000 THEN ELT(s.seq % 5 + 1, 'submitted', 'dispatched', 'accepted', 'in_progress', 'resolved')
+         CASE WHEN s.seq > 199000 THEN ELT(s.seq % 4 + 1, 'dispatched', 'accepted', 'in_progress', 'resolved')
               WHEN s.seq % 50 = 0 THEN 'cancelled' ELSE 'closed' END AS state,
-         CASE WHEN s.seq > 199000 THEN s.seq % 5 + 1 WHEN s.seq % 50 = 0 THEN 2 ELSE 6 END AS steps
+         CASE WHEN s.seq > 199000 THEN s.seq % 4 + 2 WHEN s.seq % 50 = 0 THEN 2 ELSE 6 END AS steps
   FROM seq_1_to_200000 s
 ) t
 JOIN units u ON u.id = t.owner

@@ -15,6 +15,9 @@ python3 python3-pytest python3-requests python3-pymysql python3-cryptography
 chromium fonts-wqy-microhei
 "
 [ "${WITH_BENCH:-0}" = 1 ] && PACKAGES="$PACKAGES wrk nghttp2-client sysbench"
+# The bench's Node peer (only when node/npm are missing), and its profilers.
+[ "${WITH_PEER:-0}" = 1 ] && PACKAGES="$PACKAGES nodejs npm"
+[ "${WITH_PROFILE:-0}" = 1 ] && PACKAGES="$PACKAGES linux-perf strace valgrind"
 # make fuzz: clang with libFuzzer and the sanitizers' runtime (clang 14).
 [ "${WITH_FUZZ:-0}" = 1 ] && PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 

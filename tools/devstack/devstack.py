@@ -71,10 +71,13 @@ def stop_pid(pid, timeout=20):
 
 
 class MariaDB:
-    """A private mariadbd: datadir and socket under `dir`, no TCP."""
+    """A private mariadbd: datadir and socket under `dir`, no TCP.
+    `extra_args` go after the defaults, so they can override them (the
+    benchmarks' larger buffer pool, performance_schema)."""
 
-    def __init__(self, dir):
+    def __init__(self, dir, extra_args=None):
         self.dir = os.path.abspath(dir)
+        self.extra_args = list(extra_args or [])
         self.datadir = os.path.join(self.dir, "mysql")
         self.socket = os.path.join(self.dir, "mysql.sock")
         self.pidfile = os.path.join(self.dir, "mysql.pid")
@@ -110,7 +113,7 @@ class MariaDB:
              f"--pid-file={self.pidfile}", f"--log-error={self.log}", f"--tmpdir={self.tmpdir}",
              "--skip-networking", "--user=root",
              "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"],
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"] + self.extra_args,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for(lambda: self._ping(), 60, "MariaDB to accept connections")
         if fresh or not os.path.exists(self.password_file):
@@ -244,8 +247,11 @@ def write_config(dir, db, wechat_base, appid, secret, https_port, extra=None):
 
 
 class Gateway:
-    def __init__(self, binary, config, dir, https_port, env=None):
+    """`wrapper`: a command the gateway runs under (the benchmarks' valgrind)."""
+
+    def __init__(self, binary, config, dir, https_port, env=None, wrapper=None):
         self.binary, self.config, self.dir, self.https_port = binary, config, os.path.abspath(dir), https_port
+        self.wrapper = list(wrapper or [])
         self.proc = None
         self.log = os.path.join(self.dir, "gateway.log")
         self.env = dict(os.environ, **(env or {}))
@@ -260,7 +266,7 @@ class Gateway:
 
     def start(self, wait=True):
         logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.binary, "--config", self.config, "serve"], stdout=logf, stderr=logf,
+        self.proc = subprocess.Popen(self.wrapper + [self.binary, "--config", self.config, "serve"], stdout=logf, stderr=logf,
                                      env=self.env, start_new_session=True)
         logf.close()
         if wait:
