@@ -91,8 +91,8 @@ void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r);
  * follow-up) for the caller, with the visibility check of
  * repair_load_or_fail in the same statement: 1 with *out set, 0 when the
  * caller may not see the ticket (or there is none), -1 on a db error. The
- * call is left as it was: the caller answers. Two statements (the ticket;
- * its timeline with the photos), staff two more. */
+ * call is left as it was: the caller answers. One statement (the ticket
+ * with its timeline and the timeline's photos), staff two more. */
 typedef struct {
     int staff;               /* the detail has the staff parts */
     long long owner_user_id; /* who filed the ticket */
