@@ -158,10 +158,10 @@ static cJSON *photo_json(long long upload_id, int hidden)
  * photos in order as "upload_id:hidden" items separated by commas, so that
  * the read stays one row per timeline row in the timeline's index order. */
 #define REPAIR_TIMELINE_COLUMNS                                                                                        \
-    " tl.id AS tl_id, tl.action AS action, tl.from_state AS from_state, tl.to_state AS to_state,"                     \
-    " tl.actor_role AS \"actor.role\", a.display_name AS \"actor.name\", tl.note AS note,"                            \
+    " tl.id AS tl_id, tl.action AS action, tl.from_state AS from_state, tl.to_state AS to_state,"                      \
+    " tl.actor_role AS \"actor.role\", a.display_name AS \"actor.name\", tl.note AS note,"                             \
     " FLOOR(UNIX_TIMESTAMP(tl.created_at)) AS at,"                                                                     \
-    " (SELECT GROUP_CONCAT(up.id, ':', up.hidden ORDER BY p.position SEPARATOR ',')"                                 \
+    " (SELECT GROUP_CONCAT(up.id, ':', up.hidden ORDER BY p.position SEPARATOR ',')"                                   \
     "  FROM repair_timeline_photos p JOIN uploads up ON up.id = p.upload_id WHERE p.timeline_id = tl.id) AS tl_photos"
 #define REPAIR_TIMELINE_JOIN                                                                                           \
     " LEFT JOIN repair_timeline tl ON tl.ticket_id = t.id LEFT JOIN users a ON a.id = tl.actor_user_id"
@@ -260,8 +260,8 @@ static const char *SQL_DETAIL =
     " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"
     " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","
     " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","
-    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM
-    REPAIR_TIMELINE_JOIN " WHERE t.id = ? ORDER BY tl.id";
+    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS
+    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM REPAIR_TIMELINE_JOIN " WHERE t.id = ? ORDER BY tl.id";
 
 /* Staff only: the reminder/escalation record and the follow-up task. */
 static const char *SQL_ESCALATIONS =
