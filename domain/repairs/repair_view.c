@@ -152,8 +152,8 @@ static cJSON *photo_json(long long upload_id, int hidden)
 }
 
 /* The timeline's columns, after the ticket's in SQL_DETAIL: one row per
- * timeline row, in order (a ticket has at least its "created" row; a row
- * with a NULL tl_id is the ticket alone). The entry is the row's columns
+ * timeline row, in order (a row with a NULL tl_id is the ticket alone, from
+ * SQL_DETAIL_BARE). The entry is the row's columns
  * from tl_id on, without those named tl_*. tl_photos lists the row's
  * photos in order as "upload_id:hidden" items separated by commas, so that
  * the read stays one row per timeline row in the timeline's index order. */
@@ -161,10 +161,11 @@ static cJSON *photo_json(long long upload_id, int hidden)
     " tl.id AS tl_id, tl.action AS action, tl.from_state AS from_state, tl.to_state AS to_state,"                      \
     " tl.actor_role AS \"actor.role\", a.display_name AS \"actor.name\", tl.note AS note,"                             \
     " FLOOR(UNIX_TIMESTAMP(tl.created_at)) AS at,"                                                                     \
-    " (SELECT GROUP_CONCAT(up.id, ':', up.hidden ORDER BY p.position SEPARATOR ',')"                                   \
-    "  FROM repair_timeline_photos p JOIN uploads up ON up.id = p.upload_id WHERE p.timeline_id = tl.id) AS tl_photos"
-#define REPAIR_TIMELINE_JOIN                                                                                           \
-    " LEFT JOIN repair_timeline tl ON tl.ticket_id = t.id LEFT JOIN users a ON a.id = tl.actor_user_id"
+    " (SELECT GROUP_CONCAT(up.id, ':', up.hidden ORDER BY ph.position SEPARATOR ',')"                                  \
+    "  FROM repair_timeline_photos ph JOIN uploads up ON up.id = ph.upload_id WHERE ph.timeline_id = tl.id) AS "       \
+    "tl_photos"
+#define REPAIR_TIMELINE_JOIN(kind)                                                                                     \
+    " " kind " JOIN repair_timeline tl ON tl.ticket_id = t.id LEFT JOIN users a ON a.id = tl.actor_user_id"
 
 static const char *role_label(const char *role)
 {
@@ -251,17 +252,23 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
  * ticket: rel_*, and category_id, read by ticket_from_row and not shown)
  * repeated on each of its timeline rows (REPAIR_TIMELINE_COLUMNS, last).
  * The ticket and its small lookup rows are read by primary key, the
- * timeline by its (ticket_id, id) index in order. Takes (caller, caller,
- * caller, ticket id). */
-static const char *SQL_DETAIL =
-    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","
-    " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"
-    " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"
-    " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"
-    " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","
-    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","
-    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS
-    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM REPAIR_TIMELINE_JOIN " WHERE t.id = ? ORDER BY tl.id";
+ * timeline by its (ticket_id, id) index in order. The timeline is joined
+ * inner: every ticket gets its "created" row in the transaction that files
+ * it, and an outer join would make MariaDB sort the rows through a
+ * temporary table. SQL_DETAIL_BARE, the same with an outer join, tells a
+ * ticket without a timeline row from none (one more statement, on the 404
+ * path). Each takes (caller, caller, caller, ticket id). */
+#define SQL_DETAIL_WITH(timeline_join)                                                                                 \
+    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","                                                     \
+    " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"                                           \
+    " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"         \
+    " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"           \
+    " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
+    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","                     \
+    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS                                                           \
+    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
+static const char *SQL_DETAIL = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN(""));
+static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN("LEFT"));
 
 /* Staff only: the reminder/escalation record and the follow-up task. */
 static const char *SQL_ESCALATIONS =
@@ -336,6 +343,10 @@ int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **
     long long me = c->user.id;
     *out = NULL;
     db_rows_t *r = db_query(db, SQL_DETAIL, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id)));
+    if (r && r->nrows == 0) {
+        db_rows_free(r);
+        r = db_query(db, SQL_DETAIL_BARE, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id)));
+    }
     if (!r)
         return -1;
     repair_ticket_t t = {0};
