@@ -9,17 +9,17 @@
  * The intake. Steps: the form is checked on the loop (BODY_CHECK); a
  * phone_code is exchanged for the number on a WeChat worker (after a DB step
  * checks the daily cap, so a capped caller costs no WeChat call); then on a
- * DB worker one read of the project (with the submitter's referral binding)
- * and one transaction.
+ * DB worker one transaction.
  *
  * The phone is verified when the submitter proved it is theirs: it came
  * from WeChat (phone_code), or it is the phone the submitter bound. The
  * transaction:
  *   1. in one statement, locks the submitter's user row and the phone's
- *      open lead of the project, if there is one, and counts the
- *      submitter's submissions of the last 24 hours: at
- *      lead_daily_max_per_submitter the answer is 429 and nothing is
- *      written;
+ *      open lead of the project, if there is one, reads the project (404
+ *      when it is unknown or takes no leads) and the submitter's referral
+ *      binding, and counts the submitter's submissions of the last 24
+ *      hours: at lead_daily_max_per_submitter the answer is 429 and
+ *      nothing is written;
  *   2. creates the lead; or updates it when the caller is its submitter or
  *      the phone's verified holder (who then becomes its submitter); or,
  *      for anyone else, only counts the submission: another user's
@@ -260,29 +260,29 @@ typedef struct {
     referral_lock_result_t referral;
 } lead_outcome_t;
 
-/* What the intake reads before its transaction. */
+/* What the intake's first statement reads besides the locked rows. */
 typedef struct {
     char project_name[LEAD_PROJECT_NAME_BYTES];
-    int cursor_exists;
     referral_binding_t binding;
 } intake_context_t;
 
-static const char *SQL_PROJECT_AND_BINDING =
-    "SELECT p.name, " LEAD_ASSIGN_CURSOR_EXISTS " AS cursor_exists, " REFERRAL_BINDING_COLUMNS
-    " FROM projects p" REFERRAL_BINDING_JOIN " WHERE p.id = ? AND p.open_for_leads = 1";
-
 /* The transaction's first statement: locks the submitter's user row and
  * the phone's open lead of the project (if there is one: lead_id NULL
- * otherwise), and counts the submitter's recent submissions. Both rows are
- * read by unique key before the counts, which are correlated with the
- * locked user row, so they see every submission committed by whoever held
- * the lock before. The subqueries are plain reads and lock nothing. Takes
- * (project, phone, user). */
-static const char *SQL_LOCK_INTAKE = "SELECT " RECENT_SUBMISSIONS_COLUMNS(
-    "u.id") ", l.id AS lead_id,"
-            " COALESCE(l.submitted_by_user_id, 0) AS submitted_by, l.phone_verified AS phone_verified,"
-            " COALESCE(l.agent_user_id, 0) AS agent, l.channel AS channel, l.name AS name"
-            " FROM users u LEFT JOIN leads l ON l.project_id = ? AND l.open_phone = ? WHERE u.id = ? FOR UPDATE";
+ * otherwise); reads the project (project_name NULL when it is unknown or
+ * takes no leads), whether its assignment cursor exists, the submitter's
+ * binding, and counts the submitter's recent submissions. Both rows are
+ * read by unique key before the subqueries, which are correlated with the
+ * locked user row, so the counts see every submission committed by whoever
+ * held the lock before. The subqueries are plain reads and lock nothing.
+ * Takes (project, project, project, phone, user). */
+static const char *SQL_LOCK_INTAKE =
+    "SELECT (SELECT p.name FROM projects p WHERE p.id = ? AND p.open_for_leads = 1) AS project_name,"
+    " (SELECT " LEAD_ASSIGN_CURSOR_EXISTS " FROM projects p WHERE p.id = ?) AS cursor_exists,"
+    " " REFERRAL_BINDING_COLUMNS("u.id") ", " RECENT_SUBMISSIONS_COLUMNS(
+        "u.id") ", l.id AS lead_id,"
+                " COALESCE(l.submitted_by_user_id, 0) AS submitted_by, l.phone_verified AS phone_verified,"
+                " COALESCE(l.agent_user_id, 0) AS agent, l.channel AS channel, l.name AS name"
+                " FROM users u LEFT JOIN leads l ON l.project_id = ? AND l.open_phone = ? WHERE u.id = ? FOR UPDATE";
 
 /* The phone's holder, if a user has bound it. */
 #define SQL_PHONE_HOLDER "(SELECT id FROM users WHERE phone = ? AND disabled = 0 ORDER BY id LIMIT 1)"
@@ -345,39 +345,23 @@ static int create_or_apply(gw_call_t *c, db_conn_t *db, const lead_form_t *f, in
                            DB_INT(o->lead_id)));
 }
 
-/* The project (open for leads), whether its assignment cursor exists, and
- * the submitter's binding. 0 found, -1 answered (the project is unknown or
- * closed: 404; or the db error). */
-static int load_context_or_fail(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx)
-{
-    db_rows_t *r = db_query(db, SQL_PROJECT_AND_BINDING, DB_ARGS(DB_INT(c->user.id), DB_INT(f->project_id)));
-    if (!r) {
-        call_fail_db(c);
-        return -1;
-    }
-    int found = r->nrows == 1;
-    if (found) {
-        utf8_copy(ctx->project_name, sizeof(ctx->project_name), db_get(r, 0, "name"));
-        ctx->cursor_exists = db_get_int(r, 0, "cursor_exists") != 0;
-        referral_binding_from_row(r, &ctx->binding);
-    }
-    db_rows_free(r);
-    if (!found) {
-        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
-        return -1;
-    }
-    return 0;
-}
+/* What intake() answers besides committed (1), refused (0) and a db error
+ * (-1): the project has no assignment cursor yet (nothing written). */
+#define INTAKE_NO_CURSOR 2
 
 /* One attempt of the transaction (see the top of the file). 1 committed,
- * 0 refused by the cap (call failed; the caller rolls back), -1 db error
- * (the caller rolls back). */
-static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, const intake_context_t *ctx, lead_outcome_t *o)
+ * 0 refused: the project is unknown or closed (404) or the cap is reached
+ * (429) (call failed; the caller rolls back), -1 db error (the caller rolls
+ * back), INTAKE_NO_CURSOR (the caller rolls back, creates it and tries
+ * again). */
+static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx, lead_outcome_t *o)
 {
     memset(o, 0, sizeof(*o));
     if (db_begin(db) != 0)
         return -1;
-    db_rows_t *r = db_query(db, SQL_LOCK_INTAKE, DB_ARGS(DB_INT(f->project_id), DB_STR(f->phone), DB_INT(c->user.id)));
+    db_rows_t *r = db_query(db, SQL_LOCK_INTAKE,
+                            DB_ARGS(DB_INT(f->project_id), DB_INT(f->project_id), DB_INT(f->project_id),
+                                    DB_STR(f->phone), DB_INT(c->user.id)));
     if (!r)
         return -1;
     if (r->nrows != 1) { /* the caller's own row: the auth step has just read it */
@@ -385,6 +369,9 @@ static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, const intak
         db_rows_free(r);
         return -1;
     }
+    int project = !db_is_null(r, 0, "project_name"), cursor = db_get_int(r, 0, "cursor_exists") != 0;
+    utf8_copy(ctx->project_name, sizeof(ctx->project_name), project ? db_get(r, 0, "project_name") : "");
+    referral_binding_from_row(r, &ctx->binding);
     long long n = db_get_int(r, 0, "n"), retry_s = db_get_int(r, 0, "retry_after_s"), submitted_by = 0;
     int found = !db_is_null(r, 0, "lead_id");
     if (found) {
@@ -396,6 +383,12 @@ static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, const intak
         utf8_copy(o->lead_name, sizeof(o->lead_name), db_get(r, 0, "name"));
     }
     db_rows_free(r);
+    if (!project) {
+        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
+        return 0;
+    }
+    if (!cursor)
+        return INTAKE_NO_CURSOR;
     if (cap_or_fail(c, n, retry_s) != 0)
         return 0;
     if (create_or_apply(c, db, f, found, submitted_by, o) != 0 ||
@@ -483,18 +476,26 @@ static void respond(gw_call_t *c, const lead_form_t *f, const lead_outcome_t *o,
 
 /* Runs the transaction until it commits; a deadlock (or a unique-key error)
  * with a concurrent writer starts it over, and the next attempt sees the
- * committed lead. 1 committed, 0 refused (call failed), -1 db error. */
-static int intake_with_retries(gw_call_t *c, db_conn_t *db, const lead_form_t *f, const intake_context_t *ctx,
+ * committed lead. A project's first lead creates the project's cursor in
+ * its own statement between two attempts, so that no transaction holds a
+ * lock on the missing row (lead_assign.h). 1 committed, 0 refused (call
+ * failed), -1 db error. */
+static int intake_with_retries(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx,
                                lead_outcome_t *o)
 {
     for (int attempt = 1;; attempt++) {
         int rc = intake(c, db, f, ctx, o);
-        if (rc != -1)
+        if (rc == 0 || rc == 1)
             return rc; /* committed, or refused: the runner rolls back */
         /* Rolled back here, not by the runner: the call goes on with a
          * retry, which must start a transaction of its own. */
         unsigned e = db_errno(db);
         db_rollback(db);
+        if (rc == INTAKE_NO_CURSOR) {
+            if (attempt >= 3 || lead_assign_create_cursor(db, f->project_id) != 0)
+                return -1;
+            continue;
+        }
         if (attempt >= 3 || (e != DB_ER_DUP_ENTRY && e != DB_ER_LOCK_DEADLOCK))
             return -1;
     }
@@ -505,12 +506,6 @@ static void store_lead(gw_call_t *c, db_conn_t *db)
     const lead_form_t *f = c->state;
     intake_context_t ctx;
     lead_outcome_t o;
-    if (load_context_or_fail(c, db, f, &ctx) != 0)
-        return;
-    if (!ctx.cursor_exists && lead_assign_create_cursor(db, f->project_id) != 0) {
-        call_fail_db(c);
-        return;
-    }
     int rc = intake_with_retries(c, db, f, &ctx, &o);
     if (rc < 0)
         call_fail_db(c);
