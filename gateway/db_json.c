@@ -73,10 +73,10 @@ static void collapse_null_objects(cJSON *obj)
     }
 }
 
-int db_row_json_into(cJSON *obj, const db_rows_t *r, int row)
+static int cols_into(cJSON *obj, const db_rows_t *r, int row, int first_col, int end_col)
 {
     int nested = 0;
-    for (int col = 0; col < r->ncols; col++) {
+    for (int col = first_col < 0 ? 0 : first_col; col < end_col && col < r->ncols; col++) {
         const char *leaf;
         cJSON *parent = parent_of(obj, r->names[col], &leaf);
         cJSON *v = parent ? cell_json(r, row, col) : NULL;
@@ -90,14 +90,24 @@ int db_row_json_into(cJSON *obj, const db_rows_t *r, int row)
     return 0;
 }
 
-cJSON *db_row_json(const db_rows_t *r, int row)
+int db_row_json_into(cJSON *obj, const db_rows_t *r, int row)
+{
+    return cols_into(obj, r, row, 0, r->ncols);
+}
+
+cJSON *db_row_json_cols(const db_rows_t *r, int row, int first_col, int end_col)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o && db_row_json_into(o, r, row) != 0) {
+    if (o && cols_into(o, r, row, first_col, end_col) != 0) {
         cJSON_Delete(o);
         return NULL;
     }
     return o;
+}
+
+cJSON *db_row_json(const db_rows_t *r, int row)
+{
+    return db_row_json_cols(r, row, 0, r->ncols);
 }
 
 cJSON *db_rows_json(const db_rows_t *r, int first, int count)

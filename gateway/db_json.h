@@ -24,6 +24,11 @@ cJSON *db_row_json(const db_rows_t *r, int row);
 /* Adds row `row`'s fields to an existing object (same rules). 0, or -1 when
  * memory runs out. */
 int db_row_json_into(cJSON *obj, const db_rows_t *r, int row);
+/* A new object for the columns first_col .. end_col-1 of row `row` (same
+ * rules): one result that joins a row with its children (a ticket and its
+ * timeline) renders each part from its own columns. NULL only when memory
+ * runs out. */
+cJSON *db_row_json_cols(const db_rows_t *r, int row, int first_col, int end_col);
 /* A new array of rows first .. first+count-1 (clamped to the result). */
 cJSON *db_rows_json(const db_rows_t *r, int first, int count);
 

@@ -24,17 +24,22 @@
 #include "domain/leads/lead_rules.h"
 
 /* The submitter's binding in force now (a binding past expires_at no longer
- * holds, even before a touch marks it expired). Lead intake reads it in the
- * same statement as the project: REFERRAL_BINDING_COLUMNS (4 named columns,
- * NULL when not bound) and REFERRAL_BINDING_JOIN (a LEFT JOIN onto that row
- * with one parameter, the submitter's user id), then
- * referral_binding_from_row. */
-#define REFERRAL_BINDING_COLUMNS                                                                                       \
-    "rb.id AS binding_id, rb.referrer_user_id AS binding_referrer_user_id,"                                            \
-    " UNIX_TIMESTAMP(rb.expires_at) AS binding_expires_at, rbu.phone AS binding_referrer_phone"
-#define REFERRAL_BINDING_JOIN                                                                                          \
-    " LEFT JOIN (referral_bindings rb JOIN users rbu ON rbu.id = rb.referrer_user_id)"                                 \
-    " ON rb.active_referee = ? AND rb.expires_at > NOW(3)"
+ * holds, even before a touch marks it expired). Lead intake reads it in its
+ * transaction's first statement, which locks the submitter's row:
+ * REFERRAL_BINDING_COLUMNS(user), 4 named columns (NULL when not bound)
+ * for the user id `user` (a column of that statement), each a plain read
+ * of the binding by its unique key (active_referee) that locks nothing;
+ * then referral_binding_from_row. */
+#define REFERRAL_BINDING_WHERE(user) " WHERE rb.active_referee = " user " AND rb.expires_at > NOW(3))"
+#define REFERRAL_BINDING_COLUMNS(user)                                                                                 \
+    "(SELECT rb.id FROM referral_bindings rb" REFERRAL_BINDING_WHERE(                                                  \
+        user) " AS binding_id,"                                                                                        \
+              " (SELECT rb.referrer_user_id FROM referral_bindings rb" REFERRAL_BINDING_WHERE(                         \
+                  user) " AS binding_referrer_user_id,"                                                                \
+                        " (SELECT UNIX_TIMESTAMP(rb.expires_at) FROM referral_bindings rb" REFERRAL_BINDING_WHERE(     \
+                            user) " AS binding_expires_at,"                                                            \
+                                  " (SELECT rbu.phone FROM referral_bindings rb JOIN users rbu ON rbu.id = "           \
+                                  "rb.referrer_user_id" REFERRAL_BINDING_WHERE(user) " AS binding_referrer_phone"
 
 typedef struct {
     long long id; /* 0: the submitter is not bound */
@@ -51,7 +56,7 @@ typedef struct {
     long long project_id;
     const char *project_name;
     long long submitter_user_id;
-    const referral_binding_t *binding; /* the submitter's, read before the transaction */
+    const referral_binding_t *binding; /* the submitter's, read by the transaction's first statement */
     const char *lead_name;
     const char *lead_phone;
     int phone_verified;    /* this submission proved the phone is the submitter's */

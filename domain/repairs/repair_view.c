@@ -106,10 +106,9 @@ static void name_or(cJSON *person, const char *fallback)
         cJSON_ReplaceItemInObjectCaseSensitive(person, "name", cJSON_CreateString(fallback));
 }
 
-cJSON *repair_item_json(const db_rows_t *r, int row, void *ud)
+/* The labels and the engineer's name fallback of a rendered list item. */
+static cJSON *item_decorate(cJSON *o)
 {
-    (void)ud;
-    cJSON *o = db_row_json(r, row);
     if (!o)
         return NULL;
     add_state_label(o, "state", "state_label");
@@ -117,6 +116,12 @@ cJSON *repair_item_json(const db_rows_t *r, int row, void *ud)
     if (cJSON_IsObject(engineer))
         name_or(engineer, "工程师");
     return o;
+}
+
+cJSON *repair_item_json(const db_rows_t *r, int row, void *ud)
+{
+    (void)ud;
+    return item_decorate(db_row_json(r, row));
 }
 
 void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r)
@@ -146,17 +151,21 @@ static cJSON *photo_json(long long upload_id, int hidden)
     return p;
 }
 
-/* The timeline with the photos of each row: a timeline row comes once per
- * photo (once with NULL photo columns when it has none), in order. The
- * entry is the row as selected without the columns whose name starts with
- * "tl_" (the row's id and its photo). */
-static const char *SQL_TIMELINE =
-    "SELECT tl.id AS tl_id, tl.action AS action, tl.from_state AS from_state, tl.to_state AS to_state,"
-    " tl.actor_role AS \"actor.role\", a.display_name AS \"actor.name\", tl.note AS note,"
-    " FLOOR(UNIX_TIMESTAMP(tl.created_at)) AS at, up.id AS tl_photo, up.hidden AS tl_photo_hidden"
-    " FROM repair_timeline tl LEFT JOIN users a ON a.id = tl.actor_user_id"
-    " LEFT JOIN (repair_timeline_photos p JOIN uploads up ON up.id = p.upload_id) ON p.timeline_id = tl.id"
-    " WHERE tl.ticket_id = ? ORDER BY tl.id, p.position";
+/* The timeline's columns, after the ticket's in SQL_DETAIL: one row per
+ * timeline row, in order (a row with a NULL tl_id is the ticket alone, from
+ * SQL_DETAIL_BARE). The entry is the row's columns
+ * from tl_id on, without those named tl_*. tl_photos lists the row's
+ * photos in order as "upload_id:hidden" items separated by commas, so that
+ * the read stays one row per timeline row in the timeline's index order. */
+#define REPAIR_TIMELINE_COLUMNS                                                                                        \
+    " tl.id AS tl_id, tl.action AS action, tl.from_state AS from_state, tl.to_state AS to_state,"                      \
+    " tl.actor_role AS \"actor.role\", a.display_name AS \"actor.name\", tl.note AS note,"                             \
+    " FLOOR(UNIX_TIMESTAMP(tl.created_at)) AS at,"                                                                     \
+    " (SELECT GROUP_CONCAT(up.id, ':', up.hidden ORDER BY ph.position SEPARATOR ',')"                                  \
+    "  FROM repair_timeline_photos ph JOIN uploads up ON up.id = ph.upload_id WHERE ph.timeline_id = tl.id) AS "       \
+    "tl_photos"
+#define REPAIR_TIMELINE_JOIN(kind)                                                                                     \
+    " " kind " JOIN repair_timeline tl ON tl.ticket_id = t.id LEFT JOIN users a ON a.id = tl.actor_user_id"
 
 static const char *role_label(const char *role)
 {
@@ -170,82 +179,96 @@ static const char *role_label(const char *role)
     return role ? role : "";
 }
 
-/* The photos of the timeline row starting at *i; moves *i past that row.
- * Hidden photos (reported risky) are shown to staff only, marked. */
-static cJSON *photos_of(const db_rows_t *tl, int *i, int staff)
+/* The photos of timeline row i from its tl_photos list. Hidden photos
+ * (reported risky) are shown to staff only, marked. NULL when memory runs
+ * out. */
+static cJSON *photos_of(const db_rows_t *r, int i, int staff)
 {
     cJSON *arr = cJSON_CreateArray();
-    long long row = db_get_int(tl, *i, "tl_id");
-    for (; *i < tl->nrows && db_get_int(tl, *i, "tl_id") == row; (*i)++) {
-        if (db_is_null(tl, *i, "tl_photo"))
-            continue;
-        int hidden = db_get_int(tl, *i, "tl_photo_hidden") != 0;
+    const char *s = db_get(r, i, "tl_photos");
+    while (arr && s && *s) {
+        char *end;
+        long long id = strtoll(s, &end, 10);
+        int hidden = 0;
+        if (end == s)
+            break; /* not a list this code wrote: stop rather than loop */
+        if (*end == ':')
+            hidden = strtol(end + 1, &end, 10) != 0;
+        s = *end == ',' ? end + 1 : end;
         if (hidden && !staff)
             continue;
-        cJSON *p = photo_json(db_get_int(tl, *i, "tl_photo"), hidden);
+        cJSON *p = photo_json(id, hidden);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }
     return arr;
 }
 
-/* One timeline entry from the row starting at *i (moved past its photos). */
-static cJSON *timeline_entry(const db_rows_t *tl, int *i, int staff)
+/* The timeline entry of row i: its columns from first_col (tl_id) on. */
+static cJSON *timeline_entry(const db_rows_t *r, int i, int first_col, int staff)
 {
-    cJSON *e = db_row_json(tl, *i);
-    if (!e)
+    cJSON *e = db_row_json_cols(r, i, first_col, r->ncols);
+    cJSON *photos = e ? photos_of(r, i, staff) : NULL;
+    if (!photos) {
+        cJSON_Delete(e);
         return NULL;
+    }
     cJSON_DeleteItemFromObjectCaseSensitive(e, "tl_id");
-    cJSON_DeleteItemFromObjectCaseSensitive(e, "tl_photo");
-    cJSON_DeleteItemFromObjectCaseSensitive(e, "tl_photo_hidden");
+    cJSON_DeleteItemFromObjectCaseSensitive(e, "tl_photos");
     add_state_label(e, "to_state", "state_label");
     /* An owner shows as 业主, never by their name. */
-    const char *role = db_get(tl, *i, "actor.role");
+    const char *role = db_get(r, i, "actor.role");
     cJSON *actor = cJSON_GetObjectItemCaseSensitive(e, "actor");
     if (role && !strcmp(role, "owner"))
         cJSON_ReplaceItemInObjectCaseSensitive(actor, "name", cJSON_CreateString("业主"));
     else if (cJSON_IsObject(actor))
         name_or(actor, role_label(role));
-    cJSON_AddItemToObject(e, "photos", photos_of(tl, i, staff));
+    cJSON_AddItemToObject(e, "photos", photos);
     return e;
 }
 
-/* Adds timeline[] and photos[] (the report's photos, on the first row). */
-static int add_timeline(db_conn_t *db, cJSON *o, long long ticket_id, int staff)
+/* Adds timeline[] and photos[] (the report's photos: the first row's) from
+ * the rows of SQL_DETAIL. 0, or -1 when memory runs out. */
+static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
 {
-    db_rows_t *tl = db_query(db, SQL_TIMELINE, DB_ARGS(DB_INT(ticket_id)));
-    if (!tl)
-        return -1;
     cJSON *arr = cJSON_AddArrayToObject(o, "timeline");
-    for (int i = 0; i < tl->nrows;) {
-        int first = i;
-        cJSON *e = timeline_entry(tl, &i, staff);
-        if (!e) {
-            db_rows_free(tl);
+    if (!arr)
+        return -1;
+    for (int i = 0; i < r->nrows && !db_is_null(r, i, "tl_id"); i++) {
+        cJSON *e = timeline_entry(r, i, first_col, staff);
+        if (!e)
             return -1;
-        }
-        if (first == 0)
+        if (i == 0)
             cJSON_AddItemToObject(o, "photos", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e, "photos"), 1));
         cJSON_AddItemToArray(arr, e);
     }
-    if (tl->nrows == 0)
+    if (!cJSON_GetObjectItemCaseSensitive(o, "photos"))
         cJSON_AddArrayToObject(o, "photos");
-    db_rows_free(tl);
     return 0;
 }
 
-/* The detail's ticket row: the list item's columns, the staff columns, the
- * detail's own, then the caller's relation to the ticket (rel_*, and
- * category_id, read by ticket_from_row and not shown); takes (caller,
- * caller, caller, ticket id). */
-static const char *SQL_DETAIL =
-    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","
-    " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"
-    " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"
-    " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"
-    " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","
-    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","
-    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS REPAIR_SUMMARY_FROM " WHERE t.id = ?";
+/* The detail in one read: the ticket's row (the list item's columns, the
+ * staff columns, the detail's own, then the caller's relation to the
+ * ticket: rel_*, and category_id, read by ticket_from_row and not shown)
+ * repeated on each of its timeline rows (REPAIR_TIMELINE_COLUMNS, last).
+ * The ticket and its small lookup rows are read by primary key, the
+ * timeline by its (ticket_id, id) index in order. The timeline is joined
+ * inner: every ticket gets its "created" row in the transaction that files
+ * it, and an outer join would make MariaDB sort the rows through a
+ * temporary table. SQL_DETAIL_BARE, the same with an outer join, tells a
+ * ticket without a timeline row from none (one more statement, on the 404
+ * path). Each takes (caller, caller, caller, ticket id). */
+#define SQL_DETAIL_WITH(timeline_join)                                                                                 \
+    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","                                                     \
+    " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"                                           \
+    " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"         \
+    " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"           \
+    " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
+    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","                     \
+    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS                                                           \
+    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
+static const char *SQL_DETAIL = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN(""));
+static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN("LEFT"));
 
 /* Staff only: the reminder/escalation record and the follow-up task. */
 static const char *SQL_ESCALATIONS =
@@ -275,19 +298,21 @@ static int add_staff_parts(db_conn_t *db, cJSON *o, long long id)
     return 0;
 }
 
-/* The detail from its ticket row (SQL_DETAIL) and the queries that follow. */
+/* The detail from the rows of SQL_DETAIL (and for staff the queries that
+ * follow). */
 static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, int staff)
 {
     static const char *const hidden[] = {"category_id", "rel_supervisor", "rel_admin", "rel_engineer"};
     static const char *const staff_only[] = {"content_check", "breached", "owner_user_id"};
-    cJSON *o = repair_item_json(r, 0, NULL);
+    int timeline_col = db_col(r, "tl_id");
+    cJSON *o = item_decorate(db_row_json_cols(r, 0, 0, timeline_col));
     if (!o)
         return NULL;
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, hidden[i]);
     for (size_t i = 0; !staff && i < sizeof(staff_only) / sizeof(staff_only[0]); i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, staff_only[i]);
-    if (add_timeline(db, o, id, staff) != 0 || (staff && add_staff_parts(db, o, id) != 0)) {
+    if (add_timeline(r, timeline_col, o, staff) != 0 || (staff && add_staff_parts(db, o, id) != 0)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -318,10 +343,14 @@ int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **
     long long me = c->user.id;
     *out = NULL;
     db_rows_t *r = db_query(db, SQL_DETAIL, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id)));
+    if (r && r->nrows == 0) {
+        db_rows_free(r);
+        r = db_query(db, SQL_DETAIL_BARE, DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id)));
+    }
     if (!r)
         return -1;
     repair_ticket_t t = {0};
-    if (r->nrows == 1)
+    if (r->nrows >= 1)
         ticket_from_row(r, me, &t);
     int rc = 0;
     if (t.rel) {

@@ -9,24 +9,25 @@
  * The intake. Steps: the form is checked on the loop (BODY_CHECK); a
  * phone_code is exchanged for the number on a WeChat worker (after a DB step
  * checks the daily cap, so a capped caller costs no WeChat call); then on a
- * DB worker one read of the project (with the submitter's referral binding)
- * and one transaction.
+ * DB worker one transaction.
  *
  * The phone is verified when the submitter proved it is theirs: it came
  * from WeChat (phone_code), or it is the phone the submitter bound. The
  * transaction:
- *   1. locks the submitter's user row and counts their submissions of the
- *      last 24 hours: at lead_daily_max_per_submitter the answer is 429 and
+ *   1. in one statement, locks the submitter's user row and the phone's
+ *      open lead of the project, if there is one, reads the project (404
+ *      when it is unknown or takes no leads) and the submitter's referral
+ *      binding, and counts the submitter's submissions of the last 24
+ *      hours: at lead_daily_max_per_submitter the answer is 429 and
  *      nothing is written;
- *   2. locks the phone's open lead of the project, if there is one;
- *   3. creates the lead; or updates it when the caller is its submitter or
+ *   2. creates the lead; or updates it when the caller is its submitter or
  *      the phone's verified holder (who then becomes its submitter); or,
  *      for anyone else, only counts the submission: another user's
  *      submission never changes a lead's personal fields or consent;
- *   4. records the submission (lead_submissions, no personal fields);
- *   5. locks the referral of a bound submitter, for a verified phone only
+ *   3. records the submission (lead_submissions, no personal fields);
+ *   4. locks the referral of a bound submitter, for a verified phone only
  *      (referral_attribution.h);
- *   6. assigns an agent if the lead has none; this locks the project's
+ *   5. assigns an agent if the lead has none; this locks the project's
  *      assignment cursor, so it comes last (lead_assign.h).
  *
  * The answer is the same whether the phone was known or not: 201 and the
@@ -155,18 +156,23 @@ static int read_form(gw_call_t *c, lead_form_t *f)
 
 /* ---- the daily cap ---- */
 
-/* The submitter's submissions in the last 24 hours, and when the oldest of
- * them leaves that window. */
-static const char *SQL_RECENT_SUBMISSIONS =
-    "SELECT COUNT(*) AS n,"
-    " CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), MIN(created_at) + INTERVAL 1 DAY) / 1000000) AS retry_after_s"
-    " FROM lead_submissions WHERE user_id = ? AND created_at > NOW(3) - INTERVAL 1 DAY";
+/* The submitter's submissions in the last 24 hours (n), and in how many
+ * seconds the oldest of them leaves that window (retry_after_s), for the
+ * user id `user` (a parameter or a column); a range of the index (user_id,
+ * created_at). */
+#define RECENT_SUBMISSIONS_COLUMNS(user)                                                                               \
+    "(SELECT COUNT(*) FROM lead_submissions s WHERE s.user_id = " user                                                 \
+    "  AND s.created_at > NOW(3) - INTERVAL 1 DAY) AS n,"                                                              \
+    " (SELECT CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), MIN(s.created_at) + INTERVAL 1 DAY) / 1000000)"                  \
+    "  FROM lead_submissions s WHERE s.user_id = " user                                                                \
+    " AND s.created_at > NOW(3) - INTERVAL 1 DAY) AS retry_after_s"
+static const char *SQL_RECENT_SUBMISSIONS = "SELECT " RECENT_SUBMISSIONS_COLUMNS("?");
 
 /* The caller's submissions of the last 24 hours, and in how many seconds
  * the oldest leaves that window. 0, or -1 (db error). */
 static int count_recent(gw_call_t *c, db_conn_t *db, long long *n, long long *retry_s)
 {
-    db_rows_t *r = db_query(db, SQL_RECENT_SUBMISSIONS, DB_ARGS(DB_INT(c->user.id)));
+    db_rows_t *r = db_query(db, SQL_RECENT_SUBMISSIONS, DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id)));
     if (!r)
         return -1;
     *n = db_get_int(r, 0, "n");
@@ -254,21 +260,29 @@ typedef struct {
     referral_lock_result_t referral;
 } lead_outcome_t;
 
-/* What the intake reads before its transaction. */
+/* What the intake's first statement reads besides the locked rows. */
 typedef struct {
     char project_name[LEAD_PROJECT_NAME_BYTES];
-    int cursor_exists;
     referral_binding_t binding;
 } intake_context_t;
 
-static const char *SQL_PROJECT_AND_BINDING =
-    "SELECT p.name, " LEAD_ASSIGN_CURSOR_EXISTS " AS cursor_exists, " REFERRAL_BINDING_COLUMNS
-    " FROM projects p" REFERRAL_BINDING_JOIN " WHERE p.id = ? AND p.open_for_leads = 1";
-
-/* The phone's open lead of the project, locked. */
-static const char *SQL_OPEN_LEAD = "SELECT id, COALESCE(submitted_by_user_id, 0) AS submitted_by, phone_verified,"
-                                   " COALESCE(agent_user_id, 0) AS agent, channel, name"
-                                   " FROM leads WHERE project_id = ? AND open_phone = ? FOR UPDATE";
+/* The transaction's first statement: locks the submitter's user row and
+ * the phone's open lead of the project (if there is one: lead_id NULL
+ * otherwise); reads the project (project_name NULL when it is unknown or
+ * takes no leads), whether its assignment cursor exists, the submitter's
+ * binding, and counts the submitter's recent submissions. Both rows are
+ * read by unique key before the subqueries, which are correlated with the
+ * locked user row, so the counts see every submission committed by whoever
+ * held the lock before. The subqueries are plain reads and lock nothing.
+ * Takes (project, project, project, phone, user). */
+static const char *SQL_LOCK_INTAKE =
+    "SELECT (SELECT p.name FROM projects p WHERE p.id = ? AND p.open_for_leads = 1) AS project_name,"
+    " (SELECT " LEAD_ASSIGN_CURSOR_EXISTS " FROM projects p WHERE p.id = ?) AS cursor_exists,"
+    " " REFERRAL_BINDING_COLUMNS("u.id") ", " RECENT_SUBMISSIONS_COLUMNS(
+        "u.id") ", l.id AS lead_id,"
+                " COALESCE(l.submitted_by_user_id, 0) AS submitted_by, l.phone_verified AS phone_verified,"
+                " COALESCE(l.agent_user_id, 0) AS agent, l.channel AS channel, l.name AS name"
+                " FROM users u LEFT JOIN leads l ON l.project_id = ? AND l.open_phone = ? WHERE u.id = ? FOR UPDATE";
 
 /* The phone's holder, if a user has bound it. */
 #define SQL_PHONE_HOLDER "(SELECT id FROM users WHERE phone = ? AND disabled = 0 ORDER BY id LIMIT 1)"
@@ -294,25 +308,13 @@ static const char *SQL_UPDATE_LEAD =
     " WHERE id = ?";
 
 /* Creates the lead, or applies the submission to the phone's open lead of
- * the project as its submitter, its verified holder or anyone else may. 0,
- * or -1 (db error; a unique-key error means a concurrent first submission
- * of the phone won, and the retry finds its lead). */
-static int create_or_apply(gw_call_t *c, db_conn_t *db, const lead_form_t *f, lead_outcome_t *o)
+ * the project (found: o->lead_id and the lead's fields are set) as its
+ * submitter, its verified holder or anyone else may. 0, or -1 (db error; a
+ * unique-key error means a concurrent first submission of the phone won,
+ * and the retry finds its lead). */
+static int create_or_apply(gw_call_t *c, db_conn_t *db, const lead_form_t *f, int found, long long submitted_by,
+                           lead_outcome_t *o)
 {
-    db_rows_t *r = db_query(db, SQL_OPEN_LEAD, DB_ARGS(DB_INT(f->project_id), DB_STR(f->phone)));
-    if (!r)
-        return -1;
-    int found = r->nrows == 1;
-    long long submitted_by = 0;
-    if (found) {
-        o->lead_id = db_get_int(r, 0, "id");
-        submitted_by = db_get_int(r, 0, "submitted_by");
-        o->was_verified = db_get_int(r, 0, "phone_verified") != 0;
-        o->agent = db_get_int(r, 0, "agent");
-        utf8_copy(o->channel, sizeof(o->channel), db_get(r, 0, "channel"));
-        utf8_copy(o->lead_name, sizeof(o->lead_name), db_get(r, 0, "name"));
-    }
-    db_rows_free(r);
     db_param_t me = f->verified ? DB_INT(c->user.id) : DB_NULL;
     if (!found) {
         const char *channel = f->channel ? f->channel : "organic";
@@ -343,45 +345,53 @@ static int create_or_apply(gw_call_t *c, db_conn_t *db, const lead_form_t *f, le
                            DB_INT(o->lead_id)));
 }
 
-/* The project (open for leads), whether its assignment cursor exists, and
- * the submitter's binding. 0 found, -1 answered (the project is unknown or
- * closed: 404; or the db error). */
-static int load_context_or_fail(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx)
-{
-    db_rows_t *r = db_query(db, SQL_PROJECT_AND_BINDING, DB_ARGS(DB_INT(c->user.id), DB_INT(f->project_id)));
-    if (!r) {
-        call_fail_db(c);
-        return -1;
-    }
-    int found = r->nrows == 1;
-    if (found) {
-        utf8_copy(ctx->project_name, sizeof(ctx->project_name), db_get(r, 0, "name"));
-        ctx->cursor_exists = db_get_int(r, 0, "cursor_exists") != 0;
-        referral_binding_from_row(r, &ctx->binding);
-    }
-    db_rows_free(r);
-    if (!found) {
-        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
-        return -1;
-    }
-    return 0;
-}
+/* What intake() answers besides committed (1), refused (0) and a db error
+ * (-1): the project has no assignment cursor yet (nothing written). */
+#define INTAKE_NO_CURSOR 2
 
 /* One attempt of the transaction (see the top of the file). 1 committed,
- * 0 refused by the cap (call failed; the caller rolls back), -1 db error
- * (the caller rolls back). */
-static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, const intake_context_t *ctx, lead_outcome_t *o)
+ * 0 refused: the project is unknown or closed (404) or the cap is reached
+ * (429) (call failed; the caller rolls back), -1 db error (the caller rolls
+ * back), INTAKE_NO_CURSOR (the caller rolls back, creates it and tries
+ * again). */
+static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx, lead_outcome_t *o)
 {
     memset(o, 0, sizeof(*o));
-    long long me, n, retry_s;
-    if (db_begin(db) != 0 ||
-        db_query_int(db, &me, "SELECT id FROM users WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(c->user.id))) < 0)
+    if (db_begin(db) != 0)
         return -1;
-    if (count_recent(c, db, &n, &retry_s) != 0)
+    db_rows_t *r = db_query(db, SQL_LOCK_INTAKE,
+                            DB_ARGS(DB_INT(f->project_id), DB_INT(f->project_id), DB_INT(f->project_id),
+                                    DB_STR(f->phone), DB_INT(c->user.id)));
+    if (!r)
         return -1;
+    if (r->nrows != 1) { /* the caller's own row: the auth step has just read it */
+        log_error("leads", "user %lld has no row to lock", c->user.id);
+        db_rows_free(r);
+        return -1;
+    }
+    int project = !db_is_null(r, 0, "project_name"), cursor = db_get_int(r, 0, "cursor_exists") != 0;
+    utf8_copy(ctx->project_name, sizeof(ctx->project_name), project ? db_get(r, 0, "project_name") : "");
+    referral_binding_from_row(r, &ctx->binding);
+    long long n = db_get_int(r, 0, "n"), retry_s = db_get_int(r, 0, "retry_after_s"), submitted_by = 0;
+    int found = !db_is_null(r, 0, "lead_id");
+    if (found) {
+        o->lead_id = db_get_int(r, 0, "lead_id");
+        submitted_by = db_get_int(r, 0, "submitted_by");
+        o->was_verified = db_get_int(r, 0, "phone_verified") != 0;
+        o->agent = db_get_int(r, 0, "agent");
+        utf8_copy(o->channel, sizeof(o->channel), db_get(r, 0, "channel"));
+        utf8_copy(o->lead_name, sizeof(o->lead_name), db_get(r, 0, "name"));
+    }
+    db_rows_free(r);
+    if (!project) {
+        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
+        return 0;
+    }
+    if (!cursor)
+        return INTAKE_NO_CURSOR;
     if (cap_or_fail(c, n, retry_s) != 0)
         return 0;
-    if (create_or_apply(c, db, f, o) != 0 ||
+    if (create_or_apply(c, db, f, found, submitted_by, o) != 0 ||
         db_exec(db, "INSERT INTO lead_submissions (lead_id, user_id, phone_verified, outcome) VALUES (?, ?, ?, ?)",
                 DB_ARGS(DB_INT(o->lead_id), DB_INT(c->user.id), DB_INT(f->verified),
                         DB_STR(outcome_names[o->outcome]))) != 0)
@@ -466,18 +476,26 @@ static void respond(gw_call_t *c, const lead_form_t *f, const lead_outcome_t *o,
 
 /* Runs the transaction until it commits; a deadlock (or a unique-key error)
  * with a concurrent writer starts it over, and the next attempt sees the
- * committed lead. 1 committed, 0 refused (call failed), -1 db error. */
-static int intake_with_retries(gw_call_t *c, db_conn_t *db, const lead_form_t *f, const intake_context_t *ctx,
+ * committed lead. A project's first lead creates the project's cursor in
+ * its own statement between two attempts, so that no transaction holds a
+ * lock on the missing row (lead_assign.h). 1 committed, 0 refused (call
+ * failed), -1 db error. */
+static int intake_with_retries(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx,
                                lead_outcome_t *o)
 {
     for (int attempt = 1;; attempt++) {
         int rc = intake(c, db, f, ctx, o);
-        if (rc != -1)
+        if (rc == 0 || rc == 1)
             return rc; /* committed, or refused: the runner rolls back */
         /* Rolled back here, not by the runner: the call goes on with a
          * retry, which must start a transaction of its own. */
         unsigned e = db_errno(db);
         db_rollback(db);
+        if (rc == INTAKE_NO_CURSOR) {
+            if (attempt >= 3 || lead_assign_create_cursor(db, f->project_id) != 0)
+                return -1;
+            continue;
+        }
         if (attempt >= 3 || (e != DB_ER_DUP_ENTRY && e != DB_ER_LOCK_DEADLOCK))
             return -1;
     }
@@ -488,12 +506,6 @@ static void store_lead(gw_call_t *c, db_conn_t *db)
     const lead_form_t *f = c->state;
     intake_context_t ctx;
     lead_outcome_t o;
-    if (load_context_or_fail(c, db, f, &ctx) != 0)
-        return;
-    if (!ctx.cursor_exists && lead_assign_create_cursor(db, f->project_id) != 0) {
-        call_fail_db(c);
-        return;
-    }
     int rc = intake_with_retries(c, db, f, &ctx, &o);
     if (rc < 0)
         call_fail_db(c);
