@@ -177,6 +177,8 @@ void admin_edit(gw_call_t *c, db_conn_t *db, const admin_edit_t *e, long long id
     }
     if (db_commit(db) != 0)
         goto DbError;
+    if (n > 0 && e->changed)
+        e->changed(id);
     cJSON *d = cJSON_CreateObject();
     if (!d || !cJSON_AddItemToObject(d, e->what, row)) {
         cJSON_Delete(d);
@@ -192,4 +194,26 @@ Exit:
     cJSON_Delete(row);
     cJSON_Delete(diff);
     cJSON_Delete(m);
+}
+
+void admin_create_finish(gw_call_t *c, db_conn_t *db, int rc, const char *unique_field, const char *value,
+                         const char *sql_row, const char *what, const char *action, long long project_id)
+{
+    cJSON *row = NULL, *diff = NULL, *d = NULL;
+    if (admin_unique_or_fail(c, db, rc, unique_field, value) != 0)
+        return;
+    long long id = (long long)db_insert_id(db);
+    if (!(row = admin_row_or_fail(c, db, sql_row, id, what)))
+        return;
+    if (!(diff = cJSON_CreateObject()) || !cJSON_AddItemReferenceToObject(diff, "after", row) ||
+        admin_audit(c, db, project_id, action, what, id, diff) != 0 || db_commit(db) != 0 ||
+        !(d = cJSON_CreateObject()) || !cJSON_AddItemToObject(d, what, row)) {
+        cJSON_Delete(d);
+        cJSON_Delete(diff);
+        cJSON_Delete(row);
+        call_fail_db(c);
+        return;
+    }
+    cJSON_Delete(diff);
+    call_ok(c, 201, d);
 }

@@ -51,14 +51,24 @@ int admin_unique_or_fail(gw_call_t *c, db_conn_t *db, int rc, const char *field,
 int admin_audit(gw_call_t *c, db_conn_t *db, long long project_id, const char *action, const char *target_type,
                 long long target_id, cJSON *diff);
 
+/* DB step's end, inside the caller's transaction, after the INSERT of a
+ * create (rc: its result): 409 DUPLICATE naming unique_field (value in the
+ * message) when the key is taken; else reads the new row (sql_row, one `?`:
+ * the id, as answered), writes its audit row (action, target type `what`,
+ * detail {"after": row}) under project_id, commits and answers 201
+ * {"<what>": row}. */
+void admin_create_finish(gw_call_t *c, db_conn_t *db, int rc, const char *unique_field, const char *value,
+                         const char *sql_row, const char *what, const char *action, long long project_id);
+
 /* An edit whose written fields are all strings or null (names, dates). */
 typedef struct {
-    const char *what;           /* "building": the 404 message, the answer's key, the audit target type */
-    const char *sql_locked;     /* the row as answered, one `?` (the id), FOR UPDATE */
-    const char *sql_update;     /* binds each of `columns`, then the id */
-    const char *const *columns; /* NULL-terminated, at most ADMIN_EDIT_COLUMNS_MAX */
-    const char *unique_field;   /* the field a duplicate key is reported on */
-    const char *action;         /* the audit action, e.g. "building.update" */
+    const char *what;              /* "building": the 404 message, the answer's key, the audit target type */
+    const char *sql_locked;        /* the row as answered, one `?` (the id), FOR UPDATE */
+    const char *sql_update;        /* binds each of `columns`, then the id */
+    const char *const *columns;    /* NULL-terminated, at most ADMIN_EDIT_COLUMNS_MAX */
+    const char *unique_field;      /* the field a duplicate key is reported on */
+    const char *action;            /* the audit action, e.g. "building.update" */
+    void (*changed)(long long id); /* after a commit that changed the row; may be NULL */
 } admin_edit_t;
 
 #define ADMIN_EDIT_COLUMNS_MAX 8

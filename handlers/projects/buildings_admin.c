@@ -114,43 +114,27 @@ static void list_units(gw_call_t *c, db_conn_t *db)
 /* A unit's handover date defaults to its building's. */
 static const char *SQL_INSERT_UNIT = "INSERT INTO units (building_id, name, handover_date)"
                                      " SELECT id, ?, IF(?, ?, handover_date) FROM buildings WHERE id = ?";
-static const char *SQL_UNIT = "SELECT " UNIT_COLUMNS " FROM units u JOIN buildings b ON b.id = u.building_id"
-                              " WHERE u.id = ?";
+static const char *SQL_UNIT_CREATED =
+    "SELECT u.id, u.building_id, b.project_id, u.name, DATE_FORMAT(u.handover_date, '%Y-%m-%d') AS handover_date"
+    " FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = ?";
 
 static void create_unit(gw_call_t *c, db_conn_t *db)
 {
     const cJSON *ch = admin_changes(c);
     long long building, project, one;
-    cJSON *row = NULL, *diff = NULL;
     if (building_access_or_fail(c, db, &building, &project) != 0)
         return;
     int dated = cJSON_GetObjectItemCaseSensitive(ch, "handover_date") != NULL;
     const char *name = admin_str(ch, "name");
     /* The building locked: its handover date is the one the unit copies. */
     if (db_begin(db) != 0 ||
-        db_query_int(db, &one, "SELECT 1 FROM buildings WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(building))) < 0)
-        goto DbError;
+        db_query_int(db, &one, "SELECT 1 FROM buildings WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(building))) < 0) {
+        call_fail_db(c);
+        return;
+    }
     int rc = db_exec(db, SQL_INSERT_UNIT,
                      DB_ARGS(DB_STR(name), DB_INT(dated), DB_STR(admin_str(ch, "handover_date")), DB_INT(building)));
-    if (admin_unique_or_fail(c, db, rc, "name", name) != 0)
-        return;
-    long long id = (long long)db_insert_id(db);
-    if (!(row = admin_row_or_fail(c, db, SQL_UNIT, id, "unit")))
-        return;
-    cJSON_DeleteItemFromObject(row, "owner_count");
-    if (!(diff = cJSON_CreateObject()) || !cJSON_AddItemReferenceToObject(diff, "after", row) ||
-        admin_audit(c, db, project, "unit.create", "unit", id, diff) != 0 || db_commit(db) != 0)
-        goto DbError;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddItemToObject(d, "unit", row);
-    row = NULL;
-    call_ok(c, 201, d);
-    goto Exit;
-DbError:
-    call_fail_db(c);
-Exit:
-    cJSON_Delete(diff);
-    cJSON_Delete(row);
+    admin_create_finish(c, db, rc, "name", name, SQL_UNIT_CREATED, "unit", "unit.create", project);
 }
 
 static const route_t routes[] = {
