@@ -34,6 +34,8 @@ void handlers_register_all(void)
     referrals_agent_register();
     rewards_admin_register();
     projects_admin_register();
+    buildings_admin_register();
+    units_admin_register();
     audit_admin_register();
     console_register();
 }

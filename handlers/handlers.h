@@ -34,6 +34,8 @@ void referrals_admin_register(void);
 void referrals_agent_register(void);
 void rewards_admin_register(void);
 void projects_admin_register(void);
+void buildings_admin_register(void);
+void units_admin_register(void);
 void audit_admin_register(void);
 void outbox_age_register(void);
 void console_register(void);

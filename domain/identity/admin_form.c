@@ -80,6 +80,14 @@ int admin_bool_change_or_fail(gw_call_t *c, cJSON *changes, const char *field)
     return add_or_fail(c, changes, field, cJSON_CreateBool(b));
 }
 
+int admin_not_null_or_fail(gw_call_t *c, const char *field)
+{
+    if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->body, field)))
+        return 0;
+    call_fail(c, ERR_INVALID_FIELD, field, "%s cannot be null", field);
+    return -1;
+}
+
 cJSON *admin_row_or_fail(gw_call_t *c, db_conn_t *db, const char *sql, long long id, const char *what)
 {
     db_rows_t *r = db_query(db, sql, DB_ARGS(DB_INT(id)));
@@ -139,4 +147,73 @@ int admin_audit(gw_call_t *c, db_conn_t *db, long long project_id, const char *a
         !cJSON_AddNumberToObject(diff, "project_id", (double)project_id))
         return -1;
     return audit_write(db, c->user.id, project_id, action, target_type, target_id, diff);
+}
+
+void admin_edit(gw_call_t *c, db_conn_t *db, const admin_edit_t *e, long long id, long long project_id)
+{
+    const cJSON *ch = admin_changes(c);
+    cJSON *row = NULL, *diff = NULL, *m = NULL;
+    db_param_t args[ADMIN_EDIT_COLUMNS_MAX + 1];
+    int n, k = 0;
+    if (db_begin(db) != 0)
+        goto DbError;
+    if (!(row = admin_row_or_fail(c, db, e->sql_locked, id, e->what)))
+        goto Exit;
+    if (!(diff = audit_diff(row, ch, &n)) || !(m = admin_merged(row, ch)))
+        goto DbError;
+    if (n > 0) {
+        for (; e->columns[k] && k < ADMIN_EDIT_COLUMNS_MAX; k++)
+            args[k] = DB_STR(admin_str(m, e->columns[k]));
+        args[k++] = DB_INT(id);
+        if (admin_unique_or_fail(c, db, db_exec(db, e->sql_update, args, k), e->unique_field,
+                                 admin_str(m, e->unique_field)) != 0)
+            goto Exit;
+        if (admin_audit(c, db, project_id, e->action, e->what, id, diff) != 0)
+            goto DbError;
+        cJSON_Delete(row);
+        /* Read again: computed fields and the dates as the database stores them. */
+        if (!(row = admin_row_or_fail(c, db, e->sql_locked, id, e->what)))
+            goto Exit;
+    }
+    if (db_commit(db) != 0)
+        goto DbError;
+    if (n > 0 && e->changed)
+        e->changed(id);
+    cJSON *d = cJSON_CreateObject();
+    if (!d || !cJSON_AddItemToObject(d, e->what, row)) {
+        cJSON_Delete(d);
+        goto DbError;
+    }
+    row = NULL;
+    cJSON_AddBoolToObject(d, "changed", n > 0);
+    call_ok(c, 200, d);
+    goto Exit;
+DbError:
+    call_fail_db(c);
+Exit:
+    cJSON_Delete(row);
+    cJSON_Delete(diff);
+    cJSON_Delete(m);
+}
+
+void admin_create_finish(gw_call_t *c, db_conn_t *db, int rc, const char *unique_field, const char *value,
+                         const char *sql_row, const char *what, const char *action, long long project_id)
+{
+    cJSON *row = NULL, *diff = NULL, *d = NULL;
+    if (admin_unique_or_fail(c, db, rc, unique_field, value) != 0)
+        return;
+    long long id = (long long)db_insert_id(db);
+    if (!(row = admin_row_or_fail(c, db, sql_row, id, what)))
+        return;
+    if (!(diff = cJSON_CreateObject()) || !cJSON_AddItemReferenceToObject(diff, "after", row) ||
+        admin_audit(c, db, project_id, action, what, id, diff) != 0 || db_commit(db) != 0 ||
+        !(d = cJSON_CreateObject()) || !cJSON_AddItemToObject(d, what, row)) {
+        cJSON_Delete(d);
+        cJSON_Delete(diff);
+        cJSON_Delete(row);
+        call_fail_db(c);
+        return;
+    }
+    cJSON_Delete(diff);
+    call_ok(c, 201, d);
 }

@@ -16,7 +16,6 @@
  * error by row number (1-based) with nothing applied; the writes then run in
  * one transaction with the audit row. The rows are checked on the loop,
  * before any worker is taken (BODY_CHECK); only the writes use a DB worker. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "gateway/call.h"
 #include "gateway/json_util.h"
 #include "gateway/log.h"
+#include "gateway/phone.h"
 #include "gateway/roles.h"
 #include "gateway/users.h"
 #include "handlers/handlers.h"
@@ -42,40 +42,6 @@ typedef struct {
 } import_counts_t;
 
 /* ---- checking rows (no I/O) ---- */
-
-/* Mainland numbers as their 11 digits (as phone binding stores them), others
- * as +<digits>; spaces and dashes are dropped. 0 ok, -1 not a phone. */
-static int normalise_phone(const char *in, char *out, size_t outsz)
-{
-    char digits[24]; /* longer than any phone; keeps "+<digits>" within out */
-    size_t n = 0;
-    int plus = 0;
-    for (const char *p = in; *p; p++) {
-        if (*p == ' ' || *p == '-')
-            continue;
-        if (*p == '+' && n == 0 && !plus) {
-            plus = 1;
-            continue;
-        }
-        if (!isdigit((unsigned char)*p) || n + 1 >= sizeof(digits))
-            return -1;
-        digits[n++] = *p;
-    }
-    digits[n] = '\0';
-    const char *d = digits;
-    if (plus && n == 13 && !strncmp(digits, "86", 2)) {
-        d += 2;
-        n -= 2;
-        plus = 0;
-    }
-    if (!plus && n == 11 && d[0] == '1')
-        snprintf(out, outsz, "%s", d);
-    else if (plus && n >= 7 && n <= 15)
-        snprintf(out, outsz, "+%s", d);
-    else
-        return -1;
-    return 0;
-}
 
 static void add_row_error(cJSON *errors, int row, const char *field, const char *message)
 {
@@ -122,7 +88,7 @@ static void check_row(const cJSON *obj, int row, roster_row_t *out, cJSON *error
     out->unit = row_string(obj, "unit", 50, 1, row, errors);
     out->name = row_string(obj, "name", 64, 1, row, errors);
     const char *phone = row_string(obj, "phone", 32, 1, row, errors);
-    if (phone && normalise_phone(phone, out->phone, sizeof(out->phone)) != 0)
+    if (phone && phone_normalise(phone, out->phone, sizeof(out->phone)) != 0)
         add_row_error(errors, row, "phone", "phone must be an 11-digit mainland number or +<country code><number>");
     out->handover_date = row_string(obj, "handover_date", 10, 0, row, errors);
     if (out->handover_date && !json_date_valid(out->handover_date)) {

@@ -545,33 +545,17 @@ static void create_building(gw_call_t *c, db_conn_t *db)
 {
     const cJSON *ch = admin_changes(c);
     long long project;
-    cJSON *row = NULL, *diff = NULL;
     if (call_param_id_or_fail(c, "id", &project) != 0 || project_access_or_fail(c, db, project, 1, NULL, NULL) != 0)
         return;
     int dated = cJSON_GetObjectItemCaseSensitive(ch, "handover_date") != NULL;
     const char *name = admin_str(ch, "name");
-    if (db_begin(db) != 0 || lock_project(db, project) != 0)
-        goto DbError;
+    if (db_begin(db) != 0 || lock_project(db, project) != 0) {
+        call_fail_db(c);
+        return;
+    }
     int rc = db_exec(db, SQL_INSERT_BUILDING,
                      DB_ARGS(DB_STR(name), DB_INT(dated), DB_STR(admin_str(ch, "handover_date")), DB_INT(project)));
-    if (admin_unique_or_fail(c, db, rc, "name", name) != 0)
-        return;
-    long long id = (long long)db_insert_id(db);
-    if (!(row = admin_row_or_fail(c, db, SQL_BUILDING, id, "building")))
-        return;
-    if (!(diff = cJSON_CreateObject()) || !cJSON_AddItemReferenceToObject(diff, "after", row) ||
-        admin_audit(c, db, project, "building.create", "building", id, diff) != 0 || db_commit(db) != 0)
-        goto DbError;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddItemToObject(d, "building", row);
-    row = NULL;
-    call_ok(c, 201, d);
-    goto Exit;
-DbError:
-    call_fail_db(c);
-Exit:
-    cJSON_Delete(diff);
-    cJSON_Delete(row);
+    admin_create_finish(c, db, rc, "name", name, SQL_BUILDING, "building", "building.create", project);
 }
 
 static const route_t routes[] = {

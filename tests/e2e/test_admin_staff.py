@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import expect_error, expect_ok, unique
+from conftest import expect_error, expect_ok, unique, unique_phone
 
 STAFF = "/api/v1/admin/staff"
 
@@ -203,3 +203,107 @@ def test_grant_command_refuses_bad_input(stack, db, factory, args, message):
     assert message in p.stderr and p.stderr.startswith("grant: ")
     assert db.scalar("SELECT COUNT(*) FROM users") == users
     assert db.scalar("SELECT COUNT(*) FROM staff_roles") == grants
+
+
+# ---- the staff directory -----------------------------------------------------------
+
+
+@pytest.fixture
+def directory(factory, db):
+    """Two fresh projects with named staff; every caller's token."""
+    project, other = factory.project(), factory.project()
+    d = {"project": project, "other": other, "tag": unique("名")[:12]}
+
+    def staff(name, roles, phone=None):
+        uid, token = factory.user(roles=roles, phone=phone)
+        db.exec("UPDATE users SET display_name = %s, title = '水电工' WHERE id = %s", (d["tag"] + name, uid))
+        return uid, token
+
+    d["phone"] = unique_phone()
+    d["admin_id"], d["admin"] = staff("管理员", [("admin", 0)])
+    d["sup_id"], d["sup"] = staff("主管", [("supervisor", project)])
+    d["other_sup_id"], d["other_sup"] = staff("别的主管", [("supervisor", other)])
+    d["eng_id"], d["eng"] = staff("李师傅", [("engineer", project), ("engineer", other)], phone=d["phone"])
+    d["agent_id"], d["agent"] = staff("顾问", [("agent", project)])
+    _, d["owner"], _, _ = factory.owner_user(project)
+    return d
+
+
+def staff_ids(api, token, query=""):
+    return [s["user_id"] for s in expect_ok(api.get(STAFF + "?limit=100&" + query, token=token))]
+
+
+def test_directory_roles_and_visibility(api, directory):
+    d = directory
+    q = "q=" + d["tag"]
+    expect_error(api.get(STAFF), 401, "UNAUTHENTICATED")
+    for who in ("agent", "eng", "owner"):
+        expect_error(api.get(STAFF, token=d[who]), 403, "FORBIDDEN")
+    # Admin: every staff member; supervisor: their projects' staff only (no admin, no other project's supervisor).
+    assert staff_ids(api, d["admin"], q) == sorted(
+        [d["admin_id"], d["sup_id"], d["other_sup_id"], d["eng_id"], d["agent_id"]])
+    assert staff_ids(api, d["sup"], q) == sorted([d["sup_id"], d["eng_id"], d["agent_id"]])
+    assert staff_ids(api, d["other_sup"], q) == sorted([d["other_sup_id"], d["eng_id"]])
+    items = {s["user_id"]: s for s in expect_ok(api.get(STAFF + "?limit=100&" + q, token=d["admin"]))}
+    eng = items[d["eng_id"]]
+    assert eng["display_name"] == d["tag"] + "李师傅" and eng["title"] == "水电工" and eng["disabled"] is False
+    assert eng["phone_masked"] == d["phone"][:3] + "****" + d["phone"][-4:] and "phone" not in eng
+    assert sorted((r["role"], r["project"]["id"]) for r in eng["roles"]) == sorted(
+        [("engineer", d["project"]), ("engineer", d["other"])])
+    assert all(r["project"]["name"] for r in eng["roles"])
+    assert items[d["admin_id"]]["roles"] == [{"role": "admin", "project": None}]
+    assert items[d["admin_id"]]["phone_masked"] is None
+    # A supervisor sees only the roles in their projects.
+    mine = {s["user_id"]: s for s in expect_ok(api.get(STAFF + "?limit=100&" + q, token=d["sup"]))}
+    assert [(r["role"], r["project"]["id"]) for r in mine[d["eng_id"]]["roles"]] == [("engineer", d["project"])]
+
+
+def test_directory_filters_and_paging(api, db, directory):
+    d = directory
+    q = "q=" + d["tag"]
+    assert staff_ids(api, d["admin"], q + "&role=engineer") == [d["eng_id"]]
+    assert staff_ids(api, d["admin"], q + "&role=supervisor") == sorted([d["sup_id"], d["other_sup_id"]])
+    assert staff_ids(api, d["admin"], q + f"&project={d['other']}") == sorted([d["other_sup_id"], d["eng_id"]])
+    assert staff_ids(api, d["admin"], q + f"&project={d['project']}&role=agent") == [d["agent_id"]]
+    assert staff_ids(api, d["admin"], "q=" + d["tag"] + "李师") == [d["eng_id"]]
+    assert staff_ids(api, d["sup"], q + f"&project={d['project']}") == sorted([d["sup_id"], d["eng_id"], d["agent_id"]])
+    expect_error(api.get(STAFF + f"?project={d['other']}", token=d["sup"]), 403, "FORBIDDEN", "project")
+    expect_error(api.get(STAFF + "?project=987654321", token=d["admin"]), 404, "NOT_FOUND", "project")
+    # A disabled user is listed, flagged.
+    db.exec("UPDATE users SET disabled = 1 WHERE id = %s", (d["agent_id"],))
+    [agent] = expect_ok(api.get(STAFF + "?role=agent&" + q, token=d["admin"]))
+    assert agent["user_id"] == d["agent_id"] and agent["disabled"] is True
+    # Paging by the one contract.
+    first = api.get(STAFF + "?limit=2&" + q, token=d["admin"]).json()
+    assert len(first["data"]) == 2 and first["next_cursor"]
+    seen = [s["user_id"] for s in first["data"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = api.get(STAFF + "?limit=2&cursor=" + cursor + "&" + q, token=d["admin"]).json()
+        seen += [s["user_id"] for s in page["data"]]
+        cursor = page["next_cursor"]
+    assert seen == staff_ids(api, d["admin"], q)
+    for query, field in [("role=owner", "role"), ("project=x", "project"), ("limit=0", "limit"),
+                         ("cursor=zz", "cursor"), ("q=" + "名" * 33, "q")]:
+        expect_error(api.get(STAFF + "?" + query, token=d["admin"]), 400, "INVALID_FIELD", field)
+
+
+def test_directory_phone_search_full_number_only(api, db, directory):
+    d = directory
+    phone = d["phone"]
+    [eng] = expect_ok(api.get(STAFF + "?phone=" + phone, token=d["admin"]))
+    assert eng["user_id"] == d["eng_id"] and eng["phone_masked"] == phone[:3] + "****" + phone[-4:]
+    assert phone not in json.dumps(eng)
+    # The same number written another way is the same number.
+    assert staff_ids(api, d["sup"], "phone=%2B86" + phone) == [d["eng_id"]]
+    assert staff_ids(api, d["sup"], "phone=" + phone[:3] + "-" + phone[3:7] + "-" + phone[7:]) == [d["eng_id"]]
+    # Another number finds nobody; a part of a number is refused, so phones cannot be enumerated.
+    assert staff_ids(api, d["admin"], "phone=" + phone[:-1] + str((int(phone[-1]) + 1) % 10)) == []
+    for part in (phone[:7], phone[3:], phone[:-1], "138%25", phone + "0"):
+        expect_error(api.get(STAFF + "?phone=" + part, token=d["admin"]), 400, "INVALID_FIELD", "phone")
+    # A supervisor finds by phone only the staff of their projects.
+    assert staff_ids(api, d["other_sup"], "phone=" + phone) == [d["eng_id"]]
+    stranger = unique_phone()
+    db.exec("UPDATE users SET phone = %s WHERE id = %s", (stranger, d["other_sup_id"]))
+    assert staff_ids(api, d["admin"], "phone=" + stranger) == [d["other_sup_id"]]
+    assert staff_ids(api, d["sup"], "phone=" + stranger) == []
