@@ -32,6 +32,17 @@ int json_opt_int_or_fail(struct gw_call *c, const cJSON *obj, const char *field,
                          long long *out, int *present);
 int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int *out);
 
+/* Refuses a body field not in `known` (NULL-terminated): 0, or -1 with 400
+ * INVALID_FIELD naming the first unknown field in the call. */
+int json_known_fields_or_fail(struct gw_call *c, const cJSON *obj, const char *const known[]);
+/* A string trimmed of leading and trailing whitespace (ASCII and U+3000)
+ * into out (outsz >= 4 * max + 1 bytes holds any max characters), then
+ * bounded to min..max UTF-8 characters. required: absent or null is 400
+ * MISSING_FIELD; otherwise absent leaves *present 0 and out "". 0, or -1
+ * with the call failed. */
+int json_trimmed_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int required, size_t min, size_t max,
+                         char *out, size_t outsz, int *present);
+
 /* Adds helpers: string or JSON null. */
 void json_add_string_or_null(cJSON *obj, const char *name, const char *value);
 

@@ -35,4 +35,5 @@ void handlers_register_all(void)
     rewards_admin_register();
     projects_admin_register();
     console_register();
+    lead_channel_rules_admin_register();
 }

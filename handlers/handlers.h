@@ -36,6 +36,7 @@ void rewards_admin_register(void);
 void projects_admin_register(void);
 void outbox_age_register(void);
 void console_register(void);
+void lead_channel_rules_admin_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);
