@@ -35,7 +35,7 @@ static int add_changed(cJSON *out, const cJSON *a, const cJSON *b)
 }
 
 int audit_change(db_conn_t *db, long long actor_user_id, const char *action, const char *target_type,
-                 long long target_id, long long project_id, const cJSON *before, const cJSON *after)
+                 long long target_id, long long project_id, const cJSON *before, const cJSON *after, const cJSON *extra)
 {
     int rc = -1;
     cJSON *detail = cJSON_CreateObject();
@@ -53,6 +53,8 @@ int audit_change(db_conn_t *db, long long actor_user_id, const char *action, con
     if ((before && add_changed(b, before, after)) || (after && add_changed(a, after, before)))
         goto Exit;
     if (project_id > 0 && !cJSON_AddNumberToObject(detail, "project_id", (double)project_id))
+        goto Exit;
+    if (extra && add_changed(detail, extra, NULL))
         goto Exit;
     rc = audit_write(db, actor_user_id, action, target_type, target_id, detail);
 Exit:

@@ -36,4 +36,5 @@ void handlers_register_all(void)
     projects_admin_register();
     console_register();
     lead_channel_rules_admin_register();
+    repair_categories_admin_register();
 }

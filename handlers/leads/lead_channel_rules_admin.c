@@ -162,8 +162,8 @@ static void create_rule(gw_call_t *c, db_conn_t *db)
     long long id = (long long)db_insert_id(db);
     after = rule_json(db, id, &found);
     if (!after ||
-        audit_change(db, c->user.id, "lead_channel_rule.create", "lead_channel_rule", id, f->project_id, NULL, after) !=
-            0 ||
+        audit_change(db, c->user.id, "lead_channel_rule.create", "lead_channel_rule", id, f->project_id, NULL, after,
+                     NULL) != 0 ||
         db_commit(db) != 0)
         goto DbError;
     call_ok(c, 201, after);
@@ -214,8 +214,8 @@ static void update_rule(gw_call_t *c, db_conn_t *db)
     }
     after = rule_json(db, id, &found);
     if (!after ||
-        audit_change(db, c->user.id, "lead_channel_rule.update", "lead_channel_rule", id, project, before, after) !=
-            0 ||
+        audit_change(db, c->user.id, "lead_channel_rule.update", "lead_channel_rule", id, project, before, after,
+                     NULL) != 0 ||
         db_commit(db) != 0)
         goto DbError;
     cJSON_Delete(before);
@@ -235,7 +235,8 @@ static void delete_rule(gw_call_t *c, db_conn_t *db)
         return;
     cJSON *before = rule_json(db, id, &found);
     if (!before || db_exec(db, "DELETE FROM lead_channel_rules WHERE id = ?", DB_ARGS(DB_INT(id))) != 0 ||
-        audit_change(db, c->user.id, "lead_channel_rule.delete", "lead_channel_rule", id, project, before, NULL) != 0 ||
+        audit_change(db, c->user.id, "lead_channel_rule.delete", "lead_channel_rule", id, project, before, NULL,
+                     NULL) != 0 ||
         db_commit(db) != 0) {
         cJSON_Delete(before);
         call_fail_db(c);
