@@ -37,4 +37,5 @@ void handlers_register_all(void)
     console_register();
     lead_channel_rules_admin_register();
     repair_categories_admin_register();
+    dispatch_groups_admin_register();
 }
