@@ -38,4 +38,5 @@ void handlers_register_all(void)
     lead_channel_rules_admin_register();
     repair_categories_admin_register();
     dispatch_groups_admin_register();
+    dispatch_rules_admin_register();
 }
