@@ -39,4 +39,5 @@ void handlers_register_all(void)
     repair_categories_admin_register();
     dispatch_groups_admin_register();
     dispatch_rules_admin_register();
+    dispatch_preview_admin_register();
 }
