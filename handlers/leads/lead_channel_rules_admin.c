@@ -19,15 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/identity/admin_change.h"
 #include "domain/leads/lead_access.h"
 #include "domain/leads/lead_rules.h"
-#include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/query.h"
 #include "gateway/roles.h"
-#include "gateway/users.h"
 #include "handlers/handlers.h"
 
 /* The body of a creation or an edit, checked on the loop. */
@@ -109,140 +108,69 @@ static void list_rules(gw_call_t *c, db_conn_t *db)
     db_rows_free(r);
 }
 
-/* The rule as shown, or NULL (a db error, or no such rule: *found 0). */
-static cJSON *rule_json(db_conn_t *db, long long id, int *found)
-{
-    db_rows_t *r = db_query(db, RULE_SELECT " WHERE r.id = ?", DB_ARGS(DB_INT(id)));
-    *found = r && r->nrows == 1;
-    cJSON *o = *found ? db_row_json(r, 0) : NULL;
-    db_rows_free(r);
-    return o;
-}
+static const char *SQL_RULE = RULE_SELECT " WHERE r.id = ?";
 
-/* 0 when agent holds the agent role in project, else -1 answered. */
-static int agent_of_project_or_fail(gw_call_t *c, db_conn_t *db, long long agent, long long project)
-{
-    int rc = users_has_project_role(db, agent, "agent", project);
-    if (rc < 0) {
-        call_fail_db(c);
-        return -1;
-    }
-    if (rc == 0) {
-        call_fail(c, ERR_UNPROCESSABLE, "agent_user_id", "user %lld is not an agent of project %lld", agent, project);
-        return -1;
-    }
-    return 0;
-}
-
-/* A write that broke the one-rule-per-channel key is 409, anything else
- * the db error. */
-static void fail_write(gw_call_t *c, db_conn_t *db, const char *channel)
-{
-    if (db_errno(db) == DB_ER_DUP_ENTRY)
-        call_fail(c, ERR_DUPLICATE, "channel", "the project already has a rule for channel %s", channel);
-    else
-        call_fail_db(c);
-}
+static const char *DUPLICATE_CHANNEL = "the project already has a rule for this channel";
 
 static void create_rule(gw_call_t *c, db_conn_t *db)
 {
     const rule_form_t *f = c->state;
     if (lead_manages_project_or_fail(c, db, f->project_id, "project_id") != 0 ||
-        agent_of_project_or_fail(c, db, f->agent_user_id, f->project_id) != 0)
+        admin_role_or_fail(c, db, f->agent_user_id, "agent", f->project_id, "agent_user_id") != 0)
         return;
-    cJSON *after = NULL;
-    int found = 0;
-    if (db_begin(db) != 0)
-        goto DbError;
+    if (db_begin(db) != 0) {
+        call_fail_db(c);
+        return;
+    }
     if (db_exec(db, "INSERT INTO lead_channel_rules (project_id, channel, agent_user_id) VALUES (?, ?, ?)",
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->channel), DB_INT(f->agent_user_id))) != 0) {
-        fail_write(c, db, f->channel);
+        admin_fail_write(c, db, "channel", DUPLICATE_CHANNEL);
         return;
     }
     long long id = (long long)db_insert_id(db);
-    after = rule_json(db, id, &found);
-    if (!after ||
-        audit_change(db, c->user.id, "lead_channel_rule.create", "lead_channel_rule", id, f->project_id, NULL, after,
-                     NULL) != 0 ||
-        db_commit(db) != 0)
-        goto DbError;
-    call_ok(c, 201, after);
-    return;
-DbError:
-    cJSON_Delete(after);
-    call_fail_db(c);
+    admin_finish(c, db, 201, "lead_channel_rule.create", "lead_channel_rule", id, f->project_id, NULL,
+                 admin_object_json(db, SQL_RULE, id, NULL), NULL);
 }
 
-/* Locks rule :id and checks that the caller manages its project: 0 with the
- * id and project, -1 answered (404 for a rule the caller may not see). */
-static int lock_rule_or_fail(gw_call_t *c, db_conn_t *db, long long *id, long long *project)
-{
-    if (call_param_id_or_fail(c, "id", id) != 0)
-        return -1;
-    if (db_begin(db) != 0) {
-        call_fail_db(c);
-        return -1;
-    }
-    int found = db_query_int(db, project, "SELECT project_id FROM lead_channel_rules WHERE id = ? FOR UPDATE",
-                             DB_ARGS(DB_INT(*id)));
-    if (found < 0) {
-        call_fail_db(c);
-        return -1;
-    }
-    return lead_access_or_fail(c, db, found, *project, ROLE_SUPERVISOR | ROLE_ADMIN, "lead channel rule", *id, NULL);
-}
+#define SQL_LOCK "SELECT project_id FROM lead_channel_rules WHERE id = ? FOR UPDATE"
 
 static void update_rule(gw_call_t *c, db_conn_t *db)
 {
     const rule_form_t *f = c->state;
     long long id, project;
-    int found;
-    cJSON *before = NULL, *after = NULL;
-    if (lock_rule_or_fail(c, db, &id, &project) != 0 ||
-        (f->agent_user_id && agent_of_project_or_fail(c, db, f->agent_user_id, project) != 0))
+    if (admin_lock_or_fail(c, db, SQL_LOCK, "lead channel rule", &id, &project) != 0 ||
+        (f->agent_user_id && admin_role_or_fail(c, db, f->agent_user_id, "agent", project, "agent_user_id") != 0))
         return;
-    if (!(before = rule_json(db, id, &found)))
-        goto DbError;
+    cJSON *before = admin_object_json(db, SQL_RULE, id, NULL);
+    if (!before) {
+        call_fail_db(c);
+        return;
+    }
     if (db_exec(db,
                 "UPDATE lead_channel_rules SET channel = COALESCE(?, channel),"
                 " agent_user_id = IF(? = 0, agent_user_id, ?) WHERE id = ?",
                 DB_ARGS(DB_STR(*f->channel ? f->channel : NULL), DB_INT(f->agent_user_id), DB_INT(f->agent_user_id),
                         DB_INT(id))) != 0) {
         cJSON_Delete(before);
-        fail_write(c, db, f->channel);
+        admin_fail_write(c, db, "channel", DUPLICATE_CHANNEL);
         return;
     }
-    after = rule_json(db, id, &found);
-    if (!after ||
-        audit_change(db, c->user.id, "lead_channel_rule.update", "lead_channel_rule", id, project, before, after,
-                     NULL) != 0 ||
-        db_commit(db) != 0)
-        goto DbError;
-    cJSON_Delete(before);
-    call_ok(c, 200, after);
-    return;
-DbError:
-    cJSON_Delete(before);
-    cJSON_Delete(after);
-    call_fail_db(c);
+    admin_finish(c, db, 200, "lead_channel_rule.update", "lead_channel_rule", id, project, before,
+                 admin_object_json(db, SQL_RULE, id, NULL), NULL);
 }
+
+static const admin_object_t RULE = {
+    .lock_sql = SQL_LOCK,
+    .show_sql = RULE_SELECT " WHERE r.id = ?",
+    .delete_sql = "DELETE FROM lead_channel_rules WHERE id = ?",
+    .what = "lead channel rule",
+    .action = "lead_channel_rule.delete",
+    .target_type = "lead_channel_rule",
+};
 
 static void delete_rule(gw_call_t *c, db_conn_t *db)
 {
-    long long id, project;
-    int found;
-    if (lock_rule_or_fail(c, db, &id, &project) != 0)
-        return;
-    cJSON *before = rule_json(db, id, &found);
-    if (!before || db_exec(db, "DELETE FROM lead_channel_rules WHERE id = ?", DB_ARGS(DB_INT(id))) != 0 ||
-        audit_change(db, c->user.id, "lead_channel_rule.delete", "lead_channel_rule", id, project, before, NULL,
-                     NULL) != 0 ||
-        db_commit(db) != 0) {
-        cJSON_Delete(before);
-        call_fail_db(c);
-        return;
-    }
-    call_ok(c, 200, before);
+    admin_delete(c, db, &RULE);
 }
 
 static const route_t routes[] = {

@@ -19,14 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/identity/admin_change.h"
 #include "domain/leads/lead_access.h"
-#include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/query.h"
 #include "gateway/roles.h"
-#include "gateway/users.h"
 #include "handlers/handlers.h"
 
 #define MEMBERS_MAX 100
@@ -144,93 +143,42 @@ static void list_groups(gw_call_t *c, db_conn_t *db)
     db_rows_free(r);
 }
 
-/* The group as shown, or NULL (a db error, memory, or no such group). */
-static cJSON *group_json(db_conn_t *db, long long id)
-{
-    db_rows_t *r = db_query(db, GROUP_SELECT " WHERE g.id = ?", DB_ARGS(DB_INT(id)));
-    cJSON *o = r && r->nrows == 1 ? group_item(r, 0, NULL) : NULL;
-    db_rows_free(r);
-    return o;
-}
+static const char *SQL_GROUP = GROUP_SELECT " WHERE g.id = ?";
 
-/* A write that broke the per-project name key is 409, anything else the db
- * error. */
-static void fail_write(gw_call_t *c, db_conn_t *db, const char *name)
-{
-    if (db_errno(db) == DB_ER_DUP_ENTRY)
-        call_fail(c, ERR_DUPLICATE, "name", "the project already has a group named %s", name);
-    else
-        call_fail_db(c);
-}
+static const char *DUPLICATE_NAME = "the project already has a group of that name";
 
 static void create_group(gw_call_t *c, db_conn_t *db)
 {
     const group_form_t *f = c->state;
     if (lead_manages_project_or_fail(c, db, f->project_id, "project_id") != 0)
         return;
-    cJSON *after = NULL;
-    if (db_begin(db) != 0)
-        goto DbError;
+    if (db_begin(db) != 0) {
+        call_fail_db(c);
+        return;
+    }
     if (db_exec(db, "INSERT INTO repair_engineer_groups (project_id, name) VALUES (?, ?)",
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->name))) != 0) {
-        fail_write(c, db, f->name);
+        admin_fail_write(c, db, "name", DUPLICATE_NAME);
         return;
     }
     long long id = (long long)db_insert_id(db);
-    after = group_json(db, id);
-    if (!after ||
-        audit_change(db, c->user.id, "dispatch_group.create", "dispatch_group", id, f->project_id, NULL, after, NULL) !=
-            0 ||
-        db_commit(db) != 0)
-        goto DbError;
-    call_ok(c, 201, after);
-    return;
-DbError:
-    cJSON_Delete(after);
-    call_fail_db(c);
+    admin_finish(c, db, 201, "dispatch_group.create", "dispatch_group", id, f->project_id, NULL,
+                 admin_object_json(db, SQL_GROUP, id, group_item), NULL);
 }
 
-/* Locks group :id in a new transaction and checks that the caller manages
- * its project: 0 with the id, project and the group as shown (*before, the
- * caller frees), -1 answered (404 for a group the caller may not see). */
+/* Locks group :id (admin_lock_or_fail): 0 with the id, project and the
+ * group as shown (*before, the caller frees), -1 answered. */
 static int lock_group_or_fail(gw_call_t *c, db_conn_t *db, long long *id, long long *project, cJSON **before)
 {
     *before = NULL;
-    *project = 0;
-    if (call_param_id_or_fail(c, "id", id) != 0)
+    if (admin_lock_or_fail(c, db, "SELECT project_id FROM repair_engineer_groups WHERE id = ? FOR UPDATE",
+                           "dispatch group", id, project) != 0)
         return -1;
-    int found = db_begin(db) != 0
-                    ? -1
-                    : db_query_int(db, project, "SELECT project_id FROM repair_engineer_groups WHERE id = ? FOR UPDATE",
-                                   DB_ARGS(DB_INT(*id)));
-    if (found < 0) {
-        call_fail_db(c);
-        return -1;
-    }
-    if (lead_access_or_fail(c, db, found, *project, ROLE_SUPERVISOR | ROLE_ADMIN, "dispatch group", *id, NULL) != 0)
-        return -1;
-    if (!(*before = group_json(db, *id))) {
+    if (!(*before = admin_object_json(db, SQL_GROUP, *id, group_item))) {
         call_fail_db(c);
         return -1;
     }
     return 0;
-}
-
-/* Writes the audit row and commits, then answers with the group after the
- * change. Takes before. */
-static void finish_change(gw_call_t *c, db_conn_t *db, const char *action, long long id, long long project,
-                          cJSON *before)
-{
-    cJSON *after = group_json(db, id);
-    if (!after || audit_change(db, c->user.id, action, "dispatch_group", id, project, before, after, NULL) != 0 ||
-        db_commit(db) != 0) {
-        cJSON_Delete(before);
-        cJSON_Delete(after);
-        call_fail_db(c);
-        return;
-    }
-    cJSON_Delete(before);
-    call_ok(c, 200, after);
 }
 
 static void rename_group(gw_call_t *c, db_conn_t *db)
@@ -243,29 +191,11 @@ static void rename_group(gw_call_t *c, db_conn_t *db)
     if (db_exec(db, "UPDATE repair_engineer_groups SET name = ? WHERE id = ?", DB_ARGS(DB_STR(f->name), DB_INT(id))) !=
         0) {
         cJSON_Delete(before);
-        fail_write(c, db, f->name);
+        admin_fail_write(c, db, "name", DUPLICATE_NAME);
         return;
     }
-    finish_change(c, db, "dispatch_group.update", id, project, before);
-}
-
-/* 0 when every listed user holds the engineer role in project, else -1
- * answered (422 naming user_ids, or the db error). */
-static int engineers_or_fail(gw_call_t *c, db_conn_t *db, const group_form_t *f, long long project)
-{
-    for (int i = 0; i < f->nusers; i++) {
-        int rc = users_has_project_role(db, f->user_ids[i], "engineer", project);
-        if (rc < 0) {
-            call_fail_db(c);
-            return -1;
-        }
-        if (rc == 0) {
-            call_fail(c, ERR_UNPROCESSABLE, "user_ids", "user %lld is not an engineer of project %lld", f->user_ids[i],
-                      project);
-            return -1;
-        }
-    }
-    return 0;
+    admin_finish(c, db, 200, "dispatch_group.update", "dispatch_group", id, project, before,
+                 admin_object_json(db, SQL_GROUP, id, group_item), NULL);
 }
 
 static void set_members(gw_call_t *c, db_conn_t *db)
@@ -275,20 +205,24 @@ static void set_members(gw_call_t *c, db_conn_t *db)
     cJSON *before;
     if (lock_group_or_fail(c, db, &id, &project, &before) != 0)
         return;
-    if (engineers_or_fail(c, db, f, project) != 0) {
-        cJSON_Delete(before);
-        return;
-    }
-    int rc = db_exec(db, "DELETE FROM repair_engineer_group_members WHERE group_id = ?", DB_ARGS(DB_INT(id)));
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < f->nusers; i++)
+        rc = admin_role_or_fail(c, db, f->user_ids[i], "engineer", project, "user_ids");
+    if (rc == 0)
+        rc = db_exec(db, "DELETE FROM repair_engineer_group_members WHERE group_id = ?", DB_ARGS(DB_INT(id))) ? -2 : 0;
     for (int i = 0; rc == 0 && i < f->nusers; i++)
         rc = db_exec(db, "INSERT INTO repair_engineer_group_members (group_id, user_id) VALUES (?, ?)",
-                     DB_ARGS(DB_INT(id), DB_INT(f->user_ids[i])));
+                     DB_ARGS(DB_INT(id), DB_INT(f->user_ids[i])))
+                 ? -2
+                 : 0;
     if (rc != 0) {
         cJSON_Delete(before);
-        call_fail_db(c);
+        if (rc == -2)
+            call_fail_db(c);
         return;
     }
-    finish_change(c, db, "dispatch_group.members", id, project, before);
+    admin_finish(c, db, 200, "dispatch_group.members", "dispatch_group", id, project, before,
+                 admin_object_json(db, SQL_GROUP, id, group_item), NULL);
 }
 
 static const route_t routes[] = {

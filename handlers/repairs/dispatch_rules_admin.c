@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/identity/admin_change.h"
 #include "domain/leads/lead_access.h"
 #include "domain/repairs/repair_catalog.h"
-#include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
@@ -80,14 +80,7 @@ static void list_rules(gw_call_t *c, db_conn_t *db)
     db_rows_free(r);
 }
 
-/* The rule as shown, or NULL (a db error, or no such rule). */
-static cJSON *rule_json(db_conn_t *db, long long id)
-{
-    db_rows_t *r = db_query(db, RULE_SELECT " WHERE r.id = ?", DB_ARGS(DB_INT(id)));
-    cJSON *o = r && r->nrows == 1 ? db_row_json(r, 0) : NULL;
-    db_rows_free(r);
-    return o;
-}
+static const char *SQL_RULE = RULE_SELECT " WHERE r.id = ?";
 
 /* 0 when `sql` (one row for a good value; parameters: the id, the project)
  * finds it, else -1 answered: 422 naming field, or the db error. */
@@ -129,50 +122,27 @@ static void create_rule(gw_call_t *c, db_conn_t *db)
             db,
             "INSERT INTO repair_dispatch_rules (project_id, building_id, category_id, group_id) VALUES (?, ?, ?, ?)",
             DB_ARGS(DB_INT(f->project_id), DB_INT(f->building_id), DB_INT(f->category_id), DB_INT(f->group_id))) != 0) {
-        if (db_errno(db) == DB_ER_DUP_ENTRY)
-            call_fail(c, ERR_DUPLICATE, "category_id",
-                      "the project already has a rule for this building and category; delete it first");
-        else
-            call_fail_db(c);
+        admin_fail_write(c, db, "category_id",
+                         "the project already has a rule for this building and category; delete it first");
         return;
     }
     long long id = (long long)db_insert_id(db);
-    cJSON *after = rule_json(db, id);
-    if (!after ||
-        audit_change(db, c->user.id, "dispatch_rule.create", "dispatch_rule", id, f->project_id, NULL, after, NULL) !=
-            0 ||
-        db_commit(db) != 0) {
-        cJSON_Delete(after);
-        call_fail_db(c);
-        return;
-    }
-    call_ok(c, 201, after);
+    admin_finish(c, db, 201, "dispatch_rule.create", "dispatch_rule", id, f->project_id, NULL,
+                 admin_object_json(db, SQL_RULE, id, NULL), NULL);
 }
+
+static const admin_object_t RULE = {
+    .lock_sql = "SELECT project_id FROM repair_dispatch_rules WHERE id = ? FOR UPDATE",
+    .show_sql = RULE_SELECT " WHERE r.id = ?",
+    .delete_sql = "DELETE FROM repair_dispatch_rules WHERE id = ?",
+    .what = "dispatch rule",
+    .action = "dispatch_rule.delete",
+    .target_type = "dispatch_rule",
+};
 
 static void delete_rule(gw_call_t *c, db_conn_t *db)
 {
-    long long id, project = 0;
-    if (call_param_id_or_fail(c, "id", &id) != 0)
-        return;
-    int found = db_begin(db) != 0
-                    ? -1
-                    : db_query_int(db, &project, "SELECT project_id FROM repair_dispatch_rules WHERE id = ? FOR UPDATE",
-                                   DB_ARGS(DB_INT(id)));
-    if (found < 0) {
-        call_fail_db(c);
-        return;
-    }
-    if (lead_access_or_fail(c, db, found, project, ROLE_SUPERVISOR | ROLE_ADMIN, "dispatch rule", id, NULL) != 0)
-        return;
-    cJSON *before = rule_json(db, id);
-    if (!before || db_exec(db, "DELETE FROM repair_dispatch_rules WHERE id = ?", DB_ARGS(DB_INT(id))) != 0 ||
-        audit_change(db, c->user.id, "dispatch_rule.delete", "dispatch_rule", id, project, before, NULL, NULL) != 0 ||
-        db_commit(db) != 0) {
-        cJSON_Delete(before);
-        call_fail_db(c);
-        return;
-    }
-    call_ok(c, 200, before);
+    admin_delete(c, db, &RULE);
 }
 
 static const route_t routes[] = {

@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/identity/admin_change.h"
 #include "domain/leads/lead_access.h"
 #include "domain/repairs/repair_catalog.h"
-#include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
@@ -157,15 +157,7 @@ static void list_categories(gw_call_t *c, db_conn_t *db)
     db_rows_free(r);
 }
 
-/* The category as shown, or NULL (a db error, or no such row). */
-static cJSON *category_json(db_conn_t *db, long long id)
-{
-    db_rows_t *r =
-        db_query(db, "SELECT " CATEGORY_COLUMNS " FROM repair_categories c WHERE c.id = ?", DB_ARGS(DB_INT(id)));
-    cJSON *o = r && r->nrows == 1 ? db_row_json(r, 0) : NULL;
-    db_rows_free(r);
-    return o;
-}
+static const char *SQL_CATEGORY = "SELECT " CATEGORY_COLUMNS " FROM repair_categories c WHERE c.id = ?";
 
 /* 0 when the caller is an admin, else -1 answered with 403. */
 static int admin_or_fail(gw_call_t *c, db_conn_t *db)
@@ -191,26 +183,17 @@ static cJSON *copy_note(int copied)
     return o;
 }
 
-/* A write that broke the per-project code key is 409, anything else the db
- * error. */
-static void fail_write(gw_call_t *c, db_conn_t *db, const char *code)
-{
-    if (db_errno(db) == DB_ER_DUP_ENTRY)
-        call_fail(c, ERR_DUPLICATE, "code", "the project already has a category with code %s", code);
-    else
-        call_fail_db(c);
-}
-
 static void create_category(gw_call_t *c, db_conn_t *db)
 {
     const category_form_t *f = c->state;
     if (f->project_id ? lead_manages_project_or_fail(c, db, f->project_id, "project_id") != 0
                       : admin_or_fail(c, db) != 0)
         return;
-    cJSON *after = NULL, *note = NULL;
     int copied = 0;
-    if (db_begin(db) != 0 || (f->project_id && (copied = repair_catalog_own(db, f->project_id)) < 0))
-        goto DbError;
+    if (db_begin(db) != 0 || (f->project_id && (copied = repair_catalog_own(db, f->project_id)) < 0)) {
+        call_fail_db(c);
+        return;
+    }
     if (db_exec(db,
                 "INSERT INTO repair_categories (project_id, code, name, accept_within_s, arrive_within_s,"
                 " resolve_within_s, warranty_months, active, sort_order) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,24 +201,18 @@ static void create_category(gw_call_t *c, db_conn_t *db)
                         DB_INT(f->minutes[1] * 60), DB_INT(f->minutes[2] * 60),
                         f->has_warranty && !f->warranty_null ? DB_INT(f->warranty_months) : DB_NULL, DB_INT(f->active),
                         DB_INT(f->has_sort ? f->sort_order : 0))) != 0) {
-        fail_write(c, db, f->code);
+        admin_fail_write(c, db, "code", "the project (or the defaults) already has a category with this code");
         return;
     }
     long long id = (long long)db_insert_id(db);
-    note = copy_note(copied);
-    after = category_json(db, id);
-    if (!after || (copied && !note) ||
-        audit_change(db, c->user.id, "repair_category.create", "repair_category", id, f->project_id, NULL, after,
-                     note) != 0 ||
-        db_commit(db) != 0)
-        goto DbError;
+    cJSON *note = copy_note(copied);
+    if (copied && !note) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return;
+    }
+    admin_finish(c, db, 201, "repair_category.create", "repair_category", id, f->project_id, NULL,
+                 admin_object_json(db, SQL_CATEGORY, id, NULL), note);
     cJSON_Delete(note);
-    call_ok(c, 201, after);
-    return;
-DbError:
-    cJSON_Delete(note);
-    cJSON_Delete(after);
-    call_fail_db(c);
 }
 
 /* Finds the row a PATCH of category :id (with ?project=) changes, inside the
@@ -316,30 +293,21 @@ static void update_category(gw_call_t *c, db_conn_t *db)
     int copied;
     if (target_or_fail(c, db, &id, &project, &copied) != 0)
         return;
-    cJSON *before = category_json(db, id), *after = NULL, *note = copy_note(copied);
+    cJSON *before = admin_object_json(db, SQL_CATEGORY, id, NULL), *note = copy_note(copied);
     if (!before || (copied && !note) ||
         db_exec(db, SQL_UPDATE,
                 DB_ARGS(DB_INT(f->has_name), DB_STR(f->name), DB_INT(f->has_minutes[0]), DB_INT(f->minutes[0] * 60),
                         DB_INT(f->has_minutes[1]), DB_INT(f->minutes[1] * 60), DB_INT(f->has_minutes[2]),
                         DB_INT(f->minutes[2] * 60), DB_INT(f->has_warranty),
                         f->warranty_null ? DB_NULL : DB_INT(f->warranty_months), DB_INT(f->has_active),
-                        DB_INT(f->active), DB_INT(f->has_sort), DB_INT(f->sort_order), DB_INT(id))) != 0 ||
-        !(after = category_json(db, id)))
-        goto DbError;
-    if (clocks_ordered_or_fail(c, db, id) != 0)
-        goto Exit;
-    if (audit_change(db, c->user.id, "repair_category.update", "repair_category", id, project, before, after, note) !=
-            0 ||
-        db_commit(db) != 0)
-        goto DbError;
-    call_ok(c, 200, after);
-    after = NULL;
-    goto Exit;
-DbError:
-    call_fail_db(c);
-Exit:
-    cJSON_Delete(before);
-    cJSON_Delete(after);
+                        DB_INT(f->active), DB_INT(f->has_sort), DB_INT(f->sort_order), DB_INT(id))) != 0) {
+        cJSON_Delete(before);
+        call_fail_db(c);
+    } else if (clocks_ordered_or_fail(c, db, id) != 0)
+        cJSON_Delete(before);
+    else
+        admin_finish(c, db, 200, "repair_category.update", "repair_category", id, project, before,
+                     admin_object_json(db, SQL_CATEGORY, id, NULL), note);
     cJSON_Delete(note);
 }
 

@@ -32,6 +32,18 @@ def callers(factory):
     return Callers(project, other, admin, sup, other_sup, agent, engineer, owner, admin_id, sup_id)
 
 
+def refused(api, k, requests):
+    """Each (method, path, body) is 401 without a login and 403 for the
+    project's agent, engineer and owner (the route is for supervisors and
+    admins)."""
+    for method, path, body in requests:
+        r = api.request(method, path, json=body)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHENTICATED", (method, path, r.text)
+        for token in (k.agent, k.engineer, k.owner):
+            r = api.request(method, path, json=body, token=token)
+            assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN", (method, path, r.text)
+
+
 def patch(api, path, **kw):
     return api.request("PATCH", path, **kw)
 

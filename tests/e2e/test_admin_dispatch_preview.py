@@ -75,6 +75,7 @@ def test_roles_and_bad_input(api, factory, db):
     ask(api, w, token=admin.token)
     params = {"unit": w.unit_a, "category": w.category}
     expect_error(api.get(PREVIEW, params=params), 401, "UNAUTHENTICATED")
+    # The project's own engineer and owner, and an agent.
     for token in (w.engineers[0].token, w.owner_a.token, k.agent):
         expect_error(api.get(PREVIEW, params=params, token=token), 403, "FORBIDDEN")
     expect_error(api.get(PREVIEW, params=params, token=k.supervisor), 404, "NOT_FOUND")
