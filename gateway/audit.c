@@ -46,3 +46,48 @@ Fail:
     cJSON_Delete(d);
     return NULL;
 }
+
+/* Adds to out a copy of each field of a whose value differs in b (absent
+ * from b counts as different). */
+static int add_changed(cJSON *out, const cJSON *a, const cJSON *b)
+{
+    for (const cJSON *f = a ? a->child : NULL; f; f = f->next) {
+        const cJSON *g = b ? cJSON_GetObjectItemCaseSensitive(b, f->string) : NULL;
+        if (b && g && cJSON_Compare(f, g, 1))
+            continue;
+        cJSON *copy = cJSON_Duplicate(f, 1);
+        if (!copy || !cJSON_AddItemToObject(out, f->string, copy)) {
+            cJSON_Delete(copy);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int audit_change(db_conn_t *db, long long actor_user_id, const char *action, const char *target_type,
+                 long long target_id, long long project_id, const cJSON *before, const cJSON *after, const cJSON *extra)
+{
+    int rc = -1;
+    cJSON *detail = cJSON_CreateObject();
+    cJSON *b = before ? cJSON_CreateObject() : cJSON_CreateNull();
+    cJSON *a = after ? cJSON_CreateObject() : cJSON_CreateNull();
+    if (!detail || !b || !a || !cJSON_AddItemToObject(detail, "before", b)) {
+        cJSON_Delete(b);
+        cJSON_Delete(a);
+        goto Exit;
+    }
+    if (!cJSON_AddItemToObject(detail, "after", a)) {
+        cJSON_Delete(a);
+        goto Exit;
+    }
+    if ((before && add_changed(b, before, after)) || (after && add_changed(a, after, before)))
+        goto Exit;
+    if (project_id > 0 && !cJSON_AddNumberToObject(detail, "project_id", (double)project_id))
+        goto Exit;
+    if (extra && add_changed(detail, extra, NULL))
+        goto Exit;
+    rc = audit_write(db, actor_user_id, project_id, action, target_type, target_id, detail);
+Exit:
+    cJSON_Delete(detail);
+    return rc;
+}

@@ -26,4 +26,17 @@ int audit_write(db_conn_t *db, long long actor_user_id, long long project_id, co
  * result; NULL when memory runs out. */
 cJSON *audit_diff(const cJSON *row, const cJSON *changes, int *changed);
 
+/* An edit's audit row: detail is {"before": {...}, "after": {...}} holding
+ * only the fields whose values differ between the two renderings of the
+ * object (db_row_json of the same SELECT before and after the change), plus
+ * "project_id" when project_id > 0 (so a project's changes can be found).
+ * before NULL: a creation (the whole object after, "before": null); after
+ * NULL: a deletion. Neither may hold a full phone or an openid. extra
+ * (may be NULL): more fields copied into detail (what else the change did).
+ * The caller keeps before, after and extra. 0, or -1 after a database error
+ * or when memory runs out. */
+int audit_change(db_conn_t *db, long long actor_user_id, const char *action, const char *target_type,
+                 long long target_id, long long project_id, const cJSON *before, const cJSON *after,
+                 const cJSON *extra);
+
 #endif

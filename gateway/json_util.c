@@ -242,6 +242,52 @@ int json_bool_or_fail(struct gw_call *c, const cJSON *obj, const char *field, in
     return 0;
 }
 
+int json_trimmed_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int required, size_t min, size_t max,
+                         char *out, size_t outsz, int *present)
+{
+    const cJSON *v = field_of(obj, field);
+    *present = 0;
+    if (outsz)
+        *out = '\0';
+    if (!v || cJSON_IsNull(v)) {
+        if (!required)
+            return 0;
+        call_fail(c, ERR_MISSING_FIELD, field, "%s is required", field);
+        return -1;
+    }
+    if (!cJSON_IsString(v)) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s must be a string", field);
+        return -1;
+    }
+    const char *s = v->valuestring;
+    size_t n, len = strlen(s);
+    while ((n = space_at(s)) > 0)
+        s += n, len -= n;
+    for (int trimmed = 1; trimmed && len;) {
+        trimmed = 0;
+        if (len >= 3 && space_at(s + len - 3) == 3)
+            len -= 3, trimmed = 1;
+        else if (space_at(s + len - 1) == 1)
+            len -= 1, trimmed = 1;
+    }
+    long chars = utf8_length(s, len);
+    if (chars < 0) {
+        call_fail(c, ERR_INVALID_FIELD, field, "%s is not valid UTF-8", field);
+        return -1;
+    }
+    if ((size_t)chars < min || (size_t)chars > max || len >= outsz) {
+        if (chars == 0)
+            call_fail(c, ERR_INVALID_FIELD, field, "%s must not be empty", field);
+        else
+            call_fail(c, ERR_INVALID_FIELD, field, "%s must be %zu to %zu characters", field, min, max);
+        return -1;
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+    *present = 1;
+    return 0;
+}
+
 void json_add_string_or_null(cJSON *obj, const char *name, const char *value)
 {
     if (value)

@@ -47,6 +47,14 @@ int json_date_valid(const char *s);
 /* An optional date YYYY-MM-DD; JSON null is present with *out = NULL (a
  * date cleared). 0 or -1 (400 INVALID_FIELD naming the field). */
 int json_opt_date_or_fail(struct gw_call *c, const cJSON *obj, const char *field, const char **out, int *present);
+/* A string trimmed of leading and trailing whitespace (ASCII and U+3000)
+ * into out (outsz >= 4 * max + 1 bytes holds any max characters), then
+ * bounded to min..max UTF-8 characters. required: absent or null is 400
+ * MISSING_FIELD; otherwise absent leaves *present 0 and out "". 0, or -1
+ * with the call failed. */
+int json_trimmed_or_fail(struct gw_call *c, const cJSON *obj, const char *field, int required, size_t min, size_t max,
+                         char *out, size_t outsz, int *present);
+
 /* Adds helpers: string or JSON null. */
 void json_add_string_or_null(cJSON *obj, const char *name, const char *value);
 

@@ -38,4 +38,9 @@ void handlers_register_all(void)
     units_admin_register();
     audit_admin_register();
     console_register();
+    lead_channel_rules_admin_register();
+    repair_categories_admin_register();
+    dispatch_groups_admin_register();
+    dispatch_rules_admin_register();
+    dispatch_preview_admin_register();
 }

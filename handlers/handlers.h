@@ -39,6 +39,11 @@ void units_admin_register(void);
 void audit_admin_register(void);
 void outbox_age_register(void);
 void console_register(void);
+void lead_channel_rules_admin_register(void);
+void repair_categories_admin_register(void);
+void dispatch_groups_admin_register(void);
+void dispatch_rules_admin_register(void);
+void dispatch_preview_admin_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

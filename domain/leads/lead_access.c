@@ -41,6 +41,26 @@ int lead_access_or_fail(gw_call_t *c, db_conn_t *db, int found, long long projec
     return 0;
 }
 
+int lead_manages_project_or_fail(gw_call_t *c, db_conn_t *db, long long project_id, const char *field)
+{
+    long long one;
+    unsigned roles;
+    int found = db_query_int(db, &one, "SELECT 1 FROM projects WHERE id = ?", DB_ARGS(DB_INT(project_id)));
+    if (found < 0 || (found && lead_project_roles(db, c->user.id, project_id, &roles) != 0)) {
+        call_fail_db(c);
+        return -1;
+    }
+    if (!found) {
+        call_fail(c, ERR_NOT_FOUND, field, "project %lld not found", project_id);
+        return -1;
+    }
+    if (!(roles & (ROLE_SUPERVISOR | ROLE_ADMIN))) {
+        call_fail(c, ERR_FORBIDDEN, field, "you do not supervise project %lld", project_id);
+        return -1;
+    }
+    return 0;
+}
+
 int lead_access(gw_call_t *c, db_conn_t *db, long long project_id, long long agent, lead_access_t *out)
 {
     unsigned roles;

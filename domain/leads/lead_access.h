@@ -29,6 +29,12 @@ int lead_project_roles(db_conn_t *db, long long user_id, long long project_id, u
 int lead_access_or_fail(gw_call_t *c, db_conn_t *db, int found, long long project_id, unsigned need, const char *what,
                         long long id, unsigned *roles);
 
+/* 0 when project_id exists and the caller manages it now (its supervisor,
+ * or an admin); -1 answered otherwise: 404 when there is no such project,
+ * 403 when the caller does not manage it (both naming field), or the db
+ * error. */
+int lead_manages_project_or_fail(gw_call_t *c, db_conn_t *db, long long project_id, const char *field);
+
 /* For a query over rows with a project column: true when user ? manages that
  * project now (its supervisor, or an admin). Two parameters, both the user
  * id. Example: "... WHERE " LEAD_MANAGES("w.project_id") " AND ...". */

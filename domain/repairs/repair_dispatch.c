@@ -12,7 +12,7 @@ static const char *SQL_TICKET =
 
 /* The most specific rule: building and category beat building alone, which
  * beats category alone, which beats the project-wide rule (0 = any). */
-static const char *SQL_RULE = "SELECT group_id FROM repair_dispatch_rules"
+static const char *SQL_RULE = "SELECT id, group_id FROM repair_dispatch_rules"
                               " WHERE project_id = ? AND building_id IN (0, ?) AND category_id IN (0, ?)"
                               " ORDER BY (building_id <> 0) DESC, (category_id <> 0) DESC LIMIT 1";
 
@@ -28,6 +28,47 @@ static const char *SQL_RULE = "SELECT group_id FROM repair_dispatch_rules"
 static const char *SQL_PICK_IN_GROUP =
     ELIGIBLE_ENGINEERS(" JOIN repair_engineer_group_members m ON m.user_id = r.user_id AND m.group_id = ?");
 static const char *SQL_PICK_ANY = ELIGIBLE_ENGINEERS("");
+
+/* Runs one of the picks: 1 found (engineer and load in out), 0 nobody, -1 db error. */
+static int pick(db_conn_t *db, const char *sql, const db_param_t *args, int nargs, repair_pick_t *out)
+{
+    db_rows_t *r = db_query(db, sql, args, nargs);
+    if (!r)
+        return -1;
+    int found = r->nrows == 1;
+    if (found) {
+        out->engineer_id = db_get_int(r, 0, "user_id");
+        out->open_load = db_get_int(r, 0, "open_load");
+    }
+    db_rows_free(r);
+    return found;
+}
+
+int repair_pick_for(db_conn_t *db, long long project, long long building, long long category, long long ticket_id,
+                    repair_pick_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    db_rows_t *rule = db_query(db, SQL_RULE, DB_ARGS(DB_INT(project), DB_INT(building), DB_INT(category)));
+    if (!rule)
+        return -1;
+    if (rule->nrows == 1) {
+        out->rule_id = db_get_int(rule, 0, "id");
+        out->group_id = db_get_int(rule, 0, "group_id");
+    }
+    db_rows_free(rule);
+    int found = 0;
+    if (out->group_id) {
+        found = pick(db, SQL_PICK_IN_GROUP, DB_ARGS(DB_INT(out->group_id), DB_INT(project), DB_INT(ticket_id)), out);
+        if (found != 0) {
+            out->via = found > 0 ? "group" : NULL;
+            return found;
+        }
+    }
+    found = pick(db, SQL_PICK_ANY, DB_ARGS(DB_INT(project), DB_INT(ticket_id)), out);
+    out->via = found > 0 ? "project" : NULL;
+    return found;
+}
+
 int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer_id)
 {
     db_rows_t *t = db_query(db, SQL_TICKET, DB_ARGS(DB_INT(ticket_id)));
@@ -40,17 +81,11 @@ int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer
     long long project = db_get_int(t, 0, "project_id"), building = db_get_int(t, 0, "building_id"),
               category = db_get_int(t, 0, "category_id");
     db_rows_free(t);
-    long long group;
-    int found = db_query_int(db, &group, SQL_RULE, DB_ARGS(DB_INT(project), DB_INT(building), DB_INT(category)));
-    if (found < 0)
-        return -1;
-    if (found) {
-        found = db_query_int(db, engineer_id, SQL_PICK_IN_GROUP,
-                             DB_ARGS(DB_INT(group), DB_INT(project), DB_INT(ticket_id)));
-        if (found != 0)
-            return found;
-    }
-    return db_query_int(db, engineer_id, SQL_PICK_ANY, DB_ARGS(DB_INT(project), DB_INT(ticket_id)));
+    repair_pick_t p;
+    int found = repair_pick_for(db, project, building, category, ticket_id, &p);
+    if (found > 0)
+        *engineer_id = p.engineer_id;
+    return found;
 }
 
 int repair_dispatch(db_conn_t *db, long long ticket_id, int tell_supervisors)

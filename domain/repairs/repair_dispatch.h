@@ -12,6 +12,24 @@
 #define GW_REPAIR_DISPATCH_H
 #include "gateway/db.h"
 
+/* Why an engineer would be picked. */
+typedef struct {
+    long long rule_id, group_id; /* the matching rule and its group; 0 when no rule matches */
+    long long engineer_id;       /* 0: nobody */
+    long long open_load;         /* the engineer's open tickets, the measure of the choice */
+    /* "group": a member of the rule's group; "project": any engineer of the
+     * project (no rule matched, or nobody in the group was eligible); NULL:
+     * nobody (the ticket waits for a supervisor). Static. */
+    const char *via;
+} repair_pick_t;
+
+/* The choice itself, for a ticket of (project, building, category): the one
+ * code path of dispatch, also run by the dispatch preview with ticket_id 0
+ * (no ticket yet, so nobody has declined it). Reads only. 1 found, 0 nobody,
+ * -1 db error; *out says why either way. */
+int repair_pick_for(db_conn_t *db, long long project, long long building, long long category, long long ticket_id,
+                    repair_pick_t *out);
+
 /* The engineer to give the ticket to: 1 with *engineer_id, 0 nobody, -1 db error. */
 int repair_pick_engineer(db_conn_t *db, long long ticket_id, long long *engineer_id);
 

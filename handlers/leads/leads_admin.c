@@ -96,35 +96,13 @@ static const char *SQL_ADMIN_LEADS =
     " AND (? < 0 OR COALESCE(l.agent_user_id, 0) = ?) AND (? IS NULL OR l.name LIKE ? OR l.phone LIKE ?)"
     " ORDER BY l.id DESC LIMIT ?";
 
-/* 0 the project exists and the caller manages it, -1 answered (404, 403 or
- * a db error). */
-static int managed_project_or_fail(gw_call_t *c, db_conn_t *db, long long project_id, const char *field)
-{
-    long long one;
-    unsigned roles;
-    int found = db_query_int(db, &one, "SELECT 1 FROM projects WHERE id = ?", DB_ARGS(DB_INT(project_id)));
-    if (found < 0 || (found && lead_project_roles(db, c->user.id, project_id, &roles) != 0)) {
-        call_fail_db(c);
-        return -1;
-    }
-    if (!found) {
-        call_fail(c, ERR_NOT_FOUND, field, "project %lld not found", project_id);
-        return -1;
-    }
-    if (!(roles & (ROLE_SUPERVISOR | ROLE_ADMIN))) {
-        call_fail(c, ERR_FORBIDDEN, field, "you do not supervise project %lld", project_id);
-        return -1;
-    }
-    return 0;
-}
-
 static void list_project_leads(gw_call_t *c, db_conn_t *db)
 {
     static const char *const keys[] = {"id"};
     admin_query_t q;
     page_t page;
     if (page_or_fail(c, 1, &page) != 0 || admin_query_or_fail(c, &q) != 0 ||
-        managed_project_or_fail(c, db, q.project_id, "project_id") != 0)
+        lead_manages_project_or_fail(c, db, q.project_id, "project_id") != 0)
         return;
     const char *like = *q.like ? q.like : NULL;
     db_rows_t *r = db_query(db, SQL_ADMIN_LEADS,

@@ -50,6 +50,7 @@
 #include "handlers/handlers.h"
 #include "domain/repairs/repair_actions.h"
 #include "domain/repairs/repair_cache.h"
+#include "domain/repairs/repair_catalog.h"
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_view.h"
@@ -162,16 +163,28 @@ static const char *SQL_TICKET_NO =
     "UPDATE repair_tickets SET ticket_no = CONCAT('BX', DATE_FORMAT(created_at, '%Y%m%d'),"
     " LPAD(id, GREATEST(6, LENGTH(id)), '0')) WHERE id = ?";
 
-/* The unit must be one of the caller's and the category active: 0, or -1
- * with the call failed. */
+/* The unit's project, its row share-locked until the commit: the first
+ * change of the project's categories (repair_catalog_own, which locks the
+ * row for update) then cannot move the project's tickets to its own
+ * categories between this check and the insert. */
+static const char *SQL_LOCK_UNIT_PROJECT = "SELECT p.id FROM units u JOIN buildings b ON b.id = u.building_id"
+                                           " JOIN projects p ON p.id = b.project_id WHERE u.id = ? LOCK IN SHARE MODE";
+
+/* An active category of the project's set (its own, or the defaults). */
+static const char *SQL_CATEGORY_OF_PROJECT = "SELECT c.id FROM repair_categories c WHERE c.code = ? AND c.active = 1"
+                                             " AND c.project_id = " REPAIR_CATEGORY_SET("?");
+
+/* The unit must be one of the caller's and the category an active one of
+ * the unit's project: 0, or -1 with the call failed. */
 static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const create_req_t *q, long long *category_id)
 {
-    long long found;
+    long long found, project = 0;
     int rc = db_query_int(db, &found, "SELECT o.unit_id FROM owners o WHERE o.unit_id = ? AND o.user_id = ? LIMIT 1",
                           DB_ARGS(DB_INT(q->unit_id), DB_INT(c->user.id)));
     if (rc > 0)
-        rc = db_query_int(db, category_id, "SELECT id FROM repair_categories WHERE code = ? AND active = 1",
-                          DB_ARGS(DB_STR(q->category)));
+        rc = db_query_int(db, &project, SQL_LOCK_UNIT_PROJECT, DB_ARGS(DB_INT(q->unit_id)));
+    if (rc > 0)
+        rc = db_query_int(db, category_id, SQL_CATEGORY_OF_PROJECT, DB_ARGS(DB_STR(q->category), DB_INT(project)));
     else if (rc == 0) {
         call_fail(c, ERR_NOT_FOUND, "unit_id", "no such unit among yours");
         return -1;
@@ -181,8 +194,8 @@ static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const cr
         return -1;
     }
     if (rc == 0) {
-        call_fail(c, ERR_INVALID_FIELD, "category", "unknown category \"%s\"; see GET /api/v1/repair-categories",
-                  q->category);
+        call_fail(c, ERR_INVALID_FIELD, "category",
+                  "unknown or inactive category \"%s\"; see GET /api/v1/repair-categories?unit=", q->category);
         return -1;
     }
     return 0;

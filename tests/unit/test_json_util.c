@@ -273,6 +273,57 @@ static void test_bool_getter(void)
     call_free(c);
 }
 
+static void test_trimmed(void)
+{
+    /* ASCII spaces, a tab and the ideographic space U+3000 around 空调. */
+    gw_call_t *c = call_with("{\"s\":\" \\t\xe3\x80\x80\xe7\xa9\xba\xe8\xb0\x83 \xe3\x80\x80\","
+                             "\"blank\":\" \xe3\x80\x80 \",\"n\":null,\"i\":1}");
+    char out[16];
+    int present = -1;
+    CHECK_INT(json_trimmed_or_fail(c, c->body, "s", 1, 1, 2, out, sizeof(out), &present), 0);
+    CHECK_STR(out, "\xe7\xa9\xba\xe8\xb0\x83");
+    CHECK_INT(present, 1);
+    CHECK_INT(json_trimmed_or_fail(c, c->body, "missing", 0, 1, 2, out, sizeof(out), &present), 0);
+    CHECK_INT(present, 0);
+    CHECK_STR(out, "");
+    CHECK_INT(json_trimmed_or_fail(c, c->body, "n", 0, 1, 2, out, sizeof(out), &present), 0);
+    CHECK_INT(present, 0);
+    CHECK_INT(c->err, ERR_NONE);
+    struct {
+        const char *field;
+        int required;
+        size_t max, outsz;
+        err_code_t err;
+    } fails[] = {
+        {"missing", 1, 2, 16, ERR_MISSING_FIELD}, {"n", 1, 2, 16, ERR_MISSING_FIELD},
+        {"blank", 0, 2, 16, ERR_INVALID_FIELD},   {"i", 0, 2, 16, ERR_INVALID_FIELD},
+        {"s", 1, 1, 16, ERR_INVALID_FIELD},       {"s", 1, 2, 6, ERR_INVALID_FIELD}, /* no room: refused, never cut */
+    };
+    for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+        gw_call_t *f = call_new();
+        f->body = cJSON_Duplicate(c->body, 1);
+        CHECK_INT(json_trimmed_or_fail(f, f->body, fails[i].field, fails[i].required, 1, fails[i].max, out,
+                                       fails[i].outsz, &present),
+                  -1);
+        CHECK_FAILED(f, fails[i].err, fails[i].field);
+        call_free(f);
+    }
+    call_free(c);
+}
+
+static void test_known_fields(void)
+{
+    static const char *const known[] = {"name", "code", NULL};
+    gw_call_t *c = call_with("{\"name\":\"a\",\"code\":\"b\"}");
+    CHECK_INT(json_known_fields_or_fail(c, c->body, known), 0);
+    CHECK_INT(c->err, ERR_NONE);
+    call_free(c);
+    c = call_with("{\"name\":\"a\",\"colour\":\"red\"}");
+    CHECK_INT(json_known_fields_or_fail(c, c->body, known), -1);
+    CHECK_FAILED(c, ERR_INVALID_FIELD, "colour");
+    call_free(c);
+}
+
 static void test_string_or_null(void)
 {
     cJSON *o = cJSON_CreateObject();
@@ -294,6 +345,8 @@ int main(void)
     RUN(test_int_getters);
     RUN(test_bool_getter);
     RUN(test_string_or_null);
+    RUN(test_trimmed);
+    RUN(test_known_fields);
     RUN(test_utf8_copy);
     return TEST_REPORT();
 }
