@@ -327,3 +327,17 @@ void page_respond(gw_call_t *c, const page_t *p, const db_rows_t *r, page_render
     }
     page_respond_items(c, p, items, r, key_cols);
 }
+
+cJSON *rows_json_or_fail(gw_call_t *c, db_conn_t *db, const char *sql, const db_param_t *params, int nparams)
+{
+    db_rows_t *r = db_query(db, sql, params, nparams);
+    if (!r) {
+        call_fail_db(c);
+        return NULL;
+    }
+    cJSON *items = db_rows_json(r, 0, r->nrows);
+    db_rows_free(r);
+    if (!items)
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+    return items;
+}

@@ -110,6 +110,12 @@ void page_respond(gw_call_t *c, const page_t *p, const db_rows_t *r, page_render
 /* The same for items the caller built from r's first rows (taken). */
 void page_respond_items(gw_call_t *c, const page_t *p, cJSON *items, const db_rows_t *r, const char *const key_cols[]);
 
+/* The few lists that are not paged (a household's units, the open
+ * projects, a project's categories): every row of sql as db_row_json names
+ * it, as a new array the caller answers with (call_ok_list) or frees. NULL
+ * when the call has failed (database error, or memory: 503). */
+cJSON *rows_json_or_fail(gw_call_t *c, db_conn_t *db, const char *sql, const db_param_t *params, int nparams);
+
 /* The cursor codec (exposed for tests). encode: 0, or -1 when out is too
  * small (PAGE_CURSOR_MAX + 1 always fits) or nkeys out of range. decode: 0,
  * or -1 when text is not a version-1 cursor of exactly nkeys keys. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "gateway/call.h"
+#include "gateway/query.h"
 #include "gateway/config.h"
 #include "gateway/db_json.h"
 #include "handlers/handlers.h"
@@ -17,17 +18,9 @@ static const char *SQL_PROJECTS =
 /* A handful of projects: the list is not paged (miniprogram-api.md). */
 static void list_projects(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r = db_query(db, SQL_PROJECTS, DB_NOARGS);
-    if (!r) {
-        call_fail_db(c);
+    cJSON *items = rows_json_or_fail(c, db, SQL_PROJECTS, DB_NOARGS);
+    if (!items)
         return;
-    }
-    cJSON *items = db_rows_json(r, 0, r->nrows);
-    db_rows_free(r);
-    if (!items) {
-        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
-        return;
-    }
     cJSON *item;
     cJSON_ArrayForEach(item, items)
         cJSON_AddStringToObject(item, "privacy_notice_version", gw_cfg->privacy_notice_version);

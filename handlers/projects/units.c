@@ -6,6 +6,7 @@
  * id (set when the user binds the roster's phone, or by the roster import
  * when the phone was already bound). */
 #include "gateway/call.h"
+#include "gateway/query.h"
 #include "gateway/db_json.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
@@ -20,18 +21,9 @@ static const char *SQL_UNITS =
 /* A household's few units: the list is not paged (miniprogram-api.md). */
 static void list_units(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r = db_query(db, SQL_UNITS, DB_ARGS(DB_INT(c->user.id)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = db_rows_json(r, 0, r->nrows);
-    db_rows_free(r);
-    if (!items) {
-        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
-        return;
-    }
-    call_ok_list(c, items, NULL);
+    cJSON *items = rows_json_or_fail(c, db, SQL_UNITS, DB_ARGS(DB_INT(c->user.id)));
+    if (items)
+        call_ok_list(c, items, NULL);
 }
 
 static const route_t routes[] = {

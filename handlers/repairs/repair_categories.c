@@ -42,18 +42,9 @@ static void list_categories(gw_call_t *c, db_conn_t *db)
     if (query_id_or_fail(c, "unit", &unit) != 0 || query_id_or_fail(c, "project", &project) != 0 ||
         (unit && project_of_unit_or_fail(c, db, unit, &project) != 0))
         return;
-    db_rows_t *r = db_query(db, SQL_CATEGORIES, DB_ARGS(DB_INT(project)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    cJSON *items = db_rows_json(r, 0, r->nrows);
-    db_rows_free(r);
-    if (!items) {
-        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
-        return;
-    }
-    call_ok_list(c, items, NULL);
+    cJSON *items = rows_json_or_fail(c, db, SQL_CATEGORIES, DB_ARGS(DB_INT(project)));
+    if (items)
+        call_ok_list(c, items, NULL);
 }
 
 static const route_t routes[] = {
