@@ -7,7 +7,7 @@ import os
 import time
 
 import session_token
-from conftest import expect_error, expect_ok, unique
+from conftest import expect_error, expect_ok, unique, wait_for
 
 LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/me"
@@ -15,13 +15,14 @@ ME = "/api/v1/me"
 
 def poll_status(api, token, base, status, timeout=20.0):
     """GET /me on base until it answers `status`; returns the response."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = api.get(ME, token=token, base=base)
-        if r.status_code == status:
-            return r
-        assert time.monotonic() < deadline, f"{base} still answers {r.status_code} {r.text}"
-        time.sleep(0.05)
+    last = {}
+
+    def answered():
+        last["r"] = api.get(ME, token=token, base=base)
+        return last["r"].status_code == status
+
+    wait_for(answered, timeout, f"{base} to answer {status}")
+    return last["r"]
 
 
 def parts(token):

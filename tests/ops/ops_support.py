@@ -3,19 +3,15 @@ test's own (its own folder and port, on the session's database)."""
 import os
 import subprocess
 import tempfile
-import time
 
 import devstack
 
 
 def wait_until(predicate, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    """The e2e suite's one polling helper (conftest.wait_for), with the
+    operations tests' shorter default."""
+    import conftest
+    return conftest.wait_for(predicate, timeout, what)
 
 
 def read_log(path):
