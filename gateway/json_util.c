@@ -134,6 +134,26 @@ static size_t space_at(const char *s)
     return (unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80 ? 3 : 0;
 }
 
+/* s without leading and trailing white space: *start, and the length. */
+static size_t trimmed(const char *s, const char **start)
+{
+    size_t n, end = 0, i = 0;
+    while ((n = space_at(s)) > 0)
+        s += n;
+    size_t len = strlen(s);
+    while (i < len) { /* end: just after the last byte that is not white space */
+        n = space_at(s + i);
+        if (n) {
+            i += n;
+        } else {
+            i++;
+            end = i;
+        }
+    }
+    *start = s;
+    return end;
+}
+
 int json_text_or_fail(struct gw_call *c, cJSON *obj, const char *field, int required, size_t min, size_t max,
                       const char **out, int *present)
 {
@@ -147,22 +167,10 @@ int json_text_or_fail(struct gw_call *c, cJSON *obj, const char *field, int requ
         return -1;
     }
     if (cJSON_IsString(v) && v->valuestring) {
-        char *s = v->valuestring, *start = s;
-        size_t n;
-        while ((n = space_at(start)) > 0)
-            start += n;
-        size_t len = strlen(start), end = 0, i = 0;
-        while (i < len) { /* end: just after the last byte that is not white space */
-            n = space_at(start + i);
-            if (n) {
-                i += n;
-            } else {
-                i++;
-                end = i;
-            }
-        }
-        memmove(s, start, end);
-        s[end] = 0;
+        const char *start;
+        size_t end = trimmed(v->valuestring, &start);
+        memmove(v->valuestring, start, end);
+        v->valuestring[end] = 0;
     }
     if (check_string(c, v, field, min, max) != 0)
         return -1;
@@ -259,17 +267,8 @@ int json_trimmed_or_fail(struct gw_call *c, const cJSON *obj, const char *field,
         call_fail(c, ERR_INVALID_FIELD, field, "%s must be a string", field);
         return -1;
     }
-    const char *s = v->valuestring;
-    size_t n, len = strlen(s);
-    while ((n = space_at(s)) > 0)
-        s += n, len -= n;
-    for (int trimmed = 1; trimmed && len;) {
-        trimmed = 0;
-        if (len >= 3 && space_at(s + len - 3) == 3)
-            len -= 3, trimmed = 1;
-        else if (space_at(s + len - 1) == 1)
-            len -= 1, trimmed = 1;
-    }
+    const char *s;
+    size_t len = trimmed(v->valuestring, &s);
     long chars = utf8_length(s, len);
     if (chars < 0) {
         call_fail(c, ERR_INVALID_FIELD, field, "%s is not valid UTF-8", field);
