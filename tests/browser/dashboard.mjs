@@ -84,7 +84,10 @@ try {
     const v = await drawn(page)
     v.path = path
     v.url = await page.evaluate(() => location.pathname + location.search)
-    await page.screenshot({ path: join(out, `dashboard-${i}.png`), fullPage: true })
+    await page.screenshot({ path: join(out, `dashboard-${i}.png`) })
+    // The lower charts: the layout's main area scrolls.
+    await page.evaluate(() => { const m = document.querySelector('.el-main'); m.scrollTop = m.scrollHeight })
+    await page.screenshot({ path: join(out, `dashboard-${i}-lower.png`) })
     views.push(v)
   }
   // The period picker: 近 7 天 puts its period in the URL and loads it.
@@ -101,7 +104,9 @@ try {
   await page.goto(base + urls[0], { waitUntil: 'networkidle0', timeout: TIMEOUT })
   const tablet = await drawn(page)
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth)
-  await page.screenshot({ path: join(out, 'dashboard-tablet-820.png'), fullPage: true })
+  await page.screenshot({ path: join(out, 'dashboard-tablet-820.png') })
+  await page.evaluate(() => { const m = document.querySelector('.el-main'); m.scrollTop = m.scrollHeight })
+  await page.screenshot({ path: join(out, 'dashboard-tablet-820-lower.png') })
   const csp = await page.evaluate(() => window.__csp)
   if (errors.length || csp.length) exitCode = 1
   console.log(JSON.stringify({ views, week, tablet, tablet_overflow: overflow, errors, csp_violations: csp }))
