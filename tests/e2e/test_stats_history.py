@@ -254,3 +254,27 @@ def test_default_period_is_the_30_days_before_now(api, factory):
     d = expect_ok(api.get("/api/v1/admin/stats", token=token))
     assert d["to"] - d["from"] == 30 * D and d["to"] > before
     assert [r["status"] for r in d["rewards_waiting"]] == ["pending", "approved"]
+
+
+@pytest.mark.parametrize("seconds, avg, p90", [
+    ([10 * i for i in range(1, 11)], 55, 90),  # rank ceil(0.9 * 10) = 9
+    ([1, 2], 2, 2),  # 1.5 rounds up; rank ceil(1.8) = 2
+    ([300], 300, 300),
+    ([5, 1, 4, 2, 3, 9, 8, 7, 6, 10, 11], 6, 10),  # rank ceil(9.9) = 10 of 11, whatever the order of filing
+])
+def test_average_and_p90_are_exact(api, db, factory, seconds, avg, p90):
+    w = world(factory, db)
+    for i, s in enumerate(seconds):
+        tid = new_ticket(api, w)["id"]
+        filed = B + i * H
+        db.exec("UPDATE repair_tickets SET created_at = FROM_UNIXTIME(%s) WHERE id = %s", (filed, tid))
+        # The rows the engineer's accept and resolve write, dated.
+        for action, at in (("accept", filed + s), ("resolve", filed + 2 * s)):
+            db.exec("INSERT INTO repair_timeline (ticket_id, action, from_state, to_state, actor_user_id, actor_role,"
+                    " created_at) VALUES (%s, %s, 'x', 'y', %s, 'engineer', FROM_UNIXTIME(%s))",
+                    (tid, action, w.engineers[0].id, at))
+    d = stats(api, w.supervisor.token, FULL, w.project_id)
+    assert d["repair_handling_times"] == [
+        {"measure": "accept", "label": "响应", "tickets": len(seconds), "avg_s": avg, "p90_s": p90},
+        {"measure": "resolve", "label": "完成", "tickets": len(seconds),
+         "avg_s": (2 * sum(seconds) * 2 + len(seconds)) // (2 * len(seconds)), "p90_s": 2 * p90}]
