@@ -126,6 +126,15 @@ def test_every_figure_of_the_whole_history(api, db, history):
     h, w = history, history["w"]
     d = stats(api, w.supervisor.token, FULL, w.project_id)
     assert (d["project_id"], d["from"], d["to"]) == (w.project_id, *FULL)
+    # The definitions (an export's header line) name exactly the rows' columns, in order.
+    defs = {x["name"]: x for x in d["definitions"]}
+    assert list(defs) == ["repairs_volume", "repair_handling_times", "repair_sla", "engineer_satisfaction",
+                          "lead_funnel", "referral_signings", "rewards_waiting"]
+    for name, x in defs.items():
+        assert d[name], name
+        assert all(list(row) == [c["name"] for c in x["columns"]] for row in d[name]), name
+        assert all(c["header"] and not c["header"].isascii() for c in x["columns"]), name
+    assert defs["repairs_volume"]["title"] == "报修量（类别 × 期末状态）"
     assert volume(d) == {(h["code"], "closed"): 2, (h["code"], "dispatched"): 1, (h["other"], "cancelled"): 1}
     assert {r["state"]: r["state_label"] for r in d["repairs_volume"]}["closed"] == "已完成"
     # Resolved in the period: t1 (accepted after 60 s, resolved after 1 h) and
