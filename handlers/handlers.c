@@ -43,4 +43,5 @@ void handlers_register_all(void)
     dispatch_groups_admin_register();
     dispatch_rules_admin_register();
     dispatch_preview_admin_register();
+    stats_admin_register();
 }

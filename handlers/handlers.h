@@ -44,6 +44,7 @@ void repair_categories_admin_register(void);
 void dispatch_groups_admin_register(void);
 void dispatch_rules_admin_register(void);
 void dispatch_preview_admin_register(void);
+void stats_admin_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

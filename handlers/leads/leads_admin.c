@@ -11,21 +11,22 @@
  * (lead.reassign) and as a lead.assigned event for the new agent, in one
  * transaction.
  *
- * The numbers are over the leads created in [from, to) (Unix seconds;
- * default the last 30 days): leads by channel, the funnel (leads that
- * reached each stage, with conversion rates), the share of signed deals that
- * came from referrals, the median time to first contact and per-agent
- * conversion. "Reached" uses leads.furthest_stage, so a lead lost after a
- * visit still counts as visited; "signed" deals are leads whose stage is
- * signed now (a cancelled deal no longer counts). */
+ * The numbers are for the period [from, to) (Unix seconds; default the
+ * last 30 days). The funnel, by channel, is that of domain/stats/stats.h:
+ * the leads created in the period and the furthest stage each reached by the
+ * period's end, from the stage history (a lead lost after a visit still
+ * counts as visited); the referral share is of the signings made in the
+ * period. The median time to first contact and the per-agent conversion
+ * are over the leads created in the period. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "domain/leads/lead_access.h"
 #include "domain/leads/lead_assign.h"
 #include "domain/leads/lead_json.h"
 #include "domain/leads/lead_rules.h"
+#include "domain/stats/stats.h"
+#include "domain/stats/stats_request.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
@@ -241,13 +242,11 @@ static int stats_query_or_fail(gw_call_t *c, stats_query_t *q)
         call_fail(c, ERR_MISSING_FIELD, "project", "project is required");
         return -1;
     }
-    if (query_time_or_fail(c, "to", (long long)time(NULL) + 1, &q->to) != 0 ||
-        query_time_or_fail(c, "from", q->to - 30LL * 86400, &q->from) != 0)
+    stats_scope_t s;
+    if (stats_period_or_fail(c, &s) != 0)
         return -1;
-    if (q->from >= q->to) {
-        call_fail(c, ERR_INVALID_FIELD, "from", "from must be before to");
-        return -1;
-    }
+    q->from = s.from;
+    q->to = s.to;
     return 0;
 }
 
@@ -259,65 +258,67 @@ static void add_rate(cJSON *o, const char *name, long long part, long long whole
         cJSON_AddNullToObject(o, name);
 }
 
-static int add_channels(db_conn_t *db, const stats_query_t *q, cJSON *d)
+/* by_channel, the funnel, lost and cancelled: from the lead_funnel rows
+ * (stats.h: the stage each lead reached by the period's end, from the stage
+ * history), summed over the channels. */
+static int add_funnel(db_conn_t *db, const stats_scope_t *s, cJSON *d)
 {
-    db_rows_t *r = db_query(db,
-                            "SELECT l.channel, COUNT(*) AS leads, SUM(l.stage = 'signed') AS `signed` FROM leads l"
-                            " WHERE" RANGE " GROUP BY l.channel ORDER BY COUNT(*) DESC, l.channel",
-                            DB_ARGS(RANGE_ARGS(q)));
-    cJSON *list = r ? db_rows_json(r, 0, r->nrows) : NULL;
-    db_rows_free(r);
-    if (!list)
-        return -1;
-    cJSON_AddItemToObject(d, "by_channel", list);
-    return 0;
-}
-
-static int add_funnel(db_conn_t *db, const stats_query_t *q, cJSON *d)
-{
-    db_rows_t *r = db_query(db,
-                            "SELECT COUNT(*) AS reached0, SUM(l.furthest_stage >= 1) AS reached1,"
-                            " SUM(l.furthest_stage >= 2) AS reached2, SUM(l.furthest_stage >= 3) AS reached3,"
-                            " SUM(l.furthest_stage >= 4) AS reached4, SUM(l.stage = 'lost') AS lost,"
-                            " SUM(l.stage = 'cancelled') AS cancelled FROM leads l WHERE" RANGE,
-                            DB_ARGS(RANGE_ARGS(q)));
+    static const char *const reached_col[5] = {"leads", "contacted", "visited", "subscribed", "signed"};
+    db_rows_t *r = stats_lead_funnel(db, s);
     if (!r)
         return -1;
-    static const char *const reached_col[5] = {"reached0", "reached1", "reached2", "reached3", "reached4"};
-    long long reached[5];
-    for (int s = 0; s < 5; s++)
-        reached[s] = db_get_int(r, 0, reached_col[s]);
-    cJSON_AddNumberToObject(d, "total", (double)reached[0]);
-    cJSON *list = cJSON_AddArrayToObject(d, "funnel");
-    for (int s = 0; s < 5; s++) {
+    long long reached[5] = {0}, lost = 0, cancelled = 0;
+    cJSON *channels = cJSON_AddArrayToObject(d, "by_channel");
+    int rc = channels ? 0 : -1;
+    for (int i = 0; i < r->nrows && rc == 0; i++) {
+        for (int k = 0; k < 5; k++)
+            reached[k] += db_get_int(r, i, reached_col[k]);
+        lost += db_get_int(r, i, "lost");
+        cancelled += db_get_int(r, i, "cancelled");
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "stage", lead_stage_name((lead_stage_t)s));
-        cJSON_AddNumberToObject(o, "count", (double)reached[s]);
-        if (s == 0)
+        if (!o) {
+            rc = -1;
+            break;
+        }
+        cJSON_AddStringToObject(o, "channel", db_get(r, i, "channel"));
+        cJSON_AddNumberToObject(o, "leads", (double)db_get_int(r, i, "leads"));
+        cJSON_AddNumberToObject(o, "signed", (double)db_get_int(r, i, "signed"));
+        cJSON_AddItemToArray(channels, o);
+    }
+    db_rows_free(r);
+    cJSON *list = cJSON_AddArrayToObject(d, "funnel");
+    if (rc != 0 || !list)
+        return -1;
+    cJSON_AddNumberToObject(d, "total", (double)reached[0]);
+    for (int k = 0; k < 5; k++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            return -1;
+        cJSON_AddStringToObject(o, "stage", lead_stage_name((lead_stage_t)k));
+        cJSON_AddNumberToObject(o, "count", (double)reached[k]);
+        if (k == 0)
             cJSON_AddNullToObject(o, "rate_from_previous");
         else
-            add_rate(o, "rate_from_previous", reached[s], reached[s - 1]);
-        add_rate(o, "rate_from_new", reached[s], reached[0]);
+            add_rate(o, "rate_from_previous", reached[k], reached[k - 1]);
+        add_rate(o, "rate_from_new", reached[k], reached[0]);
         cJSON_AddItemToArray(list, o);
     }
-    cJSON_AddNumberToObject(d, "lost", (double)db_get_int(r, 0, "lost"));
-    cJSON_AddNumberToObject(d, "cancelled", (double)db_get_int(r, 0, "cancelled"));
-    db_rows_free(r);
+    cJSON_AddNumberToObject(d, "lost", (double)lost);
+    cJSON_AddNumberToObject(d, "cancelled", (double)cancelled);
     return 0;
 }
 
-static int add_referral_share(db_conn_t *db, const stats_query_t *q, cJSON *d)
+/* Signings in the period and those of referred leads (stats.h). */
+static int add_referral_share(db_conn_t *db, const stats_scope_t *s, cJSON *d)
 {
-    db_rows_t *r = db_query(db,
-                            "SELECT SUM(l.stage = 'signed') AS signed_all,"
-                            " SUM(l.stage = 'signed' AND rf.id IS NOT NULL) AS referred"
-                            " FROM leads l LEFT JOIN referrals rf ON rf.lead_id = l.id WHERE" RANGE,
-                            DB_ARGS(RANGE_ARGS(q)));
+    db_rows_t *r = stats_referral_signings(db, s);
     if (!r)
         return -1;
-    long long signed_all = db_get_int(r, 0, "signed_all"), referred = db_get_int(r, 0, "referred");
+    long long signed_all = db_get_int(r, 0, "signed"), referred = db_get_int(r, 0, "from_referrals");
     db_rows_free(r);
     cJSON *o = cJSON_AddObjectToObject(d, "referrals");
+    if (!o)
+        return -1;
     cJSON_AddNumberToObject(o, "signed", (double)signed_all);
     cJSON_AddNumberToObject(o, "signed_from_referrals", (double)referred);
     add_rate(o, "share", referred, signed_all);
@@ -413,8 +414,10 @@ static void stats(gw_call_t *c, db_conn_t *db)
     p = NULL;
     cJSON_AddNumberToObject(d, "from", (double)q.from);
     cJSON_AddNumberToObject(d, "to", (double)q.to);
-    if (add_funnel(db, &q, d) != 0 || add_channels(db, &q, d) != 0 || add_referral_share(db, &q, d) != 0 ||
-        add_first_contact(db, &q, d) != 0 || add_agents(db, &q, d) != 0)
+    /* The project is checked: the scope is that one project. */
+    stats_scope_t s = {.admin = 1, .user_id = c->user.id, .project = q.project, .from = q.from, .to = q.to};
+    if (add_funnel(db, &s, d) != 0 || add_referral_share(db, &s, d) != 0 || add_first_contact(db, &q, d) != 0 ||
+        add_agents(db, &q, d) != 0)
         goto Fail;
     call_ok(c, 200, d);
     return;

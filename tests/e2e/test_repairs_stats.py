@@ -1,5 +1,7 @@
 """GET /api/v1/admin/repairs/stats: counts by category and state, time to
-accept and to resolve (average, p90), breach rate, satisfaction per engineer."""
+accept and to resolve (average, p90), breach rate, satisfaction per engineer,
+from the tickets' timeline (test_stats_history.py has the periods that cut
+through a history)."""
 import time
 
 from conftest import expect_error, expect_ok
@@ -21,11 +23,17 @@ def test_stats_of_a_project(api, db, factory):
     finish(api, w, e0, tickets[0], 5)
     finish(api, w, e1, tickets[1], 2)
     expect_ok(act(api, w.owner_a, tickets[2], "cancel"))
-    # Known durations: accepted after 60 s and 600 s, resolved after 3600 s and 7200 s.
+    # Known durations: accepted after 60 s and 600 s, resolved after 3600 s and
+    # 7200 s (filed earlier, so all of it lies before now).
     for tid, accept_s, resolve_s in ((tickets[0], 60, 3600), (tickets[1], 600, 7200)):
-        db.exec("UPDATE repair_tickets SET first_accepted_at = created_at + INTERVAL %s SECOND,"
-                " resolved_at = created_at + INTERVAL %s SECOND WHERE id = %s", (accept_s, resolve_s, tid))
-    db.exec("UPDATE repair_tickets SET breached = 1 WHERE id = %s", (tickets[1],))
+        db.exec("UPDATE repair_tickets SET created_at = created_at - INTERVAL 8000 SECOND WHERE id = %s", (tid,))
+        for action, after in (("accept", accept_s), ("resolve", resolve_s)):
+            db.exec("UPDATE repair_timeline h JOIN repair_tickets t ON t.id = h.ticket_id"
+                    " SET h.created_at = t.created_at + INTERVAL %s SECOND WHERE h.ticket_id = %s AND h.action = %s",
+                    (after, tid, action))
+    # The sweeper's record of a clock run past due (test_repairs_escalation).
+    db.exec("INSERT INTO repair_escalations (ticket_id, clock, round, kind, step, level, due_at)"
+            " VALUES (%s, 'resolve', 0, 'escalation', 1, 'engineer', NOW(3))", (tickets[1],))
 
     d = expect_ok(api.get(f"/api/v1/admin/repairs/stats?project={w.project_id}", token=w.supervisor.token))
     assert d["project_id"] == w.project_id and d["total"] == 4
@@ -36,7 +44,8 @@ def test_stats_of_a_project(api, db, factory):
     assert [s["label"] for s in d["by_state"]][:2] == ["已受理", "已派单"]
     assert d["time_to_accept"] == {"count": 2, "avg_s": 330, "p90_s": 600}
     assert d["time_to_resolve"] == {"count": 2, "avg_s": 5400, "p90_s": 7200}
-    assert d["breached"] == 1 and d["breach_rate"] == 0.25
+    # Four tickets filed: 12 clocks started, one escalated.
+    assert d["clocks"] == 12 and d["breached"] == 1 and d["breach_rate"] == 1 / 12
     sat = {s["engineer_id"]: s for s in d["satisfaction"]}
     assert sat[e0.id]["avg_score"] == 5 and sat[e0.id]["ratings"] == 1 and sat[e0.id]["engineer_name"] == "师傅0"
     assert sat[e1.id]["avg_score"] == 2 and sat[e1.id]["poor"] == 1

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "domain/repairs/repair_state.h"
-#include "domain/repairs/repair_stats_math.h"
 #include "domain/repairs/repair_view.h"
 #include "test.h"
 
@@ -121,21 +120,6 @@ static void test_item_json_from_named_columns(void)
     cJSON_Delete(b);
 }
 
-static void test_percentile_and_mean(void)
-{
-    long long v[] = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
-    CHECK_INT(repair_percentile(v, 10, 90), 90);
-    CHECK_INT(repair_percentile(v, 10, 100), 100);
-    CHECK_INT(repair_percentile(v, 10, 50), 50);
-    CHECK_INT(repair_percentile(v, 1, 90), 10);
-    CHECK_INT(repair_percentile(v, 2, 90), 20); /* rank ceil(1.8) = 2 */
-    CHECK_INT(repair_percentile(v, 0, 90), 0);
-    CHECK_INT(repair_mean(v, 10), 55);
-    long long w[] = {1, 2};
-    CHECK_INT(repair_mean(w, 2), 2); /* 1.5 rounds up */
-    CHECK_INT(repair_mean(w, 0), 0);
-}
-
 int main(void)
 {
     RUN(test_happy_path);
@@ -145,6 +129,5 @@ int main(void)
     RUN(test_clocks_stop_at_their_step);
     RUN(test_state_names_list);
     RUN(test_item_json_from_named_columns);
-    RUN(test_percentile_and_mean);
     return TEST_REPORT();
 }
