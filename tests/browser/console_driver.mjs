@@ -95,6 +95,15 @@ export async function waitFor(page, fn, ...args) {
   return page.waitForFunction(fn, { timeout: TIMEOUT, polling: 100 }, ...args)
 }
 
+// Waits until no dialog or drawer covers the page (their overlays fade out
+// after they close and would take a click meant for the page).
+export async function overlaysGone(page) {
+  await waitFor(page, () => ![...document.querySelectorAll('.el-overlay')].some((o) => {
+    const r = o.getBoundingClientRect()
+    return getComputedStyle(o).display !== 'none' && r.width > 0 && r.height > 0
+  }))
+}
+
 export async function text(page, selector) {
   return page.$eval(selector, (e) => e.textContent.trim())
 }

@@ -3,7 +3,7 @@
 // console's CSP), and assigns it to another engineer; the row then shows the
 // new engineer. The test (test_console_tickets.py) checks the owner's
 // timeline and the database.
-import { TIMEOUT, login, open, waitFor, text, pick, shots, problems, run } from './console_driver.mjs'
+import { TIMEOUT, login, open, waitFor, overlaysGone, text, pick, shots, problems, run } from './console_driver.mjs'
 
 const E = process.env
 run(async (browser) => {
@@ -26,7 +26,7 @@ run(async (browser) => {
   const timelineBefore = await page.$$eval('[data-test=ticket-timeline] .el-timeline-item', (x) => x.length)
   await shots(page, 'repairs-detail', '[data-test=ticket-timeline]')
   await page.keyboard.press('Escape')
-  await waitFor(page, () => !document.querySelector('[data-test=ticket-detail] [data-state=ready]')?.offsetParent)
+  await overlaysGone(page)
 
   // assign to the other engineer
   await page.click(`[data-test="assign-${id}"]`)

@@ -1,7 +1,7 @@
 // The leads page: a supervisor finds a lead of the project, reassigns it to
 // another agent with a reason, and the lead's detail shows the manual
 // assignment. The test (test_console_leads.py) checks the API and the audit.
-import { TIMEOUT, login, open, waitFor, text, pick, shots, problems, run } from './console_driver.mjs'
+import { TIMEOUT, login, open, waitFor, overlaysGone, text, pick, shots, problems, run } from './console_driver.mjs'
 
 const E = process.env
 const id = E.LEAD_ID
@@ -24,6 +24,7 @@ run(async (browser) => {
   const after = await text(page, `[data-test="agent-${id}"]`)
 
   // the lead's detail: the manual assignment with its reason
+  await overlaysGone(page)
   await page.click(`[data-test="lead-${id}"]`)
   await page.waitForSelector('[data-test=lead-detail] [data-state=ready]', { timeout: TIMEOUT })
   await waitFor(page, (r) => document.querySelector('[data-test=lead-assignments]')?.textContent.includes(r), E.REASON)
