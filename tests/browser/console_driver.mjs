@@ -131,6 +131,11 @@ export async function shots(page, name, ready) {
   const out = process.env.ARTIFACTS
   await page.screenshot({ path: join(out, `${name}.png`) })
   await page.setViewport(TABLET)
+  // the side menu collapses below 1000 px wide (Layout.vue), with a transition
+  await waitFor(page, () => {
+    const a = document.querySelector('.el-aside')
+    return !a || a.getBoundingClientRect().width <= 64
+  })
   if (ready) await page.waitForSelector(ready, { visible: true, timeout: TIMEOUT })
   await page.screenshot({ path: join(out, `${name}-tablet.png`) })
   await page.setViewport(DESKTOP)
