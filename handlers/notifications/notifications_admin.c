@@ -1,6 +1,7 @@
 /* notifications_admin.c: the outbox as staff see it (admin, supervisor).
  *
  *   GET  /api/v1/admin/notifications?status=&kind=&user=&project=&cursor=&limit=
+ *   GET  /api/v1/admin/notifications/counts?kind=&user=&project=   events per status
  *   POST /api/v1/admin/notifications/:id/retry
  *
  * Retry puts a dead, failed or no_quota row back to pending with its
@@ -68,6 +69,41 @@ static void list(gw_call_t *c, db_conn_t *db)
     }
     page_respond(c, &page, r, NULL, NULL, keys);
     db_rows_free(r);
+}
+
+/* Events per status in the caller's scope, with the list's filters other
+ * than status: the console's outbox shows them on its status tabs. */
+static const char *SQL_COUNTS = "SELECT status, COUNT(*) AS n FROM notification_events WHERE 1 = 1" SCOPE_SQL
+                                " AND (? IS NULL OR kind = ?) AND (? = 0 OR user_id = ?)"
+                                " AND (? = 0 OR project_id = ?) GROUP BY status";
+
+static void counts(gw_call_t *c, db_conn_t *db)
+{
+    const char *kind;
+    long long user_id, project_id;
+    if (query_string_or_fail(c, "kind", 48, &kind) != 0 || query_id_or_fail(c, "user", &user_id) != 0 ||
+        query_id_or_fail(c, "project", &project_id) != 0)
+        return;
+    db_rows_t *r = db_query(db, SQL_COUNTS,
+                            DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(kind), DB_STR(kind),
+                                    DB_INT(user_id), DB_INT(user_id), DB_INT(project_id), DB_INT(project_id)));
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    cJSON *d = cJSON_CreateObject();
+    cJSON *by = cJSON_AddObjectToObject(d, "counts");
+    for (int i = 0; by && STATUSES[i]; i++)
+        cJSON_AddNumberToObject(by, STATUSES[i], 0);
+    for (int i = 0; by && i < r->nrows; i++)
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(by, db_get(r, i, "status")), (double)db_get_int(r, i, "n"));
+    db_rows_free(r);
+    if (!by) {
+        cJSON_Delete(d);
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory; retry later");
+        return;
+    }
+    call_ok(c, 200, d);
 }
 
 static void retry(gw_call_t *c, db_conn_t *db)
@@ -141,6 +177,7 @@ Exit:
 
 static const route_t routes[] = {
     {"GET", "/api/v1/admin/notifications", ROLE_ADMIN | ROLE_SUPERVISOR, BODY_NONE, DB_STEP(list)},
+    {"GET", "/api/v1/admin/notifications/counts", ROLE_ADMIN | ROLE_SUPERVISOR, BODY_NONE, DB_STEP(counts)},
     {"POST", "/api/v1/admin/notifications/:id/retry", ROLE_ADMIN | ROLE_SUPERVISOR, BODY_NONE, DB_STEP(retry)},
 };
 

@@ -77,10 +77,10 @@ try {
   const menu = await page.$$eval('.el-menu-item', (items) => items.map((i) => i.dataset.title))
   await page.screenshot({ path: join(out, 'dashboard.png') })
 
-  // a page without an API yet says so
+  // the menu leads to the tickets board, which loads its list
   await page.click('.el-menu-item:nth-child(2)')
-  await page.waitForSelector('[data-test=coming-soon]', { timeout: TIMEOUT })
-  await page.screenshot({ path: join(out, 'repairs-coming-soon.png') })
+  await page.waitForSelector('[data-test=repairs-list][data-state=ready]', { timeout: TIMEOUT })
+  await page.screenshot({ path: join(out, 'repairs.png') })
 
   // a tablet
   await page.setViewport({ width: 820, height: 1180 })

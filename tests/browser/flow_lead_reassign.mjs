@@ -1,0 +1,36 @@
+// The leads page: a supervisor finds a lead of the project, reassigns it to
+// another agent with a reason, and the lead's detail shows the manual
+// assignment. The test (test_console_leads.py) checks the API and the audit.
+import { TIMEOUT, login, open, waitFor, overlaysGone, text, pick, shots, problems, run } from './console_driver.mjs'
+
+const E = process.env
+const id = E.LEAD_ID
+run(async (browser) => {
+  const page = await login(browser, E.SUP_TOKEN)
+  await open(page, `/leads?project_id=${E.PROJECT_ID}&stage=new`, 'leads-list')
+  await page.waitForSelector(`[data-test="lead-${id}"]`, { timeout: TIMEOUT })
+  const before = await text(page, `[data-test="agent-${id}"]`)
+  const phone = await page.$eval(`.row-${id} [data-test=masked-phone]`, (e) => e.textContent.trim())
+  await shots(page, 'leads', '[data-test="leads-list"]')
+
+  await page.click(`[data-test="reassign-${id}"]`)
+  await page.waitForSelector('[data-test=reassign-dialog] [data-test=reassign-agent]', { visible: true, timeout: TIMEOUT })
+  await pick(page, '[data-test=reassign-dialog] [data-test=reassign-agent]', `staff-option-${E.AGENT_ID}`)
+  await page.type('[data-test=reassign-dialog] [data-test=reassign-reason]', E.REASON)
+  await shots(page, 'leads-reassign', '[data-test=reassign-submit]')
+  await page.click('[data-test=reassign-submit]')
+  await waitFor(page, (sel, name) => document.querySelector(sel)?.textContent.trim() === name,
+    `[data-test="agent-${id}"]`, E.AGENT_NAME)
+  const after = await text(page, `[data-test="agent-${id}"]`)
+
+  // the lead's detail: the manual assignment with its reason
+  await overlaysGone(page)
+  await page.click(`[data-test="lead-${id}"]`)
+  await page.waitForSelector('[data-test=lead-detail] [data-state=ready]', { timeout: TIMEOUT })
+  await waitFor(page, (r) => document.querySelector('[data-test=lead-assignments]')?.textContent.includes(r), E.REASON)
+  const detailAgent = await text(page, '[data-test=detail-agent]')
+  const assignments = await page.$$eval('[data-test=lead-assignments] .el-table__body tr',
+    (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim())))
+  await shots(page, 'leads-detail', '[data-test=lead-assignments]')
+  return { before, after, phone, detail_agent: detailAgent, assignments, problems: { supervisor: await problems(page) } }
+})
