@@ -366,23 +366,28 @@ int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **
 
 /* ---- the staff views' scope ---- */
 
+int repair_supervises_or_fail(gw_call_t *c, db_conn_t *db, long long project_id)
+{
+    if (c->user.roles & ROLE_ADMIN)
+        return 0;
+    int rc = users_has_project_role(db, c->user.id, "supervisor", project_id);
+    if (rc < 0) {
+        call_fail_db(c);
+        return -1;
+    }
+    if (rc == 0) {
+        call_fail(c, ERR_FORBIDDEN, "project", "you do not supervise project %lld", project_id);
+        return -1;
+    }
+    return 0;
+}
+
 int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id)
 {
     long long id;
     *project_id = 0;
-    if (query_id_or_fail(c, "project", &id) != 0)
+    if (query_id_or_fail(c, "project", &id) != 0 || (id && repair_supervises_or_fail(c, db, id) != 0))
         return -1;
-    if (id && !(c->user.roles & ROLE_ADMIN)) {
-        int rc = users_has_project_role(db, c->user.id, "supervisor", id);
-        if (rc < 0) {
-            call_fail_db(c);
-            return -1;
-        }
-        if (rc == 0) {
-            call_fail(c, ERR_FORBIDDEN, "project", "you do not supervise project %lld", id);
-            return -1;
-        }
-    }
     *project_id = id;
     return 0;
 }
