@@ -205,7 +205,7 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
         long long id = db_get_int(r, row, "id"), revoked;
         row = entry_from_rows(r, row, &e, &how, &revoked);
         if (how == LOADED_OK) {
-            int rc = revoked_load(db, revoked, &e); /* rare: a user with sessions ended */
+            int rc = revoked_load(db, revoked, &e);            /* rare: a user with sessions ended */
             how = rc < 0 ? LOADED_MANY_REVOKED : (loaded_t)rc; /* not kept: requests load it */
         }
         for (int i = 0; i < n; i++)

@@ -284,12 +284,8 @@ static void retry_dispatch(db_conn_t *db)
  * in a cycle. */
 enum { MARK_BATCH = 500 };
 
-static const char *SQL_TO_MARK =
-    "SELECT t.id AS id FROM repair_tickets t WHERE t.clock_due_at < NOW(3)"
-    " AND NOT EXISTS(SELECT 1 FROM repair_overdue o WHERE o.ticket_id = t.id) LIMIT ?";
-static const char *SQL_MARK =
-    "INSERT IGNORE INTO repair_overdue (project_id, ticket_id) SELECT t.project_id, t.id FROM repair_tickets t"
-    " WHERE t.id = ? AND t.clock_due_at < NOW(3)";
+static const char *SQL_TO_MARK = "SELECT t.id AS id FROM repair_tickets t WHERE t.clock_due_at < NOW(3)"
+                                 " AND NOT EXISTS(SELECT 1 FROM repair_overdue o WHERE o.ticket_id = t.id) LIMIT ?";
 /* Marks a state change did not remove: left by a gateway from before 022. */
 static const char *SQL_STALE_MARKS =
     "SELECT o.ticket_id AS id FROM repair_overdue o JOIN repair_tickets t ON t.id = o.ticket_id"
@@ -304,8 +300,8 @@ static int unmark_stale(db_conn_t *db, long long id)
     if (db_begin(db) != 0)
         return -1;
     int on_time = db_query_int(db, &one, SQL_LOCK_ON_TIME, DB_ARGS(DB_INT(id)));
-    if (on_time < 0 || (on_time && db_exec(db, "DELETE FROM repair_overdue WHERE ticket_id = ?",
-                                          DB_ARGS(DB_INT(id))) != 0) ||
+    if (on_time < 0 ||
+        (on_time && db_exec(db, "DELETE FROM repair_overdue WHERE ticket_id = ?", DB_ARGS(DB_INT(id))) != 0) ||
         db_commit(db) != 0) {
         db_rollback(db);
         return -1;
@@ -317,13 +313,14 @@ static int unmark_stale(db_conn_t *db, long long id)
  * changed, or -1 on a db error. */
 static long long mark_batches(db_conn_t *db, const char *find, int (*each)(db_conn_t *, long long))
 {
-    long long changed = 0;
+    long long changed = 0, before;
     int n;
     do {
         db_rows_t *r = db_query(db, find, DB_ARGS(DB_INT(MARK_BATCH)));
         if (!r)
             return -1;
         n = r->nrows;
+        before = changed;
         for (int i = 0; i < n && !background_stopping(); i++) {
             int rc = each(db, db_get_int(r, i, "id"));
             if (rc < 0) {
@@ -333,21 +330,14 @@ static long long mark_batches(db_conn_t *db, const char *find, int (*each)(db_co
             changed += rc;
         }
         db_rows_free(r);
-    } while (n == MARK_BATCH && !background_stopping());
+        /* A full batch where nothing changed would come back the same. */
+    } while (n == MARK_BATCH && changed > before && !background_stopping());
     return changed;
-}
-
-/* 1 marked, 0 not (on time again, or marked meanwhile), -1 db error. */
-static int mark_one(db_conn_t *db, long long id)
-{
-    if (db_exec(db, SQL_MARK, DB_ARGS(DB_INT(id))) != 0)
-        return -1;
-    return db_affected_rows(db) == 1;
 }
 
 static void mark_overdue(db_conn_t *db)
 {
-    long long marked = mark_batches(db, SQL_TO_MARK, mark_one);
+    long long marked = mark_batches(db, SQL_TO_MARK, repair_overdue_mark);
     long long unmarked = marked < 0 ? -1 : mark_batches(db, SQL_STALE_MARKS, unmark_stale);
     if (marked < 0 || unmarked < 0)
         log_warn("repairs", "overdue marks: %s", db_error(db));

@@ -148,8 +148,8 @@ static const char *const update_sql[RA__COUNT] = {
     "INSERT IGNORE INTO repair_overdue (project_id, ticket_id) SELECT t.project_id, t.id FROM repair_tickets t"        \
     " WHERE t.id = ? AND t.clock_due_at < NOW(3)"
 static const char *const mark_sql[RA__COUNT] = {
-    [RA_DISPATCH] = NULL,        /* submitted -> dispatched: the same clocks */
-    [RA_ASSIGN] = MARK_IF_LATE,  /* from accepted, the accept clock runs again */
+    [RA_DISPATCH] = NULL,       /* submitted -> dispatched: the same clocks */
+    [RA_ASSIGN] = MARK_IF_LATE, /* from accepted, the accept clock runs again */
     [RA_ACCEPT] = UNMARK_IF_ON_TIME,
     [RA_DECLINE] = MARK_IF_LATE, /* from accepted, the accept clock runs again */
     [RA_START] = UNMARK_IF_ON_TIME,
@@ -159,6 +159,13 @@ static const char *const mark_sql[RA__COUNT] = {
     [RA_RATE] = UNMARK, /* resolved -> closed: none ran */
     [RA_UNASSIGN] = MARK_IF_LATE,
 };
+
+int repair_overdue_mark(db_conn_t *db, long long ticket_id)
+{
+    if (db_exec(db, MARK_IF_LATE, DB_ARGS(DB_INT(ticket_id))) != 0)
+        return -1;
+    return db_affected_rows(db) == 1;
+}
 
 long long repair_timeline_add(db_conn_t *db, long long ticket_id, const char *action, const char *from_state,
                               const char *to_state, long long actor_user_id, const char *actor_role, const char *note,

@@ -50,7 +50,7 @@
  * when one is named. */
 #define SCOPE_PROJECT(project_col)                                                                                     \
     project_col " = ? AND (? = 1 OR EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ?"                            \
-    " AND r.role = 'supervisor' AND r.project_id = ?))"
+                " AND r.role = 'supervisor' AND r.project_id = ?))"
 /* Without a project: every project for an admin, else those the caller
  * supervises, checked per ticket by primary key (as IN or EXISTS, MariaDB
  * materialises the grants into a temporary table first). */
@@ -60,15 +60,16 @@
 #define STAFF_COLUMNS "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS
 #define STAFF_PAGE(id_col) " AND (? IS NULL OR t.state = ?) AND " id_col " < ? ORDER BY " id_col " DESC LIMIT ?"
 #define STAFF_OVERDUE_FROM(index)                                                                                      \
-    " FROM repair_overdue o FORCE INDEX (" index ") STRAIGHT_JOIN repair_tickets t ON t.id = o.ticket_id"              \
-    REPAIR_SUMMARY_JOINS
+    " FROM repair_overdue o FORCE INDEX (" index                                                                       \
+    ") STRAIGHT_JOIN repair_tickets t ON t.id = o.ticket_id" REPAIR_SUMMARY_JOINS
 static const char *const SQL_STAFF_LISTS[2][2] = {
     /* [project given][overdue] */
     {STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " SCOPE_ALL STAFF_PAGE("t.id"),
-     STAFF_COLUMNS STAFF_OVERDUE_FROM("uq_repair_overdue_ticket") " WHERE " SCOPE_ALL " AND " REPAIR_OVERDUE_SQL STAFF_PAGE("o.ticket_id")},
+     STAFF_COLUMNS STAFF_OVERDUE_FROM("uq_repair_overdue_ticket") " WHERE " SCOPE_ALL
+                                                                  " AND " REPAIR_OVERDUE_SQL STAFF_PAGE("o.ticket_id")},
     {STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " SCOPE_PROJECT("t.project_id") STAFF_PAGE("t.id"),
-     STAFF_COLUMNS STAFF_OVERDUE_FROM("PRIMARY") " WHERE " SCOPE_PROJECT("o.project_id") " AND " REPAIR_OVERDUE_SQL
-         STAFF_PAGE("o.ticket_id")},
+     STAFF_COLUMNS STAFF_OVERDUE_FROM("PRIMARY") " WHERE " SCOPE_PROJECT(
+         "o.project_id") " AND " REPAIR_OVERDUE_SQL STAFF_PAGE("o.ticket_id")},
 };
 
 static void staff_list(gw_call_t *c, db_conn_t *db)
@@ -84,12 +85,12 @@ static void staff_list(gw_call_t *c, db_conn_t *db)
     int admin = (c->user.roles & ROLE_ADMIN) != 0;
     db_param_t key = DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), limit = DB_INT(page.limit + 1);
     const char *sql = SQL_STAFF_LISTS[project != 0][overdue != 0];
-    db_rows_t *r = project ? db_query(db, sql,
-                                      DB_ARGS(DB_INT(project), DB_INT(admin), DB_INT(c->user.id), DB_INT(project),
-                                              DB_STR(state), DB_STR(state), key, limit))
-                           : db_query(db, sql,
-                                      DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(state), DB_STR(state), key,
-                                              limit));
+    db_rows_t *r =
+        project
+            ? db_query(db, sql,
+                       DB_ARGS(DB_INT(project), DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_STR(state),
+                               DB_STR(state), key, limit))
+            : db_query(db, sql, DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(state), DB_STR(state), key, limit));
     if (r && r->nrows == 0 && project && repair_supervises_or_fail(c, db, project) != 0) {
         db_rows_free(r);
         return;
