@@ -371,6 +371,10 @@ class Bench:
                 self.stack.sql(f.read())
             self.seed_s[name] = time.monotonic() - t0
             log(f"seed {name}: {self.seed_s[name]:.1f}s")
+        if self.stack.has_table("repair_overdue"):
+            # What the repair sweeper's first run would mark (schema 022).
+            self.stack.sql("INSERT IGNORE INTO repair_overdue (project_id, ticket_id)"
+                           " SELECT project_id, id FROM repair_tickets WHERE clock_due_at < NOW(3)")
         counts = {}
         for table in ("units", "owners", "repair_tickets", "repair_timeline", "repair_escalations", "leads"):
             if self.stack.has_table(table):

@@ -67,36 +67,54 @@ typedef enum { LOADED_NONE = 0, LOADED_OK, LOADED_DISABLED, LOADED_MANY_REVOKED 
 
 /* One row per staff grant (one row with a NULL role when there is none):
  * cheaper for the server than aggregating the grants in a subquery, and
- * this runs before every authenticated request. The revoked sessions are
- * usually none: one index probe on (user_id, expires_at). */
+ * this runs before every authenticated request. Every table is read by a
+ * key: the user by its primary key, the grants by theirs (user_id first),
+ * the owner roster by ix_owners_user, and the revoked sessions by
+ * ix_revoked_user, counted only (a COUNT needs no temporary table; the
+ * GROUP_CONCAT of their ids did, on every load). The ids themselves are
+ * read, one more statement, only for a user who has any (a logout within
+ * the sessions' lifetime): SQL_REVOKED. */
 #define SQL_USER_COLUMNS                                                                                               \
     "SELECT u.id, u.openid, u.phone, u.disabled, EXISTS(SELECT 1 FROM owners o WHERE o.user_id = u.id) AS owner,"      \
-    " r.role, (SELECT GROUP_CONCAT(s.session_id SEPARATOR ',') FROM revoked_sessions s"                                \
-    "  WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"                                                   \
+    " r.role, (SELECT COUNT(*) FROM revoked_sessions s WHERE s.user_id = u.id AND s.expires_at > NOW(3)) AS revoked"   \
     " FROM users u LEFT JOIN staff_roles r ON r.user_id = u.id"
 static const char *SQL_LOAD_USER = SQL_USER_COLUMNS " WHERE u.id = ?";
+/* Takes (user_id, limit). */
+static const char *SQL_REVOKED =
+    "SELECT session_id FROM revoked_sessions WHERE user_id = ? AND expires_at > NOW(3) LIMIT ?";
 
-/* Splits "a,b,c" into e->revoked; LOADED_MANY_REVOKED when they do not fit. */
-static loaded_t revoked_from_text(const char *text, auth_entry_t *e)
+/* The user's revoked sessions into e->revoked, when the count read with
+ * the user (`revoked`) says there are some; LOADED_MANY_REVOKED when they do
+ * not fit (without reading them), -1 on a db error. */
+static int revoked_load(db_conn_t *db, long long count, auth_entry_t *e)
 {
-    for (const char *p = text; p && *p;) {
-        size_t len = strcspn(p, ",");
+    if (count == 0)
+        return LOADED_OK;
+    if (count > REVOKED_MAX)
+        return LOADED_MANY_REVOKED;
+    db_rows_t *r = db_query(db, SQL_REVOKED, DB_ARGS(DB_INT(e->user.id), DB_INT(REVOKED_MAX + 1)));
+    if (!r)
+        return -1;
+    int how = LOADED_OK;
+    for (int i = 0; i < r->nrows && how == LOADED_OK; i++) {
+        const char *sid = db_get(r, i, "session_id");
+        size_t len = sid ? strlen(sid) : 0;
+        /* More revoked since they were counted, or an id this code would
+         * not compare whole: asked of the database on each request. */
         if (e->nrevoked == REVOKED_MAX || len >= SESSION_ID_MAX)
-            return LOADED_MANY_REVOKED;
-        memcpy(e->revoked[e->nrevoked], p, len);
-        e->revoked[e->nrevoked][len] = '\0';
-        e->nrevoked++;
-        p += len;
-        if (*p == ',')
-            p++;
+            how = LOADED_MANY_REVOKED;
+        else
+            memcpy(e->revoked[e->nrevoked++], sid, len + 1);
     }
-    return LOADED_OK;
+    db_rows_free(r);
+    return how;
 }
 
 /* The user whose rows start at `first` (the grants of one user are
- * consecutive) into *out; *how says whether the user may be served. Returns
- * the row after them. */
-static int entry_from_rows(const db_rows_t *r, int first, auth_entry_t *out, loaded_t *how)
+ * consecutive) into *out; *how says whether the user may be served, and
+ * *revoked how many of their sessions were revoked (revoked_load reads
+ * them). Returns the row after them. */
+static int entry_from_rows(const db_rows_t *r, int first, auth_entry_t *out, loaded_t *how, long long *revoked)
 {
     memset(out, 0, sizeof(*out));
     long long id = db_get_int(r, first, "id");
@@ -105,6 +123,7 @@ static int entry_from_rows(const db_rows_t *r, int first, auth_entry_t *out, loa
         end++;
     gw_user_t *u = &out->user;
     u->id = id;
+    *revoked = 0;
     if (db_get_int(r, first, "disabled") != 0) {
         *how = LOADED_DISABLED;
         return end;
@@ -119,7 +138,8 @@ static int entry_from_rows(const db_rows_t *r, int first, auth_entry_t *out, loa
     for (int i = first; i < end; i++)
         if (!db_is_null(r, i, "role"))
             u->roles |= role_from_name(db_get(r, i, "role"));
-    *how = revoked_from_text(db_get(r, first, "revoked"), out);
+    *revoked = db_get_int(r, first, "revoked");
+    *how = LOADED_OK;
     return end;
 }
 
@@ -130,10 +150,11 @@ static int load_entry(db_conn_t *db, long long id, auth_entry_t *out)
     if (!r)
         return -1;
     loaded_t how = LOADED_NONE;
+    long long revoked = 0;
     if (r->nrows >= 1)
-        entry_from_rows(r, 0, out, &how);
+        entry_from_rows(r, 0, out, &how, &revoked);
     db_rows_free(r);
-    return (int)how;
+    return how == LOADED_OK ? revoked_load(db, revoked, out) : (int)how;
 }
 
 int users_load_status(db_conn_t *db, long long id, gw_user_t *out)
@@ -181,8 +202,12 @@ static void refresh_batch(db_conn_t *db, id_cache_t *cache, const long long *ids
     for (int row = 0; row < r->nrows;) {
         auth_entry_t e;
         loaded_t how;
-        long long id = db_get_int(r, row, "id");
-        row = entry_from_rows(r, row, &e, &how);
+        long long id = db_get_int(r, row, "id"), revoked;
+        row = entry_from_rows(r, row, &e, &how, &revoked);
+        if (how == LOADED_OK) {
+            int rc = revoked_load(db, revoked, &e);            /* rare: a user with sessions ended */
+            how = rc < 0 ? LOADED_MANY_REVOKED : (loaded_t)rc; /* not kept: requests load it */
+        }
         for (int i = 0; i < n; i++)
             if (ids[i] == id) {
                 found[i] = 1;

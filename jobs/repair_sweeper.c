@@ -10,7 +10,13 @@
  *     and repair.escalated to each person; the owner hears once per clock
  *     and round, at the first step above the engineer;
  *   - dispatch retries: tickets left submitted (nobody was available) are
- *     dispatched again when an engineer has become available.
+ *     dispatched again when an engineer has become available;
+ *   - overdue marks (repair_overdue, schema 022): tickets whose running
+ *     clock has run out since the last sweep are marked, for the staff's
+ *     overdue list, which reads the marks by index. State changes add and
+ *     remove marks themselves (domain/repairs/repair_state.c); only the
+ *     passing of time is left to the sweep, so a ticket joins that list
+ *     within one sweep interval.
  * repair-recheck (every repair_recheck_interval_ms): descriptions stored
  * "unchecked" because WeChat's text check was unavailable are checked again.
  *
@@ -270,8 +276,78 @@ static void retry_dispatch(db_conn_t *db)
     db_rows_free(r);
 }
 
+/* ---- the overdue marks (repair_overdue, schema 022) ----
+ * Candidates are found by a plain read (no locks); each is then marked or
+ * unmarked by a statement that locks the ticket's row first and re-checks
+ * it, in the order a state change takes the same locks (ticket, then mark):
+ * a change committed meanwhile wins, and the two never wait on each other
+ * in a cycle. */
+enum { MARK_BATCH = 500 };
+
+static const char *SQL_TO_MARK = "SELECT t.id AS id FROM repair_tickets t WHERE t.clock_due_at < NOW(3)"
+                                 " AND NOT EXISTS(SELECT 1 FROM repair_overdue o WHERE o.ticket_id = t.id) LIMIT ?";
+/* Marks a state change did not remove: left by a gateway from before 022. */
+static const char *SQL_STALE_MARKS =
+    "SELECT o.ticket_id AS id FROM repair_overdue o JOIN repair_tickets t ON t.id = o.ticket_id"
+    " WHERE t.clock_due_at IS NULL OR t.clock_due_at >= NOW(3) LIMIT ?";
+static const char *SQL_LOCK_ON_TIME = "SELECT id FROM repair_tickets WHERE id = ?"
+                                      " AND (clock_due_at IS NULL OR clock_due_at >= NOW(3)) FOR UPDATE";
+
+/* 1 unmarked, 0 not (late again, or gone), -1 db error. */
+static int unmark_stale(db_conn_t *db, long long id)
+{
+    long long one;
+    if (db_begin(db) != 0)
+        return -1;
+    int on_time = db_query_int(db, &one, SQL_LOCK_ON_TIME, DB_ARGS(DB_INT(id)));
+    if (on_time < 0 ||
+        (on_time && db_exec(db, "DELETE FROM repair_overdue WHERE ticket_id = ?", DB_ARGS(DB_INT(id))) != 0) ||
+        db_commit(db) != 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return on_time;
+}
+
+/* Runs `each` on the ids `find` returns, a batch at a time; how many it
+ * changed, or -1 on a db error. */
+static long long mark_batches(db_conn_t *db, const char *find, int (*each)(db_conn_t *, long long))
+{
+    long long changed = 0, before;
+    int n;
+    do {
+        db_rows_t *r = db_query(db, find, DB_ARGS(DB_INT(MARK_BATCH)));
+        if (!r)
+            return -1;
+        n = r->nrows;
+        before = changed;
+        for (int i = 0; i < n && !background_stopping(); i++) {
+            int rc = each(db, db_get_int(r, i, "id"));
+            if (rc < 0) {
+                db_rows_free(r);
+                return -1;
+            }
+            changed += rc;
+        }
+        db_rows_free(r);
+        /* A full batch where nothing changed would come back the same. */
+    } while (n == MARK_BATCH && changed > before && !background_stopping());
+    return changed;
+}
+
+static void mark_overdue(db_conn_t *db)
+{
+    long long marked = mark_batches(db, SQL_TO_MARK, repair_overdue_mark);
+    long long unmarked = marked < 0 ? -1 : mark_batches(db, SQL_STALE_MARKS, unmark_stale);
+    if (marked < 0 || unmarked < 0)
+        log_warn("repairs", "overdue marks: %s", db_error(db));
+    else if (marked || unmarked)
+        log_info("repairs", "overdue marks: %lld ticket(s) marked, %lld stale mark(s) removed", marked, unmarked);
+}
+
 static void sweep(db_conn_t *db)
 {
+    mark_overdue(db);
     for (int k = 0; k < RC__COUNT && !background_stopping(); k++)
         for (step_t s = STEP_REMINDER; s <= STEP_MANAGER; s++)
             sweep_step(db, &clocks[k], s);

@@ -129,6 +129,44 @@ static const char *const update_sql[RA__COUNT] = {
         "UPDATE repair_tickets SET state = ?, engineer_id = NULL, accepted_at = NULL, started_at = NULL" WHERE_EXPECTED,
 };
 
+/* The ticket's overdue mark (repair_overdue, schema 022: the staff's
+ * overdue list), kept in the transition's transaction when the action
+ * changes which clocks run. Each takes (ticket id) and runs after the
+ * UPDATE, so it sees the new state. "Late" is clock_due_at < NOW(3) (schema
+ * 022), which is REPAIR_OVERDUE_SQL; the clocks that keep running are
+ * marked by the sweeper as they run out. NULL: the same clocks run after as
+ * before. */
+/* Clocks stopped: the mark goes unless a clock still running is late. */
+#define UNMARK_IF_ON_TIME                                                                                              \
+    "DELETE o FROM repair_overdue o JOIN repair_tickets t ON t.id = o.ticket_id"                                       \
+    " WHERE o.ticket_id = ? AND (t.clock_due_at IS NULL OR t.clock_due_at >= NOW(3))"
+/* Every clock stopped, or restarted from now (reopen). */
+#define UNMARK "DELETE FROM repair_overdue WHERE ticket_id = ?"
+/* A clock runs again (back to submitted or dispatched): marked at once if
+ * it is already past due. */
+#define MARK_IF_LATE                                                                                                   \
+    "INSERT IGNORE INTO repair_overdue (project_id, ticket_id) SELECT t.project_id, t.id FROM repair_tickets t"        \
+    " WHERE t.id = ? AND t.clock_due_at < NOW(3)"
+static const char *const mark_sql[RA__COUNT] = {
+    [RA_DISPATCH] = NULL,       /* submitted -> dispatched: the same clocks */
+    [RA_ASSIGN] = MARK_IF_LATE, /* from accepted, the accept clock runs again */
+    [RA_ACCEPT] = UNMARK_IF_ON_TIME,
+    [RA_DECLINE] = MARK_IF_LATE, /* from accepted, the accept clock runs again */
+    [RA_START] = UNMARK_IF_ON_TIME,
+    [RA_RESOLVE] = UNMARK,
+    [RA_REOPEN] = UNMARK,
+    [RA_CANCEL] = UNMARK,
+    [RA_RATE] = UNMARK, /* resolved -> closed: none ran */
+    [RA_UNASSIGN] = MARK_IF_LATE,
+};
+
+int repair_overdue_mark(db_conn_t *db, long long ticket_id)
+{
+    if (db_exec(db, MARK_IF_LATE, DB_ARGS(DB_INT(ticket_id))) != 0)
+        return -1;
+    return db_affected_rows(db) == 1;
+}
+
 long long repair_timeline_add(db_conn_t *db, long long ticket_id, const char *action, const char *from_state,
                               const char *to_state, long long actor_user_id, const char *actor_role, const char *note,
                               const long long *photo_ids, int nphotos, long long photo_owner_id, long long *bad_photo)
@@ -179,6 +217,10 @@ int repair_apply_transition(db_conn_t *db, const repair_transition_t *tr, long l
         return REPAIR_TR_DB_ERROR;
     if (db_affected_rows(db) != 1)
         return REPAIR_TR_LOST;
+    if (mark_sql[tr->action]) {
+        if (db_exec(db, mark_sql[tr->action], DB_ARGS(DB_INT(tr->ticket_id))) != 0)
+            return REPAIR_TR_DB_ERROR;
+    }
     long long row =
         repair_timeline_add(db, tr->ticket_id, repair_action_name(tr->action), from_name, to_name, tr->actor_user_id,
                             tr->actor_role, tr->note, tr->photo_ids, tr->nphotos, tr->photo_owner_id, bad_photo);

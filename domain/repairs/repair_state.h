@@ -85,6 +85,14 @@ enum {
 /* Returns one of REPAIR_TR_*. On anything but APPLIED the caller rolls back. */
 int repair_apply_transition(db_conn_t *db, const repair_transition_t *tr, long long *bad_photo);
 
+/* Marks the ticket overdue for the staff's overdue list (repair_overdue,
+ * schema 022) if a clock that runs in its state is past due now, reading
+ * the ticket's row under a shared lock before writing the mark (the order a
+ * transition takes them). 1 marked, 0 not (on time, gone, or marked
+ * already), -1 on a db error. The repair sweeper calls it as clocks run
+ * out; transitions keep the mark themselves. */
+int repair_overdue_mark(db_conn_t *db, long long ticket_id);
+
 /* Writes a timeline row and attaches photos (also used for the first row,
  * "submit", which has no from state). Returns the row id, 0 for a bad photo
  * (*bad_photo set), -1 on a db error. */

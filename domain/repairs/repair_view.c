@@ -152,20 +152,23 @@ static cJSON *photo_json(long long upload_id, int hidden)
 }
 
 /* The timeline's columns, after the ticket's in SQL_DETAIL: one row per
- * timeline row, in order (a row with a NULL tl_id is the ticket alone, from
- * SQL_DETAIL_BARE). The entry is the row's columns
- * from tl_id on, without those named tl_*. tl_photos lists the row's
- * photos in order as "upload_id:hidden" items separated by commas, so that
- * the read stays one row per timeline row in the timeline's index order. */
+ * timeline row and photo of it, in the timeline's order (a row with a NULL
+ * tl_id is the ticket alone, from SQL_DETAIL_BARE). The entry is the row's
+ * columns from tl_id up to the photo's (tl_photo_*), without tl_id; the
+ * rows of one timeline row are consecutive, one per photo (one with a NULL
+ * photo when it has none). The photos are joined rather than aggregated in
+ * a subquery: a GROUP_CONCAT made MariaDB create a temporary table on every
+ * detail read. Their order (position) is restored by the gateway, so the
+ * statement orders by tl.id alone and reads the timeline's index in order
+ * with no sort. */
 #define REPAIR_TIMELINE_COLUMNS                                                                                        \
     " tl.id AS tl_id, tl.action AS action, tl.from_state AS from_state, tl.to_state AS to_state,"                      \
     " tl.actor_role AS \"actor.role\", a.display_name AS \"actor.name\", tl.note AS note,"                             \
-    " FLOOR(UNIX_TIMESTAMP(tl.created_at)) AS at,"                                                                     \
-    " (SELECT GROUP_CONCAT(up.id, ':', up.hidden ORDER BY ph.position SEPARATOR ',')"                                  \
-    "  FROM repair_timeline_photos ph JOIN uploads up ON up.id = ph.upload_id WHERE ph.timeline_id = tl.id) AS "       \
-    "tl_photos"
+    " FLOOR(UNIX_TIMESTAMP(tl.created_at)) AS at, up.id AS tl_photo_id, up.hidden AS tl_photo_hidden,"                 \
+    " ph.position AS tl_photo_position"
 #define REPAIR_TIMELINE_JOIN(kind)                                                                                     \
-    " " kind " JOIN repair_timeline tl ON tl.ticket_id = t.id LEFT JOIN users a ON a.id = tl.actor_user_id"
+    " " kind " JOIN repair_timeline tl ON tl.ticket_id = t.id LEFT JOIN users a ON a.id = tl.actor_user_id"            \
+    " LEFT JOIN (repair_timeline_photos ph JOIN uploads up ON up.id = ph.upload_id) ON ph.timeline_id = tl.id"
 
 static const char *role_label(const char *role)
 {
@@ -179,45 +182,47 @@ static const char *role_label(const char *role)
     return role ? role : "";
 }
 
-/* The photos of timeline row i from its tl_photos list. Hidden photos
- * (reported risky) are shown to staff only, marked. NULL when memory runs
- * out. */
-static cJSON *photos_of(const db_rows_t *r, int i, int staff)
+/* The photos of the timeline row on rows [first, end) (one a photo, or
+ * one with none), in position order. Hidden photos (reported risky) are
+ * shown to staff only, marked. NULL when memory runs out. */
+static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
 {
-    cJSON *arr = cJSON_CreateArray();
-    const char *s = db_get(r, i, "tl_photos");
-    while (arr && s && *s) {
-        char *end;
-        long long id = strtoll(s, &end, 10);
-        int hidden = 0;
-        if (end == s)
-            break; /* not a list this code wrote: stop rather than loop */
-        if (*end == ':')
-            hidden = strtol(end + 1, &end, 10) != 0;
-        s = *end == ',' ? end + 1 : end;
-        if (hidden && !staff)
+    enum { MAX_PHOTOS = 16 }; /* a timeline row has at most 9 (REPAIR_MAX_PHOTOS) */
+    int order[MAX_PHOTOS], n = 0;
+    for (int i = first; i < end && n < MAX_PHOTOS; i++) {
+        if (db_is_null(r, i, "tl_photo_id") || (!staff && db_get_int(r, i, "tl_photo_hidden")))
             continue;
-        cJSON *p = photo_json(id, hidden);
+        /* Insertion by position: rows come in the index's order already,
+         * which SQL does not promise without a sort. */
+        long long pos = db_get_int(r, i, "tl_photo_position");
+        int k = n++;
+        for (; k > 0 && db_get_int(r, order[k - 1], "tl_photo_position") > pos; k--)
+            order[k] = order[k - 1];
+        order[k] = i;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (int k = 0; arr && k < n; k++) {
+        cJSON *p = photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }
     return arr;
 }
 
-/* The timeline entry of row i: its columns from first_col (tl_id) on. */
-static cJSON *timeline_entry(const db_rows_t *r, int i, int first_col, int staff)
+/* The timeline entry of rows [first, end): the first row's columns from
+ * first_col (tl_id) up to photo_col (tl_photo_id), and the photos. */
+static cJSON *timeline_entry(const db_rows_t *r, int first, int end, int first_col, int photo_col, int staff)
 {
-    cJSON *e = db_row_json_cols(r, i, first_col, r->ncols);
-    cJSON *photos = e ? photos_of(r, i, staff) : NULL;
+    cJSON *e = db_row_json_cols(r, first, first_col, photo_col);
+    cJSON *photos = e ? photos_of(r, first, end, staff) : NULL;
     if (!photos) {
         cJSON_Delete(e);
         return NULL;
     }
     cJSON_DeleteItemFromObjectCaseSensitive(e, "tl_id");
-    cJSON_DeleteItemFromObjectCaseSensitive(e, "tl_photos");
     add_state_label(e, "to_state", "state_label");
     /* An owner shows as 业主, never by their name. */
-    const char *role = db_get(r, i, "actor.role");
+    const char *role = db_get(r, first, "actor.role");
     cJSON *actor = cJSON_GetObjectItemCaseSensitive(e, "actor");
     if (role && !strcmp(role, "owner"))
         cJSON_ReplaceItemInObjectCaseSensitive(actor, "name", cJSON_CreateString("业主"));
@@ -227,15 +232,19 @@ static cJSON *timeline_entry(const db_rows_t *r, int i, int first_col, int staff
     return e;
 }
 
-/* Adds timeline[] and photos[] (the report's photos: the first row's) from
- * the rows of SQL_DETAIL. 0, or -1 when memory runs out. */
+/* Adds timeline[] and photos[] (the report's photos: the first timeline
+ * row's) from the rows of SQL_DETAIL. 0, or -1 when memory runs out. */
 static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, "timeline");
     if (!arr)
         return -1;
-    for (int i = 0; i < r->nrows && !db_is_null(r, i, "tl_id"); i++) {
-        cJSON *e = timeline_entry(r, i, first_col, staff);
+    int photo_col = db_col(r, "tl_photo_id");
+    for (int i = 0, end; i < r->nrows && !db_is_null(r, i, "tl_id"); i = end) {
+        long long tl = db_get_int(r, i, "tl_id");
+        for (end = i + 1; end < r->nrows && db_get_int(r, end, "tl_id") == tl; end++)
+            ;
+        cJSON *e = timeline_entry(r, i, end, first_col, photo_col, staff);
         if (!e)
             return -1;
         if (i == 0)
@@ -366,23 +375,28 @@ int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **
 
 /* ---- the staff views' scope ---- */
 
+int repair_supervises_or_fail(gw_call_t *c, db_conn_t *db, long long project_id)
+{
+    if (c->user.roles & ROLE_ADMIN)
+        return 0;
+    int rc = users_has_project_role(db, c->user.id, "supervisor", project_id);
+    if (rc < 0) {
+        call_fail_db(c);
+        return -1;
+    }
+    if (rc == 0) {
+        call_fail(c, ERR_FORBIDDEN, "project", "you do not supervise project %lld", project_id);
+        return -1;
+    }
+    return 0;
+}
+
 int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id)
 {
     long long id;
     *project_id = 0;
-    if (query_id_or_fail(c, "project", &id) != 0)
+    if (query_id_or_fail(c, "project", &id) != 0 || (id && repair_supervises_or_fail(c, db, id) != 0))
         return -1;
-    if (id && !(c->user.roles & ROLE_ADMIN)) {
-        int rc = users_has_project_role(db, c->user.id, "supervisor", id);
-        if (rc < 0) {
-            call_fail_db(c);
-            return -1;
-        }
-        if (rc == 0) {
-            call_fail(c, ERR_FORBIDDEN, "project", "you do not supervise project %lld", id);
-            return -1;
-        }
-    }
     *project_id = id;
     return 0;
 }

@@ -66,8 +66,10 @@ const char *repair_staff_role(const repair_ticket_t *t);
  * ticket, copies them to a temporary table and sorts them, to return 20
  * (seconds on 200 000 tickets). With the ticket first, a page is a range of
  * the ticket's index read in the list's order. */
-#define REPAIR_SUMMARY_FROM                                                                                            \
-    " FROM repair_tickets t STRAIGHT_JOIN repair_categories c FORCE INDEX (PRIMARY) ON c.id = t.category_id"           \
+#define REPAIR_SUMMARY_FROM " FROM repair_tickets t" REPAIR_SUMMARY_JOINS
+/* The lookup tables of a list item, to follow the ticket (alias t). */
+#define REPAIR_SUMMARY_JOINS                                                                                           \
+    " STRAIGHT_JOIN repair_categories c FORCE INDEX (PRIMARY) ON c.id = t.category_id"                                 \
     " STRAIGHT_JOIN units u FORCE INDEX (PRIMARY) ON u.id = t.unit_id"                                                 \
     " STRAIGHT_JOIN buildings b FORCE INDEX (PRIMARY) ON b.id = t.building_id"                                         \
     " STRAIGHT_JOIN projects p FORCE INDEX (PRIMARY) ON p.id = t.project_id LEFT JOIN users e ON e.id = t.engineer_id"
@@ -111,6 +113,10 @@ int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **
  * a project they supervise (else 403, field project); admins any.
  * 0, or -1 with the call failed. */
 int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id);
+/* The check of repair_project_or_fail alone: 0 when the caller is an admin
+ * or supervises project_id, else -1 with the call failed (403, field
+ * project, or a db error). */
+int repair_supervises_or_fail(gw_call_t *c, db_conn_t *db, long long project_id);
 /* SQL condition limiting tickets (alias t) to what the caller supervises;
  * takes (is_admin, user_id). */
 #define REPAIR_STAFF_SCOPE_SQL                                                                                         \

@@ -28,10 +28,49 @@
 
 /* ---- the staff list ---- */
 
-static const char *SQL_STAFF_LIST =
-    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " REPAIR_STAFF_SCOPE_SQL
-    " AND (? = 0 OR t.project_id = ?) AND (? IS NULL OR t.state = ?) AND (? = 0 OR " REPAIR_OVERDUE_SQL ")"
-    " AND t.id < ? ORDER BY t.id DESC LIMIT ?";
+/* A page is one range of one index, read in id order, with the caller's
+ * scope in the same statement. Four shapes, so that each names its index's
+ * leading columns as plain equalities:
+ *   one project:   ix_repair_project_id (project_id, id);
+ *                  overdue: repair_overdue's primary key (project_id, ticket_id)
+ *   all the caller's projects (every project for an admin): PRIMARY;
+ *                  overdue: repair_overdue's (ticket_id)
+ * repair_overdue (schema 022) holds the tickets marked overdue: the repair
+ * sweeper marks a ticket once a running clock has run out, and each state
+ * change adds or removes its ticket's mark. The exact condition,
+ * REPAIR_OVERDUE_SQL, is checked on each marked ticket, so a ticket is never
+ * listed while none of its running clocks is past due; one whose clock has
+ * just run out is listed from the sweeper's next run.
+ * A supervisor's projects are in the statement (the scope); a project they
+ * do not supervise gives no row, and only an empty page asks whether they
+ * supervise it (403). The check of a named project is uncorrelated (read
+ * once, before the tickets): correlated, a foreign project's page would
+ * read every marked ticket of it to return none. Each takes ([project],
+ * is_admin, user_id, [project], state, state, key, limit), the projects
+ * when one is named. */
+#define SCOPE_PROJECT(project_col)                                                                                     \
+    project_col " = ? AND (? = 1 OR EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ?"                            \
+                " AND r.role = 'supervisor' AND r.project_id = ?))"
+/* Without a project: every project for an admin, else those the caller
+ * supervises, checked per ticket by primary key (as IN or EXISTS, MariaDB
+ * materialises the grants into a temporary table first). */
+#define SCOPE_ALL                                                                                                      \
+    "(? = 1 OR (SELECT COUNT(*) FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"                      \
+    " AND r.project_id = t.project_id) > 0)"
+#define STAFF_COLUMNS "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS
+#define STAFF_PAGE(id_col) " AND (? IS NULL OR t.state = ?) AND " id_col " < ? ORDER BY " id_col " DESC LIMIT ?"
+#define STAFF_OVERDUE_FROM(index)                                                                                      \
+    " FROM repair_overdue o FORCE INDEX (" index                                                                       \
+    ") STRAIGHT_JOIN repair_tickets t ON t.id = o.ticket_id" REPAIR_SUMMARY_JOINS
+static const char *const SQL_STAFF_LISTS[2][2] = {
+    /* [project given][overdue] */
+    {STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " SCOPE_ALL STAFF_PAGE("t.id"),
+     STAFF_COLUMNS STAFF_OVERDUE_FROM("uq_repair_overdue_ticket") " WHERE " SCOPE_ALL
+                                                                  " AND " REPAIR_OVERDUE_SQL STAFF_PAGE("o.ticket_id")},
+    {STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " SCOPE_PROJECT("t.project_id") STAFF_PAGE("t.id"),
+     STAFF_COLUMNS STAFF_OVERDUE_FROM("PRIMARY") " WHERE " SCOPE_PROJECT(
+         "o.project_id") " AND " REPAIR_OVERDUE_SQL STAFF_PAGE("o.ticket_id")},
+};
 
 static void staff_list(gw_call_t *c, db_conn_t *db)
 {
@@ -41,13 +80,21 @@ static void staff_list(gw_call_t *c, db_conn_t *db)
     page_t page;
     if (page_or_fail(c, 1, &page) != 0 || query_bool_or_fail(c, "overdue", 0, &overdue) != 0 ||
         query_enum_or_fail(c, "state", repair_state_names, NULL, &state) != 0 ||
-        repair_project_or_fail(c, db, &project) != 0)
+        query_id_or_fail(c, "project", &project) != 0)
         return;
     int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    db_rows_t *r = db_query(db, SQL_STAFF_LIST,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_INT(project), DB_STR(state),
-                                    DB_STR(state), DB_INT(overdue), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)),
-                                    DB_INT(page.limit + 1)));
+    db_param_t key = DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), limit = DB_INT(page.limit + 1);
+    const char *sql = SQL_STAFF_LISTS[project != 0][overdue != 0];
+    db_rows_t *r =
+        project
+            ? db_query(db, sql,
+                       DB_ARGS(DB_INT(project), DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_STR(state),
+                               DB_STR(state), key, limit))
+            : db_query(db, sql, DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(state), DB_STR(state), key, limit));
+    if (r && r->nrows == 0 && project && repair_supervises_or_fail(c, db, project) != 0) {
+        db_rows_free(r);
+        return;
+    }
     repair_page_respond(c, &page, r);
 }
 
