@@ -53,7 +53,7 @@ static const char *SQL_ADMIN_REFERRALS =
     " JOIN users ru ON ru.id = r.referrer_user_id LEFT JOIN users au ON au.id = l.agent_user_id"
     " LEFT JOIN referral_rewards w ON w.referral_id = r.id"
     " WHERE " LEAD_MANAGES("r.project_id") " AND (? IS NULL OR r.stage = ?) AND (? = 0 OR r.project_id = ?)"
-    " AND r.id < ? ORDER BY r.id DESC LIMIT ?";
+                                           " AND r.id < ? ORDER BY r.id DESC LIMIT ?";
 
 /* The row as selected: phones masked, the reward's amount as shown to
  * people. */
@@ -62,8 +62,8 @@ static cJSON *admin_referral_json(const db_rows_t *r, int i, void *ud)
     (void)ud;
     cJSON *o = db_row_json(r, i);
     if (o && (lead_json_mask_phone(o, "referee_phone") != 0 ||
-        lead_json_mask_phone(cJSON_GetObjectItemCaseSensitive(o, "referrer"), "phone_masked") != 0 ||
-        lead_json_amount_display(cJSON_GetObjectItemCaseSensitive(o, "reward")) != 0)) {
+              lead_json_mask_phone(cJSON_GetObjectItemCaseSensitive(o, "referrer"), "phone_masked") != 0 ||
+              lead_json_amount_display(cJSON_GetObjectItemCaseSensitive(o, "reward")) != 0)) {
         cJSON_Delete(o);
         return NULL;
     }

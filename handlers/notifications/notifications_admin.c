@@ -85,8 +85,8 @@ static void counts(gw_call_t *c, db_conn_t *db)
         query_id_or_fail(c, "project", &project_id) != 0)
         return;
     db_rows_t *r = db_query(db, SQL_COUNTS,
-                            DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(kind), DB_STR(kind),
-                                    DB_INT(user_id), DB_INT(user_id), DB_INT(project_id), DB_INT(project_id)));
+                            DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(kind), DB_STR(kind), DB_INT(user_id),
+                                    DB_INT(user_id), DB_INT(project_id), DB_INT(project_id)));
     if (!r) {
         call_fail_db(c);
         return;
@@ -96,7 +96,8 @@ static void counts(gw_call_t *c, db_conn_t *db)
     for (int i = 0; by && STATUSES[i]; i++)
         cJSON_AddNumberToObject(by, STATUSES[i], 0);
     for (int i = 0; by && i < r->nrows; i++)
-        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(by, db_get(r, i, "status")), (double)db_get_int(r, i, "n"));
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(by, db_get(r, i, "status")),
+                             (double)db_get_int(r, i, "n"));
     db_rows_free(r);
     if (!by) {
         cJSON_Delete(d);
