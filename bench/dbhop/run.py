@@ -15,7 +15,7 @@ the spread of req/s) and writes every run to <build>/bench/dbhop/results.json.
 
     run.py --build build [--rounds 3] [--duration 10] [--warmup 3]
            [--modes worker,coro,async] [--conns 2,4,8] [--worker-conns 4]
-           [--loops 1,2] [--reuse]
+           [--loops 1,2] [--reuse] [--callgrind]
 
 The worker mode runs with --worker-conns threads per loop (default: the
 gateway's db_pool_size default); the non-blocking modes with each of
@@ -29,9 +29,12 @@ import glob
 import json
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -41,6 +44,7 @@ BENCH = os.path.dirname(HERE)
 sys.path.insert(0, BENCH)
 import bench  # noqa: E402
 import devstack  # noqa: E402  (bench.py put tools/devstack on the path)
+import gwtrace  # noqa: E402
 
 CONNS = 64
 MODES = ("worker", "coro", "async")
@@ -70,19 +74,56 @@ def ctx_switches(pid):
     return total
 
 
+class PerfStat:
+    """System calls and context switches of a running process (every
+    thread), counted by perf's software events over a run; None without perf."""
+
+    EVENTS = ("raw_syscalls:sys_enter", "context-switches")
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.proc = None
+        self.counts = None
+
+    def __enter__(self):
+        if not shutil.which("perf"):
+            return self
+        fd, self.out = tempfile.mkstemp(prefix="dbhop-perf-")
+        os.close(fd)
+        self.proc = subprocess.Popen(["perf", "stat", "-x,", "-o", self.out, "-e", ",".join(self.EVENTS),
+                                      "-p", str(self.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # attached to every thread before the load starts
+        return self
+
+    def __exit__(self, *exc):
+        if not self.proc:
+            return False
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(30)
+        counts = {}
+        with open(self.out) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[2] in self.EVENTS and parts[0].isdigit():
+                    counts[parts[2]] = int(parts[0])
+        os.unlink(self.out)
+        self.counts = counts if len(counts) == len(self.EVENTS) else None
+        return False
+
+
 class Probe:
     """One dbhop process in one configuration."""
 
-    def __init__(self, binary, stack, mode, loops, conns):
+    def __init__(self, binary, stack, mode, loops, conns, wrapper=None):
         self.port = devstack.free_port()
-        self.cmd = [binary, "--config", stack.config, "--mode", mode, "--loops", str(loops), "--conns", str(conns),
+        self.cmd = list(wrapper or []) + [binary, "--config", stack.config, "--mode", mode, "--loops", str(loops), "--conns", str(conns),
                     "--port", str(self.port)]
         self.url = f"https://127.0.0.1:{self.port}"
         self.proc = None
 
     def __enter__(self):
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
+        line = self.proc.stdout.readline()  # valgrind's own output goes to stderr
         if line.strip() != "ready":
             self.proc.kill()
             raise RuntimeError(f"dbhop did not start ({self.proc.wait()}): {' '.join(self.cmd)}")
@@ -109,6 +150,7 @@ class Run:
         self.data = os.path.join(self.out, "data")
         self.stack = None
         self.runs = []
+        self.counts_cg = []  # mode, instructions a request (--callgrind)
 
     def setup(self):
         run_dir = os.path.join(self.out, "run")
@@ -161,8 +203,9 @@ class Run:
             load0 = loadavg()
             t = os.times()
             cs0 = ctx_switches(p.proc.pid), ctx_switches(self.db_pid)
-            with bench.Watch(p.proc.pid, self.db_pid, questions=self.stack.questions) as w:
-                r = bench.run_wrk(p.url, "../dbhop/read.lua", CONNS, self.args.duration, env, timeout_s=10)
+            with PerfStat(p.proc.pid) as pp, PerfStat(self.db_pid) as pd:
+                with bench.Watch(p.proc.pid, self.db_pid, questions=self.stack.questions) as w:
+                    r = bench.run_wrk(p.url, "../dbhop/read.lua", CONNS, self.args.duration, env, timeout_s=10)
             cs1 = ctx_switches(p.proc.pid), ctx_switches(self.db_pid)
             r.update(w.figures(100.0 * bench.load_cpu_children(t) / w.wall))
         n = r["requests"] or None
@@ -171,11 +214,38 @@ class Run:
                  db_us=r["db_cpu"] / 100.0 * 1e6 / r["rps"] if r["rps"] else None,
                  gw_cs=(cs1[0] - cs0[0]) / n if n else None, db_cs=(cs1[1] - cs0[1]) / n if n else None,
                  stmts=r["statements"] / n if n else None)
+        # perf counts from just before to just after the wrk run: a little more than its requests
+        for key, ps in (("gw", pp), ("db", pd)):
+            if ps.counts and n:
+                r[f"{key}_syscalls"] = ps.counts["raw_syscalls:sys_enter"] / n
+                r[f"{key}_perf_cs"] = ps.counts["context-switches"] / n
         log(f"{mode} loops={loops} conns={conns}: {r['rps']:.0f} req/s p50 {r['p50_us'] / 1000:.2f} ms "
             f"p99 {r['p99_us'] / 1000:.2f} ms errors {r['errors']}; µs/req probe {r['gw_us'] or 0:.0f} "
             f"db {r['db_us'] or 0:.0f}; cs/req probe {r['gw_cs'] or 0:.2f} db {r['db_cs'] or 0:.2f}; "
+            f"syscalls/req probe {r.get('gw_syscalls') or 0:.1f} db {r.get('db_syscalls') or 0:.1f}; "
             f"other CPU {r['other_cpu']:.0f}%, load {r['loadavg']:.1f}")
         return r
+
+    def callgrind(self, mode, conns):
+        """User-space instructions a request of the probe (callgrind: this
+        machine has no hardware counters), 1 loop, 4 wrk connections."""
+        out_dir = os.path.join(self.out, "callgrind")
+        os.makedirs(out_dir, exist_ok=True)
+        out = os.path.join(out_dir, f"callgrind-{mode}.out")
+        for old in os.listdir(out_dir):
+            if old.startswith(os.path.basename(out)):
+                os.unlink(os.path.join(out_dir, old))
+        env = {"BENCH_DATA": self.data}
+
+        def load(seconds):
+            return bench.run_wrk(p.url, "../dbhop/read.lua", 4, seconds, env, timeout_s=30)["requests"]
+
+        with Probe(self.binary, self.stack, mode, 1, conns, wrapper=gwtrace.callgrind_wrapper(out)) as p:
+            n, dump = gwtrace.callgrind_measure(p.proc.pid, lambda: load(3), lambda: load(8), out)
+        s = gwtrace.callgrind_summary(dump, n)
+        log(f"callgrind {mode}/{conns}: {s['per_request']:,.0f} instructions a request over {n} requests")
+        return dict(mode=mode, conns=conns, requests=n, per_request=s["per_request"], groups=s["groups"],
+                    top=s["top"][:12])
 
     def configs(self):
         out = []
@@ -191,6 +261,9 @@ class Run:
         try:
             self.setup()
             self.check_modes()
+            if self.args.callgrind and shutil.which("callgrind_control"):
+                for mode in self.args.modes:
+                    self.counts_cg.append(self.callgrind(mode, GATEWAY_POOL_SIZE))
             configs = self.configs()
             for rnd in range(self.args.rounds):
                 k = rnd * len(configs) // self.args.rounds
@@ -205,7 +278,7 @@ class Run:
         text = (f"\nDatabase hop, {when}\n{bench.machine_line()}\ndataset: {self.counts}\n"
                 f"{self.args.rounds} rounds, order rotated; each run {self.args.warmup}s warm-up, "
                 f"{self.args.duration}s measured; wrk -t2 -c{CONNS}, HTTPS keep-alive, HTTP/1.1; medians\n\n"
-                f"{self.table()}\n\ntotal time {time.monotonic() - t0:.0f}s\n")
+                f"{self.table()}\n\n{self.cg_table()}\ntotal time {time.monotonic() - t0:.0f}s\n")
         print(text, flush=True)
         with open(os.path.join(self.out, "results.txt"), "w") as f:
             f.write(text)
@@ -213,12 +286,23 @@ class Run:
 
     def save(self, when):
         with open(os.path.join(self.out, "results.json"), "w") as f:
-            json.dump(dict(when=when, machine=bench.machine_line(), args=vars(self.args), runs=self.runs), f, indent=1)
+            json.dump(dict(when=when, machine=bench.machine_line(), args=vars(self.args), callgrind=self.counts_cg,
+                           runs=self.runs), f, indent=1)
+
+    def cg_table(self):
+        if not self.counts_cg:
+            return ""
+        lines = ["| mode (1 loop, 4 connections) | requests | probe instructions a request (callgrind) |",
+                 "|---|---|---|"]
+        for c in self.counts_cg:
+            lines.append(f"| {c['mode']} | {c['requests']} | {c['per_request']:,.0f} |")
+        return "\n".join(lines) + "\n"
 
     def table(self):
         lines = ["| loops | mode | conns/loop | req/s median (min–max) | p50 ms | p99 ms (min–max) | errors "
-                 "| probe µs/req | MariaDB µs/req | probe cs/req | MariaDB cs/req | stmts/req | other CPU % "
-                 "| load avg | vs worker |", "|" + "---|" * 15]
+                 "| probe µs/req | MariaDB µs/req | probe cs/req | MariaDB cs/req | probe syscalls/req "
+                 "| MariaDB syscalls/req | stmts/req | other CPU % median (min–max) | load avg | vs worker |",
+                 "|" + "---|" * 17]
         med = statistics.median
         by = {}
         for r in self.runs:
@@ -229,13 +313,19 @@ class Run:
             p99 = [r["p99_us"] / 1000 for r in rs]
             base = [r["rps"] for (lo, m, _), v in by.items() if lo == loops and m == "worker" for r in v]
             ratio = f"{med(rps) / med(base):.2f}" if base and mode != "worker" else ""
+            other = [r["other_cpu"] for r in rs]
+
+            def opt(key):
+                v = [r[key] for r in rs if r.get(key) is not None]
+                return f"{med(v):.1f}" if v else ""
             lines.append(
                 f"| {loops} | {mode} | {conns} | {med(rps):,.0f} ({min(rps):,.0f}–{max(rps):,.0f}) | "
                 f"{med([r['p50_us'] for r in rs]) / 1000:.2f} | {med(p99):.2f} ({min(p99):.2f}–{max(p99):.2f}) | "
                 f"{sum(r['errors'] for r in rs)} | {med([r['gw_us'] for r in rs]):.0f} | "
                 f"{med([r['db_us'] for r in rs]):.0f} | {med([r['gw_cs'] for r in rs]):.2f} | "
-                f"{med([r['db_cs'] for r in rs]):.2f} | {med([r['stmts'] for r in rs]):.2f} | "
-                f"{med([r['other_cpu'] for r in rs]):.0f} | {med([r['loadavg'] for r in rs]):.1f} | {ratio} |")
+                f"{med([r['db_cs'] for r in rs]):.2f} | {opt('gw_syscalls')} | {opt('db_syscalls')} | "
+                f"{med([r['stmts'] for r in rs]):.2f} | {med(other):.0f} ({min(other):.0f}–{max(other):.0f}) | "
+                f"{med([r['loadavg'] for r in rs]):.1f} | {ratio} |")
         return "\n".join(lines)
 
 
@@ -254,6 +344,8 @@ def main():
     p.add_argument("--worker-conns", default=os.environ.get("DBHOP_WORKER_CONNS", str(GATEWAY_POOL_SIZE)))
     p.add_argument("--loops", default=os.environ.get("DBHOP_LOOPS", "1,2"))
     p.add_argument("--reuse", action="store_true", help="keep the seeded database of the last run")
+    p.add_argument("--callgrind", action="store_true", default=os.environ.get("DBHOP_CALLGRIND") == "1",
+                   help="first count each mode's instructions a request under callgrind")
     args = p.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
     if set(args.modes) - set(MODES):
