@@ -61,7 +61,10 @@ def loadavg():
 
 
 def ctx_switches(pid):
-    """Voluntary + involuntary context switches of every thread of a process."""
+    """Voluntary + involuntary context switches of every thread of a process
+    that is still there (MariaDB's threads of a previous probe's connections
+    may end during a run and take their counts with them: perf's count,
+    PerfStat, is the one reported when perf is there)."""
     total = 0
     for status in glob.glob(f"/proc/{pid}/task/*/status"):
         try:
@@ -223,6 +226,7 @@ class Run:
             f"p99 {r['p99_us'] / 1000:.2f} ms errors {r['errors']}; µs/req probe {r['gw_us'] or 0:.0f} "
             f"db {r['db_us'] or 0:.0f}; cs/req probe {r['gw_cs'] or 0:.2f} db {r['db_cs'] or 0:.2f}; "
             f"syscalls/req probe {r.get('gw_syscalls') or 0:.1f} db {r.get('db_syscalls') or 0:.1f}; "
+            f"perf cs/req probe {r.get('gw_perf_cs') or 0:.2f} db {r.get('db_perf_cs') or 0:.2f}; "
             f"other CPU {r['other_cpu']:.0f}%, load {r['loadavg']:.1f}")
         return r
 
@@ -315,15 +319,19 @@ class Run:
             ratio = f"{med(rps) / med(base):.2f}" if base and mode != "worker" else ""
             other = [r["other_cpu"] for r in rs]
 
-            def opt(key):
+            def opt(key, fmt="{:.1f}"):
                 v = [r[key] for r in rs if r.get(key) is not None]
-                return f"{med(v):.1f}" if v else ""
+                return fmt.format(med(v)) if v else ""
+
+            def cs(who):
+                """perf's count; else /proc's, which misses the threads that ended during the run."""
+                return opt(f"{who}_perf_cs", "{:.2f}") or opt(f"{who}_cs", "{:.2f}")
             lines.append(
                 f"| {loops} | {mode} | {conns} | {med(rps):,.0f} ({min(rps):,.0f}–{max(rps):,.0f}) | "
                 f"{med([r['p50_us'] for r in rs]) / 1000:.2f} | {med(p99):.2f} ({min(p99):.2f}–{max(p99):.2f}) | "
                 f"{sum(r['errors'] for r in rs)} | {med([r['gw_us'] for r in rs]):.0f} | "
-                f"{med([r['db_us'] for r in rs]):.0f} | {med([r['gw_cs'] for r in rs]):.2f} | "
-                f"{med([r['db_cs'] for r in rs]):.2f} | {opt('gw_syscalls')} | {opt('db_syscalls')} | "
+                f"{med([r['db_us'] for r in rs]):.0f} | {cs('gw')} | {cs('db')} | "
+                f"{opt('gw_syscalls')} | {opt('db_syscalls')} | "
                 f"{med([r['stmts'] for r in rs]):.2f} | {med(other):.0f} ({min(other):.0f}–{max(other):.0f}) | "
                 f"{med([r['loadavg'] for r in rs]):.1f} | {ratio} |")
         return "\n".join(lines)
