@@ -332,8 +332,8 @@ coro_pool_t *coro_pool_create(h2o_loop_t *loop, const coro_pool_config_t *cfg)
         s->waiter = (nb_waiter_t){.wait = slot_wait, .forget = slot_forget};
         loop_watch_init(&s->watch, loop, slot_on_events);
         s->map_bytes = stack + page;
-        s->map = mmap(NULL, s->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                      -1, 0);
+        s->map = mmap(NULL, s->map_bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         s->db = db_conn_new(cfg->db);
         if (s->map == MAP_FAILED || !s->db || mprotect(s->map, page, PROT_NONE) != 0 ||
             make_slot_context(s, page, stack) != 0) {

@@ -581,7 +581,7 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--mode"))
-            opt.mode = !strcmp(v, "worker") ? MODE_WORKER
+            opt.mode = !strcmp(v, "worker")  ? MODE_WORKER
                        : !strcmp(v, "async") ? MODE_ASYNC
                        : !strcmp(v, "coro")  ? MODE_CORO
                                              : (hop_mode_t)-1;

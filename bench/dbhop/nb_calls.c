@@ -9,9 +9,9 @@ _Thread_local MYSQL_STMT *nb_replay;
 static int poll_wait(nb_waiter_t *w, int fd, int events, int timeout_ms)
 {
     (void)w;
-    struct pollfd p = {.fd = fd,
-                       .events = (short)((events & MYSQL_WAIT_READ ? POLLIN : 0) |
-                                         (events & MYSQL_WAIT_WRITE ? POLLOUT : 0))};
+    struct pollfd p = {
+        .fd = fd,
+        .events = (short)((events & MYSQL_WAIT_READ ? POLLIN : 0) | (events & MYSQL_WAIT_WRITE ? POLLOUT : 0))};
     int n = poll(&p, 1, events & MYSQL_WAIT_TIMEOUT ? timeout_ms : -1);
     if (n == 0)
         return MYSQL_WAIT_TIMEOUT;
