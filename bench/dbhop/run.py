@@ -15,7 +15,7 @@ the spread of req/s) and writes every run to <build>/bench/dbhop/results.json.
 
     run.py --build build [--rounds 3] [--duration 10] [--warmup 3]
            [--modes worker,coro,async] [--conns 2,4,8] [--worker-conns 4]
-           [--loops 1,2] [--reuse] [--callgrind]
+           [--loops 1,2] [--reuse] [--callgrind] [--binary PATH]
 
 The worker mode runs with --worker-conns threads per loop (default: the
 gateway's db_pool_size default); the non-blocking modes with each of
@@ -119,8 +119,8 @@ class Probe:
 
     def __init__(self, binary, stack, mode, loops, conns, wrapper=None):
         self.port = devstack.free_port()
-        self.cmd = list(wrapper or []) + [binary, "--config", stack.config, "--mode", mode, "--loops", str(loops), "--conns", str(conns),
-                    "--port", str(self.port)]
+        self.cmd = list(wrapper or []) + [binary, "--config", stack.config, "--mode", mode, "--loops", str(loops),
+                                          "--conns", str(conns), "--port", str(self.port)]
         self.url = f"https://127.0.0.1:{self.port}"
         self.proc = None
 
@@ -149,7 +149,7 @@ class Run:
         self.args = args
         self.build = os.path.abspath(args.build)
         self.out = os.path.join(self.build, "bench", "dbhop")
-        self.binary = os.path.join(self.out, "dbhop")
+        self.binary = os.path.abspath(args.binary) if args.binary else os.path.join(self.out, "dbhop")
         self.data = os.path.join(self.out, "data")
         self.stack = None
         self.runs = []
@@ -352,6 +352,7 @@ def main():
     p.add_argument("--worker-conns", default=os.environ.get("DBHOP_WORKER_CONNS", str(GATEWAY_POOL_SIZE)))
     p.add_argument("--loops", default=os.environ.get("DBHOP_LOOPS", "1,2"))
     p.add_argument("--reuse", action="store_true", help="keep the seeded database of the last run")
+    p.add_argument("--binary", help="the probe to run (default: <build>/bench/dbhop/dbhop), e.g. an ASan build's")
     p.add_argument("--callgrind", action="store_true", default=os.environ.get("DBHOP_CALLGRIND") == "1",
                    help="first count each mode's instructions a request under callgrind")
     args = p.parse_args()
