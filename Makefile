@@ -10,6 +10,8 @@
 #   make stop   stop what `make run` started
 #   make grant OPENID=... ROLE=admin [PROJECT=id]
 #   make bench  benchmarks (bench/)
+#   make dbhop  the database-hop probe: worker threads against MariaDB's non-blocking
+#               API on the loop (bench/dbhop/README.md)
 #   make install DESTDIR=...   the production layout (see README, "Production")
 #   make test-ops  the slow operations tests (tests/ops/): reload, upgrade,
 #                  backup/restore, the Debian package against Debian's MariaDB
@@ -66,7 +68,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_SECONDS ?= 60
 FUZZ_DRIVERS ?= $(FUZZ_NAMES)
 
-.PHONY: all build binary deps run stop test test-ops asan unit unit-bins e2e grant bench install clean format format-check fuzz chaos console
+.PHONY: all build binary deps run stop test test-ops asan unit unit-bins e2e grant bench dbhop install clean format format-check fuzz chaos console
 
 all: build
 build: $(BUILD)/bin/gateway $(UNIT_BINS) $(DB_CHECK_BINS) $(FUZZ_REPLAY_BINS)
@@ -213,6 +215,18 @@ format-check:
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/run.sh $(BUILD)
+
+# The database-hop probe: gateway/db.c and domain/repairs/repair_view.c are
+# compiled into it (dbhop.c includes them), the rest of the gateway linked.
+DBHOP_SRCS := $(wildcard bench/dbhop/*.c)
+$(BUILD)/bench/dbhop/dbhop: $(DBHOP_SRCS) $(wildcard bench/dbhop/*.h) gateway/db.c domain/repairs/repair_view.c \
+		$(BUILD)/libgateway.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) $(STRICT_WARNINGS) $(DBHOP_SRCS) $(BUILD)/libgateway.a $(LDFLAGS) $(LDLIBS) -o $@
+dbhop: deps
+	@$(MAKE) --no-print-directory build $(BUILD)/bench/dbhop/dbhop
+	@bench/dbhop/run.sh $(BUILD)
 
 fuzz:
 	@WITH_FUZZ=1 scripts/install-deps.sh
