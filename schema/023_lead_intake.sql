@@ -11,8 +11,8 @@
 -- (a channel rule, else round robin over the project's active agents after
 -- the cursor's last one); lead_intake calls it, and so does the gateway
 -- when a lead returns to assignment (domain/leads/lead_assign.c).
--- lead_submitter_retry_after is the daily cap, read by lead_intake and by
--- the gateway before it spends a WeChat call on a phone code.
+-- lead_submitter_cap is the daily cap, read by lead_intake and by the
+-- gateway before it spends a WeChat call on a phone code.
 --
 -- SQL SECURITY INVOKER: the routines run with the rights of the user that
 -- calls them (the gateway's: rows only, plus EXECUTE), never with the
@@ -26,11 +26,13 @@
 -- meet (COLLATE), so that an index is used whatever the database's default
 -- collation is.
 
--- The daily cap: NULL while p_user has left fewer than p_cap submissions in
--- the last 24 hours, else the seconds until the oldest of them leaves that
--- window (at least 1). A range of ix_lead_submissions_user (user_id,
--- created_at).
-CREATE OR REPLACE FUNCTION lead_submitter_retry_after(p_user BIGINT UNSIGNED, p_cap INT) RETURNS INT
+-- The daily cap: o_retry_after NULL while p_user has left fewer than p_cap
+-- submissions in the last 24 hours, else the seconds until the oldest of
+-- them leaves that window (at least 1). A range of ix_lead_submissions_user
+-- (user_id, created_at). A procedure, not a function: with binary logging
+-- on, creating a function takes SUPER (or log_bin_trust_function_creators),
+-- which the migration user does not have.
+CREATE OR REPLACE PROCEDURE lead_submitter_cap(IN p_user BIGINT UNSIGNED, IN p_cap INT, OUT o_retry_after INT)
   READS SQL DATA SQL SECURITY INVOKER
   COMMENT 'the daily lead cap: NULL under it, else seconds until a submission leaves the 24-hour window'
 BEGIN
@@ -39,10 +41,19 @@ BEGIN
   SELECT COUNT(*), CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), MIN(created_at) + INTERVAL 1 DAY) / 1000000)
     INTO v_n, v_retry
     FROM lead_submissions WHERE user_id = p_user AND created_at > NOW(3) - INTERVAL 1 DAY;
-  IF v_n < p_cap THEN
-    RETURN NULL;
-  END IF;
-  RETURN GREATEST(COALESCE(v_retry, 1), 1);
+  SET o_retry_after = IF(v_n < p_cap, NULL, GREATEST(COALESCE(v_retry, 1), 1));
+END;
+
+-- For the gateway's check before it spends a WeChat call on a phone code
+-- (prepared statements read rows, not OUT parameters): one row,
+-- retry_after_s.
+CREATE OR REPLACE PROCEDURE lead_submitter_cap_row(IN p_user BIGINT UNSIGNED, IN p_cap INT)
+  READS SQL DATA SQL SECURITY INVOKER
+  COMMENT 'lead_submitter_cap answered as one row (retry_after_s)'
+BEGIN
+  DECLARE v_retry INT;
+  CALL lead_submitter_cap(p_user, p_cap, v_retry);
+  SELECT v_retry AS retry_after_s;
 END;
 
 -- Chooses the agent of lead p_lead of project p_project and gives them the
@@ -245,7 +256,7 @@ intake: BEGIN
         IF v_found = 0 THEN
           SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lead_intake: the submitter has no user row';
         END IF;
-        SET v_retry_after = lead_submitter_retry_after(p_user, p_cap);
+        CALL lead_submitter_cap(p_user, p_cap, v_retry_after);
         IF v_retry_after IS NOT NULL THEN
           ROLLBACK;
           SET v_outcome = 'rate_limited';

@@ -152,9 +152,9 @@ static int read_form(gw_call_t *c, lead_form_t *f)
 
 /* ---- the daily cap ---- */
 
-/* The cap is the database's (lead_submitter_retry_after, the function
- * lead_intake applies): NULL under the cap, else the seconds to wait. */
-static const char *SQL_CAP = "SELECT lead_submitter_retry_after(?, ?) AS retry_after_s";
+/* The cap is the database's (lead_submitter_cap, which lead_intake
+ * applies): retry_after_s NULL under the cap, else the seconds to wait. */
+static const char *SQL_CAP = "CALL lead_submitter_cap_row(?, ?)";
 
 /* The caller reached the cap: 429 with Retry-After (call failed). */
 static void fail_capped(gw_call_t *c, long long retry_s)
