@@ -457,9 +457,17 @@ static int dump_database(const gw_config_t *cfg, const char *dir, row_counter_t 
      * TABLE either: loading into a database that has tables fails. The
      * stored routines come with the tables (the lead intake is one), as
      * schema_migrations says they exist. */
-    const char *args[] = {"--single-transaction", "--quick",    "--skip-lock-tables", "--skip-add-locks",
-                          "--skip-add-drop-table", "--no-tablespaces", "--hex-blob", "--tz-utc",
-                          "--routines",            cfg->db_name,       NULL};
+    const char *args[] = {"--single-transaction",
+                          "--quick",
+                          "--skip-lock-tables",
+                          "--skip-add-locks",
+                          "--skip-add-drop-table",
+                          "--no-tablespaces",
+                          "--hex-blob",
+                          "--tz-utc",
+                          "--routines",
+                          cfg->db_name,
+                          NULL};
     pid_t pid = spawn_client(cfg, "mariadb-dump", args, -1, p[1]);
     close(p[1]);
     if (pid < 0) {

@@ -47,9 +47,9 @@ int lead_assign_create_cursor(db_conn_t *db, long long project_id)
  * row included). *method is a static string. */
 static int choose_agent(db_conn_t *db, const lead_assign_input_t *in, long long *agent, const char **method)
 {
-    db_rows_t *r = db_query(db, SQL_PICK_AGENT,
-                            DB_ARGS(DB_INT(in->lead_id), DB_INT(in->project_id), DB_STR(in->channel),
-                                    DB_INT(in->from_agent)));
+    db_rows_t *r =
+        db_query(db, SQL_PICK_AGENT,
+                 DB_ARGS(DB_INT(in->lead_id), DB_INT(in->project_id), DB_STR(in->channel), DB_INT(in->from_agent)));
     if (!r)
         return -1;
     int found = r->nrows == 1 && !db_is_null(r, 0, "agent");

@@ -173,8 +173,7 @@ static void exchange_phone_code(gw_call_t *c);
  * call. The intake checks again. */
 static void check_cap(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r =
-        db_query(db, SQL_CAP, DB_ARGS(DB_INT(c->user.id), DB_INT(gw_cfg->lead_daily_max_per_submitter)));
+    db_rows_t *r = db_query(db, SQL_CAP, DB_ARGS(DB_INT(c->user.id), DB_INT(gw_cfg->lead_daily_max_per_submitter)));
     if (!r || r->nrows != 1) {
         db_rows_free(r);
         call_fail_db(c);
@@ -285,7 +284,8 @@ static void respond(gw_call_t *c, const lead_form_t *f, const db_rows_t *r)
     cJSON_AddNumberToObject(s, "submitted_at", (double)time(NULL));
     cJSON_AddItemToObject(d, "referral", referral_json(r));
     const char *method = db_get(r, 0, "assign_method");
-    log_info("leads", "lead %lld %s by submission %lld: project %lld phone %s%s by user %lld; agent %lld%s%s; referral %s",
+    log_info("leads",
+             "lead %lld %s by submission %lld: project %lld phone %s%s by user %lld; agent %lld%s%s; referral %s",
              db_get_int(r, 0, "lead_id"), db_get(r, 0, "outcome"), db_get_int(r, 0, "submission_id"), f->project_id,
              masked, f->verified ? " (verified)" : "", c->user.id, db_get_int(r, 0, "agent_id"),
              method ? " assigned now by " : "", method ? method : "", db_get(r, 0, "referral_status"));
@@ -305,12 +305,12 @@ static void store_lead(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
         return;
     }
-    db_rows_t *r = db_query(
-        db, SQL_INTAKE,
-        DB_ARGS(DB_INT(c->user.id), DB_INT(f->project_id), DB_STR(f->name), DB_STR(f->phone), DB_INT(f->verified),
-                DB_STR(f->channel), DB_STR(f->layout), DB_STR(f->area), DB_STR(f->budget), DB_STR(f->note),
-                DB_STR(gw_cfg->privacy_notice_version), DB_INT(gw_cfg->lead_first_contact_s),
-                DB_INT(gw_cfg->lead_daily_max_per_submitter), DB_STR(assigned), DB_STR(referral)));
+    db_rows_t *r =
+        db_query(db, SQL_INTAKE,
+                 DB_ARGS(DB_INT(c->user.id), DB_INT(f->project_id), DB_STR(f->name), DB_STR(f->phone),
+                         DB_INT(f->verified), DB_STR(f->channel), DB_STR(f->layout), DB_STR(f->area), DB_STR(f->budget),
+                         DB_STR(f->note), DB_STR(gw_cfg->privacy_notice_version), DB_INT(gw_cfg->lead_first_contact_s),
+                         DB_INT(gw_cfg->lead_daily_max_per_submitter), DB_STR(assigned), DB_STR(referral)));
     free(assigned);
     free(referral);
     const char *outcome = r && r->nrows == 1 ? db_get(r, 0, "outcome") : NULL;
