@@ -8,7 +8,8 @@ import threading
 import pymysql
 
 from conftest import Api, expect_error, unique_phone
-from lead_support import events, lead_body, project_with_agents
+from lead_support import (buyer_with_phone, events, lead_body, owner_with_code, project_with_agents,
+                          touch)
 
 
 def root_db(stack):
@@ -167,46 +168,82 @@ def test_a_gateway_user_without_execute_gets_a_clean_5xx(factory, db, stack):
         root.close()
 
 
-def test_one_intake_is_one_statement(factory, db, stack):
-    """Counted on the connection that ran the CALL, from MariaDB's general
-    log, for a request whose caller's roles are cached (auth_cache_ms): the
-    request's own statements, whatever the background jobs do on theirs.
-    This test alone sends leads while the log is on (the log does not show a
-    CALL's parameters), and the lead it made is checked after."""
-    gw = stack.start_gateway({"auth_cache_ms": 60000}, name="gw_count")
-    root = root_db(stack)
+def statements_of_one_intake(root, post):
+    """post() sends one intake while MariaDB's general log is on; returns
+    the statements (Query, Execute) of the connection that ran its CALL,
+    in the request's time, and every command of that connection."""
+    with root.cursor() as c:
+        c.execute("SET GLOBAL log_output = 'TABLE', GLOBAL general_log = 1")
+        c.execute("SELECT NOW(6) AS t")
+        t0 = c.fetchone()["t"]
     try:
-        pid, _, _ = project_with_agents(factory, 2)
-        _, token = factory.user()
-        a = Api(gw.url, stack.ca_cert)
-        # Warm: the roles cached, the statement prepared on the connections.
-        for _ in range(4):
-            r = a.post("/api/v1/leads", token=token, json=lead_body(pid))
-            assert r.status_code == 201, r.text
-        with root.cursor() as c:
-            c.execute("SET GLOBAL log_output = 'TABLE', GLOBAL general_log = 1")
-            c.execute("SELECT NOW(6) AS t")
-            t0 = c.fetchone()["t"]
-        phone = unique_phone()
-        r = a.post("/api/v1/leads", token=token, json=lead_body(pid, phone))
-        assert r.status_code == 201, r.text
+        post()
+    finally:
         with root.cursor() as c:
             c.execute("SELECT NOW(6) AS t")
             t1 = c.fetchone()["t"]
             c.execute("SET GLOBAL general_log = 0")
-            c.execute("SELECT thread_id FROM mysql.general_log WHERE event_time BETWEEN %s AND %s"
-                      " AND command_type = 'Execute' AND argument LIKE 'CALL lead\\_intake(%%'", (t0, t1))
-            threads = [row["thread_id"] for row in c.fetchall()]
-            assert len(threads) == 1, threads
-            c.execute("SELECT command_type, CONVERT(argument USING utf8mb4) AS argument FROM mysql.general_log"
-                      " WHERE thread_id = %s AND event_time BETWEEN %s AND %s ORDER BY event_time",
-                      (threads[0], t0, t1))
-            rows = c.fetchall()
-        statements = [row for row in rows if row["command_type"] in ("Query", "Execute")]
-        assert len(statements) <= 4, rows
-        assert len(statements) == 1 and statements[0]["argument"].startswith("CALL lead_intake("), rows
-        lead = db.one("SELECT id, agent_user_id FROM leads WHERE project_id = %s AND phone = %s", (pid, phone))
-        assert lead["agent_user_id"] and len(events(db, "lead.assigned", ref_id=lead["id"])) == 1
+    with root.cursor() as c:
+        c.execute("SELECT thread_id FROM mysql.general_log WHERE event_time BETWEEN %s AND %s"
+                  " AND command_type = 'Execute' AND argument LIKE 'CALL lead\\_intake(%%'", (t0, t1))
+        threads = [row["thread_id"] for row in c.fetchall()]
+        assert len(threads) == 1, threads
+        c.execute("SELECT command_type, CONVERT(argument USING utf8mb4) AS argument FROM mysql.general_log"
+                  " WHERE thread_id = %s AND event_time BETWEEN %s AND %s ORDER BY event_time",
+                  (threads[0], t0, t1))
+        rows = c.fetchall()
+        c.execute("TRUNCATE TABLE mysql.general_log")
+    return [row for row in rows if row["command_type"] in ("Query", "Execute")], rows
+
+
+def test_one_intake_is_one_statement(api, factory, db, stack):
+    """Counted on the connection that ran the CALL, from MariaDB's general
+    log, for requests whose caller's roles are cached (auth_cache_ms): the
+    request's own statements, whatever the background jobs do on theirs.
+    This test alone sends leads while the log is on (the log does not show a
+    CALL's parameters), and each lead is checked after. Paths: a new phone,
+    the phone's open lead again, a bound buyer's verified lead that locks
+    its referral."""
+    gw = stack.start_gateway({"auth_cache_ms": 60000}, name="gw_count")
+    root = root_db(stack)
+    try:
+        pid, _, _ = project_with_agents(factory, 2)
+        referrer, _, _, code = owner_with_code(api, factory, pid)
+        buyer, token, phone = buyer_with_phone(factory)
+        assert touch(api, token, code).status_code == 201
+        _, other_token = factory.user()
+        a = Api(gw.url, stack.ca_cert)
+        # Warm: the roles cached, the statement prepared on the connections.
+        for t in (token, other_token):
+            for _ in range(2):
+                r = a.post("/api/v1/leads", token=t, json=lead_body(pid))
+                assert r.status_code == 201, r.text
+        new_phone = unique_phone()
+        answers = []
+
+        def post(t, body):
+            def run():
+                answers.append(a.post("/api/v1/leads", token=t, json=body))
+            return run
+
+        counted = {}
+        for path, t, body in (("new phone", other_token, lead_body(pid, new_phone)),
+                              ("existing open lead", token, lead_body(pid, new_phone)),
+                              ("referral locked", token, lead_body(pid, phone))):
+            statements, rows = statements_of_one_intake(root, post(t, body))
+            assert answers[-1].status_code == 201, answers[-1].text
+            assert len(statements) <= 4, (path, rows)
+            assert len(statements) == 1 and statements[0]["argument"].startswith("CALL lead_intake("), (path, rows)
+            counted[path] = len(statements)
+        assert counted == {"new phone": 1, "existing open lead": 1, "referral locked": 1}
+        lead = db.one("SELECT id, agent_user_id, submissions FROM leads WHERE project_id = %s AND phone = %s",
+                      (pid, new_phone))
+        assert lead["agent_user_id"] and lead["submissions"] == 2
+        assert len(events(db, "lead.assigned", ref_id=lead["id"])) == 1
+        assert answers[-1].json()["data"]["referral"]["status"] == "locked"
+        referral = db.one("SELECT id, referee_user_id FROM referrals WHERE referrer_user_id = %s", (referrer,))
+        assert referral["referee_user_id"] == buyer
+        assert len(events(db, "referral.stage_changed", ref_id=referral["id"], user_id=referrer)) == 1
     finally:
         with root.cursor() as c:
             c.execute("SET GLOBAL general_log = 0")
