@@ -54,8 +54,9 @@ static int choose_agent(db_conn_t *db, const lead_assign_input_t *in, long long 
         return -1;
     int found = r->nrows == 1 && !db_is_null(r, 0, "agent");
     if (found) {
+        const char *m = db_get(r, 0, "method");
         *agent = db_get_int(r, 0, "agent");
-        *method = !strcmp(db_get(r, 0, "method"), "channel_rule") ? "channel_rule" : "round_robin";
+        *method = m && !strcmp(m, "channel_rule") ? "channel_rule" : "round_robin";
     }
     db_rows_free(r);
     return found;
