@@ -454,10 +454,20 @@ static int dump_database(const gw_config_t *cfg, const char *dir, row_counter_t 
     /* One snapshot for every table, no table locks; rows as hex where binary. */
     /* Tables only (no CREATE DATABASE / USE): restore loads into the
      * database it is configured for, which may have another name. No DROP
-     * TABLE either: loading into a database that has tables fails. */
-    const char *args[] = {
-        "--single-transaction", "--quick",    "--skip-lock-tables", "--skip-add-locks", "--skip-add-drop-table",
-        "--no-tablespaces",     "--hex-blob", "--tz-utc",           cfg->db_name,       NULL};
+     * TABLE either: loading into a database that has tables fails. The
+     * stored routines come with the tables (the lead intake is one), as
+     * schema_migrations says they exist. */
+    const char *args[] = {"--single-transaction",
+                          "--quick",
+                          "--skip-lock-tables",
+                          "--skip-add-locks",
+                          "--skip-add-drop-table",
+                          "--no-tablespaces",
+                          "--hex-blob",
+                          "--tz-utc",
+                          "--routines",
+                          cfg->db_name,
+                          NULL};
     pid_t pid = spawn_client(cfg, "mariadb-dump", args, -1, p[1]);
     close(p[1]);
     if (pid < 0) {

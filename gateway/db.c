@@ -414,6 +414,32 @@ void db_in_list_args(db_param_t *params, const long long *ids, int n)
         params[i] = DB_INT(ids[i < n ? i : 0]);
 }
 
+/* A CALL answers with its result sets and then the status of the CALL
+ * itself: every one of them must be read before the connection takes the
+ * next statement. An error raised after a result set (a statement of the
+ * procedure that failed after an earlier one answered rows) is the
+ * statement's error. 0 or -1. */
+static int drain_results(db_conn_t *c, MYSQL_STMT *st)
+{
+    while (mysql_stmt_more_results(st)) {
+        int rc = mysql_stmt_next_result(st);
+        if (rc > 0) {
+            set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+            return -1;
+        }
+        if (rc < 0)
+            break;
+        if (mysql_stmt_field_count(st) > 0) {
+            if (mysql_stmt_store_result(st) != 0) {
+                set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+                return -1;
+            }
+            mysql_stmt_free_result(st);
+        }
+    }
+    return 0;
+}
+
 int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams)
 {
     MYSQL_STMT *st = run(c, sql, params, nparams);
@@ -428,6 +454,10 @@ int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams
             return -1;
         }
         mysql_stmt_free_result(st);
+    }
+    if (drain_results(c, st) != 0) {
+        discard_stmt(c, st);
+        return -1;
     }
     return 0;
 }
@@ -568,8 +598,8 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
     db_rows_t *r = NULL;
     if (mysql_stmt_store_result(st) != 0) {
         set_error(c, mysql_stmt_errno(st), mysql_stmt_error(st));
-        discard_stmt(c, st);
-        goto Exit;
+        discard_stmt(c, st); /* closed: nothing of it is left to free or drain */
+        return NULL;
     }
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     if (!meta) {
@@ -637,6 +667,11 @@ db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int
 Exit:
     if (c->up) /* a lost connection took its statements with it (set_error) */
         mysql_stmt_free_result(st);
+    if (c->up && drain_results(c, st) != 0) {
+        free(r);
+        r = NULL;
+        discard_stmt(c, st);
+    }
     if (s->text_cap > SCRATCH_KEEP) { /* after a rare big result */
         free(s->text);
         s->text = NULL;

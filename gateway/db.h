@@ -99,7 +99,10 @@ void db_conn_free(db_conn_t *c);
 int db_conn_ensure(db_conn_t *c);
 int db_conn_is_up(const db_conn_t *c);
 
-/* Statements. Return 0 (or a result) on success, -1 (or NULL) on error. */
+/* Statements. Return 0 (or a result) on success, -1 (or NULL) on error.
+ * A stored procedure is called as a statement ("CALL proc(?, ?)"): db_query
+ * returns its first result set, and both read the CALL's further results,
+ * so an error the procedure raises after answering rows is still an error. */
 int db_exec(db_conn_t *c, const char *sql, const db_param_t *params, int nparams);
 db_rows_t *db_query(db_conn_t *c, const char *sql, const db_param_t *params, int nparams);
 /* Single-value convenience: first column of the first row; -1 on error,

@@ -2,6 +2,7 @@
 #include "domain/leads/lead_assign.h"
 
 #include <cjson/cJSON.h>
+#include <string.h>
 #include <time.h>
 
 #include "gateway/config.h"
@@ -11,28 +12,11 @@
 #include "domain/leads/lead_access.h"
 #include "domain/leads/lead_rules.h"
 
-/* Locks the cursor and, in the same round trip, reads the agent a channel
- * rule names (parameter 1: the channel) and the active agent after the
- * cursor's last one, wrapping to the first; neither is the agent the lead
- * leaves (parameters 2 and 3; 0 at the intake). FOR UPDATE locks only the
- * cursor row: the subqueries are plain reads, and they see the locked,
- * latest cursor value. */
-static const char *SQL_LOCK_CURSOR_AND_CHOOSE =
-    "SELECT"
-    " (SELECT r.agent_user_id FROM lead_channel_rules r"
-    "  JOIN staff_roles s ON s.user_id = r.agent_user_id AND s.project_id = r.project_id AND s.role = 'agent'"
-    "  JOIN users u ON u.id = r.agent_user_id AND u.disabled = 0"
-    "  WHERE r.project_id = c.project_id AND r.channel = ? AND r.agent_user_id <> ?) AS rule_agent,"
-    " (SELECT s.user_id FROM staff_roles s JOIN users u ON u.id = s.user_id AND u.disabled = 0"
-    "  WHERE s.project_id = c.project_id AND s.role = 'agent' AND s.user_id <> ?"
-    "  ORDER BY s.user_id > COALESCE(c.last_agent_user_id, 0) DESC, s.user_id LIMIT 1) AS next_agent"
-    " FROM lead_assignment_cursors c WHERE c.project_id = ? FOR UPDATE";
-
-/* Round robin: the cursor moves to the agent and the lead gets the agent in
- * one statement (both rows are already this transaction's). */
-static const char *SQL_ASSIGN_ROUND_ROBIN = "UPDATE lead_assignment_cursors c JOIN leads l ON l.id = ?"
-                                            " SET c.last_agent_user_id = ?, l.agent_user_id = ?, l.assigned_at = NOW(3)"
-                                            " WHERE c.project_id = ?";
+/* The choice itself is the database's (schema/023_lead_intake.sql,
+ * lead_pick_agent), the same the intake makes: it locks the cursor, chooses
+ * and gives the lead to the agent (and moves the cursor for round robin) in
+ * one round trip, and answers (agent, method). */
+static const char *SQL_PICK_AGENT = "CALL lead_pick_agent_row(?, ?, ?, ?)";
 
 /* Channel rules and manual choices; NULL unassigns. */
 static const char *SQL_SET_AGENT =
@@ -59,49 +43,47 @@ int lead_assign_create_cursor(db_conn_t *db, long long project_id)
 }
 
 /* Locks the cursor, picks the agent and writes it to the lead (and to the
- * cursor for round robin). 1 found, 0 none, -1 db error. */
+ * cursor for round robin). 1 found, 0 none, -1 db error (a missing cursor
+ * row included). *method is a static string. */
 static int choose_agent(db_conn_t *db, const lead_assign_input_t *in, long long *agent, const char **method)
 {
     db_rows_t *r =
-        db_query(db, SQL_LOCK_CURSOR_AND_CHOOSE,
-                 DB_ARGS(DB_STR(in->channel), DB_INT(in->from_agent), DB_INT(in->from_agent), DB_INT(in->project_id)));
+        db_query(db, SQL_PICK_AGENT,
+                 DB_ARGS(DB_INT(in->lead_id), DB_INT(in->project_id), DB_STR(in->channel), DB_INT(in->from_agent)));
     if (!r)
         return -1;
-    int cursor = r->nrows == 1;
-    long long rule_agent = cursor ? db_get_int(r, 0, "rule_agent") : 0;
-    long long next_agent = cursor ? db_get_int(r, 0, "next_agent") : 0;
+    int found = r->nrows == 1 && !db_is_null(r, 0, "agent");
+    if (found) {
+        const char *m = db_get(r, 0, "method");
+        *agent = db_get_int(r, 0, "agent");
+        *method = m && !strcmp(m, "channel_rule") ? "channel_rule" : "round_robin";
+    }
     db_rows_free(r);
-    if (!cursor) {
-        log_error("leads", "project %lld has no assignment cursor row", in->project_id);
-        return -1;
+    return found;
+}
+
+cJSON *lead_assigned_payload_base(const char *customer_name, const char *phone)
+{
+    char masked_phone[32], name[64];
+    mask_phone(phone, masked_phone, sizeof(masked_phone));
+    lead_mask_name(customer_name ? customer_name : "", name, sizeof(name));
+    cJSON *p = cJSON_CreateObject();
+    if (p && (!cJSON_AddStringToObject(p, "customer_name", name) ||
+              !cJSON_AddStringToObject(p, "phone_masked", masked_phone))) {
+        cJSON_Delete(p);
+        return NULL;
     }
-    int rc;
-    if (rule_agent) {
-        *agent = rule_agent;
-        *method = "channel_rule";
-        rc = db_exec(db, SQL_SET_AGENT, DB_ARGS(DB_INT(rule_agent), DB_INT(rule_agent), DB_INT(in->lead_id)));
-    } else if (next_agent) {
-        *agent = next_agent;
-        *method = "round_robin";
-        rc = db_exec(db, SQL_ASSIGN_ROUND_ROBIN,
-                     DB_ARGS(DB_INT(in->lead_id), DB_INT(next_agent), DB_INT(next_agent), DB_INT(in->project_id)));
-    } else {
-        return 0;
-    }
-    return rc == 0 ? 1 : -1;
+    return p;
 }
 
 static cJSON *assigned_payload(const lead_assign_input_t *in)
 {
-    char phone[32], name[64];
-    mask_phone(in->phone, phone, sizeof(phone));
-    lead_mask_name(in->customer_name ? in->customer_name : "", name, sizeof(name));
-    cJSON *p = cJSON_CreateObject();
+    cJSON *p = lead_assigned_payload_base(in->customer_name, in->phone);
+    if (!p)
+        return NULL;
     cJSON_AddNumberToObject(p, "lead_id", (double)in->lead_id);
     cJSON_AddNumberToObject(p, "project_id", (double)in->project_id);
     cJSON_AddStringToObject(p, "project_name", in->project_name ? in->project_name : "");
-    cJSON_AddStringToObject(p, "customer_name", name);
-    cJSON_AddStringToObject(p, "phone_masked", phone);
     cJSON_AddStringToObject(p, "channel", in->channel ? in->channel : "");
     cJSON_AddNumberToObject(p, "assigned_at", (double)time(NULL));
     return p;
@@ -130,7 +112,10 @@ static int record(db_conn_t *db, const lead_assign_input_t *in, long long agent,
     return rc;
 }
 
-int lead_assign(db_conn_t *db, const lead_assign_input_t *in, long long *agent_user_id)
+/* Chooses the agent (never in->from_agent) and gives them the lead. 1
+ * assigned (*agent_user_id set), 0 the project has no other active agent
+ * (nothing written), -1 db error (or no cursor row). */
+static int lead_assign(db_conn_t *db, const lead_assign_input_t *in, long long *agent_user_id)
 {
     const char *method = NULL;
     long long agent = 0;

@@ -4,19 +4,22 @@
  * A channel rule (lead_channel_rules) names the agent for leads of that
  * channel while the agent still holds the agent role in the project;
  * otherwise the project's active agents take turns (round robin over their
- * user ids, after the last one who got a lead). Every change of a lead's
- * agent is a row of lead_assignments, the lead's assignment timeline
- * (method, from whom, by whom, why), and the new agent gets a lead.assigned
- * event, all in the caller's transaction.
+ * user ids, after the last one who got a lead). That choice is made in the
+ * database, by the procedure lead_pick_agent (schema/023_lead_intake.sql),
+ * for the intake (inside lead_intake) and for the leads returned to
+ * assignment here alike. Every change of a lead's agent is a row of
+ * lead_assignments, the lead's assignment timeline (method, from whom, by
+ * whom, why), and the new agent gets a lead.assigned event, all in the
+ * caller's transaction.
  *
  * Round robin under concurrency: the project's cursor row
- * (lead_assignment_cursors) is locked FOR UPDATE by the statement that reads
- * it and picks the next agent, and stays locked until the caller commits, so
- * concurrent leads of a project take turns. Only that tail of the intake
- * (choose, record, commit) is serialised per project; the caller does
- * everything else before. */
+ * (lead_assignment_cursors) is locked FOR UPDATE by the read that picks the
+ * next agent, and stays locked until the caller commits, so concurrent
+ * leads of a project take turns. Callers take it last. */
 #ifndef GW_LEAD_ASSIGN_H
 #define GW_LEAD_ASSIGN_H
+#include <cjson/cJSON.h>
+
 #include "gateway/db.h"
 
 /* Borrowed strings: they only need to live during the call. */
@@ -27,18 +30,11 @@ typedef struct {
     const char *channel;
     const char *customer_name; /* masked in the event */
     const char *phone;         /* masked in the event; NULL once erased */
-    /* A lead moved away from an agent; all 0/NULL at the intake. */
+    /* A lead moved away from an agent (0/NULL: it had none). */
     long long from_agent;    /* the agent it leaves: never chosen again */
     long long actor_user_id; /* who moved it */
     const char *reason;
 } lead_assign_input_t;
-
-/* Chooses the agent (channel rule, else round robin; never in->from_agent)
- * and gives them the lead. The project's cursor row must exist
- * (lead_assign_create_cursor). 1 assigned (*agent_user_id set), 0 the
- * project has no other active agent (nothing written), -1 db error (or no
- * cursor row). */
-int lead_assign(db_conn_t *db, const lead_assign_input_t *in, long long *agent_user_id);
 
 /* A supervisor's choice: gives the lead to `agent` (the caller has checked
  * that they hold the agent role in the lead's project), recorded as
@@ -59,13 +55,16 @@ int lead_assign_to(db_conn_t *db, const lead_assign_input_t *in, long long agent
  * number of leads moved, or -1 (db error: the caller rolls back). */
 int lead_assign_release_agent(db_conn_t *db, long long user_id, long long project_id, long long actor_user_id);
 
-/* For a query that reads the project's row as p: 1 when its cursor exists. */
-#define LEAD_ASSIGN_CURSOR_EXISTS "EXISTS (SELECT 1 FROM lead_assignment_cursors WHERE project_id = p.id)"
-
-/* Creates the project's cursor row (a project's first lead), in its own
- * statement before the intake's transaction (autocommit), so that no
- * transaction holds a gap lock on the missing row while concurrent first
- * leads insert it. 0 or -1. */
+/* Creates the project's cursor row if it is missing (an agent's first role
+ * in the project; lead_intake creates it too, before its transaction). 0 or
+ * -1. */
 int lead_assign_create_cursor(db_conn_t *db, long long project_id);
+
+/* The lead.assigned payload's part that comes from the lead itself:
+ * customer_name and phone_masked, both masked here. The caller adds
+ * lead_id, project_id, project_name, channel and assigned_at (the intake's
+ * procedure does it in SQL). NULL when out of memory; the caller owns the
+ * result. */
+cJSON *lead_assigned_payload_base(const char *customer_name, const char *phone);
 
 #endif

@@ -6,39 +6,35 @@
  *   POST /api/v1/leads/:id/followups           {kind, note, next_at}   the lead's agent
  *   POST /api/v1/leads/:id/stage               {stage, reason}         the lead's agent, supervisor, admin
  *
- * The intake. Steps: the form is checked on the loop (BODY_CHECK); a
- * phone_code is exchanged for the number on a WeChat worker (after a DB step
- * checks the daily cap, so a capped caller costs no WeChat call); then on a
- * DB worker one transaction.
+ * The intake. Steps: the form is checked on the loop (BODY_CHECK: every 4xx
+ * that names a field comes before anything is written); a phone_code is
+ * exchanged for the number on a WeChat worker (after a DB step checks the
+ * daily cap, so a capped caller costs no WeChat call); then on a DB worker
+ * one statement, CALL lead_intake (schema/023_lead_intake.sql), which holds
+ * every rule of the intake and runs it as one transaction that it commits:
+ * the project (404 when unknown or taking no leads), the submitter's daily
+ * cap (429 with Retry-After), dedupe by the phone's open lead of the
+ * project (created, updated by its submitter or the phone's verified
+ * holder, or only recorded for anyone else), the submission row, the
+ * referral of a bound submitter with a verified phone, the agent (channel
+ * rule or round robin, the project's cursor locked last) and both events.
+ * It answers one row (outcome, ids, the agent, the referral's outcome),
+ * from which this file builds the receipt and the log line. The events'
+ * masked parts are built here from the form and passed in
+ * (lead_assigned_payload_base, referral_stage_payload_base).
  *
  * The phone is verified when the submitter proved it is theirs: it came
- * from WeChat (phone_code), or it is the phone the submitter bound. The
- * transaction:
- *   1. in one statement, locks the submitter's user row and the phone's
- *      open lead of the project, if there is one, reads the project (404
- *      when it is unknown or takes no leads) and the submitter's referral
- *      binding, and counts the submitter's submissions of the last 24
- *      hours: at lead_daily_max_per_submitter the answer is 429 and
- *      nothing is written;
- *   2. creates the lead; or updates it when the caller is its submitter or
- *      the phone's verified holder (who then becomes its submitter); or,
- *      for anyone else, only counts the submission: another user's
- *      submission never changes a lead's personal fields or consent;
- *   3. records the submission (lead_submissions, no personal fields);
- *   4. locks the referral of a bound submitter, for a verified phone only
- *      (referral_attribution.h);
- *   5. assigns an agent if the lead has none; this locks the project's
- *      assignment cursor, so it comes last (lead_assign.h).
+ * from WeChat (phone_code), or it is the phone the submitter bound.
  *
  * The answer is the same whether the phone was known or not: 201 and the
  * submission's receipt, built from what the caller sent. Only a verified
  * phone's referral outcome can depend on the lead (it is the caller's own).
  *
- * Concurrency: one open lead per phone and project is the unique key
- * (project_id, open_phone). Sessions run READ COMMITTED, so the locking read
- * of a phone without an open lead takes no gap lock; two first submissions
- * of one phone both insert, the second waits for the first's row and fails
- * on the unique key, and its retry finds and locks the committed lead.
+ * Concurrency is the procedure's: it locks the submitter's user row (the
+ * cap is exact), then the phone's open lead (the unique key (project_id,
+ * open_phone); two first submissions of one phone: the second fails on the
+ * key and starts over, finding the committed lead), then the project's
+ * cursor; no lock is held across a round trip to the gateway.
  *
  * Working a lead. Who may see or change a lead is decided by the roles held
  * in the lead's project at the time of the request (lead_access.h): its
@@ -156,56 +152,39 @@ static int read_form(gw_call_t *c, lead_form_t *f)
 
 /* ---- the daily cap ---- */
 
-/* The submitter's submissions in the last 24 hours (n), and in how many
- * seconds the oldest of them leaves that window (retry_after_s), for the
- * user id `user` (a parameter or a column); a range of the index (user_id,
- * created_at). */
-#define RECENT_SUBMISSIONS_COLUMNS(user)                                                                               \
-    "(SELECT COUNT(*) FROM lead_submissions s WHERE s.user_id = " user                                                 \
-    "  AND s.created_at > NOW(3) - INTERVAL 1 DAY) AS n,"                                                              \
-    " (SELECT CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), MIN(s.created_at) + INTERVAL 1 DAY) / 1000000)"                  \
-    "  FROM lead_submissions s WHERE s.user_id = " user                                                                \
-    " AND s.created_at > NOW(3) - INTERVAL 1 DAY) AS retry_after_s"
-static const char *SQL_RECENT_SUBMISSIONS = "SELECT " RECENT_SUBMISSIONS_COLUMNS("?");
+/* The cap is the database's (lead_submitter_cap, which lead_intake
+ * applies): retry_after_s NULL under the cap, else the seconds to wait. */
+static const char *SQL_CAP = "CALL lead_submitter_cap_row(?, ?)";
 
-/* The caller's submissions of the last 24 hours, and in how many seconds
- * the oldest leaves that window. 0, or -1 (db error). */
-static int count_recent(gw_call_t *c, db_conn_t *db, long long *n, long long *retry_s)
+/* The caller reached the cap: 429 with Retry-After (call failed). */
+static void fail_capped(gw_call_t *c, long long retry_s)
 {
-    db_rows_t *r = db_query(db, SQL_RECENT_SUBMISSIONS, DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id)));
-    if (!r)
-        return -1;
-    *n = db_get_int(r, 0, "n");
-    *retry_s = db_get_int(r, 0, "retry_after_s");
-    db_rows_free(r);
-    return 0;
-}
-
-/* 0 the caller may submit n + 1; -1 the cap is reached (call failed: 429
- * with Retry-After). */
-static int cap_or_fail(gw_call_t *c, long long n, long long retry_s)
-{
-    if (n < gw_cfg->lead_daily_max_per_submitter)
-        return 0;
-    c->retry_after_s = retry_s > 0 ? (int)retry_s : 1;
+    c->retry_after_s = retry_s > 0 && retry_s < 86400 * 2 ? (int)retry_s : 1;
     call_fail(c, ERR_RATE_LIMITED, NULL, "at most %d lead submissions in 24 hours; retry in %d s",
               gw_cfg->lead_daily_max_per_submitter, c->retry_after_s);
-    log_info("leads", "user %lld reached the daily lead cap (%lld in 24 h)", c->user.id, n);
-    return -1;
+    log_info("leads", "user %lld reached the daily lead cap (%d in 24 h)", c->user.id,
+             gw_cfg->lead_daily_max_per_submitter);
 }
 
 static void store_lead(gw_call_t *c, db_conn_t *db);
 static void exchange_phone_code(gw_call_t *c);
 
-/* Before asking WeChat for the number. The transaction checks again. */
+/* Before asking WeChat for the number: a capped caller costs no WeChat
+ * call. The intake checks again. */
 static void check_cap(gw_call_t *c, db_conn_t *db)
 {
-    long long n, retry_s;
-    if (count_recent(c, db, &n, &retry_s) != 0) {
+    db_rows_t *r = db_query(db, SQL_CAP, DB_ARGS(DB_INT(c->user.id), DB_INT(gw_cfg->lead_daily_max_per_submitter)));
+    if (!r || r->nrows != 1) {
+        db_rows_free(r);
         call_fail_db(c);
         return;
     }
-    if (cap_or_fail(c, n, retry_s) == 0)
+    int capped = !db_is_null(r, 0, "retry_after_s");
+    long long retry_s = db_get_int(r, 0, "retry_after_s");
+    db_rows_free(r);
+    if (capped)
+        fail_capped(c, retry_s);
+    else
         call_then_wechat(c, exchange_phone_code);
 }
 
@@ -245,272 +224,110 @@ static void exchange_phone_code(gw_call_t *c)
     call_then_db(c, store_lead);
 }
 
-/* ---- the transaction ---- */
+/* ---- the intake: one CALL ---- */
 
-typedef enum { SUBMISSION_CREATED, SUBMISSION_UPDATED, SUBMISSION_RECORDED } submission_outcome_t;
+/* The whole intake (schema/023_lead_intake.sql): takes (user, project,
+ * name, phone, verified, channel, layout, area, budget, note, notice
+ * version, first-contact seconds, daily cap, lead.assigned payload,
+ * referral.stage_changed payload), commits, and answers one row. */
+static const char *SQL_INTAKE = "CALL lead_intake(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-static const char *const outcome_names[] = {"created", "updated", "recorded"};
-
-typedef struct {
-    long long lead_id, agent, submission_id;
-    submission_outcome_t outcome;
-    int was_verified;    /* an existing lead's phone was verified before */
-    char channel[17];    /* the lead's (VARCHAR(16)) */
-    char lead_name[257]; /* the lead's (VARCHAR(64) in utf8mb4), for events */
-    referral_lock_result_t referral;
-} lead_outcome_t;
-
-/* What the intake's first statement reads besides the locked rows. */
-typedef struct {
-    char project_name[LEAD_PROJECT_NAME_BYTES];
-    referral_binding_t binding;
-} intake_context_t;
-
-/* The transaction's first statement: locks the submitter's user row and
- * the phone's open lead of the project (if there is one: lead_id NULL
- * otherwise); reads the project (project_name NULL when it is unknown or
- * takes no leads), whether its assignment cursor exists, the submitter's
- * binding, and counts the submitter's recent submissions. Both rows are
- * read by unique key before the subqueries, which are correlated with the
- * locked user row, so the counts see every submission committed by whoever
- * held the lock before. The subqueries are plain reads and lock nothing.
- * Takes (project, project, project, phone, user). */
-static const char *SQL_LOCK_INTAKE =
-    "SELECT (SELECT p.name FROM projects p WHERE p.id = ? AND p.open_for_leads = 1) AS project_name,"
-    " (SELECT " LEAD_ASSIGN_CURSOR_EXISTS " FROM projects p WHERE p.id = ?) AS cursor_exists,"
-    " " REFERRAL_BINDING_COLUMNS("u.id") ", " RECENT_SUBMISSIONS_COLUMNS(
-        "u.id") ", l.id AS lead_id,"
-                " COALESCE(l.submitted_by_user_id, 0) AS submitted_by, l.phone_verified AS phone_verified,"
-                " COALESCE(l.agent_user_id, 0) AS agent, l.channel AS channel, l.name AS name"
-                " FROM users u LEFT JOIN leads l ON l.project_id = ? AND l.open_phone = ? WHERE u.id = ? FOR UPDATE";
-
-/* The phone's holder, if a user has bound it. */
-#define SQL_PHONE_HOLDER "(SELECT id FROM users WHERE phone = ? AND disabled = 0 ORDER BY id LIMIT 1)"
-
-/* user_id: the submitter when verified (first parameter), else the user
- * who bound the phone. */
-static const char *SQL_INSERT_LEAD =
-    "INSERT INTO leads (project_id, name, phone, phone_verified, user_id, submitted_by_user_id, channel,"
-    " interest_layout, interest_area, interest_budget, note, consent_at, privacy_notice_version,"
-    " first_contact_due_at)"
-    " VALUES (?, ?, ?, ?, COALESCE(?, " SQL_PHONE_HOLDER "), ?, ?, ?, ?, ?, ?, NOW(3), ?, NOW(3) + INTERVAL ? SECOND)";
-
-/* The lead's submitter or the phone's verified holder updates it: the new
- * name, the interest and note where given, a fresh consent, one more
- * submission. A verified holder (parameters 8 and 9: their id, else NULL)
- * becomes its user and submitter; channel, agent and stage stay. */
-static const char *SQL_UPDATE_LEAD =
-    "UPDATE leads SET name = ?, interest_layout = COALESCE(?, interest_layout),"
-    " interest_area = COALESCE(?, interest_area), interest_budget = COALESCE(?, interest_budget),"
-    " note = COALESCE(?, note), consent_at = NOW(3), privacy_notice_version = ?, submissions = submissions + 1,"
-    " phone_verified = GREATEST(phone_verified, ?),"
-    " user_id = COALESCE(?, user_id, " SQL_PHONE_HOLDER "), submitted_by_user_id = COALESCE(?, submitted_by_user_id)"
-    " WHERE id = ?";
-
-/* Creates the lead, or applies the submission to the phone's open lead of
- * the project (found: o->lead_id and the lead's fields are set) as its
- * submitter, its verified holder or anyone else may. 0, or -1 (db error; a
- * unique-key error means a concurrent first submission of the phone won,
- * and the retry finds its lead). */
-static int create_or_apply(gw_call_t *c, db_conn_t *db, const lead_form_t *f, int found, long long submitted_by,
-                           lead_outcome_t *o)
+/* The events' masked parts, from the form (the procedure adds what the
+ * database decides). 0, or -1 (out of memory; nothing allocated). */
+static int event_payloads(const lead_form_t *f, char **assigned, char **referral)
 {
-    db_param_t me = f->verified ? DB_INT(c->user.id) : DB_NULL;
-    if (!found) {
-        const char *channel = f->channel ? f->channel : "organic";
-        o->outcome = SUBMISSION_CREATED;
-        utf8_copy(o->channel, sizeof(o->channel), channel);
-        utf8_copy(o->lead_name, sizeof(o->lead_name), f->name);
-        if (db_exec(db, SQL_INSERT_LEAD,
-                    DB_ARGS(DB_INT(f->project_id), DB_STR(f->name), DB_STR(f->phone), DB_INT(f->verified), me,
-                            DB_STR(f->phone), DB_INT(c->user.id), DB_STR(channel), DB_STR(f->layout), DB_STR(f->area),
-                            DB_STR(f->budget), DB_STR(f->note), DB_STR(gw_cfg->privacy_notice_version),
-                            DB_INT(gw_cfg->lead_first_contact_s))) != 0)
-            return -1;
-        o->lead_id = (long long)db_insert_id(db);
-        return db_exec(db,
-                       "INSERT INTO lead_stage_history (lead_id, from_stage, to_stage, actor_user_id)"
-                       " VALUES (?, NULL, 'new', ?)",
-                       DB_ARGS(DB_INT(o->lead_id), DB_INT(c->user.id)));
-    }
-    if (submitted_by != c->user.id && !f->verified) {
-        o->outcome = SUBMISSION_RECORDED;
-        return db_exec(db, "UPDATE leads SET submissions = submissions + 1 WHERE id = ?", DB_ARGS(DB_INT(o->lead_id)));
-    }
-    o->outcome = SUBMISSION_UPDATED;
-    utf8_copy(o->lead_name, sizeof(o->lead_name), f->name);
-    return db_exec(db, SQL_UPDATE_LEAD,
-                   DB_ARGS(DB_STR(f->name), DB_STR(f->layout), DB_STR(f->area), DB_STR(f->budget), DB_STR(f->note),
-                           DB_STR(gw_cfg->privacy_notice_version), DB_INT(f->verified), me, DB_STR(f->phone), me,
-                           DB_INT(o->lead_id)));
+    cJSON *a = lead_assigned_payload_base(f->name, f->phone);
+    cJSON *r = referral_stage_payload_base(f->name, STAGE_NEW, NULL);
+    *assigned = a ? cJSON_PrintUnformatted(a) : NULL;
+    *referral = r ? cJSON_PrintUnformatted(r) : NULL;
+    cJSON_Delete(a);
+    cJSON_Delete(r);
+    if (*assigned && *referral)
+        return 0;
+    free(*assigned);
+    free(*referral);
+    *assigned = *referral = NULL;
+    return -1;
 }
 
-/* What intake() answers besides committed (1), refused (0) and a db error
- * (-1): the project has no assignment cursor yet (nothing written). */
-#define INTAKE_NO_CURSOR 2
-
-/* One attempt of the transaction (see the top of the file). 1 committed,
- * 0 refused: the project is unknown or closed (404) or the cap is reached
- * (429) (call failed; the caller rolls back), -1 db error (the caller rolls
- * back), INTAKE_NO_CURSOR (the caller rolls back, creates it and tries
- * again). */
-static int intake(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx, lead_outcome_t *o)
+/* The referral part of the receipt, from the procedure's answer: null when
+ * the submitter is not bound. */
+static cJSON *referral_json(const db_rows_t *r)
 {
-    memset(o, 0, sizeof(*o));
-    if (db_begin(db) != 0)
-        return -1;
-    db_rows_t *r = db_query(db, SQL_LOCK_INTAKE,
-                            DB_ARGS(DB_INT(f->project_id), DB_INT(f->project_id), DB_INT(f->project_id),
-                                    DB_STR(f->phone), DB_INT(c->user.id)));
-    if (!r)
-        return -1;
-    if (r->nrows != 1) { /* the caller's own row: the auth step has just read it */
-        log_error("leads", "user %lld has no row to lock", c->user.id);
-        db_rows_free(r);
-        return -1;
-    }
-    int project = !db_is_null(r, 0, "project_name"), cursor = db_get_int(r, 0, "cursor_exists") != 0;
-    utf8_copy(ctx->project_name, sizeof(ctx->project_name), project ? db_get(r, 0, "project_name") : "");
-    referral_binding_from_row(r, &ctx->binding);
-    long long n = db_get_int(r, 0, "n"), retry_s = db_get_int(r, 0, "retry_after_s"), submitted_by = 0;
-    int found = !db_is_null(r, 0, "lead_id");
-    if (found) {
-        o->lead_id = db_get_int(r, 0, "lead_id");
-        submitted_by = db_get_int(r, 0, "submitted_by");
-        o->was_verified = db_get_int(r, 0, "phone_verified") != 0;
-        o->agent = db_get_int(r, 0, "agent");
-        utf8_copy(o->channel, sizeof(o->channel), db_get(r, 0, "channel"));
-        utf8_copy(o->lead_name, sizeof(o->lead_name), db_get(r, 0, "name"));
-    }
-    db_rows_free(r);
-    if (!project) {
-        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
-        return 0;
-    }
-    if (!cursor)
-        return INTAKE_NO_CURSOR;
-    if (cap_or_fail(c, n, retry_s) != 0)
-        return 0;
-    if (create_or_apply(c, db, f, found, submitted_by, o) != 0 ||
-        db_exec(db, "INSERT INTO lead_submissions (lead_id, user_id, phone_verified, outcome) VALUES (?, ?, ?, ?)",
-                DB_ARGS(DB_INT(o->lead_id), DB_INT(c->user.id), DB_INT(f->verified),
-                        DB_STR(outcome_names[o->outcome]))) != 0)
-        return -1;
-    o->submission_id = (long long)db_insert_id(db);
-    referral_lock_input_t ri = {
-        .lead_id = o->lead_id,
-        .project_id = f->project_id,
-        .project_name = ctx->project_name,
-        .submitter_user_id = c->user.id,
-        .binding = &ctx->binding,
-        .lead_name = f->name,
-        .lead_phone = f->phone,
-        .phone_verified = f->verified,
-        .lead_existed = o->outcome != SUBMISSION_CREATED,
-        .lead_was_verified = o->was_verified,
-    };
-    if (referral_lock_for_lead(db, &ri, &o->referral) != 0)
-        return -1;
-    /* A lead whose referral locks now counts as a referral, unless the
-     * submission names its channel. */
-    if (o->referral.status == REFERRAL_LOCKED && !f->channel) {
-        utf8_copy(o->channel, sizeof(o->channel), "referral");
-        if (db_exec(db, "UPDATE leads SET channel = 'referral' WHERE id = ?", DB_ARGS(DB_INT(o->lead_id))) != 0)
-            return -1;
-    }
-    if (!o->agent) {
-        lead_assign_input_t ai = {
-            .lead_id = o->lead_id,
-            .project_id = f->project_id,
-            .project_name = ctx->project_name,
-            .channel = o->channel,
-            .customer_name = o->lead_name,
-            .phone = f->phone,
-        };
-        if (lead_assign(db, &ai, &o->agent) < 0)
-            return -1;
-    }
-    return db_commit(db) == 0 ? 1 : -1;
-}
-
-static cJSON *referral_json(const referral_lock_result_t *r)
-{
-    if (r->status == REFERRAL_NONE)
+    const char *status = db_get(r, 0, "referral_status");
+    if (!status || !strcmp(status, "none"))
         return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
-    if (r->status == REFERRAL_PENDING_VERIFICATION) {
-        cJSON_AddStringToObject(o, "status", "pending_verification");
-        return o;
+    cJSON_AddStringToObject(o, "status", status);
+    if (!strcmp(status, "rejected"))
+        json_add_string_or_null(o, "reason", db_get(r, 0, "referral_reason"));
+    if (!strcmp(status, "locked") || !strcmp(status, "existing")) {
+        cJSON_AddNumberToObject(o, "referral_id", (double)db_get_int(r, 0, "referral_id"));
+        cJSON_AddNumberToObject(o, "protection_expires_at", (double)db_get_int(r, 0, "protection_expires_at"));
     }
-    if (r->status == REFERRAL_REJECTED) {
-        cJSON_AddStringToObject(o, "status", "rejected");
-        cJSON_AddStringToObject(o, "reason", err_info(r->reason)->code);
-        return o;
-    }
-    cJSON_AddStringToObject(o, "status", r->status == REFERRAL_LOCKED ? "locked" : "existing");
-    cJSON_AddNumberToObject(o, "referral_id", (double)r->referral_id);
-    cJSON_AddNumberToObject(o, "protection_expires_at", (double)r->protection_expires_at);
     return o;
 }
 
 /* The receipt: what the caller sent, never what the lead held before. */
-static void respond(gw_call_t *c, const lead_form_t *f, const lead_outcome_t *o, const char *project_name)
+static void respond(gw_call_t *c, const lead_form_t *f, const db_rows_t *r)
 {
     char masked[32];
     mask_phone(f->phone, masked, sizeof(masked));
     cJSON *d = cJSON_CreateObject();
     cJSON *s = cJSON_AddObjectToObject(d, "submission");
-    cJSON_AddNumberToObject(s, "id", (double)o->submission_id);
+    cJSON_AddNumberToObject(s, "id", (double)db_get_int(r, 0, "submission_id"));
     cJSON_AddNumberToObject(s, "project_id", (double)f->project_id);
-    cJSON_AddStringToObject(s, "project_name", project_name);
+    cJSON_AddStringToObject(s, "project_name", db_get(r, 0, "project_name"));
     cJSON_AddStringToObject(s, "name", f->name);
     cJSON_AddStringToObject(s, "phone_masked", masked);
     cJSON_AddBoolToObject(s, "phone_verified", f->verified);
     cJSON_AddNumberToObject(s, "submitted_at", (double)time(NULL));
-    cJSON_AddItemToObject(d, "referral", referral_json(&o->referral));
-    log_info("leads", "lead %lld %s by submission %lld: project %lld phone %s%s by user %lld", o->lead_id,
-             outcome_names[o->outcome], o->submission_id, f->project_id, masked, f->verified ? " (verified)" : "",
-             c->user.id);
+    cJSON_AddItemToObject(d, "referral", referral_json(r));
+    const char *method = db_get(r, 0, "assign_method");
+    log_info("leads",
+             "lead %lld %s by submission %lld: project %lld phone %s%s by user %lld; agent %lld%s%s; referral %s",
+             db_get_int(r, 0, "lead_id"), db_get(r, 0, "outcome"), db_get_int(r, 0, "submission_id"), f->project_id,
+             masked, f->verified ? " (verified)" : "", c->user.id, db_get_int(r, 0, "agent_id"),
+             method ? " assigned now by " : "", method ? method : "", db_get(r, 0, "referral_status"));
+    if (db_is_null(r, 0, "agent_id"))
+        log_warn("leads", "project %lld has no active agent; lead %lld stays unassigned", f->project_id,
+                 db_get_int(r, 0, "lead_id"));
     call_ok(c, 201, d);
 }
 
-/* Runs the transaction until it commits; a deadlock (or a unique-key error)
- * with a concurrent writer starts it over, and the next attempt sees the
- * committed lead. A project's first lead creates the project's cursor in
- * its own statement between two attempts, so that no transaction holds a
- * lock on the missing row (lead_assign.h). 1 committed, 0 refused (call
- * failed), -1 db error. */
-static int intake_with_retries(gw_call_t *c, db_conn_t *db, const lead_form_t *f, intake_context_t *ctx,
-                               lead_outcome_t *o)
-{
-    for (int attempt = 1;; attempt++) {
-        int rc = intake(c, db, f, ctx, o);
-        if (rc == 0 || rc == 1)
-            return rc; /* committed, or refused: the runner rolls back */
-        /* Rolled back here, not by the runner: the call goes on with a
-         * retry, which must start a transaction of its own. */
-        unsigned e = db_errno(db);
-        db_rollback(db);
-        if (rc == INTAKE_NO_CURSOR) {
-            if (attempt >= 3 || lead_assign_create_cursor(db, f->project_id) != 0)
-                return -1;
-            continue;
-        }
-        if (attempt >= 3 || (e != DB_ER_DUP_ENTRY && e != DB_ER_LOCK_DEADLOCK))
-            return -1;
-    }
-}
-
+/* One round trip: the procedure decides, writes and commits, or refuses
+ * with nothing written, or fails having rolled back (its own handler). */
 static void store_lead(gw_call_t *c, db_conn_t *db)
 {
     const lead_form_t *f = c->state;
-    intake_context_t ctx;
-    lead_outcome_t o;
-    int rc = intake_with_retries(c, db, f, &ctx, &o);
-    if (rc < 0)
+    char *assigned = NULL, *referral = NULL;
+    if (event_payloads(f, &assigned, &referral) != 0) {
         call_fail_db(c);
-    else if (rc > 0)
-        respond(c, f, &o, ctx.project_name);
+        return;
+    }
+    db_rows_t *r =
+        db_query(db, SQL_INTAKE,
+                 DB_ARGS(DB_INT(c->user.id), DB_INT(f->project_id), DB_STR(f->name), DB_STR(f->phone),
+                         DB_INT(f->verified), DB_STR(f->channel), DB_STR(f->layout), DB_STR(f->area), DB_STR(f->budget),
+                         DB_STR(f->note), DB_STR(gw_cfg->privacy_notice_version), DB_INT(gw_cfg->lead_first_contact_s),
+                         DB_INT(gw_cfg->lead_daily_max_per_submitter), DB_STR(assigned), DB_STR(referral)));
+    free(assigned);
+    free(referral);
+    const char *outcome = r && r->nrows == 1 ? db_get(r, 0, "outcome") : NULL;
+    if (!outcome) {
+        if (r)
+            log_error("leads", "lead_intake answered %d rows without an outcome", r->nrows);
+        db_rows_free(r);
+        call_fail_db(c);
+        return;
+    }
+    if (!strcmp(outcome, "project_not_found"))
+        call_fail(c, ERR_NOT_FOUND, "project_id", "project %lld does not exist or takes no leads", f->project_id);
+    else if (!strcmp(outcome, "rate_limited"))
+        fail_capped(c, db_get_int(r, 0, "retry_after_s"));
+    else
+        respond(c, f, r);
+    db_rows_free(r);
 }
 
 /* ---- GET /leads ---- */

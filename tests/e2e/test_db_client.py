@@ -3,6 +3,8 @@ but no gateway, compiled from tests/db/ next to the gateway binary."""
 import os
 import subprocess
 
+import pymysql
+
 from conftest import GATEWAY_BIN
 
 
@@ -35,6 +37,27 @@ def test_rows_are_read_and_rendered_by_column_name(stack, db):
         "ok: rows render as JSON shaped by the SELECT",
         "ok: a TINYINT(1) column is a boolean, a NULL text null",
     ], out.stdout
+
+
+def test_a_call_reads_every_result_and_reports_a_late_error(stack):
+    root = pymysql.connect(unix_socket=stack.db.socket, user="root", password="", autocommit=True)
+    try:
+        with root.cursor() as c:
+            c.execute("CREATE DATABASE IF NOT EXISTS db_check")
+            c.execute("CREATE OR REPLACE PROCEDURE db_check.rows_then_fail(IN fail INT) BEGIN SELECT 1 AS a;"
+                      " IF fail THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'after the rows'; END IF; END")
+        out = subprocess.run([db_check("db_call"), stack.db.socket, "root"], capture_output=True, text=True,
+                             timeout=60)
+    finally:
+        with root.cursor() as c:
+            c.execute("DROP DATABASE IF EXISTS db_check")
+        root.close()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines() == ["ok: a CALL answers its first result set",
+                                       "ok: the next statement runs on the same connection",
+                                       "ok: an error after the procedure's rows is an error",
+                                       "ok: db_exec reports it too",
+                                       "ok: and the connection goes on"] * 2, out.stdout
 
 
 def test_db_steps_commit_or_answer_500_and_roll_back(stack, db):
