@@ -158,7 +158,7 @@ static void create_group(gw_call_t *c, db_conn_t *db)
     }
     if (db_exec(db, "INSERT INTO repair_engineer_groups (project_id, name) VALUES (?, ?)",
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->name))) != 0) {
-        admin_fail_write(c, db, "name", DUPLICATE_NAME);
+        admin_unique_or_fail(c, db, -1, "name", DUPLICATE_NAME, NULL);
         return;
     }
     long long id = (long long)db_insert_id(db);
@@ -191,7 +191,7 @@ static void rename_group(gw_call_t *c, db_conn_t *db)
     if (db_exec(db, "UPDATE repair_engineer_groups SET name = ? WHERE id = ?", DB_ARGS(DB_STR(f->name), DB_INT(id))) !=
         0) {
         cJSON_Delete(before);
-        admin_fail_write(c, db, "name", DUPLICATE_NAME);
+        admin_unique_or_fail(c, db, -1, "name", DUPLICATE_NAME, NULL);
         return;
     }
     admin_finish(c, db, 200, "dispatch_group.update", "dispatch_group", id, project, before,
