@@ -4,6 +4,9 @@ import Login from './pages/Login.vue'
 import Layout from './pages/Layout.vue'
 import Dashboard from './pages/Dashboard.vue'
 import ComingSoon from './pages/ComingSoon.vue'
+import Settings from './pages/Settings.vue'
+import Staff from './pages/Staff.vue'
+import Audit from './pages/Audit.vue'
 
 // The side menu's pages. Those without an API yet say so (ComingSoon).
 export const MENU = [
@@ -12,9 +15,9 @@ export const MENU = [
   { path: 'leads', title: '线索', component: ComingSoon },
   { path: 'referrals', title: '推荐与奖励', component: ComingSoon },
   { path: 'notifications', title: '通知', component: ComingSoon },
-  { path: 'settings', title: '配置', component: ComingSoon },
-  { path: 'staff', title: '员工', component: ComingSoon },
-  { path: 'audit', title: '审计日志', component: ComingSoon },
+  { path: 'settings', title: '配置', component: Settings },
+  { path: 'staff', title: '员工', component: Staff },
+  { path: 'audit', title: '审计日志', component: Audit },
 ]
 
 export const router = createRouter({
