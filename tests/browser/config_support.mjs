@@ -115,9 +115,35 @@ export async function visible(page, sel) {
   return h.asElement()
 }
 
+// Waits until the element stays in one place for a few animation frames (a
+// dropdown that opens slides and scrolls: a click during that hits a
+// neighbour).
+async function steady(page, e) {
+  await page.waitForFunction((x) => {
+    const r = x.getBoundingClientRect()
+    const key = `${r.x},${r.y},${r.width},${r.height}`
+    if (x.__lastRect === key) x.__steady = (x.__steady || 0) + 1
+    else x.__steady = 0
+    x.__lastRect = key
+    return x.__steady >= 5
+  }, { timeout: TIMEOUT, polling: 'raf' }, e)
+}
+
+// Clicks the visible element; again while it is not clickable yet (a
+// dropdown still opening, a list re-rendered under the pointer).
 export async function click(page, sel) {
-  const e = await visible(page, sel)
-  await e.click()
+  const deadline = Date.now() + TIMEOUT
+  for (;;) {
+    try {
+      const e = await visible(page, sel)
+      await steady(page, e)
+      await e.click()
+      return
+    } catch (err) {
+      if (Date.now() > deadline || !/not clickable|detached|not an Element/i.test(String(err))) throw err
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
 }
 
 // Types into the input of a data-test element (the element itself when it
@@ -135,6 +161,7 @@ export async function fill(page, sel, value, leave = 'Tab') {
 
 // Opens the el-select of a data-test and picks the option with that data-test.
 export async function choose(page, selectSel, optionSel) {
+  await page.waitForSelector(optionSel, { timeout: TIMEOUT }) // the options have loaded
   await click(page, selectSel)
   await click(page, optionSel)
 }
