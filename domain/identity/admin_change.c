@@ -91,6 +91,12 @@ void admin_finish(gw_call_t *c, db_conn_t *db, int status, const char *action, c
     finish(c, db, status, action, target_type, id, project, before, after, extra, 0);
 }
 
+void admin_finish_delete(gw_call_t *c, db_conn_t *db, const char *action, const char *target_type, long long id,
+                         long long project, cJSON *before)
+{
+    finish(c, db, 200, action, target_type, id, project, before, NULL, NULL, 1);
+}
+
 void admin_delete(gw_call_t *c, db_conn_t *db, const admin_object_t *o)
 {
     long long id, project;
@@ -102,7 +108,7 @@ void admin_delete(gw_call_t *c, db_conn_t *db, const admin_object_t *o)
         call_fail_db(c);
         return;
     }
-    finish(c, db, 200, o->action, o->target_type, id, project, before, NULL, NULL, 1);
+    admin_finish_delete(c, db, o->action, o->target_type, id, project, before);
 }
 
 typedef struct {

@@ -49,6 +49,12 @@ int admin_role_or_fail(gw_call_t *c, db_conn_t *db, long long user, const char *
 void admin_finish(gw_call_t *c, db_conn_t *db, int status, const char *action, const char *target_type, long long id,
                   long long project, cJSON *before, cJSON *after, const cJSON *extra);
 
+/* Ends a deletion made in the open transaction: its audit row ("after":
+ * null), the commit, and the answer: 200 with `before`, the object as it
+ * was (taken; the db error when it is NULL). */
+void admin_finish_delete(gw_call_t *c, db_conn_t *db, const char *action, const char *target_type, long long id,
+                         long long project, cJSON *before);
+
 /* An object a DELETE route removes: SQL with one parameter, the id. */
 typedef struct {
     const char *lock_sql;    /* selects project_id ... FOR UPDATE (admin_lock_or_fail) */
