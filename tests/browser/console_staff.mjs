@@ -1,6 +1,7 @@
 // The staff page: search by name (the filter lands in the URL), set a
-// display name and title, grant a role in a project; then the header
-// menu's own name. USER_ID, USER_NAME, NEW_NAME, PROJECT_ID, MY_NAME.
+// display name and title, grant a role in a project, search by the masked
+// phone; then the header
+// menu's own name. USER_ID, USER_NAME, USER_PHONE_MASKED, NEW_NAME, PROJECT_ID, MY_NAME.
 import { run, click, choose, fill, submit, waitLoaded, text } from './config_support.mjs'
 
 const e = process.env
@@ -32,6 +33,13 @@ await run(async (t) => {
   await submit(page, 'staff-grant-form')
   await waitLoaded(page, 'staff-list', 1)
   report.granted = await text(page, `[data-test=staff-role-${id}-supervisor-${e.PROJECT_ID}]`)
+  // the masked phone, as the list shows it, finds the same user (the name filter cleared)
+  await fill(page, '[data-test=staff-search]', '', 'Enter')
+  await fill(page, '[data-test=staff-phone]', e.USER_PHONE_MASKED, 'Enter')
+  await page.waitForFunction(() => !new URL(location.href).searchParams.get('q') &&
+    new URL(location.href).searchParams.get('phone'), { timeout: 60000 })
+  await waitLoaded(page, 'staff-list')
+  report.by_phone = await page.$$eval('[data-test^=staff-name-]', (es) => es.map((x) => x.dataset.test.slice(11)))
   await t.shot('staff.png')
   await t.tablet()
   await t.shot('staff-tablet.png')
