@@ -18,35 +18,6 @@ int audit_write(db_conn_t *db, long long actor_user_id, long long project_id, co
     return rc;
 }
 
-cJSON *audit_diff(const cJSON *row, const cJSON *changes, int *changed)
-{
-    cJSON *d = cJSON_CreateObject();
-    cJSON *before = cJSON_AddObjectToObject(d, "before"), *after = cJSON_AddObjectToObject(d, "after");
-    *changed = 0;
-    if (!before || !after)
-        goto Fail;
-    const cJSON *f;
-    cJSON_ArrayForEach(f, changes)
-    {
-        const cJSON *old = cJSON_GetObjectItemCaseSensitive(row, f->string);
-        if (old && cJSON_Compare(old, f, 1))
-            continue;
-        cJSON *b = old ? cJSON_Duplicate(old, 1) : cJSON_CreateNull(), *a = cJSON_Duplicate(f, 1);
-        if (!b || !a) {
-            cJSON_Delete(b);
-            cJSON_Delete(a);
-            goto Fail;
-        }
-        cJSON_AddItemToObject(before, f->string, b);
-        cJSON_AddItemToObject(after, f->string, a);
-        ++*changed;
-    }
-    return d;
-Fail:
-    cJSON_Delete(d);
-    return NULL;
-}
-
 /* Adds to out a copy of each field of a whose value differs in b (absent
  * from b counts as different). */
 static int add_changed(cJSON *out, const cJSON *a, const cJSON *b)

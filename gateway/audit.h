@@ -19,13 +19,6 @@
 int audit_write(db_conn_t *db, long long actor_user_id, long long project_id, const char *action,
                 const char *target_type, long long target_id, const cJSON *detail);
 
-/* The detail of an edit: {"before": {...}, "after": {...}} holding only the
- * fields of `changes` whose value differs from the same field of `row`
- * (the object before the edit, as rendered for the answer). *changed is
- * how many differ (0: nothing to write or audit). The caller owns the
- * result; NULL when memory runs out. */
-cJSON *audit_diff(const cJSON *row, const cJSON *changes, int *changed);
-
 /* An edit's audit row: detail is {"before": {...}, "after": {...}} holding
  * only the fields whose values differ between the two renderings of the
  * object (db_row_json of the same SELECT before and after the change), plus

@@ -3,22 +3,24 @@ import { session, loadSession } from './api.js'
 import Login from './pages/Login.vue'
 import Layout from './pages/Layout.vue'
 import Dashboard from './pages/Dashboard.vue'
-import ComingSoon from './pages/ComingSoon.vue'
 import Repairs from './pages/Repairs.vue'
 import Leads from './pages/Leads.vue'
 import Referrals from './pages/Referrals.vue'
 import Notifications from './pages/Notifications.vue'
+import Settings from './pages/Settings.vue'
+import Staff from './pages/Staff.vue'
+import Audit from './pages/Audit.vue'
 
-// The side menu's pages. Those without an API yet say so (ComingSoon).
+// The side menu's pages, in the order the menu shows them.
 export const MENU = [
   { path: 'dashboard', title: '工作台', component: Dashboard },
   { path: 'repairs', title: '报修工单', component: Repairs },
   { path: 'leads', title: '线索', component: Leads },
   { path: 'referrals', title: '推荐与奖励', component: Referrals },
   { path: 'notifications', title: '通知', component: Notifications },
-  { path: 'settings', title: '配置', component: ComingSoon },
-  { path: 'staff', title: '员工', component: ComingSoon },
-  { path: 'audit', title: '审计日志', component: ComingSoon },
+  { path: 'settings', title: '配置', component: Settings },
+  { path: 'staff', title: '员工', component: Staff },
+  { path: 'audit', title: '审计日志', component: Audit },
 ]
 
 export const router = createRouter({

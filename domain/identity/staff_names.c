@@ -1,6 +1,6 @@
 #include "staff_names.h"
 
-#include "domain/identity/admin_form.h"
+#include "domain/identity/admin_change.h"
 #include "gateway/users.h"
 
 void staff_names_check(gw_call_t *c, int with_title)
@@ -24,6 +24,7 @@ static const admin_edit_t NAMES_EDIT = {
     .sql_update = "UPDATE users SET display_name = ?, title = ? WHERE id = ?",
     .columns = NAME_COLUMNS,
     .unique_field = "display_name", /* no unique key: never reported */
+    .duplicate = "",
     .action = "user.update",
     .changed = users_changed,
 };

@@ -7,8 +7,10 @@
  * The directory lists each user holding a staff role the caller may see (an
  * admin: every role; a supervisor: the roles in their projects), with those
  * roles by project and the phone masked. `phone` finds a user by their full
- * number only, compared with the stored one: a part of a number is refused,
- * so that nobody can enumerate the phones digit by digit.
+ * number, compared with the stored one, or by the masked number the
+ * directory itself shows (138****1234): that tells the caller nothing the
+ * list did not. Any other part of a number is refused, so that nobody can
+ * enumerate the phones digit by digit.
  *
  * agent, engineer and supervisor are granted per project; admin is global
  * (project_id omitted or 0). Each change and its audit row commit together.
@@ -22,6 +24,7 @@
  * role (domain/identity/admin_guard.h).
  *
  * Disabling and enabling accounts is users_admin.c. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +221,10 @@ static const char *SQL_DIRECTORY =
     "SELECT u.id AS user_id, u.display_name, u.title, u.phone, u.disabled FROM users u"
     " WHERE EXISTS (SELECT 1 FROM staff_roles s WHERE s.user_id = u.id AND " PROJECT_ACCESS_SQL(
         "s.project_id") "   AND (? IS NULL OR s.role = ?) AND (? = 0 OR s.project_id = ?))"
-                        " AND (? IS NULL OR LOCATE(?, u.display_name) > 0) AND (? IS NULL OR u.phone = ?) AND u.id > ?"
+                        " AND (? IS NULL OR LOCATE(?, u.display_name) > 0) AND (? IS NULL OR u.phone = ?)"
+                        " AND (? IS NULL OR (u.phone LIKE CONCAT(?, '%', ?) AND CHAR_LENGTH(u.phone) >= CHAR_LENGTH(?) "
+                        "+ 4))"
+                        " AND u.id > ?"
                         " ORDER BY u.id LIMIT ?";
 
 /* The visible roles of the users of a page (ids first..last), by user. */
@@ -258,21 +264,46 @@ static cJSON *staff_json(const db_rows_t *r, int i, void *ud)
     return o;
 }
 
+/* A phone as mask_phone shows it (138****1234; +861****1234 for a number
+ * stored with its country code): 0 with the visible head ("138", "+861")
+ * and tail ("1234"), -1 for anything else. */
+static int masked_phone_parts(const char *in, char head[5], char tail[5])
+{
+    size_t n = in[0] == '+' ? 4 : 3, i = in[0] == '+' ? 1 : 0;
+    if (strlen(in) != n + 8)
+        return -1;
+    for (; i < n; i++)
+        if (!isdigit((unsigned char)in[i]))
+            return -1;
+    if (strncmp(in + n, "****", 4) != 0)
+        return -1;
+    for (i = n + 4; i < n + 8; i++)
+        if (!isdigit((unsigned char)in[i]))
+            return -1;
+    memcpy(head, in, n);
+    head[n] = '\0';
+    memcpy(tail, in + n + 4, 5);
+    return 0;
+}
+
 static void list_staff(gw_call_t *c, db_conn_t *db)
 {
     static const char *const keys[] = {"user_id"};
     static const char *const roles[] = {"agent", "engineer", "supervisor", "admin", NULL};
     const char *q, *phone_in, *role;
-    char phone[32];
+    char phone[32], head[5] = "", tail[5] = "";
+    int masked = 0;
     long long project;
     page_t page;
     if (query_string_or_fail(c, "q", 32, &q) != 0 || query_string_or_fail(c, "phone", 24, &phone_in) != 0 ||
         query_enum_or_fail(c, "role", roles, NULL, &role) != 0 || query_id_or_fail(c, "project", &project) != 0 ||
         page_or_fail(c, 1, &page) != 0)
         return;
-    if (phone_in && phone_normalise(phone_in, phone, sizeof(phone)) != 0) {
+    if (phone_in && !(masked = masked_phone_parts(phone_in, head, tail) == 0) &&
+        phone_normalise(phone_in, phone, sizeof(phone)) != 0) {
         call_fail(c, ERR_INVALID_FIELD, "phone",
-                  "phone must be a full phone number (11 digits, or +<country code><number>)");
+                  "phone must be a full phone number (11 digits, or +<country code><number>) or one as the "
+                  "directory masks it (138****1234)");
         return;
     }
     int admin = project_access_is_admin(db, c->user.id);
@@ -282,12 +313,12 @@ static void list_staff(gw_call_t *c, db_conn_t *db)
     }
     if (project && project_access_or_fail(c, db, project, 1, "project", NULL) != 0)
         return;
-    const char *p = phone_in ? phone : NULL;
-    db_rows_t *roles_r = NULL,
-              *r = db_query(db, SQL_DIRECTORY,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(role), DB_STR(role), DB_INT(project),
-                                    DB_INT(project), DB_STR(q), DB_STR(q), DB_STR(p), DB_STR(p),
-                                    DB_INT(page_key(&page, 0, PAGE_KEY_MIN)), DB_INT(page.limit + 1)));
+    const char *p = phone_in && !masked ? phone : NULL, *h = masked ? head : NULL;
+    db_rows_t *roles_r = NULL, *r = db_query(db, SQL_DIRECTORY,
+                                             DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(role), DB_STR(role),
+                                                     DB_INT(project), DB_INT(project), DB_STR(q), DB_STR(q), DB_STR(p),
+                                                     DB_STR(p), DB_STR(h), DB_STR(h), DB_STR(tail), DB_STR(h),
+                                                     DB_INT(page_key(&page, 0, PAGE_KEY_MIN)), DB_INT(page.limit + 1)));
     if (!r)
         goto DbError;
     int shown = r->nrows < page.limit ? r->nrows : page.limit;

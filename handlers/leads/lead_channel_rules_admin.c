@@ -124,7 +124,7 @@ static void create_rule(gw_call_t *c, db_conn_t *db)
     }
     if (db_exec(db, "INSERT INTO lead_channel_rules (project_id, channel, agent_user_id) VALUES (?, ?, ?)",
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->channel), DB_INT(f->agent_user_id))) != 0) {
-        admin_fail_write(c, db, "channel", DUPLICATE_CHANNEL);
+        admin_unique_or_fail(c, db, -1, "channel", DUPLICATE_CHANNEL, NULL);
         return;
     }
     long long id = (long long)db_insert_id(db);
@@ -152,7 +152,7 @@ static void update_rule(gw_call_t *c, db_conn_t *db)
                 DB_ARGS(DB_STR(*f->channel ? f->channel : NULL), DB_INT(f->agent_user_id), DB_INT(f->agent_user_id),
                         DB_INT(id))) != 0) {
         cJSON_Delete(before);
-        admin_fail_write(c, db, "channel", DUPLICATE_CHANNEL);
+        admin_unique_or_fail(c, db, -1, "channel", DUPLICATE_CHANNEL, NULL);
         return;
     }
     admin_finish(c, db, 200, "lead_channel_rule.update", "lead_channel_rule", id, project, before,

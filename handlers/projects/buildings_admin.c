@@ -18,7 +18,7 @@
  * audit row, the changed fields before and after. */
 #include <stdlib.h>
 
-#include "domain/identity/admin_form.h"
+#include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
@@ -70,6 +70,7 @@ static const admin_edit_t BUILDING_EDIT = {
     .sql_update = "UPDATE buildings SET name = ?, handover_date = ? WHERE id = ?",
     .columns = BUILDING_COLUMNS,
     .unique_field = "name",
+    .duplicate = "the project already has a building named %s",
     .action = "building.update",
 };
 
@@ -134,7 +135,8 @@ static void create_unit(gw_call_t *c, db_conn_t *db)
     }
     int rc = db_exec(db, SQL_INSERT_UNIT,
                      DB_ARGS(DB_STR(name), DB_INT(dated), DB_STR(admin_str(ch, "handover_date")), DB_INT(building)));
-    admin_create_finish(c, db, rc, "name", name, SQL_UNIT_CREATED, "unit", "unit.create", project);
+    admin_create_finish(c, db, rc, "name", "the building already has a unit named %s", name, SQL_UNIT_CREATED, "unit",
+                        "unit.create", project);
 }
 
 static const route_t routes[] = {

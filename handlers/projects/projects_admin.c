@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/identity/admin_form.h"
+#include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
 #include "domain/leads/lead_rules.h"
 #include "gateway/audit.h"
@@ -109,6 +109,9 @@ static void answer_project(gw_call_t *c, db_conn_t *db, long long id, int status
     call_ok(c, status, d);
 }
 
+static const char *DUPLICATE_CODE = "another project has the code %s";
+static const char *DUPLICATE_BUILDING = "the project already has a building named %s";
+
 static const char *SQL_INSERT_PROJECT =
     "INSERT INTO projects (code, name, city, address, open_for_leads, default_handover_date)"
     " VALUES (?, ?, ?, ?, ?, ?)";
@@ -118,30 +121,25 @@ static void create_project(gw_call_t *c, db_conn_t *db)
     const cJSON *ch = admin_changes(c);
     const cJSON *open = cJSON_GetObjectItemCaseSensitive(ch, "open_for_leads");
     const char *city = admin_str(ch, "city"), *address = admin_str(ch, "address");
-    cJSON *row = NULL, *diff = NULL;
+    cJSON *row = NULL;
     if (db_begin(db) != 0)
         goto DbError;
     int rc = db_exec(db, SQL_INSERT_PROJECT,
                      DB_ARGS(DB_STR(admin_str(ch, "code")), DB_STR(admin_str(ch, "name")), DB_STR(city ? city : ""),
                              DB_STR(address ? address : ""), DB_INT(open ? cJSON_IsTrue(open) : 1),
                              DB_STR(admin_str(ch, "default_handover_date"))));
-    if (admin_unique_or_fail(c, db, rc, "code", admin_str(ch, "code")) != 0)
+    if (admin_unique_or_fail(c, db, rc, "code", DUPLICATE_CODE, admin_str(ch, "code")) != 0)
         return;
     long long id = (long long)db_insert_id(db);
     if (!(row = admin_row_or_fail(c, db, SQL_PROJECT_LOCKED, id, "project")))
         return;
-    if (!(diff = cJSON_CreateObject()))
+    if (audit_change(db, c->user.id, "project.create", "project", id, id, NULL, row, NULL) != 0 || db_commit(db) != 0)
         goto DbError;
-    cJSON_AddItemToObject(diff, "after", row);
-    row = NULL;
-    if (admin_audit(c, db, id, "project.create", "project", id, diff) != 0 || db_commit(db) != 0)
-        goto DbError;
-    cJSON_Delete(diff);
+    cJSON_Delete(row);
     answer_project(c, db, id, 201, -1);
     return;
 DbError:
     cJSON_Delete(row);
-    cJSON_Delete(diff);
     call_fail_db(c);
 }
 
@@ -194,7 +192,7 @@ static void patch_project(gw_call_t *c, db_conn_t *db)
     const cJSON *ch = admin_changes(c);
     long long id;
     int admin, n;
-    cJSON *row = NULL, *diff = NULL, *m = NULL;
+    cJSON *row = NULL, *m = NULL;
     if (call_param_id_or_fail(c, "id", &id) != 0 || project_access_or_fail(c, db, id, 1, NULL, &admin) != 0)
         return;
     for (int i = 0; !admin && GLOBAL_PROJECT_FIELDS[i]; i++)
@@ -207,9 +205,9 @@ static void patch_project(gw_call_t *c, db_conn_t *db)
         goto DbError;
     if (!(row = admin_row_or_fail(c, db, SQL_PROJECT_LOCKED, id, "project")))
         goto Exit;
-    if (!(diff = audit_diff(row, ch, &n)) || !(m = admin_merged(row, ch)))
+    if (!(m = admin_merged(row, ch)))
         goto DbError;
-    if (n > 0) {
+    if ((n = !cJSON_Compare(row, m, 1))) {
         int rc = db_exec(db,
                          "UPDATE projects SET code = ?, name = ?, city = ?, address = ?, open_for_leads = ?,"
                          " default_handover_date = ? WHERE id = ?",
@@ -217,9 +215,9 @@ static void patch_project(gw_call_t *c, db_conn_t *db)
                                  DB_STR(admin_str(m, "city")), DB_STR(admin_str(m, "address")),
                                  DB_INT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "open_for_leads"))),
                                  DB_STR(admin_str(m, "default_handover_date")), DB_INT(id)));
-        if (admin_unique_or_fail(c, db, rc, "code", admin_str(m, "code")) != 0)
+        if (admin_unique_or_fail(c, db, rc, "code", DUPLICATE_CODE, admin_str(m, "code")) != 0)
             goto Exit;
-        if (admin_audit(c, db, id, "project.update", "project", id, diff) != 0)
+        if (audit_change(db, c->user.id, "project.update", "project", id, id, row, m, NULL) != 0)
             goto DbError;
     }
     if (db_commit(db) != 0)
@@ -230,7 +228,6 @@ DbError:
     call_fail_db(c);
 Exit:
     cJSON_Delete(row);
-    cJSON_Delete(diff);
     cJSON_Delete(m);
 }
 
@@ -330,27 +327,24 @@ static void put_rule(gw_call_t *c, db_conn_t *db)
 {
     const rule_form_t *f = c->state;
     long long project;
-    cJSON *before = NULL, *after = NULL, *diff = NULL;
+    cJSON *before = NULL, *after = NULL;
     if (call_param_id_or_fail(c, "id", &project) != 0 || project_access_or_fail(c, db, project, 0, NULL, NULL) != 0)
         return;
     if (db_begin(db) != 0 || lock_project(db, project) != 0 || rule_json(db, project, &before) != 0 ||
         db_exec(db, SQL_UPSERT_RULE,
                 DB_ARGS(DB_INT(project), DB_STR(f->kind), DB_INT(f->amount), DB_INT(f->active),
                         DB_STR(f->description))) != 0 ||
-        rule_json(db, project, &after) != 0 || !after || !(diff = cJSON_CreateObject()))
+        rule_json(db, project, &after) != 0 || !after ||
+        audit_change(db, c->user.id, "reward_rule.set", "project", project, project, before, after, NULL) != 0 ||
+        db_commit(db) != 0)
         goto DbError;
-    cJSON_AddItemToObject(diff, "before", before ? before : cJSON_CreateNull());
-    cJSON_AddItemToObject(diff, "after", after);
-    before = after = NULL;
-    if (admin_audit(c, db, project, "reward_rule.set", "project", project, diff) != 0 || db_commit(db) != 0)
-        goto DbError;
-    cJSON_Delete(diff);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
     answer_rule(c, db, project);
     return;
 DbError:
     cJSON_Delete(before);
     cJSON_Delete(after);
-    cJSON_Delete(diff);
     call_fail_db(c);
 }
 
@@ -447,11 +441,25 @@ static void get_managers(gw_call_t *c, db_conn_t *db)
 static const char *SQL_STAFF_OF_PROJECT = "SELECT 1 FROM staff_roles s JOIN users u ON u.id = s.user_id"
                                           " WHERE s.user_id = ? AND s.project_id = ? AND u.disabled = 0 LIMIT 1";
 
+/* The audit row of a change of managers: {"user_ids": [...]} before and
+ * after (the arrays are the caller's). 0 or -1 (database, memory). */
+static int managers_audit(gw_call_t *c, db_conn_t *db, long long project, const cJSON *before, const cJSON *after)
+{
+    cJSON *b = cJSON_CreateObject(), *a = cJSON_CreateObject();
+    int rc = -1;
+    if (b && a && cJSON_AddItemReferenceToObject(b, "user_ids", (cJSON *)before) &&
+        cJSON_AddItemReferenceToObject(a, "user_ids", (cJSON *)after))
+        rc = audit_change(db, c->user.id, "project.managers.set", "project", project, project, b, a, NULL);
+    cJSON_Delete(b);
+    cJSON_Delete(a);
+    return rc;
+}
+
 static void put_managers(gw_call_t *c, db_conn_t *db)
 {
     const managers_form_t *f = c->state;
     long long project, one;
-    cJSON *before = NULL, *after = NULL, *diff = NULL;
+    cJSON *before = NULL, *after = NULL;
     if (call_param_id_or_fail(c, "id", &project) != 0 || project_access_or_fail(c, db, project, 1, NULL, NULL) != 0)
         return;
     for (int i = 0; i < f->n; i++) {
@@ -477,12 +485,7 @@ static void put_managers(gw_call_t *c, db_conn_t *db)
             if (db_exec(db, "INSERT INTO project_managers (project_id, user_id) VALUES (?, ?)",
                         DB_ARGS(DB_INT(project), DB_INT(f->ids[i]))) != 0)
                 goto DbError;
-        if (!(diff = cJSON_CreateObject()))
-            goto DbError;
-        cJSON_AddItemToObject(cJSON_AddObjectToObject(diff, "before"), "user_ids", before);
-        cJSON_AddItemToObject(cJSON_AddObjectToObject(diff, "after"), "user_ids", after);
-        before = after = NULL;
-        if (admin_audit(c, db, project, "project.managers.set", "project", project, diff) != 0)
+        if (managers_audit(c, db, project, before, after) != 0)
             goto DbError;
     }
     if (db_commit(db) != 0)
@@ -494,7 +497,6 @@ DbError:
 Exit:
     cJSON_Delete(before);
     cJSON_Delete(after);
-    cJSON_Delete(diff);
 }
 
 /* ---- buildings ---- */
@@ -555,7 +557,8 @@ static void create_building(gw_call_t *c, db_conn_t *db)
     }
     int rc = db_exec(db, SQL_INSERT_BUILDING,
                      DB_ARGS(DB_STR(name), DB_INT(dated), DB_STR(admin_str(ch, "handover_date")), DB_INT(project)));
-    admin_create_finish(c, db, rc, "name", name, SQL_BUILDING, "building", "building.create", project);
+    admin_create_finish(c, db, rc, "name", DUPLICATE_BUILDING, name, SQL_BUILDING, "building", "building.create",
+                        project);
 }
 
 static const route_t routes[] = {

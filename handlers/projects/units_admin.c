@@ -8,7 +8,7 @@
  * building (the owner roster import finds units by it). A unit of another
  * project answers 404, as one that does not exist. The change commits with
  * its audit row (`unit.update`, the changed fields before and after). */
-#include "domain/identity/admin_form.h"
+#include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
 #include "gateway/call.h"
 #include "gateway/roles.h"
@@ -32,6 +32,7 @@ static const admin_edit_t UNIT_EDIT = {
     .sql_update = "UPDATE units SET name = ?, handover_date = ? WHERE id = ?",
     .columns = UNIT_COLUMNS,
     .unique_field = "name",
+    .duplicate = "the building already has a unit named %s",
     .action = "unit.update",
 };
 

@@ -4,6 +4,7 @@
  *   POST  /api/v1/admin/dispatch-groups               {project_id, name}
  *   PATCH /api/v1/admin/dispatch-groups/:id           {name}
  *   PUT   /api/v1/admin/dispatch-groups/:id/members   {user_ids: [...]}
+ *   DELETE /api/v1/admin/dispatch-groups/:id
  *
  * A dispatch rule (dispatch_rules_admin.c) sends a building's or a
  * category's tickets to a group; dispatch picks among its members who hold
@@ -14,8 +15,10 @@
  *
  * Supervisors manage their projects' groups, admins every project's; a
  * group of a project the caller does not supervise is answered 404. Each
- * change and its audit row (dispatch_group.create, .update, .members: the
- * group before and after) commit together. */
+ * change and its audit row (dispatch_group.create, .update, .members,
+ * .delete: the group before and after) commit together. A group that a
+ * rule still names is not deleted (409): its tickets would lose their
+ * route without anyone deciding where they go. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,7 +161,7 @@ static void create_group(gw_call_t *c, db_conn_t *db)
     }
     if (db_exec(db, "INSERT INTO repair_engineer_groups (project_id, name) VALUES (?, ?)",
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->name))) != 0) {
-        admin_fail_write(c, db, "name", DUPLICATE_NAME);
+        admin_unique_or_fail(c, db, -1, "name", DUPLICATE_NAME, NULL);
         return;
     }
     long long id = (long long)db_insert_id(db);
@@ -191,7 +194,7 @@ static void rename_group(gw_call_t *c, db_conn_t *db)
     if (db_exec(db, "UPDATE repair_engineer_groups SET name = ? WHERE id = ?", DB_ARGS(DB_STR(f->name), DB_INT(id))) !=
         0) {
         cJSON_Delete(before);
-        admin_fail_write(c, db, "name", DUPLICATE_NAME);
+        admin_unique_or_fail(c, db, -1, "name", DUPLICATE_NAME, NULL);
         return;
     }
     admin_finish(c, db, 200, "dispatch_group.update", "dispatch_group", id, project, before,
@@ -225,6 +228,35 @@ static void set_members(gw_call_t *c, db_conn_t *db)
                  admin_object_json(db, SQL_GROUP, id, group_item), NULL);
 }
 
+static void delete_group(gw_call_t *c, db_conn_t *db)
+{
+    long long id, project;
+    cJSON *before;
+    if (lock_group_or_fail(c, db, &id, &project, &before) != 0)
+        return;
+    /* The lock on the group holds back a rule being created for it (its
+     * foreign key waits for this transaction), so the count stays true. */
+    long long rules = 0;
+    if (db_query_int(db, &rules, "SELECT COUNT(*) FROM repair_dispatch_rules WHERE group_id = ?", DB_ARGS(DB_INT(id))) <
+        0) {
+        cJSON_Delete(before);
+        call_fail_db(c);
+        return;
+    }
+    if (rules > 0) {
+        cJSON_Delete(before);
+        call_fail(c, ERR_CONFLICT, NULL, "%lld dispatch rule(s) send tickets to this group; delete them first", rules);
+        return;
+    }
+    if (db_exec(db, "DELETE FROM repair_engineer_group_members WHERE group_id = ?", DB_ARGS(DB_INT(id))) != 0 ||
+        db_exec(db, "DELETE FROM repair_engineer_groups WHERE id = ?", DB_ARGS(DB_INT(id))) != 0) {
+        cJSON_Delete(before);
+        call_fail_db(c);
+        return;
+    }
+    admin_finish_delete(c, db, "dispatch_group.delete", "dispatch_group", id, project, before);
+}
+
 static const route_t routes[] = {
     {"GET", "/api/v1/admin/dispatch-groups", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, DB_STEP(list_groups)},
     {"POST", "/api/v1/admin/dispatch-groups", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_JSON, DB_STEP(create_group),
@@ -233,6 +265,7 @@ static const route_t routes[] = {
      BODY_CHECK(check_rename)},
     {"PUT", "/api/v1/admin/dispatch-groups/:id/members", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_JSON, DB_STEP(set_members),
      BODY_CHECK(check_members)},
+    {"DELETE", "/api/v1/admin/dispatch-groups/:id", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, DB_STEP(delete_group)},
 };
 
 void dispatch_groups_admin_register(void)

@@ -122,8 +122,8 @@ static void create_rule(gw_call_t *c, db_conn_t *db)
             db,
             "INSERT INTO repair_dispatch_rules (project_id, building_id, category_id, group_id) VALUES (?, ?, ?, ?)",
             DB_ARGS(DB_INT(f->project_id), DB_INT(f->building_id), DB_INT(f->category_id), DB_INT(f->group_id))) != 0) {
-        admin_fail_write(c, db, "category_id",
-                         "the project already has a rule for this building and category; delete it first");
+        admin_unique_or_fail(c, db, -1, "category_id",
+                             "the project already has a rule for this building and category; delete it first", NULL);
         return;
     }
     long long id = (long long)db_insert_id(db);

@@ -201,7 +201,8 @@ static void create_category(gw_call_t *c, db_conn_t *db)
                         DB_INT(f->minutes[1] * 60), DB_INT(f->minutes[2] * 60),
                         f->has_warranty && !f->warranty_null ? DB_INT(f->warranty_months) : DB_NULL, DB_INT(f->active),
                         DB_INT(f->has_sort ? f->sort_order : 0))) != 0) {
-        admin_fail_write(c, db, "code", "the project (or the defaults) already has a category with this code");
+        admin_unique_or_fail(c, db, -1, "code", "the project (or the defaults) already has a category with this code",
+                             NULL);
         return;
     }
     long long id = (long long)db_insert_id(db);

@@ -10,15 +10,10 @@ import subprocess
 
 from repairs_support import new_ticket, world
 
+from config_support import artifacts_dir
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def artifacts_dir(stack):
-    d = os.environ.get("BROWSER_ARTIFACTS") or os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(stack.binary))), "browser-artifacts")
-    os.makedirs(d, exist_ok=True)
-    return d
 
 
 def test_login_layout_and_chart(stack, api, factory, db):

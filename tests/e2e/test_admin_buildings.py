@@ -123,7 +123,7 @@ def test_create_units_with_default_handover_date(api, db, people):
     assert str(db.scalar("SELECT handover_date FROM units WHERE id = %s", (u["id"],))) == "2026-09-30"
     [a] = audits(db, "unit.create", u["id"])
     assert a["actor_user_id"] == people["sup_id"] and a["project_id"] == people["project"]
-    assert a["target_type"] == "unit" and "before" not in a["detail"]
+    assert a["target_type"] == "unit" and a["detail"]["before"] is None
     assert a["detail"]["after"] == u
 
     # A name taken in the building: 409, nothing written.

@@ -114,3 +114,40 @@ def test_dispatch_uses_the_members_written_here(api, factory, db):
     t = new_ticket(api, w)
     assert ticket_row(db, t["id"])["engineer_id"] == second.id
     assert first
+
+
+def test_delete_group_roles_rules_first_and_audit(api, factory, db):
+    k = callers(factory)
+    e1, _ = factory.user(roles=[("engineer", k.project)])
+    gid = expect_ok(api.post(GROUPS, json={"project_id": k.project, "name": unique("组")}, token=k.supervisor), 201)["id"]
+    expect_ok(api.put(f"{GROUPS}/{gid}/members", json={"user_ids": [e1]}, token=k.supervisor))
+    rule = expect_ok(api.post("/api/v1/admin/dispatch-rules", json={"project_id": k.project, "group_id": gid},
+                              token=k.supervisor), 201)
+    refused(api, k, [("DELETE", f"{GROUPS}/{gid}", None)])
+    before = groups_of(db, k.project)
+
+    # another project's supervisor: as if it did not exist; a missing group: 404
+    expect_error(api.delete(f"{GROUPS}/{gid}", token=k.other_supervisor), 404, "NOT_FOUND")
+    expect_error(api.delete(f"{GROUPS}/999999999", token=k.admin), 404, "NOT_FOUND")
+    # a rule still names it: 409, nothing deleted, nothing audited
+    expect_error(api.delete(f"{GROUPS}/{gid}", token=k.supervisor), 409, "CONFLICT")
+    assert groups_of(db, k.project) == before
+    assert [r["action"] for r in audit_rows(db, "dispatch_group", gid)] == [
+        "dispatch_group.create", "dispatch_group.members"]
+
+    # the rule deleted, the group goes with its members, audited with the group as it was
+    expect_ok(api.delete(f"/api/v1/admin/dispatch-rules/{rule['id']}", token=k.supervisor))
+    gone = expect_ok(api.delete(f"{GROUPS}/{gid}", token=k.supervisor))
+    assert gone["id"] == gid and [m["id"] for m in gone["members"]] == [e1] and gone["rules"] == 0
+    assert groups_of(db, k.project) == []
+    assert db.scalar("SELECT COUNT(*) FROM repair_engineer_group_members WHERE group_id = %s", (gid,)) == 0
+    a = audit_rows(db, "dispatch_group", gid)[-1]
+    assert a["action"] == "dispatch_group.delete" and a["actor_user_id"] == k.supervisor_id
+    assert a["detail"]["after"] is None and a["detail"]["before"]["id"] == gid
+    assert a["detail"]["project_id"] == k.project
+    expect_error(api.delete(f"{GROUPS}/{gid}", token=k.supervisor), 404, "NOT_FOUND")
+
+    # an admin deletes any project's group
+    g2 = expect_ok(api.post(GROUPS, json={"project_id": k.other_project, "name": unique("组")}, token=k.admin), 201)["id"]
+    assert expect_ok(api.delete(f"{GROUPS}/{g2}", token=k.admin))["id"] == g2
+    assert groups_of(db, k.other_project) == []
