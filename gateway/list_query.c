@@ -1,0 +1,26 @@
+/* list_query.c: see list_query.h. */
+#include "gateway/list_query.h"
+
+#include <stdalign.h>
+#include <string.h>
+
+void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def)
+{
+    static const char *const keys[] = {"id"};
+    alignas(max_align_t) char filter[LIST_FILTER_MAX];
+    page_t page;
+    memset(filter, 0, sizeof(filter));
+    if (def->filter_size > sizeof(filter)) {
+        call_fail(c, ERR_INTERNAL, NULL, "list filter too large");
+        return;
+    }
+    if (page_or_fail(c, 1, &page) != 0 || def->filter_or_fail(c, db, filter) != 0)
+        return;
+    db_rows_t *r = def->rows(db, c, filter, page_key(&page, 0, PAGE_KEY_MAX), page.limit + 1, 0);
+    if (!r) {
+        call_fail_db(c);
+        return;
+    }
+    page_respond(c, &page, r, def->render, NULL, keys);
+    db_rows_free(r);
+}
