@@ -18,9 +18,9 @@ typedef struct {
     " FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id"                                                    \
     " WHERE (? = 1 OR a.project_id IN (SELECT sr.project_id FROM staff_roles sr"                                       \
     "                                  WHERE sr.user_id = ? AND sr.role = 'supervisor'))"                              \
-    " AND (? = 0 OR a.actor_user_id = ?) AND (? IS NULL OR a.target_type = ?) AND (? = 0 OR a.target_id = ?)"         \
+    " AND (? = 0 OR a.actor_user_id = ?) AND (? IS NULL OR a.target_type = ?) AND (? = 0 OR a.target_id = ?)"          \
     " AND (? = 0 OR a.project_id = ?) AND (? IS NULL OR a.action = ?)"                                                 \
-    " AND (? = 0 OR a.created_at >= FROM_UNIXTIME(?)) AND (? = 0 OR a.created_at < FROM_UNIXTIME(?))"                 \
+    " AND (? = 0 OR a.created_at >= FROM_UNIXTIME(?)) AND (? = 0 OR a.created_at < FROM_UNIXTIME(?))"                  \
     " AND a.id < ? ORDER BY a.id DESC LIMIT ?"
 
 static int audit_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
@@ -48,10 +48,10 @@ static db_rows_t *audit_rows(db_conn_t *db, const gw_call_t *c, const void *filt
     const audit_filter_t *f = filter;
     return db_query(db, count ? LIST_COUNT_SQL(SQL_AUDIT) : SQL_AUDIT,
                     DB_ARGS(DB_INT(f->admin), DB_INT(c->user.id), DB_INT(f->actor), DB_INT(f->actor),
-                            DB_STR(f->object_type), DB_STR(f->object_type), DB_INT(f->object_id),
-                            DB_INT(f->object_id), DB_INT(f->project), DB_INT(f->project), DB_STR(f->action),
-                            DB_STR(f->action), DB_INT(f->from), DB_INT(f->from), DB_INT(f->to), DB_INT(f->to),
-                            DB_INT(before), DB_INT(limit)));
+                            DB_STR(f->object_type), DB_STR(f->object_type), DB_INT(f->object_id), DB_INT(f->object_id),
+                            DB_INT(f->project), DB_INT(f->project), DB_STR(f->action), DB_STR(f->action),
+                            DB_INT(f->from), DB_INT(f->from), DB_INT(f->to), DB_INT(f->to), DB_INT(before),
+                            DB_INT(limit)));
 }
 
 /* The row with its detail as JSON rather than text. */

@@ -115,7 +115,7 @@ static int reward_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
     " ru.display_name) AS `referrer.name`, ru.phone AS `referrer.phone_masked`, r.lead_id, w.kind, w.amount,"          \
     " w.status, w.cancel_reason, FLOOR(UNIX_TIMESTAMP(w.created_at)) AS created_at,"                                   \
     " FLOOR(UNIX_TIMESTAMP(w.approved_at)) AS approved_at, w.approved_by,"                                             \
-    " FLOOR(UNIX_TIMESTAMP(w.paid_at)) AS paid_at, w.paid_by, FLOOR(UNIX_TIMESTAMP(w.cancelled_at)) AS cancelled_at"  \
+    " FLOOR(UNIX_TIMESTAMP(w.paid_at)) AS paid_at, w.paid_by, FLOOR(UNIX_TIMESTAMP(w.cancelled_at)) AS cancelled_at"   \
     " FROM referral_rewards w JOIN referrals r ON r.id = w.referral_id JOIN projects p ON p.id = w.project_id"         \
     " JOIN users ru ON ru.id = w.referrer_user_id"                                                                     \
     " WHERE " LEAD_MANAGES("w.project_id") " AND (? IS NULL OR w.status = ?) AND (? = 0 OR w.project_id = ?)"          \

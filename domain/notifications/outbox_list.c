@@ -22,8 +22,7 @@ static int outbox_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
     outbox_filter_t *f = filter;
     return query_enum_or_fail(c, "status", STATUSES, NULL, &f->status) != 0 ||
                    query_string_or_fail(c, "kind", 48, &f->kind) != 0 ||
-                   query_id_or_fail(c, "user", &f->user_id) != 0 ||
-                   query_id_or_fail(c, "project", &f->project_id) != 0
+                   query_id_or_fail(c, "user", &f->user_id) != 0 || query_id_or_fail(c, "project", &f->project_id) != 0
                ? -1
                : 0;
 }
@@ -34,8 +33,8 @@ static db_rows_t *outbox_rows(db_conn_t *db, const gw_call_t *c, const void *fil
     const outbox_filter_t *f = filter;
     return db_query(db, count ? LIST_COUNT_SQL(SQL_LIST) : SQL_LIST,
                     DB_ARGS(DB_INT(before), DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(f->status),
-                            DB_STR(f->status), DB_STR(f->kind), DB_STR(f->kind), DB_INT(f->user_id),
-                            DB_INT(f->user_id), DB_INT(f->project_id), DB_INT(f->project_id), DB_INT(limit)));
+                            DB_STR(f->status), DB_STR(f->kind), DB_STR(f->kind), DB_INT(f->user_id), DB_INT(f->user_id),
+                            DB_INT(f->project_id), DB_INT(f->project_id), DB_INT(limit)));
 }
 
 const list_def_t outbox_admin_list = {

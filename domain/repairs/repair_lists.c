@@ -32,8 +32,8 @@ static db_rows_t *repair_rows(db_conn_t *db, const gw_call_t *c, const void *fil
     const repair_filter_t *f = filter;
     int admin = (c->user.roles & ROLE_ADMIN) != 0;
     return db_query(db, count ? LIST_COUNT_SQL(REPAIR_STAFF_LIST_SQL) : REPAIR_STAFF_LIST_SQL,
-                    DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(f->project), DB_INT(f->project),
-                            DB_STR(f->state), DB_STR(f->state), DB_INT(f->overdue), DB_INT(before), DB_INT(limit)));
+                    DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(f->project), DB_INT(f->project), DB_STR(f->state),
+                            DB_STR(f->state), DB_INT(f->overdue), DB_INT(before), DB_INT(limit)));
 }
 
 const list_def_t repair_staff_list = {
