@@ -4,6 +4,7 @@ import Login from './pages/Login.vue'
 import Layout from './pages/Layout.vue'
 import Dashboard from './pages/Dashboard.vue'
 import ComingSoon from './pages/ComingSoon.vue'
+import Exports from './pages/Exports.vue'
 
 // The side menu's pages. Those without an API yet say so (ComingSoon).
 export const MENU = [
@@ -15,6 +16,7 @@ export const MENU = [
   { path: 'settings', title: '配置', component: ComingSoon },
   { path: 'staff', title: '员工', component: ComingSoon },
   { path: 'audit', title: '审计日志', component: ComingSoon },
+  { path: 'exports', title: '导出记录', component: Exports },
 ]
 
 export const router = createRouter({
