@@ -11,6 +11,7 @@
 #include "domain/leads/lead_lists.h"
 #include "domain/leads/lead_rules.h"
 #include "domain/notifications/outbox_list.h"
+#include "domain/projects/project_lists.h"
 #include "domain/repairs/repair_lists.h"
 #include "gateway/roles.h"
 
@@ -111,6 +112,17 @@ static const export_col_t audit_cols[] = {
     {"detail", "详情", 0},
 };
 
+static const export_col_t project_cols[] = {
+    {"id", "编号", EXPORT_NUMBER},
+    {"code", "代码", 0},
+    {"name", "名称", 0},
+    {"city", "城市", 0},
+    {"address", "地址", 0},
+    {"open_for_leads", "开放留资", EXPORT_BOOL},
+    {"default_handover_date", "默认交付日期", 0},
+    {"created_at", "创建时间", EXPORT_TIME},
+};
+
 static const export_kind_t kinds[] = {
     EXPORT_LIST("repairs", "报修工单", STAFF, repair_staff_list, repair_cols),
     EXPORT_LIST("repair_followups", "回访", STAFF, repair_followup_list, followup_cols),
@@ -118,6 +130,7 @@ static const export_kind_t kinds[] = {
     EXPORT_LIST("rewards", "推荐奖励", STAFF, reward_admin_list, reward_cols),
     EXPORT_LIST("notifications", "通知发件箱", STAFF, outbox_admin_list, outbox_cols),
     EXPORT_LIST("audit", "操作日志", STAFF, audit_admin_list, audit_cols),
+    EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
     /* Statistics, one line each:
      * EXPORT_STAT("repairs_by_category", "报修类别统计", stats_repairs_by_category_rows, by_category_cols), */
 };

@@ -31,6 +31,7 @@
 #include "domain/identity/admin_form.h"
 #include "domain/identity/project_access.h"
 #include "domain/leads/lead_rules.h"
+#include "domain/projects/project_lists.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
@@ -46,10 +47,7 @@
 static const char *const PROJECT_FIELDS[] = {
     "name", "code", "city", "address", "open_for_leads", "default_handover_date", NULL};
 
-#define PROJECT_COLUMNS                                                                                                \
-    "p.id, p.code, p.name, p.city, p.address, p.open_for_leads,"                                                       \
-    " DATE_FORMAT(p.default_handover_date, '%Y-%m-%d') AS default_handover_date,"                                      \
-    " FLOOR(UNIX_TIMESTAMP(p.created_at)) AS created_at"
+/* PROJECT_COLUMNS: domain/projects/project_lists.h. */
 
 static const char *SQL_PROJECT = "SELECT " PROJECT_COLUMNS ","
                                  " (SELECT COUNT(*) FROM buildings b WHERE b.project_id = p.id) AS building_count,"
@@ -145,37 +143,10 @@ DbError:
     call_fail_db(c);
 }
 
-static const char *SQL_LIST_PROJECTS =
-    "SELECT " PROJECT_COLUMNS " FROM projects p"
-    " WHERE " PROJECT_ACCESS_SQL(
-        "p.id") " AND (? IS NULL OR LOCATE(?, p.name) > 0 OR LOCATE(?, p.code) > 0)"
-                " AND (? IS NULL OR p.open_for_leads = ?) AND p.id < ? ORDER BY p.id DESC LIMIT ?";
-
+/* The list is shared with its CSV export (domain/projects/project_lists.h). */
 static void list_projects(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    static const char *const bools[] = {"true", "false", NULL};
-    const char *q, *open;
-    page_t page;
-    if (query_string_or_fail(c, "q", 50, &q) != 0 || query_enum_or_fail(c, "open_for_leads", bools, NULL, &open) != 0 ||
-        page_or_fail(c, 1, &page) != 0)
-        return;
-    int admin = project_access_is_admin(db, c->user.id);
-    if (admin < 0) {
-        call_fail_db(c);
-        return;
-    }
-    const char *open_value = open ? (!strcmp(open, "true") ? "1" : "0") : NULL;
-    db_rows_t *r =
-        db_query(db, SQL_LIST_PROJECTS,
-                 DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(q), DB_STR(q), DB_STR(q), DB_STR(open_value),
-                         DB_STR(open_value), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &project_admin_list);
 }
 
 static void get_project(gw_call_t *c, db_conn_t *db)

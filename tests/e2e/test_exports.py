@@ -260,6 +260,20 @@ def test_audit_export_equals_the_audit_list(api, db, factory):
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[1])
 
 
+def test_projects_export_is_the_callers_projects(api, db, factory):
+    project, other = factory.project(), factory.project()
+    _, sup = factory.user(roles=[("supervisor", project)])
+    _, agent = factory.user(roles=[("agent", project)])
+    expect_error(start(api, agent, "projects"), 403, "FORBIDDEN")
+    e = run_export(api, sup, "projects", {"open_for_leads": True})
+    rows = parse(download(api, sup, e).content)
+    items = list_all(api, sup, "/api/v1/admin/projects?open_for_leads=true")
+    assert [int(r[0]) for r in rows[1:]] == [i["id"] for i in items] == [project]
+    assert rows[1][rows[0].index("开放留资")] == "是"
+    expect_error(start(api, sup, "projects", {"open_for_leads": "maybe"}), 400, "INVALID_FIELD",
+                 "params.open_for_leads")
+
+
 def test_downloads_are_for_the_requester_and_admins(api, db, factory):
     project = factory.project()
     _, sup = factory.user(roles=[("supervisor", project)])
