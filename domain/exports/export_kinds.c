@@ -149,8 +149,7 @@ const export_kind_t *export_kinds(int *count)
     return kinds;
 }
 
-/* Appends s URL-encoded (unreserved characters as they are). */
-static char *url_encode_into(char *o, const char *s)
+char *export_url_encode(char *o, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -215,7 +214,7 @@ char *export_params_query(const cJSON *params, char *field, char *why)
         memcpy(o, key, klen);
         o += klen;
         *o++ = '=';
-        o = url_encode_into(o, v);
+        o = export_url_encode(o, v);
     }
     *o = '\0';
     field[0] = '\0';

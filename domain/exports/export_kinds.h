@@ -75,6 +75,11 @@ const export_kind_t *export_kinds(int *count);
 #define EXPORT_WHY_MAX 160
 char *export_params_query(const cJSON *params, char *field, char *why);
 
+/* Writes s percent-encoded at o (RFC 3986: unreserved characters as they
+ * are, every other byte as %XX), NUL not included; o must hold 3 *
+ * strlen(s) bytes. Returns the end of what was written. */
+char *export_url_encode(char *o, const char *s);
+
 /* Writes the header row. 0, or -1 when the writer refused (its bound). */
 int export_write_header(csv_t *w, const export_kind_t *k);
 /* Writes one item (the list's rendering of row i of r, or a statistic's

@@ -279,17 +279,15 @@ static void list_exports(gw_call_t *c, db_conn_t *db)
 
 /* The export of the path's id if the caller may see it (its requester, or
  * an admin): the row, or NULL with the call failed (404, db error). */
-static db_rows_t *visible_export_or_fail(gw_call_t *c, db_conn_t *db, const char *lock)
+static db_rows_t *visible_export_or_fail(gw_call_t *c, db_conn_t *db)
 {
     long long id;
     if (call_param_id_or_fail(c, "id", &id) != 0)
         return NULL;
-    char sql[1024];
-    snprintf(sql, sizeof(sql), "%s%s", EXPORT_SELECT " WHERE e.id = ? AND (e.requester_user_id = ? OR EXISTS"
-                                                     " (SELECT 1 FROM staff_roles a WHERE a.user_id = ?"
-                                                     " AND a.role = 'admin'))",
-             lock);
-    db_rows_t *r = db_query(db, sql, DB_ARGS(DB_INT(id), DB_INT(c->user.id), DB_INT(c->user.id)));
+    db_rows_t *r = db_query(db,
+                            EXPORT_SELECT " WHERE e.id = ? AND (e.requester_user_id = ? OR EXISTS"
+                                          " (SELECT 1 FROM staff_roles a WHERE a.user_id = ? AND a.role = 'admin'))",
+                            DB_ARGS(DB_INT(id), DB_INT(c->user.id), DB_INT(c->user.id)));
     if (!r) {
         call_fail_db(c);
         return NULL;
@@ -304,7 +302,7 @@ static db_rows_t *visible_export_or_fail(gw_call_t *c, db_conn_t *db, const char
 
 static void get_export(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r = visible_export_or_fail(c, db, "");
+    db_rows_t *r = visible_export_or_fail(c, db);
     if (!r)
         return;
     cJSON *o = export_json(r, 0, NULL);
@@ -321,27 +319,16 @@ static void get_export(gw_call_t *c, db_conn_t *db)
  * (RFC 6266 with RFC 5987 for the non-ASCII name). */
 static void disposition(const export_kind_t *k, long long id, char *out, size_t outsz)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char name[128], enc[400], *o = enc;
+    char name[128], enc[3 * sizeof(name)];
     snprintf(name, sizeof(name), "%s-%lld.csv", k ? k->title : "export", id);
-    for (const unsigned char *p = (const unsigned char *)name; *p && o < enc + sizeof(enc) - 4; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '.' || *p == '_') {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
-    *o = '\0';
+    *export_url_encode(enc, name) = '\0';
     snprintf(out, outsz, "attachment; filename=\"export-%lld-%s.csv\"; filename*=UTF-8''%s", id,
              k ? k->name : "unknown", enc);
 }
 
 static void get_file(gw_call_t *c, db_conn_t *db)
 {
-    db_rows_t *r = visible_export_or_fail(c, db, "");
+    db_rows_t *r = visible_export_or_fail(c, db);
     if (!r)
         return;
     long long id = db_get_int(r, 0, "id"), project = 0;

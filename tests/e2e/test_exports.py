@@ -391,3 +391,18 @@ def test_concurrent_exports_are_bounded_per_user_and_in_total(api, db, factory):
         if held:
             db.exec(f"DELETE FROM exports WHERE id IN ({', '.join(['%s'] * len(held))})", held)
     assert run_export(api, sup, "repairs", {"project": project})["state"] == "done"
+
+
+def test_starting_exports_is_rate_limited_per_user(api, db, factory, stack):
+    """The exports class on a gateway of its own with a small limit (the
+    suite's gateway has the limits off)."""
+    gw = stack.start_gateway(extra={"rate_exports_user": "1/min burst 1"}, name="gw-exports-rate")
+    project = factory.project()
+    sup_id, sup = factory.user(roles=[("supervisor", project)])
+    expect_ok(api.post(EXPORTS, token=sup, base=gw.url, json={"kind": "repairs", "params": {"project": project}}), 202)
+    n = exports_of(db, sup_id)
+    r = api.post(EXPORTS, token=sup, base=gw.url, json={"kind": "repairs", "params": {"project": project}})
+    expect_error(r, 429, "RATE_LIMITED")
+    assert int(r.headers["retry-after"]) > 0 and exports_of(db, sup_id) == n
+    # Reading is not the exports class.
+    expect_ok(api.get(EXPORTS, token=sup, base=gw.url))
