@@ -31,6 +31,8 @@ static int reserve(csv_t *w, size_t n)
 /* The caller reserved n. */
 static void put(csv_t *w, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* s may be NULL (an empty cell) */
     memcpy(w->buf + w->len, s, n);
     w->len += n;
     w->total += n;
@@ -86,7 +88,11 @@ int csv_cell(csv_t *w, const char *s, size_t len, int flags)
     }
     /* Worst case: separator, two quotes, the apostrophe, the doubled quotes. */
     size_t need = (w->cells > 0) + (quote ? 2 : 0) + (size_t)escape + len + quotes;
-    if (len > w->max || reserve(w, need) != 0)
+    if (len > w->max) { /* need would overflow: refused like any cell past the bound */
+        w->failed = 1;
+        return -1;
+    }
+    if (reserve(w, need) != 0)
         return -1;
     if (w->cells > 0)
         put(w, ",", 1);

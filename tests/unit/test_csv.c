@@ -111,6 +111,13 @@ static void test_bound(void)
     CHECK_INT(csv_cell_str(&w, "", CSV_TEXT), -1); /* and stays failed */
     CHECK_INT(w.total, 10);
     csv_free(&w);
+    /* A cell longer than the whole bound fails the writer too (found by
+     * fuzzing: it used to fail that call only). */
+    CHECK_INT(csv_init(&w, 8), 0);
+    CHECK_INT(csv_cell_str(&w, "0123456789", CSV_TEXT), -1);
+    CHECK_INT(csv_cell_str(&w, "", CSV_TEXT), -1);
+    CHECK_INT(w.failed, 1);
+    csv_free(&w);
 }
 
 static void test_take(void)
