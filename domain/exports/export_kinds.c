@@ -17,8 +17,8 @@
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STAFF (ROLE_SUPERVISOR | ROLE_ADMIN)
-#define EXPORT_LIST(name, title, roles, list, cols) {name, title, roles, &(list), NULL, cols, N(cols)}
-#define EXPORT_STAT(name, title, fn, cols) {"stats." name, title, STAFF, NULL, fn, cols, N(cols)}
+#define EXPORT_LIST(name, title, roles, list, cols) {name, title, roles, &(list), NULL, NULL, cols, N(cols)}
+#define EXPORT_STAT(name, title, writer, def) {"stats." name, title, STAFF, NULL, writer, def, NULL, 0}
 
 static const export_col_t repair_cols[] = {
     {"id", "编号", EXPORT_NUMBER},
@@ -132,7 +132,7 @@ static const export_kind_t kinds[] = {
     EXPORT_LIST("audit", "操作日志", STAFF, audit_admin_list, audit_cols),
     EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
     /* Statistics, one line each:
-     * EXPORT_STAT("repairs_by_category", "报修类别统计", stats_repairs_by_category_rows, by_category_cols), */
+     * EXPORT_STAT("repairs_volume", "报修量", stats_export_write, &stats_defs[0]), */
 };
 
 const export_kind_t *export_kind_find(const char *name)
@@ -222,6 +222,24 @@ char *export_params_query(const cJSON *params, char *field, char *why)
 Bad:
     free(out);
     return NULL;
+}
+
+int export_write_db_rows(csv_t *w, const db_rows_t *r, const char *const *names, const char *const *headers,
+                         const int *numeric, int n)
+{
+    for (int j = 0; j < n; j++)
+        if (csv_cell_str(w, headers[j], CSV_TEXT) != 0)
+            return -1;
+    if (csv_end_row(w) != 0)
+        return -1;
+    for (int i = 0; i < r->nrows; i++) {
+        for (int j = 0; j < n; j++)
+            if (csv_cell_str(w, db_get(r, i, names[j]), numeric && numeric[j] ? CSV_NUMERIC : CSV_TEXT) != 0)
+                return -1;
+        if (csv_end_row(w) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int export_write_header(csv_t *w, const export_kind_t *k)

@@ -17,10 +17,14 @@
  *     arrays as compact JSON; null as an empty cell;
  *   - openids are never exported: no kind has such a column.
  *
- * Statistics (domain/stats/, a table of named statistics) join in one line
- * each: EXPORT_STAT("name", "标题", fn, cols) becomes kind "stats.name",
- * where fn renders the statistic's rows for the caller's scope (see
- * export_stat_fn). DB workers only, except export_kind_find. */
+ * Statistics (a table of named statistics, each with its columns' names
+ * and Chinese headers) join in one line each:
+ *     EXPORT_STAT("repairs_volume", "报修量", stats_export_write, &the_def),
+ * becomes kind "stats.repairs_volume": `stat` writes the header and the
+ * rows of the statistic `stat_def` for the caller (the scope read from its
+ * query string, as the statistics route reads it); export_write_db_rows
+ * writes rows with named columns. DB workers only, except
+ * export_kind_find. */
 #ifndef GW_EXPORT_KINDS_H
 #define GW_EXPORT_KINDS_H
 #include <cjson/cJSON.h>
@@ -42,18 +46,21 @@ typedef struct {
     unsigned flags;     /* EXPORT_* */
 } export_col_t;
 
-/* A statistic's rows for the caller c (its user and roles, the filters in
- * its query string): a JSON array of objects whose fields the columns name,
- * or NULL with c failed (400 naming the parameter, 403, a db error). */
-typedef cJSON *(*export_stat_fn)(gw_call_t *c, db_conn_t *db);
+struct export_kind;
+/* Writes the header and the rows of statistic k->stat_def for the caller c
+ * (its user and roles; the scope in its query string) to w, *rows set to
+ * how many: 0; -1 with c failed (400 naming the parameter, 403, a db
+ * error); -2 when w refused (its bound). */
+typedef int (*export_stat_fn)(gw_call_t *c, db_conn_t *db, const struct export_kind *k, csv_t *w, long long *rows);
 
-typedef struct {
+typedef struct export_kind {
     const char *name;        /* "repairs", "stats.<name>" */
     const char *title;       /* Chinese, the start of the download's name */
     unsigned roles;          /* ROLE_* that may export it (then the list's own scope) */
     const list_def_t *list;  /* a list ... */
-    export_stat_fn stat;     /* ... or a statistic */
-    const export_col_t *cols;
+    export_stat_fn stat;     /* ... or a statistic, */
+    const void *stat_def;    /* its definition (stat's to read) */
+    const export_col_t *cols; /* a list's columns */
     int ncols;
 } export_kind_t;
 
@@ -79,6 +86,13 @@ char *export_params_query(const cJSON *params, char *field, char *why);
  * are, every other byte as %XX), NUL not included; o must hold 3 *
  * strlen(s) bytes. Returns the end of what was written. */
 char *export_url_encode(char *o, const char *s);
+
+/* Writes a header of `headers` and every row of r, each the cells of the
+ * columns `names` (n of each; a NULL cell empty, every cell text with the
+ * formula escape; numbers as plain numbers when numeric[i] is set, numeric
+ * may be NULL). 0, or -1 when the writer refused. For statistics. */
+int export_write_db_rows(csv_t *w, const db_rows_t *r, const char *const *names, const char *const *headers,
+                         const int *numeric, int n);
 
 /* Writes the header row. 0, or -1 when the writer refused (its bound). */
 int export_write_header(csv_t *w, const export_kind_t *k);
