@@ -16,11 +16,24 @@ void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def)
     }
     if (page_or_fail(c, 1, &page) != 0 || def->filter_or_fail(c, db, filter) != 0)
         return;
-    db_rows_t *r = def->rows(db, c, filter, page_key(&page, 0, PAGE_KEY_MAX), page.limit + 1, 0);
+    db_rows_t *r = def->rows(db, c, filter, page_key(&page, 0, LIST_FIRST_KEY(def)), page.limit + 1, 0);
     if (!r) {
         call_fail_db(c);
         return;
     }
     page_respond(c, &page, r, def->render, NULL, keys);
     db_rows_free(r);
+}
+
+int list_parent_id_or_fail(gw_call_t *c, const char *query_name, long long *id)
+{
+    if (call_param(c, "id"))
+        return call_param_id_or_fail(c, "id", id);
+    if (query_id_or_fail(c, query_name, id) != 0)
+        return -1;
+    if (!*id) {
+        call_fail(c, ERR_MISSING_FIELD, query_name, "%s is required", query_name);
+        return -1;
+    }
+    return 0;
 }

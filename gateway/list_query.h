@@ -22,12 +22,24 @@ typedef struct {
      * bytes, zeroed) and checks that c->user may read them: 0, or -1 with
      * the call failed (400 naming the parameter, 403/404, a db error). */
     int (*filter_or_fail)(gw_call_t *c, db_conn_t *db, void *filter);
-    /* The rows with id < before, at most limit, newest first; with count
-     * set, one row with the column n: how many rows that would be. NULL
-     * on a database error. c is the caller (its user id and roles). */
-    db_rows_t *(*rows)(db_conn_t *db, const gw_call_t *c, const void *filter, long long before, int limit, int count);
+    /* The rows after `after` in the list's order, at most limit: id <
+     * after, newest first, or id > after when `ascending`. With count set,
+     * one row with the column n: how many rows that would be. NULL on a
+     * database error. c is the caller (its user id and roles). */
+    db_rows_t *(*rows)(db_conn_t *db, const gw_call_t *c, const void *filter, long long after, int limit, int count);
     page_render_fn render; /* NULL: db_row_json */
+    int ascending;         /* ordered by id ascending (oldest first) */
 } list_def_t;
+
+/* The first page's key of def: PAGE_KEY_MIN ascending, else PAGE_KEY_MAX. */
+#define LIST_FIRST_KEY(def) ((def)->ascending ? PAGE_KEY_MIN : PAGE_KEY_MAX)
+
+/* A list of the objects of one parent addressed by the route's path
+ * (/admin/projects/:id/buildings), exported with the parent in params
+ * (`query_name`): the id from the path when the call has one, else the
+ * required query parameter. 0, or -1 with the call failed (404 for a bad
+ * path id, 400 MISSING_FIELD / INVALID_FIELD naming query_name). */
+int list_parent_id_or_fail(gw_call_t *c, const char *query_name, long long *id);
 
 /* The list route: a page of def (the one key "id") for the caller. */
 void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def);

@@ -14,7 +14,7 @@
  *   2. the rows are counted with the list's statement (at most
  *      export_max_rows + 1: more fails the export) for the progress;
  *   3. the list's statement is read page by page (export_page_rows, keyset
- *      on the id, newest first, as the route pages), each row rendered as
+ *      on the id, in the list's order, as the route pages), each row rendered as
  *      the route renders it and written as CSV (gateway/csv.h, bounded by
  *      export_max_bytes) to export-<id>.<attempt>.part in export_dir; after
  *      each page the progress is saved and the lease renewed;
@@ -258,7 +258,7 @@ static run_t run_list(db_conn_t *db, gw_call_t *c, const job_t *j, const char *p
         rc = RUN_FAILED;
         goto Exit;
     }
-    db_rows_t *r = list->rows(db, c, filter, PAGE_KEY_MAX, gw_cfg->export_max_rows + 1, 1);
+    db_rows_t *r = list->rows(db, c, filter, LIST_FIRST_KEY(list), gw_cfg->export_max_rows + 1, 1);
     if (!r) {
         rc = db_outcome(db, why);
         goto Exit;
@@ -284,13 +284,13 @@ static run_t run_list(db_conn_t *db, gw_call_t *c, const job_t *j, const char *p
     }
     if (csv_init(&w, (size_t)gw_cfg->export_max_bytes) != 0 || export_write_header(&w, j->kind) != 0)
         goto TooLarge;
-    long long before = PAGE_KEY_MAX;
+    long long after = LIST_FIRST_KEY(list);
     for (;;) {
         if (background_stopping()) {
             rc = RUN_REQUEUE;
             goto Exit;
         }
-        r = list->rows(db, c, filter, before, gw_cfg->export_page_rows, 0);
+        r = list->rows(db, c, filter, after, gw_cfg->export_page_rows, 0);
         if (!r) {
             rc = db_outcome(db, why);
             goto Exit;
@@ -302,7 +302,7 @@ static run_t run_list(db_conn_t *db, gw_call_t *c, const job_t *j, const char *p
             cJSON_Delete(item);
         }
         if (n)
-            before = db_get_int(r, n - 1, "id");
+            after = db_get_int(r, n - 1, "id");
         db_rows_free(r);
         if (bad)
             goto TooLarge;

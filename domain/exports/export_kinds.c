@@ -123,6 +123,23 @@ static const export_col_t project_cols[] = {
     {"created_at", "创建时间", EXPORT_TIME},
 };
 
+static const export_col_t building_cols[] = {
+    {"id", "编号", EXPORT_NUMBER},
+    {"project_id", "项目编号", EXPORT_NUMBER},
+    {"name", "楼栋", 0},
+    {"handover_date", "交付日期", 0},
+    {"unit_count", "房屋数", EXPORT_NUMBER},
+};
+
+static const export_col_t unit_cols[] = {
+    {"id", "编号", EXPORT_NUMBER},
+    {"project_id", "项目编号", EXPORT_NUMBER},
+    {"building_id", "楼栋编号", EXPORT_NUMBER},
+    {"name", "房号", 0},
+    {"handover_date", "交付日期", 0},
+    {"owner_count", "业主数", EXPORT_NUMBER},
+};
+
 static const export_kind_t kinds[] = {
     EXPORT_LIST("repairs", "报修工单", STAFF, repair_staff_list, repair_cols),
     EXPORT_LIST("repair_followups", "回访", STAFF, repair_followup_list, followup_cols),
@@ -131,6 +148,8 @@ static const export_kind_t kinds[] = {
     EXPORT_LIST("notifications", "通知发件箱", STAFF, outbox_admin_list, outbox_cols),
     EXPORT_LIST("audit", "操作日志", STAFF, audit_admin_list, audit_cols),
     EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
+    EXPORT_LIST("buildings", "楼栋", STAFF, building_admin_list, building_cols),
+    EXPORT_LIST("units", "房屋", STAFF, unit_admin_list, unit_cols),
     /* Statistics, one line each:
      * EXPORT_STAT("repairs_volume", "报修量", stats_export_write, &stats_defs[0]), */
 };

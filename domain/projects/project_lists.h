@@ -15,5 +15,12 @@
     " FLOOR(UNIX_TIMESTAMP(p.created_at)) AS created_at"
 
 extern const list_def_t project_admin_list;
+/* GET /api/v1/admin/projects/:id/buildings?q= (exported with params
+ * {project}), oldest first; the project's supervisors and admins. */
+extern const list_def_t building_admin_list;
+/* GET /api/v1/admin/buildings/:id/units?q= (exported with params
+ * {building}), oldest first; the supervisors of its project and admins
+ * (another project's building is 404). */
+extern const list_def_t unit_admin_list;
 
 #endif

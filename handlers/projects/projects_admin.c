@@ -479,30 +479,10 @@ static void check_create_building(gw_call_t *c)
         admin_date_change_or_fail(c, ch, "handover_date");
 }
 
-static const char *SQL_LIST_BUILDINGS =
-    "SELECT b.id, b.project_id, b.name, DATE_FORMAT(b.handover_date, '%Y-%m-%d') AS handover_date,"
-    " (SELECT COUNT(*) FROM units u WHERE u.building_id = b.id) AS unit_count"
-    " FROM buildings b WHERE b.project_id = ? AND (? IS NULL OR LOCATE(?, b.name) > 0) AND b.id > ?"
-    " ORDER BY b.id LIMIT ?";
-
+/* The list is shared with its CSV export (domain/projects/project_lists.h). */
 static void list_buildings(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    long long project;
-    const char *q;
-    page_t page;
-    if (call_param_id_or_fail(c, "id", &project) != 0 || query_string_or_fail(c, "q", 50, &q) != 0 ||
-        page_or_fail(c, 1, &page) != 0 || project_access_or_fail(c, db, project, 1, NULL, NULL) != 0)
-        return;
-    db_rows_t *r = db_query(db, SQL_LIST_BUILDINGS,
-                            DB_ARGS(DB_INT(project), DB_STR(q), DB_STR(q), DB_INT(page_key(&page, 0, PAGE_KEY_MIN)),
-                                    DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &building_admin_list);
 }
 
 /* A building's handover date defaults to its project's. */

@@ -274,6 +274,28 @@ def test_projects_export_is_the_callers_projects(api, db, factory):
                  "params.open_for_leads")
 
 
+def test_buildings_and_units_exports_are_their_lists_oldest_first(api, db, factory):
+    project, other = factory.project(), factory.project()
+    _, sup = factory.user(roles=[("supervisor", project)])
+    _, other_sup = factory.user(roles=[("supervisor", other)])
+    b1, b2 = factory.building(project, "1号楼"), factory.building(project, "=2号楼")
+    units = [factory.unit(building_id=b1, name=f"{i}01") for i in range(1, 4)]
+    e = run_export(api, sup, "buildings", {"project": project})
+    rows = parse(download(api, sup, e).content)
+    items = list_all(api, sup, f"/api/v1/admin/projects/{project}/buildings")
+    assert [int(r[0]) for r in rows[1:]] == [i["id"] for i in items] == [b1, b2]
+    assert rows[2][2] == "'=2号楼" and rows[1][4] == "3"
+    e = run_export(api, sup, "units", {"building": b1})
+    rows = parse(download(api, sup, e).content)
+    assert [int(r[0]) for r in rows[1:]] == [i["id"] for i in list_all(api, sup, f"/api/v1/admin/buildings/{b1}/units")]
+    assert [int(r[0]) for r in rows[1:]] == units
+    # The parent is required, and checked as the list checks it.
+    expect_error(start(api, sup, "units", {}), 400, "MISSING_FIELD", "params.building")
+    expect_error(start(api, sup, "buildings", {}), 400, "MISSING_FIELD", "params.project")
+    expect_error(start(api, other_sup, "units", {"building": b1}), 404, "NOT_FOUND")
+    expect_error(start(api, other_sup, "buildings", {"project": project}), 403, "FORBIDDEN", "params.project")
+
+
 def test_downloads_are_for_the_requester_and_admins(api, db, factory):
     project = factory.project()
     _, sup = factory.user(roles=[("supervisor", project)])
