@@ -6,7 +6,7 @@
 
 void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def)
 {
-    static const char *const keys[] = {"id"};
+    const char *const keys[] = {LIST_KEY(def)};
     alignas(max_align_t) char filter[LIST_FILTER_MAX];
     page_t page;
     memset(filter, 0, sizeof(filter));
@@ -21,7 +21,16 @@ void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def)
         call_fail_db(c);
         return;
     }
-    page_respond(c, &page, r, def->render, NULL, keys);
+    void *data = NULL;
+    int shown = r->nrows < page.limit ? r->nrows : page.limit, failed = 0;
+    if (def->page_data && shown > 0)
+        data = def->page_data(db, c, filter, r, shown, &failed);
+    if (failed)
+        call_fail_db(c);
+    else
+        page_respond(c, &page, r, def->render, data, keys);
+    if (data && def->page_data_free)
+        def->page_data_free(data);
     db_rows_free(r);
 }
 

@@ -28,8 +28,19 @@ typedef struct {
      * database error. c is the caller (its user id and roles). */
     db_rows_t *(*rows)(db_conn_t *db, const gw_call_t *c, const void *filter, long long after, int limit, int count);
     page_render_fn render; /* NULL: db_row_json */
-    int ascending;         /* ordered by id ascending (oldest first) */
+    int ascending;         /* ordered by the key ascending (oldest first) */
+    const char *key;       /* the key column, an id unique in the list (NULL: "id") */
+    /* Optional: what render needs beside a page's rows (its ud), read
+     * after them for the first `shown` rows (shown > 0), e.g. the roles of
+     * a page of users. NULL with *failed set on a database error; freed
+     * with page_data_free. */
+    void *(*page_data)(db_conn_t *db, const gw_call_t *c, const void *filter, const db_rows_t *r, int shown,
+                       int *failed);
+    void (*page_data_free)(void *data);
 } list_def_t;
+
+/* The key column of def. */
+#define LIST_KEY(def) ((def)->key ? (def)->key : "id")
 
 /* The first page's key of def: PAGE_KEY_MIN ascending, else PAGE_KEY_MAX. */
 #define LIST_FIRST_KEY(def) ((def)->ascending ? PAGE_KEY_MIN : PAGE_KEY_MAX)

@@ -295,14 +295,22 @@ static run_t run_list(db_conn_t *db, gw_call_t *c, const job_t *j, const char *p
             rc = db_outcome(db, why);
             goto Exit;
         }
-        int n = r->nrows, bad = 0;
+        int n = r->nrows, bad = 0, failed = 0;
+        void *data = list->page_data && n > 0 ? list->page_data(db, c, filter, r, n, &failed) : NULL;
+        if (failed) {
+            db_rows_free(r);
+            rc = db_outcome(db, why);
+            goto Exit;
+        }
         for (int i = 0; i < n && !bad; i++) {
-            cJSON *item = list->render ? list->render(r, i, NULL) : db_row_json(r, i);
+            cJSON *item = list->render ? list->render(r, i, data) : db_row_json(r, i);
             bad = !item || export_write_row(&w, j->kind, item, r, i, !j->masked) != 0;
             cJSON_Delete(item);
         }
+        if (data && list->page_data_free)
+            list->page_data_free(data);
         if (n)
-            after = db_get_int(r, n - 1, "id");
+            after = db_get_int(r, n - 1, LIST_KEY(list));
         db_rows_free(r);
         if (bad)
             goto TooLarge;

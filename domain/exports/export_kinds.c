@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "domain/identity/audit_list.h"
+#include "domain/identity/staff_list.h"
 #include "domain/leads/lead_lists.h"
 #include "domain/leads/lead_rules.h"
 #include "domain/notifications/outbox_list.h"
@@ -140,6 +141,15 @@ static const export_col_t unit_cols[] = {
     {"owner_count", "业主数", EXPORT_NUMBER},
 };
 
+static const export_col_t staff_cols[] = {
+    {"user_id", "用户编号", EXPORT_NUMBER},
+    {"display_name", "姓名", 0},
+    {"title", "职务", 0},
+    {"phone_masked", "电话", EXPORT_PHONE, "phone"},
+    {"disabled", "已停用", EXPORT_BOOL},
+    {"roles", "角色", 0},
+};
+
 static const export_kind_t kinds[] = {
     EXPORT_LIST("repairs", "报修工单", STAFF, repair_staff_list, repair_cols),
     EXPORT_LIST("repair_followups", "回访", STAFF, repair_followup_list, followup_cols),
@@ -147,6 +157,7 @@ static const export_kind_t kinds[] = {
     EXPORT_LIST("rewards", "推荐奖励", STAFF, reward_admin_list, reward_cols),
     EXPORT_LIST("notifications", "通知发件箱", STAFF, outbox_admin_list, outbox_cols),
     EXPORT_LIST("audit", "操作日志", STAFF, audit_admin_list, audit_cols),
+    EXPORT_LIST("staff", "员工", STAFF, staff_admin_list, staff_cols),
     EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
     EXPORT_LIST("buildings", "楼栋", STAFF, building_admin_list, building_cols),
     EXPORT_LIST("units", "房屋", STAFF, unit_admin_list, unit_cols),
@@ -330,7 +341,7 @@ int export_write_row(csv_t *w, const export_kind_t *k, const cJSON *item, const 
         if ((col->flags & EXPORT_PHONE) && unmasked && r) {
             /* The list shows the phone masked; its SELECT read it whole
              * under the same alias. */
-            text = db_get(r, i, col->field);
+            text = db_get(r, i, col->raw ? col->raw : col->field);
             text = text ? text : "";
         } else {
             text = cell_text(field_at(item, col->field), col->flags, buf, sizeof(buf), &owned);

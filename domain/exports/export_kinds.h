@@ -44,6 +44,7 @@ typedef struct {
     const char *field;  /* the list item's field, dotted when nested */
     const char *header; /* the CSV header, Chinese */
     unsigned flags;     /* EXPORT_* */
+    const char *raw;    /* a phone: the SELECT's alias of the whole phone (NULL: field) */
 } export_col_t;
 
 struct export_kind;

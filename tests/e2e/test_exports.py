@@ -296,6 +296,25 @@ def test_buildings_and_units_exports_are_their_lists_oldest_first(api, db, facto
     expect_error(start(api, other_sup, "buildings", {"project": project}), 403, "FORBIDDEN", "params.project")
 
 
+def test_staff_export_is_the_directory_with_masked_phones(api, db, factory):
+    project = factory.project()
+    sup_id, sup = factory.user(roles=[("supervisor", project)])
+    _, admin = factory.user(roles=[("admin", 0)])
+    phone = unique_phone()
+    eng_id, _ = factory.user(roles=[("engineer", project)], phone=phone)
+    db.exec("UPDATE users SET display_name = %s WHERE id = %s", ("@工程师", eng_id))
+    e = run_export(api, sup, "staff", {"project": project})
+    rows = parse(download(api, sup, e).content)
+    items = list_all(api, sup, f"/api/v1/admin/staff?project={project}")
+    assert [int(r[0]) for r in rows[1:]] == [i["user_id"] for i in items] == [sup_id, eng_id]
+    eng = rows[2]
+    assert eng[1] == "'@工程师" and eng[3] == items[1]["phone_masked"] == phone[:3] + "****" + phone[-4:]
+    assert json.loads(eng[rows[0].index("角色")]) == items[1]["roles"]
+    # Unmasked (an admin): the whole phone.
+    e = run_export(api, admin, "staff", {"project": project}, unmasked=True)
+    assert parse(download(api, admin, e).content)[2][3] == phone
+
+
 def test_downloads_are_for_the_requester_and_admins(api, db, factory):
     project = factory.project()
     _, sup = factory.user(roles=[("supervisor", project)])

@@ -33,7 +33,7 @@ static void test_table(void)
         CHECK(all[i].title && (all[i].list ? all[i].ncols > 0 : all[i].stat && all[i].stat_def));
         CHECK(export_kind_find(all[i].name) == &all[i]);
         if (all[i].list)
-            CHECK_STR(all[i].cols[0].field, "id");
+            CHECK_STR(all[i].cols[0].field, LIST_KEY(all[i].list));
         for (int j = 0; j < all[i].ncols; j++)
             CHECK(!strstr(all[i].cols[j].field, "openid")); /* openids are never exported */
     }
