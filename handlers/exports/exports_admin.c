@@ -11,7 +11,8 @@
  * the caller does not supervise); the export runner (jobs/export_runner.c)
  * checks them again for the requester when it runs. Masked unless
  * `unmasked: true`, which only admins may ask for. The request and every
- * download are audited (export.request, export.download).
+ * download are audited (export.request, export.download; a phone in the
+ * filters is masked there).
  *
  * Bounds: rate_exports_* per address and user; export_per_user queued or
  * running per user (429 EXPORT_LIMIT), export_total for everyone (503
@@ -37,6 +38,7 @@
 #include "gateway/config.h"
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
+#include "gateway/mask.h"
 #include "gateway/query.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
@@ -182,6 +184,26 @@ static int filters_or_fail(gw_call_t *c, db_conn_t *db, const create_t *s)
     return rc;
 }
 
+/* The filters as the audit row keeps them: a phone searched for (`phone`,
+ * or a `q` that is a phone number) masked, as every phone in the audit log
+ * (the project's supervisors read it). */
+static void mask_phone_params(cJSON *params)
+{
+    static const char *const keys[] = {"phone", "q"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, keys[k]);
+        if (!cJSON_IsString(v))
+            continue;
+        const char *s = v->valuestring + (v->valuestring[0] == '+');
+        size_t digits = strspn(s, "0123456789");
+        if (k == 0 || (digits >= 7 && s[digits] == '\0')) {
+            char masked[64];
+            mask_phone(v->valuestring, masked, sizeof(masked));
+            cJSON_ReplaceItemInObjectCaseSensitive(params, keys[k], cJSON_CreateString(masked));
+        }
+    }
+}
+
 static void create(gw_call_t *c, db_conn_t *db)
 {
     create_t *s = c->state;
@@ -236,6 +258,7 @@ static void create(gw_call_t *c, db_conn_t *db)
         call_fail(c, ERR_OVERLOADED, NULL, "out of memory");
         return;
     }
+    mask_phone_params(params);
     cJSON_AddStringToObject(detail, "kind", s->kind->name);
     cJSON_AddItemToObject(detail, "params", params);
     cJSON_AddBoolToObject(detail, "masked", !s->unmasked);

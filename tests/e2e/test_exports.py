@@ -313,6 +313,12 @@ def test_staff_export_is_the_directory_with_masked_phones(api, db, factory):
     # Unmasked (an admin): the whole phone.
     e = run_export(api, admin, "staff", {"project": project}, unmasked=True)
     assert parse(download(api, admin, e).content)[2][3] == phone
+    # A phone searched for is kept masked in the audit row (supervisors read it).
+    e = run_export(api, sup, "staff", {"project": project, "phone": phone})
+    assert [int(r[0]) for r in parse(download(api, sup, e).content)[1:]] == [eng_id]
+    detail = json.loads(db.scalar("SELECT detail FROM audit_log WHERE target_type = 'export' AND target_id = %s"
+                                  " AND action = 'export.request'", (e["id"],)))
+    assert detail["params"]["phone"] == phone[:3] + "****" + phone[-4:] and phone not in json.dumps(detail)
 
 
 def test_downloads_are_for_the_requester_and_admins(api, db, factory):
