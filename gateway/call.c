@@ -58,6 +58,7 @@ void call_free(gw_call_t *c)
     free(c->idempotency_key);
     free(c->next_cursor);
     free(c->raw_response);
+    free(c->file_path);
     for (struct call_kept *k = c->internal->kept, *next; k; k = next) {
         next = k->next;
         free(k->block);
@@ -105,6 +106,23 @@ void call_ok_raw(gw_call_t *c, const char *content_type, char *body, size_t len)
     c->status = 200;
     c->err = ERR_NONE;
     c->next = NULL;
+}
+
+int call_ok_file(gw_call_t *c, const char *content_type, const char *path, const char *disposition)
+{
+    char *p = strdup(path);
+    if (!p) {
+        call_fail(c, ERR_OVERLOADED, NULL, "out of memory");
+        return -1;
+    }
+    free(c->file_path);
+    c->file_path = p;
+    snprintf(c->raw_content_type, sizeof(c->raw_content_type), "%s", content_type);
+    snprintf(c->content_disposition, sizeof(c->content_disposition), "%s", disposition ? disposition : "");
+    c->status = 200;
+    c->err = ERR_NONE;
+    c->next = NULL;
+    return 0;
 }
 
 void call_fail(gw_call_t *c, err_code_t err, const char *field, const char *fmt, ...)

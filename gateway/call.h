@@ -105,6 +105,10 @@ struct gw_call {
     char *raw_response;
     size_t raw_response_len;
     char raw_content_type[64];
+    /* A file answer (call_ok_file): its path, sent from the event loop by
+     * h2o's file handler in chunks, and its Content-Disposition. */
+    char *file_path;
+    char content_disposition[512];
     char cache_control[64];
     char allow[64]; /* 405: the methods the path accepts */
     /* Set-Cookie headers of the answer, "" when unused (console_set_cookie). */
@@ -125,6 +129,11 @@ struct gw_call {
 void call_ok(gw_call_t *c, int status, cJSON *data);
 void call_ok_list(gw_call_t *c, cJSON *items, const char *next_cursor);
 void call_ok_raw(gw_call_t *c, const char *content_type, char *body, size_t len); /* takes body (malloc'ed) */
+/* 200 with the file at path (copied), read and sent in chunks by h2o's file
+ * handler on the event loop (never whole in memory), with content_type and
+ * a Content-Disposition (may be NULL). A file that cannot be opened by then
+ * is answered 410 EXPORT_EXPIRED. 0, or -1 with the call failed (memory). */
+int call_ok_file(gw_call_t *c, const char *content_type, const char *path, const char *disposition);
 void call_fail(gw_call_t *c, err_code_t err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* After a failed db_* call: 503 DB_UNAVAILABLE if the connection was lost,

@@ -153,6 +153,16 @@ static const key_def_t keys[] = {
     I(console_session_max_s, "43200", 300, 2592000, "a console session ends this many seconds after the login whatever its use (absolute expiry)"),
     R(rate_console_ip, "120/min burst 60", "console login tickets: creation, polling and the code image, per client address"),
     R(rate_console_user, "30/min burst 10", "console login tickets: scan, confirm and reject from the mini-program, per user"),
+    S(export_dir, "var/exports", 0, "folder of the CSV export files (written as .part, renamed when complete); every process on one database must share it"),
+    I(export_max_rows, "200000", 1, 10000000, "most rows one CSV export may hold (more fails the export: narrow the filters)"),
+    I(export_max_bytes, "268435456", 4096, 2147483647, "largest CSV export file in bytes (more fails the export)"),
+    I(export_page_rows, "500", 1, 5000, "rows an export reads per statement (keyset page), progress saved after each"),
+    I(export_expiry_hours, "24", 1, 720, "hours a finished export's file can be downloaded; then it is deleted (410)"),
+    I(export_per_user, "3", 1, 100, "exports one user may have queued or running at once (then 429 EXPORT_LIMIT)"),
+    I(export_total, "20", 1, 10000, "exports all users may have queued or running at once (then 503 EXPORTS_BUSY)"),
+    I(export_interval_ms, "1000", 10, 3600000, "how often each process looks for queued exports and expired files"),
+    R(rate_exports_ip, "60/min burst 20", "starting a CSV export, per client address"),
+    R(rate_exports_user, "10/min burst 5", "starting a CSV export, per user"),
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

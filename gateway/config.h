@@ -153,6 +153,17 @@ typedef struct {
     int console_session_max_s;
     gw_rate_t rate_console_ip;
     gw_rate_t rate_console_user;
+    /* CSV exports (jobs/export_runner.c, handlers/exports/exports_admin.c) */
+    char *export_dir;
+    int export_max_rows;
+    int export_max_bytes;
+    int export_page_rows;
+    int export_expiry_hours;
+    int export_per_user;
+    int export_total;
+    int export_interval_ms;
+    gw_rate_t rate_exports_ip;
+    gw_rate_t rate_exports_user;
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

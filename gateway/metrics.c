@@ -140,6 +140,8 @@ static _Atomic uint64_t rate_limited[RATE__COUNT][RL_KEY__COUNT];
 static _Atomic uint64_t rate_evictions;
 static _Atomic uint64_t wechat_rejected[WX__COUNT];
 static _Atomic uint64_t repair_check_skipped;
+static _Atomic uint64_t exports_ended[METRICS_EXPORT__COUNT];
+static const char *const export_outcomes[METRICS_EXPORT__COUNT] = {"done", "failed", "retried", "expired"};
 static const char *const outbox_statuses[] = {"pending", "retrying", "sending"};
 #define OUTBOX_STATUSES 3
 static _Atomic long long outbox_oldest_s[OUTBOX_STATUSES], outbox_count[OUTBOX_STATUSES];
@@ -408,6 +410,12 @@ void metrics_outbox_set(const char *status, long long oldest_s, long long count)
         }
 }
 
+void metrics_export(metrics_export_t outcome)
+{
+    if ((unsigned)outcome < METRICS_EXPORT__COUNT)
+        atomic_fetch_add_explicit(&exports_ended[outcome], 1, memory_order_relaxed);
+}
+
 void metrics_repair_check_skipped(void)
 {
     atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
@@ -651,6 +659,10 @@ char *metrics_render(size_t *len)
            "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
     bputf(&b, "gateway_repair_check_skipped_total %llu\n",
           (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
+    header(&b, "gateway_exports_total", "counter", "CSV exports by how they ended: done, failed, retried, expired.");
+    for (int k = 0; k < METRICS_EXPORT__COUNT; k++)
+        bputf(&b, "gateway_exports_total{outcome=\"%s\"} %llu\n", export_outcomes[k],
+              (unsigned long long)atomic_load_explicit(&exports_ended[k], memory_order_relaxed));
     header(&b, "gateway_cache_refreshes_total", "counter", "Cache entries reloaded ahead of their expiry, by cache.");
     for (int k = 0; k < METRICS_CACHE__COUNT; k++)
         bputf(&b, "gateway_cache_refreshes_total{cache=\"%s\"} %llu\n", cache_names[k],

@@ -59,6 +59,16 @@ void metrics_wechat_pool_rejected(int cls);
 /* A new repair stored "unchecked" because its text check could not start
  * in time: gateway_repair_check_skipped_total. */
 void metrics_repair_check_skipped(void);
+/* A CSV export ended: done, failed, retried (its process lost it and it is
+ * run again) or expired (its file deleted). */
+typedef enum {
+    METRICS_EXPORT_DONE = 0,
+    METRICS_EXPORT_FAILED,
+    METRICS_EXPORT_RETRIED,
+    METRICS_EXPORT_EXPIRED,
+    METRICS_EXPORT__COUNT
+} metrics_export_t;
+void metrics_export(metrics_export_t outcome);
 /* The unfinished outbox by status (pending, retrying, sending): the age in
  * seconds of its oldest event (0 when none) and how many there are:
  * gateway_notification_outbox_oldest_seconds{status},

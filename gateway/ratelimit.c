@@ -185,6 +185,8 @@ static const gw_rate_t *rate_of(rate_class_t cls, rl_key_kind_t kind)
         return ip ? &gw_cfg->rate_referral_ip : &gw_cfg->rate_referral_user;
     case RATE_CONSOLE:
         return ip ? &gw_cfg->rate_console_ip : &gw_cfg->rate_console_user;
+    case RATE_EXPORTS:
+        return ip ? &gw_cfg->rate_exports_ip : &gw_cfg->rate_exports_user;
     default:
         return ip ? &gw_cfg->rate_default_ip : &gw_cfg->rate_default_user;
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "call_internal.h"
 #include "log.h"
@@ -97,8 +98,41 @@ char *response_prepare(h2o_req_t *req, gw_call_t *c, size_t *len_out, char *fall
     return body;
 }
 
+/* A file answer (call_ok_file): h2o's file handler opens it here and sends
+ * it in chunks as the connection drains. 0 sent; -1 the file cannot be
+ * opened (the call is then answered as an error). */
+static int send_file(h2o_req_t *req, gw_call_t *c)
+{
+    if (access(c->file_path, R_OK) != 0)
+        return -1;
+    add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    if (c->content_disposition[0])
+        add_header(req, H2O_TOKEN_CONTENT_DISPOSITION, c->content_disposition);
+    h2o_iovec_t rid = h2o_strdup(&req->pool, c->request_id, SIZE_MAX);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid.base, rid.len);
+    h2o_iovec_t mime = h2o_strdup(&req->pool, c->raw_content_type, SIZE_MAX);
+    double seconds = (double)(monotonic_ms() - c->internal->started_ms) / 1000.0;
+    /* Log and count before: once sending starts, h2o may dispose the request. */
+    metrics_request(c->method, c->route ? c->route->pattern : "unmatched", 200, seconds);
+    log_set_request_id(c->request_id);
+    log_write(LOG_INFO, "http", "%s %s 200 %.1fms ip=%s user=%lld file", c->method, c->path ? c->path : "-",
+              seconds * 1000.0, c->client_ip, c->user.id);
+    log_set_request_id(NULL);
+    return h2o_file_send(req, 200, "OK", c->file_path, mime, H2O_FILE_FLAG_NO_ETAG);
+}
+
 void response_send(h2o_req_t *req, gw_call_t *c)
 {
+    if (c->file_path && c->err == ERR_NONE) {
+        if (send_file(req, c) == 0)
+            return;
+        /* Gone between the check and now (the expiry sweep): the headers
+         * set above go, the error envelope replaces them. */
+        req->res.headers = (h2o_headers_t){NULL};
+        call_fail(c, ERR_EXPORT_EXPIRED, NULL, "the export's file is gone; start the export again");
+    }
     /* When the envelope cannot be built for want of memory: a fixed one. */
     char fallback[160];
     size_t len;

@@ -56,6 +56,7 @@ typedef enum {
     RATE_UPLOADS,     /* photo uploads */
     RATE_REFERRAL,    /* referral touches */
     RATE_CONSOLE,     /* console login tickets (handlers/identity/console.c) */
+    RATE_EXPORTS,     /* starting a CSV export (handlers/exports/exports_admin.c) */
     RATE__COUNT
 } rate_class_t;
 

@@ -44,4 +44,6 @@ void handlers_register_all(void)
     dispatch_rules_admin_register();
     dispatch_preview_admin_register();
     stats_admin_register();
+    exports_admin_register();
+    export_runner_register();
 }

@@ -45,6 +45,8 @@ void dispatch_groups_admin_register(void);
 void dispatch_rules_admin_register(void);
 void dispatch_preview_admin_register(void);
 void stats_admin_register(void);
+void exports_admin_register(void);
+void export_runner_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

@@ -10,6 +10,7 @@ import Notifications from './pages/Notifications.vue'
 import Settings from './pages/Settings.vue'
 import Staff from './pages/Staff.vue'
 import Audit from './pages/Audit.vue'
+import Exports from './pages/Exports.vue'
 
 // The side menu's pages, in the order the menu shows them.
 export const MENU = [
@@ -21,6 +22,7 @@ export const MENU = [
   { path: 'settings', title: '配置', component: Settings },
   { path: 'staff', title: '员工', component: Staff },
   { path: 'audit', title: '审计日志', component: Audit },
+  { path: 'exports', title: '导出记录', component: Exports },
 ]
 
 export const router = createRouter({

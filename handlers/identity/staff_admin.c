@@ -24,7 +24,6 @@
  * role (domain/identity/admin_guard.h).
  *
  * Disabling and enabling accounts is users_admin.c. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +33,13 @@
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/log.h"
-#include "gateway/mask.h"
-#include "gateway/phone.h"
 #include "gateway/query.h"
 #include "gateway/roles.h"
 #include "gateway/users.h"
 #include "handlers/handlers.h"
 #include "domain/identity/admin_guard.h"
 #include "domain/identity/project_access.h"
+#include "domain/identity/staff_list.h"
 #include "domain/leads/lead_assign.h"
 #include "domain/repairs/repair_cache.h"
 #include "domain/repairs/repair_dispatch.h"
@@ -215,125 +213,10 @@ DbError:
 
 /* ---- the directory ---- */
 
-/* A user is listed when one of their roles is visible to the caller (and
- * matches the role and project filters). */
-static const char *SQL_DIRECTORY =
-    "SELECT u.id AS user_id, u.display_name, u.title, u.phone, u.disabled FROM users u"
-    " WHERE EXISTS (SELECT 1 FROM staff_roles s WHERE s.user_id = u.id AND " PROJECT_ACCESS_SQL(
-        "s.project_id") "   AND (? IS NULL OR s.role = ?) AND (? = 0 OR s.project_id = ?))"
-                        " AND (? IS NULL OR LOCATE(?, u.display_name) > 0) AND (? IS NULL OR u.phone = ?)"
-                        " AND (? IS NULL OR (u.phone LIKE CONCAT(?, '%', ?) AND CHAR_LENGTH(u.phone) >= CHAR_LENGTH(?) "
-                        "+ 4))"
-                        " AND u.id > ?"
-                        " ORDER BY u.id LIMIT ?";
-
-/* The visible roles of the users of a page (ids first..last), by user. */
-static const char *SQL_DIRECTORY_ROLES = "SELECT s.user_id, s.role, p.id AS \"project.id\", p.name AS \"project.name\""
-                                         " FROM staff_roles s LEFT JOIN projects p ON p.id = s.project_id"
-                                         " WHERE s.user_id BETWEEN ? AND ? AND " PROJECT_ACCESS_SQL(
-                                             "s.project_id") " ORDER BY s.user_id, s.project_id, s.role";
-
-/* A directory item: the user's row with the phone masked and their roles
- * (ud: the rows of SQL_DIRECTORY_ROLES). NULL when memory runs out. */
-static cJSON *staff_json(const db_rows_t *r, int i, void *ud)
-{
-    const db_rows_t *roles = ud;
-    long long id = db_get_int(r, i, "user_id");
-    cJSON *o = db_row_json(r, i), *a = cJSON_CreateArray();
-    if (!o || !a || !cJSON_AddItemToObject(o, "roles", a)) {
-        cJSON_Delete(o);
-        cJSON_Delete(a);
-        return NULL;
-    }
-    char masked[40];
-    const char *phone = db_get(r, i, "phone");
-    mask_phone(phone, masked, sizeof(masked));
-    cJSON_DeleteItemFromObject(o, "phone");
-    json_add_string_or_null(o, "phone_masked", phone ? masked : NULL);
-    for (int k = 0; k < roles->nrows; k++) {
-        if (db_get_int(roles, k, "user_id") != id)
-            continue;
-        cJSON *role = db_row_json(roles, k);
-        cJSON_DeleteItemFromObject(role, "user_id");
-        if (!role || !cJSON_AddItemToArray(a, role)) {
-            cJSON_Delete(role);
-            cJSON_Delete(o);
-            return NULL;
-        }
-    }
-    return o;
-}
-
-/* A phone as mask_phone shows it (138****1234; +861****1234 for a number
- * stored with its country code): 0 with the visible head ("138", "+861")
- * and tail ("1234"), -1 for anything else. */
-static int masked_phone_parts(const char *in, char head[5], char tail[5])
-{
-    size_t n = in[0] == '+' ? 4 : 3, i = in[0] == '+' ? 1 : 0;
-    if (strlen(in) != n + 8)
-        return -1;
-    for (; i < n; i++)
-        if (!isdigit((unsigned char)in[i]))
-            return -1;
-    if (strncmp(in + n, "****", 4) != 0)
-        return -1;
-    for (i = n + 4; i < n + 8; i++)
-        if (!isdigit((unsigned char)in[i]))
-            return -1;
-    memcpy(head, in, n);
-    head[n] = '\0';
-    memcpy(tail, in + n + 4, 5);
-    return 0;
-}
-
+/* The list is shared with its CSV export (domain/identity/staff_list.h). */
 static void list_staff(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"user_id"};
-    static const char *const roles[] = {"agent", "engineer", "supervisor", "admin", NULL};
-    const char *q, *phone_in, *role;
-    char phone[32], head[5] = "", tail[5] = "";
-    int masked = 0;
-    long long project;
-    page_t page;
-    if (query_string_or_fail(c, "q", 32, &q) != 0 || query_string_or_fail(c, "phone", 24, &phone_in) != 0 ||
-        query_enum_or_fail(c, "role", roles, NULL, &role) != 0 || query_id_or_fail(c, "project", &project) != 0 ||
-        page_or_fail(c, 1, &page) != 0)
-        return;
-    if (phone_in && !(masked = masked_phone_parts(phone_in, head, tail) == 0) &&
-        phone_normalise(phone_in, phone, sizeof(phone)) != 0) {
-        call_fail(c, ERR_INVALID_FIELD, "phone",
-                  "phone must be a full phone number (11 digits, or +<country code><number>) or one as the "
-                  "directory masks it (138****1234)");
-        return;
-    }
-    int admin = project_access_is_admin(db, c->user.id);
-    if (admin < 0) {
-        call_fail_db(c);
-        return;
-    }
-    if (project && project_access_or_fail(c, db, project, 1, "project", NULL) != 0)
-        return;
-    const char *p = phone_in && !masked ? phone : NULL, *h = masked ? head : NULL;
-    db_rows_t *roles_r = NULL, *r = db_query(db, SQL_DIRECTORY,
-                                             DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(role), DB_STR(role),
-                                                     DB_INT(project), DB_INT(project), DB_STR(q), DB_STR(q), DB_STR(p),
-                                                     DB_STR(p), DB_STR(h), DB_STR(h), DB_STR(tail), DB_STR(h),
-                                                     DB_INT(page_key(&page, 0, PAGE_KEY_MIN)), DB_INT(page.limit + 1)));
-    if (!r)
-        goto DbError;
-    int shown = r->nrows < page.limit ? r->nrows : page.limit;
-    if (shown > 0 &&
-        !(roles_r = db_query(db, SQL_DIRECTORY_ROLES,
-                             DB_ARGS(DB_INT(db_get_int(r, 0, "user_id")), DB_INT(db_get_int(r, shown - 1, "user_id")),
-                                     DB_INT(admin), DB_INT(c->user.id)))))
-        goto DbError;
-    page_respond(c, &page, r, staff_json, roles_r, keys); /* staff_json runs only when shown > 0 */
-    db_rows_free(r);
-    db_rows_free(roles_r);
-    return;
-DbError:
-    db_rows_free(r);
-    call_fail_db(c);
+    list_respond(c, db, &staff_admin_list);
 }
 
 static const route_t routes[] = {

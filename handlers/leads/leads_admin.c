@@ -24,6 +24,7 @@
 #include "domain/leads/lead_access.h"
 #include "domain/leads/lead_assign.h"
 #include "domain/leads/lead_json.h"
+#include "domain/leads/lead_lists.h"
 #include "domain/leads/lead_rules.h"
 #include "domain/stats/stats.h"
 #include "domain/stats/stats_request.h"
@@ -38,84 +39,10 @@
 
 /* ---- GET /admin/leads ---- */
 
-typedef struct {
-    long long project_id;
-    long long agent;             /* -1: any; 0: unassigned */
-    const char *stage, *channel; /* NULL: any */
-    char like[32 * 4 * 2 + 3];   /* "%q%" with q's LIKE wildcards escaped; "" when no q */
-} admin_query_t;
-
-/* q matches a part of the name or of the phone: LIKE '%q%', with q's own
- * wildcards taken literally. */
-static void like_pattern(const char *text, char *out)
-{
-    char *o = out;
-    *o++ = '%';
-    for (const char *s = text; *s; s++) {
-        if (*s == '%' || *s == '_' || *s == '\\')
-            *o++ = '\\';
-        *o++ = *s;
-    }
-    *o++ = '%';
-    *o = '\0';
-}
-
-/* 0, or -1 with the call failed (400 naming the parameter). */
-static int admin_query_or_fail(gw_call_t *c, admin_query_t *q)
-{
-    const char *text;
-    memset(q, 0, sizeof(*q));
-    if (query_id_or_fail(c, "project_id", &q->project_id) != 0)
-        return -1;
-    if (!q->project_id) {
-        call_fail(c, ERR_MISSING_FIELD, "project_id", "project_id is required");
-        return -1;
-    }
-    /* `state` is accepted for `stage`. */
-    if (query_enum_or_fail(c, "stage", LEAD_STAGE_NAMES, NULL, &q->stage) != 0 ||
-        (!q->stage && query_enum_or_fail(c, "state", LEAD_STAGE_NAMES, NULL, &q->stage) != 0) ||
-        query_enum_or_fail(c, "channel", LEAD_CHANNEL_NAMES, NULL, &q->channel) != 0 ||
-        query_int_or_fail(c, "agent_user_id", 0, 1LL << 53, -1, &q->agent) != 0 ||
-        query_string_or_fail(c, "q", 32, &text) != 0)
-        return -1;
-    if (text)
-        like_pattern(text, q->like);
-    return 0;
-}
-
-/* Parameters: the project, the stage twice, the channel twice, the agent
- * twice, the pattern three times, the cursor, the limit. */
-static const char *SQL_ADMIN_LEADS =
-    "SELECT " LEAD_HEAD_COLUMNS ", l.stage, l.channel, l.agent_user_id AS `agent.user_id`,"
-    " au.display_name AS `agent.name`, l.submissions, FLOOR(UNIX_TIMESTAMP(l.created_at)) AS created_at,"
-    " FLOOR(UNIX_TIMESTAMP(l.first_contact_due_at)) AS first_contact_due_at,"
-    " FLOOR(UNIX_TIMESTAMP(l.first_contacted_at)) AS first_contacted_at,"
-    " l.contact_overdue_at IS NOT NULL AS contact_overdue, l.erased_at IS NOT NULL AS erased,"
-    " (SELECT rf.id FROM referrals rf WHERE rf.lead_id = l.id) AS referral_id"
-    " FROM leads l JOIN projects p ON p.id = l.project_id LEFT JOIN users au ON au.id = l.agent_user_id"
-    " WHERE l.project_id = ? AND l.id < ? AND (? IS NULL OR l.stage = ?) AND (? IS NULL OR l.channel = ?)"
-    " AND (? < 0 OR COALESCE(l.agent_user_id, 0) = ?) AND (? IS NULL OR l.name LIKE ? OR l.phone LIKE ?)"
-    " ORDER BY l.id DESC LIMIT ?";
-
+/* The list is shared with its CSV export (domain/leads/lead_lists.h). */
 static void list_project_leads(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    admin_query_t q;
-    page_t page;
-    if (page_or_fail(c, 1, &page) != 0 || admin_query_or_fail(c, &q) != 0 ||
-        lead_manages_project_or_fail(c, db, q.project_id, "project_id") != 0)
-        return;
-    const char *like = *q.like ? q.like : NULL;
-    db_rows_t *r = db_query(db, SQL_ADMIN_LEADS,
-                            DB_ARGS(DB_INT(q.project_id), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_STR(q.stage),
-                                    DB_STR(q.stage), DB_STR(q.channel), DB_STR(q.channel), DB_INT(q.agent),
-                                    DB_INT(q.agent), DB_STR(like), DB_STR(like), DB_STR(like), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, lead_json_row, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &lead_admin_list);
 }
 
 /* ---- POST /admin/leads/:id/reassign ---- */

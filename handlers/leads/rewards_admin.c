@@ -17,6 +17,7 @@
 
 #include "domain/leads/lead_access.h"
 #include "domain/leads/lead_json.h"
+#include "domain/leads/lead_lists.h"
 #include "domain/leads/lead_rules.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
@@ -30,58 +31,10 @@
 
 /* ---- GET /admin/rewards ---- */
 
-/* Parameters: the caller twice (LEAD_MANAGES), the status filter twice, the
- * project filter twice, the cursor, the limit. */
-static const char *SQL_REWARDS =
-    "SELECT w.id, w.referral_id, w.project_id AS `project.id`, p.name AS `project.name`,"
-    " w.referrer_user_id AS `referrer.user_id`,"
-    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = w.referrer_user_id ORDER BY o.id LIMIT 1),"
-    " ru.display_name) AS `referrer.name`, ru.phone AS `referrer.phone_masked`, r.lead_id, w.kind, w.amount,"
-    " w.status, w.cancel_reason, FLOOR(UNIX_TIMESTAMP(w.created_at)) AS created_at,"
-    " FLOOR(UNIX_TIMESTAMP(w.approved_at)) AS approved_at, w.approved_by, apu.display_name AS approved_by_name,"
-    " FLOOR(UNIX_TIMESTAMP(w.paid_at)) AS paid_at, w.paid_by, pau.display_name AS paid_by_name,"
-    " FLOOR(UNIX_TIMESTAMP(w.cancelled_at)) AS cancelled_at"
-    " FROM referral_rewards w JOIN referrals r ON r.id = w.referral_id JOIN projects p ON p.id = w.project_id"
-    " JOIN users ru ON ru.id = w.referrer_user_id LEFT JOIN users apu ON apu.id = w.approved_by"
-    " LEFT JOIN users pau ON pau.id = w.paid_by"
-    " WHERE " LEAD_MANAGES(
-        "w.project_id") " AND (? IS NULL OR w.status = ?) AND (? = 0 OR w.project_id = ?) AND w.id < ?"
-                        " ORDER BY w.id DESC LIMIT ?";
-
-/* The row as selected, with the referrer's phone masked and the amount as
- * shown to people. */
-static cJSON *reward_item(const db_rows_t *r, int i, void *ud)
-{
-    (void)ud;
-    cJSON *o = db_row_json(r, i);
-    if (o && (lead_json_mask_phone(cJSON_GetObjectItemCaseSensitive(o, "referrer"), "phone_masked") != 0 ||
-              lead_json_amount_display(o) != 0)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
+/* The list is shared with its CSV export (domain/leads/lead_lists.h). */
 static void list_rewards(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const statuses[] = {"pending", "approved", "paid", "cancelled", "clawback", NULL};
-    static const char *const keys[] = {"id"};
-    const char *status;
-    long long project;
-    page_t page;
-    if (page_or_fail(c, 1, &page) != 0 || query_enum_or_fail(c, "status", statuses, NULL, &status) != 0 ||
-        query_id_or_fail(c, "project", &project) != 0)
-        return;
-    db_rows_t *r =
-        db_query(db, SQL_REWARDS,
-                 DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(status), DB_STR(status), DB_INT(project),
-                         DB_INT(project), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, reward_item, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &reward_admin_list);
 }
 
 /* ---- approve / pay ---- */

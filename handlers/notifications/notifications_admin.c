@@ -14,10 +14,11 @@
  * events without a project are for admins only. Another project's event
  * answers 404 to retry, as if it did not exist.
  *
- * Both routes answer an event as ROW_SQL selects it (db_row_json): the
+ * Both routes answer an event as OUTBOX_ROW_SQL selects it (db_row_json): the
  * SELECT is the one place that says what an event looks like to staff. */
 #include <string.h>
 
+#include "domain/notifications/outbox_list.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
@@ -25,55 +26,15 @@
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
 
-static const char *const STATUSES[] = {"pending", "sending", "retrying", "sent", "no_quota", "failed", "dead", NULL};
-
-/* An event as staff see it; the alias names the field. msgid is a VARCHAR,
- * so it goes out as a string (WeChat's int64 is beyond a double). */
-#define ROW_SQL                                                                                                        \
-    "SELECT id, kind, user_id, ref_type, ref_id, status, attempts, template_id, msgid, last_errcode, last_error,"      \
-    " FLOOR(UNIX_TIMESTAMP(next_attempt_at)) AS next_attempt_at, FLOOR(UNIX_TIMESTAMP(created_at)) AS created_at,"     \
-    " FLOOR(UNIX_TIMESTAMP(sent_at)) AS sent_at, lease_owner, project_id FROM notification_events"
-
-/* The caller's scope, read from the grants at the time of the request (the
- * role bits of the route are the union over every project). Takes (caller,
- * caller). */
-#define SCOPE_SQL                                                                                                      \
-    " AND (EXISTS (SELECT 1 FROM staff_roles a WHERE a.user_id = ? AND a.role = 'admin')"                              \
-    " OR project_id IN (SELECT s.project_id FROM staff_roles s WHERE s.user_id = ? AND s.role = 'supervisor'))"
-
-/* Every filter is optional and bound (NULL or 0: not filtered), so there is
- * one statement whatever the query string holds. */
-static const char *SQL_LIST = ROW_SQL " WHERE id < ?" SCOPE_SQL " AND (? IS NULL OR status = ?)"
-                                      " AND (? IS NULL OR kind = ?) AND (? = 0 OR user_id = ?)"
-                                      " AND (? = 0 OR project_id = ?) ORDER BY id DESC LIMIT ?";
-
-/* Newest first: the page's one key is the id. */
+/* The list is shared with its CSV export (domain/notifications/outbox_list.h). */
 static void list(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    const char *status, *kind;
-    long long user_id, project_id;
-    page_t page;
-
-    if (query_enum_or_fail(c, "status", STATUSES, NULL, &status) != 0 ||
-        query_string_or_fail(c, "kind", 48, &kind) != 0 || query_id_or_fail(c, "user", &user_id) != 0 ||
-        query_id_or_fail(c, "project", &project_id) != 0 || page_or_fail(c, 1, &page) != 0)
-        return;
-    db_rows_t *r = db_query(db, SQL_LIST,
-                            DB_ARGS(DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(c->user.id), DB_INT(c->user.id),
-                                    DB_STR(status), DB_STR(status), DB_STR(kind), DB_STR(kind), DB_INT(user_id),
-                                    DB_INT(user_id), DB_INT(project_id), DB_INT(project_id), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &outbox_admin_list);
 }
 
 /* Events per status in the caller's scope, with the list's filters other
  * than status: the console's outbox shows them on its status tabs. */
-static const char *SQL_COUNTS = "SELECT status, COUNT(*) AS n FROM notification_events WHERE 1 = 1" SCOPE_SQL
+static const char *SQL_COUNTS = "SELECT status, COUNT(*) AS n FROM notification_events WHERE 1 = 1" OUTBOX_SCOPE_SQL
                                 " AND (? IS NULL OR kind = ?) AND (? = 0 OR user_id = ?)"
                                 " AND (? = 0 OR project_id = ?) GROUP BY status";
 
@@ -93,8 +54,8 @@ static void counts(gw_call_t *c, db_conn_t *db)
     }
     cJSON *d = cJSON_CreateObject();
     cJSON *by = cJSON_AddObjectToObject(d, "counts");
-    for (int i = 0; by && STATUSES[i]; i++)
-        cJSON_AddNumberToObject(by, STATUSES[i], 0);
+    for (int i = 0; by && outbox_statuses[i]; i++)
+        cJSON_AddNumberToObject(by, outbox_statuses[i], 0);
     for (int i = 0; by && i < r->nrows; i++)
         cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(by, db_get(r, i, "status")),
                              (double)db_get_int(r, i, "n"));
@@ -116,7 +77,7 @@ static void retry(gw_call_t *c, db_conn_t *db)
     if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
     /* Visibility first, without locking the caller's grants. */
-    int visible = db_query_int(db, &one, "SELECT 1 FROM notification_events WHERE id = ?" SCOPE_SQL,
+    int visible = db_query_int(db, &one, "SELECT 1 FROM notification_events WHERE id = ?" OUTBOX_SCOPE_SQL,
                                DB_ARGS(DB_INT(id), DB_INT(c->user.id), DB_INT(c->user.id)));
     if (visible < 0) {
         call_fail_db(c);
@@ -165,7 +126,7 @@ static void retry(gw_call_t *c, db_conn_t *db)
         goto Exit;
     }
     db_rows_free(r);
-    r = db_query(db, ROW_SQL " WHERE id = ?", DB_ARGS(DB_INT(id)));
+    r = db_query(db, OUTBOX_ROW_SQL " WHERE id = ?", DB_ARGS(DB_INT(id)));
     if (!r || r->nrows != 1) {
         call_fail_db(c);
         goto Exit;

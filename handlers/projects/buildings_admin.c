@@ -20,6 +20,7 @@
 
 #include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
+#include "domain/projects/project_lists.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/query.h"
@@ -83,33 +84,11 @@ static void patch_building(gw_call_t *c, db_conn_t *db)
 
 /* ---- units of a building ---- */
 
-#define UNIT_COLUMNS                                                                                                   \
-    "u.id, u.building_id, b.project_id, u.name, DATE_FORMAT(u.handover_date, '%Y-%m-%d') AS handover_date,"            \
-    " (SELECT COUNT(*) FROM owners o WHERE o.unit_id = u.id) AS owner_count"
-
-static const char *SQL_LIST_UNITS = "SELECT " UNIT_COLUMNS " FROM units u JOIN buildings b ON b.id = u.building_id"
-                                    " WHERE u.building_id = ? AND (? IS NULL OR LOCATE(?, u.name) > 0) AND u.id > ?"
-                                    " ORDER BY u.id LIMIT ?";
-
-/* In the order they were made, as the roster import and this API made them. */
+/* In the order they were made, as the roster import and this API made them.
+ * The list is shared with its CSV export (domain/projects/project_lists.h). */
 static void list_units(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    long long building, project;
-    const char *q;
-    page_t page;
-    if (query_string_or_fail(c, "q", NAME_MAX_CHARS, &q) != 0 || page_or_fail(c, 1, &page) != 0 ||
-        building_access_or_fail(c, db, &building, &project) != 0)
-        return;
-    db_rows_t *r = db_query(db, SQL_LIST_UNITS,
-                            DB_ARGS(DB_INT(building), DB_STR(q), DB_STR(q), DB_INT(page_key(&page, 0, PAGE_KEY_MIN)),
-                                    DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &unit_admin_list);
 }
 
 /* A unit's handover date defaults to its building's. */

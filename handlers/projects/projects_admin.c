@@ -31,6 +31,7 @@
 #include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
 #include "domain/leads/lead_rules.h"
+#include "domain/projects/project_lists.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
@@ -46,10 +47,7 @@
 static const char *const PROJECT_FIELDS[] = {
     "name", "code", "city", "address", "open_for_leads", "default_handover_date", NULL};
 
-#define PROJECT_COLUMNS                                                                                                \
-    "p.id, p.code, p.name, p.city, p.address, p.open_for_leads,"                                                       \
-    " DATE_FORMAT(p.default_handover_date, '%Y-%m-%d') AS default_handover_date,"                                      \
-    " FLOOR(UNIX_TIMESTAMP(p.created_at)) AS created_at"
+/* PROJECT_COLUMNS: domain/projects/project_lists.h. */
 
 static const char *SQL_PROJECT = "SELECT " PROJECT_COLUMNS ","
                                  " (SELECT COUNT(*) FROM buildings b WHERE b.project_id = p.id) AS building_count,"
@@ -143,37 +141,10 @@ DbError:
     call_fail_db(c);
 }
 
-static const char *SQL_LIST_PROJECTS =
-    "SELECT " PROJECT_COLUMNS " FROM projects p"
-    " WHERE " PROJECT_ACCESS_SQL(
-        "p.id") " AND (? IS NULL OR LOCATE(?, p.name) > 0 OR LOCATE(?, p.code) > 0)"
-                " AND (? IS NULL OR p.open_for_leads = ?) AND p.id < ? ORDER BY p.id DESC LIMIT ?";
-
+/* The list is shared with its CSV export (domain/projects/project_lists.h). */
 static void list_projects(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    static const char *const bools[] = {"true", "false", NULL};
-    const char *q, *open;
-    page_t page;
-    if (query_string_or_fail(c, "q", 50, &q) != 0 || query_enum_or_fail(c, "open_for_leads", bools, NULL, &open) != 0 ||
-        page_or_fail(c, 1, &page) != 0)
-        return;
-    int admin = project_access_is_admin(db, c->user.id);
-    if (admin < 0) {
-        call_fail_db(c);
-        return;
-    }
-    const char *open_value = open ? (!strcmp(open, "true") ? "1" : "0") : NULL;
-    db_rows_t *r =
-        db_query(db, SQL_LIST_PROJECTS,
-                 DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_STR(q), DB_STR(q), DB_STR(q), DB_STR(open_value),
-                         DB_STR(open_value), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &project_admin_list);
 }
 
 static void get_project(gw_call_t *c, db_conn_t *db)
@@ -510,30 +481,10 @@ static void check_create_building(gw_call_t *c)
         admin_date_change_or_fail(c, ch, "handover_date");
 }
 
-static const char *SQL_LIST_BUILDINGS =
-    "SELECT b.id, b.project_id, b.name, DATE_FORMAT(b.handover_date, '%Y-%m-%d') AS handover_date,"
-    " (SELECT COUNT(*) FROM units u WHERE u.building_id = b.id) AS unit_count"
-    " FROM buildings b WHERE b.project_id = ? AND (? IS NULL OR LOCATE(?, b.name) > 0) AND b.id > ?"
-    " ORDER BY b.id LIMIT ?";
-
+/* The list is shared with its CSV export (domain/projects/project_lists.h). */
 static void list_buildings(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    long long project;
-    const char *q;
-    page_t page;
-    if (call_param_id_or_fail(c, "id", &project) != 0 || query_string_or_fail(c, "q", 50, &q) != 0 ||
-        page_or_fail(c, 1, &page) != 0 || project_access_or_fail(c, db, project, 1, NULL, NULL) != 0)
-        return;
-    db_rows_t *r = db_query(db, SQL_LIST_BUILDINGS,
-                            DB_ARGS(DB_INT(project), DB_STR(q), DB_STR(q), DB_INT(page_key(&page, 0, PAGE_KEY_MIN)),
-                                    DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &building_admin_list);
 }
 
 /* A building's handover date defaults to its project's. */

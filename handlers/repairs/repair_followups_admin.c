@@ -13,37 +13,13 @@
 #include "gateway/query.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
+#include "domain/repairs/repair_lists.h"
 #include "domain/repairs/repair_view.h"
 
-/* Newest first: the page's one key is the id. */
-static const char *SQL_FOLLOWUPS =
-    "SELECT f.id AS id, f.ticket_id AS ticket_id, t.ticket_no AS ticket_no, f.project_id AS project_id,"
-    " f.score AS score, t.rating_comment AS comment, f.status AS status, f.note AS note,"
-    " FLOOR(UNIX_TIMESTAMP(f.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at"
-    " FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"
-    " WHERE " REPAIR_STAFF_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"
-    " AND f.id < ? ORDER BY f.id DESC LIMIT ?";
-
+/* The list is shared with its CSV export (domain/repairs/repair_lists.h). */
 static void followups(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const statuses[] = {"open", "done", NULL};
-    static const char *const keys[] = {"id"};
-    long long project;
-    const char *status;
-    page_t page;
-    if (page_or_fail(c, 1, &page) != 0 || query_enum_or_fail(c, "status", statuses, NULL, &status) != 0 ||
-        repair_project_or_fail(c, db, &project) != 0)
-        return;
-    int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    db_rows_t *r = db_query(db, SQL_FOLLOWUPS,
-                            DB_ARGS(DB_INT(admin), DB_INT(c->user.id), DB_INT(project), DB_INT(project), DB_STR(status),
-                                    DB_STR(status), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, NULL, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &repair_followup_list);
 }
 
 typedef struct {

@@ -54,9 +54,13 @@ TEST_CONFIG = {
     "notification_max_attempts": 4,
     "notification_lease_ms": 5000,
     "notification_outbox_age_interval_ms": 100,
+    # CSV exports: picked up at once, in small pages (an export of 50 rows
+    # spans several pages)
+    "export_interval_ms": 100,
+    "export_page_rows": 20,
     # The whole suite comes from one address and a few users: no rate limits
     # here. test_limits.py starts gateways of its own with small limits.
-    **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default", "console")
+    **{f"rate_{cls}_{key}": "off" for cls in ("login", "leads", "uploads", "referral", "default", "console", "exports")
        for key in ("ip", "user")},
     # the console built beside the binary (make console: $(BUILD)/console)
     "console_dir": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(GATEWAY_BIN))), "console"),
@@ -94,7 +98,8 @@ class Stack:
             if not os.path.exists(dst):
                 os.symlink(src, dst)
         port = devstack.free_port()
-        cfg = dict(TEST_CONFIG, **(extra or {}))
+        # Every process on one database shares the export files' folder.
+        cfg = dict(TEST_CONFIG, export_dir=os.path.join(self.dir, "exports"), **(extra or {}))
         path = devstack.write_config(gdir, self.db, self.fake.url, self.fake.appid, self.fake.secret, port, cfg)
         gw = devstack.Gateway(self.binary, path, gdir, port)
         gw.start()

