@@ -4,6 +4,13 @@
 #include <stdalign.h>
 #include <string.h>
 
+int list_filter_or_fail(gw_call_t *c, db_conn_t *db, const list_def_t *def, void *filter)
+{
+    if (def->filter_or_fail(c, db, filter) != 0)
+        return -1;
+    return def->scope_or_fail ? def->scope_or_fail(c, db, filter) : 0;
+}
+
 void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def)
 {
     const char *const keys[] = {LIST_KEY(def)};
@@ -19,6 +26,10 @@ void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def)
     db_rows_t *r = def->rows(db, c, filter, page_key(&page, 0, LIST_FIRST_KEY(def)), page.limit + 1, 0);
     if (!r) {
         call_fail_db(c);
+        return;
+    }
+    if (r->nrows == 0 && def->scope_or_fail && def->scope_or_fail(c, db, filter) != 0) {
+        db_rows_free(r);
         return;
     }
     void *data = NULL;

@@ -37,6 +37,13 @@ typedef struct {
     void *(*page_data)(db_conn_t *db, const gw_call_t *c, const void *filter, const db_rows_t *r, int shown,
                        int *failed);
     void (*page_data_free)(void *data);
+    /* Optional, for a list whose statement applies the caller's scope itself
+     * (so that filter_or_fail spends no statement on it): whether the caller
+     * may read what the filters name, e.g. a project. 0, or -1 with the
+     * call failed (403). list_respond asks only when a page comes back
+     * empty, to tell a refusal from an empty list; an export asks before it
+     * runs (list_filter_or_fail). */
+    int (*scope_or_fail)(gw_call_t *c, db_conn_t *db, const void *filter);
 } list_def_t;
 
 /* The key column of def. */
@@ -51,6 +58,12 @@ typedef struct {
  * required query parameter. 0, or -1 with the call failed (404 for a bad
  * path id, 400 MISSING_FIELD / INVALID_FIELD naming query_name). */
 int list_parent_id_or_fail(gw_call_t *c, const char *query_name, long long *id);
+
+/* The filters of def read into filter (LIST_FILTER_MAX bytes, zeroed) with
+ * the caller's access to them checked, scope_or_fail included: what an
+ * export checks when it is asked for and again when it runs. 0, or -1 with
+ * the call failed. */
+int list_filter_or_fail(gw_call_t *c, db_conn_t *db, const list_def_t *def, void *filter);
 
 /* The list route: a page of def (the one key "id") for the caller. */
 void list_respond(gw_call_t *c, db_conn_t *db, const list_def_t *def);

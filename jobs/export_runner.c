@@ -248,7 +248,7 @@ static run_t run_list(db_conn_t *db, gw_call_t *c, const job_t *j, const char *p
     run_t rc = RUN_REQUEUE; /* a database error: run again */
     long long total = 0, done = 0;
     memset(&w, 0, sizeof(w));
-    if (list->filter_or_fail(c, db, filter) != 0) {
+    if (list_filter_or_fail(c, db, list, filter) != 0) {
         if (c->err == ERR_DB_UNAVAILABLE || c->err == ERR_OVERLOADED || c->err == ERR_INTERNAL) {
             rc = db_outcome(db, why);
             goto Exit;

@@ -166,7 +166,7 @@ static int filters_or_fail(gw_call_t *c, db_conn_t *db, const create_t *s)
     if (s->kind->list) {
         alignas(max_align_t) char filter[LIST_FILTER_MAX];
         memset(filter, 0, sizeof(filter));
-        rc = s->kind->list->filter_or_fail(c, db, filter);
+        rc = list_filter_or_fail(c, db, s->kind->list, filter);
     } else {
         /* The statistic itself reads and checks its scope: run it into a
          * writer that is thrown away (a statistic is a few grouped rows). */
