@@ -69,7 +69,7 @@
 /* state, state, category, category, engineer, engineer, from, from, to, to:
  * each NULL when not asked for. */
 #define STAFF_FILTERS                                                                                                  \
-    " AND (? IS NULL OR t.state = ?) AND (? IS NULL OR c.code = ?) AND (? IS NULL OR t.engineer_id = ?)"              \
+    " AND (? IS NULL OR t.state = ?) AND (? IS NULL OR c.code = ?) AND (? IS NULL OR t.engineer_id = ?)"               \
     " AND (? IS NULL OR t.created_at >= FROM_UNIXTIME(?)) AND (? IS NULL OR t.created_at < FROM_UNIXTIME(?))"
 #define STAFF_PAGE(id_col) STAFF_FILTERS " AND " id_col " < ? ORDER BY " id_col " DESC LIMIT ?"
 #define STAFF_OVERDUE_FROM(index)                                                                                      \
@@ -90,12 +90,6 @@ static const char *const SQL_STAFF_LISTS[2][3] = {
      STAFF_COLUMNS STAFF_ENGINEER_FROM SCOPE_PROJECT("t.project_id") STAFF_PAGE("t.id")},
 };
 
-/* An optional integer filter: NULL when absent (0). */
-static db_param_t opt_int(long long v)
-{
-    return v ? DB_INT(v) : DB_NULL;
-}
-
 static void staff_list(gw_call_t *c, db_conn_t *db)
 {
     long long project, engineer, from, to;
@@ -114,7 +108,7 @@ static void staff_list(gw_call_t *c, db_conn_t *db)
     }
     int admin = (c->user.roles & ROLE_ADMIN) != 0;
     int shape = overdue ? STAFF_OVERDUE : engineer ? STAFF_ENGINEER : STAFF_ALL;
-    db_param_t args[18];
+    db_param_t args[18]; /* the most a shape takes: 17 */
     int n = 0;
     if (shape == STAFF_ENGINEER)
         args[n++] = DB_INT(engineer);
@@ -124,10 +118,10 @@ static void staff_list(gw_call_t *c, db_conn_t *db)
     args[n++] = DB_INT(c->user.id);
     if (project)
         args[n++] = DB_INT(project);
-    db_param_t filters[] = {DB_STR(state),      DB_STR(state),      DB_STR(category),   DB_STR(category),
-                            opt_int(engineer),  opt_int(engineer),  from < 0 ? DB_NULL : DB_INT(from),
-                            from < 0 ? DB_NULL : DB_INT(from), to < 0 ? DB_NULL : DB_INT(to),
-                            to < 0 ? DB_NULL : DB_INT(to)};
+    db_param_t eng = engineer ? DB_INT(engineer) : DB_NULL, since = from >= 0 ? DB_INT(from) : DB_NULL,
+               until = to >= 0 ? DB_INT(to) : DB_NULL;
+    const db_param_t filters[] = {
+        DB_STR(state), DB_STR(state), DB_STR(category), DB_STR(category), eng, eng, since, since, until, until};
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
         args[n++] = filters[i];
     args[n++] = DB_INT(page_key(&page, 0, PAGE_KEY_MAX));
