@@ -38,3 +38,46 @@ def test_assign_a_ticket_and_the_owner_sees_it(stack, api, factory, db):
     assert db.scalar("SELECT actor_user_id FROM repair_timeline WHERE ticket_id = %s AND action = 'assign'",
                      (t["id"],)) == w.supervisor.id
     screenshots_exist(report, "repairs-board", "repairs-detail", "repairs-assign")
+
+
+def test_filter_the_board_by_engineer_across_pages(stack, api, factory, db):
+    """The engineer filter is the API's: the board shows every ticket of that
+    engineer (more than one page of 20) and none of another's, the same
+    tickets the API answers for the same filter."""
+    w = world(factory, db, engineers=2)
+    e0, e1 = w.engineers
+    seed = new_ticket(api, w)["id"]
+    # 25 more tickets of the project, copies of the filed one: 21 of them
+    # and the seed for the first engineer, 4 for the second.
+    for i in range(25):
+        tid = db.exec("INSERT INTO repair_tickets (user_id, unit_id, building_id, project_id, category_id,"
+                      " description, state, content_check, clock_started_at, accept_due_at, arrive_due_at,"
+                      " resolve_due_at, engineer_id)"
+                      " SELECT user_id, unit_id, building_id, project_id, category_id, description, 'dispatched',"
+                      " content_check, clock_started_at, accept_due_at, arrive_due_at, resolve_due_at, %s"
+                      " FROM repair_tickets WHERE id = %s", ((e1 if i % 6 == 5 else e0).id, seed))
+        db.exec("UPDATE repair_tickets SET ticket_no = CONCAT('BX', LPAD(id, 8, '0')) WHERE id = %s", (tid,))
+    db.exec("UPDATE repair_tickets SET engineer_id = %s WHERE id = %s", (e0.id, seed))
+    e0_name = db.scalar("SELECT display_name FROM users WHERE id = %s", (e0.id,))
+
+    report = run_flow(stack, "flow_filter_engineer.mjs", SUP_TOKEN=w.supervisor.token, PROJECT_ID=w.project_id,
+                      ENGINEER_ID=e0.id)
+
+    # What the API answers for the same filter, every page.
+    want, cursor = [], None
+    while True:
+        r = api.get(f"/api/v1/admin/repairs?project={w.project_id}&engineer={e0.id}&limit=100"
+                    + (f"&cursor={cursor}" if cursor else ""), token=w.supervisor.token)
+        assert r.status_code == 200, r.text
+        want += [x["id"] for x in r.json()["data"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    mine = db.query("SELECT id FROM repair_tickets WHERE engineer_id = %s ORDER BY id DESC", (e0.id,))
+    assert want == [row["id"] for row in mine] and len(want) == 22
+    assert report["unfiltered"] == 20  # the first page of the project's 26
+    assert [x["id"] for x in report["rows"]] == want and report["count"] == 22
+    assert all(x["engineer"] == e0_name for x in report["rows"]), report["rows"]
+    assert f"engineer={e0.id}" in report["requested"] and f"project={w.project_id}" in report["requested"]
+    assert f"engineer={e0.id}" in report["filters"] and f"project={w.project_id}" in report["filters"]
+    screenshots_exist(report, "repairs-board-engineer")

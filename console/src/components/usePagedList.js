@@ -8,16 +8,17 @@
 //
 // Each filter's URL key is its API parameter (with `prefix` when two lists
 // share one page). `required` filters must have a value before the list is
-// asked for (list.missing is then true). `local` filters live in the URL
-// but are not sent: the page applies them to the loaded rows itself.
+// asked for (list.missing is then true). `send` maps a filter's URL value
+// to the value sent to the API when they differ (a day in the URL, Unix
+// seconds to the API): `send: { from: (day) => dayStart(day) }`.
 import { reactive, watch, onMounted } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
 import { api } from '../api.js'
 
-export function usePagedList(path, { filters = [], local = [], prefix = '', limit = 20, required = [] } = {}) {
+export function usePagedList(path, { filters = [], send = {}, prefix = '', limit = 20, required = [] } = {}) {
   const route = useRoute()
   const router = useRouter()
-  const keys = [...filters, ...local]
+  const keys = filters
   const list = reactive({
     rows: [], next: null, loading: false, loaded: false, error: '', missing: false,
     filters: Object.fromEntries(keys.map((k) => [k, ''])),
@@ -36,7 +37,10 @@ export function usePagedList(path, { filters = [], local = [], prefix = '', limi
 
   function query(cursor) {
     const q = new URLSearchParams()
-    for (const k of filters) if (list.filters[k] !== '' && list.filters[k] !== null) q.set(k, list.filters[k])
+    for (const k of filters) {
+      const v = list.filters[k]
+      if (v !== '' && v !== null) q.set(k, send[k] ? send[k](v) : v)
+    }
     q.set('limit', String(limit))
     if (cursor) q.set('cursor', cursor)
     return q.toString()
