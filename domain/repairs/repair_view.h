@@ -123,12 +123,4 @@ int repair_supervises_or_fail(gw_call_t *c, db_conn_t *db, long long project_id)
     "(? = 1 OR t.project_id IN (SELECT r.project_id FROM staff_roles r WHERE r.user_id = ?"                            \
     " AND r.role = 'supervisor'))"
 
-/* The staff list of GET /api/v1/admin/repairs, shared with its CSV export
- * (domain/repairs/repair_lists.c). Takes (is_admin, user_id, project,
- * project, state, state, overdue, before id, limit). */
-#define REPAIR_STAFF_LIST_SQL                                                                                          \
-    "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS REPAIR_SUMMARY_FROM " WHERE " REPAIR_STAFF_SCOPE_SQL    \
-    " AND (? = 0 OR t.project_id = ?) AND (? IS NULL OR t.state = ?) AND (? = 0 OR " REPAIR_OVERDUE_SQL ")"            \
-    " AND t.id < ? ORDER BY t.id DESC LIMIT ?"
-
 #endif

@@ -136,3 +136,29 @@ def test_bad_values_are_refused_naming_the_parameter(api, board, query, field):
     err = expect_error(api.get(f"/api/v1/admin/repairs?project={w.project_id}&{query}", token=w.supervisor.token),
                        400, "INVALID_FIELD", field)
     assert field in err["message"], err
+
+
+def test_the_csv_export_applies_the_same_filters(api, board):
+    """The board's export (kind "repairs") reads the list's own definition:
+    the same filters give the same tickets, in the same order."""
+    import csv
+    import io
+
+    from conftest import wait_for
+    w, tickets, other_code = board
+    e0, _ = w.engineers
+    params = {"project": w.project_id, "engineer": e0.id, "category": other_code, "from": BASE}
+    e = expect_ok(api.post("/api/v1/admin/exports", token=w.supervisor.token,
+                           json={"kind": "repairs", "params": params}), 202)
+
+    def done():
+        x = expect_ok(api.get(f"/api/v1/admin/exports/{e['id']}", token=w.supervisor.token))
+        return x if x["state"] in ("done", "failed") else None
+    x = wait_for(done, what="the repairs export to end")
+    assert x["state"] == "done", x
+    body = api.get(x["download_url"], token=w.supervisor.token).content
+    rows = list(csv.reader(io.StringIO(body[3:].decode("utf-8"), newline="")))
+    listed = all_pages(api, w.supervisor.token, query_of(engineer=e0.id, code=other_code, frm=BASE)
+                       + f"&project={w.project_id}")
+    want = expected(tickets, engineer=e0.id, code=other_code, frm=BASE)
+    assert [int(r[0]) for r in rows[1:]] == [t["id"] for t in listed] == want and len(want) == 2
