@@ -47,12 +47,15 @@ TEST_CONFIG = {
     "db_queue_timeout_ms": 2000,
     "shutdown_timeout_ms": 10000,
     "log_level": "info",
-    # notification outbox: fast dispatch, short backoff and lease
+    # notification outbox: fast dispatch, short backoff. The lease stays
+    # long enough that a gateway starved of CPU on a loaded machine still
+    # renews it in time (renewal every third of it): a lapsed lease lets
+    # another process send the same message again, which the tests count.
     "notification_dispatch_interval_ms": 100,
     "notification_retry_base_ms": 100,
     "notification_retry_max_ms": 400,
     "notification_max_attempts": 4,
-    "notification_lease_ms": 5000,
+    "notification_lease_ms": 15000,
     "notification_outbox_age_interval_ms": 100,
     # CSV exports: picked up at once, in small pages (an export of 50 rows
     # spans several pages)
