@@ -3,9 +3,12 @@
  * of names (phones come masked from the list), times in Beijing time,
  * booleans, numbers, JSON objects, nulls, and formula escaping of what the
  * item holds. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "domain/exports/export_kinds.h"
+#include "domain/stats/stats.h"
 #include "test.h"
 
 static const char *row_of(const export_kind_t *k, const char *json, int unmasked)
@@ -39,6 +42,15 @@ static void test_table(void)
     }
     CHECK(export_kind_find("nope") == NULL);
     CHECK(export_kind_find(NULL) == NULL);
+    /* Every statistic is a kind "stats.<name>" writing that statistic. */
+    for (int i = 0; i < stats_ndefs; i++) {
+        char name[80];
+        snprintf(name, sizeof(name), "stats.%s", stats_defs[i].name);
+        const export_kind_t *k = export_kind_find(name);
+        CHECK(k && k->stat && k->stat_def == &stats_defs[i] && !k->list);
+        CHECK(k && !strcmp(k->title, stats_defs[i].title));
+    }
+    CHECK(export_kind_find("referrals") && export_kind_find("referrals")->list);
 }
 
 static void test_lead_row_masked(void)
@@ -79,7 +91,7 @@ static void test_numbers_stay_numbers(void)
 {
     const export_kind_t *k = export_kind_find("rewards");
     const char *row = row_of(k, "{\"id\": 9, \"amount\": -500, \"amount_display\": \"-¥5.00\"}", 0);
-    CHECK_STR(row, "9,,,,,,-500,'-¥5.00,,,,\r\n");
+    CHECK_STR(row, "9,,,,,,-500,'-¥5.00,,,,,,\r\n");
 }
 
 static void test_params_query(void)
