@@ -7,12 +7,16 @@ chart, its CSV and the API agree), whole and for a period that cuts the
 history; its period and project are read and checked as the statistics route
 reads them, when the export is asked for and again when it runs. The
 referrals export holds the referrals list's rows (masked unless an admin
-asks otherwise), and the rewards export names who approved and who paid."""
+asks otherwise), and the rewards export names who approved and who paid.
+miniprogram-api.md lists every kind."""
+import os
+import re
+
 import pytest
 
-from conftest import expect_error, expect_ok
+from conftest import expect_error
 from repairs_support import named_user
-from test_exports import EXPORTS, download, list_all, mask_name, parse, queue_directly, run_export, start, wait_end
+from test_exports import download, list_all, mask_name, parse, queue_directly, run_export, start, wait_end
 from test_stats_history import CUT, FULL, history, stats  # noqa: F401 (history is a fixture)
 
 
@@ -171,3 +175,18 @@ def test_rewards_export_names_who_approved_and_paid(api, db, history):
     row = dict(zip(h, next(r for r in rows[1:] if int(r[0]) == history["reward"])))
     assert row["审批人"] == "主管" and row["发放人"] == "主管二"
     assert [int(r[0]) for r in rows[1:]] == [i["id"] for i in items]
+
+
+def test_the_documented_kinds_are_the_kinds(api, factory):
+    """miniprogram-api.md's CSV exports section lists every kind: each
+    statistic of the stats API, and no kind the API does not know."""
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "miniprogram-api.md"), encoding="utf-8").read()
+    section = doc[doc.index("## CSV exports"):doc.index("**The file.**")]
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, re.M)) - {"kind"}
+    _, admin = factory.user(roles=[("admin", 0)])
+    d = stats(api, admin, FULL)
+    assert {f"stats.{x['name']}" for x in d["definitions"]} <= documented
+    assert {"referrals", "rewards", "leads", "repairs", "audit", "staff"} <= documented
+    for kind in sorted(documented):
+        r = start(api, admin, kind, {"from": "x"} if kind.startswith("stats.") else {"bogus_filter_name": "x" * 300})
+        assert r.status_code == 400 and r.json()["error"]["field"] != "kind", (kind, r.text)
