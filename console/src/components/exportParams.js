@@ -3,7 +3,8 @@
 // empty ones left out, ids as numbers (the export's audit row names its
 // project). The same values the list route gets, so the CSV holds its rows.
 //   <ExportButton kind="repairs" :params="exportParams(list.filters, ['project', 'state', 'overdue'])" />
-const ID_KEYS = new Set(['project', 'project_id', 'building', 'user', 'actor', 'object_id', 'agent_user_id', 'from', 'to'])
+const ID_KEYS = new Set(['project', 'project_id', 'building', 'user', 'actor', 'object_id', 'agent_user_id', 'engineer',
+  'from', 'to'])
 
 export function exportParams(filters, keys) {
   const out = {}
