@@ -4,7 +4,8 @@
  *   GET  /api/v1/admin/referrals?project=&stage=&cursor=&limit=   supervisor (own projects), admin
  *   POST /api/v1/admin/referrals/:id/reassign {referrer_user_id, reason}
  *
- * The list shows what a supervisor needs to judge a reassignment: the
+ * The list (domain/leads/lead_lists.c, also the CSV export kind
+ * `referrals`) shows what a supervisor needs to judge a reassignment: the
  * referrer and the referee (phones masked), the lead's agent and stage, and
  * the reward. Supervisors see the referrals of the projects they supervise
  * now (LEAD_MANAGES, read by the query itself), admins all of them.
@@ -23,15 +24,12 @@
 #include <string.h>
 
 #include "domain/leads/lead_access.h"
-#include "domain/leads/lead_json.h"
 #include "domain/leads/lead_lists.h"
 #include "domain/leads/lead_rules.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
-#include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/log.h"
-#include "gateway/query.h"
 #include "gateway/roles.h"
 #include "gateway/utf8.h"
 #include "handlers/handlers.h"

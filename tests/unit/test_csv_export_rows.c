@@ -121,6 +121,26 @@ static void test_params_query(void)
     }
 }
 
+/* A statistic's rows (export_write_db_rows): a negative figure in a numeric
+ * column stays a number, the same text in a text column is escaped, null is
+ * an empty cell. */
+static void test_stat_rows_numbers(void)
+{
+    char *cells[] = {"-5", "-x", NULL, "0.5000"};
+    size_t lens[] = {2, 2, 0, 6};
+    const char *cols[] = {"n", "t"};
+    unsigned char kinds[] = {DB_COL_INT, DB_COL_TEXT};
+    db_rows_t r = {.nrows = 2, .ncols = 2, .cells = cells, .lens = lens, .names = cols, .kinds = kinds};
+    const char *const names[] = {"n", "t"}, *const headers[] = {"数", "文"};
+    const int numeric[] = {1, 0};
+    csv_t w;
+    CHECK(csv_init(&w, 1 << 16) == 0);
+    CHECK(export_write_db_rows(&w, &r, names, headers, numeric, 2) == 0);
+    const char want[] = CSV_BOM "数,文\r\n-5,'-x\r\n,0.5000\r\n";
+    CHECK(w.len == sizeof(want) - 1 && !memcmp(w.buf, want, w.len));
+    csv_free(&w);
+}
+
 int main(void)
 {
     RUN(test_table);
@@ -129,5 +149,6 @@ int main(void)
     RUN(test_audit_detail_as_json);
     RUN(test_numbers_stay_numbers);
     RUN(test_params_query);
+    RUN(test_stat_rows_numbers);
     return TEST_REPORT();
 }
