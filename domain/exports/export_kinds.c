@@ -2,6 +2,7 @@
  * row (export_kinds.h). */
 #include "domain/exports/export_kinds.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,15 @@
 #include "domain/notifications/outbox_list.h"
 #include "domain/projects/project_lists.h"
 #include "domain/repairs/repair_lists.h"
+#include "domain/stats/stats.h"
+#include "domain/stats/stats_request.h"
 #include "gateway/roles.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STAFF (ROLE_SUPERVISOR | ROLE_ADMIN)
 #define EXPORT_LIST(name, title, roles, list, cols) {name, title, roles, &(list), NULL, NULL, cols, N(cols)}
-#define EXPORT_STAT(name, title, writer, def) {"stats." name, title, STAFF, NULL, writer, def, NULL, 0}
+/* A statistic: its kind name is "stats.<the statistic's name>". */
+#define EXPORT_STAT(name, title, writer, def) {name, title, STAFF, NULL, writer, def, NULL, 0}
 
 static const export_col_t repair_cols[] = {
     {"id", "编号", EXPORT_NUMBER},
@@ -83,7 +87,28 @@ static const export_col_t reward_cols[] = {
     {"status", "状态", 0},
     {"created_at", "创建时间", EXPORT_TIME},
     {"approved_at", "审批时间", EXPORT_TIME},
+    {"approved_by_name", "审批人", 0},
     {"paid_at", "发放时间", EXPORT_TIME},
+    {"paid_by_name", "发放人", 0},
+};
+
+static const export_col_t referral_cols[] = {
+    {"id", "编号", EXPORT_NUMBER},
+    {"project.name", "项目", 0},
+    {"lead_id", "线索编号", EXPORT_NUMBER},
+    {"referee_name", "被推荐人", EXPORT_NAME},
+    {"referee_phone", "被推荐人电话", EXPORT_PHONE},
+    {"referrer.name", "推荐人", EXPORT_NAME},
+    {"referrer.phone_masked", "推荐人电话", EXPORT_PHONE},
+    {"agent.name", "置业顾问", 0},
+    {"stage", "阶段", 0},
+    {"channel", "渠道", 0},
+    {"protection_expires_at", "保护期截止", EXPORT_TIME},
+    {"locked_at", "锁定时间", EXPORT_TIME},
+    {"reassigned_at", "改判时间", EXPORT_TIME},
+    {"lead_signed", "已签约", EXPORT_BOOL},
+    {"reward.status", "奖励状态", 0},
+    {"reward.amount_display", "奖励", 0},
 };
 
 static const export_col_t outbox_cols[] = {
@@ -150,10 +175,43 @@ static const export_col_t staff_cols[] = {
     {"roles", "角色", 0},
 };
 
-static const export_kind_t kinds[] = {
+/* A statistic's header and rows for the caller: the scope read and checked
+ * from c's query string by stats_request.c, as GET /admin/stats reads it
+ * (so the CSV holds the API's numbers); a column is numeric when the
+ * statistic's SELECT makes it a number. */
+static int stats_export_write(gw_call_t *c, db_conn_t *db, const export_kind_t *k, csv_t *w, long long *rows)
+{
+    const stats_def_t *def = k->stat_def;
+    stats_scope_t scope;
+    *rows = 0;
+    if (stats_scope_or_fail(c, db, &scope) != 0)
+        return -1;
+    db_rows_t *r = def->run(db, &scope);
+    if (!r) {
+        call_fail_db(c);
+        return -1;
+    }
+    const char *names[STATS_COLUMNS_MAX], *headers[STATS_COLUMNS_MAX];
+    int numeric[STATS_COLUMNS_MAX];
+    for (int j = 0; j < def->ncolumns; j++) {
+        int col = db_col(r, def->columns[j].name);
+        names[j] = def->columns[j].name;
+        headers[j] = def->columns[j].header;
+        numeric[j] = col >= 0 && (r->kinds[col] == DB_COL_INT || r->kinds[col] == DB_COL_NUMBER);
+    }
+    int rc = export_write_db_rows(w, r, names, headers, numeric, def->ncolumns) != 0 ? -2 : 0;
+    *rows = r->nrows;
+    db_rows_free(r);
+    return rc;
+}
+
+/* The lists; the statistics follow them in the table, one kind per entry
+ * of stats_defs (built once, below), so no second list of them exists. */
+static const export_kind_t lists[] = {
     EXPORT_LIST("repairs", "报修工单", STAFF, repair_staff_list, repair_cols),
     EXPORT_LIST("repair_followups", "回访", STAFF, repair_followup_list, followup_cols),
     EXPORT_LIST("leads", "线索", STAFF, lead_admin_list, lead_cols),
+    EXPORT_LIST("referrals", "推荐", STAFF, referral_admin_list, referral_cols),
     EXPORT_LIST("rewards", "推荐奖励", STAFF, reward_admin_list, reward_cols),
     EXPORT_LIST("notifications", "通知发件箱", STAFF, outbox_admin_list, outbox_cols),
     EXPORT_LIST("audit", "操作日志", STAFF, audit_admin_list, audit_cols),
@@ -161,13 +219,33 @@ static const export_kind_t kinds[] = {
     EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
     EXPORT_LIST("buildings", "楼栋", STAFF, building_admin_list, building_cols),
     EXPORT_LIST("units", "房屋", STAFF, unit_admin_list, unit_cols),
-    /* Statistics, one line each:
-     * EXPORT_STAT("repairs_volume", "报修量", stats_export_write, &stats_defs[0]), */
 };
+
+/* Room for the statistics; more than this is a build-time mistake caught
+ * by the unit test (every statistic has its kind). */
+#define STAT_KINDS_MAX 32
+#define STAT_NAME_MAX 64
+
+static export_kind_t kinds[N(lists) + STAT_KINDS_MAX];
+static char stat_names[STAT_KINDS_MAX][STAT_NAME_MAX];
+static int nkinds;
+static pthread_once_t kinds_once = PTHREAD_ONCE_INIT;
+
+static void kinds_build(void)
+{
+    memcpy(kinds, lists, sizeof(lists));
+    nkinds = N(lists);
+    for (int i = 0; i < stats_ndefs && i < STAT_KINDS_MAX; i++) {
+        snprintf(stat_names[i], STAT_NAME_MAX, "stats.%s", stats_defs[i].name);
+        kinds[nkinds++] = (export_kind_t)EXPORT_STAT(stat_names[i], stats_defs[i].title, stats_export_write,
+                                                     &stats_defs[i]);
+    }
+}
 
 const export_kind_t *export_kind_find(const char *name)
 {
-    for (int i = 0; name && i < N(kinds); i++)
+    pthread_once(&kinds_once, kinds_build);
+    for (int i = 0; name && i < nkinds; i++)
         if (!strcmp(kinds[i].name, name))
             return &kinds[i];
     return NULL;
@@ -175,7 +253,8 @@ const export_kind_t *export_kind_find(const char *name)
 
 const export_kind_t *export_kinds(int *count)
 {
-    *count = N(kinds);
+    pthread_once(&kinds_once, kinds_build);
+    *count = nkinds;
     return kinds;
 }
 

@@ -17,14 +17,15 @@
  *     arrays as compact JSON; null as an empty cell;
  *   - openids are never exported: no kind has such a column.
  *
- * Statistics (a table of named statistics, each with its columns' names
- * and Chinese headers) join in one line each:
- *     EXPORT_STAT("repairs_volume", "报修量", stats_export_write, &the_def),
- * becomes kind "stats.repairs_volume": `stat` writes the header and the
- * rows of the statistic `stat_def` for the caller (the scope read from its
- * query string, as the statistics route reads it); export_write_db_rows
- * writes rows with named columns. DB workers only, except
- * export_kind_find. */
+ * Statistics (domain/stats/stats.h) join the table one kind per entry of
+ * stats_defs, built from it (so the statistics are listed once): kind
+ * "stats.<name>", title the statistic's; `stat` writes the header and the
+ * rows of the statistic `stat_def` for the caller, the scope (?project=
+ * &from= &to=) read and checked from its query string by stats_request.h,
+ * exactly as GET /admin/stats reads it, so the CSV holds the API's numbers;
+ * columns the statistic's SELECT makes numbers are written as numbers.
+ * export_write_db_rows writes rows with named columns. DB workers only,
+ * except export_kind_find and export_kinds (any thread). */
 #ifndef GW_EXPORT_KINDS_H
 #define GW_EXPORT_KINDS_H
 #include <cjson/cJSON.h>

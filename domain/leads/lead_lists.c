@@ -152,3 +152,69 @@ const list_def_t reward_admin_list = {
     .rows = reward_rows,
     .render = reward_item,
 };
+
+/* ---- referrals ---- */
+
+typedef struct {
+    const char *stage;
+    long long project;
+} referral_filter_t;
+
+static int referral_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
+{
+    (void)db;
+    referral_filter_t *f = filter;
+    return query_enum_or_fail(c, "stage", LEAD_STAGE_NAMES, NULL, &f->stage) != 0 ||
+                   query_id_or_fail(c, "project", &f->project) != 0
+               ? -1
+               : 0;
+}
+
+/* Parameters: the caller twice (LEAD_MANAGES), the stage filter twice, the
+ * project filter twice, the cursor, the limit. The referrer's name is the
+ * owner roster's, as on the rewards list. */
+#define SQL_ADMIN_REFERRALS                                                                                            \
+    "SELECT r.id, r.project_id AS `project.id`, p.name AS `project.name`, r.lead_id, l.name AS referee_name,"          \
+    " l.phone AS referee_phone, r.referrer_user_id AS `referrer.user_id`,"                                             \
+    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = r.referrer_user_id ORDER BY o.id LIMIT 1),"              \
+    " ru.display_name) AS `referrer.name`, ru.phone AS `referrer.phone_masked`,"                                       \
+    " l.agent_user_id AS `agent.user_id`, au.display_name AS `agent.name`, r.stage, l.channel,"                        \
+    " FLOOR(UNIX_TIMESTAMP(r.protection_expires_at)) AS protection_expires_at,"                                        \
+    " FLOOR(UNIX_TIMESTAMP(r.locked_at)) AS locked_at, FLOOR(UNIX_TIMESTAMP(r.reassigned_at)) AS reassigned_at,"       \
+    " l.signed_at IS NOT NULL AS lead_signed, w.id AS `reward.id`, " LEAD_REWARD_COLUMNS                               \
+    " FROM referrals r JOIN projects p ON p.id = r.project_id JOIN leads l ON l.id = r.lead_id"                        \
+    " JOIN users ru ON ru.id = r.referrer_user_id LEFT JOIN users au ON au.id = l.agent_user_id"                       \
+    " LEFT JOIN referral_rewards w ON w.referral_id = r.id"                                                            \
+    " WHERE " LEAD_MANAGES("r.project_id") " AND (? IS NULL OR r.stage = ?) AND (? = 0 OR r.project_id = ?)"           \
+                                           " AND r.id < ? ORDER BY r.id DESC LIMIT ?"
+
+static db_rows_t *referral_rows(db_conn_t *db, const gw_call_t *c, const void *filter, long long before, int limit,
+                                int count)
+{
+    const referral_filter_t *f = filter;
+    return db_query(db, count ? LIST_COUNT_SQL(SQL_ADMIN_REFERRALS) : SQL_ADMIN_REFERRALS,
+                    DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(f->stage), DB_STR(f->stage),
+                            DB_INT(f->project), DB_INT(f->project), DB_INT(before), DB_INT(limit)));
+}
+
+/* The row as selected: phones masked, the reward's amount as shown to
+ * people. */
+static cJSON *referral_item(const db_rows_t *r, int i, void *ud)
+{
+    (void)ud;
+    cJSON *o = db_row_json(r, i);
+    if (o && (lead_json_mask_phone(o, "referee_phone") != 0 ||
+              lead_json_mask_phone(cJSON_GetObjectItemCaseSensitive(o, "referrer"), "phone_masked") != 0 ||
+              lead_json_amount_display(cJSON_GetObjectItemCaseSensitive(o, "reward")) != 0)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+const list_def_t referral_admin_list = {
+    .filter_size = sizeof(referral_filter_t),
+    .filter_or_fail = referral_filter_or_fail,
+    .rows = referral_rows,
+    .render = referral_item,
+};

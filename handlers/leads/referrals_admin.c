@@ -4,7 +4,8 @@
  *   GET  /api/v1/admin/referrals?project=&stage=&cursor=&limit=   supervisor (own projects), admin
  *   POST /api/v1/admin/referrals/:id/reassign {referrer_user_id, reason}
  *
- * The list shows what a supervisor needs to judge a reassignment: the
+ * The list (domain/leads/lead_lists.c, also the CSV export kind
+ * `referrals`) shows what a supervisor needs to judge a reassignment: the
  * referrer and the referee (phones masked), the lead's agent and stage, and
  * the reward. Supervisors see the referrals of the projects they supervise
  * now (LEAD_MANAGES, read by the query itself), admins all of them.
@@ -23,72 +24,22 @@
 #include <string.h>
 
 #include "domain/leads/lead_access.h"
-#include "domain/leads/lead_json.h"
+#include "domain/leads/lead_lists.h"
 #include "domain/leads/lead_rules.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
-#include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/log.h"
-#include "gateway/query.h"
 #include "gateway/roles.h"
 #include "gateway/utf8.h"
 #include "handlers/handlers.h"
 
 /* ---- GET /admin/referrals ---- */
 
-/* Parameters: the caller twice (LEAD_MANAGES), the stage filter twice, the
- * project filter twice, the cursor, the limit. The referrer's name is the
- * owner roster's, as on the rewards list. */
-static const char *SQL_ADMIN_REFERRALS =
-    "SELECT r.id, r.project_id AS `project.id`, p.name AS `project.name`, r.lead_id, l.name AS referee_name,"
-    " l.phone AS referee_phone, r.referrer_user_id AS `referrer.user_id`,"
-    " COALESCE((SELECT o.name FROM owners o WHERE o.user_id = r.referrer_user_id ORDER BY o.id LIMIT 1),"
-    " ru.display_name) AS `referrer.name`, ru.phone AS `referrer.phone_masked`,"
-    " l.agent_user_id AS `agent.user_id`, au.display_name AS `agent.name`, r.stage, l.channel,"
-    " FLOOR(UNIX_TIMESTAMP(r.protection_expires_at)) AS protection_expires_at,"
-    " FLOOR(UNIX_TIMESTAMP(r.locked_at)) AS locked_at, FLOOR(UNIX_TIMESTAMP(r.reassigned_at)) AS reassigned_at,"
-    " l.signed_at IS NOT NULL AS lead_signed, w.id AS `reward.id`, " LEAD_REWARD_COLUMNS
-    " FROM referrals r JOIN projects p ON p.id = r.project_id JOIN leads l ON l.id = r.lead_id"
-    " JOIN users ru ON ru.id = r.referrer_user_id LEFT JOIN users au ON au.id = l.agent_user_id"
-    " LEFT JOIN referral_rewards w ON w.referral_id = r.id"
-    " WHERE " LEAD_MANAGES("r.project_id") " AND (? IS NULL OR r.stage = ?) AND (? = 0 OR r.project_id = ?)"
-                                           " AND r.id < ? ORDER BY r.id DESC LIMIT ?";
-
-/* The row as selected: phones masked, the reward's amount as shown to
- * people. */
-static cJSON *admin_referral_json(const db_rows_t *r, int i, void *ud)
-{
-    (void)ud;
-    cJSON *o = db_row_json(r, i);
-    if (o && (lead_json_mask_phone(o, "referee_phone") != 0 ||
-              lead_json_mask_phone(cJSON_GetObjectItemCaseSensitive(o, "referrer"), "phone_masked") != 0 ||
-              lead_json_amount_display(cJSON_GetObjectItemCaseSensitive(o, "reward")) != 0)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
+/* The list is domain/leads/lead_lists.c's (shared with its CSV export). */
 static void list_admin_referrals(gw_call_t *c, db_conn_t *db)
 {
-    static const char *const keys[] = {"id"};
-    const char *stage;
-    long long project;
-    page_t page;
-    if (page_or_fail(c, 1, &page) != 0 || query_enum_or_fail(c, "stage", LEAD_STAGE_NAMES, NULL, &stage) != 0 ||
-        query_id_or_fail(c, "project", &project) != 0)
-        return;
-    db_rows_t *r =
-        db_query(db, SQL_ADMIN_REFERRALS,
-                 DB_ARGS(DB_INT(c->user.id), DB_INT(c->user.id), DB_STR(stage), DB_STR(stage), DB_INT(project),
-                         DB_INT(project), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
-    if (!r) {
-        call_fail_db(c);
-        return;
-    }
-    page_respond(c, &page, r, admin_referral_json, NULL, keys);
-    db_rows_free(r);
+    list_respond(c, db, &referral_admin_list);
 }
 
 /* ---- POST /admin/referrals/:id/reassign ---- */

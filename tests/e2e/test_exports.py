@@ -167,18 +167,20 @@ KINDS = {
     "repair_followups": "project",
     "leads": "project_id",
     "rewards": "project",
+    "referrals": "project",
     "notifications": "project",
     "audit": "project",
 }
 
 
 # Lists that filter another project's rows out rather than refuse it.
-SCOPED_ONLY = ("rewards", "notifications")
+SCOPED_ONLY = ("rewards", "referrals", "notifications")
 LIST_PATHS = {
     "repairs": "/api/v1/admin/repairs",
     "repair_followups": "/api/v1/admin/repair-followups",
     "leads": "/api/v1/admin/leads",
     "rewards": "/api/v1/admin/rewards",
+    "referrals": "/api/v1/admin/referrals",
     "notifications": "/api/v1/admin/notifications",
     "audit": "/api/v1/admin/audit",
 }

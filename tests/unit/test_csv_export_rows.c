@@ -3,9 +3,12 @@
  * of names (phones come masked from the list), times in Beijing time,
  * booleans, numbers, JSON objects, nulls, and formula escaping of what the
  * item holds. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "domain/exports/export_kinds.h"
+#include "domain/stats/stats.h"
 #include "test.h"
 
 static const char *row_of(const export_kind_t *k, const char *json, int unmasked)
@@ -39,6 +42,15 @@ static void test_table(void)
     }
     CHECK(export_kind_find("nope") == NULL);
     CHECK(export_kind_find(NULL) == NULL);
+    /* Every statistic is a kind "stats.<name>" writing that statistic. */
+    for (int i = 0; i < stats_ndefs; i++) {
+        char name[80];
+        snprintf(name, sizeof(name), "stats.%s", stats_defs[i].name);
+        const export_kind_t *k = export_kind_find(name);
+        CHECK(k && k->stat && k->stat_def == &stats_defs[i] && !k->list);
+        CHECK(k && !strcmp(k->title, stats_defs[i].title));
+    }
+    CHECK(export_kind_find("referrals") && export_kind_find("referrals")->list);
 }
 
 static void test_lead_row_masked(void)
@@ -79,7 +91,7 @@ static void test_numbers_stay_numbers(void)
 {
     const export_kind_t *k = export_kind_find("rewards");
     const char *row = row_of(k, "{\"id\": 9, \"amount\": -500, \"amount_display\": \"-¥5.00\"}", 0);
-    CHECK_STR(row, "9,,,,,,-500,'-¥5.00,,,,\r\n");
+    CHECK_STR(row, "9,,,,,,-500,'-¥5.00,,,,,,\r\n");
 }
 
 static void test_params_query(void)
@@ -109,6 +121,26 @@ static void test_params_query(void)
     }
 }
 
+/* A statistic's rows (export_write_db_rows): a negative figure in a numeric
+ * column stays a number, the same text in a text column is escaped, null is
+ * an empty cell. */
+static void test_stat_rows_numbers(void)
+{
+    char *cells[] = {"-5", "-x", NULL, "0.5000"};
+    size_t lens[] = {2, 2, 0, 6};
+    const char *cols[] = {"n", "t"};
+    unsigned char kinds[] = {DB_COL_INT, DB_COL_TEXT};
+    db_rows_t r = {.nrows = 2, .ncols = 2, .cells = cells, .lens = lens, .names = cols, .kinds = kinds};
+    const char *const names[] = {"n", "t"}, *const headers[] = {"数", "文"};
+    const int numeric[] = {1, 0};
+    csv_t w;
+    CHECK(csv_init(&w, 1 << 16) == 0);
+    CHECK(export_write_db_rows(&w, &r, names, headers, numeric, 2) == 0);
+    const char want[] = CSV_BOM "数,文\r\n-5,'-x\r\n,0.5000\r\n";
+    CHECK(w.len == sizeof(want) - 1 && !memcmp(w.buf, want, w.len));
+    csv_free(&w);
+}
+
 int main(void)
 {
     RUN(test_table);
@@ -117,5 +149,6 @@ int main(void)
     RUN(test_audit_detail_as_json);
     RUN(test_numbers_stay_numbers);
     RUN(test_params_query);
+    RUN(test_stat_rows_numbers);
     return TEST_REPORT();
 }
