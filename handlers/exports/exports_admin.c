@@ -172,8 +172,13 @@ static int filters_or_fail(gw_call_t *c, db_conn_t *db, const create_t *s)
          * writer that is thrown away (a statistic is a few grouped rows). */
         csv_t w;
         long long n;
-        rc = csv_init(&w, 1 << 20) != 0 ? 0 : s->kind->stat(c, db, s->kind, &w, &n) == -1 ? -1 : 0;
-        csv_free(&w);
+        if (csv_init(&w, 1 << 20) != 0) {
+            call_fail(c, ERR_OVERLOADED, NULL, "out of memory");
+            rc = -1;
+        } else {
+            rc = s->kind->stat(c, db, s->kind, &w, &n) == -1 ? -1 : 0;
+            csv_free(&w);
+        }
     }
     c->query = saved;
     if (rc != 0 && c->err_field[0] && strncmp(c->err_field, "params", 6) != 0) {
