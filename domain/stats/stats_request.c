@@ -36,3 +36,13 @@ cJSON *stats_json(db_conn_t *db, const stats_def_t *def, const stats_scope_t *s)
     db_rows_free(r);
     return arr;
 }
+
+void stats_scope_add_json(cJSON *d, const stats_scope_t *s)
+{
+    if (s->project)
+        cJSON_AddNumberToObject(d, "project_id", (double)s->project);
+    else
+        cJSON_AddNullToObject(d, "project_id");
+    cJSON_AddNumberToObject(d, "from", (double)s->from);
+    cJSON_AddNumberToObject(d, "to", (double)s->to);
+}

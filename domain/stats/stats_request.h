@@ -23,5 +23,8 @@ int stats_period_or_fail(gw_call_t *c, stats_scope_t *s);
 /* The rows of one statistic as an array (db_rows_json); NULL on a database
  * error or when memory runs out. The caller owns the array. */
 cJSON *stats_json(db_conn_t *db, const stats_def_t *def, const stats_scope_t *s);
+/* The scope as every statistics answer opens: project_id (null for all the
+ * caller's projects), from, to; added to d. */
+void stats_scope_add_json(cJSON *d, const stats_scope_t *s);
 
 #endif

@@ -131,12 +131,7 @@ static void stats(gw_call_t *c, db_conn_t *db)
     cJSON *d = sat ? cJSON_CreateObject() : NULL;
     if (!d)
         goto Fail;
-    if (s.project)
-        cJSON_AddNumberToObject(d, "project_id", (double)s.project);
-    else
-        cJSON_AddNullToObject(d, "project_id");
-    cJSON_AddNumberToObject(d, "from", (double)s.from);
-    cJSON_AddNumberToObject(d, "to", (double)s.to);
+    stats_scope_add_json(d, &s);
     if (add_counts(d, volume) != 0 || add_times(d, times) != 0 || add_sla(d, sla) != 0)
         goto Fail;
     cJSON_AddItemToObject(d, "satisfaction", sat);

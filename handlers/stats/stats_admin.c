@@ -46,12 +46,7 @@ static void dashboard(gw_call_t *c, db_conn_t *db)
     cJSON *d = cJSON_CreateObject();
     if (!d)
         goto Fail;
-    if (s.project)
-        cJSON_AddNumberToObject(d, "project_id", (double)s.project);
-    else
-        cJSON_AddNullToObject(d, "project_id");
-    cJSON_AddNumberToObject(d, "from", (double)s.from);
-    cJSON_AddNumberToObject(d, "to", (double)s.to);
+    stats_scope_add_json(d, &s);
     cJSON *defs = cJSON_AddArrayToObject(d, "definitions");
     for (int i = 0; i < stats_ndefs; i++) {
         cJSON *rows = stats_json(db, &stats_defs[i], &s), *def = rows ? definition_json(&stats_defs[i]) : NULL;
