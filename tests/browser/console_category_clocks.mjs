@@ -1,6 +1,6 @@
 // A supervisor edits a repair category's clocks in the settings page: a
-// bad value (a response clock of 0 minutes) shows the API's error under
-// that field and leaves the category as it was (read back through the
+// bad value (a response clock of 0 minutes) shows the error in Chinese,
+// naming the field by its label, under that field (the API's English below) and leaves the category as it was (read back through the
 // API); a good value saves and the list shows it.
 // PROJECT_ID, CATEGORY_ID, CATEGORY_CODE.
 import { run, api, click, fill, submit, waitLoaded, text, visible } from './config_support.mjs'
@@ -28,6 +28,7 @@ await run(async (t) => {
   const err = await visible(page, `${item('accept_minutes')} .el-form-item__error`)
   report.field_error = await err.evaluate((e) => e.textContent.trim())
   report.other_errors = await page.$$eval('[data-test=category-form] .el-form-item__error', (es) => es.length - 1)
+  report.error_detail = await text(page, '[data-test=category-form] [data-test=form-error-detail]')
   await t.shot('category-bad-value.png')
   report.after_bad = await category()
 

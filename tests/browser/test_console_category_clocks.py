@@ -1,5 +1,6 @@
 """Flow: a supervisor edits a repair category's clocks in the console. A bad
-value shows the API's error on that field and writes nothing (the category
+value shows the error in Chinese on that field (its label, the API's English
+beside) and writes nothing (the category
 still inherited, no audit row); a good value saves (the project's own copy
 has the new clock) and is audited with the clock before and after."""
 import json
@@ -16,9 +17,11 @@ def test_supervisor_edits_category_clocks(stack, api, factory, db):
                      CATEGORY_ID=w.category_id, CATEGORY_CODE=w.category)
     assert rep["clocks_before"] == "120 / 1440 / 4320"
 
-    # the bad value: its field named, the API's message shown, nothing written
+    # the bad value: its field named by the form's label in Chinese, the
+    # API's English message and code kept beside it, nothing written
     assert rep["failures_seen"] == [f"400 /api/v1/admin/repair-categories/{w.category_id}"]
-    assert "accept_minutes" in rep["field_error"] and rep["other_errors"] == 0
+    assert rep["field_error"] == "「响应时限（分钟）」不是有效的值" and rep["other_errors"] == 0
+    assert rep["error_detail"].startswith("INVALID_FIELD · accept_minutes: ") and "请求 ID" in rep["error_detail"]
     assert rep["after_bad"]["inherited"] is True and rep["after_bad"]["accept_minutes"] == 120
 
     # the good value: the project's own copy, audited once, by the supervisor

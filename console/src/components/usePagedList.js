@@ -14,13 +14,14 @@
 import { reactive, watch, onMounted } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
 import { api } from '../api.js'
+import { errorDetail, errorText } from '../errors.js'
 
 export function usePagedList(path, { filters = [], send = {}, prefix = '', limit = 20, required = [] } = {}) {
   const route = useRoute()
   const router = useRouter()
   const keys = filters
   const list = reactive({
-    rows: [], next: null, loading: false, loaded: false, error: '', missing: false,
+    rows: [], next: null, loading: false, loaded: false, error: '', errorDetail: '', missing: false,
     filters: Object.fromEntries(keys.map((k) => [k, ''])),
   })
   let seq = 0 // answers of a superseded request are dropped
@@ -49,10 +50,10 @@ export function usePagedList(path, { filters = [], send = {}, prefix = '', limit
   async function load(cursor) {
     const my = ++seq
     if (required.some((k) => list.filters[k] === '' || list.filters[k] === null)) {
-      Object.assign(list, { rows: [], next: null, missing: true, loaded: true, loading: false, error: '' })
+      Object.assign(list, { rows: [], next: null, missing: true, loaded: true, loading: false, error: '', errorDetail: '' })
       return
     }
-    Object.assign(list, { missing: false, loading: true, error: '' })
+    Object.assign(list, { missing: false, loading: true, error: '', errorDetail: '' })
     try {
       const r = await api('GET', `${path}?${query(cursor)}`)
       if (my !== seq) return
@@ -60,7 +61,8 @@ export function usePagedList(path, { filters = [], send = {}, prefix = '', limit
       list.next = r.next_cursor || null
     } catch (e) {
       if (my !== seq) return
-      list.error = e.message
+      list.error = errorText(e)
+      list.errorDetail = errorDetail(e)
       if (!cursor) list.rows = []
     } finally {
       if (my === seq) {
