@@ -172,7 +172,7 @@ asan: deps
 		tests/run-all.sh build-asan
 
 test-ops: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build console
 	@tests/ops/run.sh $(BUILD)
 
 # The production layout; the Debian package (debian/) installs the same.
