@@ -20,7 +20,11 @@ typedef struct {
 } staff_filter_t;
 
 /* A user is listed when one of their roles is visible to the caller (and
- * matches the role and project filters). */
+ * matches the role and project filters). GROUP BY u.id: a user holding
+ * two matching roles was listed twice in a full browser run (not
+ * reproduced alone), as if the EXISTS had been run as a plain join;
+ * grouping by the key keeps one row a user whatever plan MariaDB picks, in
+ * the same primary-key order. */
 #define SQL_DIRECTORY                                                                                                  \
     "SELECT u.id AS user_id, u.display_name, u.title, u.phone, u.disabled FROM users u"                                \
     " WHERE EXISTS (SELECT 1 FROM staff_roles s WHERE s.user_id = u.id AND " PROJECT_ACCESS_SQL(                       \
@@ -30,7 +34,7 @@ typedef struct {
                         "CHAR_LENGTH(?) "                                                                              \
                         "+ 4))"                                                                                        \
                         " AND u.id > ?"                                                                                \
-                        " ORDER BY u.id LIMIT ?"
+                        " GROUP BY u.id ORDER BY u.id LIMIT ?"
 
 /* The visible roles of the users of a page (ids first..last), by user. */
 static const char *SQL_DIRECTORY_ROLES = "SELECT s.user_id, s.role, p.id AS \"project.id\", p.name AS \"project.name\""
