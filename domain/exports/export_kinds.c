@@ -175,6 +175,12 @@ static const export_col_t staff_cols[] = {
     {"roles", "角色", 0},
 };
 
+int export_stat_scope_or_fail(gw_call_t *c, db_conn_t *db)
+{
+    stats_scope_t scope;
+    return stats_scope_or_fail(c, db, &scope);
+}
+
 /* A statistic's header and rows for the caller: the scope read and checked
  * from c's query string by stats_request.c, as GET /admin/stats reads it
  * (so the CSV holds the API's numbers); a column is numeric when the

@@ -55,6 +55,12 @@ struct export_kind;
  * error); -2 when w refused (its bound). */
 typedef int (*export_stat_fn)(gw_call_t *c, db_conn_t *db, const struct export_kind *k, csv_t *w, long long *rows);
 
+/* The scope of a statistic's export (?project=, ?from=, ?to= in c's query
+ * string) read and checked for the caller exactly as the statistic reads
+ * it when it runs, without running it: 0, or -1 with c failed (400 naming
+ * the parameter, 403, a db error). */
+int export_stat_scope_or_fail(gw_call_t *c, db_conn_t *db);
+
 typedef struct export_kind {
     const char *name;        /* "repairs", "stats.<name>" */
     const char *title;       /* Chinese, the start of the download's name */
