@@ -131,6 +131,7 @@ typedef struct {
     int repair_escalate_supervisor_after_s;
     int repair_escalate_manager_after_s;
     int repair_reopen_days;
+    int owner_contact_min_days;
     int repair_recheck_interval_ms;
     int idempotency_ttl_s;
     /* notifications */

@@ -293,7 +293,7 @@ int migrate_grant(const gw_config_t *cfg, const char *openid, const char *role, 
     /* The same rules as POST /api/v1/admin/staff. */
     unsigned bit = role_from_name(role);
     if (!(bit & ROLE_STAFF)) {
-        fprintf(stderr, "grant: --role must be agent, engineer, supervisor or admin\n");
+        fprintf(stderr, "grant: --role must be agent, engineer, supervisor, service or admin\n");
         return -1;
     }
     if (bit == ROLE_ADMIN && project_id != 0) {

@@ -6,8 +6,8 @@ static const struct {
     unsigned bit;
     const char *name;
 } names[] = {
-    {ROLE_BUYER, "buyer"},       {ROLE_OWNER, "owner"},           {ROLE_AGENT, "agent"},
-    {ROLE_ENGINEER, "engineer"}, {ROLE_SUPERVISOR, "supervisor"}, {ROLE_ADMIN, "admin"},
+    {ROLE_BUYER, "buyer"},           {ROLE_OWNER, "owner"}, {ROLE_AGENT, "agent"},     {ROLE_ENGINEER, "engineer"},
+    {ROLE_SUPERVISOR, "supervisor"}, {ROLE_ADMIN, "admin"}, {ROLE_SERVICE, "service"},
 };
 
 unsigned role_from_name(const char *name)

@@ -143,7 +143,7 @@ static void print_roles(FILE *out, unsigned roles)
         return;
     }
     const char *sep = "";
-    for (unsigned bit = 1; bit <= ROLE_ADMIN; bit <<= 1) {
+    for (unsigned bit = 1; bit <= ROLE_LAST; bit <<= 1) {
         if (roles & bit) {
             fprintf(out, "%s%s", sep, role_name(bit));
             sep = ", ";

@@ -252,7 +252,7 @@ cJSON *users_to_json(const gw_user_t *u)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)u->id);
     cJSON *roles = cJSON_AddArrayToObject(o, "roles");
-    for (unsigned bit = 1; bit <= ROLE_ADMIN; bit <<= 1)
+    for (unsigned bit = 1; bit <= ROLE_LAST; bit <<= 1)
         if (u->roles & bit)
             cJSON_AddItemToArray(roles, cJSON_CreateString(role_name(bit)));
     cJSON_AddBoolToObject(o, "phone_bound", u->has_phone);

@@ -68,7 +68,7 @@ static int masked_phone_parts(const char *in, char head[5], char tail[5])
 
 static int staff_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
 {
-    static const char *const roles[] = {"agent", "engineer", "supervisor", "admin", NULL};
+    static const char *const roles[] = {"agent", "engineer", "supervisor", "service", "admin", NULL};
     staff_filter_t *f = filter;
     const char *phone_in;
     if (query_string_or_fail(c, "q", 32, &f->q) != 0 || query_string_or_fail(c, "phone", 24, &phone_in) != 0 ||

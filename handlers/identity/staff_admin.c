@@ -63,7 +63,7 @@ static void check_grant(gw_call_t *c)
         return;
     unsigned bit = role_from_name(role);
     if (!(bit & ROLE_STAFF)) {
-        call_fail(c, ERR_INVALID_FIELD, "role", "role must be agent, engineer, supervisor or admin");
+        call_fail(c, ERR_INVALID_FIELD, "role", "role must be agent, engineer, supervisor, service or admin");
         return;
     }
     if (json_opt_int_or_fail(c, c->body, "project_id", 0, 1LL << 53, &project_id, &present) != 0)

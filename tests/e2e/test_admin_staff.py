@@ -319,3 +319,29 @@ def test_directory_phone_search_full_number_only(api, db, directory):
     db.exec("UPDATE users SET phone = %s WHERE id = %s", (stranger, d["other_sup_id"]))
     assert staff_ids(api, d["admin"], "phone=" + stranger) == [d["other_sup_id"]]
     assert staff_ids(api, d["sup"], "phone=" + stranger) == []
+
+
+def test_service_role_is_granted_per_project(api, factory, db):
+    admin_id, admin = factory.user(roles=[("admin", 0)])
+    project = factory.project()
+    uid, token = factory.user()
+    # Like supervisor, 客服 needs a project.
+    expect_error(api.post(STAFF, token=admin, json={"user_id": uid, "role": "service"}), 400, "MISSING_FIELD",
+                 field="project_id")
+    assert db.scalar("SELECT COUNT(*) FROM staff_roles WHERE user_id = %s", (uid,)) == 0
+    r = api.post(STAFF, token=admin, json={"user_id": uid, "role": "service", "project_id": project})
+    assert expect_ok(r, 201) == {"user_id": uid, "role": "service", "project_id": project, "created": True}
+    assert db.one("SELECT role, project_id FROM staff_roles WHERE user_id = %s", (uid,)) == \
+        {"role": "service", "project_id": project}
+    assert roles_of(api, token) == ["buyer", "service"]
+    # A service member names themselves like any staff member.
+    expect_ok(api.request("PATCH", "/api/v1/me", token=token, json={"display_name": "前台小李"}))
+    assert db.scalar("SELECT display_name FROM users WHERE id = %s", (uid,)) == "前台小李"
+    # The directory lists and filters by the role.
+    items = expect_ok(api.get(f"{STAFF}?role=service&project={project}", token=admin))
+    assert [(u["user_id"], [(g["role"], g["project"]["id"]) for g in u["roles"]]) for u in items] == \
+        [(uid, [("service", project)])]
+    r = api.delete(STAFF, token=admin, json={"user_id": uid, "role": "service", "project_id": project})
+    assert expect_ok(r)["removed"] is True
+    assert roles_of(api, token) == ["buyer"]
+    assert [a["action"] for a in audit_rows(db, uid)] == ["staff.grant", "user.update", "staff.revoke"]
