@@ -5,8 +5,8 @@
 // data-test elements, the API as the test's user sees it, and the report:
 // one JSON line printed last. Failed responses other than those a driver
 // expects, console errors and CSP violations are reported, never ignored.
-import puppeteer from 'puppeteer-core'
 import { join } from 'node:path'
+import { launch, login } from './console_driver.mjs'
 
 export const base = process.env.GATEWAY_URL
 export const TIMEOUT = 60000
@@ -28,50 +28,22 @@ export async function api(method, path, body) {
 // Runs main(t) with t = {page, report, shot, expectFailure, ...} after the
 // login; prints the report and exits 0, or 1 on any failure.
 export async function run(main) {
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM,
-    headless: true,
-    acceptInsecureCerts: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--lang=zh-CN'],
-  })
-  const problems = []
+  const browser = await launch()
   const expected = [] // [status, pathname] a driver provokes on purpose
   const seen = []
   const report = {}
-  let loggedIn = false
   let code = 0
   let page = null
+  const expectedErrors = (status, pathname) => {
+    const i = expected.findIndex(([s, p]) => s === status && p === pathname)
+    if (i < 0) return false
+    expected.splice(i, 1)
+    seen.push(`${status} ${pathname}`)
+    return true
+  }
   try {
-    page = await browser.newPage()
-    await page.setViewport({ width: 1280, height: 800 })
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text())
-    })
-    page.on('pageerror', (e) => problems.push(String(e)))
-    page.on('response', (r) => {
-      if (r.status() < 400) return
-      const u = new URL(r.url())
-      if (r.status() === 401 && u.pathname === '/api/v1/console/session' && !loggedIn) return
-      const i = expected.findIndex(([s, p]) => s === r.status() && p === u.pathname)
-      if (i >= 0) {
-        expected.splice(i, 1)
-        seen.push(`${r.status()} ${u.pathname}`)
-      } else problems.push(`${r.status()} ${u.pathname}`)
-    })
-    await page.evaluateOnNewDocument(() => {
-      window.__csp = []
-      document.addEventListener('securitypolicyviolation', (e) =>
-        window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`))
-    })
-    await page.goto(base + '/console/login', { waitUntil: 'networkidle0', timeout: TIMEOUT })
-    await page.waitForSelector('[data-test=ticket]', { timeout: TIMEOUT })
-    const ticket = await page.$eval('[data-test=ticket]', (e) => e.textContent.trim())
-    await api('POST', `/api/v1/console/tickets/${ticket}/scan`)
-    await page.waitForFunction(() => document.querySelector('[data-test=login-state]')?.dataset.state === 'scanned',
-      { timeout: TIMEOUT })
-    await api('POST', `/api/v1/console/tickets/${ticket}/confirm`)
-    await page.waitForFunction(() => location.pathname === '/console/dashboard', { timeout: TIMEOUT })
-    loggedIn = true
+    page = await login(browser, token, { expectedErrors })
+    const problems = page.problems
     const t = {
       page,
       report,
@@ -98,7 +70,7 @@ export async function run(main) {
       await page.screenshot({ path: join(out, name) }).catch(() => {})
       console.error('page at failure:', page.url(), 'screenshot', name)
     }
-    console.error('console errors:', JSON.stringify(problems))
+    console.error('console errors:', JSON.stringify(page ? page.problems : []))
     code = 1
   } finally {
     await browser.close()

@@ -43,8 +43,10 @@ export async function launch() {
 // A page of a new browser context, logged in as the holder of `token`
 // through the ticket flow (the mini-program's scan and confirm through the
 // API). `expectedErrors(status, path)` says which failed responses the flow
-// provokes on purpose. The page's problems are collected in page.problems.
-export async function login(browser, token, { expectedErrors = () => false } = {}) {
+// provokes on purpose; `onTicket(page)` runs while the login page shows its
+// ticket, before the scan. The page's problems are collected in
+// page.problems. Every driver logs in here.
+export async function login(browser, token, { expectedErrors = () => false, onTicket = null } = {}) {
   const ctx = await browser.createBrowserContext()
   const page = await ctx.newPage()
   await page.setViewport(DESKTOP)
@@ -69,6 +71,7 @@ export async function login(browser, token, { expectedErrors = () => false } = {
   await page.goto(base + '/console/', { waitUntil: 'networkidle0', timeout: TIMEOUT })
   await page.waitForSelector('[data-test=ticket]', { timeout: TIMEOUT })
   const ticket = await page.$eval('[data-test=ticket]', (e) => e.textContent.trim())
+  if (onTicket) await onTicket(page)
   await apiOk(token, 'POST', `/api/v1/console/tickets/${ticket}/scan`)
   await page.waitForFunction(() => document.querySelector('[data-test=login-state]')?.dataset.state === 'scanned',
     { timeout: TIMEOUT })

@@ -6,17 +6,13 @@
 // JSON line last: the export's id, the file's headers and bytes (base64),
 // console errors and CSP violations. Screenshots go to $ARTIFACTS.
 import { join } from 'node:path'
-import { TIMEOUT, launch, login, watchedPage } from './console_flow.mjs'
+import { TIMEOUT, base, launch, login, problems } from './console_driver.mjs'
 
-const base = process.env.GATEWAY_URL
 const out = process.env.ARTIFACTS
-const errors = []
-const state = { loggedIn: false }
 let exitCode = 0
 const browser = await launch()
 try {
-  const page = await watchedPage(browser, errors, state)
-  await login(page, base, process.env.STAFF_TOKEN, state)
+  const page = await login(browser, process.env.STAFF_TOKEN)
 
   const url = `${base}/console/exports?kind=${process.env.KIND}&project=${process.env.PROJECT}`
   await page.goto(url, { waitUntil: 'networkidle0', timeout: TIMEOUT })
@@ -44,13 +40,12 @@ try {
   await page.waitForSelector(`[data-test=export-link-${id}]`, { timeout: TIMEOUT })
   await page.screenshot({ path: join(out, 'exports-tablet.png') })
 
-  const csp = await page.evaluate(() => window.__csp)
-  if (errors.length || csp.length) exitCode = 1
-  console.log(JSON.stringify({ export_id: Number(id), link, row_state: rowState, file, console_errors: errors,
-    csp_violations: csp }))
+  const seen = await problems(page)
+  if (seen.errors.length || seen.csp.length) exitCode = 1
+  console.log(JSON.stringify({ export_id: Number(id), link, row_state: rowState, file, console_errors: seen.errors,
+    csp_violations: seen.csp }))
 } catch (e) {
   console.error(e)
-  console.error('console errors:', JSON.stringify(errors))
   exitCode = 1
 } finally {
   await browser.close()

@@ -6,33 +6,14 @@
 // (data-values) with the period and project the page asked for. Prints one
 // JSON line (the report) last; exits non-zero on any failure. Screenshots
 // (1280×800 and a tablet, 820×1180) go to $ARTIFACTS.
-import puppeteer from 'puppeteer-core'
 import { join } from 'node:path'
+import { base, launch, login, problems } from './console_driver.mjs'
 
-const base = process.env.GATEWAY_URL
 const token = process.env.STAFF_TOKEN
 const out = process.env.ARTIFACTS
 const urls = JSON.parse(process.env.DASHBOARD_URLS)
 const CHARTS = 7
 const TIMEOUT = 60000
-
-async function api(method, path) {
-  const r = await fetch(base + path, { method, headers: { Authorization: `Bearer ${token}` } })
-  const body = await r.json()
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(body)}`)
-  return body.data
-}
-
-async function login(page) {
-  await page.goto(base + '/console/', { waitUntil: 'networkidle0', timeout: TIMEOUT })
-  await page.waitForSelector('[data-test=ticket]', { timeout: TIMEOUT })
-  const ticket = await page.$eval('[data-test=ticket]', (e) => e.textContent.trim())
-  await api('POST', `/api/v1/console/tickets/${ticket}/scan`)
-  await page.waitForFunction(() => document.querySelector('[data-test=login-state]')?.dataset.state === 'scanned',
-    { timeout: TIMEOUT })
-  await api('POST', `/api/v1/console/tickets/${ticket}/confirm`)
-  await page.waitForFunction(() => location.pathname === '/console/dashboard', { timeout: TIMEOUT })
-}
 
 // Every chart drawn with the loaded data.
 async function drawn(page) {
@@ -51,33 +32,10 @@ async function drawn(page) {
   })
 }
 
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM,
-  headless: true,
-  acceptInsecureCerts: true, // the test stack's self-signed certificate
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--lang=zh-CN'],
-})
-const errors = []
-let loggedIn = false
+const browser = await launch()
 let exitCode = 0
 try {
-  const page = await browser.newPage()
-  await page.setViewport({ width: 1280, height: 800 })
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
-  })
-  page.on('response', (r) => {
-    const u = new URL(r.url())
-    if (r.status() >= 400 && !(r.status() === 401 && u.pathname === '/api/v1/console/session' && !loggedIn))
-      errors.push(`${r.status()} ${u.pathname}`)
-  })
-  page.on('pageerror', (e) => errors.push(String(e)))
-  await page.evaluateOnNewDocument(() => {
-    window.__csp = []
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`))
-  })
-  await login(page)
-  loggedIn = true
+  const page = await login(browser, token)
   const views = []
   for (const [i, path] of urls.entries()) {
     await page.goto(base + path, { waitUntil: 'networkidle0', timeout: TIMEOUT })
@@ -107,12 +65,12 @@ try {
   await page.screenshot({ path: join(out, 'dashboard-tablet-820.png') })
   await page.evaluate(() => { const m = document.querySelector('.el-main'); m.scrollTop = m.scrollHeight })
   await page.screenshot({ path: join(out, 'dashboard-tablet-820-lower.png') })
-  const csp = await page.evaluate(() => window.__csp)
-  if (errors.length || csp.length) exitCode = 1
-  console.log(JSON.stringify({ views, week, tablet, tablet_overflow: overflow, errors, csp_violations: csp }))
+  const seen = await problems(page)
+  if (seen.errors.length || seen.csp.length) exitCode = 1
+  console.log(JSON.stringify({ views, week, tablet, tablet_overflow: overflow, errors: seen.errors,
+    csp_violations: seen.csp }))
 } catch (e) {
   console.error(e)
-  console.error('errors:', JSON.stringify(errors))
   exitCode = 1
 } finally {
   await browser.close()
