@@ -8,6 +8,7 @@ import threading
 import time
 
 from conftest import expect_error, expect_ok
+from test_exports_stats import assert_csv_is_the_api, stat_csv
 from surveys_support import answer, create, owner_in, question_ids, send, today_sh
 
 
@@ -184,6 +185,10 @@ def test_survey_results_statistic(api, db, factory):
     assert (row["survey_id"], row["recipients"], row["skipped"], row["responses"]) == (sid, 3, 0, 2)
     assert row["response_rate"] == 0.6667 and row["avg_score"] == 3 and row["nps"] == 0
     assert any(x["name"] == "survey_results" for x in d["definitions"])
+    # its CSV export holds the same rows
+    period = (now - 86400, now + 60)
+    _, csv_rows = stat_csv(api, sup, "survey_results", period, project)
+    assert_csv_is_the_api(csv_rows, d, "survey_results")
     # a period before the send holds nothing
     d = expect_ok(api.get(f"/api/v1/admin/stats?project={project}&from={now - 2 * 86400}&to={now - 86400}",
                           token=sup))
