@@ -14,8 +14,8 @@ const char *const SURVEY_STATE_NAMES[] = {"draft", "sending", "open", "closed", 
 const char *const SURVEY_KIND_NAMES[] = {"scale", "nps", "choice", "text", NULL};
 
 /* The dimensions a question may score; the order is the results' order. */
-const char *const SURVEY_DIMENSION_NAMES[] = {"house_quality",  "repair_service", "property_service", "sales_service",
-                                              "community",      "overall",        NULL};
+const char *const SURVEY_DIMENSION_NAMES[] = {
+    "house_quality", "repair_service", "property_service", "sales_service", "community", "overall", NULL};
 static const char *const DIMENSION_LABELS[] = {"房屋质量", "维修服务", "物业服务", "销售服务", "社区环境", "总体评价"};
 
 static int index_of(const char *const names[], const char *name)
@@ -170,8 +170,7 @@ static int check_question(const cJSON *q, int i, char *field, size_t fieldsz, ch
     {
         snprintf(f, sizeof f, "questions[%d].options[%d]", i, j);
         if (!text_ok(it, SURVEY_OPTION_TEXT_MAX))
-            return fail(field, fieldsz, msg, msgsz, f, "%s must be text of 1-%d characters", f,
-                        SURVEY_OPTION_TEXT_MAX);
+            return fail(field, fieldsz, msg, msgsz, f, "%s must be text of 1-%d characters", f, SURVEY_OPTION_TEXT_MAX);
         for (const cJSON *o = opts->child; o != it; o = o->next)
             if (strcmp(o->valuestring, it->valuestring) == 0)
                 return fail(field, fieldsz, msg, msgsz, f, "%s repeats an earlier option", f);

@@ -47,9 +47,9 @@ typedef enum {
 #define SURVEY_TEXT_ANSWER_MAX 500
 
 /* NULL-terminated lists of the API's names, for query_enum_or_fail. */
-extern const char *const SURVEY_PHASE_NAMES[];  /* all, prospective, run_in, stable, veteran */
-extern const char *const SURVEY_STATE_NAMES[];  /* draft, sending, open, closed */
-extern const char *const SURVEY_KIND_NAMES[];   /* scale, nps, choice, text */
+extern const char *const SURVEY_PHASE_NAMES[]; /* all, prospective, run_in, stable, veteran */
+extern const char *const SURVEY_STATE_NAMES[]; /* draft, sending, open, closed */
+extern const char *const SURVEY_KIND_NAMES[];  /* scale, nps, choice, text */
 extern const char *const SURVEY_DIMENSION_NAMES[];
 
 survey_phase_t survey_phase_from_name(const char *name); /* SURVEY_PHASE_INVALID if unknown */

@@ -8,6 +8,7 @@
 #include "domain/service/contact_limit.h"
 #include "gateway/db_json.h"
 #include "gateway/events.h"
+#include "gateway/metrics.h"
 #include "gateway/roles.h"
 #include "gateway/utf8.h"
 
@@ -42,8 +43,7 @@ int survey_access_or_fail(gw_call_t *c, db_conn_t *db, long long id, int manage,
     long long allowed = 0;
     if (found) {
         int rc = db_query_int(db, &allowed,
-                              manage ? "SELECT " SURVEY_ROLE_IN("?", "'supervisor'")
-                                     : "SELECT " SURVEY_READS("?"),
+                              manage ? "SELECT " SURVEY_ROLE_IN("?", "'supervisor'") : "SELECT " SURVEY_READS("?"),
                               DB_ARGS(DB_INT(c->user.id), DB_INT(out->project_id), DB_INT(c->user.id)));
         if (rc < 0) {
             call_fail_db(c);
@@ -60,15 +60,15 @@ int survey_access_or_fail(gw_call_t *c, db_conn_t *db, long long id, int manage,
 /* ---- rendering ---- */
 
 #define SURVEY_SELECT                                                                                                  \
-    "SELECT s.id, s.project_id, p.name AS project_name, s.title, s.intro, s.phase, s.state,"                          \
-    " s.sample_percent, s.sample_count, FLOOR(UNIX_TIMESTAMP(s.deadline_at)) AS deadline_at,"                         \
-    " FLOOR(UNIX_TIMESTAMP(s.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(s.sent_at)) AS sent_at,"                \
+    "SELECT s.id, s.project_id, p.name AS project_name, s.title, s.intro, s.phase, s.state,"                           \
+    " s.sample_percent, s.sample_count, FLOOR(UNIX_TIMESTAMP(s.deadline_at)) AS deadline_at,"                          \
+    " FLOOR(UNIX_TIMESTAMP(s.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(s.sent_at)) AS sent_at,"                 \
     " FLOOR(UNIX_TIMESTAMP(s.closed_at)) AS closed_at"
 
 #define SURVEY_COUNTS                                                                                                  \
-    ", (SELECT COUNT(*) FROM survey_questions q WHERE q.survey_id = s.id) AS question_count,"                        \
-    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.status = 'sent') AS recipients,"       \
-    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.status = 'skipped') AS skipped,"       \
+    ", (SELECT COUNT(*) FROM survey_questions q WHERE q.survey_id = s.id) AS question_count,"                          \
+    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.status = 'sent') AS recipients,"        \
+    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.status = 'skipped') AS skipped,"        \
     " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.answered_at IS NOT NULL) AS responses"
 
 static void add_phase_label(cJSON *o)
@@ -107,11 +107,12 @@ static cJSON *questions_json(db_conn_t *db, long long id)
 
 cJSON *survey_json(db_conn_t *db, long long id, int with_questions, int with_counts)
 {
-    db_rows_t *r = db_query(db,
-                            with_counts ? SURVEY_SELECT SURVEY_COUNTS
-                                " FROM surveys s JOIN projects p ON p.id = s.project_id WHERE s.id = ?"
-                                        : SURVEY_SELECT " FROM surveys s JOIN projects p ON p.id = s.project_id WHERE s.id = ?",
-                            DB_ARGS(DB_INT(id)));
+    db_rows_t *r =
+        db_query(db,
+                 with_counts ? SURVEY_SELECT SURVEY_COUNTS
+                     " FROM surveys s JOIN projects p ON p.id = s.project_id WHERE s.id = ?"
+                             : SURVEY_SELECT " FROM surveys s JOIN projects p ON p.id = s.project_id WHERE s.id = ?",
+                 DB_ARGS(DB_INT(id)));
     if (!r)
         return NULL;
     cJSON *o = r->nrows == 1 ? db_row_json(r, 0) : NULL;
@@ -253,6 +254,7 @@ int survey_send_batch(db_conn_t *db, long long survey_id, long long project, con
         goto Fail;
     *sent += batch_sent;
     *skipped += batch_skipped;
+    metrics_survey_recipients(batch_sent, batch_skipped);
     return 0;
 Fail:
     db_rollback(db);
@@ -336,10 +338,11 @@ cJSON *survey_results_json(db_conn_t *db, long long survey_id)
     cJSON *survey = survey_json(db, survey_id, 1, 1);
     if (!survey)
         goto Exit;
-    agg = db_query(db,
-                   "SELECT COALESCE(SUM(status = 'sent'), 0) AS recipients, COALESCE(SUM(status = 'skipped'), 0) AS skipped,"
-                   " COALESCE(SUM(answered_at IS NOT NULL), 0) AS responses FROM survey_recipients WHERE survey_id = ?",
-                   DB_ARGS(DB_INT(survey_id)));
+    agg = db_query(
+        db,
+        "SELECT COALESCE(SUM(status = 'sent'), 0) AS recipients, COALESCE(SUM(status = 'skipped'), 0) AS skipped,"
+        " COALESCE(SUM(answered_at IS NOT NULL), 0) AS responses FROM survey_recipients WHERE survey_id = ?",
+        DB_ARGS(DB_INT(survey_id)));
     if (!agg)
         goto Exit;
     recipients = db_get_int(agg, 0, "recipients");
@@ -480,10 +483,11 @@ typedef struct {
 } survey_filter_t;
 
 #define SQL_SURVEYS                                                                                                    \
-    SURVEY_SELECT SURVEY_COUNTS " FROM surveys s JOIN projects p ON p.id = s.project_id"                              \
-                                " WHERE " SURVEY_READS("s.project_id") " AND (? = 0 OR s.project_id = ?)"             \
-                                " AND (? IS NULL OR s.state = ?) AND (? IS NULL OR s.phase = ?)"                      \
-                                " AND s.id < ? ORDER BY s.id DESC LIMIT ?"
+    SURVEY_SELECT SURVEY_COUNTS                                                                                        \
+        " FROM surveys s JOIN projects p ON p.id = s.project_id"                                                       \
+        " WHERE " SURVEY_READS("s.project_id") " AND (? = 0 OR s.project_id = ?)"                                      \
+                                               " AND (? IS NULL OR s.state = ?) AND (? IS NULL OR s.phase = ?)"        \
+                                               " AND s.id < ? ORDER BY s.id DESC LIMIT ?"
 
 static int survey_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
 {

@@ -29,18 +29,18 @@ static void list_pending(gw_call_t *c, db_conn_t *db)
     page_t page;
     if (page_or_fail(c, 1, &page) != 0)
         return;
-    db_rows_t *r = db_query(db,
-                            "SELECT s.id, s.title, s.intro, p.name AS project_name,"
-                            " FLOOR(UNIX_TIMESTAMP(s.deadline_at)) AS deadline_at,"
-                            " FLOOR(UNIX_TIMESTAMP(r.created_at)) AS sent_at,"
-                            " (SELECT COUNT(*) FROM survey_questions q WHERE q.survey_id = s.id) AS question_count"
-                            " FROM survey_recipients r JOIN surveys s ON s.id = r.survey_id"
-                            " JOIN projects p ON p.id = s.project_id"
-                            " WHERE r.user_id = ? AND r.status = 'sent' AND r.answered_at IS NULL"
-                            " AND s.state = 'open' AND s.deadline_at > NOW(3) AND s.id < ?"
-                            " ORDER BY s.id DESC LIMIT ?",
-                            DB_ARGS(DB_INT(c->user.id), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)),
-                                    DB_INT(page.limit + 1)));
+    db_rows_t *r =
+        db_query(db,
+                 "SELECT s.id, s.title, s.intro, p.name AS project_name,"
+                 " FLOOR(UNIX_TIMESTAMP(s.deadline_at)) AS deadline_at,"
+                 " FLOOR(UNIX_TIMESTAMP(r.created_at)) AS sent_at,"
+                 " (SELECT COUNT(*) FROM survey_questions q WHERE q.survey_id = s.id) AS question_count"
+                 " FROM survey_recipients r JOIN surveys s ON s.id = r.survey_id"
+                 " JOIN projects p ON p.id = s.project_id"
+                 " WHERE r.user_id = ? AND r.status = 'sent' AND r.answered_at IS NULL"
+                 " AND s.state = 'open' AND s.deadline_at > NOW(3) AND s.id < ?"
+                 " ORDER BY s.id DESC LIMIT ?",
+                 DB_ARGS(DB_INT(c->user.id), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
     if (!r) {
         call_fail_db(c);
         return;

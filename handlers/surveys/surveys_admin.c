@@ -49,8 +49,8 @@ typedef struct {
     char title[SURVEY_TITLE_MAX * 4 + 1]; /* "": not given */
     const char *intro;                    /* points into c->body */
     int intro_present;
-    const char *phase;         /* static name, NULL: not given */
-    const cJSON *questions;    /* c->body's, NULL: not given */
+    const char *phase;      /* static name, NULL: not given */
+    const cJSON *questions; /* c->body's, NULL: not given */
 } survey_form_t;
 
 static int check_fields_or_fail(gw_call_t *c, survey_form_t *f, int create)
@@ -267,8 +267,8 @@ static int start_sending_or_fail(gw_call_t *c, db_conn_t *db, const survey_ref_t
         return -1;
     }
     cJSON *after = survey_json(db, s->id, 0, 0);
-    int rc = after ? audit_change(db, c->user.id, "survey.send", "survey", s->id, s->project_id, before, after, extra)
-                   : -1;
+    int rc =
+        after ? audit_change(db, c->user.id, "survey.send", "survey", s->id, s->project_id, before, after, extra) : -1;
     cJSON_Delete(before);
     cJSON_Delete(after);
     cJSON_Delete(extra);
@@ -374,8 +374,8 @@ static void send_survey(gw_call_t *c, db_conn_t *db)
     }
     if (take == 0)
         done = 1;
-    if (done && db_exec(db, "UPDATE surveys SET state = 'open' WHERE id = ? AND state = 'sending'",
-                        DB_ARGS(DB_INT(id))) != 0) {
+    if (done &&
+        db_exec(db, "UPDATE surveys SET state = 'open' WHERE id = ? AND state = 'sending'", DB_ARGS(DB_INT(id))) != 0) {
         call_fail_db(c);
         goto Exit;
     }

@@ -5,7 +5,7 @@ invitation through the outbox to the fake WeChat; a send that stopped
 part-way finished by sending again, nobody lost or asked twice."""
 import datetime
 
-from conftest import expect_error, expect_ok, wait_for
+from conftest import expect_error, expect_ok, gateway_metric, wait_for
 from notify_support import sends_to, sole_dispatcher  # noqa: F401  (autouse)
 from surveys_support import (create, owner_in, recipients, sample_order, send, signed_buyer, today_sh,
                              years_before)
@@ -74,7 +74,7 @@ def test_each_phase_gets_exactly_its_owners(api, db, factory):
     assert d["sent_now"] == 0 and d["skipped_now"] == len(got)
 
 
-def test_contact_limit_skips_owners_asked_recently(api, db, factory):
+def test_contact_limit_skips_owners_asked_recently(stack, api, db, factory):
     project = factory.project()
     _, sup = factory.user(roles=[("supervisor", project)])
     owners = [owner_in(factory, db, project, today_sh())[0] for _ in range(4)]
@@ -84,7 +84,10 @@ def test_contact_limit_skips_owners_asked_recently(api, db, factory):
     db.exec("INSERT INTO owner_contacts (user_id, project_id, kind, ref_id, contacted_at)"
             " VALUES (%s, %s, 'followup', 2, NOW(3) - INTERVAL 40 DAY)", (owners[1], project))
     sid = create(api, sup, project)["id"]
+    before = [gateway_metric(stack.gateway, "gateway_survey_recipients_total", status=s) for s in ("sent", "skipped")]
     d = send(api, sup, sid)
+    after = [gateway_metric(stack.gateway, "gateway_survey_recipients_total", status=s) for s in ("sent", "skipped")]
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 1)
     got = recipients(db, sid)
     assert got[owners[0]]["status"] == "skipped" and got[owners[0]]["skip_reason"] == "contacted_recently"
     assert all(got[u]["status"] == "sent" and got[u]["skip_reason"] is None for u in owners[1:])

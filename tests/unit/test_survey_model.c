@@ -84,10 +84,12 @@ static void test_questions_check(void)
                          f),
               -1);
     CHECK_STR(f, "questions[1].dimension");
-    CHECK_INT(check_json("[{\"text\":\"a\",\"dimension\":\"overall\",\"kind\":\"choice\",\"options\":[\"x\"]}]", f), -1);
-    CHECK_STR(f, "questions[0].options");
-    CHECK_INT(check_json("[{\"text\":\"a\",\"dimension\":\"overall\",\"kind\":\"choice\",\"options\":[\"x\",\"x\"]}]", f),
+    CHECK_INT(check_json("[{\"text\":\"a\",\"dimension\":\"overall\",\"kind\":\"choice\",\"options\":[\"x\"]}]", f),
               -1);
+    CHECK_STR(f, "questions[0].options");
+    CHECK_INT(
+        check_json("[{\"text\":\"a\",\"dimension\":\"overall\",\"kind\":\"choice\",\"options\":[\"x\",\"x\"]}]", f),
+        -1);
     CHECK_STR(f, "questions[0].options[1]");
     CHECK_INT(check_json("[{\"text\":\"a\",\"dimension\":\"overall\",\"kind\":\"nps\",\"options\":[\"x\",\"y\"]}]", f),
               -1);
