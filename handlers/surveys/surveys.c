@@ -49,28 +49,37 @@ static void list_pending(gw_call_t *c, db_conn_t *db)
     db_rows_free(r);
 }
 
-/* The caller's recipient row of survey id, locked when `lock`: NULL
+/* The caller's recipient row of survey id with its survey's state: NULL
  * answered (404 when the survey was not sent to the caller, or the db
- * error). */
+ * error). With `lock`, only the recipient row is locked (FOR UPDATE): two
+ * answers of one owner are ordered, answers of different owners never wait
+ * on each other, and a send's batch (which locks the survey row) never
+ * waits on an answer. */
 static db_rows_t *recipient_or_fail(gw_call_t *c, db_conn_t *db, long long id, int lock)
 {
-    db_rows_t *r = db_query(db,
-                            lock ? "SELECT r.id, FLOOR(UNIX_TIMESTAMP(r.answered_at)) AS answered_at, s.state,"
-                                   " s.deadline_at > NOW(3) AS before_deadline"
-                                   " FROM survey_recipients r JOIN surveys s ON s.id = r.survey_id"
-                                   " WHERE r.survey_id = ? AND r.user_id = ? AND r.status = 'sent' FOR UPDATE"
-                                 : "SELECT r.id, FLOOR(UNIX_TIMESTAMP(r.answered_at)) AS answered_at, s.state,"
-                                   " s.deadline_at > NOW(3) AS before_deadline"
-                                   " FROM survey_recipients r JOIN surveys s ON s.id = r.survey_id"
-                                   " WHERE r.survey_id = ? AND r.user_id = ? AND r.status = 'sent'",
-                            DB_ARGS(DB_INT(id), DB_INT(c->user.id)));
-    if (!r) {
+    long long recipient = 0;
+    int rc =
+        db_query_int(db, &recipient,
+                     lock ? "SELECT id FROM survey_recipients WHERE survey_id = ? AND user_id = ? AND status = 'sent'"
+                            " FOR UPDATE"
+                          : "SELECT id FROM survey_recipients WHERE survey_id = ? AND user_id = ? AND status = 'sent'",
+                     DB_ARGS(DB_INT(id), DB_INT(c->user.id)));
+    if (rc < 0) {
         call_fail_db(c);
         return NULL;
     }
-    if (r->nrows != 1) {
-        db_rows_free(r);
+    if (rc == 0) {
         call_fail(c, ERR_NOT_FOUND, NULL, "survey %lld not found", id);
+        return NULL;
+    }
+    db_rows_t *r = db_query(db,
+                            "SELECT r.id, FLOOR(UNIX_TIMESTAMP(r.answered_at)) AS answered_at, s.state,"
+                            " s.deadline_at > NOW(3) AS before_deadline"
+                            " FROM survey_recipients r JOIN surveys s ON s.id = r.survey_id WHERE r.id = ?",
+                            DB_ARGS(DB_INT(recipient)));
+    if (!r || r->nrows != 1) {
+        db_rows_free(r);
+        call_fail_db(c);
         return NULL;
     }
     return r;

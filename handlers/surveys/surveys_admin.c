@@ -60,6 +60,8 @@ static int check_fields_or_fail(gw_call_t *c, survey_form_t *f, int create)
             0 ||
         json_text_or_fail(c, c->body, "intro", 0, 1, SURVEY_INTRO_MAX, &f->intro, &f->intro_present) != 0)
         return -1;
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->body, "intro")))
+        f->intro_present = 1; /* null clears it */
     const cJSON *phase = cJSON_GetObjectItemCaseSensitive(c->body, "phase");
     if (phase && !cJSON_IsNull(phase)) {
         survey_phase_t p = cJSON_IsString(phase) ? survey_phase_from_name(phase->valuestring) : SURVEY_PHASE_INVALID;

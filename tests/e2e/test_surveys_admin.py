@@ -148,6 +148,7 @@ def test_drafts_edit_sent_surveys_are_frozen(api, db, factory):
         ("总体满意度", "物业服务", False)]
     assert d["intro"] == "请花一分钟" and d["title"] == "业主满意度调查" and d["state"] == "draft"
     assert db.scalar("SELECT COUNT(*) FROM survey_questions WHERE survey_id = %s", (sid,)) == 1
+    assert expect_ok(patch(api, f"{BASE}/{sid}", token=sup, json={"intro": None}))["intro"] is None  # null clears
     expect_ok(api.post(f"{BASE}/{sid}/send", token=sup, json={"open_days": 3}))
     deadline = db.scalar("SELECT TIMESTAMPDIFF(HOUR, sent_at, deadline_at) FROM surveys WHERE id = %s", (sid,))
     assert deadline == 72
