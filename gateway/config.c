@@ -134,6 +134,8 @@ static const key_def_t keys[] = {
     I(repair_escalate_manager_after_s, "7200", -1, 31536000, "escalation step 3: seconds after the breach until the project managers are told (-1 = skip)"),
     I(repair_reopen_days, "7", 1, 365, "days after a resolution during which the owner may reopen the ticket"),
     I(owner_contact_min_days, "30", 0, 365, "no owner is asked for their opinion (a survey, a follow-up visit) more than once in this many days (0 = no limit)"),
+    I(survey_open_days, "14", 1, 365, "days a sent survey stays open for answers unless its send names open_days"),
+    I(survey_send_batch, "100", 1, 1000, "owners a survey send records, asks and notifies in one transaction"),
     I(repair_recheck_interval_ms, "60000", 1000, 86400000, "how often repair descriptions whose text check failed are checked again"),
     I(idempotency_ttl_s, "86400", 60, 31536000, "how long an Idempotency-Key and its stored response are kept"),
     S(notification_templates_file, "config/notification-templates.json", 0, "JSON file mapping each notification event kind to its WeChat subscribe template, page and fields"),

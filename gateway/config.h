@@ -132,6 +132,8 @@ typedef struct {
     int repair_escalate_manager_after_s;
     int repair_reopen_days;
     int owner_contact_min_days;
+    int survey_open_days;
+    int survey_send_batch;
     int repair_recheck_interval_ms;
     int idempotency_ttl_s;
     /* notifications */

@@ -16,6 +16,7 @@
  *   lead.contact_overdue   to the sales manager: first contact is late
  *   referral.stage_changed to the referrer
  *   reward.approved        to the referrer
+ *   survey.invite          to an owner a survey asks (domain/surveys/)
  *
  * Every event may carry the project it is about (notification_events.
  * project_id): supervisors see and retry only their projects' events; an

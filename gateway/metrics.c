@@ -140,6 +140,7 @@ static _Atomic uint64_t rate_limited[RATE__COUNT][RL_KEY__COUNT];
 static _Atomic uint64_t rate_evictions;
 static _Atomic uint64_t wechat_rejected[WX__COUNT];
 static _Atomic uint64_t repair_check_skipped;
+static _Atomic uint64_t survey_recipients[2]; /* sent, skipped */
 static _Atomic uint64_t exports_ended[METRICS_EXPORT__COUNT];
 static const char *const export_outcomes[METRICS_EXPORT__COUNT] = {"done", "failed", "retried", "expired"};
 static const char *const outbox_statuses[] = {"pending", "retrying", "sending"};
@@ -421,6 +422,12 @@ void metrics_repair_check_skipped(void)
     atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
 }
 
+void metrics_survey_recipients(int sent, int skipped)
+{
+    atomic_fetch_add_explicit(&survey_recipients[0], (uint64_t)(sent > 0 ? sent : 0), memory_order_relaxed);
+    atomic_fetch_add_explicit(&survey_recipients[1], (uint64_t)(skipped > 0 ? skipped : 0), memory_order_relaxed);
+}
+
 void metrics_db_connect(int ok)
 {
     atomic_fetch_add_explicit(&db_connects[ok != 0], 1, memory_order_relaxed);
@@ -659,6 +666,12 @@ char *metrics_render(size_t *len)
            "New repairs stored unchecked because the WeChat pool could not start their text check in time.");
     bputf(&b, "gateway_repair_check_skipped_total %llu\n",
           (unsigned long long)atomic_load_explicit(&repair_check_skipped, memory_order_relaxed));
+    header(&b, "gateway_survey_recipients_total", "counter",
+           "Owners survey sends recorded: sent (asked) and skipped (asked too recently, the contact limit).");
+    bputf(&b, "gateway_survey_recipients_total{status=\"sent\"} %llu\n",
+          (unsigned long long)atomic_load_explicit(&survey_recipients[0], memory_order_relaxed));
+    bputf(&b, "gateway_survey_recipients_total{status=\"skipped\"} %llu\n",
+          (unsigned long long)atomic_load_explicit(&survey_recipients[1], memory_order_relaxed));
     header(&b, "gateway_exports_total", "counter", "CSV exports by how they ended: done, failed, retried, expired.");
     for (int k = 0; k < METRICS_EXPORT__COUNT; k++)
         bputf(&b, "gateway_exports_total{outcome=\"%s\"} %llu\n", export_outcomes[k],

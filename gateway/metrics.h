@@ -59,6 +59,8 @@ void metrics_wechat_pool_rejected(int cls);
 /* A new repair stored "unchecked" because its text check could not start
  * in time: gateway_repair_check_skipped_total. */
 void metrics_repair_check_skipped(void);
+/* Owners a survey send recorded: asked (sent) and skipped (contact limit). */
+void metrics_survey_recipients(int sent, int skipped);
 /* A CSV export ended: done, failed, retried (its process lost it and it is
  * run again) or expired (its file deleted). */
 typedef enum {

@@ -46,4 +46,6 @@ void handlers_register_all(void)
     stats_admin_register();
     exports_admin_register();
     export_runner_register();
+    surveys_register();
+    surveys_admin_register();
 }

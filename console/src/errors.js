@@ -52,6 +52,8 @@ export const ERROR_TEXT = {
   EXPORT_EXPIRED: '导出文件已过期并被删除，请重新导出',
   EXPORT_LIMIT: '您排队或进行中的导出已达上限，请等待完成',
   EXPORTS_BUSY: '导出任务过多，请稍后重试',
+  SURVEY_ANSWERED: '该业主已答过此问卷',
+  SURVEY_CLOSED: '问卷已结束，不再接受作答',
 }
 
 // {key: label} of a FormDialog's fields (the labels the form already shows).

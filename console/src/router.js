@@ -11,6 +11,7 @@ import Settings from './pages/Settings.vue'
 import Staff from './pages/Staff.vue'
 import Audit from './pages/Audit.vue'
 import Exports from './pages/Exports.vue'
+import Surveys from './pages/Surveys.vue'
 
 // The side menu's pages, in the order the menu shows them.
 export const MENU = [
@@ -18,6 +19,7 @@ export const MENU = [
   { path: 'repairs', title: '报修工单', component: Repairs },
   { path: 'leads', title: '线索', component: Leads },
   { path: 'referrals', title: '推荐与奖励', component: Referrals },
+  { path: 'surveys', title: '问卷', component: Surveys },
   { path: 'notifications', title: '通知', component: Notifications },
   { path: 'settings', title: '配置', component: Settings },
   { path: 'staff', title: '员工', component: Staff },

@@ -16,6 +16,7 @@
 #include "domain/projects/project_lists.h"
 #include "domain/repairs/repair_lists.h"
 #include "domain/stats/stats.h"
+#include "domain/surveys/survey_store.h"
 #include "domain/stats/stats_request.h"
 #include "gateway/roles.h"
 
@@ -166,6 +167,21 @@ static const export_col_t unit_cols[] = {
     {"owner_count", "业主数", EXPORT_NUMBER},
 };
 
+static const export_col_t survey_cols[] = {
+    {"id", "编号", EXPORT_NUMBER},
+    {"project_id", "项目编号", EXPORT_NUMBER},
+    {"project_name", "项目", 0},
+    {"title", "问卷", 0},
+    {"phase_label", "业主阶段", 0},
+    {"state", "状态", 0},
+    {"question_count", "题数", EXPORT_NUMBER},
+    {"recipients", "发送人数", EXPORT_NUMBER},
+    {"skipped", "跳过人数", EXPORT_NUMBER},
+    {"responses", "答卷数", EXPORT_NUMBER},
+    {"sent_at", "发送时间", EXPORT_TIME},
+    {"deadline_at", "截止时间", EXPORT_TIME},
+};
+
 static const export_col_t staff_cols[] = {
     {"user_id", "用户编号", EXPORT_NUMBER},
     {"display_name", "姓名", 0},
@@ -225,6 +241,7 @@ static const export_kind_t lists[] = {
     EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
     EXPORT_LIST("buildings", "楼栋", STAFF, building_admin_list, building_cols),
     EXPORT_LIST("units", "房屋", STAFF, unit_admin_list, unit_cols),
+    EXPORT_LIST("surveys", "问卷", STAFF, survey_admin_list, survey_cols),
 };
 
 /* Room for the statistics; more than this is a build-time mistake caught

@@ -204,6 +204,38 @@ db_rows_t *stats_rewards_waiting(db_conn_t *db, const stats_scope_t *s)
                     DB_ARGS(SCOPE_ARGS(s), DB_INT(s->to), DB_INT(s->to), DB_INT(s->to), DB_INT(s->to), DB_INT(s->to)));
 }
 
+/* ---- surveys ---- */
+
+/* Surveys sent in the period (their first send), each with what it had by
+ * `to`: owners asked and skipped, responses, the response rate, the mean of
+ * its scale answers and its NPS (promoters 9-10 minus detractors 0-6, in
+ * percent of the NPS answers; NULL without any). Parameters: to five
+ * times, the scope, from, to. */
+#define SURVEY_BEFORE_TO " AND a.created_at < FROM_UNIXTIME(?)"
+static const char *SQL_SURVEY_RESULTS =
+    "SELECT g.survey_id, g.title, g.phase, g.recipients, g.skipped, g.responses,"
+    " ROUND(g.responses / NULLIF(g.recipients, 0), 4) AS response_rate, g.avg_score, g.nps FROM ("
+    "SELECT s.id AS survey_id, s.title, s.phase, s.sent_at AS o1,"
+    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.status = 'sent'"
+    "  AND r.created_at < FROM_UNIXTIME(?)) AS recipients,"
+    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id AND r.status = 'skipped'"
+    "  AND r.created_at < FROM_UNIXTIME(?)) AS skipped,"
+    " (SELECT COUNT(*) FROM survey_recipients r WHERE r.survey_id = s.id"
+    "  AND r.answered_at < FROM_UNIXTIME(?)) AS responses,"
+    " (SELECT ROUND(AVG(a.value_int), 2) FROM survey_answers a JOIN survey_questions q ON q.id = a.question_id"
+    "  WHERE a.survey_id = s.id AND q.kind = 'scale'" SURVEY_BEFORE_TO ") AS avg_score,"
+    " (SELECT ROUND((SUM(a.value_int >= 9) - SUM(a.value_int <= 6)) * 100 / COUNT(*), 1)"
+    "  FROM survey_answers a JOIN survey_questions q ON q.id = a.question_id"
+    "  WHERE a.survey_id = s.id AND q.kind = 'nps'" SURVEY_BEFORE_TO ") AS nps"
+    " FROM surveys s WHERE" SCOPE("s.project_id") " AND" IN_PERIOD("s.sent_at") ") g ORDER BY g.o1, g.survey_id";
+
+db_rows_t *stats_survey_results(db_conn_t *db, const stats_scope_t *s)
+{
+    return db_query(db, SQL_SURVEY_RESULTS,
+                    DB_ARGS(DB_INT(s->to), DB_INT(s->to), DB_INT(s->to), DB_INT(s->to), DB_INT(s->to), SCOPE_ARGS(s),
+                            DB_INT(s->from), DB_INT(s->to)));
+}
+
 /* ---- the table ---- */
 
 const stats_def_t stats_defs[] = {
@@ -272,6 +304,20 @@ const stats_def_t stats_defs[] = {
       {"rewards", "奖励数"},
       {"cash_fen", "现金（分）"},
       {"points", "积分"}}},
+    /* surveys */
+    {"survey_results",
+     "问卷结果",
+     stats_survey_results,
+     9,
+     {{"survey_id", "问卷编号"},
+      {"title", "问卷"},
+      {"phase", "业主阶段"},
+      {"recipients", "发送人数"},
+      {"skipped", "跳过人数"},
+      {"responses", "答卷数"},
+      {"response_rate", "回收率"},
+      {"avg_score", "量表平均分"},
+      {"nps", "NPS"}}},
 };
 
 const int stats_ndefs = (int)(sizeof(stats_defs) / sizeof(stats_defs[0]));

@@ -27,6 +27,9 @@
  *   referral_signings       signings in the period, those of referred leads
  *   rewards_waiting         rewards pending approval / approved and unpaid at
  *                           the period's end
+ *   survey_results          surveys sent in the period: asked, skipped,
+ *                           responses, response rate, scale mean and NPS by
+ *                           the period's end (survey_recipients, survey_answers)
  *
  * How an export uses it: iterate stats_defs[0 .. stats_ndefs), or find one
  * by its stable name with stats_find(kind). Call def->run(db, &scope) on a
@@ -84,6 +87,7 @@ db_rows_t *stats_engineer_satisfaction(db_conn_t *db, const stats_scope_t *scope
 db_rows_t *stats_lead_funnel(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_referral_signings(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_rewards_waiting(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_survey_results(db_conn_t *db, const stats_scope_t *scope);
 
 /* The default period when a request names none: the 30 days before now. */
 #define STATS_DEFAULT_DAYS 30

@@ -61,14 +61,15 @@ def test_each_statistic_csv_equals_the_stats_api(api, db, history):
         for project in (w.project_id, None):
             d = stats(api, sup, period, project)
             names = [x["name"] for x in d["definitions"]]
-            assert len(names) == 7
+            assert len(names) >= 7  # the repair and lead figures, then the later domains' (surveys)
             for name in names:
                 e, rows = stat_csv(api, sup, name, period, project)
                 assert e["rows_done"] == len(rows) - 1
                 assert_csv_is_the_api(rows, d, name)
-    # The history makes every statistic hold rows with figures.
+    # The history makes every repair and lead statistic hold rows with figures
+    # (survey_results' CSV is checked on a survey: tests/e2e/test_surveys_answers.py).
     d = stats(api, sup, FULL, w.project_id)
-    assert all(d[n] for n in names)
+    assert all(d[n] for n in names[:7])
 
 
 def test_statistic_export_is_scoped_like_the_stats_api(api, db, factory, history):
