@@ -133,6 +133,10 @@ typedef struct {
     int repair_reopen_days;
     int owner_contact_min_days;
     int repair_recheck_interval_ms;
+    int complaint_incident_threshold;
+    int complaint_incident_window_s;
+    int complaint_accept_days;
+    int complaint_sweep_interval_ms;
     int idempotency_ttl_s;
     /* notifications */
     char *notification_templates_file;

@@ -46,4 +46,11 @@ void handlers_register_all(void)
     stats_admin_register();
     exports_admin_register();
     export_runner_register();
+    complaints_register();
+    complaints_admin_register();
+    complaints_service_register();
+    complaint_categories_register();
+    complaint_categories_admin_register();
+    complaint_incidents_admin_register();
+    complaint_sweeper_register();
 }

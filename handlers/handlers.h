@@ -47,6 +47,13 @@ void dispatch_preview_admin_register(void);
 void stats_admin_register(void);
 void exports_admin_register(void);
 void export_runner_register(void);
+void complaints_register(void);
+void complaints_admin_register(void);
+void complaints_service_register(void);
+void complaint_categories_register(void);
+void complaint_categories_admin_register(void);
+void complaint_incidents_admin_register(void);
+void complaint_sweeper_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

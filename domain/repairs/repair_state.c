@@ -183,7 +183,7 @@ long long repair_timeline_add(db_conn_t *db, long long ticket_id, const char *ac
          * condition is in the UPDATE, so two tickets cannot both take one. */
         if (db_exec(db,
                     "UPDATE uploads SET ticket_id = ? WHERE id = ? AND user_id = ? AND ticket_id IS NULL"
-                    " AND hidden = 0",
+                    " AND complaint_id IS NULL AND hidden = 0",
                     DB_ARGS(DB_INT(ticket_id), DB_INT(photo_ids[i]), DB_INT(photo_owner_id))) != 0)
             return -1;
         if (db_affected_rows(db) != 1) {
