@@ -23,6 +23,7 @@ void handlers_register_all(void)
     repairs_work_register();
     repairs_admin_register();
     repair_followups_admin_register();
+    sla_sweeper_register();
     repair_sweeper_register();
     projects_register();
     leads_register();

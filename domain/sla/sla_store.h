@@ -213,5 +213,13 @@ int sla_calendar_refresh(db_conn_t *db);
 /* The version of the copy in use (0 before the first load). */
 long long sla_calendar_loaded_version(void);
 void sla_calendar_shutdown(void);
+/* A calendar document (sla_calendar.h) with the shipped weekly pattern and
+ * hours and `years` as its years array; takes ownership of `years` (freed
+ * on failure). The caller owns the result (cJSON_Delete); NULL when out of
+ * memory. Used to check an administrator's year before storing it. */
+cJSON *sla_calendar_document(cJSON *years);
+/* The shipped document's entry for that year (borrowed from the document
+ * loaded by sla_calendar_init; valid until sla_calendar_shutdown), or NULL. */
+cJSON *sla_calendar_shipped_year(int year);
 
 #endif

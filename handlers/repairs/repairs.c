@@ -48,6 +48,7 @@
 #include "gateway/utf8.h"
 #include "gateway/wechat_client.h"
 #include "handlers/handlers.h"
+#include "domain/repairs/repair_clocks.h"
 #include "domain/repairs/repair_actions.h"
 #include "domain/repairs/repair_cache.h"
 #include "domain/repairs/repair_catalog.h"
@@ -216,7 +217,7 @@ static void create_store(gw_call_t *c, db_conn_t *db)
                         DB_INT(q->unit_id))) != 0)
         goto DbError;
     long long id = (long long)db_insert_id(db);
-    if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(id))) != 0)
+    if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(id))) != 0 || repair_clocks_start(db, id) != 0)
         goto DbError;
     long long row = repair_timeline_add(db, id, "submit", NULL, "submitted", c->user.id, "owner", NULL, q->photo_ids,
                                         q->nphotos, c->user.id, &bad_photo);
