@@ -25,6 +25,8 @@ void repairs_admin_register(void);
 void repair_followups_admin_register(void);
 void repair_sweeper_register(void);
 void sla_sweeper_register(void);
+void repairs_pause_register(void);
+void sla_calendar_admin_register(void);
 void projects_register(void);
 void leads_register(void);
 void leads_me_register(void);
