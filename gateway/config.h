@@ -169,6 +169,8 @@ typedef struct {
     int export_interval_ms;
     gw_rate_t rate_exports_ip;
     gw_rate_t rate_exports_user;
+    int sla_sweep_interval_ms;
+    char *sla_holidays_file;
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

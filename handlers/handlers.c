@@ -23,6 +23,9 @@ void handlers_register_all(void)
     repairs_work_register();
     repairs_admin_register();
     repair_followups_admin_register();
+    sla_sweeper_register();
+    repairs_pause_register();
+    sla_calendar_admin_register();
     repair_sweeper_register();
     projects_register();
     leads_register();

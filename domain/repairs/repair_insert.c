@@ -4,6 +4,7 @@
 #include "domain/repairs/repair_insert.h"
 
 #include "domain/repairs/repair_catalog.h"
+#include "domain/repairs/repair_clocks.h"
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_state.h"
 
@@ -55,7 +56,7 @@ int repair_ticket_insert(db_conn_t *db, const repair_filing_t *f, long long *id,
                         DB_INT(f->category_id), DB_INT(f->unit_id))) != 0)
         return -1;
     *id = (long long)db_insert_id(db);
-    if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(*id))) != 0)
+    if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(*id))) != 0 || repair_clocks_start(db, *id) != 0)
         return -1;
     long long row = repair_timeline_add(db, *id, "submit", NULL, "submitted", f->actor_user_id, f->actor_role, NULL,
                                         f->photo_ids, f->nphotos, f->actor_user_id, bad_photo);
