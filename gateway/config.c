@@ -136,6 +136,8 @@ static const key_def_t keys[] = {
     I(owner_contact_min_days, "30", 0, 365, "no owner is asked for their opinion (a survey, a follow-up visit) more than once in this many days (0 = no limit)"),
     I(complaint_incident_threshold, "3", 2, 1000, "complaints of one category about one building within complaint_incident_window_s that make a group complaint (群诉)"),
     I(complaint_incident_window_s, "86400", 60, 2592000, "the window, in seconds, in which complaint_incident_threshold complaints make a group complaint"),
+    I(complaint_escalate_supervisor_after_s, "1800", 0, 31536000, "complaint escalation step 2: seconds after a complaint clock breaches until the project's supervisors are told (step 1, the handler, is at the breach)"),
+    I(complaint_escalate_manager_after_s, "7200", 0, 31536000, "complaint escalation step 3: seconds after the breach until the project managers are told"),
     I(complaint_accept_days, "7", 1, 90, "days a proposed complaint resolution waits for the owner before it closes by itself"),
     I(complaint_sweep_interval_ms, "60000", 100, 3600000, "how often resolved complaints are checked for closing without an answer"),
     I(repair_recheck_interval_ms, "60000", 1000, 86400000, "how often repair descriptions whose text check failed are checked again"),

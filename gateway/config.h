@@ -135,6 +135,8 @@ typedef struct {
     int repair_recheck_interval_ms;
     int complaint_incident_threshold;
     int complaint_incident_window_s;
+    int complaint_escalate_supervisor_after_s;
+    int complaint_escalate_manager_after_s;
     int complaint_accept_days;
     int complaint_sweep_interval_ms;
     int idempotency_ttl_s;

@@ -111,11 +111,11 @@ long long complaint_timeline_add(db_conn_t *db, long long complaint_id, const ch
     " LEFT JOIN units u ON u.id = k.unit_id LEFT JOIN buildings b ON b.id = k.building_id"                            \
     " LEFT JOIN users h ON h.id = k.handler_id LEFT JOIN repair_tickets rt ON rt.id = k.repair_ticket_id"
 /* True while a running clock is past due: the due times are mirrored from
- * the service-level engine's clocks (complaint_clocks.h): first response
- * until the first staff reply, resolution until a resolution is proposed. */
+ * the service-level engine's running clocks (complaint_clocks.h): first
+ * response until the first staff reply, resolution until a resolution is
+ * proposed; NULL once met. */
 #define COMPLAINT_OVERDUE_SQL                                                                                          \
-    "((k.state IN ('submitted', 'in_progress') AND k.first_response_at IS NULL AND k.respond_due_at < NOW(3))"       \
-    " OR (k.state IN ('submitted', 'in_progress') AND k.resolve_due_at < NOW(3)))"
+    "(k.state IN ('submitted', 'in_progress') AND (k.respond_due_at < NOW(3) OR k.resolve_due_at < NOW(3)))"
 
 /* A list item from a row of COMPLAINT_ITEM_COLUMNS (staff: and
  * COMPLAINT_STAFF_COLUMNS), with the labels added. A page_render_fn (ud
