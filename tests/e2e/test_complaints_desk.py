@@ -92,6 +92,9 @@ def test_complaint_opens_a_repair_ticket(api, db, factory):
     mine = expect_ok(api.get(f"/api/v1/complaints/{cid}", token=w.owner_a.token))
     assert mine["repair"]["id"] == tid
     assert tid in [x["id"] for x in expect_ok(api.get("/api/v1/repairs", token=w.owner_a.token))]
+    # The ticket names its complaint, for the owner and for staff.
+    assert expect_ok(api.get(f"/api/v1/repairs/{tid}", token=w.owner_a.token))["complaint_id"] == cid
+    assert expect_ok(api.get(f"/api/v1/repairs/{tid}", token=w.supervisor.token))["complaint_id"] == cid
     expect_error(staff(api, w.supervisor, cid, "repair", {"category": w.category}), 409, "CONFLICT")
     # A complaint with no unit has nothing to repair.
     nounit = new_complaint(api, cw, unit=0, project_id=w.project_id)["id"]
