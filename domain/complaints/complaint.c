@@ -59,9 +59,9 @@ const char *complaint_channel_label(const char *channel)
     " k.incident_id AS incident_id, k.repair_ticket_id AS repair_ticket_id, k.filed_by AS filed_by,"                   \
     " k.type AS type, k.level AS level, k.state AS state, k.rejection_count AS rejection_count,"                       \
     " (k.filed_by IS NULL OR k.owner_confirmed_at IS NOT NULL) AS confirmed,"                                          \
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"                              \
+    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"                                \
     " AND r.project_id = k.project_id) AS rel_supervisor,"                                                             \
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'service'"                                 \
+    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'service'"                                   \
     " AND r.project_id = k.project_id) AS rel_service"                                                                 \
     " FROM complaints k WHERE k.id = ?"
 
@@ -138,9 +138,9 @@ long long complaint_timeline_add(db_conn_t *db, long long complaint_id, const ch
                 "INSERT INTO complaint_timeline (complaint_id, action, from_state, to_state, visibility,"
                 " actor_user_id, actor_role, note)"
                 " VALUES (?, ?, ?, COALESCE(?, (SELECT state FROM complaints WHERE id = ?)), ?, ?, ?, ?)",
-                DB_ARGS(DB_INT(complaint_id), DB_STR(action), DB_STR(from_state), DB_STR(to_state), DB_INT(complaint_id),
-                        DB_STR(visibility),
-                        actor_user_id ? DB_INT(actor_user_id) : DB_NULL, DB_STR(actor_role), DB_STR(note))) != 0)
+                DB_ARGS(DB_INT(complaint_id), DB_STR(action), DB_STR(from_state), DB_STR(to_state),
+                        DB_INT(complaint_id), DB_STR(visibility), actor_user_id ? DB_INT(actor_user_id) : DB_NULL,
+                        DB_STR(actor_role), DB_STR(note))) != 0)
         return -1;
     long long row = (long long)db_insert_id(db);
     for (int i = 0; i < nphotos; i++) {

@@ -30,7 +30,7 @@
 #include "gateway/call.h"
 
 #define COMPLAINT_MAX_PHOTOS REPAIR_MAX_PHOTOS /* photo_ids are read by repair_photo_ids_or_fail */
-#define COMPLAINT_CONTENT_MAX 1000 /* characters of the owner's words, a reply, a resolution */
+#define COMPLAINT_CONTENT_MAX 1000             /* characters of the owner's words, a reply, a resolution */
 
 /* NULL-terminated name lists, in the schema's ENUM order. */
 extern const char *const complaint_type_names[];    /* complaint suggestion praise enquiry */
@@ -91,24 +91,24 @@ long long complaint_timeline_add(db_conn_t *db, long long complaint_id, const ch
  * column aliased with its field's name; rows go to complaint_item_json. */
 #define COMPLAINT_ITEM_COLUMNS                                                                                         \
     "k.id AS id, k.complaint_no AS complaint_no, k.type AS type, k.state AS state, k.level AS level,"                  \
-    " k.channel AS channel, k.project_id AS \"project.id\", p.name AS \"project.name\", k.category_id AS "              \
-    "\"category.id\", cc.code AS \"category.code\", cc.name AS \"category.name\", k.unit_id AS \"unit.id\","          \
+    " k.channel AS channel, k.project_id AS \"project.id\", p.name AS \"project.name\", k.category_id AS "             \
+    "\"category.id\", cc.code AS \"category.code\", cc.name AS \"category.name\", k.unit_id AS \"unit.id\","           \
     " b.name AS \"unit.building\", u.name AS \"unit.name\", k.content AS content,"                                     \
-    " k.rejection_count AS rejection_count, k.filed_by IS NOT NULL AS filed_for_owner,"                               \
-    " k.owner_confirmed_at IS NOT NULL OR k.filed_by IS NULL AS confirmed, k.incident_id AS incident_id,"             \
-    " k.repair_ticket_id AS \"repair.id\", rt.ticket_no AS \"repair.ticket_no\", rt.state AS \"repair.state\","       \
+    " k.rejection_count AS rejection_count, k.filed_by IS NOT NULL AS filed_for_owner,"                                \
+    " k.owner_confirmed_at IS NOT NULL OR k.filed_by IS NULL AS confirmed, k.incident_id AS incident_id,"              \
+    " k.repair_ticket_id AS \"repair.id\", rt.ticket_no AS \"repair.ticket_no\", rt.state AS \"repair.state\","        \
     " k.handler_id AS \"handler.id\", h.display_name AS \"handler.name\","                                             \
-    " FLOOR(UNIX_TIMESTAMP(k.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(k.first_response_at)) AS "              \
+    " FLOOR(UNIX_TIMESTAMP(k.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(k.first_response_at)) AS "               \
     "first_response_at, FLOOR(UNIX_TIMESTAMP(k.resolved_at)) AS resolved_at,"                                          \
-    " FLOOR(UNIX_TIMESTAMP(k.closed_at)) AS closed_at, FLOOR(UNIX_TIMESTAMP(k.respond_due_at)) AS \"due.respond_by\","  \
+    " FLOOR(UNIX_TIMESTAMP(k.closed_at)) AS closed_at, FLOOR(UNIX_TIMESTAMP(k.respond_due_at)) AS \"due.respond_by\"," \
     " FLOOR(UNIX_TIMESTAMP(k.resolve_due_at)) AS \"due.resolve_by\""
 /* What staff also see of an item. */
 #define COMPLAINT_STAFF_COLUMNS                                                                                        \
-    "k.user_id AS owner_user_id, k.filed_by AS filed_by, k.building_id AS \"unit.building_id\","                      \
+    "k.user_id AS owner_user_id, k.filed_by AS filed_by, k.building_id AS \"unit.building_id\","                       \
     " k.breached AS breached, " COMPLAINT_OVERDUE_SQL " AS overdue"
 #define COMPLAINT_ITEM_FROM                                                                                            \
-    " FROM complaints k JOIN projects p ON p.id = k.project_id JOIN complaint_categories cc ON cc.id = k.category_id" \
-    " LEFT JOIN units u ON u.id = k.unit_id LEFT JOIN buildings b ON b.id = k.building_id"                            \
+    " FROM complaints k JOIN projects p ON p.id = k.project_id JOIN complaint_categories cc ON cc.id = k.category_id"  \
+    " LEFT JOIN units u ON u.id = k.unit_id LEFT JOIN buildings b ON b.id = k.building_id"                             \
     " LEFT JOIN users h ON h.id = k.handler_id LEFT JOIN repair_tickets rt ON rt.id = k.repair_ticket_id"
 /* True while a running clock is past due: the due times are mirrored from
  * the service-level engine's running clocks (complaint_clocks.h): first
@@ -147,7 +147,7 @@ int complaint_manages_or_fail(gw_call_t *c, db_conn_t *db, long long project_id,
  * supervisor or service-desk member of the project in column `col`, or the
  * complaint's (alias k) handler. */
 #define COMPLAINT_SCOPE_SQL(col)                                                                                       \
-    "(? = 1 OR EXISTS(SELECT 1 FROM staff_roles sr WHERE sr.user_id = ? AND sr.role IN ('supervisor', 'service')"    \
+    "(? = 1 OR EXISTS(SELECT 1 FROM staff_roles sr WHERE sr.user_id = ? AND sr.role IN ('supervisor', 'service')"      \
     " AND sr.project_id = " col "))"
 
 #endif

@@ -81,9 +81,9 @@ int complaint_file_or_fail(gw_call_t *c, db_conn_t *db, const complaint_filing_t
     *id = (long long)db_insert_id(db);
     if (db_exec(db, SQL_NUMBER, DB_ARGS(DB_INT(*id))) != 0)
         goto DbError;
-    long long row = complaint_timeline_add(db, *id, "submit", NULL, "submitted", "public",
-                                           f->filed_by ? f->filed_by : f->user_id, f->actor_role, NULL, f->photo_ids,
-                                           f->nphotos, f->photo_owner_id, &bad_photo);
+    long long row =
+        complaint_timeline_add(db, *id, "submit", NULL, "submitted", "public", f->filed_by ? f->filed_by : f->user_id,
+                               f->actor_role, NULL, f->photo_ids, f->nphotos, f->photo_owner_id, &bad_photo);
     if (row < 0)
         goto DbError;
     if (row == 0) {
@@ -133,9 +133,10 @@ int complaint_propose(db_conn_t *db, long long id, const char *from_state, const
 int complaint_close(db_conn_t *db, long long id, const char *from_state, const char *reason, long long actor_user_id,
                     const char *actor_role, const char *note)
 {
-    if (db_exec(db,
-                "UPDATE complaints SET state = 'closed', close_reason = ?, closed_at = NOW(3) WHERE id = ? AND state = ?",
-                DB_ARGS(DB_STR(reason), DB_INT(id), DB_STR(from_state))) != 0)
+    if (db_exec(
+            db,
+            "UPDATE complaints SET state = 'closed', close_reason = ?, closed_at = NOW(3) WHERE id = ? AND state = ?",
+            DB_ARGS(DB_STR(reason), DB_INT(id), DB_STR(from_state))) != 0)
         return -1;
     if (db_affected_rows(db) != 1)
         return 0;

@@ -16,8 +16,8 @@ typedef struct {
     long long unit_id;    /* 0: none (project_id then names the project) */
     long long project_id; /* used when unit_id is 0 */
     const char *type, *category, *content;
-    const char *channel;  /* miniprogram, hotline, front_desk, wechat_group */
-    long long filed_by;   /* the staff member filing for the owner; 0 = the owner */
+    const char *channel;    /* miniprogram, hotline, front_desk, wechat_group */
+    long long filed_by;     /* the staff member filing for the owner; 0 = the owner */
     const char *actor_role; /* owner or service */
     const long long *photo_ids;
     int nphotos;

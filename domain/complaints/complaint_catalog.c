@@ -12,11 +12,11 @@ int complaint_catalog_ensure(db_conn_t *db, long long project_id)
                           DB_ARGS(DB_INT(project_id)));
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    return db_exec(db,
-                   "INSERT IGNORE INTO complaint_categories (project_id, code, name, sort_order, active, " BUDGET_COLUMNS
-                   ") SELECT ?, code, name, sort_order, active, " BUDGET_COLUMNS
-                   " FROM complaint_categories WHERE project_id = 0",
-                   DB_ARGS(DB_INT(project_id)));
+    return db_exec(
+        db,
+        "INSERT IGNORE INTO complaint_categories (project_id, code, name, sort_order, active, " BUDGET_COLUMNS
+        ") SELECT ?, code, name, sort_order, active, " BUDGET_COLUMNS " FROM complaint_categories WHERE project_id = 0",
+        DB_ARGS(DB_INT(project_id)));
 }
 
 int complaint_category_find(db_conn_t *db, long long project_id, const char *code, int lock, long long *id)

@@ -24,11 +24,11 @@ int complaint_category_find(db_conn_t *db, long long project_id, const char *cod
  * id, code, name, sort_order, active, business_hours, respond.<level>_s,
  * resolve.<level>_s. */
 #define COMPLAINT_CATEGORY_COLUMNS                                                                                     \
-    "cc.id AS id, cc.project_id AS project_id, cc.code AS code, cc.name AS name, cc.sort_order AS sort_order,"        \
+    "cc.id AS id, cc.project_id AS project_id, cc.code AS code, cc.name AS name, cc.sort_order AS sort_order,"         \
     " cc.active AS active, cc.business_hours AS business_hours, cc.respond_normal_s AS \"respond.normal_s\","          \
-    " cc.respond_hot_s AS \"respond.hot_s\", cc.respond_important_s AS \"respond.important_s\","                      \
-    " cc.respond_major_s AS \"respond.major_s\", cc.resolve_normal_s AS \"resolve.normal_s\","                        \
-    " cc.resolve_hot_s AS \"resolve.hot_s\", cc.resolve_important_s AS \"resolve.important_s\","                      \
+    " cc.respond_hot_s AS \"respond.hot_s\", cc.respond_important_s AS \"respond.important_s\","                       \
+    " cc.respond_major_s AS \"respond.major_s\", cc.resolve_normal_s AS \"resolve.normal_s\","                         \
+    " cc.resolve_hot_s AS \"resolve.hot_s\", cc.resolve_important_s AS \"resolve.important_s\","                       \
     " cc.resolve_major_s AS \"resolve.major_s\""
 
 #endif

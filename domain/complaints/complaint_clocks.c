@@ -51,13 +51,15 @@ static int fire(db_conn_t *db, const sla_fire_t *f)
     if (step == STEP_HANDLER && handler)
         told = complaint_event(db, "complaint.escalated", handler, f->subject_id, x) == 0 ? 1 : -1;
     else
-        told = complaint_event_to_staff(db, "complaint.escalated", f->project_id, step == STEP_MANAGER,
-                                        f->subject_id, x);
+        told =
+            complaint_event_to_staff(db, "complaint.escalated", f->project_id, step == STEP_MANAGER, f->subject_id, x);
     if (told < 0)
         goto Exit;
     char note[96];
     snprintf(note, sizeof(note), "%s超时，已通知%s（%d人）", clock_labels[f->clock],
-             step == STEP_HANDLER ? (handler ? "处理人" : "主管") : step == STEP_SUPERVISOR ? "主管" : "项目经理",
+             step == STEP_HANDLER      ? (handler ? "处理人" : "主管")
+             : step == STEP_SUPERVISOR ? "主管"
+                                       : "项目经理",
              told);
     if (complaint_timeline_add(db, f->subject_id, "escalate", NULL, NULL, "internal", 0, "system", note, NULL, 0, 0,
                                NULL) <= 0 ||
@@ -117,15 +119,15 @@ int complaint_clocks_register(void)
  * and project, 0 no such complaint, -1 db error. */
 static int budgets(db_conn_t *db, long long id, sla_budget_t b[2], int *round, long long *project)
 {
-    db_rows_t *r = db_query(
-        db,
-        "SELECT k.project_id AS project_id, k.rejection_count AS round, c.business_hours AS business_hours,"
-        " CASE k.level WHEN 'hot' THEN c.respond_hot_s WHEN 'important' THEN c.respond_important_s"
-        "  WHEN 'major' THEN c.respond_major_s ELSE c.respond_normal_s END AS respond_s,"
-        " CASE k.level WHEN 'hot' THEN c.resolve_hot_s WHEN 'important' THEN c.resolve_important_s"
-        "  WHEN 'major' THEN c.resolve_major_s ELSE c.resolve_normal_s END AS resolve_s"
-        " FROM complaints k JOIN complaint_categories c ON c.id = k.category_id WHERE k.id = ?",
-        DB_ARGS(DB_INT(id)));
+    db_rows_t *r =
+        db_query(db,
+                 "SELECT k.project_id AS project_id, k.rejection_count AS round, c.business_hours AS business_hours,"
+                 " CASE k.level WHEN 'hot' THEN c.respond_hot_s WHEN 'important' THEN c.respond_important_s"
+                 "  WHEN 'major' THEN c.respond_major_s ELSE c.respond_normal_s END AS respond_s,"
+                 " CASE k.level WHEN 'hot' THEN c.resolve_hot_s WHEN 'important' THEN c.resolve_important_s"
+                 "  WHEN 'major' THEN c.resolve_major_s ELSE c.resolve_normal_s END AS resolve_s"
+                 " FROM complaints k JOIN complaint_categories c ON c.id = k.category_id WHERE k.id = ?",
+                 DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
     int found = r->nrows == 1;

@@ -11,7 +11,7 @@
  * building, type complaint, not yet in one, not closed, within the window.
  * Takes (category, building, window seconds). */
 #define CLUSTER_WHERE                                                                                                  \
-    " WHERE category_id = ? AND building_id = ? AND type = 'complaint' AND incident_id IS NULL"                       \
+    " WHERE category_id = ? AND building_id = ? AND type = 'complaint' AND incident_id IS NULL"                        \
     " AND state <> 'closed' AND created_at >= NOW(3) - INTERVAL ? SECOND"
 
 static int link_one(db_conn_t *db, long long incident_id, long long complaint_id)

@@ -28,11 +28,11 @@ long long complaint_incident_detect(db_conn_t *db, long long complaint_id, long 
 /* The SELECT of an incident as the API shows it (alias i), to follow with
  * a WHERE clause. */
 #define COMPLAINT_INCIDENT_SELECT                                                                                      \
-    "SELECT i.id AS id, i.project_id AS project_id, i.title AS title, i.state AS state, i.detected AS detected,"      \
-    " i.category_id AS \"category.id\", cc.name AS \"category.name\", i.building_id AS \"building.id\","              \
+    "SELECT i.id AS id, i.project_id AS project_id, i.title AS title, i.state AS state, i.detected AS detected,"       \
+    " i.category_id AS \"category.id\", cc.name AS \"category.name\", i.building_id AS \"building.id\","               \
     " b.name AS \"building.name\", i.resolution AS resolution,"                                                        \
-    " (SELECT COUNT(*) FROM complaints k WHERE k.incident_id = i.id) AS complaint_count,"                             \
-    " FLOOR(UNIX_TIMESTAMP(i.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(i.resolved_at)) AS resolved_at"         \
+    " (SELECT COUNT(*) FROM complaints k WHERE k.incident_id = i.id) AS complaint_count,"                              \
+    " FLOOR(UNIX_TIMESTAMP(i.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(i.resolved_at)) AS resolved_at"          \
     " FROM complaint_incidents i LEFT JOIN complaint_categories cc ON cc.id = i.category_id"                           \
     " LEFT JOIN buildings b ON b.id = i.building_id"
 

@@ -51,9 +51,9 @@ int repair_category_of_unit(db_conn_t *db, long long unit_id, const char *code, 
 int repair_ticket_insert(db_conn_t *db, const repair_filing_t *f, long long *id, long long *bad_photo)
 {
     if (db_exec(db, SQL_INSERT_TICKET,
-                DB_ARGS(DB_INT(f->user_id), DB_STR(f->description), DB_STR(f->contact_phone),
-                        DB_STR(f->preferred_time), DB_STR(f->content_check), DB_STR(f->trace_id),
-                        DB_INT(f->category_id), DB_INT(f->unit_id))) != 0)
+                DB_ARGS(DB_INT(f->user_id), DB_STR(f->description), DB_STR(f->contact_phone), DB_STR(f->preferred_time),
+                        DB_STR(f->content_check), DB_STR(f->trace_id), DB_INT(f->category_id), DB_INT(f->unit_id))) !=
+        0)
         return -1;
     *id = (long long)db_insert_id(db);
     if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(*id))) != 0 || repair_clocks_start(db, *id) != 0)

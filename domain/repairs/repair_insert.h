@@ -14,13 +14,13 @@
 int repair_category_of_unit(db_conn_t *db, long long unit_id, const char *code, long long *category_id);
 
 typedef struct {
-    long long user_id;     /* the owner the ticket is for */
-    long long unit_id;     /* one of theirs (the caller checked) */
-    long long category_id; /* from repair_category_of_unit */
+    long long user_id;                                        /* the owner the ticket is for */
+    long long unit_id;                                        /* one of theirs (the caller checked) */
+    long long category_id;                                    /* from repair_category_of_unit */
     const char *description, *contact_phone, *preferred_time; /* the last two may be NULL */
-    const char *content_check; /* pass, review or unchecked */
-    const char *trace_id;      /* the text check's, or NULL */
-    const long long *photo_ids; /* the actor's uploads */
+    const char *content_check;                                /* pass, review or unchecked */
+    const char *trace_id;                                     /* the text check's, or NULL */
+    const long long *photo_ids;                               /* the actor's uploads */
     int nphotos;
     long long actor_user_id; /* who filed: the owner, or staff for them */
     const char *actor_role;  /* owner, supervisor, ... (the timeline's) */

@@ -202,7 +202,8 @@ static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
     }
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; arr && k < n; k++) {
-        cJSON *p = repair_photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
+        cJSON *p =
+            repair_photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }

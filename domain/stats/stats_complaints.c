@@ -9,7 +9,7 @@
 /* Whose rows: (is_admin, user_id, project, project), as every statistic:
  * supervisors reach the projects they supervise now. */
 #define K_SCOPE                                                                                                        \
-    " (? = 1 OR k.project_id IN (SELECT sr.project_id FROM staff_roles sr WHERE sr.user_id = ?"                      \
+    " (? = 1 OR k.project_id IN (SELECT sr.project_id FROM staff_roles sr WHERE sr.user_id = ?"                        \
     " AND sr.role = 'supervisor')) AND (? = 0 OR k.project_id = ?)"
 #define K_SCOPE_ARGS(s) DB_INT((s)->admin), DB_INT((s)->user_id), DB_INT((s)->project), DB_INT((s)->project)
 

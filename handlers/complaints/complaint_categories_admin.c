@@ -35,7 +35,7 @@
 
 /* respond_normal_minutes ... resolve_major_minutes, and their columns. */
 static const char *const BUDGET_FIELDS[NBUDGETS] = {
-    "respond_normal_minutes",  "respond_hot_minutes",  "respond_important_minutes",  "respond_major_minutes",
+    "respond_normal_minutes", "respond_hot_minutes", "respond_important_minutes", "respond_major_minutes",
     "resolve_normal_minutes", "resolve_hot_minutes", "resolve_important_minutes", "resolve_major_minutes"};
 
 typedef struct {

@@ -76,8 +76,9 @@ static void list_incidents(gw_call_t *c, db_conn_t *db)
         return;
     db_rows_t *r = db_query(
         db,
-        COMPLAINT_INCIDENT_SELECT " WHERE " COMPLAINT_SCOPE_SQL("i.project_id") " AND (? = 0 OR i.project_id = ?)"
-                                  " AND (? IS NULL OR i.state = ?) AND i.id < ? ORDER BY i.id DESC LIMIT ?",
+        COMPLAINT_INCIDENT_SELECT " WHERE " COMPLAINT_SCOPE_SQL(
+            "i.project_id") " AND (? = 0 OR i.project_id = ?)"
+                            " AND (? IS NULL OR i.state = ?) AND i.id < ? ORDER BY i.id DESC LIMIT ?",
         DB_ARGS(DB_INT((c->user.roles & ROLE_ADMIN) != 0), DB_INT(c->user.id), DB_INT(project), DB_INT(project),
                 DB_STR(state), DB_STR(state), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
     if (!r) {
@@ -96,8 +97,9 @@ static cJSON *incident_json(db_conn_t *db, long long id)
     db_rows_free(r);
     if (!o)
         return NULL;
-    r = db_query(db, "SELECT " COMPLAINT_ITEM_COLUMNS ", " COMPLAINT_STAFF_COLUMNS COMPLAINT_ITEM_FROM
-                     " WHERE k.incident_id = ? ORDER BY k.id",
+    r = db_query(db,
+                 "SELECT " COMPLAINT_ITEM_COLUMNS ", " COMPLAINT_STAFF_COLUMNS COMPLAINT_ITEM_FROM
+                 " WHERE k.incident_id = ? ORDER BY k.id",
                  DB_ARGS(DB_INT(id)));
     cJSON *arr = r ? cJSON_AddArrayToObject(o, "complaints") : NULL;
     for (int i = 0; arr && i < r->nrows; i++) {
@@ -303,11 +305,11 @@ static void resolve(gw_call_t *c, db_conn_t *db)
     int failed = 0;
     for (int i = 0; i < r->nrows && !failed; i++) {
         long long k = db_get_int(r, i, "id");
-        failed = db_exec(db,
-                         "UPDATE complaints SET first_response_at = COALESCE(first_response_at, NOW(3)) WHERE id = ?",
-                         DB_ARGS(DB_INT(k))) != 0 ||
-                 complaint_propose(db, k, db_get(r, i, "state"), f->text, c->user.id,
-                                   (c->user.roles & ROLE_ADMIN) ? "admin" : "supervisor") != 1;
+        failed =
+            db_exec(db, "UPDATE complaints SET first_response_at = COALESCE(first_response_at, NOW(3)) WHERE id = ?",
+                    DB_ARGS(DB_INT(k))) != 0 ||
+            complaint_propose(db, k, db_get(r, i, "state"), f->text, c->user.id,
+                              (c->user.roles & ROLE_ADMIN) ? "admin" : "supervisor") != 1;
     }
     int n = r->nrows;
     db_rows_free(r);

@@ -58,7 +58,8 @@ static void check_file(gw_call_t *c)
         json_opt_int_or_fail(c, c->body, "project_id", 1, 1LL << 53, &q->project_id, &present) != 0)
         return;
     if (!q->unit_id && !q->project_id) {
-        call_fail(c, ERR_MISSING_FIELD, "unit_id", "unit_id (or, for a complaint about no unit, project_id) is required");
+        call_fail(c, ERR_MISSING_FIELD, "unit_id",
+                  "unit_id (or, for a complaint about no unit, project_id) is required");
         return;
     }
     repair_photo_ids_or_fail(c, c->body, q->photo_ids, &q->nphotos);
@@ -102,10 +103,11 @@ static void list_own(gw_call_t *c, db_conn_t *db)
     page_t page;
     if (page_or_fail(c, 1, &page) != 0)
         return;
-    db_rows_t *r = db_query(db,
-                            "SELECT " COMPLAINT_ITEM_COLUMNS COMPLAINT_ITEM_FROM
-                            " WHERE k.user_id = ? AND k.id < ? ORDER BY k.id DESC LIMIT ?",
-                            DB_ARGS(DB_INT(c->user.id), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
+    db_rows_t *r =
+        db_query(db,
+                 "SELECT " COMPLAINT_ITEM_COLUMNS COMPLAINT_ITEM_FROM
+                 " WHERE k.user_id = ? AND k.id < ? ORDER BY k.id DESC LIMIT ?",
+                 DB_ARGS(DB_INT(c->user.id), DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
     if (!r) {
         call_fail_db(c);
         return;
@@ -214,8 +216,8 @@ static void accept(gw_call_t *c, db_conn_t *db)
         return;
     }
     if (complaint_close(db, k.id, "resolved", "accepted", c->user.id, "owner", a->text) != 1 ||
-        (a->rating && db_exec(db, "UPDATE complaints SET rating = ? WHERE id = ?",
-                              DB_ARGS(DB_INT(a->rating), DB_INT(k.id))) != 0)) {
+        (a->rating &&
+         db_exec(db, "UPDATE complaints SET rating = ? WHERE id = ?", DB_ARGS(DB_INT(a->rating), DB_INT(k.id))) != 0)) {
         call_fail_db(c);
         return;
     }

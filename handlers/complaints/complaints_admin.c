@@ -195,11 +195,12 @@ static void assign(gw_call_t *c, db_conn_t *db)
         return;
     }
     long long one;
-    int rc = db_query_int(db, &one,
-                          "SELECT 1 FROM staff_roles r JOIN users u ON u.id = r.user_id AND u.disabled = 0"
-                          " WHERE r.user_id = ? AND r.project_id = ? AND r.role IN ('supervisor', 'service', 'engineer')"
-                          " LIMIT 1",
-                          DB_ARGS(DB_INT(f->number), DB_INT(k.project_id)));
+    int rc =
+        db_query_int(db, &one,
+                     "SELECT 1 FROM staff_roles r JOIN users u ON u.id = r.user_id AND u.disabled = 0"
+                     " WHERE r.user_id = ? AND r.project_id = ? AND r.role IN ('supervisor', 'service', 'engineer')"
+                     " LIMIT 1",
+                     DB_ARGS(DB_INT(f->number), DB_INT(k.project_id)));
     if (rc < 0)
         goto DbError;
     if (rc == 0) {
@@ -263,9 +264,9 @@ static void reply(gw_call_t *c, db_conn_t *db)
                 DB_ARGS(DB_INT(k.id))) != 0 ||
         take_up(db, &k) != 0)
         goto DbError;
-    long long row = complaint_timeline_add(db, k.id, "reply", k.state, "in_progress", "public", c->user.id,
-                                           complaint_actor_role(&k), f->text, f->photo_ids, f->nphotos, c->user.id,
-                                           &bad_photo);
+    long long row =
+        complaint_timeline_add(db, k.id, "reply", k.state, "in_progress", "public", c->user.id,
+                               complaint_actor_role(&k), f->text, f->photo_ids, f->nphotos, c->user.id, &bad_photo);
     if (row < 0)
         goto DbError;
     if (row == 0) {
@@ -279,8 +280,7 @@ static void reply(gw_call_t *c, db_conn_t *db)
     cJSON_AddStringToObject(extra, "text", f->text);
     int rc = complaint_event(db, "complaint.reply", k.user_id, k.id, extra);
     cJSON_Delete(extra);
-    if (rc != 0 || complaint_clocks_responded(db, k.id) != 0 ||
-        audit(db, c, &k, "complaint.reply", NULL, NULL, 0) != 0)
+    if (rc != 0 || complaint_clocks_responded(db, k.id) != 0 || audit(db, c, &k, "complaint.reply", NULL, NULL, 0) != 0)
         goto DbError;
     commit_and_show(c, db, k.id);
     return;
@@ -423,7 +423,8 @@ static const route_t routes[] = {
     {"POST", "/api/v1/admin/complaints/:id/note", WORKERS, BODY_JSON, DB_STEP(note), BODY_CHECK(check_note)},
     {"POST", "/api/v1/admin/complaints/:id/resolve", WORKERS, BODY_JSON, DB_STEP(resolve), BODY_CHECK(check_resolve)},
     {"POST", "/api/v1/admin/complaints/:id/close", MANAGE, BODY_JSON, DB_STEP(close_one), BODY_CHECK(check_close)},
-    {"POST", "/api/v1/admin/complaints/:id/repair", WORKERS, BODY_JSON, DB_STEP(spawn_repair), BODY_CHECK(check_repair)},
+    {"POST", "/api/v1/admin/complaints/:id/repair", WORKERS, BODY_JSON, DB_STEP(spawn_repair),
+     BODY_CHECK(check_repair)},
 };
 
 void complaints_admin_register(void)
