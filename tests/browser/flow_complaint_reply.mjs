@@ -4,14 +4,16 @@
 // test (test_complaints_browser.py) checks the owner's API view and the
 // database.
 import { TIMEOUT, login, open, waitFor, text, shots, problems, run } from './console_driver.mjs'
+import { click } from './config_support.mjs'
 
 const E = process.env
 
 async function act(page, action, words) {
-  await page.click(`[data-test="action-${action}"]`)
+  // the drawer and the dialog slide in: click once they stand still
+  await click(page, `[data-test="action-${action}"]`)
   await page.waitForSelector('[data-test=action-dialog] textarea[data-test=action-text]', { visible: true, timeout: TIMEOUT })
   await page.type('[data-test=action-dialog] textarea[data-test=action-text]', words)
-  await page.click('[data-test=action-submit]')
+  await click(page, '[data-test=action-submit]')
   await page.waitForSelector('[data-test=action-dialog]', { hidden: true, timeout: TIMEOUT })
 }
 

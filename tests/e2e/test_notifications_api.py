@@ -21,7 +21,8 @@ def by_id(templates):
 def test_accepting_counts_one_time_grants(api, db, factory):
     uid, token = factory.user()
     d = expect_ok(api.get("/api/v1/subscriptions", token=token))
-    assert set(d["ask_again"]) == {"TPL_REPAIR_STATUS", "TPL_LEAD_ASSIGNED", "TPL_REFERRAL_STAGE", "TPL_REWARD"}
+    assert set(d["ask_again"]) == {"TPL_REPAIR_STATUS", "TPL_LEAD_ASSIGNED", "TPL_REFERRAL_STAGE", "TPL_REWARD",
+                                   "TPL_COMPLAINT_STATUS"}
     repair = by_id(d["templates"])[REPAIR_TPL]
     assert repair["one_time_grants"] == 0 and repair["ask_again"] is True and repair["long_term"] is False
     assert "repair.dispatched" in repair["kinds"] and "repair.resolved" in repair["kinds"]
