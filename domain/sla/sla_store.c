@@ -1,6 +1,7 @@
 #include "domain/sla/sla_store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,13 @@ static int cal_publish(sla_calendar_t *cal, long long version)
         return -1;
     r->cal = cal;
     pthread_mutex_lock(&cal_mu);
+    if (cal_cur && version <= cal_version) {
+        /* Another thread published this version or a newer one meanwhile. */
+        pthread_mutex_unlock(&cal_mu);
+        sla_calendar_free(cal);
+        free(r);
+        return 0;
+    }
     cal_ref_t *old = cal_cur;
     cal_cur = r;
     cal_version = version;
@@ -250,21 +258,32 @@ static cJSON *cal_stored_years(db_conn_t *db)
     return years;
 }
 
+static int cal_load(db_conn_t *db, long long version);
+
 int sla_calendar_refresh(db_conn_t *db)
 {
     long long version = 0;
     if (!cal_base)
         return -1;
-    if (sla_calendar_loaded_version() == 0) {
-        /* First load of this process: add the shipped years the table lacks. */
+    static atomic_int seeded; /* by this process (twice at worst: INSERT IGNORE) */
+    if (!seeded) {
+        /* First run of this process: add the shipped years the table lacks. */
         if (db_begin(db) != 0 || cal_seed(db) != 0 || db_commit(db) != 0) {
             db_rollback(db);
             log_warn("sla", "calendar: seeding failed: %s", db_error(db));
             return -1;
         }
+        seeded = 1;
     }
     if (db_query_int(db, &version, "SELECT version FROM sla_calendar_version WHERE id = 1", DB_NOARGS) != 1)
         return -1;
+    return cal_load(db, version);
+}
+
+/* Loads the stored calendar unless `version` is the one in use: 1 loaded,
+ * 0 unchanged, -1 error. Reads only (safe inside a caller's transaction). */
+static int cal_load(db_conn_t *db, long long version)
+{
     if (version == sla_calendar_loaded_version())
         return 0;
     cJSON *doc = sla_calendar_document(cal_stored_years(db));
@@ -306,11 +325,6 @@ typedef struct {
 #define MS_SQL(col) "CAST(ROUND(UNIX_TIMESTAMP(" col ") * 1000) AS SIGNED)"
 #define FROM_MS "FROM_UNIXTIME(? / 1000)"
 
-static int now_ms(db_conn_t *db, long long *out)
-{
-    return db_query_int(db, out, "SELECT " MS_SQL("NOW(3)"), DB_NOARGS) == 1 ? 0 : -1;
-}
-
 /* Loads (and locks) the clock rows of the subject's current round and its
  * pauses. 1 loaded, 0 no clocks, -1 error. */
 static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t *s)
@@ -322,8 +336,23 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
         log_error("sla", "unknown kind %s", kind ? kind : "(null)");
         return -1;
     }
-    if (now_ms(db, &s->now_ms) != 0)
+    /* The instant and the calendar's version in one read: a calendar changed
+     * by another process is loaded before anything is computed with it (the
+     * change and its clocks' recomputation commit together). */
+    long long version = 0;
+    db_rows_t *v = db_query(db,
+                            "SELECT " MS_SQL("NOW(3)") " AS now_ms, (SELECT version FROM sla_calendar_version"
+                            " WHERE id = 1) AS version",
+                            DB_NOARGS);
+    if (!v || v->nrows != 1) {
+        db_rows_free(v);
         return -1;
+    }
+    s->now_ms = db_get_int(v, 0, "now_ms");
+    version = db_get_int(v, 0, "version");
+    db_rows_free(v);
+    if (cal_base && cal_load(db, version) < 0)
+        log_warn("sla", "calendar version %lld not loaded; counting with the one in use", version);
     db_rows_t *r = db_query(db,
                             "SELECT id, clock_no, round, project_id, " MS_SQL("started_at") " AS started_ms, budget_s,"
                             " mode, state, fired, breached, " MS_SQL("due_at") " AS due_ms, " MS_SQL("next_at")
