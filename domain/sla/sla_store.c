@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/log.h"
 #include "gateway/utf8.h"
@@ -53,8 +54,22 @@ static cal_ref_t *cal_cur, *cal_retired;
 static long long cal_version;
 static cJSON *cal_base; /* the shipped document: weekly pattern, hours, years to seed */
 
+/* A year without data counts Monday to Friday only: said once per load,
+ * for this year and the next (the engine itself does no I/O). */
+static void cal_warn_missing_years(const sla_calendar_t *cal, long long version)
+{
+    sla_local_t l;
+    if (sla_local((long long)time(NULL), &l) != 0)
+        return;
+    for (int y = l.year; y <= l.year + 1; y++)
+        if (!sla_calendar_has_year(cal, y))
+            log_warn("sla", "calendar version %lld has no holidays for %d: business clocks count its weekdays only"
+                     " (PUT /api/v1/admin/calendar/%d)", version, y, y);
+}
+
 static int cal_publish(sla_calendar_t *cal, long long version)
 {
+    cal_warn_missing_years(cal, version);
     cal_ref_t *r = calloc(1, sizeof(*r));
     if (!r)
         return -1;
