@@ -263,3 +263,32 @@ def test_reopen_sends_every_step_again(api, db, factory, sweepers):
                       " GROUP BY round ORDER BY round", (tid,))
     assert [(r["round"], r["n"]) for r in rounds] == [(0, 4), (1, 4)]
     assert len(events(db, tid, "repair.reminder", eng.id)) == 2
+
+
+def test_categories_carry_business_hours(api, db, factory):
+    w = world(factory, db)
+    base = "/api/v1/admin/repair-categories"
+    body = {"project_id": w.project_id, "code": "sla_bh", "name": "工作日类", "accept_minutes": 60,
+            "arrive_minutes": 600, "resolve_minutes": 2880}
+    expect_error(api.post(base, token=w.supervisor.token, json=dict(body, business_hours="yes")), 400,
+                 "INVALID_FIELD", "business_hours")
+    assert db.scalar("SELECT COUNT(*) FROM repair_categories WHERE project_id = %s AND code = 'sla_bh'",
+                     (w.project_id,)) == 0
+    c = expect_ok(api.post(base, token=w.supervisor.token, json=dict(body, business_hours=True)), 201)
+    assert c["business_hours"] is True
+    listed = expect_ok(api.get(f"{base}?project={w.project_id}", token=w.supervisor.token))
+    assert all(x["business_hours"] is False for x in listed if x["code"] != "sla_bh")
+    # Filed under it: business clocks.
+    tid = new_ticket(api, w, category="sla_bh")["id"]
+    assert clock(db, tid)["mode"] == "business"
+    d = expect_ok(api.request("PATCH", f"{base}/{c['id']}", token=w.supervisor.token, json={"business_hours": False}))
+    assert d["business_hours"] is False
+    audit = db.one("SELECT detail FROM audit_log WHERE action = 'repair_category.update' AND target_id = %s"
+                   " ORDER BY id DESC LIMIT 1", (c["id"],))
+    detail = json.loads(audit["detail"])
+    assert detail["before"]["business_hours"] is True and detail["after"]["business_hours"] is False
+    expect_error(api.request("PATCH", f"{base}/{c['id']}", token=w.supervisor.token, json={"business_hours": 1}), 400,
+                 "INVALID_FIELD", "business_hours")
+    # The ticket filed before keeps its clocks; a new one counts natural time.
+    assert clock(db, tid)["mode"] == "business"
+    assert clock(db, new_ticket(api, w, category="sla_bh")["id"])["mode"] == "natural"
