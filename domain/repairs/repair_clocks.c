@@ -205,3 +205,30 @@ int repair_clocks_follow(db_conn_t *db, long long ticket_id, repair_state_t s)
         return sla_store_stop_all(db, REPAIR_SLA_KIND, ticket_id);
     return sla_store_set_running(db, REPAIR_SLA_KIND, ticket_id, running);
 }
+
+/* The clocks of a round that has none, from the ticket's columns: the start,
+ * the budgets as its due times say, the steps repair_escalations recorded.
+ * The same as schema 027's backfill, for one ticket. */
+static const char *SQL_ADOPT =
+    "INSERT IGNORE INTO sla_clocks (kind, subject_id, round, clock_no, clock, project_id, started_at, budget_s, mode,"
+    " state, fired, breached)"
+    " SELECT 'repair', t.id, t.rework_count, k.no, k.name, t.project_id, t.clock_started_at,"
+    " GREATEST(0, LEAST(34560000, TIMESTAMPDIFF(SECOND, t.clock_started_at, CASE k.no WHEN 0 THEN t.accept_due_at"
+    "  WHEN 1 THEN t.arrive_due_at ELSE t.resolve_due_at END))),"
+    " 'natural', IF(FIND_IN_SET(t.state, k.states) > 0, 'running', 'met'),"
+    " COALESCE((SELECT BIT_OR(1 << e.step) FROM repair_escalations e WHERE e.ticket_id = t.id AND e.clock = k.name"
+    "  AND e.round = t.rework_count), 0), t.breached"
+    " FROM repair_tickets t JOIN (SELECT 0 AS no, 'accept' AS name, 'submitted,dispatched' AS states"
+    "  UNION ALL SELECT 1, 'arrive', 'submitted,dispatched,accepted'"
+    "  UNION ALL SELECT 2, 'resolve', 'submitted,dispatched,accepted,in_progress') k"
+    " WHERE t.id = ? AND t.state IN ('submitted', 'dispatched', 'accepted', 'in_progress')"
+    " AND t.accept_due_at IS NOT NULL AND t.arrive_due_at IS NOT NULL AND t.resolve_due_at IS NOT NULL";
+
+int repair_clocks_adopt(db_conn_t *db, long long ticket_id)
+{
+    if (db_exec(db, SQL_ADOPT, DB_ARGS(DB_INT(ticket_id))) != 0)
+        return -1;
+    if (db_affected_rows(db) == 0)
+        return 0;
+    return sla_store_sync(db, REPAIR_SLA_KIND, ticket_id) == 0 ? 1 : -1;
+}

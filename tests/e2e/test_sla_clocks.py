@@ -174,6 +174,7 @@ def test_pause_bad_input_and_roles(api, db, factory):
 
 FAST = {
     "sla_sweep_interval_ms": 200,
+    "repair_sweep_interval_ms": 200,
     "repair_reminder_percent": 10,
     "repair_escalate_engineer_after_s": 0,
     "repair_escalate_supervisor_after_s": 1,
@@ -276,8 +277,9 @@ def test_categories_carry_business_hours(api, db, factory):
                      (w.project_id,)) == 0
     c = expect_ok(api.post(base, token=w.supervisor.token, json=dict(body, business_hours=True)), 201)
     assert c["business_hours"] is True
-    listed = expect_ok(api.get(f"{base}?project={w.project_id}", token=w.supervisor.token))
-    assert all(x["business_hours"] is False for x in listed if x["code"] != "sla_bh")
+    listed = expect_ok(api.get(f"{base}?project={w.project_id}&limit=100", token=w.supervisor.token))
+    assert [x["business_hours"] for x in listed if x["code"] in ("sla_bh", "plumbing_electric")] in ([True, False],
+                                                                                                  [False, True])
     # Filed under it: business clocks.
     tid = new_ticket(api, w, category="sla_bh")["id"]
     assert clock(db, tid)["mode"] == "business"
@@ -292,3 +294,19 @@ def test_categories_carry_business_hours(api, db, factory):
     # The ticket filed before keeps its clocks; a new one counts natural time.
     assert clock(db, tid)["mode"] == "business"
     assert clock(db, new_ticket(api, w, category="sla_bh")["id"])["mode"] == "natural"
+
+
+def test_a_ticket_without_clocks_is_adopted_from_its_due_times(api, db, factory, sweepers):
+    """A ticket filed by a gateway from before the engine has due columns and
+    no clocks: a repair sweeper gives it clocks and the steps come."""
+    w = world(factory, db, accept_s=3600, arrive_s=7200, resolve_s=10800)
+    tid = new_ticket(api, w)["id"]
+    db.exec("DELETE FROM sla_clocks WHERE kind = 'repair' AND subject_id = %s", (tid,))
+    db.exec("UPDATE repair_tickets SET clock_started_at = NOW(3) - INTERVAL 3601 SECOND,"
+            " accept_due_at = NOW(3) - INTERVAL 1 SECOND WHERE id = %s", (tid,))
+    wait_for(lambda: clock(db, tid), what="the clocks adopted")
+    c = clock(db, tid)
+    assert c["budget_s"] == 3600 and c["mode"] == "natural" and c["round"] == 0
+    wait_for(lambda: len(escalation_steps(db, tid)) == 3, what="the late clock's escalation steps")
+    # The reminder lapsed at the due time (it warns before a breach only).
+    assert escalation_steps(db, tid) == [("escalation", 1), ("escalation", 2), ("escalation", 3)]
