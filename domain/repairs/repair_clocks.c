@@ -69,8 +69,8 @@ static int fire(db_conn_t *db, const sla_fire_t *f)
     if (db_exec(db,
                 "INSERT IGNORE INTO repair_escalations (ticket_id, clock, round, kind, step, level, due_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                DB_ARGS(DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round), DB_STR(kind_name),
-                        DB_INT(step), DB_STR(step_levels[step]), DB_STR(db_get(r, 0, "due_at")))) != 0)
+                DB_ARGS(DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round), DB_STR(kind_name), DB_INT(step),
+                        DB_STR(step_levels[step]), DB_STR(db_get(r, 0, "due_at")))) != 0)
         goto Exit;
     if (db_affected_rows(db) != 1) {
         rc = SLA_FIRE_DONE; /* sent already */
@@ -109,8 +109,8 @@ static int fire(db_conn_t *db, const sla_fire_t *f)
     if (db_exec(db,
                 "UPDATE repair_escalations SET notified = ? WHERE ticket_id = ? AND clock = ? AND round = ?"
                 " AND kind = ? AND step = ?",
-                DB_ARGS(DB_INT(told), DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round),
-                        DB_STR(kind_name), DB_INT(step))) != 0)
+                DB_ARGS(DB_INT(told), DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round), DB_STR(kind_name),
+                        DB_INT(step))) != 0)
         goto Exit;
     if (step != STEP_REMINDER &&
         db_exec(db, "UPDATE repair_tickets SET breached = 1 WHERE id = ?", DB_ARGS(DB_INT(f->subject_id))) != 0)
@@ -147,8 +147,10 @@ int repair_clocks_register(void)
 {
     int n = 0;
     if (gw_cfg->repair_reminder_percent > 0)
-        steps[n++] = (sla_step_t){.id = STEP_REMINDER, .kind = SLA_REMINDER,
-                                  .percent = gw_cfg->repair_reminder_percent, .level = STEP_REMINDER};
+        steps[n++] = (sla_step_t){.id = STEP_REMINDER,
+                                  .kind = SLA_REMINDER,
+                                  .percent = gw_cfg->repair_reminder_percent,
+                                  .level = STEP_REMINDER};
     /* Escalations in firing order: by delay, the step number on a tie. */
     long long delays[] = {0, gw_cfg->repair_escalate_engineer_after_s, gw_cfg->repair_escalate_supervisor_after_s,
                           gw_cfg->repair_escalate_manager_after_s};

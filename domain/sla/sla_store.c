@@ -63,8 +63,10 @@ static void cal_warn_missing_years(const sla_calendar_t *cal, long long version)
         return;
     for (int y = l.year; y <= l.year + 1; y++)
         if (!sla_calendar_has_year(cal, y))
-            log_warn("sla", "calendar version %lld has no holidays for %d: business clocks count its weekdays only"
-                     " (PUT /api/v1/admin/calendar/%d)", version, y, y);
+            log_warn("sla",
+                     "calendar version %lld has no holidays for %d: business clocks count its weekdays only"
+                     " (PUT /api/v1/admin/calendar/%d)",
+                     version, y, y);
 }
 
 static int cal_publish(sla_calendar_t *cal, long long version)
@@ -229,8 +231,9 @@ static int cal_seed(db_conn_t *db)
         cJSON *src = cJSON_GetObjectItemCaseSensitive(y, "source");
         char *h = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(y, "holidays"));
         char *w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(y, "workdays"));
-        int rc = h && w ? db_exec(db, "INSERT IGNORE INTO sla_calendar_years (year, source, holidays, workdays)"
-                                      " VALUES (?, ?, ?, ?)",
+        int rc = h && w ? db_exec(db,
+                                  "INSERT IGNORE INTO sla_calendar_years (year, source, holidays, workdays)"
+                                  " VALUES (?, ?, ?, ?)",
                                   DB_ARGS(DB_INT((long long)cJSON_GetObjectItemCaseSensitive(y, "year")->valuedouble),
                                           DB_STR(cJSON_IsString(src) ? src->valuestring : NULL), DB_STR(h), DB_STR(w)))
                         : -1;
@@ -248,8 +251,8 @@ static int cal_seed(db_conn_t *db)
 /* The stored years as a document's "years" array (new), or NULL. */
 static cJSON *cal_stored_years(db_conn_t *db)
 {
-    db_rows_t *r = db_query(db, "SELECT year, source, holidays, workdays FROM sla_calendar_years ORDER BY year",
-                            DB_NOARGS);
+    db_rows_t *r =
+        db_query(db, "SELECT year, source, holidays, workdays FROM sla_calendar_years ORDER BY year", DB_NOARGS);
     cJSON *years = r ? cJSON_CreateArray() : NULL;
     for (int i = 0; years && i < r->nrows; i++) {
         cJSON *y = cJSON_CreateObject(), *h = cJSON_Parse(db_get(r, i, "holidays")),
@@ -357,7 +360,7 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
     long long version = 0;
     db_rows_t *v = db_query(db,
                             "SELECT " MS_SQL("NOW(3)") " AS now_ms, (SELECT version FROM sla_calendar_version"
-                            " WHERE id = 1) AS version",
+                                                       " WHERE id = 1) AS version",
                             DB_NOARGS);
     if (!v || v->nrows != 1) {
         db_rows_free(v);
@@ -368,13 +371,16 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
     db_rows_free(v);
     if (cal_base && cal_load(db, version) < 0)
         log_warn("sla", "calendar version %lld not loaded; counting with the one in use", version);
-    db_rows_t *r = db_query(db,
-                            "SELECT id, clock_no, round, project_id, " MS_SQL("started_at") " AS started_ms, budget_s,"
-                            " mode, state, fired, breached, " MS_SQL("due_at") " AS due_ms, " MS_SQL("next_at")
-                            " AS next_ms FROM sla_clocks WHERE kind = ? AND subject_id = ?"
-                            " AND round = (SELECT MAX(round) FROM sla_clocks WHERE kind = ? AND subject_id = ?)"
-                            " ORDER BY clock_no FOR UPDATE",
-                            DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_STR(kind), DB_INT(subject_id)));
+    db_rows_t *r =
+        db_query(db,
+                 "SELECT id, clock_no, round, project_id, " MS_SQL(
+                     "started_at") " AS started_ms, budget_s,"
+                                   " mode, state, fired, breached, " MS_SQL("due_at") " AS due_ms, " MS_SQL(
+                                       "next_at") " AS next_ms FROM sla_clocks WHERE kind = ? AND subject_id = ?"
+                                                  " AND round = (SELECT MAX(round) FROM sla_clocks WHERE kind = ? AND "
+                                                  "subject_id = ?)"
+                                                  " ORDER BY clock_no FOR UPDATE",
+                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_STR(kind), DB_INT(subject_id)));
     if (!r)
         return -1;
     for (int i = 0; i < r->nrows && s->nrows < SLA_STORE_MAX_CLOCKS; i++) {
@@ -399,8 +405,9 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
     if (s->nrows == 0)
         return 0;
     r = db_query(db,
-                 "SELECT " MS_SQL("started_at") " AS start_ms, " MS_SQL("COALESCE(ended_at, planned_end_at)")
-                 " AS end_ms FROM sla_pauses WHERE kind = ? AND subject_id = ? AND round = ? ORDER BY started_at, id",
+                 "SELECT " MS_SQL("started_at") " AS start_ms, " MS_SQL(
+                     "COALESCE(ended_at, planned_end_at)") " AS end_ms FROM sla_pauses WHERE kind = ? AND subject_id = "
+                                                           "? AND round = ? ORDER BY started_at, id",
                  DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s->round)));
     if (!r)
         return -1;
@@ -492,7 +499,8 @@ static int recompute(db_conn_t *db, subject_t *s, const unsigned *held)
                 if (sla_clock_status(&e.c, e.now, &st) == 0 && st.state == SLA_BREACHED)
                     breached = 1;
                 const sla_ladder_t *l = &s->kind->ladders[w->clock_no];
-                if (sla_ladder_next(l, &e.c, w->fired | (held ? held[i] : 0), e.now, &nx) == 0 && nx.kind == SLA_NEXT_AT)
+                if (sla_ladder_next(l, &e.c, w->fired | (held ? held[i] : 0), e.now, &nx) == 0 &&
+                    nx.kind == SLA_NEXT_AT)
                     next = to_ms(nx.at, e.frac_ms);
             }
         } else if (!w->running)
@@ -502,8 +510,7 @@ static int recompute(db_conn_t *db, subject_t *s, const unsigned *held)
         w->due_ms = due;
         w->next_ms = next;
         w->breached = breached;
-        rc = db_exec(db,
-                     "UPDATE sla_clocks SET due_at = " FROM_MS ", next_at = " FROM_MS ", breached = ? WHERE id = ?",
+        rc = db_exec(db, "UPDATE sla_clocks SET due_at = " FROM_MS ", next_at = " FROM_MS ", breached = ? WHERE id = ?",
                      DB_ARGS(due < 0 ? DB_NULL : DB_INT(due), next < 0 ? DB_NULL : DB_INT(next), DB_INT(breached),
                              DB_INT(w->id)));
     }
@@ -527,8 +534,9 @@ int sla_store_start_round(db_conn_t *db, const char *kind, long long subject_id,
     long long exists = 0;
     if (!k)
         return -1;
-    int rc = db_query_int(db, &exists, "SELECT 1 FROM sla_clocks WHERE kind = ? AND subject_id = ? AND round >= ?"
-                                       " LIMIT 1 FOR UPDATE",
+    int rc = db_query_int(db, &exists,
+                          "SELECT 1 FROM sla_clocks WHERE kind = ? AND subject_id = ? AND round >= ?"
+                          " LIMIT 1 FOR UPDATE",
                           DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round)));
     if (rc != 0)
         return rc < 0 ? -1 : 0;
@@ -542,13 +550,14 @@ int sla_store_start_round(db_conn_t *db, const char *kind, long long subject_id,
         return -1;
     for (int i = 0; i < k->nclocks; i++) {
         int run = (running_mask >> i) & 1;
-        if (db_exec(db,
-                    "INSERT INTO sla_clocks (kind, subject_id, round, clock_no, clock, project_id, started_at, budget_s,"
-                    " mode, state, stopped_at) VALUES (?, ?, ?, ?, ?, ?, NOW(3), ?, ?, ?, IF(?, NULL, NOW(3)))",
-                    DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round), DB_INT(i), DB_STR(k->clocks[i]),
-                            DB_INT(project_id), DB_INT(budgets[i].budget_s),
-                            DB_STR(budgets[i].mode == SLA_BUSINESS ? "business" : "natural"),
-                            DB_STR(run ? "running" : "met"), DB_INT(run))) != 0)
+        if (db_exec(
+                db,
+                "INSERT INTO sla_clocks (kind, subject_id, round, clock_no, clock, project_id, started_at, budget_s,"
+                " mode, state, stopped_at) VALUES (?, ?, ?, ?, ?, ?, NOW(3), ?, ?, ?, IF(?, NULL, NOW(3)))",
+                DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round), DB_INT(i), DB_STR(k->clocks[i]),
+                        DB_INT(project_id), DB_INT(budgets[i].budget_s),
+                        DB_STR(budgets[i].mode == SLA_BUSINESS ? "business" : "natural"),
+                        DB_STR(run ? "running" : "met"), DB_INT(run))) != 0)
             return -1;
     }
     return sla_store_sync(db, kind, subject_id);
@@ -589,8 +598,9 @@ int sla_store_stop(db_conn_t *db, const char *kind, long long subject_id, int cl
 
 int sla_store_stop_all(db_conn_t *db, const char *kind, long long subject_id)
 {
-    if (db_exec(db, "UPDATE sla_pauses SET ended_at = NOW(3) WHERE kind = ? AND subject_id = ? AND ended_at IS NULL"
-                    " AND (planned_end_at IS NULL OR planned_end_at > NOW(3))",
+    if (db_exec(db,
+                "UPDATE sla_pauses SET ended_at = NOW(3) WHERE kind = ? AND subject_id = ? AND ended_at IS NULL"
+                " AND (planned_end_at IS NULL OR planned_end_at > NOW(3))",
                 DB_ARGS(DB_STR(kind), DB_INT(subject_id))) != 0)
         return -1;
     subject_t s;
@@ -607,8 +617,8 @@ int sla_store_stop_all(db_conn_t *db, const char *kind, long long subject_id)
     return recompute(db, &s, NULL);
 }
 
-int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long long planned_end_ms,
-                    const char *reason, long long actor_user_id)
+int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long long planned_end_ms, const char *reason,
+                    long long actor_user_id)
 {
     subject_t s;
     int rc = load(db, kind, subject_id, &s), running = 0;
@@ -623,7 +633,8 @@ int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long 
                 "INSERT INTO sla_pauses (kind, subject_id, round, started_at, planned_end_at, reason, actor_user_id)"
                 " VALUES (?, ?, ?, " FROM_MS ", " FROM_MS ", ?, ?)",
                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s.round), DB_INT(s.now_ms),
-                        planned_end_ms > s.now_ms ? DB_INT(planned_end_ms) : DB_NULL, reason ? DB_STRN(reason, reason_len) : DB_NULL,
+                        planned_end_ms > s.now_ms ? DB_INT(planned_end_ms) : DB_NULL,
+                        reason ? DB_STRN(reason, reason_len) : DB_NULL,
                         actor_user_id ? DB_INT(actor_user_id) : DB_NULL)) != 0)
         return -1;
     s.pause_ms[s.npauses][0] = s.now_ms;
