@@ -325,6 +325,7 @@ static int cal_load(db_conn_t *db, long long version)
 typedef struct {
     long long id;
     int clock_no, round, running, breached;
+    int stopping; /* stops in this call: its due time is fixed now */
     long long started_ms, budget_s, due_ms, next_ms; /* due/next: -1 = NULL */
     sla_mode_t mode;
     unsigned fired;
@@ -340,8 +341,26 @@ typedef struct {
     int paused_now;
 } subject_t;
 
-#define MS_SQL(col) "CAST(ROUND(UNIX_TIMESTAMP(" col ") * 1000) AS SIGNED)"
+/* Instants are unix ms here; the columns are DATETIME(3) in UTC (the session's zone). */
 #define FROM_MS "FROM_UNIXTIME(? / 1000)"
+
+/* The clocks of the subject's current round, locked. Takes (kind, subject)
+ * twice. */
+static const char *SQL_LOAD_CLOCKS =
+    "SELECT id, clock_no, round, project_id, CAST(ROUND(UNIX_TIMESTAMP(started_at) * 1000) AS SIGNED) AS started_ms,"
+    " budget_s, mode, state, fired, breached, CAST(ROUND(UNIX_TIMESTAMP(due_at) * 1000) AS SIGNED) AS due_ms,"
+    " CAST(ROUND(UNIX_TIMESTAMP(next_at) * 1000) AS SIGNED) AS next_ms"
+    " FROM sla_clocks WHERE kind = ? AND subject_id = ?"
+    " AND round = (SELECT MAX(round) FROM sla_clocks WHERE kind = ? AND subject_id = ?)"
+    " ORDER BY clock_no FOR UPDATE";
+/* The round's pauses: end = resumed, else planned, else NULL (open).
+ * Takes (kind, subject, round). */
+static const char *SQL_LOAD_PAUSES =
+    "SELECT CAST(ROUND(UNIX_TIMESTAMP(started_at) * 1000) AS SIGNED) AS start_ms,"
+    " CAST(ROUND(UNIX_TIMESTAMP(COALESCE(ended_at, planned_end_at)) * 1000) AS SIGNED) AS end_ms"
+    " FROM sla_pauses WHERE kind = ? AND subject_id = ? AND round = ? ORDER BY started_at, id";
+static const char *SQL_NOW_AND_VERSION = "SELECT CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms,"
+                                         " (SELECT version FROM sla_calendar_version WHERE id = 1) AS version";
 
 /* Loads (and locks) the clock rows of the subject's current round and its
  * pauses. 1 loaded, 0 no clocks, -1 error. */
@@ -358,10 +377,7 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
      * by another process is loaded before anything is computed with it (the
      * change and its clocks' recomputation commit together). */
     long long version = 0;
-    db_rows_t *v = db_query(db,
-                            "SELECT " MS_SQL("NOW(3)") " AS now_ms, (SELECT version FROM sla_calendar_version"
-                                                       " WHERE id = 1) AS version",
-                            DB_NOARGS);
+    db_rows_t *v = db_query(db, SQL_NOW_AND_VERSION, DB_NOARGS);
     if (!v || v->nrows != 1) {
         db_rows_free(v);
         return -1;
@@ -372,15 +388,7 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
     if (cal_base && cal_load(db, version) < 0)
         log_warn("sla", "calendar version %lld not loaded; counting with the one in use", version);
     db_rows_t *r =
-        db_query(db,
-                 "SELECT id, clock_no, round, project_id, " MS_SQL(
-                     "started_at") " AS started_ms, budget_s,"
-                                   " mode, state, fired, breached, " MS_SQL("due_at") " AS due_ms, " MS_SQL(
-                                       "next_at") " AS next_ms FROM sla_clocks WHERE kind = ? AND subject_id = ?"
-                                                  " AND round = (SELECT MAX(round) FROM sla_clocks WHERE kind = ? AND "
-                                                  "subject_id = ?)"
-                                                  " ORDER BY clock_no FOR UPDATE",
-                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_STR(kind), DB_INT(subject_id)));
+        db_query(db, SQL_LOAD_CLOCKS, DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_STR(kind), DB_INT(subject_id)));
     if (!r)
         return -1;
     for (int i = 0; i < r->nrows && s->nrows < SLA_STORE_MAX_CLOCKS; i++) {
@@ -404,11 +412,7 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
     db_rows_free(r);
     if (s->nrows == 0)
         return 0;
-    r = db_query(db,
-                 "SELECT " MS_SQL("started_at") " AS start_ms, " MS_SQL(
-                     "COALESCE(ended_at, planned_end_at)") " AS end_ms FROM sla_pauses WHERE kind = ? AND subject_id = "
-                                                           "? AND round = ? ORDER BY started_at, id",
-                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s->round)));
+    r = db_query(db, SQL_LOAD_PAUSES, DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s->round)));
     if (!r)
         return -1;
     for (int i = 0; i < r->nrows && s->npauses < SLA_MAX_PAUSES; i++) {
@@ -491,7 +495,11 @@ static int recompute(db_conn_t *db, subject_t *s, const unsigned *held)
         engine_clock_t e;
         long long due = -1, next = -1;
         int breached = w->breached;
-        if (engine_clock(s, w, cal, &e) == 0) {
+        if (!w->running && !w->stopping) {
+            /* A stopped clock keeps the due time it had when it stopped:
+             * later pauses are not its own. */
+            due = w->due_ms;
+        } else if (engine_clock(s, w, cal, &e) == 0) {
             due = to_ms(sla_clock_at(&e.c, e.c.budget_s), e.frac_ms);
             if (w->running) {
                 sla_status_t st;
@@ -503,7 +511,7 @@ static int recompute(db_conn_t *db, subject_t *s, const unsigned *held)
                     nx.kind == SLA_NEXT_AT)
                     next = to_ms(nx.at, e.frac_ms);
             }
-        } else if (!w->running)
+        } else
             due = w->due_ms;
         if (due == w->due_ms && next == w->next_ms && breached == w->breached)
             continue;
@@ -575,6 +583,7 @@ int sla_store_set_running(db_conn_t *db, const char *kind, long long subject_id,
         if (run == w->running)
             continue;
         w->running = run;
+        w->stopping = !run;
         if (db_exec(db,
                     "UPDATE sla_clocks SET state = ?, stopped_at = IF(?, NULL, NOW(3)),"
                     " breached = breached OR (? = 0 AND due_at < NOW(3)) WHERE id = ?",
@@ -612,8 +621,10 @@ int sla_store_stop_all(db_conn_t *db, const char *kind, long long subject_id)
                 " stopped_at = COALESCE(stopped_at, NOW(3)) WHERE kind = ? AND subject_id = ? AND round = ?",
                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s.round))) != 0)
         return -1;
-    for (int i = 0; i < s.nrows; i++)
+    for (int i = 0; i < s.nrows; i++) {
+        s.rows[i].stopping = s.rows[i].running;
         s.rows[i].running = 0;
+    }
     return recompute(db, &s, NULL);
 }
 
