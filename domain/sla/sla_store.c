@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/utf8.h"
 
 /* ---- the kinds ---- */
@@ -87,6 +88,7 @@ static int cal_publish(sla_calendar_t *cal, long long version)
     cal_ref_t *old = cal_cur;
     cal_cur = r;
     cal_version = version;
+    metrics_sla_calendar_version(version);
     if (old) {
         if (old->refs == 0) {
             sla_calendar_free(old->cal);
@@ -325,7 +327,7 @@ static int cal_load(db_conn_t *db, long long version)
 typedef struct {
     long long id;
     int clock_no, round, running, breached;
-    int stopping; /* stops in this call: its due time is fixed now */
+    int stopping;                                    /* stops in this call: its due time is fixed now */
     long long started_ms, budget_s, due_ms, next_ms; /* due/next: -1 = NULL */
     sla_mode_t mode;
     unsigned fired;
@@ -827,8 +829,10 @@ int sla_store_sweep(db_conn_t *db, int limit)
         if (!k)
             continue; /* a kind this gateway does not know (a newer one's) */
         int n = sweep_subject(db, k, db_get_int(r, i, "subject_id"));
-        if (n > 0)
+        if (n > 0) {
             total += n;
+            metrics_sla_steps_fired((unsigned)n);
+        }
     }
     db_rows_free(r);
     return total;

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import expect_error, expect_ok, wait_for_runs
+from conftest import expect_error, expect_ok, gateway_metric, wait_for_runs
 from media_support import stop_gateway
 from repairs_support import act, events, new_ticket, ticket_row, timeline, wait_for, world
 
@@ -248,7 +248,7 @@ def test_reassignment_never_sends_a_fired_step_again(api, db, factory, sweepers)
     assert len(events(db, tid, "repair.escalated", w.supervisor.id)) == 1
 
 
-def test_reopen_sends_every_step_again(api, db, factory, sweepers):
+def test_reopen_sends_every_step_again(api, db, factory, stack, sweepers):
     w = world(factory, db, accept_s=1, arrive_s=3600, resolve_s=7200)
     eng = w.engineers[0]
     tid = new_ticket(api, w)["id"]
@@ -264,6 +264,8 @@ def test_reopen_sends_every_step_again(api, db, factory, sweepers):
                       " GROUP BY round ORDER BY round", (tid,))
     assert [(r["round"], r["n"]) for r in rounds] == [(0, 4), (1, 4)]
     assert len(events(db, tid, "repair.reminder", eng.id)) == 2
+    # Counted by the processes that fired them (this ticket's eight at least).
+    assert sum(gateway_metric(gw, "gateway_sla_steps_fired_total") for gw in [stack.gateway] + sweepers) >= 8
 
 
 def test_categories_carry_business_hours(api, db, factory):
