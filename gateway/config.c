@@ -127,7 +127,7 @@ static const key_def_t keys[] = {
     I(repair_cache_slots, "16384", 0, 1048576, "repair tickets whose detail an owner reads from memory (0 = no cache)"),
     I(repair_cache_max_age_s, "30", 1, 3600, "longest a cached ticket detail is served (names, photo URLs)"),
     I(repair_cache_poll_ms, "250", 20, 60000, "how often changes made by other processes evict cached ticket details"),
-    I(repair_sweep_interval_ms, "30000", 100, 3600000, "how often repair clocks are checked (reminders, escalations, the overdue list's marks, dispatch retries)"),
+    I(repair_sweep_interval_ms, "30000", 100, 3600000, "how often the repair overdue list's marks and dispatch retries are looked at (the clocks' reminders and escalations: sla_sweep_interval_ms)"),
     I(repair_reminder_percent, "75", 0, 99, "remind the assigned engineer when this share of a repair clock has passed (0 = no reminders)"),
     I(repair_escalate_engineer_after_s, "0", -1, 31536000, "escalation step 1: seconds after a repair clock breaches until the engineer is told (-1 = skip)"),
     I(repair_escalate_supervisor_after_s, "1800", -1, 31536000, "escalation step 2: seconds after the breach until the project's supervisors are told (-1 = skip)"),

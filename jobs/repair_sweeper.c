@@ -4,6 +4,9 @@
  * sweeper's (jobs/sla_sweeper.c, domain/repairs/repair_clocks.c).
  *
  * repair-sweeper (every repair_sweep_interval_ms):
+ *   - clocks adopted: an open ticket whose round has no clocks (filed or
+ *     reopened by a gateway older than the engine) gets them from its due
+ *     columns (repair_clocks_adopt);
  *   - dispatch retries: tickets left submitted (nobody was available) are
  *     dispatched again when an engineer has become available;
  *   - overdue marks (repair_overdue, schema 022): tickets whose running
@@ -25,6 +28,7 @@
 #include "gateway/wechat_client.h"
 #include "handlers/handlers.h"
 #include "domain/repairs/repair_cache.h"
+#include "domain/repairs/repair_clocks.h"
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_state.h"
@@ -120,8 +124,32 @@ static void mark_overdue(db_conn_t *db)
         log_info("repairs", "overdue marks: %lld ticket(s) marked, %lld stale mark(s) removed", marked, unmarked);
 }
 
+/* Open tickets whose round has no clocks (from a gateway older than the
+ * engine, during an upgrade) get them, so their reminders and escalations
+ * go on. */
+static void adopt_clocks(db_conn_t *db)
+{
+    db_rows_t *r = db_query(db, REPAIR_CLOCKS_ORPHANS_SQL, DB_ARGS(DB_INT(100)));
+    if (!r)
+        return;
+    for (int i = 0; i < r->nrows && !background_stopping(); i++) {
+        long long id = db_get_int(r, i, "id"), one;
+        int rc = -1;
+        if (db_begin(db) == 0 &&
+            db_query_int(db, &one, "SELECT id FROM repair_tickets WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(id))) >= 0)
+            rc = repair_clocks_adopt(db, id);
+        if (rc < 0 || db_commit(db) != 0) {
+            log_warn("repairs", "ticket %lld: clocks not adopted: %s", id, db_error(db));
+            db_rollback(db);
+        } else if (rc == 1)
+            log_info("repairs", "ticket %lld: clocks adopted from its due times", id);
+    }
+    db_rows_free(r);
+}
+
 static void sweep(db_conn_t *db)
 {
+    adopt_clocks(db);
     mark_overdue(db);
     retry_dispatch(db);
 }

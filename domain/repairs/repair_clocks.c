@@ -69,8 +69,8 @@ static int fire(db_conn_t *db, const sla_fire_t *f)
     if (db_exec(db,
                 "INSERT IGNORE INTO repair_escalations (ticket_id, clock, round, kind, step, level, due_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                DB_ARGS(DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round), DB_STR(kind_name),
-                        DB_INT(step), DB_STR(step_levels[step]), DB_STR(db_get(r, 0, "due_at")))) != 0)
+                DB_ARGS(DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round), DB_STR(kind_name), DB_INT(step),
+                        DB_STR(step_levels[step]), DB_STR(db_get(r, 0, "due_at")))) != 0)
         goto Exit;
     if (db_affected_rows(db) != 1) {
         rc = SLA_FIRE_DONE; /* sent already */
@@ -109,8 +109,8 @@ static int fire(db_conn_t *db, const sla_fire_t *f)
     if (db_exec(db,
                 "UPDATE repair_escalations SET notified = ? WHERE ticket_id = ? AND clock = ? AND round = ?"
                 " AND kind = ? AND step = ?",
-                DB_ARGS(DB_INT(told), DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round),
-                        DB_STR(kind_name), DB_INT(step))) != 0)
+                DB_ARGS(DB_INT(told), DB_INT(f->subject_id), DB_STR(f->clock_name), DB_INT(f->round), DB_STR(kind_name),
+                        DB_INT(step))) != 0)
         goto Exit;
     if (step != STEP_REMINDER &&
         db_exec(db, "UPDATE repair_tickets SET breached = 1 WHERE id = ?", DB_ARGS(DB_INT(f->subject_id))) != 0)
@@ -147,8 +147,10 @@ int repair_clocks_register(void)
 {
     int n = 0;
     if (gw_cfg->repair_reminder_percent > 0)
-        steps[n++] = (sla_step_t){.id = STEP_REMINDER, .kind = SLA_REMINDER,
-                                  .percent = gw_cfg->repair_reminder_percent, .level = STEP_REMINDER};
+        steps[n++] = (sla_step_t){.id = STEP_REMINDER,
+                                  .kind = SLA_REMINDER,
+                                  .percent = gw_cfg->repair_reminder_percent,
+                                  .level = STEP_REMINDER};
     /* Escalations in firing order: by delay, the step number on a tie. */
     long long delays[] = {0, gw_cfg->repair_escalate_engineer_after_s, gw_cfg->repair_escalate_supervisor_after_s,
                           gw_cfg->repair_escalate_manager_after_s};
@@ -204,4 +206,31 @@ int repair_clocks_follow(db_conn_t *db, long long ticket_id, repair_state_t s)
     if (!running)
         return sla_store_stop_all(db, REPAIR_SLA_KIND, ticket_id);
     return sla_store_set_running(db, REPAIR_SLA_KIND, ticket_id, running);
+}
+
+/* The clocks of a round that has none, from the ticket's columns: the start,
+ * the budgets as its due times say, the steps repair_escalations recorded.
+ * The same as schema 027's backfill, for one ticket. */
+static const char *SQL_ADOPT =
+    "INSERT IGNORE INTO sla_clocks (kind, subject_id, round, clock_no, clock, project_id, started_at, budget_s, mode,"
+    " state, fired, breached)"
+    " SELECT 'repair', t.id, t.rework_count, k.no, k.name, t.project_id, t.clock_started_at,"
+    " GREATEST(0, LEAST(34560000, TIMESTAMPDIFF(SECOND, t.clock_started_at, CASE k.no WHEN 0 THEN t.accept_due_at"
+    "  WHEN 1 THEN t.arrive_due_at ELSE t.resolve_due_at END))),"
+    " 'natural', IF(FIND_IN_SET(t.state, k.states) > 0, 'running', 'met'),"
+    " COALESCE((SELECT BIT_OR(1 << e.step) FROM repair_escalations e WHERE e.ticket_id = t.id AND e.clock = k.name"
+    "  AND e.round = t.rework_count), 0), t.breached"
+    " FROM repair_tickets t JOIN (SELECT 0 AS no, 'accept' AS name, 'submitted,dispatched' AS states"
+    "  UNION ALL SELECT 1, 'arrive', 'submitted,dispatched,accepted'"
+    "  UNION ALL SELECT 2, 'resolve', 'submitted,dispatched,accepted,in_progress') k"
+    " WHERE t.id = ? AND t.state IN ('submitted', 'dispatched', 'accepted', 'in_progress')"
+    " AND t.accept_due_at IS NOT NULL AND t.arrive_due_at IS NOT NULL AND t.resolve_due_at IS NOT NULL";
+
+int repair_clocks_adopt(db_conn_t *db, long long ticket_id)
+{
+    if (db_exec(db, SQL_ADOPT, DB_ARGS(DB_INT(ticket_id))) != 0)
+        return -1;
+    if (db_affected_rows(db) == 0)
+        return 0;
+    return sla_store_sync(db, REPAIR_SLA_KIND, ticket_id) == 0 ? 1 : -1;
 }

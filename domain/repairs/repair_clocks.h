@@ -37,4 +37,19 @@ int repair_clocks_start(db_conn_t *db, long long ticket_id);
  * the next step). 0 or -1. */
 int repair_clocks_follow(db_conn_t *db, long long ticket_id, repair_state_t s);
 
+/* Gives an open ticket whose current round has no clocks (filed or
+ * reopened by a gateway from before the engine, or written straight into
+ * the table) its clocks, from its due columns. Inside the caller's
+ * transaction, the ticket's row locked. 1 adopted, 0 nothing to do, -1 on
+ * a db error. */
+int repair_clocks_adopt(db_conn_t *db, long long ticket_id);
+
+/* SELECT of open tickets whose current round has no clocks, `id` column,
+ * oldest first; takes (limit). */
+#define REPAIR_CLOCKS_ORPHANS_SQL                                                                                      \
+    "SELECT t.id AS id FROM repair_tickets t WHERE t.is_open = 1"                                                      \
+    " AND t.state IN ('submitted', 'dispatched', 'accepted', 'in_progress')"                                           \
+    " AND NOT EXISTS (SELECT 1 FROM sla_clocks c WHERE c.kind = 'repair' AND c.subject_id = t.id"                      \
+    "  AND c.round = t.rework_count) ORDER BY t.id LIMIT ?"
+
 #endif

@@ -17,13 +17,13 @@
 
 typedef struct {
     int year;
-    long long jan1;               /* local day number of 1 January */
+    long long jan1;                /* local day number of 1 January */
     unsigned char off[46], on[46]; /* bit per day of the year: holiday, make-up working day */
 } cal_year_t;
 
 struct sla_calendar {
-    unsigned weekdays;      /* bit 0 = Monday .. bit 6 = Sunday: working */
-    int open_s, close_s;    /* working hours, seconds after local midnight */
+    unsigned weekdays;   /* bit 0 = Monday .. bit 6 = Sunday: working */
+    int open_s, close_s; /* working hours, seconds after local midnight */
     int nyears;
     cal_year_t years[SLA_CAL_MAX_YEARS]; /* ascending by year */
 };
@@ -340,7 +340,8 @@ static int parse_weekdays(const cJSON *v, sla_calendar_t *cal, sla_error_t *err)
             return -1;
         }
         if (wd <= prev) {
-            fail(err, path, "%d is %s", wd, wd == prev ? "repeated" : "out of order (list weekdays in ascending order)");
+            fail(err, path, "%d is %s", wd,
+                 wd == prev ? "repeated" : "out of order (list weekdays in ascending order)");
             return -1;
         }
         prev = wd;
@@ -361,11 +362,13 @@ static int parse_hours(const cJSON *v, sla_calendar_t *cal, sla_error_t *err)
     }
     char buf[24];
     if (parse_hour(v->child, 0, &cal->open_s) != 0) {
-        fail(err, "hours[0]", "%s is not a time HH:MM from 00:00 to 23:59", quoted(cJSON_GetStringValue(v->child), buf));
+        fail(err, "hours[0]", "%s is not a time HH:MM from 00:00 to 23:59",
+             quoted(cJSON_GetStringValue(v->child), buf));
         return -1;
     }
     if (parse_hour(v->child->next, 1, &cal->close_s) != 0) {
-        fail(err, "hours[1]", "%s is not a time HH:MM from 00:01 to 24:00", quoted(cJSON_GetStringValue(v->child->next), buf));
+        fail(err, "hours[1]", "%s is not a time HH:MM from 00:01 to 24:00",
+             quoted(cJSON_GetStringValue(v->child->next), buf));
         return -1;
     }
     if (cal->close_s - cal->open_s < SLA_CAL_MIN_HOURS_S) {
@@ -377,8 +380,8 @@ static int parse_hours(const cJSON *v, sla_calendar_t *cal, sla_error_t *err)
 
 /* One list of dates of the year (holidays, or the make-up workdays) into its
  * bitmap; a date may not be in both lists. */
-static int parse_dates(const cJSON *entry, const char *key, const char *where, int is_workdays, const sla_calendar_t *cal,
-                       cal_year_t *cy, sla_error_t *err)
+static int parse_dates(const cJSON *entry, const char *key, const char *where, int is_workdays,
+                       const sla_calendar_t *cal, cal_year_t *cy, sla_error_t *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, key);
     char path[64], buf[24];
@@ -414,7 +417,8 @@ static int parse_dates(const cJSON *entry, const char *key, const char *where, i
             return -1;
         }
         if (is_workdays && weekday_working(cal, cy->jan1 + doy)) {
-            fail(err, path, "%s is a working day anyway: a make-up workday must fall on a day the weekly pattern has off",
+            fail(err, path,
+                 "%s is a working day anyway: a make-up workday must fall on a day the weekly pattern has off",
                  c->valuestring);
             return -1;
         }
@@ -445,7 +449,8 @@ static int parse_year(const cJSON *entry, int i, sla_calendar_t *cal, sla_error_
     int year = (int)y->valuedouble;
     if (cal->nyears > 0 && year <= cal->years[cal->nyears - 1].year) {
         fail(err, path, "%d is %s", year,
-             year == cal->years[cal->nyears - 1].year ? "listed twice" : "out of order (list years in ascending order)");
+             year == cal->years[cal->nyears - 1].year ? "listed twice"
+                                                      : "out of order (list years in ascending order)");
         return -1;
     }
     cal_year_t *cy = &cal->years[cal->nyears];

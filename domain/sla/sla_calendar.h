@@ -44,10 +44,10 @@
 
 #define SLA_CAL_MIN_YEAR 2000
 #define SLA_CAL_MAX_YEAR 2199
-#define SLA_CAL_MAX_YEARS 64      /* year entries in one document */
-#define SLA_CAL_MAX_TEXT 65536    /* bytes of one document */
-#define SLA_CAL_MAX_NOTE 1024     /* bytes of a "note" or "source" */
-#define SLA_CAL_MIN_HOURS_S 3600  /* a working day is at least one hour long */
+#define SLA_CAL_MAX_YEARS 64     /* year entries in one document */
+#define SLA_CAL_MAX_TEXT 65536   /* bytes of one document */
+#define SLA_CAL_MAX_NOTE 1024    /* bytes of a "note" or "source" */
+#define SLA_CAL_MIN_HOURS_S 3600 /* a working day is at least one hour long */
 
 /* Where parsing failed: field is the JSON path of the bad entry
  * ("years[1].holidays[3]"; "" for the document itself), message a sentence

@@ -142,7 +142,7 @@ int sla_ladder_check(const sla_ladder_t *l, const char **why)
         const sla_step_t *s = &l->steps[i], *prev = i ? &l->steps[i - 1] : NULL;
         if (s->id < 0 || s->id >= SLA_MAX_STEPS || (ids & SLA_STEP_BIT(s->id)))
             reason = "step ids must be unique, from 0 to 31";
-        else if (s->kind == SLA_REMINDER ? s->percent < 1 || s->percent > 99
+        else if (s->kind == SLA_REMINDER     ? s->percent < 1 || s->percent > 99
                  : s->kind == SLA_ESCALATION ? s->after_s < 0 || s->after_s > SLA_MAX_BUDGET_S
                                              : 1)
             reason = "a reminder is at 1 to 99 percent, an escalation 0 to SLA_MAX_BUDGET_S after the due time";

@@ -33,12 +33,12 @@ typedef struct {
 } sla_pause_t;
 
 typedef struct {
-    long long start;             /* filing, or the last reopen */
-    long long budget_s;          /* 0 .. SLA_MAX_BUDGET_S; 0 = due at start */
+    long long start;    /* filing, or the last reopen */
+    long long budget_s; /* 0 .. SLA_MAX_BUDGET_S; 0 = due at start */
     sla_mode_t mode;
-    const sla_calendar_t *cal;   /* business mode: required; natural: ignored */
-    const sla_pause_t *pauses;   /* ascending, not overlapping, none before start */
-    int npauses;                 /* 0 .. SLA_MAX_PAUSES */
+    const sla_calendar_t *cal; /* business mode: required; natural: ignored */
+    const sla_pause_t *pauses; /* ascending, not overlapping, none before start */
+    int npauses;               /* 0 .. SLA_MAX_PAUSES */
 } sla_clock_t;
 
 /* 0 when the clock is well formed; -1 with a reason otherwise. Every function
@@ -90,11 +90,11 @@ long long sla_clock_at(const sla_clock_t *c, long long position);
 typedef enum { SLA_REMINDER = 0, SLA_ESCALATION } sla_step_kind_t;
 
 typedef struct {
-    int id;               /* 0..31, unique in the ladder: the key the caller records */
+    int id; /* 0..31, unique in the ladder: the key the caller records */
     sla_step_kind_t kind;
-    int percent;          /* reminder: 1..99 */
-    long long after_s;    /* escalation: 0..SLA_MAX_BUDGET_S */
-    int level;            /* who is told: the caller's recipient class (engine ignores it) */
+    int percent;       /* reminder: 1..99 */
+    long long after_s; /* escalation: 0..SLA_MAX_BUDGET_S */
+    int level;         /* who is told: the caller's recipient class (engine ignores it) */
 } sla_step_t;
 
 /* Steps in firing order: reminders by ascending percent, then escalations by

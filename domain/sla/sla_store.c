@@ -1,11 +1,14 @@
 #include "domain/sla/sla_store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/utf8.h"
 
 /* ---- the kinds ---- */
@@ -52,16 +55,40 @@ static cal_ref_t *cal_cur, *cal_retired;
 static long long cal_version;
 static cJSON *cal_base; /* the shipped document: weekly pattern, hours, years to seed */
 
+/* A year without data counts Monday to Friday only: said once per load,
+ * for this year and the next (the engine itself does no I/O). */
+static void cal_warn_missing_years(const sla_calendar_t *cal, long long version)
+{
+    sla_local_t l;
+    if (sla_local((long long)time(NULL), &l) != 0)
+        return;
+    for (int y = l.year; y <= l.year + 1; y++)
+        if (!sla_calendar_has_year(cal, y))
+            log_warn("sla",
+                     "calendar version %lld has no holidays for %d: business clocks count its weekdays only"
+                     " (PUT /api/v1/admin/calendar/%d)",
+                     version, y, y);
+}
+
 static int cal_publish(sla_calendar_t *cal, long long version)
 {
+    cal_warn_missing_years(cal, version);
     cal_ref_t *r = calloc(1, sizeof(*r));
     if (!r)
         return -1;
     r->cal = cal;
     pthread_mutex_lock(&cal_mu);
+    if (cal_cur && version <= cal_version) {
+        /* Another thread published this version or a newer one meanwhile. */
+        pthread_mutex_unlock(&cal_mu);
+        sla_calendar_free(cal);
+        free(r);
+        return 0;
+    }
     cal_ref_t *old = cal_cur;
     cal_cur = r;
     cal_version = version;
+    metrics_sla_calendar_version(version);
     if (old) {
         if (old->refs == 0) {
             sla_calendar_free(old->cal);
@@ -206,8 +233,9 @@ static int cal_seed(db_conn_t *db)
         cJSON *src = cJSON_GetObjectItemCaseSensitive(y, "source");
         char *h = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(y, "holidays"));
         char *w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(y, "workdays"));
-        int rc = h && w ? db_exec(db, "INSERT IGNORE INTO sla_calendar_years (year, source, holidays, workdays)"
-                                      " VALUES (?, ?, ?, ?)",
+        int rc = h && w ? db_exec(db,
+                                  "INSERT IGNORE INTO sla_calendar_years (year, source, holidays, workdays)"
+                                  " VALUES (?, ?, ?, ?)",
                                   DB_ARGS(DB_INT((long long)cJSON_GetObjectItemCaseSensitive(y, "year")->valuedouble),
                                           DB_STR(cJSON_IsString(src) ? src->valuestring : NULL), DB_STR(h), DB_STR(w)))
                         : -1;
@@ -225,8 +253,8 @@ static int cal_seed(db_conn_t *db)
 /* The stored years as a document's "years" array (new), or NULL. */
 static cJSON *cal_stored_years(db_conn_t *db)
 {
-    db_rows_t *r = db_query(db, "SELECT year, source, holidays, workdays FROM sla_calendar_years ORDER BY year",
-                            DB_NOARGS);
+    db_rows_t *r =
+        db_query(db, "SELECT year, source, holidays, workdays FROM sla_calendar_years ORDER BY year", DB_NOARGS);
     cJSON *years = r ? cJSON_CreateArray() : NULL;
     for (int i = 0; years && i < r->nrows; i++) {
         cJSON *y = cJSON_CreateObject(), *h = cJSON_Parse(db_get(r, i, "holidays")),
@@ -250,21 +278,32 @@ static cJSON *cal_stored_years(db_conn_t *db)
     return years;
 }
 
+static int cal_load(db_conn_t *db, long long version);
+
 int sla_calendar_refresh(db_conn_t *db)
 {
     long long version = 0;
     if (!cal_base)
         return -1;
-    if (sla_calendar_loaded_version() == 0) {
-        /* First load of this process: add the shipped years the table lacks. */
+    static atomic_int seeded; /* by this process (twice at worst: INSERT IGNORE) */
+    if (!seeded) {
+        /* First run of this process: add the shipped years the table lacks. */
         if (db_begin(db) != 0 || cal_seed(db) != 0 || db_commit(db) != 0) {
             db_rollback(db);
             log_warn("sla", "calendar: seeding failed: %s", db_error(db));
             return -1;
         }
+        seeded = 1;
     }
     if (db_query_int(db, &version, "SELECT version FROM sla_calendar_version WHERE id = 1", DB_NOARGS) != 1)
         return -1;
+    return cal_load(db, version);
+}
+
+/* Loads the stored calendar unless `version` is the one in use: 1 loaded,
+ * 0 unchanged, -1 error. Reads only (safe inside a caller's transaction). */
+static int cal_load(db_conn_t *db, long long version)
+{
     if (version == sla_calendar_loaded_version())
         return 0;
     cJSON *doc = sla_calendar_document(cal_stored_years(db));
@@ -288,6 +327,7 @@ int sla_calendar_refresh(db_conn_t *db)
 typedef struct {
     long long id;
     int clock_no, round, running, breached;
+    int stopping;                                    /* stops in this call: its due time is fixed now */
     long long started_ms, budget_s, due_ms, next_ms; /* due/next: -1 = NULL */
     sla_mode_t mode;
     unsigned fired;
@@ -303,13 +343,26 @@ typedef struct {
     int paused_now;
 } subject_t;
 
-#define MS_SQL(col) "CAST(ROUND(UNIX_TIMESTAMP(" col ") * 1000) AS SIGNED)"
+/* Instants are unix ms here; the columns are DATETIME(3) in UTC (the session's zone). */
 #define FROM_MS "FROM_UNIXTIME(? / 1000)"
 
-static int now_ms(db_conn_t *db, long long *out)
-{
-    return db_query_int(db, out, "SELECT " MS_SQL("NOW(3)"), DB_NOARGS) == 1 ? 0 : -1;
-}
+/* The clocks of the subject's current round, locked. Takes (kind, subject)
+ * twice. */
+static const char *SQL_LOAD_CLOCKS =
+    "SELECT id, clock_no, round, project_id, CAST(ROUND(UNIX_TIMESTAMP(started_at) * 1000) AS SIGNED) AS started_ms,"
+    " budget_s, mode, state, fired, breached, CAST(ROUND(UNIX_TIMESTAMP(due_at) * 1000) AS SIGNED) AS due_ms,"
+    " CAST(ROUND(UNIX_TIMESTAMP(next_at) * 1000) AS SIGNED) AS next_ms"
+    " FROM sla_clocks WHERE kind = ? AND subject_id = ?"
+    " AND round = (SELECT MAX(round) FROM sla_clocks WHERE kind = ? AND subject_id = ?)"
+    " ORDER BY clock_no FOR UPDATE";
+/* The round's pauses: end = resumed, else planned, else NULL (open).
+ * Takes (kind, subject, round). */
+static const char *SQL_LOAD_PAUSES =
+    "SELECT CAST(ROUND(UNIX_TIMESTAMP(started_at) * 1000) AS SIGNED) AS start_ms,"
+    " CAST(ROUND(UNIX_TIMESTAMP(COALESCE(ended_at, planned_end_at)) * 1000) AS SIGNED) AS end_ms"
+    " FROM sla_pauses WHERE kind = ? AND subject_id = ? AND round = ? ORDER BY started_at, id";
+static const char *SQL_NOW_AND_VERSION = "SELECT CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms,"
+                                         " (SELECT version FROM sla_calendar_version WHERE id = 1) AS version";
 
 /* Loads (and locks) the clock rows of the subject's current round and its
  * pauses. 1 loaded, 0 no clocks, -1 error. */
@@ -322,15 +375,22 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
         log_error("sla", "unknown kind %s", kind ? kind : "(null)");
         return -1;
     }
-    if (now_ms(db, &s->now_ms) != 0)
+    /* The instant and the calendar's version in one read: a calendar changed
+     * by another process is loaded before anything is computed with it (the
+     * change and its clocks' recomputation commit together). */
+    long long version = 0;
+    db_rows_t *v = db_query(db, SQL_NOW_AND_VERSION, DB_NOARGS);
+    if (!v || v->nrows != 1) {
+        db_rows_free(v);
         return -1;
-    db_rows_t *r = db_query(db,
-                            "SELECT id, clock_no, round, project_id, " MS_SQL("started_at") " AS started_ms, budget_s,"
-                            " mode, state, fired, breached, " MS_SQL("due_at") " AS due_ms, " MS_SQL("next_at")
-                            " AS next_ms FROM sla_clocks WHERE kind = ? AND subject_id = ?"
-                            " AND round = (SELECT MAX(round) FROM sla_clocks WHERE kind = ? AND subject_id = ?)"
-                            " ORDER BY clock_no FOR UPDATE",
-                            DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_STR(kind), DB_INT(subject_id)));
+    }
+    s->now_ms = db_get_int(v, 0, "now_ms");
+    version = db_get_int(v, 0, "version");
+    db_rows_free(v);
+    if (cal_base && cal_load(db, version) < 0)
+        log_warn("sla", "calendar version %lld not loaded; counting with the one in use", version);
+    db_rows_t *r =
+        db_query(db, SQL_LOAD_CLOCKS, DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_STR(kind), DB_INT(subject_id)));
     if (!r)
         return -1;
     for (int i = 0; i < r->nrows && s->nrows < SLA_STORE_MAX_CLOCKS; i++) {
@@ -354,10 +414,7 @@ static int load(db_conn_t *db, const char *kind, long long subject_id, subject_t
     db_rows_free(r);
     if (s->nrows == 0)
         return 0;
-    r = db_query(db,
-                 "SELECT " MS_SQL("started_at") " AS start_ms, " MS_SQL("COALESCE(ended_at, planned_end_at)")
-                 " AS end_ms FROM sla_pauses WHERE kind = ? AND subject_id = ? AND round = ? ORDER BY started_at, id",
-                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s->round)));
+    r = db_query(db, SQL_LOAD_PAUSES, DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s->round)));
     if (!r)
         return -1;
     for (int i = 0; i < r->nrows && s->npauses < SLA_MAX_PAUSES; i++) {
@@ -440,7 +497,11 @@ static int recompute(db_conn_t *db, subject_t *s, const unsigned *held)
         engine_clock_t e;
         long long due = -1, next = -1;
         int breached = w->breached;
-        if (engine_clock(s, w, cal, &e) == 0) {
+        if (!w->running && !w->stopping) {
+            /* A stopped clock keeps the due time it had when it stopped:
+             * later pauses are not its own. */
+            due = w->due_ms;
+        } else if (engine_clock(s, w, cal, &e) == 0) {
             due = to_ms(sla_clock_at(&e.c, e.c.budget_s), e.frac_ms);
             if (w->running) {
                 sla_status_t st;
@@ -448,18 +509,18 @@ static int recompute(db_conn_t *db, subject_t *s, const unsigned *held)
                 if (sla_clock_status(&e.c, e.now, &st) == 0 && st.state == SLA_BREACHED)
                     breached = 1;
                 const sla_ladder_t *l = &s->kind->ladders[w->clock_no];
-                if (sla_ladder_next(l, &e.c, w->fired | (held ? held[i] : 0), e.now, &nx) == 0 && nx.kind == SLA_NEXT_AT)
+                if (sla_ladder_next(l, &e.c, w->fired | (held ? held[i] : 0), e.now, &nx) == 0 &&
+                    nx.kind == SLA_NEXT_AT)
                     next = to_ms(nx.at, e.frac_ms);
             }
-        } else if (!w->running)
+        } else
             due = w->due_ms;
         if (due == w->due_ms && next == w->next_ms && breached == w->breached)
             continue;
         w->due_ms = due;
         w->next_ms = next;
         w->breached = breached;
-        rc = db_exec(db,
-                     "UPDATE sla_clocks SET due_at = " FROM_MS ", next_at = " FROM_MS ", breached = ? WHERE id = ?",
+        rc = db_exec(db, "UPDATE sla_clocks SET due_at = " FROM_MS ", next_at = " FROM_MS ", breached = ? WHERE id = ?",
                      DB_ARGS(due < 0 ? DB_NULL : DB_INT(due), next < 0 ? DB_NULL : DB_INT(next), DB_INT(breached),
                              DB_INT(w->id)));
     }
@@ -483,8 +544,9 @@ int sla_store_start_round(db_conn_t *db, const char *kind, long long subject_id,
     long long exists = 0;
     if (!k)
         return -1;
-    int rc = db_query_int(db, &exists, "SELECT 1 FROM sla_clocks WHERE kind = ? AND subject_id = ? AND round >= ?"
-                                       " LIMIT 1 FOR UPDATE",
+    int rc = db_query_int(db, &exists,
+                          "SELECT 1 FROM sla_clocks WHERE kind = ? AND subject_id = ? AND round >= ?"
+                          " LIMIT 1 FOR UPDATE",
                           DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round)));
     if (rc != 0)
         return rc < 0 ? -1 : 0;
@@ -498,13 +560,14 @@ int sla_store_start_round(db_conn_t *db, const char *kind, long long subject_id,
         return -1;
     for (int i = 0; i < k->nclocks; i++) {
         int run = (running_mask >> i) & 1;
-        if (db_exec(db,
-                    "INSERT INTO sla_clocks (kind, subject_id, round, clock_no, clock, project_id, started_at, budget_s,"
-                    " mode, state, stopped_at) VALUES (?, ?, ?, ?, ?, ?, NOW(3), ?, ?, ?, IF(?, NULL, NOW(3)))",
-                    DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round), DB_INT(i), DB_STR(k->clocks[i]),
-                            DB_INT(project_id), DB_INT(budgets[i].budget_s),
-                            DB_STR(budgets[i].mode == SLA_BUSINESS ? "business" : "natural"),
-                            DB_STR(run ? "running" : "met"), DB_INT(run))) != 0)
+        if (db_exec(
+                db,
+                "INSERT INTO sla_clocks (kind, subject_id, round, clock_no, clock, project_id, started_at, budget_s,"
+                " mode, state, stopped_at) VALUES (?, ?, ?, ?, ?, ?, NOW(3), ?, ?, ?, IF(?, NULL, NOW(3)))",
+                DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round), DB_INT(i), DB_STR(k->clocks[i]),
+                        DB_INT(project_id), DB_INT(budgets[i].budget_s),
+                        DB_STR(budgets[i].mode == SLA_BUSINESS ? "business" : "natural"),
+                        DB_STR(run ? "running" : "met"), DB_INT(run))) != 0)
             return -1;
     }
     return sla_store_sync(db, kind, subject_id);
@@ -522,6 +585,7 @@ int sla_store_set_running(db_conn_t *db, const char *kind, long long subject_id,
         if (run == w->running)
             continue;
         w->running = run;
+        w->stopping = !run;
         if (db_exec(db,
                     "UPDATE sla_clocks SET state = ?, stopped_at = IF(?, NULL, NOW(3)),"
                     " breached = breached OR (? = 0 AND due_at < NOW(3)) WHERE id = ?",
@@ -545,8 +609,9 @@ int sla_store_stop(db_conn_t *db, const char *kind, long long subject_id, int cl
 
 int sla_store_stop_all(db_conn_t *db, const char *kind, long long subject_id)
 {
-    if (db_exec(db, "UPDATE sla_pauses SET ended_at = NOW(3) WHERE kind = ? AND subject_id = ? AND ended_at IS NULL"
-                    " AND (planned_end_at IS NULL OR planned_end_at > NOW(3))",
+    if (db_exec(db,
+                "UPDATE sla_pauses SET ended_at = NOW(3) WHERE kind = ? AND subject_id = ? AND ended_at IS NULL"
+                " AND (planned_end_at IS NULL OR planned_end_at > NOW(3))",
                 DB_ARGS(DB_STR(kind), DB_INT(subject_id))) != 0)
         return -1;
     subject_t s;
@@ -558,13 +623,15 @@ int sla_store_stop_all(db_conn_t *db, const char *kind, long long subject_id)
                 " stopped_at = COALESCE(stopped_at, NOW(3)) WHERE kind = ? AND subject_id = ? AND round = ?",
                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s.round))) != 0)
         return -1;
-    for (int i = 0; i < s.nrows; i++)
+    for (int i = 0; i < s.nrows; i++) {
+        s.rows[i].stopping = s.rows[i].running;
         s.rows[i].running = 0;
+    }
     return recompute(db, &s, NULL);
 }
 
-int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long long planned_end_ms,
-                    const char *reason, long long actor_user_id)
+int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long long planned_end_ms, const char *reason,
+                    long long actor_user_id)
 {
     subject_t s;
     int rc = load(db, kind, subject_id, &s), running = 0;
@@ -579,7 +646,8 @@ int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long 
                 "INSERT INTO sla_pauses (kind, subject_id, round, started_at, planned_end_at, reason, actor_user_id)"
                 " VALUES (?, ?, ?, " FROM_MS ", " FROM_MS ", ?, ?)",
                 DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(s.round), DB_INT(s.now_ms),
-                        planned_end_ms > s.now_ms ? DB_INT(planned_end_ms) : DB_NULL, reason ? DB_STRN(reason, reason_len) : DB_NULL,
+                        planned_end_ms > s.now_ms ? DB_INT(planned_end_ms) : DB_NULL,
+                        reason ? DB_STRN(reason, reason_len) : DB_NULL,
                         actor_user_id ? DB_INT(actor_user_id) : DB_NULL)) != 0)
         return -1;
     s.pause_ms[s.npauses][0] = s.now_ms;
@@ -761,8 +829,10 @@ int sla_store_sweep(db_conn_t *db, int limit)
         if (!k)
             continue; /* a kind this gateway does not know (a newer one's) */
         int n = sweep_subject(db, k, db_get_int(r, i, "subject_id"));
-        if (n > 0)
+        if (n > 0) {
             total += n;
+            metrics_sla_steps_fired((unsigned)n);
+        }
     }
     db_rows_free(r);
     return total;

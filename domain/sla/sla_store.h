@@ -52,22 +52,22 @@
 #include "gateway/db.h"
 
 #define SLA_STORE_MAX_KINDS 8
-#define SLA_STORE_MAX_CLOCKS 4 /* clocks of one kind */
-#define SLA_STORE_KIND_LEN 16  /* bytes of a kind's or a clock's name, with the NUL */
+#define SLA_STORE_MAX_CLOCKS 4   /* clocks of one kind */
+#define SLA_STORE_KIND_LEN 16    /* bytes of a kind's or a clock's name, with the NUL */
 #define SLA_PAUSE_REASON_MAX 200 /* characters of a pause's reason */
 
 /* What the sweeper hands a kind's fire callback: one step of one clock,
  * due now. Valid during the call only. */
 typedef struct {
-    const char *kind;         /* "repair" */
-    long long subject_id;     /* the ticket */
+    const char *kind;     /* "repair" */
+    long long subject_id; /* the ticket */
     long long project_id;
-    int clock;                /* index into the kind's clocks */
-    const char *clock_name;   /* "accept" */
+    int clock;              /* index into the kind's clocks */
+    const char *clock_name; /* "accept" */
     int round;
-    const sla_step_t *step;   /* the ladder's step: id, kind, level */
-    long long started_at_ms;  /* the round's start */
-    long long due_at_ms;      /* the clock's due time (steps are only due with one) */
+    const sla_step_t *step;  /* the ladder's step: id, kind, level */
+    long long started_at_ms; /* the round's start */
+    long long due_at_ms;     /* the clock's due time (steps are only due with one) */
     long long now_ms;
 } sla_fire_t;
 
@@ -82,10 +82,10 @@ enum {
  * the registry keeps the pointer: the struct, its names and its ladders
  * must live as long as the process (static storage). */
 typedef struct {
-    const char *name;                                /* "repair", "complaint": sla_clocks.kind */
-    int nclocks;                                     /* 1..SLA_STORE_MAX_CLOCKS */
-    const char *clocks[SLA_STORE_MAX_CLOCKS];        /* "accept", "arrive", "resolve" */
-    sla_ladder_t ladders[SLA_STORE_MAX_CLOCKS];      /* each clock's ladder (may have 0 steps) */
+    const char *name;                           /* "repair", "complaint": sla_clocks.kind */
+    int nclocks;                                /* 1..SLA_STORE_MAX_CLOCKS */
+    const char *clocks[SLA_STORE_MAX_CLOCKS];   /* "accept", "arrive", "resolve" */
+    sla_ladder_t ladders[SLA_STORE_MAX_CLOCKS]; /* each clock's ladder (may have 0 steps) */
     /* Locks the subject's row FOR UPDATE inside the sweeper's transaction:
      * 1 found (and still a subject whose clocks may fire), 0 gone, -1 error.
      * Called before the clock rows are read. */
@@ -144,8 +144,8 @@ int sla_store_stop_all(db_conn_t *db, const char *kind, long long subject_id);
  * characters). actor_user_id: 0 = the system.
  * Returns 1 paused, 0 already paused or no running clock (nothing written),
  * -1 error. */
-int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long long planned_end_ms,
-                    const char *reason, long long actor_user_id);
+int sla_store_pause(db_conn_t *db, const char *kind, long long subject_id, long long planned_end_ms, const char *reason,
+                    long long actor_user_id);
 /* Ends the subject's pause now (by hand, or when work starts). A pause with
  * a planned end still ahead ends now too. Returns 1 resumed, 0 not paused,
  * -1 error. */
@@ -163,17 +163,17 @@ int sla_store_sync(db_conn_t *db, const char *kind, long long subject_id);
 
 /* What the store holds about one clock of the subject's current round. */
 typedef struct {
-    int exists;            /* 0: no clock (all fields below 0) */
+    int exists; /* 0: no clock (all fields below 0) */
     int round;
-    int running;           /* 1 running (paused or not), 0 met/stopped */
-    int paused;            /* an open or planned pause holds it now */
-    int breached;          /* now past due (or stopped after it) */
+    int running;  /* 1 running (paused or not), 0 met/stopped */
+    int paused;   /* an open or planned pause holds it now */
+    int breached; /* now past due (or stopped after it) */
     long long started_at_ms;
-    long long due_at_ms;   /* 0 while an open pause holds it */
-    long long next_at_ms;  /* 0: no step left, or paused */
+    long long due_at_ms;  /* 0 while an open pause holds it */
+    long long next_at_ms; /* 0: no step left, or paused */
     long long budget_s;
     sla_mode_t mode;
-    unsigned fired;        /* SLA_STEP_BIT(step id) of the steps fired this round */
+    unsigned fired; /* SLA_STEP_BIT(step id) of the steps fired this round */
 } sla_clock_info_t;
 
 /* Fills out[0..nclocks-1] for the subject's current round; 0 or -1. */

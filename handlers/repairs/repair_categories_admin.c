@@ -92,9 +92,17 @@ static int check_fields(gw_call_t *c, category_form_t *f, int create)
 
 static void check_create(gw_call_t *c)
 {
-    static const char *const known[] = {
-        "project_id", "code",       "name", "accept_minutes", "arrive_minutes", "resolve_minutes", "warranty_months",
-        "active",     "sort_order", "business_hours", NULL};
+    static const char *const known[] = {"project_id",
+                                        "code",
+                                        "name",
+                                        "accept_minutes",
+                                        "arrive_minutes",
+                                        "resolve_minutes",
+                                        "warranty_months",
+                                        "active",
+                                        "sort_order",
+                                        "business_hours",
+                                        NULL};
     int present;
     category_form_t *f = call_state_new_or_fail(c, 1, sizeof(category_form_t), free);
     if (!f || json_known_fields_or_fail(c, c->body, known) != 0 ||
@@ -117,9 +125,15 @@ static void check_create(gw_call_t *c)
 
 static void check_update(gw_call_t *c)
 {
-    static const char *const known[] = {
-        "name",       "accept_minutes", "arrive_minutes", "resolve_minutes", "warranty_months", "active", "sort_order",
-        "business_hours", NULL};
+    static const char *const known[] = {"name",
+                                        "accept_minutes",
+                                        "arrive_minutes",
+                                        "resolve_minutes",
+                                        "warranty_months",
+                                        "active",
+                                        "sort_order",
+                                        "business_hours",
+                                        NULL};
     category_form_t *f = call_state_new_or_fail(c, 1, sizeof(category_form_t), free);
     if (!f || json_known_fields_or_fail(c, c->body, known) != 0 || check_fields(c, f, 0) != 0)
         return;

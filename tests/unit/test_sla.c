@@ -345,8 +345,8 @@ static void test_spring_festival_2026(void)
         int m, d, working;
     } days[] = {
         {2, 12, 1}, {2, 13, 1}, {2, 14, 1}, /* Thursday, Friday, Saturday worked (调休) */
-        {2, 15, 0}, {2, 16, 0}, {2, 17, 0}, {2, 18, 0}, {2, 19, 0}, {2, 20, 0}, {2, 21, 0}, {2, 22, 0}, {2, 23, 0},
-        {2, 24, 1}, {2, 27, 1}, {2, 28, 1}, /* Saturday worked (调休) */
+        {2, 15, 0}, {2, 16, 0}, {2, 17, 0}, {2, 18, 0}, {2, 19, 0}, {2, 20, 0},
+        {2, 21, 0}, {2, 22, 0}, {2, 23, 0}, {2, 24, 1}, {2, 27, 1}, {2, 28, 1}, /* Saturday worked (调休) */
         {3, 1, 0},  {3, 2, 1},
     };
     for (size_t i = 0; i < sizeof days / sizeof *days; i++) {
@@ -590,8 +590,8 @@ static void test_clock_business(void)
     /* Paused from Monday 12:00 to Tuesday 12:00: three hours counted, six
      * left from Tuesday noon. */
     sla_pause_t p = {T(2026, 3, 2, 12, 0), T(2026, 3, 3, 12, 0)};
-    c = (sla_clock_t){.start = T(2026, 3, 2, 9, 0), .budget_s = 9 * H, .mode = SLA_BUSINESS, .cal = cal,
-                      .pauses = &p, .npauses = 1};
+    c = (sla_clock_t){
+        .start = T(2026, 3, 2, 9, 0), .budget_s = 9 * H, .mode = SLA_BUSINESS, .cal = cal, .pauses = &p, .npauses = 1};
     st = status(&c, T(2026, 3, 3, 11, 0));
     CHECK_INT(st.state, SLA_PAUSED);
     CHECK_INT(st.elapsed_s, 3 * H);
@@ -665,8 +665,11 @@ static void test_clock_properties(void)
     int bad_at = 0, bad_min = 0, bad_mono = 0, bad_open = 0;
     for (int i = 0; i < 1000; i++) {
         sla_pause_t p[8];
-        sla_clock_t c = {.start = T(2025, 12, 1, 0, 0) + rnd(400 * DAY), .budget_s = rnd(10 * DAY),
-                         .mode = i % 2 ? SLA_BUSINESS : SLA_NATURAL, .cal = cal, .pauses = p,
+        sla_clock_t c = {.start = T(2025, 12, 1, 0, 0) + rnd(400 * DAY),
+                         .budget_s = rnd(10 * DAY),
+                         .mode = i % 2 ? SLA_BUSINESS : SLA_NATURAL,
+                         .cal = cal,
+                         .pauses = p,
                          .npauses = (int)rnd(9)};
         long long t = c.start;
         for (int k = 0; k < c.npauses; k++) {
@@ -721,11 +724,11 @@ static void test_clock_bad_input(void)
     CHECK_INT(sla_clock_elapsed(&c, SLA_TIME_MAX + 1), -1);
     CHECK_INT(sla_clock_at(&c, -1), SLA_NEVER);
     static const sla_pause_t bad[][2] = {
-        {{S - 1, S + 10}, {S + 20, S + 30}},           /* before the start */
-        {{S + 10, S + 5}, {S + 20, S + 30}},           /* ends before it starts */
-        {{S + 10, S + 25}, {S + 20, S + 30}},          /* overlapping */
-        {{S + 20, S + 30}, {S + 10, S + 15}},          /* out of order */
-        {{S + 10, SLA_NEVER}, {S + 20, S + 30}},       /* open, not last */
+        {{S - 1, S + 10}, {S + 20, S + 30}},            /* before the start */
+        {{S + 10, S + 5}, {S + 20, S + 30}},            /* ends before it starts */
+        {{S + 10, S + 25}, {S + 20, S + 30}},           /* overlapping */
+        {{S + 20, S + 30}, {S + 10, S + 15}},           /* out of order */
+        {{S + 10, SLA_NEVER}, {S + 20, S + 30}},        /* open, not last */
         {{S + 10, S + 15}, {S + 20, SLA_TIME_MAX + 1}}, /* out of range */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -772,12 +775,12 @@ static unsigned due(const sla_clock_t *c, unsigned fired, long long now)
     return d;
 }
 
-#define CHECK_NEXT(n, k, idx, t)                                                                                      \
-    do {                                                                                                              \
-        sla_next_t n_ = (n);                                                                                          \
-        CHECK_INT(n_.kind, k);                                                                                        \
-        CHECK_INT(n_.index, idx);                                                                                     \
-        CHECK_INT(n_.at, t);                                                                                          \
+#define CHECK_NEXT(n, k, idx, t)                                                                                       \
+    do {                                                                                                               \
+        sla_next_t n_ = (n);                                                                                           \
+        CHECK_INT(n_.kind, k);                                                                                         \
+        CHECK_INT(n_.index, idx);                                                                                      \
+        CHECK_INT(n_.at, t);                                                                                           \
     } while (0)
 
 static void test_ladder_in_order(void)
@@ -944,14 +947,14 @@ static void test_ladder_bad_input(void)
     CHECK_INT(sla_ladder_check(&LADDER, &why), 0);
     CHECK_INT(sla_ladder_check(NULL, &why), -1);
     static const sla_step_t bad[][2] = {
-        {{.id = 0, .kind = SLA_REMINDER, .percent = 50}, {.id = 0, .kind = SLA_ESCALATION}},    /* same id */
-        {{.id = 32, .kind = SLA_REMINDER, .percent = 50}, {.id = 1, .kind = SLA_ESCALATION}},   /* id too big */
-        {{.id = -1, .kind = SLA_REMINDER, .percent = 50}, {.id = 1, .kind = SLA_ESCALATION}},   /* negative id */
-        {{.id = 0, .kind = SLA_REMINDER, .percent = 0}, {.id = 1, .kind = SLA_ESCALATION}},     /* 0 % */
-        {{.id = 0, .kind = SLA_REMINDER, .percent = 100}, {.id = 1, .kind = SLA_ESCALATION}},   /* 100 % */
-        {{.id = 0, .kind = SLA_ESCALATION, .after_s = -1}, {.id = 1, .kind = SLA_ESCALATION}},  /* negative delay */
+        {{.id = 0, .kind = SLA_REMINDER, .percent = 50}, {.id = 0, .kind = SLA_ESCALATION}},   /* same id */
+        {{.id = 32, .kind = SLA_REMINDER, .percent = 50}, {.id = 1, .kind = SLA_ESCALATION}},  /* id too big */
+        {{.id = -1, .kind = SLA_REMINDER, .percent = 50}, {.id = 1, .kind = SLA_ESCALATION}},  /* negative id */
+        {{.id = 0, .kind = SLA_REMINDER, .percent = 0}, {.id = 1, .kind = SLA_ESCALATION}},    /* 0 % */
+        {{.id = 0, .kind = SLA_REMINDER, .percent = 100}, {.id = 1, .kind = SLA_ESCALATION}},  /* 100 % */
+        {{.id = 0, .kind = SLA_ESCALATION, .after_s = -1}, {.id = 1, .kind = SLA_ESCALATION}}, /* negative delay */
         {{.id = 0, .kind = SLA_ESCALATION, .after_s = SLA_MAX_BUDGET_S + 1}, {.id = 1, .kind = SLA_ESCALATION}},
-        {{.id = 0, .kind = SLA_ESCALATION}, {.id = 1, .kind = SLA_REMINDER, .percent = 50}},    /* reminder last */
+        {{.id = 0, .kind = SLA_ESCALATION}, {.id = 1, .kind = SLA_REMINDER, .percent = 50}}, /* reminder last */
         {{.id = 0, .kind = SLA_REMINDER, .percent = 80}, {.id = 1, .kind = SLA_REMINDER, .percent = 50}},
         {{.id = 0, .kind = SLA_ESCALATION, .after_s = 60}, {.id = 1, .kind = SLA_ESCALATION, .after_s = 0}},
         {{.id = 0, .kind = (sla_step_kind_t)5}, {.id = 1, .kind = SLA_ESCALATION}},
