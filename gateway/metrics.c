@@ -417,6 +417,19 @@ void metrics_export(metrics_export_t outcome)
         atomic_fetch_add_explicit(&exports_ended[outcome], 1, memory_order_relaxed);
 }
 
+static _Atomic uint64_t sla_steps_fired;
+static _Atomic long long sla_calendar_version;
+
+void metrics_sla_steps_fired(unsigned n)
+{
+    atomic_fetch_add_explicit(&sla_steps_fired, n, memory_order_relaxed);
+}
+
+void metrics_sla_calendar_version(long long version)
+{
+    atomic_store_explicit(&sla_calendar_version, version, memory_order_relaxed);
+}
+
 void metrics_repair_check_skipped(void)
 {
     atomic_fetch_add_explicit(&repair_check_skipped, 1, memory_order_relaxed);
@@ -696,6 +709,13 @@ char *metrics_render(size_t *len)
            "Requests answered 503 DEADLINE_EXCEEDED: their next step would have started after call_deadline_ms.");
     bputf(&b, "gateway_call_deadline_exceeded_total %llu\n",
           (unsigned long long)atomic_load_explicit(&deadline_exceeded, memory_order_relaxed));
+    header(&b, "gateway_sla_steps_fired_total", "counter",
+           "Service-level reminders and escalation steps this process fired (every kind of ticket).");
+    bputf(&b, "gateway_sla_steps_fired_total %llu\n",
+          (unsigned long long)atomic_load_explicit(&sla_steps_fired, memory_order_relaxed));
+    header(&b, "gateway_sla_calendar_version", "gauge",
+           "Version of the business calendar this process counts with (0: the shipped file, not yet the database's).");
+    bputf(&b, "gateway_sla_calendar_version %lld\n", atomic_load_explicit(&sla_calendar_version, memory_order_relaxed));
 
     if (b.failed) {
         free(b.p);

@@ -86,6 +86,11 @@ void metrics_background_run(const char *job);
 /* A call that reached its deadline (call_deadline_ms) before a step:
  * gateway_call_deadline_exceeded_total. */
 void metrics_call_deadline_exceeded(void);
+/* Service-level clocks (domain/sla/sla_store.c): n steps fired,
+ * gateway_sla_steps_fired_total; the business calendar in use,
+ * gateway_sla_calendar_version. */
+void metrics_sla_steps_fired(unsigned n);
+void metrics_sla_calendar_version(long long version);
 /* Appends the exposition text to a malloc'ed buffer; caller frees. */
 char *metrics_render(size_t *len);
 

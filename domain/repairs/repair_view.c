@@ -135,7 +135,7 @@ void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r)
     db_rows_free(r);
 }
 
-static cJSON *photo_json(long long upload_id, int hidden)
+cJSON *repair_photo_json(long long upload_id, int hidden)
 {
     char full[256], thumb[256];
     long long ttl = gw_cfg->media_url_ttl_s;
@@ -202,7 +202,8 @@ static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
     }
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; arr && k < n; k++) {
-        cJSON *p = photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
+        cJSON *p =
+            repair_photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }
@@ -274,7 +275,7 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
     " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"           \
     " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
     " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","                     \
-    " t.category_id AS category_id," REPAIR_RELATION_COLUMNS                                                           \
+    " t.category_id AS category_id, t.complaint_id AS complaint_id," REPAIR_RELATION_COLUMNS                           \
     "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
 static const char *SQL_DETAIL = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN(""));
 static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN("LEFT"));

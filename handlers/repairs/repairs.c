@@ -48,11 +48,13 @@
 #include "gateway/utf8.h"
 #include "gateway/wechat_client.h"
 #include "handlers/handlers.h"
+#include "domain/repairs/repair_clocks.h"
 #include "domain/repairs/repair_actions.h"
 #include "domain/repairs/repair_cache.h"
 #include "domain/repairs/repair_catalog.h"
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
+#include "domain/repairs/repair_insert.h"
 #include "domain/repairs/repair_view.h"
 
 /* ---- filing ---- */
@@ -143,48 +145,15 @@ static void create_unchecked(gw_call_t *c, db_conn_t *db)
     create_store(c, db);
 }
 
-/* The warranty's last covered day: handover date + the category's period. */
-#define WARRANTY_UNTIL                                                                                                 \
-    "IF(u.handover_date IS NULL OR c.warranty_months IS NULL, NULL,"                                                   \
-    " DATE_SUB(DATE_ADD(u.handover_date, INTERVAL c.warranty_months MONTH), INTERVAL 1 DAY))"
-
-static const char *SQL_INSERT_TICKET =
-    "INSERT INTO repair_tickets (user_id, unit_id, building_id, project_id, category_id, description,"
-    " contact_phone, preferred_time, state, content_check, content_trace_id, within_warranty, warranty_until,"
-    " clock_started_at, accept_due_at, arrive_due_at, resolve_due_at)"
-    " SELECT ?, u.id, b.id, b.project_id, c.id, ?, ?, ?, 'submitted', ?, ?, CURDATE() <= " WARRANTY_UNTIL ","
-    " " WARRANTY_UNTIL ", NOW(3), NOW(3) + INTERVAL c.accept_within_s SECOND,"
-    " NOW(3) + INTERVAL c.arrive_within_s SECOND, NOW(3) + INTERVAL c.resolve_within_s SECOND"
-    " FROM units u JOIN buildings b ON b.id = u.building_id JOIN repair_categories c ON c.id = ?"
-    " WHERE u.id = ?";
-
-/* A human number: BX + filing date + the id, at least 6 digits. */
-static const char *SQL_TICKET_NO =
-    "UPDATE repair_tickets SET ticket_no = CONCAT('BX', DATE_FORMAT(created_at, '%Y%m%d'),"
-    " LPAD(id, GREATEST(6, LENGTH(id)), '0')) WHERE id = ?";
-
-/* The unit's project, its row share-locked until the commit: the first
- * change of the project's categories (repair_catalog_own, which locks the
- * row for update) then cannot move the project's tickets to its own
- * categories between this check and the insert. */
-static const char *SQL_LOCK_UNIT_PROJECT = "SELECT p.id FROM units u JOIN buildings b ON b.id = u.building_id"
-                                           " JOIN projects p ON p.id = b.project_id WHERE u.id = ? LOCK IN SHARE MODE";
-
-/* An active category of the project's set (its own, or the defaults). */
-static const char *SQL_CATEGORY_OF_PROJECT = "SELECT c.id FROM repair_categories c WHERE c.code = ? AND c.active = 1"
-                                             " AND c.project_id = " REPAIR_CATEGORY_SET("?");
-
 /* The unit must be one of the caller's and the category an active one of
  * the unit's project: 0, or -1 with the call failed. */
 static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const create_req_t *q, long long *category_id)
 {
-    long long found, project = 0;
+    long long found;
     int rc = db_query_int(db, &found, "SELECT o.unit_id FROM owners o WHERE o.unit_id = ? AND o.user_id = ? LIMIT 1",
                           DB_ARGS(DB_INT(q->unit_id), DB_INT(c->user.id)));
     if (rc > 0)
-        rc = db_query_int(db, &project, SQL_LOCK_UNIT_PROJECT, DB_ARGS(DB_INT(q->unit_id)));
-    if (rc > 0)
-        rc = db_query_int(db, category_id, SQL_CATEGORY_OF_PROJECT, DB_ARGS(DB_STR(q->category), DB_INT(project)));
+        rc = repair_category_of_unit(db, q->unit_id, q->category, category_id);
     else if (rc == 0) {
         call_fail(c, ERR_NOT_FOUND, "unit_id", "no such unit among yours");
         return -1;
@@ -210,25 +179,27 @@ static void create_store(gw_call_t *c, db_conn_t *db)
     long long category_id = 0, bad_photo = 0;
     if (check_unit_and_category_or_fail(c, db, q, &category_id) != 0)
         return;
-    if (db_exec(db, SQL_INSERT_TICKET,
-                DB_ARGS(DB_INT(c->user.id), DB_STR(q->description), DB_STR(q->contact_phone), DB_STR(q->preferred_time),
-                        DB_STR(q->content_check), DB_STR(*q->trace_id ? q->trace_id : NULL), DB_INT(category_id),
-                        DB_INT(q->unit_id))) != 0)
+    repair_filing_t f = {.user_id = c->user.id,
+                         .unit_id = q->unit_id,
+                         .category_id = category_id,
+                         .description = q->description,
+                         .contact_phone = q->contact_phone,
+                         .preferred_time = q->preferred_time,
+                         .content_check = q->content_check,
+                         .trace_id = *q->trace_id ? q->trace_id : NULL,
+                         .photo_ids = q->photo_ids,
+                         .nphotos = q->nphotos,
+                         .actor_user_id = c->user.id,
+                         .actor_role = "owner"};
+    long long id;
+    int filed = repair_ticket_insert(db, &f, &id, &bad_photo);
+    if (filed < 0)
         goto DbError;
-    long long id = (long long)db_insert_id(db);
-    if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(id))) != 0)
-        goto DbError;
-    long long row = repair_timeline_add(db, id, "submit", NULL, "submitted", c->user.id, "owner", NULL, q->photo_ids,
-                                        q->nphotos, c->user.id, &bad_photo);
-    if (row < 0)
-        goto DbError;
-    if (row == 0) {
+    if (filed == 0) {
         call_fail(c, ERR_UNPROCESSABLE, "photo_ids", "photo %lld is not one of your uploads, or is already attached",
                   bad_photo);
         return;
     }
-    if (repair_dispatch(db, id, 1) < 0)
-        goto DbError;
     db_rows_t *r = db_query(db, REPAIR_SUMMARY_SELECT " WHERE t.id = ?", DB_ARGS(DB_INT(id)));
     cJSON *d = r && r->nrows == 1 ? repair_item_json(r, 0, NULL) : NULL;
     db_rows_free(r);

@@ -57,6 +57,7 @@ DEFAULT_PAGES = [
     "pages/lead/detail",
     "pages/referral/index",
     "pages/reward/index",
+    "pages/complaint/detail",
 ]
 
 # template id -> {keyword: type}; the type names are the §4 keyword types.
@@ -86,6 +87,13 @@ DEFAULT_TEMPLATES = {
         "thing2": "thing",    # reason
         "phrase3": "phrase",  # status
         "date4": "date",      # paid on
+    },
+    "TPL_COMPLAINT_STATUS": {
+        "thing1": "thing",                        # type and category
+        "character_string2": "character_string",  # complaint number
+        "phrase3": "phrase",                      # status
+        "time4": "time",                          # updated at
+        "thing5": "thing",                        # remark
     },
 }
 
