@@ -23,9 +23,15 @@
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STAFF (ROLE_SUPERVISOR | ROLE_ADMIN)
-#define EXPORT_LIST(name, title, roles, list, cols) {name, title, roles, &(list), NULL, NULL, cols, N(cols)}
+#define EXPORT_LIST(name, title, roles, list, cols)                                                                    \
+    {                                                                                                                  \
+        name, title, roles, &(list), NULL, NULL, cols, N(cols)                                                         \
+    }
 /* A statistic: its kind name is "stats.<the statistic's name>". */
-#define EXPORT_STAT(name, title, writer, def) {name, title, STAFF, NULL, writer, def, NULL, 0}
+#define EXPORT_STAT(name, title, writer, def)                                                                          \
+    {                                                                                                                  \
+        name, title, STAFF, NULL, writer, def, NULL, 0                                                                 \
+    }
 
 static const export_col_t repair_cols[] = {
     {"id", "编号", EXPORT_NUMBER},
@@ -175,11 +181,8 @@ static const export_col_t project_cols[] = {
 };
 
 static const export_col_t building_cols[] = {
-    {"id", "编号", EXPORT_NUMBER},
-    {"project_id", "项目编号", EXPORT_NUMBER},
-    {"name", "楼栋", 0},
-    {"handover_date", "交付日期", 0},
-    {"unit_count", "房屋数", EXPORT_NUMBER},
+    {"id", "编号", EXPORT_NUMBER},    {"project_id", "项目编号", EXPORT_NUMBER}, {"name", "楼栋", 0},
+    {"handover_date", "交付日期", 0}, {"unit_count", "房屋数", EXPORT_NUMBER},
 };
 
 static const export_col_t unit_cols[] = {
@@ -207,12 +210,8 @@ static const export_col_t survey_cols[] = {
 };
 
 static const export_col_t staff_cols[] = {
-    {"user_id", "用户编号", EXPORT_NUMBER},
-    {"display_name", "姓名", 0},
-    {"title", "职务", 0},
-    {"phone_masked", "电话", EXPORT_PHONE, "phone"},
-    {"disabled", "已停用", EXPORT_BOOL},
-    {"roles", "角色", 0},
+    {"user_id", "用户编号", EXPORT_NUMBER},          {"display_name", "姓名", 0},         {"title", "职务", 0},
+    {"phone_masked", "电话", EXPORT_PHONE, "phone"}, {"disabled", "已停用", EXPORT_BOOL}, {"roles", "角色", 0},
 };
 
 int export_stat_scope_or_fail(gw_call_t *c, db_conn_t *db)
@@ -285,8 +284,8 @@ static void kinds_build(void)
     nkinds = N(lists);
     for (int i = 0; i < stats_ndefs && i < STAT_KINDS_MAX; i++) {
         snprintf(stat_names[i], STAT_NAME_MAX, "stats.%s", stats_defs[i].name);
-        kinds[nkinds++] = (export_kind_t)EXPORT_STAT(stat_names[i], stats_defs[i].title, stats_export_write,
-                                                     &stats_defs[i]);
+        kinds[nkinds++] =
+            (export_kind_t)EXPORT_STAT(stat_names[i], stats_defs[i].title, stats_export_write, &stats_defs[i]);
     }
 }
 

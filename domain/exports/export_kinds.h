@@ -62,12 +62,12 @@ typedef int (*export_stat_fn)(gw_call_t *c, db_conn_t *db, const struct export_k
 int export_stat_scope_or_fail(gw_call_t *c, db_conn_t *db);
 
 typedef struct export_kind {
-    const char *name;        /* "repairs", "stats.<name>" */
-    const char *title;       /* Chinese, the start of the download's name */
-    unsigned roles;          /* ROLE_* that may export it (then the list's own scope) */
-    const list_def_t *list;  /* a list ... */
-    export_stat_fn stat;     /* ... or a statistic, */
-    const void *stat_def;    /* its definition (stat's to read) */
+    const char *name;         /* "repairs", "stats.<name>" */
+    const char *title;        /* Chinese, the start of the download's name */
+    unsigned roles;           /* ROLE_* that may export it (then the list's own scope) */
+    const list_def_t *list;   /* a list ... */
+    export_stat_fn stat;      /* ... or a statistic, */
+    const void *stat_def;     /* its definition (stat's to read) */
     const export_col_t *cols; /* a list's columns */
     int ncols;
 } export_kind_t;

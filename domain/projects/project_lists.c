@@ -22,7 +22,8 @@ static int project_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
     static const char *const bools[] = {"true", "false", NULL};
     project_filter_t *f = filter;
     const char *open;
-    if (query_string_or_fail(c, "q", 50, &f->q) != 0 || query_enum_or_fail(c, "open_for_leads", bools, NULL, &open) != 0)
+    if (query_string_or_fail(c, "q", 50, &f->q) != 0 ||
+        query_enum_or_fail(c, "open_for_leads", bools, NULL, &open) != 0)
         return -1;
     f->open = open ? (!strcmp(open, "true") ? "1" : "0") : NULL;
     f->admin = project_access_is_admin(db, c->user.id);

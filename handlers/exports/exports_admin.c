@@ -230,8 +230,8 @@ static void create(gw_call_t *c, db_conn_t *db)
         return;
     }
     if (mine >= gw_cfg->export_per_user) {
-        call_fail(c, ERR_EXPORT_LIMIT, NULL, "you have %lld exports queued or running (at most %d); wait for one",
-                  mine, gw_cfg->export_per_user);
+        call_fail(c, ERR_EXPORT_LIMIT, NULL, "you have %lld exports queued or running (at most %d); wait for one", mine,
+                  gw_cfg->export_per_user);
         c->retry_after_s = 5;
         return;
     }
@@ -286,8 +286,9 @@ static void list_exports(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
         return;
     }
-    db_rows_t *r = db_query(db, EXPORT_SELECT " WHERE (? = 1 OR e.requester_user_id = ?) AND e.id < ?"
-                                              " ORDER BY e.id DESC LIMIT ?",
+    db_rows_t *r = db_query(db,
+                            EXPORT_SELECT " WHERE (? = 1 OR e.requester_user_id = ?) AND e.id < ?"
+                                          " ORDER BY e.id DESC LIMIT ?",
                             DB_ARGS(DB_INT(admin && !mine), DB_INT(c->user.id),
                                     DB_INT(page_key(&page, 0, PAGE_KEY_MAX)), DB_INT(page.limit + 1)));
     if (!r) {

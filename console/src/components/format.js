@@ -31,6 +31,7 @@ export const REPAIR_STATES = {
 export const REPAIR_ACTIONS = {
   submit: '提交报修', dispatch: '系统派单', assign: '主管派单', accept: '接单', decline: '退单', start: '开始处理',
   resolve: '处理完成', reopen: '重新打开', cancel: '取消', rate: '评价', unassign: '撤回派单',
+  pause: '暂停计时', resume: '恢复计时',
 }
 export const LEAD_STAGES = {
   new: '新线索', contacted: '已联系', visited: '已到访', subscribed: '已认购', signed: '已签约', lost: '已流失',

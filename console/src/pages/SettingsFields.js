@@ -28,6 +28,7 @@ export const CATEGORY_FIELDS = [
   { key: 'warranty_months', label: '保修期（月）', type: 'number', hint: '留空表示不保修' },
   { key: 'active', label: '启用', type: 'switch' },
   { key: 'sort_order', label: '排序', type: 'number', hint: '数字小的排在前面' },
+  { key: 'business_hours', label: '按工作日计时', type: 'switch', hint: '开启后时限只计工作日（节假日与调休按日历），对之后提交或返工的报修生效' },
 ]
 
 export const LEAD_CHANNELS = [
