@@ -132,6 +132,12 @@ typedef struct {
     int repair_escalate_manager_after_s;
     int repair_reopen_days;
     int owner_contact_min_days;
+    int repair_rating_days;
+    int repair_rating_reminder_hours; /* 0 = no second reminder */
+    int satisfaction_sweep_interval_ms;
+    int followup_due_hours;
+    int followup_sample_percent;
+    int followup_sample_seed;
     int repair_recheck_interval_ms;
     int idempotency_ttl_s;
     /* notifications */

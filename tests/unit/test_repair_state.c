@@ -51,7 +51,7 @@ static void test_everything_else_is_refused(void)
     CHECK_INT(next(RA_CANCEL, RS_IN_PROGRESS), RS__COUNT);
     CHECK(!repair_state_cancellable(RS_IN_PROGRESS));
     CHECK_INT(next(RA_RATE, RS_CLOSED), RS__COUNT); /* rated once */
-    CHECK_INT(next(RA_REOPEN, RS_CLOSED), RS__COUNT);
+    CHECK_INT(next(RA_REOPEN, RS_CLOSED), RS_DISPATCHED); /* closed unrated, or an unsatisfied follow-up */
     CHECK_INT(next(RA_ACCEPT, RS_CANCELLED), RS__COUNT);
     CHECK_INT(next(RA_ASSIGN, RS_IN_PROGRESS), RS__COUNT);
     CHECK_INT(next(RA_UNASSIGN, RS_RESOLVED), RS__COUNT);
