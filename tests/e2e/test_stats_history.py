@@ -64,11 +64,11 @@ def history(api, db, factory):
     for step, body in (("accept", None), ("start", None), ("resolve", {"note": "好了"})):
         expect_ok(act(api, by[t1], t1, step, body))
         expect_ok(act(api, by[t2], t2, step, body))
-    expect_ok(act(api, w.owner_a, t1, "rating", {"score": 5}))
+    expect_ok(act(api, w.owner_a, t1, "rating", {"speed": 5, "attitude": 5, "quality": 5}))
     expect_ok(act(api, w.owner_a, t2, "reopen", {"reason": "还在漏水"}))
     for step, body in (("accept", None), ("start", None), ("resolve", {"note": "再修"})):
         expect_ok(act(api, by[t2], t2, step, body))
-    expect_ok(act(api, w.owner_a, t2, "rating", {"score": 2}))
+    expect_ok(act(api, w.owner_a, t2, "rating", {"speed": 2, "attitude": 2, "quality": 2}))
     expect_ok(act(api, w.owner_a, t3, "cancel"))
     full = ["submit", "dispatch", "accept", "start", "resolve"]
     date_ticket(db, t1, full + ["rate"], [B + H, B + H + 1, B + H + 60, B + H + 120, B + 2 * H, B + 3 * H])
