@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain/repairs/repair_events.h"
 #include "domain/service/contact_limit.h"
@@ -18,16 +19,31 @@ static const char *SQL_ASSIGNEE =
     " ORDER BY (SELECT COUNT(*) FROM followups f WHERE f.assignee_user_id = r.user_id AND f.status = 'open'),"
     " r.user_id LIMIT 1";
 
-/* The unique key (kind, subject_id, round) makes a second opening a no-op
- * (no row changed). */
 static const char *SQL_OPEN =
     "INSERT INTO followups (kind, subject_id, round, project_id, owner_user_id, reason, score, assignee_user_id,"
-    " due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? HOUR) ON DUPLICATE KEY UPDATE id = id";
+    " due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? HOUR)";
+
+/* The owner's users row, locked first: every opening for one owner (a
+ * rating, the sweeper's auto-close, a complaint) takes it before touching
+ * followups or owner_contacts, so they queue in one order and never
+ * deadlock on those tables' index gaps. 1 locked, 0 no such user, -1. */
+static int lock_owner(db_conn_t *db, long long owner_user_id)
+{
+    long long one;
+    return db_query_int(db, &one, "SELECT 1 FROM users WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(owner_user_id)));
+}
 
 long long followup_open(db_conn_t *db, const char *kind, long long subject_id, int round, long long project_id,
                         long long owner_user_id, const char *reason, int score)
 {
-    long long assignee = 0;
+    long long assignee = 0, existing = 0;
+    if (lock_owner(db, owner_user_id) < 0)
+        return -1;
+    /* One per subject and round (the unique key backs it up). */
+    int rc = db_query_int(db, &existing, "SELECT id FROM followups WHERE kind = ? AND subject_id = ? AND round = ?",
+                          DB_ARGS(DB_STR(kind), DB_INT(subject_id), DB_INT(round)));
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (db_query_int(db, &assignee, SQL_ASSIGNEE, DB_ARGS(DB_INT(project_id))) < 0)
         return -1;
     if (db_exec(db, SQL_OPEN,
@@ -35,8 +51,6 @@ long long followup_open(db_conn_t *db, const char *kind, long long subject_id, i
                         DB_STR(reason), score > 0 ? DB_INT(score) : DB_NULL, assignee ? DB_INT(assignee) : DB_NULL,
                         DB_INT(gw_cfg->followup_due_hours))) != 0)
         return -1;
-    if (db_affected_rows(db) != 1)
-        return 0;
     return (long long)db_insert_id(db);
 }
 
@@ -56,6 +70,16 @@ long long followup_sample(db_conn_t *db, const char *kind, long long subject_id,
                           long long owner_user_id)
 {
     if (!followup_sampled(gw_cfg->followup_sample_seed, kind, subject_id, gw_cfg->followup_sample_percent))
+        return 0;
+    /* Asked too recently: skipped before anything is written (the owner's
+     * row locked first, as followup_open does). */
+    if (lock_owner(db, owner_user_id) < 0)
+        return -1;
+    long long last = owner_contact_last(db, owner_user_id);
+    if (last < 0)
+        return -1;
+    if (last > 0 && gw_cfg->owner_contact_min_days > 0 &&
+        last > (long long)time(NULL) - (long long)gw_cfg->owner_contact_min_days * 86400)
         return 0;
     long long id = followup_open(db, kind, subject_id, round, project_id, owner_user_id, FOLLOWUP_SAMPLE, 0);
     if (id <= 0)
