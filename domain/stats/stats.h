@@ -84,6 +84,8 @@ db_rows_t *stats_engineer_satisfaction(db_conn_t *db, const stats_scope_t *scope
 db_rows_t *stats_lead_funnel(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_referral_signings(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_rewards_waiting(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_satisfaction_dimensions(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_followup_completion(db_conn_t *db, const stats_scope_t *scope);
 
 /* The default period when a request names none: the 30 days before now. */
 #define STATS_DEFAULT_DAYS 30

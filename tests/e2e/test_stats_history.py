@@ -75,6 +75,11 @@ def history(api, db, factory):
     date_ticket(db, t2, full + ["reopen", "accept", "start", "resolve", "rate"],
                 [B + 2 * H, B + 2 * H + 1, B + 2 * H + 600, B + 3 * H, B + 4 * H,
                  B + 3 * D, B + 3 * D + 60, B + 3 * D + H, B + 3 * D + 2 * H + 7200, B + 4 * D])
+    # The ratings' dimensions and their follow-up visits (schema 030), at the rate times.
+    for tid, at in ((t1, B + 3 * H), (t2, B + 4 * D)):
+        db.exec("UPDATE repair_ratings SET rated_at = FROM_UNIXTIME(%s) WHERE ticket_id = %s", (at, tid))
+        db.exec("UPDATE followups SET created_at = FROM_UNIXTIME(%s), due_at = FROM_UNIXTIME(%s)"
+                " WHERE kind = 'repair' AND subject_id = %s", (at, at + 2 * D, tid))
     date_ticket(db, t3, ["submit", "dispatch", "cancel"], [B + 5 * H, B + 5 * H + 1, B + 6 * H])
     date_ticket(db, t4, ["submit", "dispatch"], [B + D, B + D + 1])
     escalate(db, t4, "accept", 0, B + D + 3 * H)
@@ -129,12 +134,22 @@ def test_every_figure_of_the_whole_history(api, db, history):
     # The definitions (an export's header line) name exactly the rows' columns, in order.
     defs = {x["name"]: x for x in d["definitions"]}
     assert list(defs) == ["repairs_volume", "repair_handling_times", "repair_sla", "engineer_satisfaction",
-                          "lead_funnel", "referral_signings", "rewards_waiting"]
+                          "lead_funnel", "referral_signings", "rewards_waiting", "satisfaction_dimensions",
+                          "followup_completion"]
     for name, x in defs.items():
         assert d[name], name
         assert all(list(row) == [c["name"] for c in x["columns"]] for row in d[name]), name
         assert all(c["header"] and not c["header"].isascii() for c in x["columns"]), name
     assert defs["repairs_volume"]["title"] == "报修量（类别 × 期末状态）"
+    dims = {r["engineer_id"]: r for r in d["satisfaction_dimensions"]}
+    assert {k: dims[h["e0"].id][k] for k in ("ratings", "avg_speed", "avg_attitude", "avg_quality", "poor",
+                                              "closed_unrated", "unrated_share")} == \
+        {"ratings": 1, "avg_speed": 5, "avg_attitude": 5, "avg_quality": 5, "poor": 0, "closed_unrated": 0,
+         "unrated_share": 0}
+    assert (dims[h["e1"].id]["ratings"], dims[h["e1"].id]["avg_quality"], dims[h["e1"].id]["poor"]) == (1, 2, 1)
+    poor = {r["reason"]: r for r in d["followup_completion"]}["poor_rating"]
+    assert (poor["opened"], poor["done"], poor["done_on_time"], poor["overdue"], poor["completion_rate"]) == \
+        (1, 0, 0, 1, 0)
     assert volume(d) == {(h["code"], "closed"): 2, (h["code"], "dispatched"): 1, (h["other"], "cancelled"): 1}
     assert {r["state"]: r["state_label"] for r in d["repairs_volume"]}["closed"] == "已完成"
     # Resolved in the period: t1 (accepted after 60 s, resolved after 1 h) and
