@@ -11,11 +11,13 @@ import Settings from './pages/Settings.vue'
 import Staff from './pages/Staff.vue'
 import Audit from './pages/Audit.vue'
 import Exports from './pages/Exports.vue'
+import Followups from './pages/Followups.vue'
 
 // The side menu's pages, in the order the menu shows them.
 export const MENU = [
   { path: 'dashboard', title: '工作台', component: Dashboard },
   { path: 'repairs', title: '报修工单', component: Repairs },
+  { path: 'followups', title: '回访', component: Followups },
   { path: 'leads', title: '线索', component: Leads },
   { path: 'referrals', title: '推荐与奖励', component: Referrals },
   { path: 'notifications', title: '通知', component: Notifications },

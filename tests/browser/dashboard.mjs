@@ -13,7 +13,7 @@ const base = process.env.GATEWAY_URL
 const token = process.env.STAFF_TOKEN
 const out = process.env.ARTIFACTS
 const urls = JSON.parse(process.env.DASHBOARD_URLS)
-const CHARTS = 7
+const CHARTS = 9
 const TIMEOUT = 60000
 
 async function api(method, path) {

@@ -1,5 +1,5 @@
 """The dashboard in headless Chromium (tests/browser/dashboard.mjs): after the
-login through the ticket flow, every one of the seven charts is drawn (a
+login through the ticket flow, every one of the nine charts is drawn (a
 canvas, the rendered flag) and carries exactly the numbers of
 GET /api/v1/admin/stats for the period and project the page shows: a custom
 period that cuts through a known history, the default period, all projects,
@@ -15,7 +15,7 @@ from test_stats_history import B, CUT, D, FULL, history  # noqa: F401  (the fixt
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 STATS = ("repairs_volume", "repair_handling_times", "repair_sla", "engineer_satisfaction", "lead_funnel",
-         "referral_signings", "rewards_waiting")
+         "referral_signings", "rewards_waiting", "satisfaction_dimensions", "followup_completion")
 
 
 def pick(rows, *keys):
@@ -34,6 +34,9 @@ def plotted(d):
         "lead_funnel": pick(d["lead_funnel"], "channel", "leads", "contacted", "visited", "subscribed", "signed"),
         "referral_signings": {k: ref[k] for k in ("signed", "from_referrals", "share")},
         "rewards_waiting": pick(d["rewards_waiting"], "status", "rewards", "cash_fen", "points"),
+        "satisfaction_dimensions": pick(d["satisfaction_dimensions"], "engineer_id", "ratings", "avg_speed",
+                                        "avg_attitude", "avg_quality", "closed_unrated", "unrated_share"),
+        "followup_completion": pick(d["followup_completion"], "reason", "opened", "done", "done_on_time", "overdue"),
     }
 
 
