@@ -121,8 +121,9 @@ static int overdue_batch(db_conn_t *db)
         goto Fail;
     for (int i = 0; i < r->nrows; i++) {
         long long id = db_get_int(r, i, "id");
-        if (db_exec(db, "UPDATE followups SET overdue_notified_at = NOW(3) WHERE id = ? AND status = 'open'"
-                        " AND overdue_notified_at IS NULL",
+        if (db_exec(db,
+                    "UPDATE followups SET overdue_notified_at = NOW(3) WHERE id = ? AND status = 'open'"
+                    " AND overdue_notified_at IS NULL",
                     DB_ARGS(DB_INT(id))) != 0)
             goto Fail;
         if (db_affected_rows(db) != 1)

@@ -110,8 +110,8 @@ cJSON *followup_payload(long long followup_id, const char *kind, long long subje
     return p;
 }
 
-int followup_notify(db_conn_t *db, const char *kind, long long user_id, long long followup_id,
-                    const char *subject_kind, long long subject_id, long long project_id, const cJSON *extra)
+int followup_notify(db_conn_t *db, const char *kind, long long user_id, long long followup_id, const char *subject_kind,
+                    long long subject_id, long long project_id, const cJSON *extra)
 {
     cJSON *p = followup_payload(followup_id, subject_kind, subject_id, project_id);
     if (!p)

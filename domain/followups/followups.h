@@ -58,8 +58,8 @@ struct cJSON *followup_payload(long long followup_id, const char *kind, long lon
  * subject_id) to user_id: a repair's event carries the ticket's payload
  * (repair_events.h), any other subject followup_payload's; both with the
  * keys of extra (borrowed, may be NULL). 0 or -1. */
-int followup_notify(db_conn_t *db, const char *kind, long long user_id, long long followup_id,
-                    const char *subject_kind, long long subject_id, long long project_id, const struct cJSON *extra);
+int followup_notify(db_conn_t *db, const char *kind, long long user_id, long long followup_id, const char *subject_kind,
+                    long long subject_id, long long project_id, const struct cJSON *extra);
 
 /* Writes event `kind` to every active supervisor of the project (as
  * followup_notify). How many, or -1. */

@@ -27,8 +27,8 @@ int repair_rating_lowest(const repair_rating_t *r)
 static int open_poor(db_conn_t *db, const repair_ticket_t *t, const repair_rating_t *r)
 {
     int lowest = repair_rating_lowest(r);
-    long long id = followup_open(db, "repair", t->id, t->rework_count, t->project_id, t->user_id,
-                                 FOLLOWUP_POOR_RATING, lowest);
+    long long id =
+        followup_open(db, "repair", t->id, t->rework_count, t->project_id, t->user_id, FOLLOWUP_POOR_RATING, lowest);
     if (id <= 0)
         return id < 0 ? -1 : 0;
     if (owner_contact_claim(db, t->user_id, t->project_id, "followup", id) < 0)
@@ -128,8 +128,7 @@ int repair_autoclose(db_conn_t *db, long long ticket_id)
         return -1;
     char note[96];
     snprintf(note, sizeof(note), "超过%d天未评价，系统自动关闭", gw_cfg->repair_rating_days);
-    if (repair_timeline_add(db, ticket_id, "autoclose", "resolved", "closed", 0, "system", note, NULL, 0, 0, NULL) <=
-        0)
+    if (repair_timeline_add(db, ticket_id, "autoclose", "resolved", "closed", 0, "system", note, NULL, 0, 0, NULL) <= 0)
         return -1;
     if (followup_sample(db, "repair", ticket_id, t.rework_count, t.project_id, t.user_id) < 0)
         return -1;

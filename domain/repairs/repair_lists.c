@@ -159,7 +159,7 @@ typedef struct {
 
 /* Newest first: the page's one key is the id. */
 #define SQL_FOLLOWUPS                                                                                                  \
-    "SELECT f.id AS id, f.subject_id AS ticket_id, t.ticket_no AS ticket_no, f.project_id AS project_id,"               \
+    "SELECT f.id AS id, f.subject_id AS ticket_id, t.ticket_no AS ticket_no, f.project_id AS project_id,"              \
     " f.score AS score, t.rating_comment AS comment, f.status AS status, f.note AS note,"                              \
     " FLOOR(UNIX_TIMESTAMP(f.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at"                  \
     " FROM followups f JOIN repair_tickets t ON t.id = f.subject_id"                                                   \

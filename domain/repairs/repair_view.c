@@ -271,19 +271,22 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
  * a rating, or without one (the satisfaction sweeper's auto-close). */
 #define REPAIR_RATING_DIMENSION(col)                                                                                   \
     " (SELECT rr." col " FROM repair_ratings rr WHERE rr.ticket_id = t.id ORDER BY rr.round DESC LIMIT 1)"
+/* clang-format off */
 #define REPAIR_RATING_COLUMNS                                                                                          \
-    REPAIR_RATING_DIMENSION("speed") " AS \"rating.speed\"," REPAIR_RATING_DIMENSION("attitude")                       \
-    " AS \"rating.attitude\"," REPAIR_RATING_DIMENSION("quality") " AS \"rating.quality\","                            \
+    REPAIR_RATING_DIMENSION("speed") " AS \"rating.speed\","                                                          \
+    REPAIR_RATING_DIMENSION("attitude") " AS \"rating.attitude\","                                                    \
+    REPAIR_RATING_DIMENSION("quality") " AS \"rating.quality\","                                                      \
     " CASE WHEN t.state = 'closed' THEN IF(EXISTS(SELECT 1 FROM repair_unrated_closes uc WHERE uc.ticket_id = t.id"   \
     " AND uc.round = t.rework_count), 'unrated', 'rated') END AS close_reason,"
+/* clang-format on */
 #define SQL_DETAIL_WITH(timeline_join)                                                                                 \
     "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","                                                     \
     " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"                                           \
     " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"         \
     " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"           \
     " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
-    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","                     \
-    REPAIR_RATING_COLUMNS " t.category_id AS category_id," REPAIR_RELATION_COLUMNS                                                           \
+    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS "                                   \
+    "\"rating.at\"," REPAIR_RATING_COLUMNS " t.category_id AS category_id," REPAIR_RELATION_COLUMNS                    \
     "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
 static const char *SQL_DETAIL = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN(""));
 static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN("LEFT"));

@@ -158,16 +158,18 @@ static const char *SQL_SAT_DIMENSIONS =
     " ROUND(SUM(1 - x.rated) / COUNT(*), 4) AS unrated_share FROM ("
     " SELECT r.engineer_id, 1 AS rated, r.speed, r.attitude, r.quality,"
     " LEAST(r.speed, r.attitude, r.quality) <= 2 AS poor FROM repair_ratings r JOIN repair_tickets t"
-    " ON t.id = r.ticket_id WHERE" SCOPE_TICKET " AND" IN_PERIOD("r.rated_at") " UNION ALL"
-    " SELECT u.engineer_id, 0, NULL, NULL, NULL, 0 FROM repair_unrated_closes u JOIN repair_tickets t"
-    " ON t.id = u.ticket_id WHERE" SCOPE_TICKET " AND" IN_PERIOD("u.closed_at") ") x"
-    " GROUP BY x.engineer_id ORDER BY x.engineer_id";
+    " ON t.id = r.ticket_id WHERE" SCOPE_TICKET " AND" IN_PERIOD(
+        "r.rated_at") " UNION ALL"
+                      " SELECT u.engineer_id, 0, NULL, NULL, NULL, 0 FROM repair_unrated_closes u JOIN repair_tickets t"
+                      " ON t.id = u.ticket_id WHERE" SCOPE_TICKET
+                      " AND" IN_PERIOD("u.closed_at") ") x"
+                                                      " GROUP BY x.engineer_id ORDER BY x.engineer_id";
 
 db_rows_t *stats_satisfaction_dimensions(db_conn_t *db, const stats_scope_t *s)
 {
-    return db_query(db, SQL_SAT_DIMENSIONS,
-                    DB_ARGS(SCOPE_ARGS(s), DB_INT(s->from), DB_INT(s->to), SCOPE_ARGS(s), DB_INT(s->from),
-                            DB_INT(s->to)));
+    return db_query(
+        db, SQL_SAT_DIMENSIONS,
+        DB_ARGS(SCOPE_ARGS(s), DB_INT(s->from), DB_INT(s->to), SCOPE_ARGS(s), DB_INT(s->from), DB_INT(s->to)));
 }
 
 /* The follow-up visits opened in the period, by reason: done, on time,
@@ -181,8 +183,8 @@ static const char *SQL_FOLLOWUP_COMPLETION =
     " CAST(SUM(f.status = 'done' AND f.satisfied = 0) AS SIGNED) AS unsatisfied,"
     " CAST(SUM(f.status = 'done' AND f.contact = 'refused') AS SIGNED) AS refused,"
     " ROUND(SUM(f.status = 'done') / COUNT(*), 4) AS completion_rate"
-    " FROM followups f WHERE" SCOPE("f.project_id") " AND" IN_PERIOD("f.created_at")
-    " GROUP BY f.reason ORDER BY f.reason";
+    " FROM followups f WHERE" SCOPE("f.project_id") " AND" IN_PERIOD(
+        "f.created_at") " GROUP BY f.reason ORDER BY f.reason";
 
 db_rows_t *stats_followup_completion(db_conn_t *db, const stats_scope_t *s)
 {

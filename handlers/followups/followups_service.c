@@ -48,26 +48,26 @@ typedef struct {
 #define FOLLOWUP_COLUMNS                                                                                               \
     "SELECT f.id AS id, f.kind AS kind, f.subject_id AS subject_id, f.round AS round, t.ticket_no AS ticket_no,"       \
     " f.project_id AS project_id, p.name AS project_name, f.reason AS reason, f.score AS score,"                       \
-    " f.status AS status, f.assignee_user_id AS \"assignee.id\", au.display_name AS \"assignee.name\","               \
-    " f.owner_user_id AS \"owner.id\", ou.display_name AS \"owner.name\", ou.phone AS \"owner.phone\","               \
-    " FLOOR(UNIX_TIMESTAMP(f.due_at)) AS due_at, (f.status = 'open' AND f.due_at < NOW(3)) AS overdue,"              \
-    " f.attempts AS attempts, f.contact AS \"result.contact\", f.satisfied AS \"result.satisfied\","                  \
-    " f.note AS \"result.note\", FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at,"                                        \
+    " f.status AS status, f.assignee_user_id AS \"assignee.id\", au.display_name AS \"assignee.name\","                \
+    " f.owner_user_id AS \"owner.id\", ou.display_name AS \"owner.name\", ou.phone AS \"owner.phone\","                \
+    " FLOOR(UNIX_TIMESTAMP(f.due_at)) AS due_at, (f.status = 'open' AND f.due_at < NOW(3)) AS overdue,"                \
+    " f.attempts AS attempts, f.contact AS \"result.contact\", f.satisfied AS \"result.satisfied\","                   \
+    " f.note AS \"result.note\", FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at,"                                         \
     " FLOOR(UNIX_TIMESTAMP(f.created_at)) AS created_at"                                                               \
-    " FROM followups f JOIN projects p ON p.id = f.project_id LEFT JOIN users au ON au.id = f.assignee_user_id"      \
+    " FROM followups f JOIN projects p ON p.id = f.project_id LEFT JOIN users au ON au.id = f.assignee_user_id"        \
     " LEFT JOIN users ou ON ou.id = f.owner_user_id"                                                                   \
     " LEFT JOIN repair_tickets t ON f.kind = 'repair' AND t.id = f.subject_id"
 
 /* Scope: admins everything; others the projects where they are supervisor
  * (or service, on the desk's route). Takes (admin, user, desk). */
 #define FOLLOWUP_SCOPE_SQL                                                                                             \
-    "(? = 1 OR f.project_id IN (SELECT r.project_id FROM staff_roles r WHERE r.user_id = ?"                           \
+    "(? = 1 OR f.project_id IN (SELECT r.project_id FROM staff_roles r WHERE r.user_id = ?"                            \
     " AND r.role IN ('supervisor', IF(? = 1, 'service', 'supervisor'))))"
 
 #define SQL_FOLLOWUP_LIST                                                                                              \
-    FOLLOWUP_COLUMNS " WHERE " FOLLOWUP_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"  \
-                     " AND (? = 0 OR f.assignee_user_id = ?) AND (? IS NULL OR f.reason = ?)"                         \
-                     " AND (? IS NULL OR f.kind = ?) AND (? = 0 OR (f.status = 'open' AND f.due_at < NOW(3)))"       \
+    FOLLOWUP_COLUMNS " WHERE " FOLLOWUP_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"   \
+                     " AND (? = 0 OR f.assignee_user_id = ?) AND (? IS NULL OR f.reason = ?)"                          \
+                     " AND (? IS NULL OR f.kind = ?) AND (? = 0 OR (f.status = 'open' AND f.due_at < NOW(3)))"         \
                      " AND f.id < ? ORDER BY f.id DESC LIMIT ?"
 
 /* The caller may work the project's follow-ups: 1, 0, -1 on error. */
@@ -106,7 +106,8 @@ static int filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter, int desk)
     followup_filter_t *f = filter;
     (void)db;
     f->desk = desk;
-    if (query_id_or_fail(c, "project", &f->project) != 0 || query_enum_or_fail(c, "status", statuses, NULL, &f->status) ||
+    if (query_id_or_fail(c, "project", &f->project) != 0 ||
+        query_enum_or_fail(c, "status", statuses, NULL, &f->status) ||
         query_enum_or_fail(c, "reason", reasons, NULL, &f->reason) != 0 ||
         query_enum_or_fail(c, "kind", kinds, NULL, &f->kind) != 0 || query_bool_or_fail(c, "mine", 0, &f->mine) != 0 ||
         query_bool_or_fail(c, "overdue", 0, &f->overdue) != 0)
@@ -182,10 +183,10 @@ static void admin_followups(gw_call_t *c, db_conn_t *db)
 /* ---- recording a result ---- */
 
 typedef struct {
-    const char *contact;  /* reached, no_answer, refused, call_back */
-    int satisfied;        /* 1, 0, or -1 absent */
-    const char *note;     /* points into c->body; NULL when absent */
-    int complaint;        /* unsatisfied_action "complaint" */
+    const char *contact; /* reached, no_answer, refused, call_back */
+    int satisfied;       /* 1, 0, or -1 absent */
+    const char *note;    /* points into c->body; NULL when absent */
+    int complaint;       /* unsatisfied_action "complaint" */
 } result_form_t;
 
 static void check_result(gw_call_t *c)
@@ -357,8 +358,7 @@ Done:
 
 static const route_t routes[] = {
     {"GET", "/api/v1/service/followups", DESK, BODY_NONE, DB_STEP(desk_followups)},
-    {"POST", "/api/v1/service/followups/:id/result", DESK, BODY_JSON, DB_STEP(record_result),
-     BODY_CHECK(check_result)},
+    {"POST", "/api/v1/service/followups/:id/result", DESK, BODY_JSON, DB_STEP(record_result), BODY_CHECK(check_result)},
     {"GET", "/api/v1/admin/followups", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, DB_STEP(admin_followups)},
 };
 

@@ -42,10 +42,11 @@ static void followup_done(gw_call_t *c, db_conn_t *db)
     if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
     int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    int rc = db_query_int(db, &found,
-                          "SELECT f.id FROM followups f JOIN repair_tickets t ON t.id = f.subject_id"
-                          " WHERE f.id = ? AND f.kind = 'repair' AND f.reason = 'poor_rating' AND " REPAIR_STAFF_SCOPE_SQL,
-                          DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id)));
+    int rc =
+        db_query_int(db, &found,
+                     "SELECT f.id FROM followups f JOIN repair_tickets t ON t.id = f.subject_id"
+                     " WHERE f.id = ? AND f.kind = 'repair' AND f.reason = 'poor_rating' AND " REPAIR_STAFF_SCOPE_SQL,
+                     DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id)));
     if (rc < 0) {
         call_fail_db(c);
         return;

@@ -356,8 +356,8 @@ static void check_rating(gw_call_t *c)
         json_int_or_fail(c, c->body, "quality", 1, 5, &quality) != 0 ||
         json_opt_string_or_fail(c, c->body, "comment", 1, 500, &f->text) != 0)
         return;
-    f->rating = (repair_rating_t){.speed = (int)speed, .attitude = (int)attitude, .quality = (int)quality,
-                                  .comment = f->text};
+    f->rating =
+        (repair_rating_t){.speed = (int)speed, .attitude = (int)attitude, .quality = (int)quality, .comment = f->text};
 }
 
 /* resolve: {"note", "photo_ids"?} */
@@ -595,7 +595,8 @@ static int after_assign(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, v
         repair_event(db, "repair.dispatched", t->user_id, t->id, NULL) != 0)
         return -1;
     /* The engineer it is taken from hears of it. */
-    if (t->engineer_id && t->engineer_id != id && repair_event(db, "repair.reassigned", t->engineer_id, t->id, NULL) != 0)
+    if (t->engineer_id && t->engineer_id != id &&
+        repair_event(db, "repair.reassigned", t->engineer_id, t->id, NULL) != 0)
         return -1;
     return 0;
 }
