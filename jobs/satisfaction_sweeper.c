@@ -12,9 +12,13 @@
  *   - a follow-up an older gateway still wrote into repair_followups is
  *     copied into followups (schema 030).
  *
- * Rows are taken with FOR UPDATE SKIP LOCKED in one transaction a batch,
- * so several gateway processes sweeping one database share the work and
- * never do one thing twice. */
+ * The candidates are read without locks; each is then handled in a
+ * transaction of its own whose conditional write (the close, the reminder's
+ * key, the overdue mark) is the claim: several gateway processes sweeping
+ * one database never do one thing twice, and none holds more than one
+ * ticket or task at a time, so a sweep and an owner's rating or a desk's
+ * result lock in the same order (the row, then the owner) and never
+ * deadlock. */
 #include <cjson/cJSON.h>
 
 #include "gateway/background.h"
@@ -29,7 +33,7 @@
 
 static const char *SQL_UNRATED =
     "SELECT id FROM repair_tickets WHERE state = 'resolved' AND resolved_at <= NOW(3) - INTERVAL ? DAY"
-    " ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
+    " ORDER BY id LIMIT ?";
 
 /* Resolved and unrated, past the second reminder's time, not reminded
  * twice this round. */
@@ -37,12 +41,12 @@ static const char *SQL_REMIND =
     "SELECT t.id AS id, t.user_id AS user_id, t.rework_count AS round FROM repair_tickets t"
     " WHERE t.state = 'resolved' AND t.resolved_at <= NOW(3) - INTERVAL GREATEST(0, ? * 24 - ?) HOUR"
     " AND NOT EXISTS (SELECT 1 FROM repair_rating_reminders m WHERE m.ticket_id = t.id"
-    " AND m.round = t.rework_count AND m.step = 2) ORDER BY t.id LIMIT ? FOR UPDATE SKIP LOCKED";
+    " AND m.round = t.rework_count AND m.step = 2) ORDER BY t.id LIMIT ?";
 
 static const char *SQL_OVERDUE =
     "SELECT id, kind, subject_id, project_id, FLOOR(UNIX_TIMESTAMP(due_at)) AS due_at FROM followups"
     " WHERE status = 'open' AND due_at < NOW(3) AND overdue_notified_at IS NULL"
-    " ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED";
+    " ORDER BY due_at LIMIT ?";
 
 static const char *SQL_LEGACY =
     "INSERT IGNORE INTO followups (kind, subject_id, round, project_id, owner_user_id, reason, score, status,"
@@ -55,102 +59,81 @@ static const char *SQL_LEGACY =
     " AND NOT EXISTS (SELECT 1 FROM followups y WHERE y.kind = 'repair' AND y.subject_id = f.ticket_id"
     " AND y.round = t.rework_count) LIMIT 200";
 
-/* Each step: one batch in one transaction; 1 when the batch was full
- * (more may be due), 0 when done, -1 on a database error. */
-static int autoclose_batch(db_conn_t *db)
+/* One candidate in a transaction of its own: fn's result (1 done, 0 not,
+ * -1 error), committed when it is not an error. */
+static int one(db_conn_t *db, int (*fn)(db_conn_t *, const db_rows_t *, int), const db_rows_t *r, int i)
 {
-    long long closed[SWEEP_BATCH];
-    int n = 0;
-    db_rows_t *r = NULL;
-    if (db_begin(db) != 0 ||
-        !(r = db_query(db, SQL_UNRATED, DB_ARGS(DB_INT(gw_cfg->repair_rating_days), DB_INT(SWEEP_BATCH)))))
-        goto Fail;
-    for (int i = 0; i < r->nrows; i++) {
-        long long id = db_get_int(r, i, "id");
-        int rc = repair_autoclose(db, id);
-        if (rc < 0)
-            goto Fail;
-        if (rc == 1)
-            closed[n++] = id;
+    if (db_begin(db) != 0)
+        return -1;
+    int rc = fn(db, r, i);
+    if (rc < 0 || db_commit(db) != 0) {
+        db_rollback(db);
+        return -1;
     }
-    if (db_commit(db) != 0)
-        goto Fail;
-    for (int i = 0; i < n; i++)
-        repair_cache_forget(closed[i]);
-    if (n)
-        log_info("satisfaction", "%d ticket(s) closed without rating", n);
-    int full = r->nrows == SWEEP_BATCH;
-    db_rows_free(r);
-    return full;
-Fail:
-    db_rollback(db);
-    log_error("satisfaction", "auto-close sweep failed: %s", db_error(db));
-    db_rows_free(r);
-    return -1;
+    return rc;
 }
 
-static int remind_batch(db_conn_t *db)
+/* Runs fn on each row of sql's answer (its last parameter the batch size):
+ * how many it did, or -1 after logging the error. forget: a done row's id
+ * is a ticket whose cached view goes. *full: the batch was full (more may
+ * be due). */
+static int batch(db_conn_t *db, const char *what, const char *sql, const db_param_t *params, int nparams,
+                 int (*fn)(db_conn_t *, const db_rows_t *, int), int forget, int *full)
 {
-    db_rows_t *r = NULL;
-    if (db_begin(db) != 0 ||
-        !(r = db_query(db, SQL_REMIND,
-                       DB_ARGS(DB_INT(gw_cfg->repair_rating_days), DB_INT(gw_cfg->repair_rating_reminder_hours),
-                               DB_INT(SWEEP_BATCH)))))
-        goto Fail;
-    for (int i = 0; i < r->nrows; i++)
-        if (repair_rating_remind(db, db_get_int(r, i, "id"), (int)db_get_int(r, i, "round"),
-                                 db_get_int(r, i, "user_id"), 2) != 0)
-            goto Fail;
-    if (db_commit(db) != 0)
-        goto Fail;
-    int full = r->nrows == SWEEP_BATCH;
+    db_rows_t *r = db_query(db, sql, params, nparams);
+    *full = 0;
+    if (!r) {
+        log_error("satisfaction", "%s: reading the candidates failed: %s", what, db_error(db));
+        return -1;
+    }
+    int done = 0;
+    for (int i = 0; i < r->nrows && !background_stopping(); i++) {
+        int rc = one(db, fn, r, i);
+        if (rc < 0) {
+            log_error("satisfaction", "%s failed: %s", what, db_error(db));
+            db_rows_free(r);
+            return -1;
+        }
+        if (rc == 1 && forget) /* the ticket's cached view, after the commit */
+            repair_cache_forget(db_get_int(r, i, "id"));
+        done += rc;
+    }
+    *full = r->nrows == SWEEP_BATCH;
     db_rows_free(r);
-    return full;
-Fail:
-    db_rollback(db);
-    log_error("satisfaction", "rating reminder sweep failed: %s", db_error(db));
-    db_rows_free(r);
-    return -1;
+    return done;
 }
 
-static int overdue_batch(db_conn_t *db)
+static int close_one(db_conn_t *db, const db_rows_t *r, int i)
 {
-    int reported = 0;
-    db_rows_t *r = NULL;
-    if (db_begin(db) != 0 || !(r = db_query(db, SQL_OVERDUE, DB_ARGS(DB_INT(SWEEP_BATCH)))))
-        goto Fail;
-    for (int i = 0; i < r->nrows; i++) {
-        long long id = db_get_int(r, i, "id");
-        if (db_exec(db,
-                    "UPDATE followups SET overdue_notified_at = NOW(3) WHERE id = ? AND status = 'open'"
-                    " AND overdue_notified_at IS NULL",
-                    DB_ARGS(DB_INT(id))) != 0)
-            goto Fail;
-        if (db_affected_rows(db) != 1)
-            continue;
-        cJSON *extra = cJSON_CreateObject();
-        if (!extra)
-            goto Fail;
-        cJSON_AddNumberToObject(extra, "due_at", (double)db_get_int(r, i, "due_at"));
-        int n = followup_notify_supervisors(db, "followup.overdue", id, db_get(r, i, "kind"),
-                                            db_get_int(r, i, "subject_id"), db_get_int(r, i, "project_id"), extra);
-        cJSON_Delete(extra);
-        if (n < 0)
-            goto Fail;
-        reported++;
-    }
-    if (db_commit(db) != 0)
-        goto Fail;
-    if (reported)
-        log_info("satisfaction", "%d follow-up visit(s) overdue, reported to supervisors", reported);
-    int full = r->nrows == SWEEP_BATCH;
-    db_rows_free(r);
-    return full;
-Fail:
-    db_rollback(db);
-    log_error("satisfaction", "overdue follow-up sweep failed: %s", db_error(db));
-    db_rows_free(r);
-    return -1;
+    return repair_autoclose(db, db_get_int(r, i, "id"));
+}
+
+static int remind_one(db_conn_t *db, const db_rows_t *r, int i)
+{
+    return repair_rating_remind(db, db_get_int(r, i, "id"), (int)db_get_int(r, i, "round"), db_get_int(r, i, "user_id"),
+                                2) < 0
+               ? -1
+               : 1;
+}
+
+static int overdue_one(db_conn_t *db, const db_rows_t *r, int i)
+{
+    long long id = db_get_int(r, i, "id");
+    if (db_exec(db,
+                "UPDATE followups SET overdue_notified_at = NOW(3) WHERE id = ? AND status = 'open'"
+                " AND overdue_notified_at IS NULL AND due_at < NOW(3)",
+                DB_ARGS(DB_INT(id))) != 0)
+        return -1;
+    if (db_affected_rows(db) != 1)
+        return 0; /* done meanwhile, or another process told them */
+    cJSON *extra = cJSON_CreateObject();
+    if (!extra)
+        return -1;
+    cJSON_AddNumberToObject(extra, "due_at", (double)db_get_int(r, i, "due_at"));
+    int n = followup_notify_supervisors(db, "followup.overdue", id, db_get(r, i, "kind"),
+                                        db_get_int(r, i, "subject_id"), db_get_int(r, i, "project_id"), extra);
+    cJSON_Delete(extra);
+    return n < 0 ? -1 : 1;
 }
 
 static void copy_legacy(db_conn_t *db)
@@ -161,17 +144,26 @@ static void copy_legacy(db_conn_t *db)
 
 static void sweep(db_conn_t *db)
 {
+    int full = 1, n;
     /* Bounded, so one run cannot hold the job forever. */
-    for (int batch = 0; batch < 20 && !background_stopping(); batch++)
-        if (autoclose_batch(db) != 1)
-            break;
-    if (gw_cfg->repair_rating_reminder_hours > 0)
-        for (int batch = 0; batch < 20 && !background_stopping(); batch++)
-            if (remind_batch(db) != 1)
-                break;
-    for (int batch = 0; batch < 20 && !background_stopping(); batch++)
-        if (overdue_batch(db) != 1)
-            break;
+    for (int round = 0; round < 20 && full && !background_stopping(); round++) {
+        n = batch(db, "auto-close", SQL_UNRATED, DB_ARGS(DB_INT(gw_cfg->repair_rating_days), DB_INT(SWEEP_BATCH)),
+                  close_one, 1, &full);
+        if (n > 0)
+            log_info("satisfaction", "%d ticket(s) closed without rating", n);
+    }
+    full = gw_cfg->repair_rating_reminder_hours > 0;
+    for (int round = 0; round < 20 && full && !background_stopping(); round++)
+        batch(db, "rating reminder", SQL_REMIND,
+              DB_ARGS(DB_INT(gw_cfg->repair_rating_days), DB_INT(gw_cfg->repair_rating_reminder_hours),
+                      DB_INT(SWEEP_BATCH)),
+              remind_one, 0, &full);
+    full = 1;
+    for (int round = 0; round < 20 && full && !background_stopping(); round++) {
+        n = batch(db, "overdue follow-up", SQL_OVERDUE, DB_ARGS(DB_INT(SWEEP_BATCH)), overdue_one, 0, &full);
+        if (n > 0)
+            log_info("satisfaction", "%d follow-up visit(s) overdue, reported to supervisors", n);
+    }
     copy_legacy(db);
 }
 

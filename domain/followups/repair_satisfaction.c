@@ -83,14 +83,16 @@ int repair_rating_remind(db_conn_t *db, long long ticket_id, int round, long lon
     return rc;
 }
 
-static const char *SQL_TICKET =
-    "SELECT id, user_id, project_id, COALESCE(engineer_id, 0) AS engineer_id, category_id, state, rework_count"
-    " FROM repair_tickets WHERE id = ? FOR UPDATE";
+#define SQL_TICKET                                                                                                     \
+    "SELECT id, user_id, project_id, COALESCE(engineer_id, 0) AS engineer_id, category_id, state, rework_count"        \
+    " FROM repair_tickets WHERE id = ? FOR UPDATE"
 
-/* The ticket's row, locked: 1 found (t filled), 0 gone, -1 error. */
-static int lock_ticket(db_conn_t *db, long long id, repair_ticket_t *t)
+/* The ticket's row, locked by its primary key (the first lock a rating or
+ * a reopen takes too): 1 found (t filled), 0 gone, or locked by another
+ * transaction when `skip_locked`; -1 error. */
+static int lock_ticket(db_conn_t *db, long long id, repair_ticket_t *t, int skip_locked)
 {
-    db_rows_t *r = db_query(db, SQL_TICKET, DB_ARGS(DB_INT(id)));
+    db_rows_t *r = db_query(db, skip_locked ? SQL_TICKET " SKIP LOCKED" : SQL_TICKET, DB_ARGS(DB_INT(id)));
     if (!r)
         return -1;
     int found = r->nrows == 1;
@@ -111,7 +113,9 @@ static int lock_ticket(db_conn_t *db, long long id, repair_ticket_t *t)
 int repair_autoclose(db_conn_t *db, long long ticket_id)
 {
     repair_ticket_t t;
-    int rc = lock_ticket(db, ticket_id, &t);
+    /* A ticket locked now is being rated or changed: left to that change,
+     * and to the next sweep if it is still unrated. */
+    int rc = lock_ticket(db, ticket_id, &t, 1);
     if (rc <= 0)
         return rc;
     if (db_exec(db,
@@ -138,7 +142,7 @@ int repair_autoclose(db_conn_t *db, long long ticket_id)
 int repair_followup_reopen(db_conn_t *db, long long ticket_id, long long actor_user_id, const char *actor_role)
 {
     repair_ticket_t t;
-    int rc = lock_ticket(db, ticket_id, &t);
+    int rc = lock_ticket(db, ticket_id, &t, 0);
     if (rc <= 0)
         return rc;
     if (t.state != RS_RESOLVED && t.state != RS_CLOSED)

@@ -4,6 +4,7 @@ sweeper of any gateway process; the owner is reminded once more before;
 an owner rating at the same moment as the sweep either wins or gets 409,
 never both; the owner may still reopen within repair_reopen_days."""
 import threading
+import time
 
 import pytest
 
@@ -42,6 +43,13 @@ def test_unrated_ticket_closes_without_rating(api, db, factory, sweepers):
         expect_ok(api.get(f"/api/v1/repairs/{tid}", token=w.owner_a.token))), what="the owner's view")
     assert d["close_reason"] == "unrated" and d["rating"] is None
     assert d["timeline"][-1]["action"] == "autoclose"
+    # Statistics count it apart: never a rating.
+    now = int(time.time())
+    st = expect_ok(api.get(f"/api/v1/admin/stats?project={w.project_id}&from={now - 86400}&to={now + 86400}",
+                           token=w.supervisor.token))
+    dims = {r["engineer_id"]: r for r in st["satisfaction_dimensions"]}[w.engineers[0].id]
+    assert (dims["ratings"], dims["closed_unrated"], dims["unrated_share"], dims["avg_quality"]) == (0, 1, 1, None)
+    assert all(r["ratings"] == 0 for r in st["engineer_satisfaction"])
     # Too late to rate; still in time to reopen (resolved 3 days ago, the window is 7).
     expect_error(act(api, w.owner_a, tid, "rating", rating()), 409, "CONFLICT")
     assert db.scalar("SELECT COUNT(*) FROM repair_ratings WHERE ticket_id = %s", (tid,)) == 0
