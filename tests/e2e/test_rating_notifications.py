@@ -68,3 +68,4 @@ def test_owner_is_asked_to_rate_and_told_the_follow_up_is_done(api, fake, db, fa
     assert len(ev) == 1
     body = delivered(api, fake, db, ev[0], openid, "回访完成")
     assert body["data"]["thing5"]["value"] == "满意"
+    assert body["page"] == f"pages/repair/detail?id={tid}"  # pages/complaint/... for a complaint's visit
