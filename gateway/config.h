@@ -134,6 +134,12 @@ typedef struct {
     int owner_contact_min_days;
     int survey_open_days;
     int survey_send_batch;
+    int repair_rating_days;
+    int repair_rating_reminder_hours; /* 0 = no second reminder */
+    int satisfaction_sweep_interval_ms;
+    int followup_due_hours;
+    int followup_sample_percent;
+    int followup_sample_seed;
     int repair_recheck_interval_ms;
     int complaint_incident_threshold;
     int complaint_incident_window_s;

@@ -32,6 +32,8 @@ void handlers_register_all(void)
     leads_me_register();
     leads_admin_register();
     leads_sweeper_register();
+    followups_service_register();
+    satisfaction_sweeper_register();
     referrals_register();
     referrals_admin_register();
     referrals_agent_register();

@@ -32,6 +32,8 @@ void leads_register(void);
 void leads_me_register(void);
 void leads_admin_register(void);
 void leads_sweeper_register(void);
+void followups_service_register(void);
+void satisfaction_sweeper_register(void);
 void referrals_register(void);
 void referrals_admin_register(void);
 void referrals_agent_register(void);

@@ -13,12 +13,14 @@ import Audit from './pages/Audit.vue'
 import Exports from './pages/Exports.vue'
 import Surveys from './pages/Surveys.vue'
 import Complaints from './pages/Complaints.vue'
+import Followups from './pages/Followups.vue'
 
 // The side menu's pages, in the order the menu shows them.
 export const MENU = [
   { path: 'dashboard', title: '工作台', component: Dashboard },
   { path: 'repairs', title: '报修工单', component: Repairs },
   { path: 'complaints', title: '投诉建议', component: Complaints },
+  { path: 'followups', title: '回访', component: Followups },
   { path: 'leads', title: '线索', component: Leads },
   { path: 'referrals', title: '推荐与奖励', component: Referrals },
   { path: 'surveys', title: '问卷', component: Surveys },

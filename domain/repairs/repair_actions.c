@@ -3,6 +3,8 @@
 #include <math.h>
 
 #include "domain/repairs/repair_cache.h"
+#include "domain/repairs/repair_dispatch.h"
+#include "domain/repairs/repair_events.h"
 
 void repair_fail_state(gw_call_t *c, repair_action_t a, repair_state_t current)
 {
@@ -123,4 +125,35 @@ void repair_run_action(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, re
         cJSON_AddStringToObject(d, "state_label", repair_state_label(now));
     }
     call_ok(c, 200, d);
+}
+
+int repair_reopen_handback(db_conn_t *db, const repair_ticket_t *t)
+{
+    if (!t->engineer_id)
+        return 0;
+    long long one;
+    int active = db_query_int(db, &one,
+                              "SELECT 1 FROM staff_roles r JOIN users u ON u.id = r.user_id AND u.disabled = 0"
+                              " WHERE r.user_id = ? AND r.role = 'engineer' AND r.project_id = ?",
+                              DB_ARGS(DB_INT(t->engineer_id), DB_INT(t->project_id)));
+    if (active < 0)
+        return -1;
+    if (!active) {
+        repair_transition_t tr = {.ticket_id = t->id,
+                                  .action = RA_UNASSIGN,
+                                  .from = RS_DISPATCHED,
+                                  .from_engineer_id = t->engineer_id,
+                                  .actor_role = "system",
+                                  .note = "engineer no longer works on this project"};
+        if (repair_apply_transition(db, &tr, NULL) != REPAIR_TR_APPLIED)
+            return -1;
+        return repair_dispatch(db, t->id, 1) < 0 ? -1 : 0;
+    }
+    cJSON *extra = cJSON_CreateObject();
+    if (!extra)
+        return -1;
+    cJSON_AddNumberToObject(extra, "rework_count", t->rework_count + 1);
+    int rc = repair_event(db, "repair.assigned", t->engineer_id, t->id, extra);
+    cJSON_Delete(extra);
+    return rc;
 }

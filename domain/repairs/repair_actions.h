@@ -32,4 +32,10 @@ void repair_fail_state(gw_call_t *c, repair_action_t a, repair_state_t current);
  * failed (400, or 422 for too many photos). Never blocks (body checks). */
 int repair_photo_ids_or_fail(gw_call_t *c, const cJSON *body, long long ids[REPAIR_MAX_PHOTOS], int *n);
 
+/* After a reopen (t as loaded before it): the engineer who did the work
+ * gets the ticket back (repair.assigned with the new rework_count) while
+ * they are still an active engineer of the project; otherwise it goes back
+ * to dispatch. Inside the reopen's transaction. 0 or -1. */
+int repair_reopen_handback(db_conn_t *db, const repair_ticket_t *t);
+
 #endif

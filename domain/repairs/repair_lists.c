@@ -159,11 +159,12 @@ typedef struct {
 
 /* Newest first: the page's one key is the id. */
 #define SQL_FOLLOWUPS                                                                                                  \
-    "SELECT f.id AS id, f.ticket_id AS ticket_id, t.ticket_no AS ticket_no, f.project_id AS project_id,"               \
+    "SELECT f.id AS id, f.subject_id AS ticket_id, t.ticket_no AS ticket_no, f.project_id AS project_id,"              \
     " f.score AS score, t.rating_comment AS comment, f.status AS status, f.note AS note,"                              \
     " FLOOR(UNIX_TIMESTAMP(f.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at"                  \
-    " FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"                                             \
-    " WHERE " REPAIR_STAFF_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"                \
+    " FROM followups f JOIN repair_tickets t ON t.id = f.subject_id"                                                   \
+    " WHERE f.kind = 'repair' AND f.reason = 'poor_rating' AND " REPAIR_STAFF_SCOPE_SQL                                \
+    " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"                                                 \
     " AND f.id < ? ORDER BY f.id DESC LIMIT ?"
 
 static int followup_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)

@@ -3,7 +3,9 @@
  *
  *   submitted -> dispatched -> accepted -> in_progress -> resolved -> closed
  *   cancelled: by the owner from submitted, dispatched or accepted
- *   reopen:    resolved -> dispatched (rework_count + 1, clocks restart)
+ *   reopen:    resolved -> dispatched (rework_count + 1, clocks restart); also
+ *              closed -> dispatched (closed without rating, or an unsatisfied
+ *              follow-up visit: domain/followups/repair_satisfaction.h)
  *   decline:   dispatched/accepted -> submitted (then dispatch runs again)
  *   assign:    submitted/dispatched/accepted -> dispatched (a supervisor's choice)
  *   unassign:  dispatched/accepted/in_progress -> submitted (the engineer lost the

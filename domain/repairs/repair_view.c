@@ -268,13 +268,26 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
  * temporary table. SQL_DETAIL_BARE, the same with an outer join, tells a
  * ticket without a timeline row from none (one more statement, on the 404
  * path). Each takes (caller, caller, caller, ticket id). */
+/* The latest rating's dimensions (schema 030) and, when closed, how: by
+ * a rating, or without one (the satisfaction sweeper's auto-close). */
+#define REPAIR_RATING_DIMENSION(col)                                                                                   \
+    " (SELECT rr." col " FROM repair_ratings rr WHERE rr.ticket_id = t.id ORDER BY rr.round DESC LIMIT 1)"
+/* clang-format off */
+#define REPAIR_RATING_COLUMNS                                                                                          \
+    REPAIR_RATING_DIMENSION("speed") " AS \"rating.speed\","                                                          \
+    REPAIR_RATING_DIMENSION("attitude") " AS \"rating.attitude\","                                                    \
+    REPAIR_RATING_DIMENSION("quality") " AS \"rating.quality\","                                                      \
+    " CASE WHEN t.state = 'closed' THEN IF(EXISTS(SELECT 1 FROM repair_unrated_closes uc WHERE uc.ticket_id = t.id"   \
+    " AND uc.round = t.rework_count), 'unrated', 'rated') END AS close_reason,"
+/* clang-format on */
 #define SQL_DETAIL_WITH(timeline_join)                                                                                 \
     "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","                                                     \
     " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"                                           \
     " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"         \
     " FLOOR(UNIX_TIMESTAMP(t.resolved_at)) AS resolved_at, FLOOR(UNIX_TIMESTAMP(t.closed_at)) AS closed_at,"           \
     " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
-    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS \"rating.at\","                     \
+    " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS "                                   \
+    "\"rating.at\"," REPAIR_RATING_COLUMNS                                                                             \
     " t.category_id AS category_id, t.complaint_id AS complaint_id," REPAIR_RELATION_COLUMNS                           \
     "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
 static const char *SQL_DETAIL = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN(""));
@@ -285,8 +298,10 @@ static const char *SQL_ESCALATIONS =
     "SELECT clock, round, kind, step, level, notified, FLOOR(UNIX_TIMESTAMP(due_at)) AS due_at,"
     " FLOOR(UNIX_TIMESTAMP(created_at)) AS at FROM repair_escalations WHERE ticket_id = ? ORDER BY id";
 static const char *SQL_FOLLOWUP =
-    "SELECT id, score, status, note, FLOOR(UNIX_TIMESTAMP(created_at)) AS created_at,"
-    " FLOOR(UNIX_TIMESTAMP(done_at)) AS done_at FROM repair_followups WHERE ticket_id = ?";
+    "SELECT id, reason, score, status, contact, satisfied, attempts, note,"
+    " FLOOR(UNIX_TIMESTAMP(created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(due_at)) AS due_at,"
+    " FLOOR(UNIX_TIMESTAMP(done_at)) AS done_at FROM followups WHERE kind = 'repair' AND subject_id = ?"
+    " ORDER BY round DESC LIMIT 1";
 
 static int add_staff_parts(db_conn_t *db, cJSON *o, long long id)
 {

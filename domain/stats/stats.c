@@ -145,6 +145,52 @@ db_rows_t *stats_engineer_satisfaction(db_conn_t *db, const stats_scope_t *s)
                             DB_INT(s->from), DB_INT(s->to)));
 }
 
+/* ---- satisfaction and follow-up visits (schema 030) ---- */
+
+/* Per engineer: the ratings given in the period by dimension, and the
+ * tickets closed without rating in it, counted apart (never a rating).
+ * Parameters: the scope, from, to, the scope, from, to. */
+static const char *SQL_SAT_DIMENSIONS =
+    "SELECT x.engineer_id AS engineer_id, (SELECT display_name FROM users WHERE id = x.engineer_id) AS engineer_name,"
+    " CAST(SUM(x.rated) AS SIGNED) AS ratings, ROUND(AVG(x.speed), 2) AS avg_speed,"
+    " ROUND(AVG(x.attitude), 2) AS avg_attitude, ROUND(AVG(x.quality), 2) AS avg_quality,"
+    " CAST(SUM(x.poor) AS SIGNED) AS poor, CAST(SUM(1 - x.rated) AS SIGNED) AS closed_unrated,"
+    " ROUND(SUM(1 - x.rated) / COUNT(*), 4) AS unrated_share FROM ("
+    " SELECT r.engineer_id, 1 AS rated, r.speed, r.attitude, r.quality,"
+    " LEAST(r.speed, r.attitude, r.quality) <= 2 AS poor FROM repair_ratings r JOIN repair_tickets t"
+    " ON t.id = r.ticket_id WHERE" SCOPE_TICKET " AND" IN_PERIOD(
+        "r.rated_at") " UNION ALL"
+                      " SELECT u.engineer_id, 0, NULL, NULL, NULL, 0 FROM repair_unrated_closes u JOIN repair_tickets t"
+                      " ON t.id = u.ticket_id WHERE" SCOPE_TICKET
+                      " AND" IN_PERIOD("u.closed_at") ") x"
+                                                      " GROUP BY x.engineer_id ORDER BY x.engineer_id";
+
+db_rows_t *stats_satisfaction_dimensions(db_conn_t *db, const stats_scope_t *s)
+{
+    return db_query(
+        db, SQL_SAT_DIMENSIONS,
+        DB_ARGS(SCOPE_ARGS(s), DB_INT(s->from), DB_INT(s->to), SCOPE_ARGS(s), DB_INT(s->from), DB_INT(s->to)));
+}
+
+/* The follow-up visits opened in the period, by reason: done, on time,
+ * overdue (open past the deadline, or done after it) and the results.
+ * Parameters: the scope, from, to. */
+static const char *SQL_FOLLOWUP_COMPLETION =
+    "SELECT f.reason AS reason, COUNT(*) AS opened, CAST(SUM(f.status = 'done') AS SIGNED) AS done,"
+    " CAST(SUM(f.status = 'done' AND f.done_at <= f.due_at) AS SIGNED) AS done_on_time,"
+    " CAST(SUM((f.status = 'open' AND f.due_at < NOW(3)) OR (f.status = 'done' AND f.done_at > f.due_at))"
+    " AS SIGNED) AS overdue, CAST(SUM(f.status = 'done' AND f.satisfied = 1) AS SIGNED) AS satisfied,"
+    " CAST(SUM(f.status = 'done' AND f.satisfied = 0) AS SIGNED) AS unsatisfied,"
+    " CAST(SUM(f.status = 'done' AND f.contact = 'refused') AS SIGNED) AS refused,"
+    " ROUND(SUM(f.status = 'done') / COUNT(*), 4) AS completion_rate"
+    " FROM followups f WHERE" SCOPE("f.project_id") " AND" IN_PERIOD(
+        "f.created_at") " GROUP BY f.reason ORDER BY f.reason";
+
+db_rows_t *stats_followup_completion(db_conn_t *db, const stats_scope_t *s)
+{
+    return db_query(db, SQL_FOLLOWUP_COMPLETION, DB_ARGS(SCOPE_ARGS(s), DB_INT(s->from), DB_INT(s->to)));
+}
+
 /* ---- leads, referrals, rewards ---- */
 
 /* A lead reached a stage when a stage history row before `to` moved it
@@ -352,6 +398,33 @@ const stats_def_t stats_defs[] = {
      stats_complaint_incidents,
      4,
      {{"kind", "来源编码"}, {"label", "来源"}, {"incidents", "事件数"}, {"complaints", "关联投诉数"}}},
+    /* satisfaction and follow-up visits */
+    {"satisfaction_dimensions",
+     "满意度（分维度 × 工程师，含超时未评价）",
+     stats_satisfaction_dimensions,
+     9,
+     {{"engineer_id", "工程师 ID"},
+      {"engineer_name", "工程师"},
+      {"ratings", "评价数"},
+      {"avg_speed", "响应速度"},
+      {"avg_attitude", "服务态度"},
+      {"avg_quality", "维修质量"},
+      {"poor", "差评数"},
+      {"closed_unrated", "超时未评价关闭"},
+      {"unrated_share", "未评价占比"}}},
+    {"followup_completion",
+     "回访完成情况",
+     stats_followup_completion,
+     9,
+     {{"reason", "回访原因"},
+      {"opened", "任务数"},
+      {"done", "已完成"},
+      {"done_on_time", "按时完成"},
+      {"overdue", "超时"},
+      {"satisfied", "满意"},
+      {"unsatisfied", "不满意"},
+      {"refused", "拒访"},
+      {"completion_rate", "完成率"}}},
 };
 
 const int stats_ndefs = (int)(sizeof(stats_defs) / sizeof(stats_defs[0]));

@@ -95,6 +95,8 @@ db_rows_t *stats_complaint_handling_times(db_conn_t *db, const stats_scope_t *sc
 db_rows_t *stats_complaint_sla(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_complaint_reopen_rate(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_complaint_incidents(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_satisfaction_dimensions(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_followup_completion(db_conn_t *db, const stats_scope_t *scope);
 
 /* The default period when a request names none: the 30 days before now. */
 #define STATS_DEFAULT_DAYS 30

@@ -3,8 +3,10 @@
  *   GET  /api/v1/admin/repair-followups?project=&status=&cursor=&limit=
  *   POST /api/v1/admin/repair-followups/:id/done {note}
  *
- * A rating of 2 or less opens a follow-up for the project's supervisors
- * (repairs.c, the rating). A supervisor sees and closes the follow-ups of
+ * A poor rating opens a follow-up (domain/followups; schema 030's table
+ * followups, which these routes read and write since: the poor-rating
+ * follow-ups of repairs, with their ids there). The service desk works
+ * every follow-up through handlers/followups/followups_service.c. A supervisor sees and closes the follow-ups of
  * the projects they supervise; an admin all of them. */
 #include <stdlib.h>
 
@@ -40,10 +42,11 @@ static void followup_done(gw_call_t *c, db_conn_t *db)
     if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
     int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    int rc = db_query_int(db, &found,
-                          "SELECT f.id FROM repair_followups f JOIN repair_tickets t ON t.id = f.ticket_id"
-                          " WHERE f.id = ? AND " REPAIR_STAFF_SCOPE_SQL,
-                          DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id)));
+    int rc =
+        db_query_int(db, &found,
+                     "SELECT f.id FROM followups f JOIN repair_tickets t ON t.id = f.subject_id"
+                     " WHERE f.id = ? AND f.kind = 'repair' AND f.reason = 'poor_rating' AND " REPAIR_STAFF_SCOPE_SQL,
+                     DB_ARGS(DB_INT(id), DB_INT(admin), DB_INT(c->user.id)));
     if (rc < 0) {
         call_fail_db(c);
         return;
@@ -54,7 +57,8 @@ static void followup_done(gw_call_t *c, db_conn_t *db)
     }
     /* Conditional: of two staff closing it at once, one wins. */
     if (db_exec(db,
-                "UPDATE repair_followups SET status = 'done', note = ?, done_by = ?, done_at = NOW(3)"
+                "UPDATE followups SET status = 'done', note = ?, done_by = ?, done_at = NOW(3), contact = 'reached',"
+                " attempts = attempts + 1"
                 " WHERE id = ? AND status = 'open'",
                 DB_ARGS(DB_STR(f->note), DB_INT(c->user.id), DB_INT(id))) != 0) {
         call_fail_db(c);

@@ -5,7 +5,7 @@
  *   GET  /api/v1/repairs/:id           one ticket, for everyone who may see it
  *   POST /api/v1/repairs/:id/cancel    the owner, before work starts
  *   POST /api/v1/repairs/:id/reopen    the owner rejects a resolution (返工), within repair_reopen_days
- *   POST /api/v1/repairs/:id/rating    the owner scores 1-5 in resolved, once; closes the ticket
+ *   POST /api/v1/repairs/:id/rating    the owner rates speed, attitude, quality 1-5 in resolved, once a round; closes it
  *   POST /api/v1/repairs/:id/accept    the assigned engineer: dispatched -> accepted
  *   POST /api/v1/repairs/:id/start     the assigned engineer: accepted -> in_progress (on site)
  *   POST /api/v1/repairs/:id/resolve   the assigned engineer: in_progress -> resolved {note, photo_ids}
@@ -56,6 +56,7 @@
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_insert.h"
 #include "domain/repairs/repair_view.h"
+#include "domain/followups/repair_satisfaction.h"
 
 /* ---- filing ---- */
 
@@ -280,7 +281,8 @@ static void show_from_memory(gw_call_t *c)
 /* What an action's body holds, checked on the loop. */
 typedef struct {
     const char *text; /* reason, note or comment; points into c->body; NULL when absent */
-    long long number; /* score or engineer_id */
+    long long number; /* engineer_id */
+    repair_rating_t rating;
     long long photo_ids[REPAIR_MAX_PHOTOS];
     int nphotos;
 } action_form_t;
@@ -314,12 +316,19 @@ static void check_reopen(gw_call_t *c)
     check_text(c, "reason", 1, 500, 1);
 }
 
-/* rating: {"score", "comment"?} */
+/* rating: {"speed", "attitude", "quality", "comment"?}; each dimension an
+ * integer 1-5. The single "score" of before is no longer read. */
 static void check_rating(gw_call_t *c)
 {
     action_form_t *f = new_form_or_fail(c);
-    if (f && json_int_or_fail(c, c->body, "score", 1, 5, &f->number) == 0)
-        json_opt_string_or_fail(c, c->body, "comment", 1, 500, &f->text);
+    long long speed, attitude, quality;
+    if (!f || json_int_or_fail(c, c->body, "speed", 1, 5, &speed) != 0 ||
+        json_int_or_fail(c, c->body, "attitude", 1, 5, &attitude) != 0 ||
+        json_int_or_fail(c, c->body, "quality", 1, 5, &quality) != 0 ||
+        json_opt_string_or_fail(c, c->body, "comment", 1, 500, &f->text) != 0)
+        return;
+    f->rating =
+        (repair_rating_t){.speed = (int)speed, .attitude = (int)attitude, .quality = (int)quality, .comment = f->text};
 }
 
 /* resolve: {"note", "photo_ids"?} */
@@ -357,6 +366,22 @@ static int load_own_or_fail(gw_call_t *c, db_conn_t *db, repair_ticket_t *t)
     return 0;
 }
 
+/* The engineer it was assigned to hears of it. */
+static int after_cancel(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, void *arg)
+{
+    (void)c;
+    const action_form_t *f = arg;
+    if (!t->engineer_id)
+        return 0;
+    cJSON *extra = cJSON_CreateObject();
+    if (!extra)
+        return -1;
+    cJSON_AddStringToObject(extra, "reason", f->text ? f->text : "");
+    int rc = repair_event(db, "repair.cancelled", t->engineer_id, t->id, extra);
+    cJSON_Delete(extra);
+    return rc;
+}
+
 static void cancel(gw_call_t *c, db_conn_t *db)
 {
     const action_form_t *f = c->state;
@@ -364,40 +389,14 @@ static void cancel(gw_call_t *c, db_conn_t *db)
     if (load_own_or_fail(c, db, &t) != 0)
         return;
     repair_transition_t tr = {.action = RA_CANCEL, .actor_user_id = c->user.id, .actor_role = "owner", .note = f->text};
-    repair_run_action(c, db, &t, &tr, NULL, NULL);
+    repair_run_action(c, db, &t, &tr, after_cancel, (void *)f);
 }
 
-/* The engineer who did the work gets the ticket back, while they are still
- * an active engineer of the project; otherwise it goes to dispatch. */
 static int after_reopen(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, void *arg)
 {
     (void)c;
     (void)arg;
-    if (!t->engineer_id)
-        return 0;
-    long long one;
-    int active = db_query_int(db, &one,
-                              "SELECT 1 FROM staff_roles r JOIN users u ON u.id = r.user_id AND u.disabled = 0"
-                              " WHERE r.user_id = ? AND r.role = 'engineer' AND r.project_id = ?",
-                              DB_ARGS(DB_INT(t->engineer_id), DB_INT(t->project_id)));
-    if (active < 0)
-        return -1;
-    if (!active) {
-        repair_transition_t tr = {.ticket_id = t->id,
-                                  .action = RA_UNASSIGN,
-                                  .from = RS_DISPATCHED,
-                                  .from_engineer_id = t->engineer_id,
-                                  .actor_role = "system",
-                                  .note = "engineer no longer works on this project"};
-        if (repair_apply_transition(db, &tr, NULL) != REPAIR_TR_APPLIED)
-            return -1;
-        return repair_dispatch(db, t->id, 1) < 0 ? -1 : 0;
-    }
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddNumberToObject(extra, "rework_count", t->rework_count + 1);
-    int rc = repair_event(db, "repair.assigned", t->engineer_id, t->id, extra);
-    cJSON_Delete(extra);
-    return rc;
+    return repair_reopen_handback(db, t);
 }
 
 static void reopen(gw_call_t *c, db_conn_t *db)
@@ -406,7 +405,24 @@ static void reopen(gw_call_t *c, db_conn_t *db)
     repair_ticket_t t;
     if (load_own_or_fail(c, db, &t) != 0)
         return;
-    if (t.state == RS_RESOLVED) {
+    if (t.state == RS_CLOSED) {
+        /* A closed ticket reopens only when it closed without rating (the
+         * owner keeps the reopen window); a rating settled it. */
+        long long unrated;
+        int rc = db_query_int(db, &unrated,
+                              "SELECT 1 FROM repair_unrated_closes u JOIN repair_tickets t ON t.id = u.ticket_id"
+                              " AND t.rework_count = u.round WHERE u.ticket_id = ?",
+                              DB_ARGS(DB_INT(t.id)));
+        if (rc < 0) {
+            call_fail_db(c);
+            return;
+        }
+        if (rc == 0) {
+            repair_fail_state(c, RA_REOPEN, t.state);
+            return;
+        }
+    }
+    if (t.state == RS_RESOLVED || t.state == RS_CLOSED) {
         long long open;
         int rc =
             db_query_int(db, &open, "SELECT resolved_at >= NOW(3) - INTERVAL ? DAY FROM repair_tickets WHERE id = ?",
@@ -432,28 +448,13 @@ static void reopen(gw_call_t *c, db_conn_t *db)
 }
 
 /* The rating is about the engineer who resolved it. A poor one opens a
- * follow-up visit (回访) for the project's supervisors. */
+ * follow-up visit (回访), a good one may be sampled for one
+ * (domain/followups/repair_satisfaction.h). */
 static int after_rating(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, void *arg)
 {
     (void)c;
     const action_form_t *f = arg;
-    if (db_exec(db,
-                "UPDATE repair_tickets SET rating_score = ?, rating_comment = ?, rated_at = NOW(3),"
-                " rated_engineer_id = engineer_id WHERE id = ?",
-                DB_ARGS(DB_INT(f->number), DB_STR(f->text), DB_INT(t->id))) != 0)
-        return -1;
-    if (f->number > 2)
-        return 0;
-    if (db_exec(db, "INSERT INTO repair_followups (ticket_id, project_id, score) VALUES (?, ?, ?)",
-                DB_ARGS(DB_INT(t->id), DB_INT(t->project_id), DB_INT(f->number))) != 0)
-        return -1;
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddNumberToObject(extra, "followup_id", (double)db_insert_id(db));
-    cJSON_AddNumberToObject(extra, "score", (double)f->number);
-    cJSON_AddStringToObject(extra, "comment", f->text ? f->text : "");
-    int n = repair_event_to_staff(db, "repair.followup", REPAIR_TO_SUPERVISORS, t->project_id, t->id, extra);
-    cJSON_Delete(extra);
-    return n < 0 ? -1 : 0;
+    return repair_rating_store(db, t, &f->rating);
 }
 
 static void rate(gw_call_t *c, db_conn_t *db)
@@ -512,6 +513,8 @@ static int after_resolve(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, 
     cJSON_AddStringToObject(extra, "note", note);
     int rc = repair_event(db, "repair.resolved", t->user_id, t->id, extra);
     cJSON_Delete(extra);
+    if (rc == 0)
+        rc = repair_rating_remind(db, t->id, t->rework_count, t->user_id, 1);
     return rc;
 }
 
@@ -561,6 +564,10 @@ static int after_assign(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, v
     long long id = *(const long long *)engineer;
     if (repair_event(db, "repair.assigned", id, t->id, NULL) != 0 ||
         repair_event(db, "repair.dispatched", t->user_id, t->id, NULL) != 0)
+        return -1;
+    /* The engineer it is taken from hears of it. */
+    if (t->engineer_id && t->engineer_id != id &&
+        repair_event(db, "repair.reassigned", t->engineer_id, t->id, NULL) != 0)
         return -1;
     return 0;
 }

@@ -12,7 +12,7 @@ import { base, launch, login, problems } from './console_driver.mjs'
 const token = process.env.STAFF_TOKEN
 const out = process.env.ARTIFACTS
 const urls = JSON.parse(process.env.DASHBOARD_URLS)
-const CHARTS = 11 // 7 of Dashboard.vue, 3 of dashboard/ComplaintCharts.vue, 1 of dashboard/SurveyCharts.vue
+const CHARTS = 13 // 7 of Dashboard.vue, 3 of dashboard/ComplaintCharts.vue, 2 of dashboard/SatisfactionCharts.vue, 1 of dashboard/SurveyCharts.vue
 const TIMEOUT = 60000
 
 // Every chart drawn with the loaded data.

@@ -1,5 +1,5 @@
 """The dashboard in headless Chromium (tests/browser/dashboard.mjs): after the
-login through the ticket flow, every one of the eight charts is drawn (a
+login through the ticket flow, every one of the thirteen charts is drawn (a
 canvas, the rendered flag) and carries exactly the numbers of
 GET /api/v1/admin/stats for the period and project the page shows: a custom
 period that cuts through a known history, the default period, all projects,
@@ -15,7 +15,7 @@ from test_stats_history import B, CUT, D, FULL, history  # noqa: F401  (the fixt
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 STATS = ("repairs_volume", "repair_handling_times", "repair_sla", "engineer_satisfaction", "lead_funnel",
-         "referral_signings", "rewards_waiting", "survey_results")
+         "referral_signings", "rewards_waiting", "survey_results", "satisfaction_dimensions", "followup_completion")
 # The complaint charts (console/src/pages/dashboard/ComplaintCharts.vue).
 COMPLAINT_STATS = ("complaints_volume", "complaint_handling_times", "complaint_sla")
 
@@ -42,6 +42,9 @@ def plotted(d):
         "complaint_sla": {"sla": pick(d["complaint_sla"], "clock", "clocks", "breached"),
                           "reopen": d["complaint_reopen_rate"][0],
                           "incidents": pick(d["complaint_incidents"], "kind", "incidents")},
+        "satisfaction_dimensions": pick(d["satisfaction_dimensions"], "engineer_id", "ratings", "avg_speed",
+                                        "avg_attitude", "avg_quality", "closed_unrated", "unrated_share"),
+        "followup_completion": pick(d["followup_completion"], "reason", "opened", "done", "done_on_time", "overdue"),
     }
 
 

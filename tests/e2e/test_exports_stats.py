@@ -61,7 +61,7 @@ def test_each_statistic_csv_equals_the_stats_api(api, db, history):
         for project in (w.project_id, None):
             d = stats(api, sup, period, project)
             names = [x["name"] for x in d["definitions"]]
-            assert len(names) == 13  # 7 repair and lead figures, 5 of complaints, 1 of surveys
+            assert len(names) == 15  # 7 repair and lead figures, 5 of complaints, 1 of surveys, 2 of satisfaction
             for name in names:
                 e, rows = stat_csv(api, sup, name, period, project)
                 assert e["rows_done"] == len(rows) - 1

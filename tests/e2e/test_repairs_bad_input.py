@@ -79,7 +79,7 @@ def test_wrong_state_is_409_with_the_current_state(api, db, factory):
     assert "dispatched" in err["message"]
     err = expect_error(act(api, eng, tid, "resolve", {"note": "done"}), 409, "CONFLICT")
     assert "dispatched" in err["message"]
-    expect_error(act(api, w.owner_a, tid, "rating", {"score": 5}), 409, "CONFLICT")
+    expect_error(act(api, w.owner_a, tid, "rating", {"speed": 5, "attitude": 5, "quality": 5}), 409, "CONFLICT")
     expect_error(act(api, w.owner_a, tid, "reopen", {"reason": "x"}), 409, "CONFLICT")
     assert ticket_row(db, tid)["state"] == "dispatched" and len(timeline(db, tid)) == 2
 
@@ -97,8 +97,8 @@ def test_action_bodies_are_checked(api, db, factory):
                  "UNPROCESSABLE", "photo_ids")
     assert ticket_row(db, tid)["state"] == "in_progress"
     expect_ok(act(api, eng, tid, "resolve", {"note": "ok"}))
-    expect_error(act(api, w.owner_a, tid, "rating", {"score": 6}), 400, "INVALID_FIELD", "score")
-    expect_error(act(api, w.owner_a, tid, "rating", {}), 400, "MISSING_FIELD", "score")
+    expect_error(act(api, w.owner_a, tid, "rating", {"speed": 6, "attitude": 5, "quality": 5}), 400, "INVALID_FIELD", "speed")
+    expect_error(act(api, w.owner_a, tid, "rating", {}), 400, "MISSING_FIELD", "speed")
     assert ticket_row(db, tid)["state"] == "resolved"
     expect_error(api.post("/api/v1/repairs/abc/accept", token=eng.token, json={}), 404, "NOT_FOUND")
 
@@ -106,7 +106,7 @@ def test_action_bodies_are_checked(api, db, factory):
 def test_another_owners_ticket_is_404(api, db, factory):
     w = world(factory, db)
     tid = new_ticket(api, w)["id"]
-    for action, body in (("cancel", {}), ("reopen", {"reason": "x"}), ("rating", {"score": 1})):
+    for action, body in (("cancel", {}), ("reopen", {"reason": "x"}), ("rating", {"speed": 1, "attitude": 1, "quality": 1})):
         expect_error(act(api, w.owner_b, tid, action, body), 404, "NOT_FOUND")
     expect_error(api.get(f"/api/v1/repairs/{tid}", token=w.owner_b.token), 404, "NOT_FOUND")
     assert ticket_row(db, tid)["state"] == "dispatched"

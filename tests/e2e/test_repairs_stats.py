@@ -11,7 +11,7 @@ from repairs_support import act, category, named_user, new_ticket, world
 def finish(api, w, eng, tid, score):
     for step, body in (("accept", None), ("start", None), ("resolve", {"note": "ok"})):
         expect_ok(act(api, eng, tid, step, body))
-    expect_ok(act(api, w.owner_a, tid, "rating", {"score": score}))
+    expect_ok(act(api, w.owner_a, tid, "rating", {"speed": score, "attitude": score, "quality": score}))
 
 
 def test_stats_of_a_project(api, db, factory):

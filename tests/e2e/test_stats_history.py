@@ -64,17 +64,22 @@ def history(api, db, factory):
     for step, body in (("accept", None), ("start", None), ("resolve", {"note": "好了"})):
         expect_ok(act(api, by[t1], t1, step, body))
         expect_ok(act(api, by[t2], t2, step, body))
-    expect_ok(act(api, w.owner_a, t1, "rating", {"score": 5}))
+    expect_ok(act(api, w.owner_a, t1, "rating", {"speed": 5, "attitude": 5, "quality": 5}))
     expect_ok(act(api, w.owner_a, t2, "reopen", {"reason": "还在漏水"}))
     for step, body in (("accept", None), ("start", None), ("resolve", {"note": "再修"})):
         expect_ok(act(api, by[t2], t2, step, body))
-    expect_ok(act(api, w.owner_a, t2, "rating", {"score": 2}))
+    expect_ok(act(api, w.owner_a, t2, "rating", {"speed": 2, "attitude": 2, "quality": 2}))
     expect_ok(act(api, w.owner_a, t3, "cancel"))
     full = ["submit", "dispatch", "accept", "start", "resolve"]
     date_ticket(db, t1, full + ["rate"], [B + H, B + H + 1, B + H + 60, B + H + 120, B + 2 * H, B + 3 * H])
     date_ticket(db, t2, full + ["reopen", "accept", "start", "resolve", "rate"],
                 [B + 2 * H, B + 2 * H + 1, B + 2 * H + 600, B + 3 * H, B + 4 * H,
                  B + 3 * D, B + 3 * D + 60, B + 3 * D + H, B + 3 * D + 2 * H + 7200, B + 4 * D])
+    # The ratings' dimensions and their follow-up visits (schema 030), at the rate times.
+    for tid, at in ((t1, B + 3 * H), (t2, B + 4 * D)):
+        db.exec("UPDATE repair_ratings SET rated_at = FROM_UNIXTIME(%s) WHERE ticket_id = %s", (at, tid))
+        db.exec("UPDATE followups SET created_at = FROM_UNIXTIME(%s), due_at = FROM_UNIXTIME(%s)"
+                " WHERE kind = 'repair' AND subject_id = %s", (at, at + 2 * D, tid))
     date_ticket(db, t3, ["submit", "dispatch", "cancel"], [B + 5 * H, B + 5 * H + 1, B + 6 * H])
     date_ticket(db, t4, ["submit", "dispatch"], [B + D, B + D + 1])
     escalate(db, t4, "accept", 0, B + D + 3 * H)
@@ -134,7 +139,8 @@ def test_every_figure_of_the_whole_history(api, db, history):
     # the later domains' statistics follow (complaints: test_complaints_stats.py;
     # survey_results: tests/e2e/test_surveys_answers.py)
     assert sorted(list(defs)[7:]) == sorted(["survey_results", "complaints_volume", "complaint_handling_times",
-                                             "complaint_sla", "complaint_reopen_rate", "complaint_incidents"])
+                                             "complaint_sla", "complaint_reopen_rate", "complaint_incidents",
+                                             "satisfaction_dimensions", "followup_completion"])
     for name, x in defs.items():
         if name in ("survey_results", "complaints_volume"):
             assert d[name] == [], name  # this history has no surveys and no complaints
@@ -143,6 +149,15 @@ def test_every_figure_of_the_whole_history(api, db, history):
         assert all(list(row) == [c["name"] for c in x["columns"]] for row in d[name]), name
         assert all(c["header"] and not c["header"].isascii() for c in x["columns"]), name
     assert defs["repairs_volume"]["title"] == "报修量（类别 × 期末状态）"
+    dims = {r["engineer_id"]: r for r in d["satisfaction_dimensions"]}
+    assert {k: dims[h["e0"].id][k] for k in ("ratings", "avg_speed", "avg_attitude", "avg_quality", "poor",
+                                              "closed_unrated", "unrated_share")} == \
+        {"ratings": 1, "avg_speed": 5, "avg_attitude": 5, "avg_quality": 5, "poor": 0, "closed_unrated": 0,
+         "unrated_share": 0}
+    assert (dims[h["e1"].id]["ratings"], dims[h["e1"].id]["avg_quality"], dims[h["e1"].id]["poor"]) == (1, 2, 1)
+    poor = {r["reason"]: r for r in d["followup_completion"]}["poor_rating"]
+    assert (poor["opened"], poor["done"], poor["done_on_time"], poor["overdue"], poor["completion_rate"]) == \
+        (1, 0, 0, 1, 0)
     assert volume(d) == {(h["code"], "closed"): 2, (h["code"], "dispatched"): 1, (h["other"], "cancelled"): 1}
     assert {r["state"]: r["state_label"] for r in d["repairs_volume"]}["closed"] == "已完成"
     # Resolved in the period: t1 (accepted after 60 s, resolved after 1 h) and

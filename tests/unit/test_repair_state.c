@@ -47,11 +47,12 @@ static void test_everything_else_is_refused(void)
     for (int a = 0; a < RA__COUNT; a++)
         for (int s = 0; s < RS__COUNT; s++)
             allowed += next((repair_action_t)a, (repair_state_t)s) != RS__COUNT;
-    CHECK_INT(allowed, 5 + 1 + 2 + 3 + 3 + 3); /* happy path, reopen, decline x2, assign x3, cancel x3, unassign x3 */
+    /* happy path, reopen x2 (resolved, closed), decline x2, assign x3, cancel x3, unassign x3 */
+    CHECK_INT(allowed, 5 + 2 + 2 + 3 + 3 + 3);
     CHECK_INT(next(RA_CANCEL, RS_IN_PROGRESS), RS__COUNT);
     CHECK(!repair_state_cancellable(RS_IN_PROGRESS));
-    CHECK_INT(next(RA_RATE, RS_CLOSED), RS__COUNT); /* rated once */
-    CHECK_INT(next(RA_REOPEN, RS_CLOSED), RS__COUNT);
+    CHECK_INT(next(RA_RATE, RS_CLOSED), RS__COUNT);       /* rated once */
+    CHECK_INT(next(RA_REOPEN, RS_CLOSED), RS_DISPATCHED); /* closed unrated, or an unsatisfied follow-up */
     CHECK_INT(next(RA_ACCEPT, RS_CANCELLED), RS__COUNT);
     CHECK_INT(next(RA_ASSIGN, RS_IN_PROGRESS), RS__COUNT);
     CHECK_INT(next(RA_UNASSIGN, RS_RESOLVED), RS__COUNT);
