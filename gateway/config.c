@@ -164,6 +164,8 @@ static const key_def_t keys[] = {
     I(export_interval_ms, "1000", 10, 3600000, "how often each process looks for queued exports and expired files"),
     R(rate_exports_ip, "60/min burst 20", "starting a CSV export, per client address"),
     R(rate_exports_user, "10/min burst 5", "starting a CSV export, per user"),
+    R(rate_customers_ip, "120/min burst 30", "the service desk's customer lookup by phone and phone reveal, per client address"),
+    R(rate_customers_user, "30/min burst 10", "the service desk's customer lookup by phone and phone reveal, per user"),
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -165,6 +165,8 @@ typedef struct {
     int export_interval_ms;
     gw_rate_t rate_exports_ip;
     gw_rate_t rate_exports_user;
+    gw_rate_t rate_customers_ip; /* the service desk's customer lookup (handlers/service/customers_service.c) */
+    gw_rate_t rate_customers_user;
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

@@ -46,4 +46,6 @@ void handlers_register_all(void)
     stats_admin_register();
     exports_admin_register();
     export_runner_register();
+    repairs_service_register();
+    customers_service_register();
 }

@@ -47,6 +47,8 @@ void dispatch_preview_admin_register(void);
 void stats_admin_register(void);
 void exports_admin_register(void);
 void export_runner_register(void);
+void repairs_service_register(void);
+void customers_service_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);
