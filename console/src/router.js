@@ -11,6 +11,7 @@ import Settings from './pages/Settings.vue'
 import Staff from './pages/Staff.vue'
 import Audit from './pages/Audit.vue'
 import Exports from './pages/Exports.vue'
+import ServiceDesk from './pages/ServiceDesk.vue'
 
 // The side menu's pages, in the order the menu shows them.
 export const MENU = [
@@ -23,6 +24,8 @@ export const MENU = [
   { path: 'staff', title: '员工', component: Staff },
   { path: 'audit', title: '审计日志', component: Audit },
   { path: 'exports', title: '导出记录', component: Exports },
+  // 客服 (service), supervisors and admins: the API refuses anyone else.
+  { path: 'service-desk', title: '客服工作台', component: ServiceDesk, roles: ['service', 'supervisor', 'admin'] },
 ]
 
 export const router = createRouter({
