@@ -187,12 +187,14 @@ static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const re
          * projects at all, or a unit that is not theirs. */
         int admin = project_access_is_admin(db, c->user.id);
         long long one = 0;
-        int known = admin < 0 ? -1
-                              : db_query_int(db, &one,
-                                             "SELECT 1 FROM owners o JOIN units u ON u.id = o.unit_id"
-                                             " JOIN buildings b ON b.id = u.building_id WHERE o.user_id = ? AND "
-                                             DESK_SCOPE_SQL("b.project_id") " LIMIT 1",
-                                             DB_ARGS(DB_INT(q->owner_user_id), DB_INT(admin), DB_INT(c->user.id)));
+        int known =
+            admin < 0
+                ? -1
+                : db_query_int(db, &one,
+                               "SELECT 1 FROM owners o JOIN units u ON u.id = o.unit_id"
+                               " JOIN buildings b ON b.id = u.building_id WHERE o.user_id = ? AND " DESK_SCOPE_SQL(
+                                   "b.project_id") " LIMIT 1",
+                               DB_ARGS(DB_INT(q->owner_user_id), DB_INT(admin), DB_INT(c->user.id)));
         if (known < 0) {
             call_fail_db(c);
             return -1;
@@ -244,8 +246,8 @@ static void create_store(gw_call_t *c, db_conn_t *db)
     long long id = (long long)db_insert_id(db);
     if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(id))) != 0)
         goto DbError;
-    long long row = repair_timeline_add(db, id, "submit", NULL, "submitted", c->user.id, actor_role, NULL,
-                                        q->photo_ids, q->nphotos, c->user.id, &bad_photo);
+    long long row = repair_timeline_add(db, id, "submit", NULL, "submitted", c->user.id, actor_role, NULL, q->photo_ids,
+                                        q->nphotos, c->user.id, &bad_photo);
     if (row < 0)
         goto DbError;
     if (row == 0) {
@@ -273,8 +275,8 @@ static void create_store(gw_call_t *c, db_conn_t *db)
         log_info("repairs", "ticket %lld filed for user %lld by user %lld (%s; content %s, %d photos)", id,
                  q->owner_user_id, c->user.id, q->channel, q->content_check, q->nphotos);
     else
-        log_info("repairs", "ticket %lld filed by user %lld (content %s, %d photos)", id, c->user.id,
-                 q->content_check, q->nphotos);
+        log_info("repairs", "ticket %lld filed by user %lld (content %s, %d photos)", id, c->user.id, q->content_check,
+                 q->nphotos);
     call_ok(c, 201, d);
     return;
 DbError:
@@ -404,11 +406,13 @@ void repair_file_correct(gw_call_t *c, db_conn_t *db)
     if (db_affected_rows(db) == 0) {
         /* Accepted meanwhile (or nothing changed: the same values). */
         long long open;
-        if (db_query_int(db, &open, "SELECT 1 FROM repair_tickets WHERE id = ? AND state IN ('submitted', 'dispatched')",
+        if (db_query_int(db, &open,
+                         "SELECT 1 FROM repair_tickets WHERE id = ? AND state IN ('submitted', 'dispatched')",
                          DB_ARGS(DB_INT(t.id))) < 0)
             goto DbError;
         if (!open) {
-            call_fail(c, ERR_CONFLICT, NULL, "an engineer accepted the ticket meanwhile; it can no longer be corrected");
+            call_fail(c, ERR_CONFLICT, NULL,
+                      "an engineer accepted the ticket meanwhile; it can no longer be corrected");
             return;
         }
     }

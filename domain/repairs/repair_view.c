@@ -193,9 +193,8 @@ static const char *role_label(const char *role)
 {
     static const struct {
         const char *role, *label;
-    } labels[] = {
-        {"owner", "业主"}, {"engineer", "工程师"}, {"supervisor", "主管"}, {"admin", "管理员"}, {"system", "系统"},
-        {"service", "客服"}};
+    } labels[] = {{"owner", "业主"},   {"engineer", "工程师"}, {"supervisor", "主管"},
+                  {"admin", "管理员"}, {"system", "系统"},     {"service", "客服"}};
     for (size_t i = 0; role && i < sizeof(labels) / sizeof(labels[0]); i++)
         if (!strcmp(labels[i].role, role))
             return labels[i].label;

@@ -55,12 +55,13 @@ static const char *SQL_WHO_USER =
     "SELECT u.id AS id, u.id AS user_id, u.phone AS phone,"
     " COALESCE(NULLIF(u.display_name, ''), (SELECT o.name FROM owners o WHERE o.user_id = u.id ORDER BY o.id LIMIT 1),"
     " '') AS name,"
-    " (SELECT MIN(x.p) FROM (" USER_PROJECTS_SQL("?", "?") ") x WHERE " DESK_SCOPE_SQL("x.p") ") AS project_id"
-    " FROM users u WHERE u.id = ?";
-static const char *SQL_WHO_OWNER = "SELECT o.id AS id, o.user_id AS user_id, o.phone AS phone, o.name AS name,"
-                                   " b.project_id AS project_id FROM owners o JOIN units u ON u.id = o.unit_id"
-                                   " JOIN buildings b ON b.id = u.building_id WHERE o.id = ? AND " DESK_SCOPE_SQL(
-                                       "b.project_id");
+    " (SELECT MIN(x.p) FROM (" USER_PROJECTS_SQL("?",
+                                                 "?") ") x WHERE " DESK_SCOPE_SQL("x.p") ") AS project_id"
+                                                                                         " FROM users u WHERE u.id = ?";
+static const char *SQL_WHO_OWNER =
+    "SELECT o.id AS id, o.user_id AS user_id, o.phone AS phone, o.name AS name,"
+    " b.project_id AS project_id FROM owners o JOIN units u ON u.id = o.unit_id"
+    " JOIN buildings b ON b.id = u.building_id WHERE o.id = ? AND " DESK_SCOPE_SQL("b.project_id");
 static const char *SQL_WHO_LEAD = "SELECT l.id AS id, l.user_id AS user_id, l.phone AS phone, l.name AS name,"
                                   " l.project_id AS project_id FROM leads l WHERE l.id = ? AND l.erased_at IS NULL"
                                   " AND " DESK_SCOPE_SQL("l.project_id");
@@ -90,9 +91,9 @@ static int who_or_fail(gw_call_t *c, db_conn_t *db, customer_kind_t kind, long l
             call_fail_db(c);
             return -1;
         }
-        r = db_query(db, SQL_WHO_USER,
-                     DB_ARGS(DB_INT(id), DB_STR(phone), DB_INT(id), DB_INT(id), DB_INT(admin), DB_INT(c->user.id),
-                             DB_INT(id)));
+        r = db_query(
+            db, SQL_WHO_USER,
+            DB_ARGS(DB_INT(id), DB_STR(phone), DB_INT(id), DB_INT(id), DB_INT(admin), DB_INT(c->user.id), DB_INT(id)));
         free(phone);
     } else {
         r = db_query(db, kind == CUSTOMER_OWNER ? SQL_WHO_OWNER : SQL_WHO_LEAD,
@@ -125,19 +126,21 @@ static const char *SQL_LOOKUP_USERS =
     "SELECT u.id AS id, u.id AS user_id, COALESCE(NULLIF(u.display_name, ''),"
     " (SELECT o.name FROM owners o WHERE o.user_id = u.id ORDER BY o.id LIMIT 1), '') AS name, u.phone AS phone,"
     " p.id AS \"project.id\", p.name AS \"project.name\""
-    " FROM users u JOIN projects p ON p.id IN (" USER_PROJECTS_SQL("u.id", "u.phone") ")"
-    " WHERE u.phone = ? AND " DESK_SCOPE_SQL("p.id") " AND (? = 0 OR p.id = ?) ORDER BY u.id, p.id LIMIT ?";
+    " FROM users u JOIN projects p ON p.id IN (" USER_PROJECTS_SQL(
+        "u.id", "u.phone") ")"
+                           " WHERE u.phone = ? AND " DESK_SCOPE_SQL(
+                               "p.id") " AND (? = 0 OR p.id = ?) ORDER BY u.id, p.id LIMIT ?";
 static const char *SQL_LOOKUP_OWNERS =
     "SELECT o.id AS id, o.user_id AS user_id, o.name AS name, o.phone AS phone, p.id AS \"project.id\","
     " p.name AS \"project.name\", u.id AS \"unit.id\", b.name AS \"unit.building\", u.name AS \"unit.name\""
     " FROM owners o JOIN units u ON u.id = o.unit_id JOIN buildings b ON b.id = u.building_id"
-    " JOIN projects p ON p.id = b.project_id WHERE o.phone = ? AND " DESK_SCOPE_SQL("p.id")
-    " AND (? = 0 OR p.id = ?) ORDER BY o.id LIMIT ?";
+    " JOIN projects p ON p.id = b.project_id WHERE o.phone = ? AND " DESK_SCOPE_SQL(
+        "p.id") " AND (? = 0 OR p.id = ?) ORDER BY o.id LIMIT ?";
 static const char *SQL_LOOKUP_LEADS =
     "SELECT l.id AS id, l.user_id AS user_id, l.name AS name, l.phone AS phone, p.id AS \"project.id\","
     " p.name AS \"project.name\", l.stage AS stage, FLOOR(UNIX_TIMESTAMP(l.created_at)) AS created_at"
-    " FROM leads l JOIN projects p ON p.id = l.project_id WHERE l.phone = ? AND l.erased_at IS NULL AND "
-    DESK_SCOPE_SQL("l.project_id") " AND (? = 0 OR p.id = ?) ORDER BY l.id DESC LIMIT ?";
+    " FROM leads l JOIN projects p ON p.id = l.project_id WHERE l.phone = ? AND l.erased_at IS NULL "
+    "AND " DESK_SCOPE_SQL("l.project_id") " AND (? = 0 OR p.id = ?) ORDER BY l.id DESC LIMIT ?";
 
 /* Adds the rows of r to matches as `kind` items; users' rows (one per
  * project) fold into one item with projects[]. 0, or -1 out of memory. */
@@ -238,8 +241,9 @@ void customers_reveal_phone(gw_call_t *c, db_conn_t *db, customer_kind_t kind, l
         call_fail(c, ERR_OVERLOADED, NULL, "out of memory");
         return;
     }
-    int rc = db_begin(db) != 0 || audit_write(db, c->user.id, w.project_id, "customer.phone_revealed",
-                                              customer_kind_names[kind], id, detail) != 0 ||
+    int rc = db_begin(db) != 0 ||
+             audit_write(db, c->user.id, w.project_id, "customer.phone_revealed", customer_kind_names[kind], id,
+                         detail) != 0 ||
              db_commit(db) != 0;
     cJSON_Delete(detail);
     if (rc) {
@@ -272,8 +276,8 @@ static const char *SQL_UNITS =
     " b.id AS \"unit.building_id\", b.name AS \"unit.building\", p.id AS \"unit.project_id\","
     " p.name AS \"unit.project\", DATE_FORMAT(u.handover_date, '%Y-%m-%d') AS \"unit.handover_date\""
     " FROM owners o JOIN units u ON u.id = o.unit_id JOIN buildings b ON b.id = u.building_id"
-    " JOIN projects p ON p.id = b.project_id WHERE (o.user_id = ? OR o.phone = ?) AND " DESK_SCOPE_SQL(
-        "p.id") PAGE_SQL("o.id");
+    " JOIN projects p ON p.id = b.project_id WHERE (o.user_id = ? OR o.phone = ?) AND " DESK_SCOPE_SQL("p.id")
+        PAGE_SQL("o.id");
 
 static const char *SQL_REPAIRS =
     "SELECT " REPAIR_SUMMARY_COLUMNS ", t.rating_score AS \"rating.score\", t.rating_comment AS \"rating.comment\","
@@ -284,8 +288,8 @@ static const char *SQL_RATINGS =
     "SELECT t.id AS id, t.ticket_no AS ticket_no, c.name AS category, t.rating_score AS score,"
     " t.rating_comment AS comment, FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS rated_at, e.display_name AS engineer_name"
     " FROM repair_tickets t JOIN repair_categories c ON c.id = t.category_id"
-    " LEFT JOIN users e ON e.id = t.rated_engineer_id WHERE t.user_id = ? AND t.rating_score IS NOT NULL AND "
-    DESK_SCOPE_SQL("t.project_id") PAGE_SQL("t.id");
+    " LEFT JOIN users e ON e.id = t.rated_engineer_id WHERE t.user_id = ? AND t.rating_score IS NOT NULL "
+    "AND " DESK_SCOPE_SQL("t.project_id") PAGE_SQL("t.id");
 
 static const char *SQL_FOLLOWUPS =
     "SELECT f.id AS id, f.ticket_id AS ticket_id, t.ticket_no AS ticket_no, f.score AS score, f.status AS status,"
@@ -297,8 +301,8 @@ static const char *SQL_LEADS =
     "SELECT l.id AS id, l.name AS name, l.stage AS stage, l.channel AS channel, p.id AS \"project.id\","
     " p.name AS \"project.name\", a.display_name AS agent_name, FLOOR(UNIX_TIMESTAMP(l.created_at)) AS created_at"
     " FROM leads l JOIN projects p ON p.id = l.project_id LEFT JOIN users a ON a.id = l.agent_user_id"
-    " WHERE (l.user_id = ? OR l.phone = ?) AND l.erased_at IS NULL AND " DESK_SCOPE_SQL("l.project_id") PAGE_SQL(
-        "l.id");
+    " WHERE (l.user_id = ? OR l.phone = ?) AND l.erased_at IS NULL AND " DESK_SCOPE_SQL("l.project_id")
+        PAGE_SQL("l.id");
 
 static const char *SQL_REFERRALS =
     "SELECT r.id AS id, IF(r.referrer_user_id = ?, 'referrer', 'referee') AS role, r.stage AS stage,"
@@ -309,8 +313,8 @@ static const char *SQL_REFERRALS =
 static const char *SQL_REWARDS =
     "SELECT w.id AS id, w.referral_id AS referral_id, w.kind AS kind, w.amount AS amount, w.status AS status,"
     " p.id AS \"project.id\", p.name AS \"project.name\", FLOOR(UNIX_TIMESTAMP(w.created_at)) AS created_at"
-    " FROM referral_rewards w JOIN projects p ON p.id = w.project_id WHERE w.referrer_user_id = ? AND "
-    DESK_SCOPE_SQL("w.project_id") PAGE_SQL("w.id");
+    " FROM referral_rewards w JOIN projects p ON p.id = w.project_id WHERE w.referrer_user_id = ? AND " DESK_SCOPE_SQL(
+        "w.project_id") PAGE_SQL("w.id");
 
 /* Events without a project are admins' only, everywhere: left out. */
 static const char *SQL_NOTIFICATIONS =
@@ -340,15 +344,21 @@ static const char *complaints_section_sql(void)
 /* The view's sections, in the order shown. The first is also the list the
  * desk picks a unit from. Indexes match customer_section_names. */
 static const section_t sections[] = {
-    {1, NULL} /* units */,     {0, repair_item_json} /* repairs */,      {0, NULL} /* complaints */,
-    {1, NULL} /* leads */,     {0, NULL} /* referrals */,                {0, NULL} /* rewards */,
-    {0, notification_json} /* notifications */, {0, NULL} /* ratings */, {0, NULL} /* followups */,
+    {1, NULL} /* units */,
+    {0, repair_item_json} /* repairs */,
+    {0, NULL} /* complaints */,
+    {1, NULL} /* leads */,
+    {0, NULL} /* referrals */,
+    {0, NULL} /* rewards */,
+    {0, notification_json} /* notifications */,
+    {0, NULL} /* ratings */,
+    {0, NULL} /* followups */,
 };
 #define NSECTIONS ((int)(sizeof(sections) / sizeof(sections[0])))
 _Static_assert(sizeof(sections) / sizeof(sections[0]) == 9, "one section_t per customer_section_names entry");
 
-const char *const customer_section_names[] = {"units",         "repairs", "complaints", "leads",     "referrals",
-                                              "rewards",       "notifications", "ratings", "followups", NULL};
+const char *const customer_section_names[] = {"units",   "repairs",       "complaints", "leads",     "referrals",
+                                              "rewards", "notifications", "ratings",    "followups", NULL};
 
 static const char *section_sql(int i)
 {

@@ -36,7 +36,8 @@ static void check_file(gw_call_t *c)
         if (!strcmp(repair_file_channels[i], channel))
             q->channel = repair_file_channels[i];
     if (!q->channel) {
-        call_fail(c, ERR_INVALID_FIELD, "channel", "channel must be one of hotline, front_desk, miniprogram, wechat_group");
+        call_fail(c, ERR_INVALID_FIELD, "channel",
+                  "channel must be one of hotline, front_desk, miniprogram, wechat_group");
         return;
     }
     q->owner_user_id = user_id;

@@ -37,8 +37,9 @@ static void lookup(gw_call_t *c, db_conn_t *db)
         return;
     }
     if (phone_normalise(in, phone, sizeof(phone)) != 0) {
-        call_fail(c, ERR_INVALID_FIELD, "phone",
-                  "phone must be a full phone number (11 digits, or +<country code><number>); parts of one are refused");
+        call_fail(
+            c, ERR_INVALID_FIELD, "phone",
+            "phone must be a full phone number (11 digits, or +<country code><number>); parts of one are refused");
         return;
     }
     customers_lookup(c, db, phone, project);

@@ -91,7 +91,7 @@ try {
   const csp = await page.evaluate(() => window.__csp)
   const report = { ticket, user_name: userName, chart_total: chart.total, canvas: chart.canvas, menu,
     console_errors: consoleErrors, csp_violations: csp }
-  const expected = ['工作台', '报修工单', '线索', '推荐与奖励', '通知', '配置', '员工', '审计日志', '导出记录']
+  const expected = ['工作台', '报修工单', '线索', '推荐与奖励', '通知', '配置', '员工', '审计日志', '导出记录', '客服工作台']
   if (chart.total !== process.env.STATS_TOTAL) throw new Error(`chart total ${chart.total}, API ${process.env.STATS_TOTAL}`)
   if (JSON.stringify(menu) !== JSON.stringify(expected)) throw new Error(`menu ${JSON.stringify(menu)}`)
   if (consoleErrors.length || csp.length) exitCode = 1
