@@ -313,13 +313,24 @@ static int load_filed_or_fail(gw_call_t *c, db_conn_t *db, repair_ticket_t *t, i
     return 0;
 }
 
-/* After the commit: the owner's detail. */
-static void answer_detail(gw_call_t *c, db_conn_t *db, long long id)
+/* Ends the owner's action in its open transaction: its timeline row (the
+ * state unchanged), the ticket row touched so that every gateway's memory
+ * of the owner's view is refreshed (repair_cache.h), the commit, then the
+ * owner's detail as the answer. */
+static void finish_owner_action(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, const char *action,
+                                const char *note)
 {
-    repair_cache_forget(id);
+    const char *state = repair_state_name(t->state);
+    if (repair_timeline_add(db, t->id, action, state, state, c->user.id, "owner", note, NULL, 0, c->user.id, NULL) <
+            0 ||
+        db_exec(db, "UPDATE repair_tickets SET updated_at = NOW(3) WHERE id = ?", DB_ARGS(DB_INT(t->id))) != 0 ||
+        db_commit(db) != 0) {
+        call_fail_db(c);
+        return;
+    }
+    repair_cache_forget(t->id);
     cJSON *d;
-    int rc = repair_detail_for_caller(c, db, id, &d, NULL);
-    if (rc <= 0) {
+    if (repair_detail_for_caller(c, db, t->id, &d, NULL) <= 0) {
         call_fail_db(c);
         return;
     }
@@ -344,15 +355,7 @@ void repair_file_confirm(gw_call_t *c, db_conn_t *db)
         call_fail(c, ERR_CONFLICT, NULL, "the ticket is already confirmed");
         return;
     }
-    /* The timeline row, and the ticket row touched so that every gateway's
-     * memory of the owner's view is refreshed (repair_cache.h). */
-    const char *state = repair_state_name(t.state);
-    if (repair_timeline_add(db, t.id, "confirm", state, state, c->user.id, "owner", NULL, NULL, 0, c->user.id, NULL) <
-            0 ||
-        db_exec(db, "UPDATE repair_tickets SET updated_at = NOW(3) WHERE id = ?", DB_ARGS(DB_INT(t.id))) != 0 ||
-        db_commit(db) != 0)
-        goto DbError;
-    answer_detail(c, db, t.id);
+    finish_owner_action(c, db, &t, "confirm", NULL);
     return;
 DbError:
     call_fail_db(c);
@@ -416,17 +419,12 @@ void repair_file_correct(gw_call_t *c, db_conn_t *db)
             return;
         }
     }
-    char note[600];
-    snprintf(note, sizeof(note), "%s%s%s", f->description ? "description" : "",
-             f->description && f->category ? ", " : "", f->category ? "category" : "");
-    const char *state = repair_state_name(t.state);
-    if (repair_timeline_add(db, t.id, "correct", state, state, c->user.id, "owner", note, NULL, 0, c->user.id, NULL) <
-            0 ||
-        db_exec(db, "UPDATE repair_tickets SET updated_at = NOW(3) WHERE id = ?", DB_ARGS(DB_INT(t.id))) != 0 ||
-        db_commit(db) != 0)
-        goto DbError;
+    /* The timeline's note, shown to the owner and staff. */
+    const char *note = f->description && f->category ? "更正了描述和类别"
+                       : f->description              ? "更正了描述"
+                                                     : "更正了类别";
     log_info("repairs", "ticket %lld corrected by its owner (%s)", t.id, note);
-    answer_detail(c, db, t.id);
+    finish_owner_action(c, db, &t, "correct", note);
     return;
 DbError:
     call_fail_db(c);

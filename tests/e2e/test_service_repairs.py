@@ -10,7 +10,7 @@ import pytest
 from conftest import expect_error, expect_ok
 from notify_support import sole_dispatcher  # noqa: F401  (autouse)
 from notify_support import REPAIR_TPL, sends_to, wait_final
-from repairs_support import act, events, file_ticket, named_user, new_ticket, ticket_body, timeline
+from repairs_support import act, category, events, file_ticket, named_user, new_ticket, ticket_body, timeline
 from service_support import desk, file_for, filing_body
 
 
@@ -177,7 +177,7 @@ def test_the_owner_corrects_before_acceptance_and_not_after(api, db, factory):
     row = db.one("SELECT description, state FROM repair_tickets WHERE id = %s", (t["id"],))
     assert row["description"] == "是卫生间的水管，不是厨房" and row["state"] == "dispatched"
     last = timeline(db, t["id"])[-1]
-    assert last["action"] == "correct" and last["actor_user_id"] == owner.id
+    assert last["action"] == "correct" and last["actor_user_id"] == owner.id and last["note"] == "更正了描述"
 
     # Once the engineer accepts, it is too late.
     expect_ok(act(api, d.engineer, t["id"], "accept"))
@@ -210,3 +210,17 @@ def test_owner_filing_still_works_unchanged(api, db, factory):
     assert t["state"] == "dispatched" and t["filed_for_you"] is False
     assert db.scalar("SELECT COUNT(*) FROM repair_filings WHERE ticket_id = %s", (t["id"],)) == 0
     assert timeline(db, t["id"])[0]["actor_role"] == "owner"
+
+
+def test_a_corrected_category_brings_its_clocks(api, db, factory):
+    d = desk(factory, db)
+    code, cid = category(db, accept_s=600, arrive_s=3600, resolve_s=7200)
+    t = expect_ok(file_for(api, d.service, filing_body(d)), 201)
+    detail = expect_ok(api.request("PATCH", f"/api/v1/repairs/{t['id']}", token=d.w.owner_a.token,
+                                   json={"category": code}))
+    assert detail["category"]["code"] == code
+    row = db.one("SELECT category_id, TIMESTAMPDIFF(SECOND, clock_started_at, accept_due_at) AS accept_s,"
+                 " TIMESTAMPDIFF(SECOND, clock_started_at, resolve_due_at) AS resolve_s"
+                 " FROM repair_tickets WHERE id = %s", (t["id"],))
+    assert row == {"category_id": cid, "accept_s": 600, "resolve_s": 7200}
+    assert timeline(db, t["id"])[-1]["note"] == "更正了类别"
