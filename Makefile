@@ -205,7 +205,7 @@ install: binary console
 # The folders kept in the house style (.clang-format).
 FORMAT_DIRS  ?= gateway handlers handlers/identity handlers/projects handlers/repairs handlers/leads \
                 handlers/notifications handlers/media handlers/ops domain/repairs domain/leads \
-                domain/notifications domain/identity domain/stats handlers/stats jobs tests/unit tests/db
+                domain/notifications domain/identity domain/stats domain/sla handlers/stats jobs tests/unit tests/db
 FORMAT_FILES  = $(wildcard $(addsuffix /*.c,$(FORMAT_DIRS)) $(addsuffix /*.h,$(FORMAT_DIRS)))
 format:
 	@clang-format -i --style=file $(FORMAT_FILES)

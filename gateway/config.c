@@ -134,6 +134,12 @@ static const key_def_t keys[] = {
     I(repair_escalate_manager_after_s, "7200", -1, 31536000, "escalation step 3: seconds after the breach until the project managers are told (-1 = skip)"),
     I(repair_reopen_days, "7", 1, 365, "days after a resolution during which the owner may reopen the ticket"),
     I(owner_contact_min_days, "30", 0, 365, "no owner is asked for their opinion (a survey, a follow-up visit) more than once in this many days (0 = no limit)"),
+    I(complaint_incident_threshold, "3", 2, 1000, "complaints of one category about one building within complaint_incident_window_s that make a group complaint (群诉)"),
+    I(complaint_incident_window_s, "86400", 60, 2592000, "the window, in seconds, in which complaint_incident_threshold complaints make a group complaint"),
+    I(complaint_escalate_supervisor_after_s, "1800", 0, 31536000, "complaint escalation step 2: seconds after a complaint clock breaches until the project's supervisors are told (step 1, the handler, is at the breach)"),
+    I(complaint_escalate_manager_after_s, "7200", 0, 31536000, "complaint escalation step 3: seconds after the breach until the project managers are told"),
+    I(complaint_accept_days, "7", 1, 90, "days a proposed complaint resolution waits for the owner before it closes by itself"),
+    I(complaint_sweep_interval_ms, "60000", 100, 3600000, "how often resolved complaints are checked for closing without an answer"),
     I(repair_recheck_interval_ms, "60000", 1000, 86400000, "how often repair descriptions whose text check failed are checked again"),
     I(idempotency_ttl_s, "86400", 60, 31536000, "how long an Idempotency-Key and its stored response are kept"),
     S(notification_templates_file, "config/notification-templates.json", 0, "JSON file mapping each notification event kind to its WeChat subscribe template, page and fields"),
@@ -166,6 +172,8 @@ static const key_def_t keys[] = {
     R(rate_exports_user, "10/min burst 5", "starting a CSV export, per user"),
     R(rate_customers_ip, "120/min burst 30", "the service desk's customer lookup by phone and phone reveal, per client address"),
     R(rate_customers_user, "30/min burst 10", "the service desk's customer lookup by phone and phone reveal, per user"),
+    I(sla_sweep_interval_ms, "30000", 100, 3600000, "how often service-level clocks are checked for due reminders and escalations (every kind of ticket) and the business calendar for changes"),
+    S(sla_holidays_file, "config/holidays-cn.json", 0, "JSON file of the business calendar's weekly pattern and the shipped holiday years, seeded into the database (docs/sla.md)"),
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

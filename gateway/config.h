@@ -133,6 +133,12 @@ typedef struct {
     int repair_reopen_days;
     int owner_contact_min_days;
     int repair_recheck_interval_ms;
+    int complaint_incident_threshold;
+    int complaint_incident_window_s;
+    int complaint_escalate_supervisor_after_s;
+    int complaint_escalate_manager_after_s;
+    int complaint_accept_days;
+    int complaint_sweep_interval_ms;
     int idempotency_ttl_s;
     /* notifications */
     char *notification_templates_file;
@@ -167,6 +173,8 @@ typedef struct {
     gw_rate_t rate_exports_user;
     gw_rate_t rate_customers_ip; /* the service desk's customer lookup (handlers/service/customers_service.c) */
     gw_rate_t rate_customers_user;
+    int sla_sweep_interval_ms;
+    char *sla_holidays_file;
 } gw_config_t;
 
 extern const gw_config_t *gw_cfg;

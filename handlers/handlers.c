@@ -23,6 +23,9 @@ void handlers_register_all(void)
     repairs_work_register();
     repairs_admin_register();
     repair_followups_admin_register();
+    sla_sweeper_register();
+    repairs_pause_register();
+    sla_calendar_admin_register();
     repair_sweeper_register();
     projects_register();
     leads_register();
@@ -48,4 +51,11 @@ void handlers_register_all(void)
     export_runner_register();
     repairs_service_register();
     customers_service_register();
+    complaints_register();
+    complaints_admin_register();
+    complaints_service_register();
+    complaint_categories_register();
+    complaint_categories_admin_register();
+    complaint_incidents_admin_register();
+    complaint_sweeper_register();
 }

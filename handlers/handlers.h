@@ -24,6 +24,9 @@ void repairs_work_register(void);
 void repairs_admin_register(void);
 void repair_followups_admin_register(void);
 void repair_sweeper_register(void);
+void sla_sweeper_register(void);
+void repairs_pause_register(void);
+void sla_calendar_admin_register(void);
 void projects_register(void);
 void leads_register(void);
 void leads_me_register(void);
@@ -49,6 +52,13 @@ void exports_admin_register(void);
 void export_runner_register(void);
 void repairs_service_register(void);
 void customers_service_register(void);
+void complaints_register(void);
+void complaints_admin_register(void);
+void complaints_service_register(void);
+void complaint_categories_register(void);
+void complaint_categories_admin_register(void);
+void complaint_incidents_admin_register(void);
+void complaint_sweeper_register(void);
 
 /* Registers every resource; called once at start-up. */
 void handlers_register_all(void);

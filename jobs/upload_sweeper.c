@@ -43,7 +43,7 @@ static int sweep_one(db_conn_t *db, media_store_t *store)
         goto Exit;
     r = db_query(db,
                  "SELECT id, sha256, thumb_sha256 FROM uploads"
-                 " WHERE ticket_id IS NULL AND created_at < NOW(3) - INTERVAL ? SECOND"
+                 " WHERE ticket_id IS NULL AND complaint_id IS NULL AND created_at < NOW(3) - INTERVAL ? SECOND"
                  " ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
                  DB_ARGS(DB_INT(gw_cfg->upload_orphan_ttl_s)));
     if (!r)
@@ -55,7 +55,7 @@ static int sweep_one(db_conn_t *db, media_store_t *store)
     long long id = db_get_int(r, 0, "id");
     snprintf(key, sizeof(key), "%s", db_get(r, 0, "sha256"));
     snprintf(thumb_key, sizeof(thumb_key), "%s", db_get(r, 0, "thumb_sha256"));
-    if (db_exec(db, "DELETE FROM uploads WHERE id = ? AND ticket_id IS NULL", DB_ARGS(DB_INT(id))) != 0 ||
+    if (db_exec(db, "DELETE FROM uploads WHERE id = ? AND ticket_id IS NULL AND complaint_id IS NULL", DB_ARGS(DB_INT(id))) != 0 ||
         media_objects_release(db, key, thumb_key) != 0 || db_commit(db) != 0)
         goto Exit;
     log_info("uploads", "removed orphan upload=%lld", id);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "domain/complaints/complaint_lists.h"
 #include "domain/identity/audit_list.h"
 #include "domain/identity/staff_list.h"
 #include "domain/leads/lead_lists.h"
@@ -45,6 +46,29 @@ static const export_col_t repair_cols[] = {
     {"overdue", "已超时", EXPORT_BOOL},
     {"breached", "曾超时", EXPORT_BOOL},
     {"content_check", "内容审核", 0},
+};
+
+static const export_col_t complaint_cols[] = {
+    {"id", "编号", EXPORT_NUMBER},
+    {"complaint_no", "投诉编号", 0},
+    {"type_label", "类型", 0},
+    {"state_label", "状态", 0},
+    {"level_label", "级别", 0},
+    {"channel_label", "渠道", 0},
+    {"category.name", "类别", 0},
+    {"project.name", "项目", 0},
+    {"unit.building", "楼栋", 0},
+    {"unit.name", "房号", 0},
+    {"content", "内容", 0},
+    {"handler.name", "处理人", 0},
+    {"rejection_count", "驳回次数", EXPORT_NUMBER},
+    {"incident_id", "群诉事件", EXPORT_NUMBER},
+    {"created_at", "提交时间", EXPORT_TIME},
+    {"first_response_at", "首次响应", EXPORT_TIME},
+    {"resolved_at", "方案时间", EXPORT_TIME},
+    {"closed_at", "关闭时间", EXPORT_TIME},
+    {"overdue", "已超时", EXPORT_BOOL},
+    {"breached", "曾超时", EXPORT_BOOL},
 };
 
 static const export_col_t followup_cols[] = {
@@ -225,6 +249,7 @@ static const export_kind_t lists[] = {
     EXPORT_LIST("projects", "项目", STAFF, project_admin_list, project_cols),
     EXPORT_LIST("buildings", "楼栋", STAFF, building_admin_list, building_cols),
     EXPORT_LIST("units", "房屋", STAFF, unit_admin_list, unit_cols),
+    EXPORT_LIST("complaints", "投诉建议", STAFF | ROLE_SERVICE, complaint_staff_list, complaint_cols),
 };
 
 /* Room for the statistics; more than this is a build-time mistake caught

@@ -3,8 +3,9 @@
 
 static const char *SQL_COPY_DEFAULTS =
     "INSERT INTO repair_categories (project_id, code, name, sort_order, active, warranty_months, accept_within_s,"
-    " arrive_within_s, resolve_within_s)"
-    " SELECT ?, code, name, sort_order, active, warranty_months, accept_within_s, arrive_within_s, resolve_within_s"
+    " arrive_within_s, resolve_within_s, business_hours)"
+    " SELECT ?, code, name, sort_order, active, warranty_months, accept_within_s, arrive_within_s, resolve_within_s,"
+    " business_hours"
     " FROM repair_categories WHERE project_id = 0";
 
 /* Tickets and rules naming a default follow it to the project's copy. The

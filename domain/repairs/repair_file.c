@@ -17,9 +17,11 @@
 #include "gateway/wechat_client.h"
 #include "domain/repairs/repair_cache.h"
 #include "domain/repairs/repair_catalog.h"
-#include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_view.h"
+#include "domain/repairs/repair_clocks.h"
+#include "domain/repairs/repair_insert.h"
+#include "domain/sla/sla_store.h"
 #include "domain/identity/project_access.h"
 #include "domain/service/desk_scope.h"
 
@@ -108,32 +110,11 @@ static void create_unchecked(gw_call_t *c, db_conn_t *db)
     create_store(c, db);
 }
 
-/* The warranty's last covered day: handover date + the category's period. */
+/* The warranty's last covered day: handover date + the category's period
+ * (as repair_insert.c computes it at filing). */
 #define WARRANTY_UNTIL                                                                                                 \
     "IF(u.handover_date IS NULL OR c.warranty_months IS NULL, NULL,"                                                   \
     " DATE_SUB(DATE_ADD(u.handover_date, INTERVAL c.warranty_months MONTH), INTERVAL 1 DAY))"
-
-static const char *SQL_INSERT_TICKET =
-    "INSERT INTO repair_tickets (user_id, unit_id, building_id, project_id, category_id, description,"
-    " contact_phone, preferred_time, state, content_check, content_trace_id, within_warranty, warranty_until,"
-    " clock_started_at, accept_due_at, arrive_due_at, resolve_due_at)"
-    " SELECT ?, u.id, b.id, b.project_id, c.id, ?, ?, ?, 'submitted', ?, ?, CURDATE() <= " WARRANTY_UNTIL ","
-    " " WARRANTY_UNTIL ", NOW(3), NOW(3) + INTERVAL c.accept_within_s SECOND,"
-    " NOW(3) + INTERVAL c.arrive_within_s SECOND, NOW(3) + INTERVAL c.resolve_within_s SECOND"
-    " FROM units u JOIN buildings b ON b.id = u.building_id JOIN repair_categories c ON c.id = ?"
-    " WHERE u.id = ?";
-
-/* A human number: BX + filing date + the id, at least 6 digits. */
-static const char *SQL_TICKET_NO =
-    "UPDATE repair_tickets SET ticket_no = CONCAT('BX', DATE_FORMAT(created_at, '%Y%m%d'),"
-    " LPAD(id, GREATEST(6, LENGTH(id)), '0')) WHERE id = ?";
-
-/* The unit's project, its row share-locked until the commit: the first
- * change of the project's categories (repair_catalog_own, which locks the
- * row for update) then cannot move the project's tickets to its own
- * categories between this check and the insert. */
-static const char *SQL_LOCK_UNIT_PROJECT = "SELECT p.id FROM units u JOIN buildings b ON b.id = u.building_id"
-                                           " JOIN projects p ON p.id = b.project_id WHERE u.id = ? LOCK IN SHARE MODE";
 
 /* An active category of the project's set (its own, or the defaults). */
 static const char *SQL_CATEGORY_OF_PROJECT = "SELECT c.id FROM repair_categories c WHERE c.code = ? AND c.active = 1"
@@ -162,11 +143,11 @@ static int category_or_fail(gw_call_t *c, db_conn_t *db, const char *code, long 
 static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const repair_file_req_t *q,
                                            long long *category_id, const char **actor_role)
 {
-    long long found, project = 0;
-    int rc = db_query_int(db, &found, "SELECT o.unit_id FROM owners o WHERE o.unit_id = ? AND o.user_id = ? LIMIT 1",
+    long long project = 0;
+    int rc = db_query_int(db, &project,
+                          "SELECT b.project_id FROM owners o JOIN units u ON u.id = o.unit_id"
+                          " JOIN buildings b ON b.id = u.building_id WHERE o.unit_id = ? AND o.user_id = ? LIMIT 1",
                           DB_ARGS(DB_INT(q->unit_id), DB_INT(q->owner_user_id)));
-    if (rc > 0)
-        rc = db_query_int(db, &project, SQL_LOCK_UNIT_PROJECT, DB_ARGS(DB_INT(q->unit_id)));
     if (rc < 0) {
         call_fail_db(c);
         return -1;
@@ -209,7 +190,17 @@ static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const re
                   q->channel ? "no such unit of this customer's in your projects" : "no such unit among yours");
         return -1;
     }
-    return category_or_fail(c, db, q->category, project, category_id);
+    rc = repair_category_of_unit(db, q->unit_id, q->category, category_id);
+    if (rc < 0) {
+        call_fail_db(c);
+        return -1;
+    }
+    if (rc == 0) {
+        call_fail(c, ERR_INVALID_FIELD, "category",
+                  "unknown or inactive category \"%s\"; see GET /api/v1/repair-categories?unit=", q->category);
+        return -1;
+    }
+    return 0;
 }
 
 /* A desk filing's own rows: the filing, and the owner's event. 0 or -1. */
@@ -238,26 +229,28 @@ static void create_store(gw_call_t *c, db_conn_t *db)
     const char *actor_role = "owner";
     if (check_unit_and_category_or_fail(c, db, q, &category_id, &actor_role) != 0)
         return;
-    if (db_exec(db, SQL_INSERT_TICKET,
-                DB_ARGS(DB_INT(q->owner_user_id), DB_STR(q->description), DB_STR(q->contact_phone),
-                        DB_STR(q->preferred_time), DB_STR(q->content_check), DB_STR(*q->trace_id ? q->trace_id : NULL),
-                        DB_INT(category_id), DB_INT(q->unit_id))) != 0)
+    repair_filing_t f = {.user_id = q->owner_user_id,
+                         .unit_id = q->unit_id,
+                         .category_id = category_id,
+                         .description = q->description,
+                         .contact_phone = q->contact_phone,
+                         .preferred_time = q->preferred_time,
+                         .content_check = q->content_check,
+                         .trace_id = *q->trace_id ? q->trace_id : NULL,
+                         .photo_ids = q->photo_ids,
+                         .nphotos = q->nphotos,
+                         .actor_user_id = c->user.id,
+                         .actor_role = actor_role};
+    long long id;
+    int filed = repair_ticket_insert(db, &f, &id, &bad_photo);
+    if (filed < 0)
         goto DbError;
-    long long id = (long long)db_insert_id(db);
-    if (db_exec(db, SQL_TICKET_NO, DB_ARGS(DB_INT(id))) != 0)
-        goto DbError;
-    long long row = repair_timeline_add(db, id, "submit", NULL, "submitted", c->user.id, actor_role, NULL, q->photo_ids,
-                                        q->nphotos, c->user.id, &bad_photo);
-    if (row < 0)
-        goto DbError;
-    if (row == 0) {
+    if (filed == 0) {
         call_fail(c, ERR_UNPROCESSABLE, "photo_ids", "photo %lld is not one of your uploads, or is already attached",
                   bad_photo);
         return;
     }
     if (q->channel && record_filing(c, db, q, id) != 0)
-        goto DbError;
-    if (repair_dispatch(db, id, 1) < 0)
         goto DbError;
     db_rows_t *r = db_query(db, REPAIR_SUMMARY_SELECT " WHERE t.id = ?", DB_ARGS(DB_INT(id)));
     cJSON *d = r && r->nrows == 1 ? repair_item_json(r, 0, NULL) : NULL;
@@ -382,11 +375,26 @@ void repair_file_check_correct(gw_call_t *c)
 static const char *SQL_CORRECT =
     "UPDATE repair_tickets t JOIN units u ON u.id = t.unit_id JOIN repair_categories c ON c.id = ?"
     " SET t.description = COALESCE(?, t.description), t.category_id = c.id,"
-    " t.within_warranty = CURDATE() <= " WARRANTY_UNTIL ", t.warranty_until = " WARRANTY_UNTIL ","
-    " t.accept_due_at = t.clock_started_at + INTERVAL c.accept_within_s SECOND,"
-    " t.arrive_due_at = t.clock_started_at + INTERVAL c.arrive_within_s SECOND,"
-    " t.resolve_due_at = t.clock_started_at + INTERVAL c.resolve_within_s SECOND"
+    " t.within_warranty = CURDATE() <= " WARRANTY_UNTIL ", t.warranty_until = " WARRANTY_UNTIL
     " WHERE t.id = ? AND t.state IN ('submitted', 'dispatched')";
+
+/* The new category's budgets for the ticket's clocks (the service-level
+ * engine keeps each clock's start, pauses and fired steps). 0 or -1. */
+static int rebudget_clocks(db_conn_t *db, long long ticket_id, long long category_id)
+{
+    static const char *const cols[RC__COUNT] = {"accept_within_s", "arrive_within_s", "resolve_within_s"};
+    db_rows_t *r = db_query(db,
+                            "SELECT accept_within_s, arrive_within_s, resolve_within_s, business_hours"
+                            " FROM repair_categories WHERE id = ?",
+                            DB_ARGS(DB_INT(category_id)));
+    int rc = r && r->nrows == 1 ? 0 : -1;
+    for (int i = 0; rc == 0 && i < RC__COUNT; i++) {
+        sla_budget_t b = {db_get_int(r, 0, cols[i]), db_get_int(r, 0, "business_hours") ? SLA_BUSINESS : SLA_NATURAL};
+        rc = sla_store_set_budget(db, REPAIR_SLA_KIND, ticket_id, i, &b);
+    }
+    db_rows_free(r);
+    return rc;
+}
 
 void repair_file_correct(gw_call_t *c, db_conn_t *db)
 {
@@ -419,6 +427,8 @@ void repair_file_correct(gw_call_t *c, db_conn_t *db)
             return;
         }
     }
+    if (category_id != t.category_id && rebudget_clocks(db, t.id, category_id) != 0)
+        goto DbError;
     /* The timeline's note, shown to the owner and staff. */
     const char *note = f->description && f->category ? "更正了描述和类别"
                        : f->description              ? "更正了描述"

@@ -1,5 +1,7 @@
 #include "domain/repairs/repair_state.h"
 
+#include "domain/repairs/repair_clocks.h"
+
 #include <string.h>
 
 const char *const repair_state_names[RS__COUNT + 1] = {
@@ -160,6 +162,13 @@ static const char *const mark_sql[RA__COUNT] = {
     [RA_UNASSIGN] = MARK_IF_LATE,
 };
 
+int repair_overdue_refresh(db_conn_t *db, long long ticket_id)
+{
+    if (db_exec(db, UNMARK_IF_ON_TIME, DB_ARGS(DB_INT(ticket_id))) != 0)
+        return -1;
+    return repair_overdue_mark(db, ticket_id) < 0 ? -1 : 0;
+}
+
 int repair_overdue_mark(db_conn_t *db, long long ticket_id)
 {
     if (db_exec(db, MARK_IF_LATE, DB_ARGS(DB_INT(ticket_id))) != 0)
@@ -183,7 +192,7 @@ long long repair_timeline_add(db_conn_t *db, long long ticket_id, const char *ac
          * condition is in the UPDATE, so two tickets cannot both take one. */
         if (db_exec(db,
                     "UPDATE uploads SET ticket_id = ? WHERE id = ? AND user_id = ? AND ticket_id IS NULL"
-                    " AND hidden = 0",
+                    " AND complaint_id IS NULL AND hidden = 0",
                     DB_ARGS(DB_INT(ticket_id), DB_INT(photo_ids[i]), DB_INT(photo_owner_id))) != 0)
             return -1;
         if (db_affected_rows(db) != 1) {
@@ -217,6 +226,11 @@ int repair_apply_transition(db_conn_t *db, const repair_transition_t *tr, long l
         return REPAIR_TR_DB_ERROR;
     if (db_affected_rows(db) != 1)
         return REPAIR_TR_LOST;
+    /* The clocks follow the new state (sla_store.h); their due times come
+     * back into the ticket's columns before the mark reads them. */
+    if ((tr->action == RA_REOPEN ? repair_clocks_start(db, tr->ticket_id)
+                                 : repair_clocks_follow(db, tr->ticket_id, to)) != 0)
+        return REPAIR_TR_DB_ERROR;
     if (mark_sql[tr->action]) {
         if (db_exec(db, mark_sql[tr->action], DB_ARGS(DB_INT(tr->ticket_id))) != 0)
             return REPAIR_TR_DB_ERROR;

@@ -92,6 +92,10 @@ int repair_apply_transition(db_conn_t *db, const repair_transition_t *tr, long l
  * already), -1 on a db error. The repair sweeper calls it as clocks run
  * out; transitions keep the mark themselves. */
 int repair_overdue_mark(db_conn_t *db, long long ticket_id);
+/* The mark made true now, either way (after a clock's due time moved: a
+ * pause, a resume, a recomputation): removed unless a running clock is past
+ * due, added if one is. 0 or -1. */
+int repair_overdue_refresh(db_conn_t *db, long long ticket_id);
 
 /* Writes a timeline row and attaches photos (also used for the first row,
  * "submit", which has no from state). Returns the row id, 0 for a bad photo

@@ -154,7 +154,7 @@ void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r)
     db_rows_free(r);
 }
 
-static cJSON *photo_json(long long upload_id, int hidden)
+cJSON *repair_photo_json(long long upload_id, int hidden)
 {
     char full[256], thumb[256];
     long long ttl = gw_cfg->media_url_ttl_s;
@@ -221,7 +221,7 @@ static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
     }
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; arr && k < n; k++) {
-        cJSON *p = photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
+        cJSON *p = repair_photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }

@@ -106,6 +106,12 @@ const char *repair_channel_label(const char *channel);
  * when memory runs out. */
 cJSON *repair_item_json(const db_rows_t *r, int row, void *ud);
 
+/* One photo as the API shows it: {id, url, thumb_url (signed for
+ * media_url_ttl_s), hidden: true when reported risky}. Used by every
+ * timeline with photos (repairs, complaints). NULL when signing fails or
+ * memory runs out. */
+cJSON *repair_photo_json(long long upload_id, int hidden);
+
 /* Answers a page of list items from rows fetched with LIMIT page->limit + 1
  * and ordered by t.id DESC (the page's one key, "id"), and frees them; r
  * NULL (a failed query) answers the database error. */

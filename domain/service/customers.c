@@ -334,12 +334,16 @@ static cJSON *notification_json(const db_rows_t *r, int row, void *ud)
     return o;
 }
 
-/* Complaints (table `complaints`) are built beside this desk and not yet
- * in this build: the section is listed, empty, with available: false. */
-static const char *complaints_section_sql(void)
-{
-    return NULL;
-}
+/* Complaints, suggestions, praise and enquiries (schema 029): the user's,
+ * with the channel and whether the desk filed them for the owner. */
+static const char *SQL_COMPLAINTS =
+    "SELECT k.id AS id, k.complaint_no AS complaint_no, k.type AS type, k.level AS level, k.state AS state,"
+    " k.channel AS channel, k.filed_by IS NOT NULL AS filed_for_you, cc.name AS category, k.content AS content,"
+    " k.unit_id AS \"unit.id\", u.name AS \"unit.name\", k.rating AS rating, k.rejection_count AS rejection_count,"
+    " FLOOR(UNIX_TIMESTAMP(k.created_at)) AS created_at, FLOOR(UNIX_TIMESTAMP(k.resolved_at)) AS resolved_at"
+    " FROM complaints k LEFT JOIN complaint_categories cc ON cc.id = k.category_id LEFT JOIN units u ON u.id = "
+    "k.unit_id"
+    " WHERE k.user_id = ? AND " DESK_SCOPE_SQL("k.project_id") PAGE_SQL("k.id");
 
 /* The view's sections, in the order shown. The first is also the list the
  * desk picks a unit from. Indexes match customer_section_names. */
@@ -368,7 +372,7 @@ static const char *section_sql(int i)
     case 1:
         return SQL_REPAIRS;
     case 2:
-        return complaints_section_sql();
+        return SQL_COMPLAINTS;
     case 3:
         return SQL_LEADS;
     case 4:
@@ -411,7 +415,7 @@ static int section_index(const char *name)
     return -1;
 }
 
-/* One section of the full view: {items, next_cursor[, available]}. NULL
+/* One section of the full view: {items, next_cursor}. NULL
  * on a db error or out of memory (*dberr says which). */
 static cJSON *section_json(db_conn_t *db, const who_t *w, long long me, int i, int *dberr)
 {
@@ -421,11 +425,6 @@ static cJSON *section_json(db_conn_t *db, const who_t *w, long long me, int i, i
     if (!items) {
         cJSON_Delete(s);
         return NULL;
-    }
-    if (!section_sql(i)) {
-        cJSON_AddNullToObject(s, "next_cursor");
-        cJSON_AddBoolToObject(s, "available", 0);
-        return s;
     }
     db_rows_t *r = section_rows(db, w, me, i, PAGE_KEY_MAX, CUSTOMER_SECTION_LIMIT);
     if (!r) {
@@ -464,10 +463,6 @@ void customers_view(gw_call_t *c, db_conn_t *db, customer_kind_t kind, long long
     if (section) {
         static const char *const keys[] = {"id"};
         int i = section_index(section);
-        if (!section_sql(i)) {
-            call_ok_list(c, cJSON_CreateArray(), NULL);
-            return;
-        }
         db_rows_t *r = section_rows(db, &w, c->user.id, i, page_key(&page, 0, PAGE_KEY_MAX), page.limit);
         if (!r) {
             call_fail_db(c);

@@ -84,6 +84,13 @@ db_rows_t *stats_engineer_satisfaction(db_conn_t *db, const stats_scope_t *scope
 db_rows_t *stats_lead_funnel(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_referral_signings(db_conn_t *db, const stats_scope_t *scope);
 db_rows_t *stats_rewards_waiting(db_conn_t *db, const stats_scope_t *scope);
+/* Complaints (stats_complaints.c): volume by category and building,
+ * handling times, clocks breached, resolutions rejected, incidents. */
+db_rows_t *stats_complaints_volume(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_complaint_handling_times(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_complaint_sla(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_complaint_reopen_rate(db_conn_t *db, const stats_scope_t *scope);
+db_rows_t *stats_complaint_incidents(db_conn_t *db, const stats_scope_t *scope);
 
 /* The default period when a request names none: the 30 days before now. */
 #define STATS_DEFAULT_DAYS 30

@@ -6,7 +6,9 @@
  *
  * A category: code (what the mini-program files with), name, the three
  * clocks in minutes (accept 响应, arrive 到场, resolve 完成; stored in
- * seconds), warranty months (null: none), active flag and order.
+ * seconds), whether they count business hours only (business_hours: the
+ * calendar of docs/sla.md; default false, natural time), warranty months
+ * (null: none), active flag and order.
  *
  * A project uses its own categories, or the defaults (project_id 0) while it
  * has none (domain/repairs/repair_catalog.h). The first change to a
@@ -48,8 +50,8 @@ typedef struct {
     char name[32 * 4 + 1];
     long long minutes[3]; /* accept, arrive, resolve */
     long long warranty_months, sort_order;
-    int active;
-    int has_name, has_minutes[3], has_warranty, warranty_null, has_active, has_sort;
+    int active, business_hours;
+    int has_name, has_minutes[3], has_warranty, warranty_null, has_active, has_sort, has_business_hours;
 } category_form_t;
 
 static const char *const CLOCK_FIELDS[3] = {"accept_minutes", "arrive_minutes", "resolve_minutes"};
@@ -81,6 +83,10 @@ static int check_fields(gw_call_t *c, category_form_t *f, int create)
     f->has_active = cJSON_GetObjectItemCaseSensitive(c->body, "active") != NULL;
     if (f->has_active && json_bool_or_fail(c, c->body, "active", &f->active) != 0)
         return -1;
+    /* Business hours: the clocks count working time only (docs/sla.md). */
+    f->has_business_hours = cJSON_GetObjectItemCaseSensitive(c->body, "business_hours") != NULL;
+    if (f->has_business_hours && json_bool_or_fail(c, c->body, "business_hours", &f->business_hours) != 0)
+        return -1;
     return 0;
 }
 
@@ -88,7 +94,7 @@ static void check_create(gw_call_t *c)
 {
     static const char *const known[] = {
         "project_id", "code",       "name", "accept_minutes", "arrive_minutes", "resolve_minutes", "warranty_months",
-        "active",     "sort_order", NULL};
+        "active",     "sort_order", "business_hours", NULL};
     int present;
     category_form_t *f = call_state_new_or_fail(c, 1, sizeof(category_form_t), free);
     if (!f || json_known_fields_or_fail(c, c->body, known) != 0 ||
@@ -112,7 +118,8 @@ static void check_create(gw_call_t *c)
 static void check_update(gw_call_t *c)
 {
     static const char *const known[] = {
-        "name", "accept_minutes", "arrive_minutes", "resolve_minutes", "warranty_months", "active", "sort_order", NULL};
+        "name",       "accept_minutes", "arrive_minutes", "resolve_minutes", "warranty_months", "active", "sort_order",
+        "business_hours", NULL};
     category_form_t *f = call_state_new_or_fail(c, 1, sizeof(category_form_t), free);
     if (!f || json_known_fields_or_fail(c, c->body, known) != 0 || check_fields(c, f, 0) != 0)
         return;
@@ -123,7 +130,7 @@ static void check_update(gw_call_t *c)
 #define CATEGORY_COLUMNS                                                                                               \
     "c.id, c.project_id, c.code, c.name, c.accept_within_s DIV 60 AS accept_minutes,"                                  \
     " c.arrive_within_s DIV 60 AS arrive_minutes, c.resolve_within_s DIV 60 AS resolve_minutes, c.warranty_months,"    \
-    " c.active, c.sort_order"
+    " c.active, c.sort_order, c.business_hours"
 
 /* The project's set (parameter 1 the project, 0 the defaults; 2 whether
  * rows are inherited: the project again), the active filter twice, the
@@ -196,11 +203,12 @@ static void create_category(gw_call_t *c, db_conn_t *db)
     }
     if (db_exec(db,
                 "INSERT INTO repair_categories (project_id, code, name, accept_within_s, arrive_within_s,"
-                " resolve_within_s, warranty_months, active, sort_order) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " resolve_within_s, warranty_months, active, sort_order, business_hours)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 DB_ARGS(DB_INT(f->project_id), DB_STR(f->code), DB_STR(f->name), DB_INT(f->minutes[0] * 60),
                         DB_INT(f->minutes[1] * 60), DB_INT(f->minutes[2] * 60),
                         f->has_warranty && !f->warranty_null ? DB_INT(f->warranty_months) : DB_NULL, DB_INT(f->active),
-                        DB_INT(f->has_sort ? f->sort_order : 0))) != 0) {
+                        DB_INT(f->has_sort ? f->sort_order : 0), DB_INT(f->business_hours))) != 0) {
         admin_unique_or_fail(c, db, -1, "code", "the project (or the defaults) already has a category with this code",
                              NULL);
         return;
@@ -265,8 +273,8 @@ DbError:
 static const char *SQL_UPDATE =
     "UPDATE repair_categories SET name = IF(?, ?, name), accept_within_s = IF(?, ?, accept_within_s),"
     " arrive_within_s = IF(?, ?, arrive_within_s), resolve_within_s = IF(?, ?, resolve_within_s),"
-    " warranty_months = IF(?, ?, warranty_months), active = IF(?, ?, active), sort_order = IF(?, ?, sort_order)"
-    " WHERE id = ?";
+    " warranty_months = IF(?, ?, warranty_months), active = IF(?, ?, active), sort_order = IF(?, ?, sort_order),"
+    " business_hours = IF(?, ?, business_hours) WHERE id = ?";
 
 /* 0 when the clocks of category id (after the change) still run accept <=
  * arrive <= resolve, else -1 with 400 naming the first clock out of order
@@ -301,7 +309,8 @@ static void update_category(gw_call_t *c, db_conn_t *db)
                         DB_INT(f->has_minutes[1]), DB_INT(f->minutes[1] * 60), DB_INT(f->has_minutes[2]),
                         DB_INT(f->minutes[2] * 60), DB_INT(f->has_warranty),
                         f->warranty_null ? DB_NULL : DB_INT(f->warranty_months), DB_INT(f->has_active),
-                        DB_INT(f->active), DB_INT(f->has_sort), DB_INT(f->sort_order), DB_INT(id))) != 0) {
+                        DB_INT(f->active), DB_INT(f->has_sort), DB_INT(f->sort_order), DB_INT(f->has_business_hours),
+                        DB_INT(f->business_hours), DB_INT(id))) != 0) {
         cJSON_Delete(before);
         call_fail_db(c);
     } else if (clocks_ordered_or_fail(c, db, id) != 0)

@@ -51,6 +51,7 @@
 #include "gateway/utf8.h"
 #include "gateway/wechat_client.h"
 #include "handlers/handlers.h"
+#include "domain/repairs/repair_clocks.h"
 #include "domain/repairs/repair_actions.h"
 #include "domain/repairs/repair_cache.h"
 #include "domain/repairs/repair_catalog.h"

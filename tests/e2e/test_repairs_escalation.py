@@ -12,6 +12,7 @@ from repairs_support import act, events, new_ticket, ticket_row, wait_for, world
 
 FAST = {
     "repair_sweep_interval_ms": 200,
+    "sla_sweep_interval_ms": 200,
     "repair_reminder_percent": 50,
     "repair_escalate_engineer_after_s": 0,
     "repair_escalate_supervisor_after_s": 1,
@@ -82,7 +83,7 @@ def test_accept_clock_reminds_then_climbs_the_ladder(api, db, factory, sweepers)
     # Accepting stops the accept clock; the other clocks are far away.
     expect_ok(act(api, eng, tid, "accept"))
     count = len(db.query("SELECT id FROM repair_escalations WHERE ticket_id = %s", (tid,)))
-    wait_for_runs(sweepers, "repair-sweeper")  # a whole sweep of each fast gateway since
+    wait_for_runs(sweepers, "sla-sweeper")  # a whole sweep of each fast gateway since
     assert len(db.query("SELECT id FROM repair_escalations WHERE ticket_id = %s", (tid,))) == count
 
 

@@ -37,6 +37,12 @@ def make_late(db, tid, accept=True, arrive=False, resolve=False):
     cols = [c for c, on in (("accept", accept), ("arrive", arrive), ("resolve", resolve)) if on]
     db.exec("UPDATE repair_tickets SET " + ", ".join(f"{c}_due_at = NOW(3) - INTERVAL 1 MINUTE" for c in cols)
             + " WHERE id = %s", (tid,))
+    # The clocks' own start too (sla_clocks), from which every change
+    # derives the due columns again.
+    for c in cols:
+        db.exec("UPDATE sla_clocks SET started_at = NOW(3) - INTERVAL budget_s + 60 SECOND,"
+                " due_at = NOW(3) - INTERVAL 1 MINUTE WHERE kind = 'repair' AND subject_id = %s AND clock = %s",
+                (tid, c))
 
 
 def test_the_sweeper_lists_a_ticket_once_its_clock_runs_out(api, db, factory, sweeper):

@@ -2,6 +2,7 @@
 scoped to the caller's projects, its own rate class), the audited phone
 reveal, and the one view of a customer with its bounded, paged sections."""
 import json
+import secrets
 
 import pytest
 
@@ -175,7 +176,7 @@ def test_the_one_view_of_a_customer(api, db, factory):
     kinds = {n["kind"] for n in s["notifications"]["items"]}
     assert {"repair.filed_for_you", "repair.dispatched"} <= kinds
     assert all(n["project_id"] == d.w.project_id for n in s["notifications"]["items"])
-    assert s["complaints"] == {"items": [], "next_cursor": None, "available": False}
+    assert s["complaints"] == {"items": [], "next_cursor": None}
     assert phone not in json.dumps(v, ensure_ascii=False)
     assert str(other_unit) not in [str(u["unit"]["id"]) for u in s["units"]["items"]]
 
@@ -221,3 +222,23 @@ def test_the_lookup_has_its_own_rate_class(stack, api, db, factory):
 
 def lookup_on(api, gw, person, phone):
     return api.get("/api/v1/service/customers", token=person.token, params={"phone": phone}, base=gw.url)
+
+
+def test_the_view_lists_the_customers_complaints(api, db, factory):
+    d = desk(factory, db)
+    owner = d.w.owner_a
+    r = api.post("/api/v1/complaints", token=owner.token,
+                 headers={"Idempotency-Key": secrets.token_hex(12)},
+                 json={"type": "complaint", "category": "noise", "content": "楼上夜里装修，太吵了", "unit_id": d.w.unit_a})
+    complaint = expect_ok(r, 201)
+    # Another owner's complaint is not this customer's.
+    api.post("/api/v1/complaints", token=d.w.owner_b.token, headers={"Idempotency-Key": secrets.token_hex(12)},
+             json={"type": "suggestion", "category": "noise", "content": "建议加装隔音", "unit_id": d.w.unit_b})
+    v = expect_ok(api.get(f"/api/v1/service/customers/{owner.id}", token=d.service.token))
+    items = v["sections"]["complaints"]["items"]
+    assert [k["id"] for k in items] == [complaint["id"]]
+    assert items[0]["type"] == "complaint" and items[0]["channel"] == "miniprogram"
+    assert items[0]["content"] == "楼上夜里装修，太吵了" and items[0]["unit"]["id"] == d.w.unit_a
+    assert items[0]["filed_for_you"] == 0
+    # The other project's desk sees none of it.
+    expect_error(api.get(f"/api/v1/service/customers/{owner.id}", token=d.other.token), 404, "NOT_FOUND")

@@ -21,7 +21,8 @@ def ticket_count(db, user_id):
 def test_filing_on_behalf_dispatches_and_tells_the_owner(api, db, factory, fake):
     d = desk(factory, db)
     owner = d.w.owner_a
-    expect_ok(api.post("/api/v1/subscriptions", token=owner.token, json={"accepted": [REPAIR_TPL, REPAIR_TPL]}))
+    for _ in range(2):  # one message for repair.dispatched, one for repair.filed_for_you
+        expect_ok(api.post("/api/v1/subscriptions", token=owner.token, json={"accepted": [REPAIR_TPL]}))
     openid = db.scalar("SELECT openid FROM users WHERE id = %s", (owner.id,))
 
     t = expect_ok(file_for(api, d.service, filing_body(d, channel="front_desk", preferred_time="周六上午")), 201)
