@@ -98,10 +98,12 @@ def test_each_role(api, db, factory):
         data = expect_ok(lookup(api, person, phone))
         assert {m["kind"] for m in data["matches"]} == {"user", "owner"}
         expect_ok(api.get(f"/api/v1/service/customers/{d.w.owner_a.id}", token=person.token))
-    # 客服 of another project: nothing of this project leaks.
-    r = lookup(api, d.other, phone)
-    assert expect_ok(r)["matches"] == [] and "owner" not in r.text.replace("\"kind\"", "")
-    expect_error(api.get(f"/api/v1/service/customers/{d.w.owner_a.id}", token=d.other.token), 404, "NOT_FOUND")
+    # 客服 or supervisor of another project: nothing of this project leaks.
+    other_sup = named_user(factory, db, "外项目主管", roles=[("supervisor", d.other_project)])
+    for person in (d.other, other_sup):
+        r = lookup(api, person, phone)
+        assert expect_ok(r)["matches"] == [] and d.w.owner_a.id not in [m.get("id") for m in r.json()["data"]["matches"]]
+        expect_error(api.get(f"/api/v1/service/customers/{d.w.owner_a.id}", token=person.token), 404, "NOT_FOUND")
     roster_id = db.scalar("SELECT id FROM owners WHERE unit_id = %s", (d.w.unit_a,))
     expect_error(api.get(f"/api/v1/service/customers/{roster_id}", token=d.other.token, params={"kind": "owner"}),
                  404, "NOT_FOUND")

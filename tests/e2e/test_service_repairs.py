@@ -77,8 +77,10 @@ def test_supervisor_and_admin_may_file_every_other_role_is_refused(api, db, fact
     buyer = named_user(factory, db, "买家")
     for person in (d.engineer, d.agent, d.w.owner_b, buyer):
         expect_error(file_for(api, person, filing_body(d)), 403, "FORBIDDEN")
-    # 客服 of another project: the owner is unknown there.
-    expect_error(file_for(api, d.other, filing_body(d)), 404, "NOT_FOUND", "user_id")
+    # 客服 or supervisor of another project: the owner is unknown there.
+    other_sup = named_user(factory, db, "外项目主管", roles=[("supervisor", d.other_project)])
+    for person in (d.other, other_sup):
+        expect_error(file_for(api, person, filing_body(d)), 404, "NOT_FOUND", "user_id")
     assert ticket_count(db, owner.id) == before
 
 
