@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from conftest import expect_error, expect_ok, unique_phone
+from conftest import expect_error, expect_ok, unique_phone, wait_for
 from repairs_support import named_user
 from service_support import desk, file_for, filing_body, lead, lookup, phone_of
 
@@ -244,3 +244,20 @@ def test_the_view_lists_the_customers_complaints(api, db, factory):
     assert items[0]["filed_for_you"] == 0
     # The other project's desk sees none of it.
     expect_error(api.get(f"/api/v1/service/customers/{owner.id}", token=d.other.token), 404, "NOT_FOUND")
+
+
+def test_the_logs_never_hold_the_full_phone(stack, api, db, factory):
+    d = desk(factory, db)
+    phone = phone_of(db, d.w.owner_a.id)
+    expect_ok(lookup(api, d.service, phone))
+    expect_ok(api.post(f"/api/v1/service/customers/{d.w.owner_a.id}/phone", token=d.service.token,
+                       json={"reason": "回拨"}))
+    expect_ok(file_for(api, d.service, filing_body(d)), 201)
+
+    def logged():
+        with open(stack.gateway.log, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        return text if f"revealed the phone of user {d.w.owner_a.id}" in text else None
+    text = wait_for(logged, what="the reveal's log line")
+    assert masked(phone) in text
+    assert phone not in text
