@@ -12,6 +12,7 @@ from notify_support import sole_dispatcher  # noqa: F401  (autouse)
 from notify_support import REPAIR_TPL, sends_to, wait_final
 from repairs_support import act, category, events, file_ticket, named_user, new_ticket, ticket_body, timeline
 from service_support import desk, file_for, filing_body
+from test_repairs_race import race
 
 
 def ticket_count(db, user_id):
@@ -227,3 +228,12 @@ def test_a_corrected_category_brings_its_clocks(api, db, factory):
                  " FROM repair_tickets WHERE id = %s", (t["id"],))
     assert row == {"category_id": cid, "accept_s": 600, "resolve_s": 7200}
     assert timeline(db, t["id"])[-1]["note"] == "更正了类别"
+
+
+def test_two_confirms_at_once_have_one_winner(api, db, factory, stack):
+    d = desk(factory, db)
+    t = expect_ok(file_for(api, d.service, filing_body(d)), 201)
+    path = f"/api/v1/repairs/{t['id']}/confirm"
+    results = race(stack, [(d.w.owner_a.token, path, {}), (d.w.owner_a.token, path, {})])
+    assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
+    assert [r["action"] for r in timeline(db, t["id"])].count("confirm") == 1
