@@ -59,6 +59,9 @@ void metrics_wechat_pool_rejected(int cls);
 /* A new repair stored "unchecked" because its text check could not start
  * in time: gateway_repair_check_skipped_total. */
 void metrics_repair_check_skipped(void);
+/* The service desk looked a customer up by phone (reveal 0) or showed a
+ * customer's full phone (reveal 1): gateway_service_customer_requests_total{action}. */
+void metrics_service_customer(int reveal);
 /* A CSV export ended: done, failed, retried (its process lost it and it is
  * run again) or expired (its file deleted). */
 typedef enum {

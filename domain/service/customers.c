@@ -11,6 +11,7 @@
 #include "gateway/json_util.h"
 #include "gateway/log.h"
 #include "gateway/mask.h"
+#include "gateway/metrics.h"
 #include "gateway/query.h"
 #include "gateway/utf8.h"
 #include "domain/identity/project_access.h"
@@ -209,6 +210,7 @@ void customers_lookup(gw_call_t *c, db_conn_t *db, const char *phone, long long 
         call_fail(c, ERR_OVERLOADED, NULL, "out of memory");
         goto Done;
     }
+    metrics_service_customer(0);
     log_info("service", "user %lld looked up %s: %d users, %d roster entries, %d leads", me, masked, users->nrows,
              owners->nrows, leads->nrows);
     call_ok(c, 200, d);
@@ -250,6 +252,7 @@ void customers_reveal_phone(gw_call_t *c, db_conn_t *db, customer_kind_t kind, l
         call_fail_db(c);
         return;
     }
+    metrics_service_customer(1);
     log_info("service", "user %lld revealed the phone of %s %lld (%s)", c->user.id, customer_kind_names[kind], id,
              masked);
     cJSON *d = cJSON_CreateObject();

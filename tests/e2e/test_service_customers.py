@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from conftest import expect_error, expect_ok, unique_phone, wait_for
+from conftest import expect_error, expect_ok, gateway_metric, unique_phone, wait_for
 from repairs_support import named_user
 from service_support import desk, file_for, filing_body, lead, lookup, phone_of
 
@@ -113,9 +113,10 @@ def test_each_role(api, db, factory):
     assert db.scalar("SELECT COUNT(*) FROM audit_log") == before
 
 
-def test_the_reveal_writes_an_audit_row(api, db, factory):
+def test_the_reveal_writes_an_audit_row(stack, api, db, factory):
     d = desk(factory, db)
     phone = phone_of(db, d.w.owner_a.id)
+    reveals = gateway_metric(stack.gateway, "gateway_service_customer_requests_total", action="reveal")
     data = expect_ok(api.post(f"/api/v1/service/customers/{d.w.owner_a.id}/phone", token=d.service.token,
                               json={"reason": "业主来电中断，需回拨"}))
     assert data == {"phone": phone, "phone_masked": masked(phone)}
@@ -126,6 +127,7 @@ def test_the_reveal_writes_an_audit_row(api, db, factory):
     detail = json.loads(row["detail"])
     assert detail["reason"] == "业主来电中断，需回拨" and detail["phone_masked"] == masked(phone)
     assert phone not in row["detail"]
+    assert gateway_metric(stack.gateway, "gateway_service_customer_requests_total", action="reveal") == reveals + 1
     # A roster entry's phone, by its own id.
     roster_id = db.scalar("SELECT id FROM owners WHERE unit_id = %s", (d.w.unit_b,))
     data = expect_ok(api.post(f"/api/v1/service/customers/{roster_id}/phone", token=d.w.supervisor.token,
