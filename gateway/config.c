@@ -178,6 +178,8 @@ static const key_def_t keys[] = {
     I(export_interval_ms, "1000", 10, 3600000, "how often each process looks for queued exports and expired files"),
     R(rate_exports_ip, "60/min burst 20", "starting a CSV export, per client address"),
     R(rate_exports_user, "10/min burst 5", "starting a CSV export, per user"),
+    R(rate_customers_ip, "120/min burst 30", "the service desk's customer lookup by phone and phone reveal, per client address"),
+    R(rate_customers_user, "30/min burst 10", "the service desk's customer lookup by phone and phone reveal, per user"),
     I(sla_sweep_interval_ms, "30000", 100, 3600000, "how often service-level clocks are checked for due reminders and escalations (every kind of ticket) and the business calendar for changes"),
     S(sla_holidays_file, "config/holidays-cn.json", 0, "JSON file of the business calendar's weekly pattern and the shipped holiday years, seeded into the database (docs/sla.md)"),
 };

@@ -179,6 +179,8 @@ typedef struct {
     int export_interval_ms;
     gw_rate_t rate_exports_ip;
     gw_rate_t rate_exports_user;
+    gw_rate_t rate_customers_ip; /* the service desk's customer lookup (handlers/service/customers_service.c) */
+    gw_rate_t rate_customers_user;
     int sla_sweep_interval_ms;
     char *sla_holidays_file;
 } gw_config_t;

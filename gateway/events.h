@@ -12,6 +12,7 @@
  *   repair.escalated       to the person a breached ticket was escalated to
  *   repair.reminder        to the assignee before a deadline
  *   repair.followup        to the supervisor: a poor rating needs a visit
+ *   repair.filed_for_you   to the owner: the service desk filed a ticket for them
  *   lead.assigned          to the agent a lead was assigned to
  *   lead.contact_overdue   to the sales manager: first contact is late
  *   referral.stage_changed to the referrer

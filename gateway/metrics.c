@@ -141,6 +141,7 @@ static _Atomic uint64_t rate_evictions;
 static _Atomic uint64_t wechat_rejected[WX__COUNT];
 static _Atomic uint64_t repair_check_skipped;
 static _Atomic uint64_t survey_recipients[2]; /* sent, skipped */
+static _Atomic uint64_t service_customer[2];  /* lookup, reveal */
 static _Atomic uint64_t exports_ended[METRICS_EXPORT__COUNT];
 static const char *const export_outcomes[METRICS_EXPORT__COUNT] = {"done", "failed", "retried", "expired"};
 static const char *const outbox_statuses[] = {"pending", "retrying", "sending"};
@@ -441,6 +442,11 @@ void metrics_survey_recipients(int sent, int skipped)
     atomic_fetch_add_explicit(&survey_recipients[1], (uint64_t)(skipped > 0 ? skipped : 0), memory_order_relaxed);
 }
 
+void metrics_service_customer(int reveal)
+{
+    atomic_fetch_add_explicit(&service_customer[reveal ? 1 : 0], 1, memory_order_relaxed);
+}
+
 void metrics_db_connect(int ok)
 {
     atomic_fetch_add_explicit(&db_connects[ok != 0], 1, memory_order_relaxed);
@@ -685,6 +691,12 @@ char *metrics_render(size_t *len)
           (unsigned long long)atomic_load_explicit(&survey_recipients[0], memory_order_relaxed));
     bputf(&b, "gateway_survey_recipients_total{status=\"skipped\"} %llu\n",
           (unsigned long long)atomic_load_explicit(&survey_recipients[1], memory_order_relaxed));
+    header(&b, "gateway_service_customer_requests_total", "counter",
+           "Service-desk customer lookups by phone and full phones shown (each with an audit row).");
+    bputf(&b, "gateway_service_customer_requests_total{action=\"lookup\"} %llu\n",
+          (unsigned long long)atomic_load_explicit(&service_customer[0], memory_order_relaxed));
+    bputf(&b, "gateway_service_customer_requests_total{action=\"reveal\"} %llu\n",
+          (unsigned long long)atomic_load_explicit(&service_customer[1], memory_order_relaxed));
     header(&b, "gateway_exports_total", "counter", "CSV exports by how they ended: done, failed, retried, expired.");
     for (int k = 0; k < METRICS_EXPORT__COUNT; k++)
         bputf(&b, "gateway_exports_total{outcome=\"%s\"} %llu\n", export_outcomes[k],

@@ -61,6 +61,9 @@ void metrics_wechat_pool_rejected(int cls);
 void metrics_repair_check_skipped(void);
 /* Owners a survey send recorded: asked (sent) and skipped (contact limit). */
 void metrics_survey_recipients(int sent, int skipped);
+/* The service desk looked a customer up by phone (reveal 0) or showed a
+ * customer's full phone (reveal 1): gateway_service_customer_requests_total{action}. */
+void metrics_service_customer(int reveal);
 /* A CSV export ended: done, failed, retried (its process lost it and it is
  * run again) or expired (its file deleted). */
 typedef enum {

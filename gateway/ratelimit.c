@@ -187,6 +187,8 @@ static const gw_rate_t *rate_of(rate_class_t cls, rl_key_kind_t kind)
         return ip ? &gw_cfg->rate_console_ip : &gw_cfg->rate_console_user;
     case RATE_EXPORTS:
         return ip ? &gw_cfg->rate_exports_ip : &gw_cfg->rate_exports_user;
+    case RATE_CUSTOMERS:
+        return ip ? &gw_cfg->rate_customers_ip : &gw_cfg->rate_customers_user;
     default:
         return ip ? &gw_cfg->rate_default_ip : &gw_cfg->rate_default_user;
     }

@@ -47,8 +47,8 @@ void router_reset(void)
 
 const char *rate_class_name(rate_class_t cls)
 {
-    static const char *const names[RATE__COUNT] = {"default",  "login",   "leads",  "uploads",
-                                                   "referral", "console", "exports"};
+    static const char *const names[RATE__COUNT] = {"default",  "login",   "leads",   "uploads",
+                                                   "referral", "console", "exports", "customers"};
     return (unsigned)cls < RATE__COUNT ? names[cls] : "default";
 }
 

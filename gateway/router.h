@@ -57,6 +57,7 @@ typedef enum {
     RATE_REFERRAL,    /* referral touches */
     RATE_CONSOLE,     /* console login tickets (handlers/identity/console.c) */
     RATE_EXPORTS,     /* starting a CSV export (handlers/exports/exports_admin.c) */
+    RATE_CUSTOMERS,   /* the service desk's customer lookup (handlers/service/customers_service.c) */
     RATE__COUNT
 } rate_class_t;
 

@@ -53,6 +53,8 @@ void handlers_register_all(void)
     export_runner_register();
     surveys_register();
     surveys_admin_register();
+    repairs_service_register();
+    customers_service_register();
     complaints_register();
     complaints_admin_register();
     complaints_service_register();

@@ -54,6 +54,8 @@ void exports_admin_register(void);
 void export_runner_register(void);
 void surveys_register(void);
 void surveys_admin_register(void);
+void repairs_service_register(void);
+void customers_service_register(void);
 void complaints_register(void);
 void complaints_admin_register(void);
 void complaints_service_register(void);

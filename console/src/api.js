@@ -20,8 +20,9 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
-  const headers = { Accept: 'application/json' }
+// extraHeaders (optional): more request headers, e.g. an Idempotency-Key.
+export async function api(method, path, body, extraHeaders) {
+  const headers = { Accept: 'application/json', ...(extraHeaders || {}) }
   const init = { method, headers, credentials: 'same-origin' }
   if (method !== 'GET' && method !== 'HEAD') {
     if (session.csrfToken) headers['X-CSRF-Token'] = session.csrfToken

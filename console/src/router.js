@@ -14,6 +14,7 @@ import Exports from './pages/Exports.vue'
 import Surveys from './pages/Surveys.vue'
 import Complaints from './pages/Complaints.vue'
 import Followups from './pages/Followups.vue'
+import ServiceDesk from './pages/ServiceDesk.vue'
 
 // The side menu's pages, in the order the menu shows them.
 export const MENU = [
@@ -29,6 +30,8 @@ export const MENU = [
   { path: 'staff', title: '员工', component: Staff },
   { path: 'audit', title: '审计日志', component: Audit },
   { path: 'exports', title: '导出记录', component: Exports },
+  // 客服 (service), supervisors and admins: the API refuses anyone else.
+  { path: 'service-desk', title: '客服工作台', component: ServiceDesk, roles: ['service', 'supervisor', 'admin'] },
 ]
 
 export const router = createRouter({

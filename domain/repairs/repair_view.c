@@ -106,6 +106,16 @@ static void name_or(cJSON *person, const char *fallback)
         cJSON_ReplaceItemInObjectCaseSensitive(person, "name", cJSON_CreateString(fallback));
 }
 
+const char *repair_channel_label(const char *channel)
+{
+    static const char *const labels[][2] = {
+        {"hotline", "客服热线"}, {"front_desk", "前台"}, {"miniprogram", "小程序"}, {"wechat_group", "微信群"}};
+    for (size_t i = 0; channel && i < sizeof(labels) / sizeof(labels[0]); i++)
+        if (!strcmp(labels[i][0], channel))
+            return labels[i][1];
+    return channel ? channel : "";
+}
+
 /* The labels and the engineer's name fallback of a rendered list item. */
 static cJSON *item_decorate(cJSON *o)
 {
@@ -115,6 +125,15 @@ static cJSON *item_decorate(cJSON *o)
     cJSON *engineer = cJSON_GetObjectItemCaseSensitive(o, "engineer");
     if (cJSON_IsObject(engineer))
         name_or(engineer, "工程师");
+    cJSON *filed_for = cJSON_GetObjectItemCaseSensitive(o, "filed_for");
+    cJSON_AddBoolToObject(o, "filed_for_you", cJSON_IsObject(filed_for));
+    if (cJSON_IsObject(filed_for)) {
+        const char *ch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(filed_for, "channel"));
+        cJSON_AddStringToObject(filed_for, "channel_label", repair_channel_label(ch));
+        cJSON *by = cJSON_GetObjectItemCaseSensitive(filed_for, "by");
+        if (cJSON_IsObject(by))
+            name_or(by, "客服");
+    }
     return o;
 }
 
@@ -174,8 +193,8 @@ static const char *role_label(const char *role)
 {
     static const struct {
         const char *role, *label;
-    } labels[] = {
-        {"owner", "业主"}, {"engineer", "工程师"}, {"supervisor", "主管"}, {"admin", "管理员"}, {"system", "系统"}};
+    } labels[] = {{"owner", "业主"},   {"engineer", "工程师"}, {"supervisor", "主管"},
+                  {"admin", "管理员"}, {"system", "系统"},     {"service", "客服"}};
     for (size_t i = 0; role && i < sizeof(labels) / sizeof(labels[0]); i++)
         if (!strcmp(labels[i].role, role))
             return labels[i].label;

@@ -56,7 +56,8 @@ const char *repair_staff_role(const repair_ticket_t *t);
     " FLOOR(UNIX_TIMESTAMP(t.created_at)) AS created_at,"                                                              \
     " FLOOR(UNIX_TIMESTAMP(t.accept_due_at)) AS \"due.accept_by\","                                                    \
     " FLOOR(UNIX_TIMESTAMP(t.arrive_due_at)) AS \"due.arrive_by\","                                                    \
-    " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", " REPAIR_OVERDUE_SQL " AS overdue"
+    " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", " REPAIR_OVERDUE_SQL                              \
+    " AS overdue, " REPAIR_FILED_FOR_COLUMNS
 /* What staff also see of a list item (append to REPAIR_SUMMARY_COLUMNS). */
 #define REPAIR_STAFF_COLUMNS "t.content_check AS content_check, t.breached AS breached, t.user_id AS owner_user_id"
 /* The ticket drives the join and the small lookup tables are read by
@@ -72,7 +73,19 @@ const char *repair_staff_role(const repair_ticket_t *t);
     " STRAIGHT_JOIN repair_categories c FORCE INDEX (PRIMARY) ON c.id = t.category_id"                                 \
     " STRAIGHT_JOIN units u FORCE INDEX (PRIMARY) ON u.id = t.unit_id"                                                 \
     " STRAIGHT_JOIN buildings b FORCE INDEX (PRIMARY) ON b.id = t.building_id"                                         \
-    " STRAIGHT_JOIN projects p FORCE INDEX (PRIMARY) ON p.id = t.project_id LEFT JOIN users e ON e.id = t.engineer_id"
+    " STRAIGHT_JOIN projects p FORCE INDEX (PRIMARY) ON p.id = t.project_id"                                           \
+    " LEFT JOIN users e ON e.id = t.engineer_id" REPAIR_FILED_FOR_JOINS
+
+/* A ticket the service desk filed on the owner's behalf (schema 032,
+ * repair_filings): filed_for {channel, by {id, name}, confirmed_at}, null
+ * for a ticket the owner filed; item_decorate adds filed_for_you and the
+ * channel's label. */
+#define REPAIR_FILED_FOR_COLUMNS                                                                                       \
+    "rf.channel AS \"filed_for.channel\", rf.filed_by AS \"filed_for.by.id\","                                         \
+    " fb.display_name AS \"filed_for.by.name\","                                                                       \
+    " FLOOR(UNIX_TIMESTAMP(rf.confirmed_at)) AS \"filed_for.confirmed_at\""
+#define REPAIR_FILED_FOR_JOINS                                                                                         \
+    " LEFT JOIN repair_filings rf ON rf.ticket_id = t.id LEFT JOIN users fb ON fb.id = rf.filed_by"
 
 /* True while a running clock is past its due time. A running clock means
  * an open ticket: t.is_open (schema 021, a virtual column) says so first,
@@ -82,6 +95,10 @@ const char *repair_staff_role(const repair_ticket_t *t);
     "(t.is_open = 1 AND ((t.state IN ('submitted', 'dispatched') AND t.accept_due_at < NOW(3))"                        \
     " OR (t.state IN ('submitted', 'dispatched', 'accepted') AND t.arrive_due_at < NOW(3))"                            \
     " OR (t.state IN ('submitted', 'dispatched', 'accepted', 'in_progress') AND t.resolve_due_at < NOW(3))))"
+
+/* The label of a desk filing's channel (hotline -> 客服热线); the channel
+ * itself when unknown, "" for NULL. */
+const char *repair_channel_label(const char *channel);
 
 /* One list item from a row of REPAIR_SUMMARY_COLUMNS (and, for staff,
  * REPAIR_STAFF_COLUMNS): the row as selected, with state_label and the

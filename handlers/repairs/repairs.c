@@ -11,13 +11,16 @@
  *   POST /api/v1/repairs/:id/resolve   the assigned engineer: in_progress -> resolved {note, photo_ids}
  *   POST /api/v1/repairs/:id/decline   the assigned engineer: dispatched/accepted -> dispatch again {reason}
  *   POST /api/v1/repairs/:id/assign    a supervisor or admin (re)assigns: -> dispatched {engineer_id}
+ *   POST /api/v1/repairs/:id/confirm   the owner confirms a ticket the service desk filed for them
+ *   PATCH /api/v1/repairs/:id          the owner corrects such a ticket before acceptance {description?, category?}
  *
- * Filing is three steps: the body on the loop (its BODY_CHECK), the
- * description's WeChat text check on a WeChat worker (skipped, the ticket
- * "unchecked", when the WeChat pool cannot start it promptly), then one
- * transaction on a DB worker holding the idempotency key, the ticket, its
- * first timeline row, the attached photos and the dispatch (with its
- * events).
+ * Filing is three steps (domain/repairs/repair_file.h, shared with the
+ * service desk's filing on an owner's behalf): the body on the loop (its
+ * BODY_CHECK), the description's WeChat text check on a WeChat worker
+ * (skipped, the ticket "unchecked", when the WeChat pool cannot start it
+ * promptly), then one transaction on a DB worker holding the idempotency
+ * key, the ticket, its first timeline row, the attached photos and the
+ * dispatch (with its events).
  *
  * The detail: the owner who filed it, its assigned engineer, supervisors of
  * its project and admins get it (timeline, signed photo URLs, engineer, due
@@ -54,171 +57,16 @@
 #include "domain/repairs/repair_catalog.h"
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
-#include "domain/repairs/repair_insert.h"
+#include "domain/repairs/repair_file.h"
 #include "domain/repairs/repair_view.h"
 #include "domain/followups/repair_satisfaction.h"
 
-/* ---- filing ---- */
-
-typedef struct {
-    long long unit_id;
-    const char *category, *description, *contact_phone, *preferred_time; /* point into c->body */
-    long long photo_ids[REPAIR_MAX_PHOTOS];
-    int nphotos;
-    const char *content_check; /* pass, review or unchecked */
-    char trace_id[128];
-} create_req_t;
-
-static int valid_contact_phone(const char *s)
-{
-    int digits = 0;
-    for (const char *p = s; *p; p++) {
-        if (isdigit((unsigned char)*p))
-            digits++;
-        else if (!(*p == '+' && p == s) && *p != '-' && *p != ' ')
-            return 0;
-    }
-    return digits >= 5 && digits <= 20;
-}
+/* ---- filing (domain/repairs/repair_file.h) ---- */
 
 /* Body check (loop): bad input never takes a WeChat worker. */
 static void check_create(gw_call_t *c)
 {
-    create_req_t *q = call_state_new_or_fail(c, 1, sizeof(*q), free);
-    if (!q || idempotency_key_or_fail(c) != 0 ||
-        json_int_or_fail(c, c->body, "unit_id", 1, 1LL << 53, &q->unit_id) != 0)
-        return;
-    if (!(q->category = json_string_or_fail(c, c->body, "category", 1, 32)) ||
-        !(q->description = json_string_or_fail(c, c->body, "description", 1, 500)) ||
-        json_opt_string_or_fail(c, c->body, "contact_phone", 1, 32, &q->contact_phone) != 0 ||
-        json_opt_string_or_fail(c, c->body, "preferred_time", 1, 64, &q->preferred_time) != 0)
-        return;
-    if (q->contact_phone && !valid_contact_phone(q->contact_phone)) {
-        call_fail(c, ERR_INVALID_FIELD, "contact_phone", "contact_phone must be a phone number");
-        return;
-    }
-    repair_photo_ids_or_fail(c, c->body, q->photo_ids, &q->nphotos);
-}
-
-static void create_store(gw_call_t *c, db_conn_t *db);
-static void create_check(gw_call_t *c);
-static void create_unchecked(gw_call_t *c, db_conn_t *db);
-
-/* Step 1 (loop): the text check on a WeChat worker, unless the pool cannot
- * start it within repair_check_max_wait_ms (its class is over its share, or
- * WeChat is slow): then the ticket goes straight to the database,
- * "unchecked". */
-static void create_start(gw_call_t *c)
-{
-    call_then_wechat_or_db(c, create_check, gw_cfg->repair_check_max_wait_ms, create_unchecked);
-}
-
-/* Step 2 (WeChat worker): the text check. WeChat being unavailable does not
- * stop the owner: the ticket is stored "unchecked" and checked again later
- * (jobs/repair_sweeper.c). */
-static void create_check(gw_call_t *c)
-{
-    create_req_t *q = c->state;
-    wx_seccheck_t res;
-    wx_status_t st;
-    if (wx_msg_sec_check(c->user.openid, q->description, 2, &res, &st) != 0) {
-        log_warn("repairs", "text check unavailable (WeChat %d); ticket will be checked later", st.errcode);
-        q->content_check = "unchecked";
-    } else if (!strcmp(res.suggest, "risky")) {
-        call_fail(c, ERR_CONTENT_RISKY, "description",
-                  "the description did not pass the content check; please rephrase");
-        return;
-    } else {
-        q->content_check = !strcmp(res.suggest, "pass") ? "pass" : "review";
-        utf8_copy(q->trace_id, sizeof(q->trace_id), res.trace_id);
-    }
-    call_then_db(c, create_store);
-}
-
-/* Step 2 instead (DB worker): the text check could not start in time. */
-static void create_unchecked(gw_call_t *c, db_conn_t *db)
-{
-    create_req_t *q = c->state;
-    log_warn("repairs", "text check could not start within %d ms; ticket will be checked later",
-             gw_cfg->repair_check_max_wait_ms);
-    metrics_repair_check_skipped();
-    q->content_check = "unchecked";
-    create_store(c, db);
-}
-
-/* The unit must be one of the caller's and the category an active one of
- * the unit's project: 0, or -1 with the call failed. */
-static int check_unit_and_category_or_fail(gw_call_t *c, db_conn_t *db, const create_req_t *q, long long *category_id)
-{
-    long long found;
-    int rc = db_query_int(db, &found, "SELECT o.unit_id FROM owners o WHERE o.unit_id = ? AND o.user_id = ? LIMIT 1",
-                          DB_ARGS(DB_INT(q->unit_id), DB_INT(c->user.id)));
-    if (rc > 0)
-        rc = repair_category_of_unit(db, q->unit_id, q->category, category_id);
-    else if (rc == 0) {
-        call_fail(c, ERR_NOT_FOUND, "unit_id", "no such unit among yours");
-        return -1;
-    }
-    if (rc < 0) {
-        call_fail_db(c);
-        return -1;
-    }
-    if (rc == 0) {
-        call_fail(c, ERR_INVALID_FIELD, "category",
-                  "unknown or inactive category \"%s\"; see GET /api/v1/repair-categories?unit=", q->category);
-        return -1;
-    }
-    return 0;
-}
-
-static void create_store(gw_call_t *c, db_conn_t *db)
-{
-    create_req_t *q = c->state;
-    idem_claim_t claim;
-    if (idempotency_begin(c, "repairs.create", &claim) != IDEM_CLAIMED)
-        return;
-    long long category_id = 0, bad_photo = 0;
-    if (check_unit_and_category_or_fail(c, db, q, &category_id) != 0)
-        return;
-    repair_filing_t f = {.user_id = c->user.id,
-                         .unit_id = q->unit_id,
-                         .category_id = category_id,
-                         .description = q->description,
-                         .contact_phone = q->contact_phone,
-                         .preferred_time = q->preferred_time,
-                         .content_check = q->content_check,
-                         .trace_id = *q->trace_id ? q->trace_id : NULL,
-                         .photo_ids = q->photo_ids,
-                         .nphotos = q->nphotos,
-                         .actor_user_id = c->user.id,
-                         .actor_role = "owner"};
-    long long id;
-    int filed = repair_ticket_insert(db, &f, &id, &bad_photo);
-    if (filed < 0)
-        goto DbError;
-    if (filed == 0) {
-        call_fail(c, ERR_UNPROCESSABLE, "photo_ids", "photo %lld is not one of your uploads, or is already attached",
-                  bad_photo);
-        return;
-    }
-    db_rows_t *r = db_query(db, REPAIR_SUMMARY_SELECT " WHERE t.id = ?", DB_ARGS(DB_INT(id)));
-    cJSON *d = r && r->nrows == 1 ? repair_item_json(r, 0, NULL) : NULL;
-    db_rows_free(r);
-    if (!d)
-        goto DbError;
-    cJSON *photos = cJSON_AddArrayToObject(d, "photo_ids");
-    for (int i = 0; i < q->nphotos; i++)
-        cJSON_AddItemToArray(photos, cJSON_CreateNumber((double)q->photo_ids[i]));
-    if (idempotency_finish(c, &claim, 201, id, d) != 0 || db_commit(db) != 0) {
-        cJSON_Delete(d);
-        goto DbError;
-    }
-    log_info("repairs", "ticket %lld filed by user %lld (content %s, %d photos)", id, c->user.id, q->content_check,
-             q->nphotos);
-    call_ok(c, 201, d);
-    return;
-DbError:
-    call_fail_db(c);
+    (void)repair_file_body_or_fail(c);
 }
 
 /* ---- the caller's tickets ---- */
@@ -610,7 +458,7 @@ static void assign(gw_call_t *c, db_conn_t *db)
 #define STAFF (ROLE_SUPERVISOR | ROLE_ADMIN)
 
 static const route_t routes[] = {
-    {"POST", "/api/v1/repairs", ROLE_OWNER, BODY_JSON, LOOP_STEP(create_start), BODY_CHECK(check_create),
+    {"POST", "/api/v1/repairs", ROLE_OWNER, BODY_JSON, LOOP_STEP(repair_file_start), BODY_CHECK(check_create),
      .wechat = WX_TEXT_CHECK},
     {"GET", "/api/v1/repairs", ROLE_ANY, BODY_NONE, DB_STEP(list_own)},
     {"GET", "/api/v1/repairs/:id", ROLE_ANY, BODY_NONE, LOOP_STEP(show_from_memory)},
@@ -622,6 +470,9 @@ static const route_t routes[] = {
     {"POST", "/api/v1/repairs/:id/resolve", ROLE_ENGINEER, BODY_JSON, DB_STEP(resolve), BODY_CHECK(check_resolve)},
     {"POST", "/api/v1/repairs/:id/decline", ROLE_ENGINEER, BODY_JSON, DB_STEP(decline), BODY_CHECK(check_decline)},
     {"POST", "/api/v1/repairs/:id/assign", STAFF, BODY_JSON, DB_STEP(assign), BODY_CHECK(check_assign)},
+    {"POST", "/api/v1/repairs/:id/confirm", ROLE_ANY, BODY_JSON, DB_STEP(repair_file_confirm)},
+    {"PATCH", "/api/v1/repairs/:id", ROLE_ANY, BODY_JSON, DB_STEP(repair_file_correct),
+     BODY_CHECK(repair_file_check_correct)},
 };
 
 void repairs_register(void)

@@ -41,7 +41,7 @@ try {
   const seen = await problems(page)
   const report = { ticket, user_name: userName, chart_total: chart.total, canvas: chart.canvas, menu,
     console_errors: seen.errors, csp_violations: seen.csp }
-  const expected = ['工作台', '报修工单', '投诉建议', '回访', '线索', '推荐与奖励', '问卷', '通知', '配置', '员工', '审计日志', '导出记录']
+  const expected = ['工作台', '报修工单', '投诉建议', '回访', '线索', '推荐与奖励', '问卷', '通知', '配置', '员工', '审计日志', '导出记录', '客服工作台']
   if (chart.total !== process.env.STATS_TOTAL) throw new Error(`chart total ${chart.total}, API ${process.env.STATS_TOTAL}`)
   if (JSON.stringify(menu) !== JSON.stringify(expected)) throw new Error(`menu ${JSON.stringify(menu)}`)
   if (seen.errors.length || seen.csp.length) exitCode = 1

@@ -104,6 +104,38 @@ def test_route_index_is_current_and_every_route_in_it_is_documented():
     assert not missing, "routes missing from the body of miniprogram-api.md: " + ", ".join(missing)
 
 
+# README, "From a URL to its file, in one step": the audiences a path may
+# start with after /api/v1/.
+AUDIENCES = ("admin", "agent", "work", "me", "service")
+
+
+def rule_file(path):
+    """The file name the URL rule gives an /api/v1 path."""
+    parts = path[len("/api/v1/"):].split("/")
+    audience = None
+    if parts[0] in AUDIENCES and len(parts) > 1:
+        audience, parts = parts[0], parts[1:]
+    resource = parts[0].replace("-", "_")
+    return f"{resource}_{audience}.c" if audience else f"{resource}.c"
+
+
+# Routes that came in outside the rule's file, to be moved into it (the
+# service-level clocks' routes); a new route is never added here.
+OUTSIDE_THE_RULE = {
+    ("GET", "/api/v1/admin/calendar/{year}"), ("PUT", "/api/v1/admin/calendar/{year}"),
+    ("POST", "/api/v1/repairs/{id}/pause"), ("POST", "/api/v1/repairs/{id}/resume"),
+}
+
+
+def test_every_route_is_in_the_file_the_url_rule_names():
+    rows = [r for r in index_rows(gen.route_index(binary())) if (r[0], r[1]) not in OUTSIDE_THE_RULE]
+    assert rule_file("/api/v1/service/customers/{id}") == "customers_service.c"
+    assert rule_file("/api/v1/service/repairs") == "repairs_service.c"
+    wrong = [f"{m} {p} is in {f}, the rule says {rule_file(p)}" for m, p, _, _, f in rows
+             if p.startswith("/api/v1/") and os.path.basename(f) != rule_file(p)]
+    assert not wrong, "routes outside the file README's URL rule names: " + "; ".join(wrong)
+
+
 def test_console_doc_covers_its_routes_and_errors():
     """console-api.md (the staff console's contract) has a section for every
     /api/v1/console route, and every error code it or the console's code

@@ -101,6 +101,27 @@ static void test_state_names_list(void)
     CHECK_INT(n, RS__COUNT);
 }
 
+/* A ticket the service desk filed for the owner: filed_for_you, the
+ * channel's label, and the desk member's name fallback (客服). */
+static void test_item_json_filed_for_the_owner(void)
+{
+    const char *names[] = {"id", "state", "filed_for.channel", "filed_for.by.id", "filed_for.by.name"};
+    unsigned char kinds[] = {DB_COL_INT, DB_COL_TEXT, DB_COL_TEXT, DB_COL_INT, DB_COL_TEXT};
+    char *cells[] = {"9", "submitted", "hotline", "4", NULL};
+    size_t lens[] = {1, 9, 7, 1, 0};
+    db_rows_t r = {.nrows = 1, .ncols = 5, .cells = cells, .lens = lens, .names = names, .kinds = kinds};
+    cJSON *a = repair_item_json(&r, 0, NULL);
+    char *ta = cJSON_PrintUnformatted(a);
+    CHECK_STR(ta,
+              "{\"id\":9,\"state\":\"submitted\",\"filed_for\":{\"channel\":\"hotline\",\"by\":{\"id\":4,"
+              "\"name\":\"客服\"},\"channel_label\":\"客服热线\"},\"state_label\":\"已受理\",\"filed_for_you\":true}");
+    CHECK_STR(repair_channel_label("front_desk"), "前台");
+    CHECK_STR(repair_channel_label("fax"), "fax");
+    CHECK_STR(repair_channel_label(NULL), "");
+    cJSON_free(ta);
+    cJSON_Delete(a);
+}
+
 /* A list item is the row as selected, plus the state's label and the
  * engineer's name when they have none; an unassigned engineer is null. */
 static void test_item_json_from_named_columns(void)
@@ -113,8 +134,9 @@ static void test_item_json_from_named_columns(void)
     cJSON *a = repair_item_json(&r, 0, NULL), *b = repair_item_json(&r, 1, NULL);
     char *ta = cJSON_PrintUnformatted(a), *tb = cJSON_PrintUnformatted(b);
     CHECK_STR(ta, "{\"id\":7,\"state\":\"accepted\",\"engineer\":{\"id\":3,\"name\":\"工程师\"},"
-                  "\"state_label\":\"已接单\"}");
-    CHECK_STR(tb, "{\"id\":8,\"state\":\"resolved\",\"engineer\":null,\"state_label\":\"待评价\"}");
+                  "\"state_label\":\"已接单\",\"filed_for_you\":false}");
+    CHECK_STR(tb, "{\"id\":8,\"state\":\"resolved\",\"engineer\":null,\"state_label\":\"待评价\","
+                  "\"filed_for_you\":false}");
     cJSON_free(ta);
     cJSON_free(tb);
     cJSON_Delete(a);
@@ -130,5 +152,6 @@ int main(void)
     RUN(test_clocks_stop_at_their_step);
     RUN(test_state_names_list);
     RUN(test_item_json_from_named_columns);
+    RUN(test_item_json_filed_for_the_owner);
     return TEST_REPORT();
 }
