@@ -37,6 +37,7 @@
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_state.h"
+#include "domain/repairs/repair_view.h"
 
 /* Per clock: its due column and the states it runs in (see repair_state.c). */
 #define ACCEPT_STATES "('submitted', 'dispatched')"
@@ -267,7 +268,7 @@ static void retry_dispatch(db_conn_t *db)
         if (db_begin(db) != 0)
             break;
         int rc = repair_dispatch(db, id, 0);
-        if (rc == 1 && db_commit(db) == 0) {
+        if (rc == 1 && repair_view_store(db, id) == 0 && db_commit(db) == 0) {
             repair_cache_forget(id);
             log_info("repairs", "ticket %lld dispatched on retry", id);
         } else
