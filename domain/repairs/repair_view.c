@@ -91,7 +91,7 @@ const char *repair_staff_role(const repair_ticket_t *t)
 
 /* ---- JSON ---- */
 
-/* The markers of a stored view (repair_view_expand): a control byte, which
+/* The markers of a stored view (view_expand): a control byte, which
  * JSON text never holds unescaped, so no text of a ticket can forge one;
  * then what to put there, and for a photo its upload id and the control
  * byte again. */
@@ -144,7 +144,7 @@ void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r)
 }
 
 /* A photo: signed URLs, or in a stored view (stored) the markers that
- * repair_view_expand() replaces with URLs signed at read time. */
+ * view_expand() replaces with URLs signed at read time. */
 static cJSON *photo_json(long long upload_id, int hidden, int stored)
 {
     char full[256], thumb[256];
