@@ -266,16 +266,24 @@ static void list_own(gw_call_t *c, db_conn_t *db)
 /* ---- one ticket ---- */
 
 /* One statement (repair_view_read): the caller's checks, their relation to
- * the ticket and the stored view. */
+ * the ticket and the stored view. A caller not loaded yet is checked before
+ * the path's id, in the order of the checks of every route (request.c). */
 static void show(gw_call_t *c, db_conn_t *db)
 {
-    long long id;
-    if (call_param_id_or_fail(c, "id", &id) != 0)
+    long long id = 0;
+    int pending = users_caller_pending(c);
+    if (pending) {
+        const char *raw = call_param(c, "id");
+        id = raw ? strtoll(raw, NULL, 10) : 0;
+    } else if (call_param_id_or_fail(c, "id", &id) != 0) {
         return;
+    }
     uint64_t generation = repair_cache_generation(id);
     char *json = NULL;
     repair_detail_meta_t meta;
     int rc = repair_view_read(c, db, id, &json, &meta);
+    if (pending && rc != -2 && call_param_id_or_fail(c, "id", &id) != 0)
+        rc = -2;
     if (rc == -1)
         call_fail_db(c);
     else if (rc == 0)
@@ -295,9 +303,13 @@ static void show(gw_call_t *c, db_conn_t *db)
 static void show_from_memory(gw_call_t *c)
 {
     long long id;
+    if (users_caller_pending(c)) {
+        call_then_db(c, show);
+        return;
+    }
     if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
-    if (users_caller_pending(c) || (c->user.roles & (ROLE_SUPERVISOR | ROLE_ADMIN)) || !repair_cache_answer(c, id))
+    if ((c->user.roles & (ROLE_SUPERVISOR | ROLE_ADMIN)) || !repair_cache_answer(c, id))
         call_then_db(c, show);
 }
 

@@ -190,8 +190,11 @@ def test_who_may_read_is_checked_in_the_same_statement(api, db, factory, stack, 
     assert "escalations" in staff and "content_check" in staff
     assert "escalations" not in read(api, cold, w.owner_a, tid)
 
+    expect_error(api.get(DETAIL.format("12abc"), token=w.owner_a.token, base=cold.url), 404, "NOT_FOUND")
     db.exec("UPDATE users SET disabled = 1 WHERE id = %s", (w.owner_b.id,))
     expect_error(api.get(DETAIL.format(tid), token=w.owner_b.token, base=cold.url), 403, "USER_DISABLED")
+    # The caller is checked before the path, as on every route.
+    expect_error(api.get(DETAIL.format("12abc"), token=w.owner_b.token, base=cold.url), 403, "USER_DISABLED")
     expect_ok(api.post("/api/v1/auth/logout", token=w.owner_a.token, base=cold.url))
     expect_error(api.get(DETAIL.format(tid), token=w.owner_a.token, base=cold.url), 401, "TOKEN_REVOKED")
     # A role the caller lost takes effect at once: the engineer's relation.
