@@ -221,8 +221,8 @@ static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff, int s
     }
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; arr && k < n; k++) {
-        cJSON *p = photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0,
-                               stored);
+        cJSON *p =
+            photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0, stored);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }
@@ -309,7 +309,8 @@ static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN("L
  * the rows the body was rendered from. */
 #define VIEW_RENDER_COLUMNS                                                                                            \
     ", t.user_id AS view_user_id, t.updated_at AS view_ticket_updated_at,"                                             \
-    " (SELECT ep.epoch FROM repair_view_epoch ep WHERE ep.id = 1) AS view_epoch, " VIEW_HIDDEN_PHOTOS " AS view_hidden"
+    " (SELECT ep.epoch FROM repair_view_epoch ep WHERE ep.id = 1) AS view_epoch, " VIEW_HIDDEN_PHOTOS                  \
+    " AS view_hidden"
 static const char *SQL_VIEW_RENDER = SQL_DETAIL_WITH(VIEW_RENDER_COLUMNS, REPAIR_TIMELINE_JOIN(""));
 static const char *SQL_VIEW_RENDER_BARE = SQL_DETAIL_WITH(VIEW_RENDER_COLUMNS, REPAIR_TIMELINE_JOIN("LEFT"));
 
@@ -345,7 +346,7 @@ static int add_staff_parts(db_conn_t *db, cJSON *o, long long id)
  * follow). */
 static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, int staff, int stored)
 {
-    static const char *const hidden[] = {"category_id", "rel_supervisor",         "rel_admin",  "rel_engineer",
+    static const char *const hidden[] = {"category_id",  "rel_supervisor",         "rel_admin",  "rel_engineer",
                                          "view_user_id", "view_ticket_updated_at", "view_epoch", "view_hidden"};
     static const char *const staff_only[] = {"content_check", "breached", "owner_user_id"};
     int timeline_col = db_col(r, "tl_id");
@@ -445,15 +446,23 @@ int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id)
 /* Newer only: a render from an older snapshot (a read that raced a change)
  * never replaces one from a newer. Snapshots see the ticket's updates and
  * the epoch's in commit order, so (ticket_updated_at, epoch) orders them. */
-#define VIEW_NEWER "(VALUES(ticket_updated_at) > ticket_updated_at OR (VALUES(ticket_updated_at) = ticket_updated_at AND VALUES(epoch) >= epoch))"
+#define VIEW_NEWER                                                                                                     \
+    "(VALUES(ticket_updated_at) > ticket_updated_at OR (VALUES(ticket_updated_at) = ticket_updated_at AND "            \
+    "VALUES(epoch) >= epoch))"
 #define VIEW_SET(col) " " col " = IF(" VIEW_NEWER ", VALUES(" col "), " col ")"
+/* The two compared columns are set last: an assignment sees the columns set
+ * before it, and setting them (epoch first) keeps VIEW_NEWER's answer. */
 static const char *SQL_VIEW_UPSERT =
     "INSERT INTO repair_ticket_views"
     " (ticket_id, user_id, project_id, engineer_id, ticket_updated_at, epoch, hidden_photos, body)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE" VIEW_SET("body") "," VIEW_SET("user_id") "," VIEW_SET(
-        "project_id") "," VIEW_SET("engineer_id") "," VIEW_SET("hidden_photos") ","
-                      /* the two compared columns last: the IFs above read their old values */
-                      VIEW_SET("epoch") "," VIEW_SET("ticket_updated_at");
+        "project_id") "," VIEW_SET("engineer_id") "," VIEW_SET("hidden_photos") "," VIEW_SET("epoch") "," VIEW_SET("tic"
+                                                                                                                   "ket"
+                                                                                                                   "_up"
+                                                                                                                   "dat"
+                                                                                                                   "ed_"
+                                                                                                                   "a"
+                                                                                                                   "t");
 
 /* Renders ticket id's stored view from one statement and writes it: 1
  * written, 0 when there is no such ticket, -1 on a db error. *text (the
@@ -486,7 +495,8 @@ static int view_render_store(db_conn_t *db, long long id, char **text, int *over
     if (text)
         *text = strdup(body);
     if (db_exec(db, SQL_VIEW_UPSERT,
-                DB_ARGS(DB_INT(id), DB_INT(db_get_int(r, 0, "view_user_id")), DB_INT(db_get_int(r, 0, "unit.project_id")),
+                DB_ARGS(DB_INT(id), DB_INT(db_get_int(r, 0, "view_user_id")),
+                        DB_INT(db_get_int(r, 0, "unit.project_id")),
                         db_is_null(r, 0, "engineer.id") ? DB_NULL : DB_INT(db_get_int(r, 0, "engineer.id")),
                         DB_STR(db_get(r, 0, "view_ticket_updated_at")), DB_INT(db_get_int(r, 0, "view_epoch")),
                         DB_INT(db_get_int(r, 0, "view_hidden")), DB_STR(body))) != 0)
