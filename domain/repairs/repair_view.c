@@ -452,17 +452,14 @@ int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id)
 #define VIEW_SET(col) " " col " = IF(" VIEW_NEWER ", VALUES(" col "), " col ")"
 /* The two compared columns are set last: an assignment sees the columns set
  * before it, and setting them (epoch first) keeps VIEW_NEWER's answer. */
+#define VIEW_SETS                                                                                                      \
+    VIEW_SET("body")                                                                                                   \
+    "," VIEW_SET("user_id") "," VIEW_SET("project_id") "," VIEW_SET("engineer_id") "," VIEW_SET(                       \
+        "hidden_photos") "," VIEW_SET("epoch") "," VIEW_SET("ticket_updated_at")
 static const char *SQL_VIEW_UPSERT =
     "INSERT INTO repair_ticket_views"
     " (ticket_id, user_id, project_id, engineer_id, ticket_updated_at, epoch, hidden_photos, body)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE" VIEW_SET("body") "," VIEW_SET("user_id") "," VIEW_SET(
-        "project_id") "," VIEW_SET("engineer_id") "," VIEW_SET("hidden_photos") "," VIEW_SET("epoch") "," VIEW_SET("tic"
-                                                                                                                   "ket"
-                                                                                                                   "_up"
-                                                                                                                   "dat"
-                                                                                                                   "ed_"
-                                                                                                                   "a"
-                                                                                                                   "t");
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE" VIEW_SETS;
 
 /* Renders ticket id's stored view from one statement and writes it: 1
  * written, 0 when there is no such ticket, -1 on a db error. *text (the
