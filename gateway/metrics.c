@@ -626,7 +626,7 @@ char *metrics_render(size_t *len)
     for (int ok = 1; ok >= 0; ok--)
         bputf(&b, "gateway_wechat_token_refreshes_total{result=\"%s\"} %llu\n", ok ? "ok" : "failed",
               (unsigned long long)atomic_load_explicit(&token_refreshes[ok], memory_order_relaxed));
-    static const char *const cache_names[METRICS_CACHE__COUNT] = {"auth", "repair_detail"};
+    static const char *const cache_names[METRICS_CACHE__COUNT] = {"auth", "repair_detail", "repair_view"};
     header(&b, "gateway_cache_lookups_total", "counter", "In-memory cache lookups by cache and result.");
     for (int k = 0; k < METRICS_CACHE__COUNT; k++)
         for (int hit = 1; hit >= 0; hit--)

@@ -19,7 +19,14 @@ void metrics_wechat_token_refresh(int ok);
 void metrics_notification_sends_in_flight(int n);
 void metrics_notification_send_seconds(double seconds);
 /* One lookup in an in-memory cache: gateway_cache_lookups_total{cache,result}. */
-typedef enum { METRICS_CACHE_AUTH, METRICS_CACHE_REPAIR_DETAIL, METRICS_CACHE__COUNT } metrics_cache_t;
+/* REPAIR_VIEW: the stored views of repair tickets (a hit is a current view,
+ * a miss one rendered by the read: missing or stale). */
+typedef enum {
+    METRICS_CACHE_AUTH,
+    METRICS_CACHE_REPAIR_DETAIL,
+    METRICS_CACHE_REPAIR_VIEW,
+    METRICS_CACHE__COUNT
+} metrics_cache_t;
 void metrics_cache_lookup(metrics_cache_t cache, int hit);
 /* One message push (POST /api/v1/wechat/push) by what became of it:
  * gateway_wechat_pushes_total{result}. */

@@ -92,6 +92,10 @@ typedef struct {
      * c->body (json_*_or_fail) into call state (call_state_new_or_fail);
      * it answers only on failure. Optional. */
     gw_step_fn check;
+    /* Optional, ROLE_ANY routes only: the route's own first statement checks
+     * the caller (users.h, USERS_CALLER_COLUMNS), so with the auth cache off
+     * no statement loads the caller before it. */
+    int caller_in_step;
 } route_t;
 
 /* The first step of a route and its pool, type-checked: a DB step must be a

@@ -31,6 +31,23 @@ void users_auth_loop_step(gw_call_t *c);
  * process applies at once (users_changed); one made through another process
  * applies here within auth_cache_ms, when the entry is reloaded. */
 void users_auth_step(gw_call_t *c, db_conn_t *db);
+/* A route whose own first statement checks its caller (route_t's
+ * caller_in_step): with the auth cache off, users_auth_loop_step does not
+ * load the caller; the route's steps run with c->user.id from the token and
+ * no roles (users_caller_pending), and its statement selects
+ * USERS_CALLER_COLUMNS with the session's users row joined as `cu` (by
+ * primary key), taking the session id as its parameter, then calls
+ * users_caller_check_or_fail on row 0. The checks and answers are
+ * users_auth_step's: no row (no such user) 401 TOKEN_INVALID, disabled 403
+ * USER_DISABLED, the session ended 401 TOKEN_REVOKED. */
+#define USERS_CALLER_COLUMNS                                                                                           \
+    " cu.id AS caller_id, cu.disabled AS caller_disabled, EXISTS(SELECT 1 FROM revoked_sessions rs"                    \
+    " WHERE rs.session_id = ? AND rs.expires_at > NOW(3)) AS caller_revoked"
+/* 0 when the caller may go on, else -1 with the call failed. */
+int users_caller_check_or_fail(gw_call_t *c, const db_rows_t *r);
+/* 1 while the caller was not loaded (a caller_in_step route), 0 once it was
+ * (its roles are known). */
+int users_caller_pending(const gw_call_t *c);
 /* After a committed change of a user's roles, phone or status: the next
  * request of that user loads it again. Any thread. */
 void users_changed(long long id);

@@ -32,6 +32,7 @@
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_state.h"
+#include "domain/repairs/repair_view.h"
 
 /* Tickets nobody could take: try again, quietly (the supervisors were told
  * when it was filed). Oldest first, a batch per sweep. */
@@ -46,7 +47,7 @@ static void retry_dispatch(db_conn_t *db)
         if (db_begin(db) != 0)
             break;
         int rc = repair_dispatch(db, id, 0);
-        if (rc == 1 && db_commit(db) == 0) {
+        if (rc == 1 && repair_view_store(db, id) == 0 && db_commit(db) == 0) {
             repair_cache_forget(id);
             log_info("repairs", "ticket %lld dispatched on retry", id);
         } else

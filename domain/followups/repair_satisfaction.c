@@ -7,6 +7,7 @@
 #include "domain/repairs/repair_actions.h"
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_state.h"
+#include "domain/repairs/repair_view.h"
 #include "domain/service/contact_limit.h"
 #include "gateway/config.h"
 
@@ -134,7 +135,8 @@ int repair_autoclose(db_conn_t *db, long long ticket_id)
     snprintf(note, sizeof(note), "超过%d天未评价，系统自动关闭", gw_cfg->repair_rating_days);
     if (repair_timeline_add(db, ticket_id, "autoclose", "resolved", "closed", 0, "system", note, NULL, 0, 0, NULL) <= 0)
         return -1;
-    if (followup_sample(db, "repair", ticket_id, t.rework_count, t.project_id, t.user_id) < 0)
+    if (followup_sample(db, "repair", ticket_id, t.rework_count, t.project_id, t.user_id) < 0 ||
+        repair_view_store(db, ticket_id) != 0)
         return -1;
     return 1;
 }
@@ -157,5 +159,5 @@ int repair_followup_reopen(db_conn_t *db, long long ticket_id, long long actor_u
     rc = repair_apply_transition(db, &tr, NULL);
     if (rc != REPAIR_TR_APPLIED)
         return -1; /* the row is locked: nothing else could have changed it */
-    return repair_reopen_handback(db, &t) != 0 ? -1 : 1;
+    return repair_reopen_handback(db, &t) != 0 || repair_view_store(db, t.id) != 0 ? -1 : 1;
 }

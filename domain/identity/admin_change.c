@@ -248,7 +248,8 @@ void admin_edit(gw_call_t *c, db_conn_t *db, const admin_edit_t *e, long long id
         if (admin_unique_or_fail(c, db, db_exec(db, e->sql_update, args, k), e->unique_field, e->duplicate,
                                  admin_str(m, e->unique_field)) != 0)
             goto Exit;
-        if (audit_change(db, c->user.id, e->action, e->what, id, project_id, row, m, NULL) != 0)
+        if (audit_change(db, c->user.id, e->action, e->what, id, project_id, row, m, NULL) != 0 ||
+            (e->in_transaction && e->in_transaction(db) != 0))
             goto DbError;
         cJSON_Delete(row);
         /* Read again: computed fields and the dates as the database stores them. */

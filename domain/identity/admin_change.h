@@ -127,6 +127,10 @@ typedef struct {
     const char *duplicate;         /* and its message then (admin_unique_or_fail; %s: the value) */
     const char *action;            /* the audit action, e.g. "building.update" */
     void (*changed)(long long id); /* after a commit that changed the row; may be NULL */
+    /* In the transaction of a change, before its commit (e.g. a name that
+     * rendered views show: repair_view_names_changed); 0, or -1 (a db
+     * error, rolled back). May be NULL. */
+    int (*in_transaction)(db_conn_t *db);
 } admin_edit_t;
 
 #define ADMIN_EDIT_COLUMNS_MAX 8

@@ -1,6 +1,7 @@
 #include "staff_names.h"
 
 #include "domain/identity/admin_change.h"
+#include "domain/repairs/repair_view.h"
 #include "gateway/users.h"
 
 void staff_names_check(gw_call_t *c, int with_title)
@@ -27,6 +28,7 @@ static const admin_edit_t NAMES_EDIT = {
     .duplicate = "",
     .action = "user.update",
     .changed = users_changed,
+    .in_transaction = repair_view_names_changed, /* the name shows in repair tickets' details */
 };
 
 void staff_names_apply(gw_call_t *c, db_conn_t *db, long long user_id, long long project_id)

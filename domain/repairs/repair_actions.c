@@ -5,6 +5,7 @@
 #include "domain/repairs/repair_cache.h"
 #include "domain/repairs/repair_dispatch.h"
 #include "domain/repairs/repair_events.h"
+#include "domain/repairs/repair_view.h"
 
 void repair_fail_state(gw_call_t *c, repair_action_t a, repair_state_t current)
 {
@@ -104,7 +105,7 @@ void repair_run_action(gw_call_t *c, db_conn_t *db, const repair_ticket_t *t, re
         if (arc != 0)
             return;
     }
-    if (db_commit(db) != 0) {
+    if (repair_view_store(db, t->id) != 0 || db_commit(db) != 0) {
         call_fail_db(c);
         return;
     }

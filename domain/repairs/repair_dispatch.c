@@ -6,6 +6,7 @@
 
 #include "domain/repairs/repair_events.h"
 #include "domain/repairs/repair_state.h"
+#include "domain/repairs/repair_view.h"
 
 static const char *SQL_TICKET =
     "SELECT project_id, building_id, category_id, state, user_id FROM repair_tickets WHERE id = ?";
@@ -164,7 +165,7 @@ int repair_release_engineer(db_conn_t *db, long long engineer_id, long long proj
                     "INSERT INTO repair_declines (ticket_id, engineer_id, reason) VALUES (?, ?, ?)"
                     " ON DUPLICATE KEY UPDATE reason = VALUES(reason), created_at = NOW(3)",
                     DB_ARGS(DB_INT(id), DB_INT(engineer_id), DB_STR(note))) != 0 ||
-            repair_dispatch(db, id, 1) < 0)
+            repair_dispatch(db, id, 1) < 0 || repair_view_store(db, id) != 0)
             goto Exit;
         (*ids)[i] = id;
     }

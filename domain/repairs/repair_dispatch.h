@@ -50,7 +50,8 @@ int repair_dispatch(db_conn_t *db, long long ticket_id, int tell_supervisors);
  * dispatched again (repair_dispatch: the owner and the new engineer are
  * told, or the supervisors when nobody is available).
  * *ids: the tickets released (malloc'ed, the caller frees; NULL when none),
- * for repair_cache_forget() after the commit. Returns how many, or -1 on a
+ * for repair_cache_forget() after the commit; each one's stored view is
+ * written (repair_view_store). Returns how many, or -1 on a
  * db error (the caller rolls back). */
 int repair_release_engineer(db_conn_t *db, long long engineer_id, long long project_id, long long actor_user_id,
                             const char *actor_role, const char *note, long long **ids);

@@ -250,7 +250,7 @@ static void create_store(gw_call_t *c, db_conn_t *db)
                   bad_photo);
         return;
     }
-    if (q->channel && record_filing(c, db, q, id) != 0)
+    if ((q->channel && record_filing(c, db, q, id) != 0) || repair_view_store(db, id) != 0)
         goto DbError;
     db_rows_t *r = db_query(db, REPAIR_SUMMARY_SELECT " WHERE t.id = ?", DB_ARGS(DB_INT(id)));
     cJSON *d = r && r->nrows == 1 ? repair_item_json(r, 0, NULL) : NULL;
@@ -317,7 +317,7 @@ static void finish_owner_action(gw_call_t *c, db_conn_t *db, const repair_ticket
     if (repair_timeline_add(db, t->id, action, state, state, c->user.id, "owner", note, NULL, 0, c->user.id, NULL) <
             0 ||
         db_exec(db, "UPDATE repair_tickets SET updated_at = NOW(3) WHERE id = ?", DB_ARGS(DB_INT(t->id))) != 0 ||
-        db_commit(db) != 0) {
+        repair_view_store(db, t->id) != 0 || db_commit(db) != 0) {
         call_fail_db(c);
         return;
     }

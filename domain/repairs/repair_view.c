@@ -1,5 +1,6 @@
 #include "domain/repairs/repair_view.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
 #include "gateway/media_url.h"
+#include "gateway/metrics.h"
 #include "gateway/roles.h"
 #include "gateway/users.h"
 
@@ -89,6 +91,12 @@ const char *repair_staff_role(const repair_ticket_t *t)
 
 /* ---- JSON ---- */
 
+/* The markers of a stored view (view_expand): a control byte, which
+ * JSON text never holds unescaped, so no text of a ticket can forge one;
+ * then what to put there, and for a photo its upload id and the control
+ * byte again. */
+enum { VIEW_MARK = 0x01, VIEW_MARK_FULL = 'F', VIEW_MARK_THUMB = 'T', VIEW_MARK_OVERDUE = 'O' };
+
 /* A state field as its name, with its label next to it under label_field. */
 static void add_state_label(cJSON *o, const char *state_field, const char *label_field)
 {
@@ -154,9 +162,20 @@ void repair_page_respond(gw_call_t *c, const page_t *page, db_rows_t *r)
     db_rows_free(r);
 }
 
-cJSON *repair_photo_json(long long upload_id, int hidden)
+/* A photo: signed URLs, or in a stored view (stored) the markers that
+ * view_expand() replaces with URLs signed at read time. */
+static cJSON *photo_json(long long upload_id, int hidden, int stored)
 {
     char full[256], thumb[256];
+    if (stored) {
+        cJSON *p = cJSON_CreateObject();
+        snprintf(full, sizeof(full), "%c%c%lld%c", VIEW_MARK, VIEW_MARK_FULL, upload_id, VIEW_MARK);
+        snprintf(thumb, sizeof(thumb), "%c%c%lld%c", VIEW_MARK, VIEW_MARK_THUMB, upload_id, VIEW_MARK);
+        cJSON_AddNumberToObject(p, "id", (double)upload_id);
+        cJSON_AddItemToObject(p, "url", cJSON_CreateRaw(full));
+        cJSON_AddItemToObject(p, "thumb_url", cJSON_CreateRaw(thumb));
+        return p;
+    }
     long long ttl = gw_cfg->media_url_ttl_s;
     if (media_url_sign(upload_id, "full", ttl, full, sizeof(full)) != 0 ||
         media_url_sign(upload_id, "thumb", ttl, thumb, sizeof(thumb)) != 0)
@@ -168,6 +187,11 @@ cJSON *repair_photo_json(long long upload_id, int hidden)
     if (hidden)
         cJSON_AddBoolToObject(p, "hidden", 1);
     return p;
+}
+
+cJSON *repair_photo_json(long long upload_id, int hidden)
+{
+    return photo_json(upload_id, hidden, 0);
 }
 
 /* The timeline's columns, after the ticket's in SQL_DETAIL: one row per
@@ -204,7 +228,7 @@ static const char *role_label(const char *role)
 /* The photos of the timeline row on rows [first, end) (one a photo, or
  * one with none), in position order. Hidden photos (reported risky) are
  * shown to staff only, marked. NULL when memory runs out. */
-static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
+static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff, int stored)
 {
     enum { MAX_PHOTOS = 16 }; /* a timeline row has at most 9 (REPAIR_MAX_PHOTOS) */
     int order[MAX_PHOTOS], n = 0;
@@ -222,7 +246,7 @@ static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; arr && k < n; k++) {
         cJSON *p =
-            repair_photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0);
+            photo_json(db_get_int(r, order[k], "tl_photo_id"), db_get_int(r, order[k], "tl_photo_hidden") != 0, stored);
         if (p)
             cJSON_AddItemToArray(arr, p);
     }
@@ -231,10 +255,11 @@ static cJSON *photos_of(const db_rows_t *r, int first, int end, int staff)
 
 /* The timeline entry of rows [first, end): the first row's columns from
  * first_col (tl_id) up to photo_col (tl_photo_id), and the photos. */
-static cJSON *timeline_entry(const db_rows_t *r, int first, int end, int first_col, int photo_col, int staff)
+static cJSON *timeline_entry(const db_rows_t *r, int first, int end, int first_col, int photo_col, int staff,
+                             int stored)
 {
     cJSON *e = db_row_json_cols(r, first, first_col, photo_col);
-    cJSON *photos = e ? photos_of(r, first, end, staff) : NULL;
+    cJSON *photos = e ? photos_of(r, first, end, staff, stored) : NULL;
     if (!photos) {
         cJSON_Delete(e);
         return NULL;
@@ -254,7 +279,7 @@ static cJSON *timeline_entry(const db_rows_t *r, int first, int end, int first_c
 
 /* Adds timeline[] and photos[] (the report's photos: the first timeline
  * row's) from the rows of SQL_DETAIL. 0, or -1 when memory runs out. */
-static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
+static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff, int stored)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, "timeline");
     if (!arr)
@@ -264,7 +289,7 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
         long long tl = db_get_int(r, i, "tl_id");
         for (end = i + 1; end < r->nrows && db_get_int(r, end, "tl_id") == tl; end++)
             ;
-        cJSON *e = timeline_entry(r, i, end, first_col, photo_col, staff);
+        cJSON *e = timeline_entry(r, i, end, first_col, photo_col, staff, stored);
         if (!e)
             return -1;
         if (i == 0)
@@ -299,7 +324,7 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
     " CASE WHEN t.state = 'closed' THEN IF(EXISTS(SELECT 1 FROM repair_unrated_closes uc WHERE uc.ticket_id = t.id"   \
     " AND uc.round = t.rework_count), 'unrated', 'rated') END AS close_reason,"
 /* clang-format on */
-#define SQL_DETAIL_WITH(timeline_join)                                                                                 \
+#define SQL_DETAIL_WITH(extra_columns, timeline_join)                                                                  \
     "SELECT " REPAIR_SUMMARY_COLUMNS ", " REPAIR_STAFF_COLUMNS ","                                                     \
     " t.contact_phone AS contact_phone, t.preferred_time AS preferred_time,"                                           \
     " FLOOR(UNIX_TIMESTAMP(t.accepted_at)) AS accepted_at, FLOOR(UNIX_TIMESTAMP(t.started_at)) AS started_at,"         \
@@ -307,10 +332,24 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff)
     " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
     " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS "                                   \
     "\"rating.at\"," REPAIR_RATING_COLUMNS                                                                             \
-    " t.category_id AS category_id, t.complaint_id AS complaint_id," REPAIR_RELATION_COLUMNS                           \
+    " t.category_id AS category_id, t.complaint_id AS complaint_id," REPAIR_RELATION_COLUMNS extra_columns             \
     "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
-static const char *SQL_DETAIL = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN(""));
-static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH(REPAIR_TIMELINE_JOIN("LEFT"));
+static const char *SQL_DETAIL = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN(""));
+static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN("LEFT"));
+/* How many of the ticket's photos are hidden (the content check reports
+ * them risky outside the ticket's transactions): one range of
+ * ix_uploads_ticket_hidden, empty for nearly every ticket. */
+#define VIEW_HIDDEN_PHOTOS "(SELECT COUNT(*) FROM uploads hu WHERE hu.ticket_id = t.id AND hu.hidden = 1)"
+/* The stored view's render: the detail's statement with what the view
+ * records of the snapshot it was rendered from (the ticket row's updated_at
+ * and the names' epoch), read in the same statement so that both belong to
+ * the rows the body was rendered from. */
+#define VIEW_RENDER_COLUMNS                                                                                            \
+    ", t.user_id AS view_user_id, t.updated_at AS view_ticket_updated_at,"                                             \
+    " (SELECT ep.epoch FROM repair_view_epoch ep WHERE ep.id = 1) AS view_epoch, " VIEW_HIDDEN_PHOTOS                  \
+    " AS view_hidden"
+static const char *SQL_VIEW_RENDER = SQL_DETAIL_WITH(VIEW_RENDER_COLUMNS, REPAIR_TIMELINE_JOIN(""));
+static const char *SQL_VIEW_RENDER_BARE = SQL_DETAIL_WITH(VIEW_RENDER_COLUMNS, REPAIR_TIMELINE_JOIN("LEFT"));
 
 /* Staff only: the reminder/escalation record and the follow-up task. */
 static const char *SQL_ESCALATIONS =
@@ -344,9 +383,10 @@ static int add_staff_parts(db_conn_t *db, cJSON *o, long long id)
 
 /* The detail from the rows of SQL_DETAIL (and for staff the queries that
  * follow). */
-static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, int staff)
+static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, int staff, int stored)
 {
-    static const char *const hidden[] = {"category_id", "rel_supervisor", "rel_admin", "rel_engineer"};
+    static const char *const hidden[] = {"category_id",  "rel_supervisor",         "rel_admin",  "rel_engineer",
+                                         "view_user_id", "view_ticket_updated_at", "view_epoch", "view_hidden"};
     static const char *const staff_only[] = {"content_check", "breached", "owner_user_id"};
     int timeline_col = db_col(r, "tl_id");
     cJSON *o = item_decorate(db_row_json_cols(r, 0, 0, timeline_col));
@@ -354,9 +394,13 @@ static cJSON *detail_from_row(db_conn_t *db, const db_rows_t *r, long long id, i
         return NULL;
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, hidden[i]);
+    if (stored) { /* `overdue` turns with the clock: filled in at read time */
+        char mark[4] = {VIEW_MARK, VIEW_MARK_OVERDUE, VIEW_MARK, '\0'};
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "overdue", cJSON_CreateRaw(mark));
+    }
     for (size_t i = 0; !staff && i < sizeof(staff_only) / sizeof(staff_only[0]); i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, staff_only[i]);
-    if (add_timeline(r, timeline_col, o, staff) != 0 || (staff && add_staff_parts(db, o, id) != 0)) {
+    if (add_timeline(r, timeline_col, o, staff, stored) != 0 || (staff && add_staff_parts(db, o, id) != 0)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -399,7 +443,7 @@ int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **
     int rc = 0;
     if (t.rel) {
         int staff = (t.rel & REPAIR_REL_STAFF) != 0;
-        *out = detail_from_row(db, r, id, staff);
+        *out = detail_from_row(db, r, id, staff, 0);
         rc = *out ? 1 : -1;
         if (meta)
             *meta = (repair_detail_meta_t){.staff = staff, .owner_user_id = t.user_id, .next_due_ms = next_due_ms(r)};
@@ -434,4 +478,199 @@ int repair_project_or_fail(gw_call_t *c, db_conn_t *db, long long *project_id)
         return -1;
     *project_id = id;
     return 0;
+}
+
+/* ---- the stored view ---- */
+
+/* Newer only: a render from an older snapshot (a read that raced a change)
+ * never replaces one from a newer. Snapshots see the ticket's updates and
+ * the epoch's in commit order, so (ticket_updated_at, epoch) orders them. */
+#define VIEW_NEWER                                                                                                     \
+    "(VALUES(ticket_updated_at) > ticket_updated_at OR (VALUES(ticket_updated_at) = ticket_updated_at AND "            \
+    "VALUES(epoch) >= epoch))"
+#define VIEW_SET(col) " " col " = IF(" VIEW_NEWER ", VALUES(" col "), " col ")"
+/* The two compared columns are set last: an assignment sees the columns set
+ * before it, and setting them (epoch first) keeps VIEW_NEWER's answer. */
+#define VIEW_SETS                                                                                                      \
+    VIEW_SET("body")                                                                                                   \
+    "," VIEW_SET("user_id") "," VIEW_SET("project_id") "," VIEW_SET("engineer_id") "," VIEW_SET(                       \
+        "hidden_photos") "," VIEW_SET("epoch") "," VIEW_SET("ticket_updated_at")
+static const char *SQL_VIEW_UPSERT =
+    "INSERT INTO repair_ticket_views"
+    " (ticket_id, user_id, project_id, engineer_id, ticket_updated_at, epoch, hidden_photos, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE" VIEW_SETS;
+
+/* Renders ticket id's stored view from one statement and writes it: 1
+ * written, 0 when there is no such ticket, -1 on a db error. *text (the
+ * stored body, malloc'd; NULL when memory ran out) and *overdue (as
+ * rendered), when the caller wants them, are set once the body is rendered,
+ * even if writing it then fails. */
+static int view_render_store(db_conn_t *db, long long id, char **text, int *overdue)
+{
+    char *body = NULL;
+    cJSON *o = NULL;
+    int rc = -1;
+    db_rows_t *r = db_query(db, SQL_VIEW_RENDER, DB_ARGS(DB_INT(0), DB_INT(0), DB_INT(0), DB_INT(id)));
+    if (r && r->nrows == 0) {
+        db_rows_free(r);
+        r = db_query(db, SQL_VIEW_RENDER_BARE, DB_ARGS(DB_INT(0), DB_INT(0), DB_INT(0), DB_INT(id)));
+    }
+    if (!r)
+        goto Exit;
+    if (r->nrows == 0) {
+        rc = 0;
+        goto Exit;
+    }
+    if (!(o = detail_from_row(db, r, id, 0, 1)) || !(body = cJSON_PrintUnformatted(o)))
+        goto Exit;
+    /* Handed out before the write: a read that renders a missing view still
+     * answers with it when the write loses a race (a lock wait, a deadlock
+     * between two first reads of the ticket). */
+    if (overdue)
+        *overdue = db_get_int(r, 0, "overdue") != 0;
+    if (text)
+        *text = strdup(body);
+    if (db_exec(db, SQL_VIEW_UPSERT,
+                DB_ARGS(DB_INT(id), DB_INT(db_get_int(r, 0, "view_user_id")),
+                        DB_INT(db_get_int(r, 0, "unit.project_id")),
+                        db_is_null(r, 0, "engineer.id") ? DB_NULL : DB_INT(db_get_int(r, 0, "engineer.id")),
+                        DB_STR(db_get(r, 0, "view_ticket_updated_at")), DB_INT(db_get_int(r, 0, "view_epoch")),
+                        DB_INT(db_get_int(r, 0, "view_hidden")), DB_STR(body))) != 0)
+        goto Exit;
+    rc = 1;
+Exit:
+    cJSON_Delete(o);
+    free(body);
+    db_rows_free(r);
+    return rc;
+}
+
+int repair_view_store(db_conn_t *db, long long ticket_id)
+{
+    return view_render_store(db, ticket_id, NULL, NULL) < 0 ? -1 : 0;
+}
+
+int repair_view_names_changed(db_conn_t *db)
+{
+    return db_exec(db, "UPDATE repair_view_epoch SET epoch = epoch + 1 WHERE id = 1", DB_NOARGS);
+}
+
+/* The response text of a stored body: the markers replaced by the photos'
+ * URLs signed now and by `overdue`. NULL when memory runs out, a marker is
+ * malformed or a URL cannot be signed. */
+static char *view_expand(const char *body, size_t len, int overdue)
+{
+    size_t cap = len + 1024, n = 0;
+    char *out = malloc(cap);
+    const char *p = body, *end = body + len;
+    while (out && p < end) {
+        const char *mark = memchr(p, VIEW_MARK, (size_t)(end - p));
+        const char *stop = mark ? memchr(mark + 1, VIEW_MARK, (size_t)(end - mark - 1)) : NULL;
+        size_t plain = (size_t)((mark ? mark : end) - p), plen = 0;
+        char piece[300];
+        if (mark) {
+            if (!stop || stop - mark < 2)
+                goto Fail;
+            if (mark[1] == VIEW_MARK_OVERDUE) {
+                plen = (size_t)snprintf(piece, sizeof(piece), "%s", overdue ? "true" : "false");
+            } else {
+                char url[256];
+                long long upload = strtoll(mark + 2, NULL, 10);
+                if (media_url_sign(upload, mark[1] == VIEW_MARK_FULL ? "full" : "thumb", gw_cfg->media_url_ttl_s, url,
+                                   sizeof(url)) != 0)
+                    goto Fail;
+                plen = (size_t)snprintf(piece, sizeof(piece), "\"%s\"", url);
+            }
+            if (plen >= sizeof(piece))
+                goto Fail;
+        }
+        if (n + plain + plen + 1 > cap) {
+            size_t want = (n + plain + plen + 1) * 2;
+            char *bigger = realloc(out, want);
+            if (!bigger)
+                goto Fail;
+            out = bigger;
+            cap = want;
+        }
+        memcpy(out + n, p, plain);
+        memcpy(out + n + plain, piece, plen);
+        n += plain + plen;
+        p = mark ? stop + 1 : end;
+    }
+    if (out)
+        out[n] = '\0';
+    return out;
+Fail:
+    free(out);
+    return NULL;
+}
+
+/* The read: the caller (USERS_CALLER_COLUMNS), their relation to the ticket,
+ * the ticket's clock and the stored view with whether it is current, in one
+ * statement: the caller's row, the ticket's, the view's and the epoch's, all
+ * by primary key. Takes (session id, caller, caller, caller, ticket id,
+ * caller). */
+static const char *SQL_VIEW_READ =
+    "SELECT" USERS_CALLER_COLUMNS ", t.id AS id, t.user_id AS owner_user_id, t.project_id AS \"unit.project_id\","
+    " t.engineer_id AS \"engineer.id\", t.category_id AS category_id, t.state AS state, t.rework_count AS rework_count,"
+    "" REPAIR_RELATION_COLUMNS ", " REPAIR_OVERDUE_SQL " AS overdue,"
+    " FLOOR(UNIX_TIMESTAMP(t.accept_due_at)) AS \"due.accept_by\","
+    " FLOOR(UNIX_TIMESTAMP(t.arrive_due_at)) AS \"due.arrive_by\","
+    " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", v.body AS view_body,"
+    " (v.ticket_updated_at = t.updated_at AND v.epoch = (SELECT ep.epoch FROM repair_view_epoch ep WHERE ep.id = 1)"
+    " AND v.hidden_photos = " VIEW_HIDDEN_PHOTOS ") AS view_fresh FROM users cu LEFT JOIN repair_tickets t ON t.id = ?"
+    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id WHERE cu.id = ?";
+
+int repair_view_read(gw_call_t *c, db_conn_t *db, long long id, char **json, repair_detail_meta_t *meta)
+{
+    long long me = c->user.id;
+    char *stored = NULL;
+    int rc = -1;
+    *json = NULL;
+    db_rows_t *r = db_query(db, SQL_VIEW_READ,
+                            DB_ARGS(DB_STR(c->session_id), DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id), DB_INT(me)));
+    if (!r)
+        return -1;
+    if (users_caller_check_or_fail(c, r) != 0) {
+        rc = -2;
+        goto Exit;
+    }
+    repair_ticket_t t = {0};
+    if (!db_is_null(r, 0, "id"))
+        ticket_from_row(r, me, &t);
+    if (!t.rel) {
+        rc = 0;
+        goto Exit;
+    }
+    int staff = (t.rel & REPAIR_REL_STAFF) != 0;
+    *meta = (repair_detail_meta_t){.staff = staff, .owner_user_id = t.user_id, .next_due_ms = next_due_ms(r)};
+    if (staff) { /* staff's own parts are not in the stored view: the live detail */
+        cJSON *d = NULL;
+        int seen = repair_detail_for_caller(c, db, id, &d, NULL);
+        if (seen == 1 && !(*json = cJSON_PrintUnformatted(d)))
+            seen = -1;
+        cJSON_Delete(d);
+        rc = seen;
+        goto Exit;
+    }
+    int overdue = db_get_int(r, 0, "overdue") != 0, fresh = db_get_int(r, 0, "view_fresh") != 0;
+    metrics_cache_lookup(METRICS_CACHE_REPAIR_VIEW, fresh);
+    if (fresh) {
+        *json = view_expand(db_get(r, 0, "view_body"), db_get_len(r, 0, "view_body"), overdue);
+    } else {
+        /* Missing (never rendered since the migration) or stale (changed by
+         * a gateway that does not write views, or a name changed): rendered
+         * now and kept. */
+        int st = view_render_store(db, id, &stored, &overdue);
+        if (st < 0 && !stored) {
+            rc = -1;
+            goto Exit;
+        }
+        *json = stored ? view_expand(stored, strlen(stored), overdue) : NULL;
+    }
+    rc = *json ? 1 : -1;
+Exit:
+    free(stored);
+    db_rows_free(r);
+    return rc;
 }

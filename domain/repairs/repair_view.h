@@ -10,7 +10,37 @@
  * The JSON is the SELECT's: every column of the lists and the detail is
  * aliased with its field's name (a dotted alias nests, "unit.name"), rows
  * are rendered by db_row_json, and only the labels, the engineer's name
- * fallback and the photos are added after rendering. */
+ * fallback and the photos are added after rendering.
+ *
+ * THE STORED VIEW (schema 033, repair_ticket_views). The detail as its
+ * owner sees it is kept rendered, one row a ticket, so that the read of an
+ * owner or of the assigned engineer is one statement by primary key
+ * (repair_view_read). It is rendered by the same statement and code as the
+ * live detail; what turns with the clock is left as markers that the read
+ * fills in (the photos' URLs, signed at read time, and `overdue`, from the
+ * ticket's row in the same statement). Staff read the live detail (their
+ * escalations and follow-up are not in the view).
+ *
+ * The rule for every change path (filing, a state change or action,
+ * assignment, timeline rows and photos, ratings, follow-ups, pauses, clocks,
+ * anything new):
+ *   1. a transaction that changes what a ticket's detail shows calls
+ *      repair_view_store(db, ticket_id) for each ticket it changed, as its
+ *      last statement before the commit, after every write of the ticket
+ *      and its timeline;
+ *   2. a change of a name the detail shows without a write of the tickets
+ *      (a category, unit, building or project renamed, a staff member's
+ *      display name) calls repair_view_names_changed(db) in its
+ *      transaction: every view is then rendered again on its next read;
+ *   3. anything else that changes the detail writes the ticket's row; the
+ *      one exception, a photo hidden by the content check, is noticed by
+ *      the read's count of the ticket's hidden photos.
+ * Rule 1 is the fast path; the read's check is the safety net, so a path
+ * that forgets it (or an older gateway, which writes no views) costs one
+ * render on the next read, never a stale answer: a view is current only
+ * while the ticket row's updated_at and the names' epoch are the ones it
+ * was rendered from (and its count of hidden photos), compared in the
+ * read's statement. */
 #ifndef GW_REPAIR_VIEW_H
 #define GW_REPAIR_VIEW_H
 #include <cjson/cJSON.h>
@@ -131,6 +161,25 @@ typedef struct {
 } repair_detail_meta_t;
 /* meta may be NULL. */
 int repair_detail_for_caller(gw_call_t *c, db_conn_t *db, long long id, cJSON **out, repair_detail_meta_t *meta);
+
+/* The detail for the caller in ONE statement: the caller's checks
+ * (USERS_CALLER_COLUMNS: the session's user exists, is not disabled, the
+ * session is not revoked), their relation to the ticket, and for its owner
+ * or assigned engineer the stored view, rendered and kept first when it is
+ * missing or stale; staff get the live detail (more statements). 1 with
+ * *json (malloc'd response text) and *meta set; 0 when the caller may not
+ * see the ticket (or there is none); -1 on a db error or out of memory;
+ * -2 with the call failed (the caller's check: 401/403). */
+int repair_view_read(gw_call_t *c, db_conn_t *db, long long id, char **json, repair_detail_meta_t *meta);
+
+/* Renders ticket ticket_id's stored view and writes it, in the caller's
+ * transaction (rule 1 above): 0 (also when there is no such ticket), -1 on
+ * a db error (the caller rolls back). */
+int repair_view_store(db_conn_t *db, long long ticket_id);
+
+/* Marks every stored view stale (rule 2 above), in the caller's
+ * transaction: 0, or -1 on a db error. */
+int repair_view_names_changed(db_conn_t *db);
 
 /* Staff views: reads ?project= (0 when absent). A supervisor may name only
  * a project they supervise (else 403, field project); admins any.

@@ -29,6 +29,7 @@
 #include "domain/complaints/complaint_clocks.h"
 #include "domain/complaints/complaint_lists.h"
 #include "domain/repairs/repair_insert.h"
+#include "domain/repairs/repair_view.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/json_util.h"
@@ -398,7 +399,8 @@ static void spawn_repair(gw_call_t *c, db_conn_t *db)
         db_exec(db, "UPDATE repair_tickets SET complaint_id = ? WHERE id = ?", DB_ARGS(DB_INT(k.id), DB_INT(ticket))) !=
             0 ||
         db_exec(db, "UPDATE complaints SET repair_ticket_id = ? WHERE id = ?", DB_ARGS(DB_INT(ticket), DB_INT(k.id))) !=
-            0)
+            0 ||
+        repair_view_store(db, ticket) != 0)
         goto DbError;
     char note[64];
     snprintf(note, sizeof(note), "报修工单 #%lld", ticket);

@@ -21,6 +21,7 @@
 #include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
 #include "domain/projects/project_lists.h"
+#include "domain/repairs/repair_view.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/query.h"
@@ -73,6 +74,7 @@ static const admin_edit_t BUILDING_EDIT = {
     .unique_field = "name",
     .duplicate = "the project already has a building named %s",
     .action = "building.update",
+    .in_transaction = repair_view_names_changed, /* the name shows in repair tickets' details */
 };
 
 static void patch_building(gw_call_t *c, db_conn_t *db)

@@ -32,6 +32,7 @@
 #include "domain/identity/project_access.h"
 #include "domain/leads/lead_rules.h"
 #include "domain/projects/project_lists.h"
+#include "domain/repairs/repair_view.h"
 #include "gateway/audit.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
@@ -188,7 +189,9 @@ static void patch_project(gw_call_t *c, db_conn_t *db)
                                  DB_STR(admin_str(m, "default_handover_date")), DB_INT(id)));
         if (admin_unique_or_fail(c, db, rc, "code", DUPLICATE_CODE, admin_str(m, "code")) != 0)
             goto Exit;
-        if (audit_change(db, c->user.id, "project.update", "project", id, id, row, m, NULL) != 0)
+        /* The project's name shows in repair tickets' details. */
+        if (audit_change(db, c->user.id, "project.update", "project", id, id, row, m, NULL) != 0 ||
+            repair_view_names_changed(db) != 0)
             goto DbError;
     }
     if (db_commit(db) != 0)

@@ -10,6 +10,7 @@
  * its audit row (`unit.update`, the changed fields before and after). */
 #include "domain/identity/admin_change.h"
 #include "domain/identity/project_access.h"
+#include "domain/repairs/repair_view.h"
 #include "gateway/call.h"
 #include "gateway/roles.h"
 #include "handlers/handlers.h"
@@ -34,6 +35,7 @@ static const admin_edit_t UNIT_EDIT = {
     .unique_field = "name",
     .duplicate = "the building already has a unit named %s",
     .action = "unit.update",
+    .in_transaction = repair_view_names_changed, /* the name shows in repair tickets' details */
 };
 
 static void patch_unit(gw_call_t *c, db_conn_t *db)

@@ -32,6 +32,7 @@
 #include "domain/identity/admin_change.h"
 #include "domain/leads/lead_access.h"
 #include "domain/repairs/repair_catalog.h"
+#include "domain/repairs/repair_view.h"
 #include "gateway/call.h"
 #include "gateway/db_json.h"
 #include "gateway/json_util.h"
@@ -329,7 +330,10 @@ static void update_category(gw_call_t *c, db_conn_t *db)
         call_fail_db(c);
     } else if (clocks_ordered_or_fail(c, db, id) != 0)
         cJSON_Delete(before);
-    else
+    else if (f->has_name && repair_view_names_changed(db) != 0) { /* the name shows in tickets' details */
+        cJSON_Delete(before);
+        call_fail_db(c);
+    } else
         admin_finish(c, db, 200, "repair_category.update", "repair_category", id, project, before,
                      admin_object_json(db, SQL_CATEGORY, id, NULL), note);
     cJSON_Delete(note);

@@ -47,6 +47,7 @@
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/query.h"
+#include "gateway/users.h"
 #include "gateway/roles.h"
 #include "gateway/utf8.h"
 #include "gateway/wechat_client.h"
@@ -84,40 +85,48 @@ static void list_own(gw_call_t *c, db_conn_t *db)
 
 /* ---- one ticket ---- */
 
+/* One statement (repair_view_read): the caller's checks, their relation to
+ * the ticket and the stored view. A caller not loaded yet is checked before
+ * the path's id, in the order of the checks of every route (request.c). */
 static void show(gw_call_t *c, db_conn_t *db)
 {
-    long long id;
-    if (call_param_id_or_fail(c, "id", &id) != 0)
+    long long id = 0;
+    int pending = users_caller_pending(c);
+    if (pending) {
+        const char *raw = call_param(c, "id");
+        id = raw ? strtoll(raw, NULL, 10) : 0;
+    } else if (call_param_id_or_fail(c, "id", &id) != 0) {
         return;
-    uint64_t generation = repair_cache_generation(id);
-    cJSON *d;
-    repair_detail_meta_t meta;
-    int rc = repair_detail_for_caller(c, db, id, &d, &meta);
-    if (rc < 0) {
-        call_fail_db(c);
-    } else if (rc == 0) {
-        call_fail(c, ERR_NOT_FOUND, NULL, "no such repair ticket");
-    } else if (!meta.staff && meta.owner_user_id == c->user.id) {
-        /* The owner's view: keep it rendered for the next read. */
-        char *json = cJSON_PrintUnformatted(d);
-        cJSON_Delete(d);
-        if (!json) {
-            call_fail(c, ERR_INTERNAL, NULL, NULL);
-            return;
-        }
-        repair_cache_store(id, meta.owner_user_id, json, meta.next_due_ms, generation);
-        call_ok(c, 200, cJSON_CreateRaw(json));
-        free(json);
-    } else {
-        call_ok(c, 200, d);
     }
+    uint64_t generation = repair_cache_generation(id);
+    char *json = NULL;
+    repair_detail_meta_t meta;
+    int rc = repair_view_read(c, db, id, &json, &meta);
+    if (pending && rc != -2 && call_param_id_or_fail(c, "id", &id) != 0)
+        rc = -2;
+    if (rc == -1)
+        call_fail_db(c);
+    else if (rc == 0)
+        call_fail(c, ERR_NOT_FOUND, NULL, "no such repair ticket");
+    else if (rc == 1) {
+        /* The owner's view: keep it in memory for the next read. */
+        if (!meta.staff && meta.owner_user_id == c->user.id)
+            repair_cache_store(id, meta.owner_user_id, json, meta.next_due_ms, generation);
+        call_ok(c, 200, cJSON_CreateRaw(json));
+    }
+    free(json);
 }
 
 /* On the loop: an owner's read from memory, else from the database. Staff
- * who supervise or administer get their own view, never from memory. */
+ * who supervise or administer get their own view, never from memory; a
+ * caller not loaded yet (users_caller_pending) is checked by the read. */
 static void show_from_memory(gw_call_t *c)
 {
     long long id;
+    if (users_caller_pending(c)) {
+        call_then_db(c, show);
+        return;
+    }
     if (call_param_id_or_fail(c, "id", &id) != 0)
         return;
     if ((c->user.roles & (ROLE_SUPERVISOR | ROLE_ADMIN)) || !repair_cache_answer(c, id))
@@ -461,7 +470,7 @@ static const route_t routes[] = {
     {"POST", "/api/v1/repairs", ROLE_OWNER, BODY_JSON, LOOP_STEP(repair_file_start), BODY_CHECK(check_create),
      .wechat = WX_TEXT_CHECK},
     {"GET", "/api/v1/repairs", ROLE_ANY, BODY_NONE, DB_STEP(list_own)},
-    {"GET", "/api/v1/repairs/:id", ROLE_ANY, BODY_NONE, LOOP_STEP(show_from_memory)},
+    {"GET", "/api/v1/repairs/:id", ROLE_ANY, BODY_NONE, LOOP_STEP(show_from_memory), .caller_in_step = 1},
     {"POST", "/api/v1/repairs/:id/cancel", ROLE_ANY, BODY_JSON, DB_STEP(cancel), BODY_CHECK(check_cancel)},
     {"POST", "/api/v1/repairs/:id/reopen", ROLE_ANY, BODY_JSON, DB_STEP(reopen), BODY_CHECK(check_reopen)},
     {"POST", "/api/v1/repairs/:id/rating", ROLE_ANY, BODY_JSON, DB_STEP(rate), BODY_CHECK(check_rating)},

@@ -137,7 +137,7 @@ static void pause_ticket(gw_call_t *c, db_conn_t *db)
         snprintf(note, sizeof(note), "%s", f->reason);
     const char *s = repair_state_name(t.state);
     if (repair_timeline_add(db, t.id, "pause", s, s, c->user.id, repair_staff_role(&t), note, NULL, 0, 0, NULL) < 0 ||
-        db_commit(db) != 0)
+        repair_view_store(db, t.id) != 0 || db_commit(db) != 0)
         goto DbError;
     repair_cache_forget(t.id);
     respond_clocks(c, db, t.id);
@@ -169,7 +169,7 @@ static void resume_ticket(gw_call_t *c, db_conn_t *db)
     }
     const char *s = repair_state_name(t.state);
     if (repair_timeline_add(db, t.id, "resume", s, s, c->user.id, repair_staff_role(&t), NULL, NULL, 0, 0, NULL) < 0 ||
-        db_commit(db) != 0)
+        repair_view_store(db, t.id) != 0 || db_commit(db) != 0)
         goto DbError;
     repair_cache_forget(t.id);
     respond_clocks(c, db, t.id);
