@@ -33,6 +33,7 @@ void handlers_register_all(void)
     leads_admin_register();
     leads_sweeper_register();
     followups_service_register();
+    followups_admin_register();
     satisfaction_sweeper_register();
     referrals_register();
     referrals_admin_register();

@@ -33,6 +33,7 @@ void leads_me_register(void);
 void leads_admin_register(void);
 void leads_sweeper_register(void);
 void followups_service_register(void);
+void followups_admin_register(void);
 void satisfaction_sweeper_register(void);
 void referrals_register(void);
 void referrals_admin_register(void);

@@ -6,6 +6,7 @@
 #include "domain/complaints/complaint_catalog.h"
 #include "domain/complaints/complaint_clocks.h"
 #include "domain/complaints/complaint_incidents.h"
+#include "domain/followups/followups.h"
 
 /* The unit's project and building, when the owner has it; takes (unit, user). */
 static const char *SQL_OWN_UNIT = "SELECT b.project_id AS project_id, b.id AS building_id FROM owners o"
@@ -144,10 +145,59 @@ int complaint_close(db_conn_t *db, long long id, const char *from_state, const c
                                actor_user_id, actor_role, note, NULL, 0, 0, NULL) <= 0 ||
         complaint_clocks_closed(db, id) != 0)
         return -1;
+    db_rows_t *r = db_query(db,
+                            "SELECT user_id, project_id, type, rejection_count, COALESCE(rating, 0) AS rating"
+                            " FROM complaints WHERE id = ?",
+                            DB_ARGS(DB_INT(id)));
+    if (!r || r->nrows != 1) {
+        db_rows_free(r);
+        return -1;
+    }
+    long long owner = db_get_int(r, 0, "user_id"), project = db_get_int(r, 0, "project_id");
+    int round = (int)db_get_int(r, 0, "rejection_count"), rating = (int)db_get_int(r, 0, "rating");
+    /* Praise and enquiries are not followed up: there is nothing to put right. */
+    int followed = !strcmp(db_get(r, 0, "type"), "complaint") || !strcmp(db_get(r, 0, "type"), "suggestion");
+    db_rows_free(r);
+    if (followed &&
+        (rating && rating <= 2 ? followup_open(db, "complaint", id, round, project, owner, FOLLOWUP_POOR_RATING, rating)
+                               : followup_sample(db, "complaint", id, round, project, owner)) < 0)
+        return -1;
     if (!strcmp(reason, "accepted"))
         return 1;
-    long long owner;
-    if (db_query_int(db, &owner, "SELECT user_id FROM complaints WHERE id = ?", DB_ARGS(DB_INT(id))) != 1)
-        return -1;
     return complaint_event(db, "complaint.closed", owner, id, NULL) == 0 ? 1 : -1;
+}
+
+int complaint_new_round(db_conn_t *db, long long id, const char *from_state, const char *action,
+                        long long actor_user_id, const char *actor_role, const char *note)
+{
+    if (db_exec(db,
+                "UPDATE complaints SET state = 'in_progress', rejection_count = rejection_count + 1, resolution = NULL,"
+                " resolved_at = NULL, closed_at = NULL, close_reason = NULL, round_started_at = NOW(3)"
+                " WHERE id = ? AND state = ?",
+                DB_ARGS(DB_INT(id), DB_STR(from_state))) != 0)
+        return -1;
+    if (db_affected_rows(db) != 1)
+        return 0;
+    if (complaint_timeline_add(db, id, action, from_state, "in_progress", "public", actor_user_id, actor_role, note,
+                               NULL, 0, 0, NULL) <= 0 ||
+        complaint_clocks_start(db, id) != 0)
+        return -1;
+    long long handler = 0, project = 0;
+    db_rows_t *r = db_query(db, "SELECT COALESCE(handler_id, 0) AS handler_id, project_id FROM complaints WHERE id = ?",
+                            DB_ARGS(DB_INT(id)));
+    if (!r || r->nrows != 1) {
+        db_rows_free(r);
+        return -1;
+    }
+    handler = db_get_int(r, 0, "handler_id");
+    project = db_get_int(r, 0, "project_id");
+    db_rows_free(r);
+    cJSON *extra = cJSON_CreateObject();
+    if (!extra)
+        return -1;
+    cJSON_AddStringToObject(extra, "reason", note ? note : "");
+    int rc = handler ? complaint_event(db, "complaint.rejected", handler, id, extra)
+                     : complaint_event_to_staff(db, "complaint.rejected", project, 0, id, extra);
+    cJSON_Delete(extra);
+    return rc < 0 ? -1 : 1;
 }

@@ -41,8 +41,20 @@ int complaint_propose(db_conn_t *db, long long id, const char *from_state, const
 
 /* from_state -> closed with close_reason "accepted", "auto" or "staff";
  * tells the owner (complaint.closed) unless they closed it themselves.
+ * A closed complaint or suggestion gets its follow-up visit (回访,
+ * domain/followups/followups.h): always after a rating of 2 or less (set
+ * the rating before closing), else when it falls in the sample.
  * 1 applied, 0 not in from_state, -1 db error. */
 int complaint_close(db_conn_t *db, long long id, const char *from_state, const char *reason, long long actor_user_id,
                     const char *actor_role, const char *note);
+
+/* from_state (resolved: the owner rejects the resolution; closed: an
+ * unsatisfied follow-up visit) -> in_progress: a new round (rejection_count
+ * + 1, the resolution cleared, the clocks started again), the timeline row
+ * `action` with `note`, the handler (or, with none, the supervisors) told
+ * (complaint.rejected, reason = note). 1 applied, 0 not in from_state, -1
+ * db error. */
+int complaint_new_round(db_conn_t *db, long long id, const char *from_state, const char *action,
+                        long long actor_user_id, const char *actor_role, const char *note);
 
 #endif

@@ -215,9 +215,10 @@ static void accept(gw_call_t *c, db_conn_t *db)
         fail_state(c, "accept", &k);
         return;
     }
-    if (complaint_close(db, k.id, "resolved", "accepted", c->user.id, "owner", a->text) != 1 ||
-        (a->rating &&
-         db_exec(db, "UPDATE complaints SET rating = ? WHERE id = ?", DB_ARGS(DB_INT(a->rating), DB_INT(k.id))) != 0)) {
+    /* The rating first: closing opens the follow-up a poor one asks for. */
+    if ((a->rating &&
+         db_exec(db, "UPDATE complaints SET rating = ? WHERE id = ?", DB_ARGS(DB_INT(a->rating), DB_INT(k.id))) != 0) ||
+        complaint_close(db, k.id, "resolved", "accepted", c->user.id, "owner", a->text) != 1) {
         call_fail_db(c);
         return;
     }
@@ -236,22 +237,7 @@ static void reject(gw_call_t *c, db_conn_t *db)
         fail_state(c, "reject", &k);
         return;
     }
-    if (db_exec(db,
-                "UPDATE complaints SET state = 'in_progress', rejection_count = rejection_count + 1, resolution = NULL,"
-                " resolved_at = NULL, round_started_at = NOW(3) WHERE id = ? AND state = 'resolved'",
-                DB_ARGS(DB_INT(k.id))) != 0 ||
-        complaint_timeline_add(db, k.id, "reject", "resolved", "in_progress", "public", c->user.id, "owner", a->text,
-                               NULL, 0, 0, NULL) <= 0 ||
-        complaint_clocks_start(db, k.id) != 0)
-        goto DbError;
-    cJSON *extra = cJSON_CreateObject();
-    if (!extra)
-        goto DbError;
-    cJSON_AddStringToObject(extra, "reason", a->text);
-    int rc = k.handler_id ? complaint_event(db, "complaint.rejected", k.handler_id, k.id, extra)
-                          : complaint_event_to_staff(db, "complaint.rejected", k.project_id, 0, k.id, extra);
-    cJSON_Delete(extra);
-    if (rc < 0)
+    if (complaint_new_round(db, k.id, "resolved", "reject", c->user.id, "owner", a->text) != 1)
         goto DbError;
     commit_and_show(c, db, k.id, 0);
     return;

@@ -4,10 +4,8 @@
  *   GET  /api/v1/service/followups?project=&status=&mine=&overdue=&reason=&kind=&cursor=&limit=
  *        the desk's tasks: service members and supervisors of the task's
  *        project, admins
- *   POST /api/v1/service/followups/:id/result {contact, satisfied?, note?, unsatisfied_action?}
+ *   POST /api/v1/service/followups/:id/result {contact, satisfied?, note?, unsatisfied_action?, category?}
  *        records a call: the same people
- *   GET  /api/v1/admin/followups?...  the same list for supervisors (their
- *        projects) and admins
  *
  * Tasks are opened by domain/followups (a poor rating, the sample of closed
  * subjects) and assigned to the least-loaded service member of the
@@ -15,8 +13,9 @@
  * record a result, and takes a pool task by doing so. A result "reached"
  * or "refused" ends the task; "no_answer" and "call_back" count an attempt
  * and leave it open. An ended task tells the owner (followup.done); an
- * unsatisfied owner gets the repair reopened (a new round, the engineer
- * told), or, with unsatisfied_action "complaint", a complaint opened
+ * unsatisfied owner gets the subject reopened (a repair: a new round, the
+ * engineer told; a complaint: a new round, its handler told), or, for a
+ * repair with unsatisfied_action "complaint", a complaint filed for them
  * instead (followup_complaint_instead). */
 #include <stdlib.h>
 #include <string.h>
@@ -32,161 +31,25 @@
 #include "gateway/roles.h"
 #include "gateway/users.h"
 #include "handlers/handlers.h"
+#include "domain/complaints/complaint_actions.h"
+#include "domain/followups/followup_lists.h"
 #include "domain/followups/followups.h"
 #include "domain/followups/repair_satisfaction.h"
 #include "domain/repairs/repair_cache.h"
 
-/* ---- the list ---- */
-
-typedef struct {
-    int desk; /* 1: the desk's route (service members too), 0: supervisors' */
-    long long project;
-    const char *status, *reason, *kind;
-    int mine, overdue;
-} followup_filter_t;
-
-#define FOLLOWUP_COLUMNS                                                                                               \
-    "SELECT f.id AS id, f.kind AS kind, f.subject_id AS subject_id, f.round AS round, t.ticket_no AS ticket_no,"       \
-    " f.project_id AS project_id, p.name AS project_name, f.reason AS reason, f.score AS score,"                       \
-    " f.status AS status, f.assignee_user_id AS \"assignee.id\", au.display_name AS \"assignee.name\","                \
-    " f.owner_user_id AS \"owner.id\", ou.display_name AS \"owner.name\", ou.phone AS \"owner.phone\","                \
-    " FLOOR(UNIX_TIMESTAMP(f.due_at)) AS due_at, (f.status = 'open' AND f.due_at < NOW(3)) AS overdue,"                \
-    " f.attempts AS attempts, f.contact AS \"result.contact\", f.satisfied AS \"result.satisfied\","                   \
-    " f.note AS \"result.note\", FLOOR(UNIX_TIMESTAMP(f.done_at)) AS done_at,"                                         \
-    " FLOOR(UNIX_TIMESTAMP(f.created_at)) AS created_at"                                                               \
-    " FROM followups f JOIN projects p ON p.id = f.project_id LEFT JOIN users au ON au.id = f.assignee_user_id"        \
-    " LEFT JOIN users ou ON ou.id = f.owner_user_id"                                                                   \
-    " LEFT JOIN repair_tickets t ON f.kind = 'repair' AND t.id = f.subject_id"
-
-/* Scope: admins everything; others the projects where they are supervisor
- * (or service, on the desk's route). Takes (admin, user, desk). */
-#define FOLLOWUP_SCOPE_SQL                                                                                             \
-    "(? = 1 OR f.project_id IN (SELECT r.project_id FROM staff_roles r WHERE r.user_id = ?"                            \
-    " AND r.role IN ('supervisor', IF(? = 1, 'service', 'supervisor'))))"
-
-#define SQL_FOLLOWUP_LIST                                                                                              \
-    FOLLOWUP_COLUMNS " WHERE " FOLLOWUP_SCOPE_SQL " AND (? = 0 OR f.project_id = ?) AND (? IS NULL OR f.status = ?)"   \
-                     " AND (? = 0 OR f.assignee_user_id = ?) AND (? IS NULL OR f.reason = ?)"                          \
-                     " AND (? IS NULL OR f.kind = ?) AND (? = 0 OR (f.status = 'open' AND f.due_at < NOW(3)))"         \
-                     " AND f.id < ? ORDER BY f.id DESC LIMIT ?"
-
-/* The caller may work the project's follow-ups: 1, 0, -1 on error. */
-static int may_work(const gw_call_t *c, db_conn_t *db, long long project_id, int desk)
-{
-    if (c->user.roles & ROLE_ADMIN)
-        return 1;
-    int rc = users_has_project_role(db, c->user.id, "supervisor", project_id);
-    if (rc == 0 && desk)
-        rc = users_has_project_role(db, c->user.id, "service", project_id);
-    return rc;
-}
-
-static int filter_scope_or_fail(gw_call_t *c, db_conn_t *db, const void *filter)
-{
-    const followup_filter_t *f = filter;
-    if (!f->project)
-        return 0;
-    int rc = may_work(c, db, f->project, f->desk);
-    if (rc < 0) {
-        call_fail_db(c);
-        return -1;
-    }
-    if (rc == 0) {
-        call_fail(c, ERR_FORBIDDEN, "project", "you do not work the follow-ups of project %lld", f->project);
-        return -1;
-    }
-    return 0;
-}
-
-static int filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter, int desk)
-{
-    static const char *const statuses[] = {"open", "done", NULL};
-    static const char *const reasons[] = {FOLLOWUP_POOR_RATING, FOLLOWUP_SAMPLE, NULL};
-    static const char *const kinds[] = {"repair", "complaint", NULL};
-    followup_filter_t *f = filter;
-    (void)db;
-    f->desk = desk;
-    if (query_id_or_fail(c, "project", &f->project) != 0 ||
-        query_enum_or_fail(c, "status", statuses, NULL, &f->status) ||
-        query_enum_or_fail(c, "reason", reasons, NULL, &f->reason) != 0 ||
-        query_enum_or_fail(c, "kind", kinds, NULL, &f->kind) != 0 || query_bool_or_fail(c, "mine", 0, &f->mine) != 0 ||
-        query_bool_or_fail(c, "overdue", 0, &f->overdue) != 0)
-        return -1;
-    return 0;
-}
-
-static int desk_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
-{
-    return filter_or_fail(c, db, filter, 1);
-}
-
-static int admin_filter_or_fail(gw_call_t *c, db_conn_t *db, void *filter)
-{
-    return filter_or_fail(c, db, filter, 0);
-}
-
-static db_rows_t *followup_rows(db_conn_t *db, const gw_call_t *c, const void *filter, long long before, int limit,
-                                int count)
-{
-    const followup_filter_t *f = filter;
-    int admin = (c->user.roles & ROLE_ADMIN) != 0;
-    long long me = c->user.id;
-    return db_query(db, count ? LIST_COUNT_SQL(SQL_FOLLOWUP_LIST) : SQL_FOLLOWUP_LIST,
-                    DB_ARGS(DB_INT(admin), DB_INT(me), DB_INT(f->desk), DB_INT(f->project), DB_INT(f->project),
-                            DB_STR(f->status), DB_STR(f->status), DB_INT(f->mine), DB_INT(me), DB_STR(f->reason),
-                            DB_STR(f->reason), DB_STR(f->kind), DB_STR(f->kind), DB_INT(f->overdue), DB_INT(before),
-                            DB_INT(limit)));
-}
-
-/* A row as the API shows it: the owner's phone masked. */
-static cJSON *followup_render(const db_rows_t *r, int row, void *ud)
-{
-    (void)ud;
-    cJSON *o = db_row_json(r, row);
-    cJSON *owner = o ? cJSON_GetObjectItemCaseSensitive(o, "owner") : NULL;
-    if (owner) {
-        const char *phone = db_get(r, row, "owner.phone");
-        char masked[40];
-        mask_phone(phone ? phone : "", masked, sizeof(masked));
-        cJSON_DeleteItemFromObjectCaseSensitive(owner, "phone");
-        json_add_string_or_null(owner, "phone", phone ? masked : NULL);
-    }
-    return o;
-}
-
-static const list_def_t desk_list = {
-    .filter_size = sizeof(followup_filter_t),
-    .filter_or_fail = desk_filter_or_fail,
-    .rows = followup_rows,
-    .render = followup_render,
-    .scope_or_fail = filter_scope_or_fail,
-};
-
-static const list_def_t admin_list = {
-    .filter_size = sizeof(followup_filter_t),
-    .filter_or_fail = admin_filter_or_fail,
-    .rows = followup_rows,
-    .render = followup_render,
-    .scope_or_fail = filter_scope_or_fail,
-};
-
 static void desk_followups(gw_call_t *c, db_conn_t *db)
 {
-    list_respond(c, db, &desk_list);
-}
-
-static void admin_followups(gw_call_t *c, db_conn_t *db)
-{
-    list_respond(c, db, &admin_list);
+    list_respond(c, db, &followup_desk_list);
 }
 
 /* ---- recording a result ---- */
 
 typedef struct {
-    const char *contact; /* reached, no_answer, refused, call_back */
-    int satisfied;       /* 1, 0, or -1 absent */
-    const char *note;    /* points into c->body; NULL when absent */
-    int complaint;       /* unsatisfied_action "complaint" */
+    const char *contact;  /* reached, no_answer, refused, call_back */
+    int satisfied;        /* 1, 0, or -1 absent */
+    const char *note;     /* points into c->body; NULL when absent */
+    int complaint;        /* unsatisfied_action "complaint" */
+    const char *category; /* the complaint's category code; points into c->body */
 } result_form_t;
 
 static void check_result(gw_call_t *c)
@@ -232,22 +95,57 @@ static void check_result(gw_call_t *c)
         return;
     }
     f->complaint = action && !strcmp(action, "complaint");
+    if (json_opt_string_or_fail(c, c->body, "category", 1, 32, &f->category) != 0)
+        return;
+    if (f->complaint && !f->category) {
+        call_fail(c, ERR_MISSING_FIELD, "category",
+                  "category (a complaint category's code) is required to open a complaint");
+        return;
+    }
+    if (f->complaint && !f->note) {
+        call_fail(c, ERR_MISSING_FIELD, "note", "note (the owner's words) is required to open a complaint");
+        return;
+    }
+    if (f->category && !f->complaint) {
+        call_fail(c, ERR_INVALID_FIELD, "category", "category applies only with unsatisfied_action complaint");
+        return;
+    }
 }
 
 static const char *SQL_LOCK =
     "SELECT id, kind, subject_id, project_id, owner_user_id, status FROM followups WHERE id = ? FOR UPDATE";
 
-/* An unsatisfied owner who would rather complain: the complaint is filed
- * through the complaints module. It is not part of this build, so the
- * choice is refused (nothing written) and the desk reopens the subject
- * instead. 0 filed, -1 with the call failed. */
-static int followup_complaint_instead(gw_call_t *c, db_conn_t *db, const db_rows_t *task)
+/* An unsatisfied owner of a repair who would rather complain: the desk
+ * member files the complaint for them (channel hotline) about the
+ * ticket's unit, with the owner's words from the note, in the result's
+ * transaction. A complaint's own follow-up cannot open another complaint:
+ * it reopens the complaint. 0 filed, -1 with the call failed. */
+static int followup_complaint_instead(gw_call_t *c, db_conn_t *db, const db_rows_t *task, const result_form_t *f,
+                                      const char *role)
 {
-    (void)db;
-    (void)task;
-    call_fail(c, ERR_UNPROCESSABLE, "unsatisfied_action",
-              "complaints cannot be opened from a follow-up yet; choose reopen");
-    return -1;
+    if (strcmp(db_get(task, 0, "kind"), "repair") != 0) {
+        call_fail(c, ERR_INVALID_FIELD, "unsatisfied_action",
+                  "a complaint's follow-up reopens the complaint; unsatisfied_action complaint is for repairs");
+        return -1;
+    }
+    long long unit = 0;
+    if (db_query_int(db, &unit, "SELECT unit_id FROM repair_tickets WHERE id = ?",
+                     DB_ARGS(DB_INT(db_get_int(task, 0, "subject_id")))) != 1) {
+        call_fail_db(c);
+        return -1;
+    }
+    complaint_filing_t k = {.user_id = db_get_int(task, 0, "owner_user_id"),
+                            .unit_id = unit,
+                            .project_id = db_get_int(task, 0, "project_id"),
+                            .type = "complaint",
+                            .category = f->category,
+                            .content = f->note,
+                            .channel = "hotline",
+                            .filed_by = c->user.id,
+                            .actor_role = role,
+                            .photo_owner_id = c->user.id};
+    long long id;
+    return complaint_file_or_fail(c, db, &k, &id);
 }
 
 /* The timeline's actor role of the caller in the project. */
@@ -271,7 +169,7 @@ static void record_result(gw_call_t *c, db_conn_t *db)
     if (db_begin(db) != 0 || !(r = db_query(db, SQL_LOCK, DB_ARGS(DB_INT(id)))))
         goto DbError;
     long long project = r->nrows == 1 ? db_get_int(r, 0, "project_id") : 0;
-    int may = r->nrows == 1 ? may_work(c, db, project, 1) : 0;
+    int may = r->nrows == 1 ? followup_may_work(c, db, project, 1) : 0;
     if (may < 0)
         goto DbError;
     if (!may) {
@@ -287,11 +185,9 @@ static void record_result(gw_call_t *c, db_conn_t *db)
     const char *kind = db_get(r, 0, "kind");
     long long subject = db_get_int(r, 0, "subject_id"), owner = db_get_int(r, 0, "owner_user_id");
     int done = !strcmp(f->contact, "reached") || !strcmp(f->contact, "refused");
-    if (f->complaint) {
-        if (followup_complaint_instead(c, db, r) != 0) {
-            db_rollback(db);
-            goto Done;
-        }
+    if (f->complaint && followup_complaint_instead(c, db, r, f, actor_role(c, db, project)) != 0) {
+        db_rollback(db);
+        goto Done;
     }
     if (db_exec(db,
                 "INSERT INTO followup_attempts (followup_id, contact, satisfied, note, user_id) VALUES (?, ?, ?, ?, ?)",
@@ -317,8 +213,11 @@ static void record_result(gw_call_t *c, db_conn_t *db)
                                                     : "回访已完成");
         if (followup_notify(db, "followup.done", owner, id, kind, subject, project, extra) != 0)
             goto DbError;
-        if (f->satisfied == 0 && !f->complaint && !strcmp(kind, "repair")) {
-            reopened = repair_followup_reopen(db, subject, c->user.id, actor_role(c, db, project));
+        if (f->satisfied == 0 && !f->complaint) {
+            reopened = !strcmp(kind, "repair")
+                           ? repair_followup_reopen(db, subject, c->user.id, actor_role(c, db, project))
+                           : complaint_new_round(db, subject, "closed", "reopen", c->user.id,
+                                                 actor_role(c, db, project), "回访不满意，重新处理");
             if (reopened < 0)
                 goto DbError;
         }
@@ -332,7 +231,7 @@ static void record_result(gw_call_t *c, db_conn_t *db)
     cJSON_AddBoolToObject(extra, "reopened", reopened);
     if (audit_write(db, c->user.id, project, "followup.result", "followup", id, extra) != 0 || db_commit(db) != 0)
         goto DbError;
-    if (reopened)
+    if (reopened && !strcmp(kind, "repair"))
         repair_cache_forget(subject);
     log_info("followups", "follow-up %lld: %s by user %lld%s", id, f->contact, c->user.id,
              reopened ? " (ticket reopened)" : "");
@@ -359,7 +258,6 @@ Done:
 static const route_t routes[] = {
     {"GET", "/api/v1/service/followups", DESK, BODY_NONE, DB_STEP(desk_followups)},
     {"POST", "/api/v1/service/followups/:id/result", DESK, BODY_JSON, DB_STEP(record_result), BODY_CHECK(check_result)},
-    {"GET", "/api/v1/admin/followups", ROLE_SUPERVISOR | ROLE_ADMIN, BODY_NONE, DB_STEP(admin_followups)},
 };
 
 void followups_service_register(void)

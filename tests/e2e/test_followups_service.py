@@ -70,8 +70,7 @@ BAD = [
     ({"contact": "refused", "note": "长" * 501}, "INVALID_FIELD", "note"),
     ({"contact": "reached", "satisfied": True, "unsatisfied_action": "reopen"}, "INVALID_FIELD",
      "unsatisfied_action"),
-    ({"contact": "reached", "satisfied": False, "unsatisfied_action": "complaint"}, "UNPROCESSABLE",
-     "unsatisfied_action"),
+    ({"contact": "reached", "satisfied": False, "unsatisfied_action": "complaint"}, "MISSING_FIELD", "category"),
 ]
 
 
@@ -80,7 +79,7 @@ def test_bad_result_names_the_field_and_writes_nothing(api, db, factory, body, c
     w = world(factory, db)
     desk = service_member(factory, db, w.project_id)
     w, tid, f = poor_task(api, db, factory, w)
-    expect_error(result(api, desk, f["id"], body), 422 if code == "UNPROCESSABLE" else 400, code, field)
+    expect_error(result(api, desk, f["id"], body), 400, code, field)
     after = followup_of(db, tid)
     assert (after["status"], after["attempts"], after["contact"]) == ("open", 0, None)
     assert db.scalar("SELECT COUNT(*) FROM followup_attempts WHERE followup_id = %s", (f["id"],)) == 0

@@ -91,11 +91,12 @@ def test_every_action_leaves_the_view_current(api, db, factory, stack, cold):
     expect_ok(act(api, eng, tid, "accept"))
     expect_ok(act(api, eng, tid, "start"))
     expect_ok(act(api, eng, tid, "resolve", {"note": "再次处理"}))
-    expect_ok(act(api, w.owner_a, tid, "rating", {"score": 1, "comment": "不满意"}))  # opens a follow-up
+    expect_ok(act(api, w.owner_a, tid, "rating", {"speed": 1, "attitude": 1, "quality": 1, "comment": "不满意"}))
+    # (a poor rating opens a follow-up)
     d = assert_current(api, db, cold, w.owner_a, tid)
     assert d["state"] == "closed" and d["rating"]["score"] == 1 and d["rating"]["comment"] == "不满意"
     # The follow-up is staff's: done, the owner's view is still the same.
-    fid = db.scalar("SELECT id FROM repair_followups WHERE ticket_id = %s", (tid,))
+    fid = db.scalar("SELECT id FROM followups WHERE kind = 'repair' AND subject_id = %s", (tid,))
     expect_ok(api.post(f"/api/v1/admin/repair-followups/{fid}/done", token=w.supervisor.token,
                        json={"note": "已回访"}))
     again = read(api, cold, w.owner_a, tid)

@@ -199,7 +199,7 @@ def test_the_owner_rates_it_as_usual(api, db, factory):
     t = expect_ok(file_for(api, d.service, filing_body(d)), 201)
     for action, body in (("accept", None), ("start", None), ("resolve", {"note": "已更换水管"})):
         expect_ok(act(api, d.engineer, t["id"], action, body))
-    detail = expect_ok(act(api, owner, t["id"], "rating", {"score": 5, "comment": "客服很负责"}))
+    detail = expect_ok(act(api, owner, t["id"], "rating", {"speed": 5, "attitude": 5, "quality": 5, "comment": "客服很负责"}))
     assert detail["state"] == "closed"
     v = expect_ok(api.get(f"/api/v1/service/customers/{owner.id}", token=d.service.token))
     assert [r["id"] for r in v["sections"]["ratings"]["items"]] == [t["id"]]
