@@ -18,17 +18,22 @@
 --       INSERT IGNORE per shipped year: an administrator's edit is kept).
 --   repair_categories.business_hours  a category whose clocks count working
 --       time only (default 0: natural time, as before).
---   repair_tickets.*_due_at may be NULL: a clock paused with no planned end
---       has no due time (and its ticket is not overdue meanwhile).
+--   repair_tickets.*_due_at hold '9999-12-31' while a clock is paused with
+--       no planned end: it has no due time, so its ticket is not overdue
+--       meanwhile while its other clocks still count (022's clock_due_at
+--       takes the least), and the API shows null (UNIX_TIMESTAMP of it is
+--       NULL). Not NULL: that change would rebuild repair_tickets, whose
+--       indexed virtual columns rule out an online rebuild (writes would
+--       wait for it).
 --
 -- The open repair tickets get their clocks from their columns (start,
 -- budgets as they were set, the steps already recorded in
 -- repair_escalations), with next_at now: the sweeper recomputes each at its
 -- first run.
 --
--- Safe while an older gateway runs: new tables, a column with a default
--- (instant), and NOT NULL -> NULL on the due columns, which the older
--- gateway always writes. Its sweeper keeps escalating from the due columns
+-- Safe while an older gateway runs: new tables and a column with a default
+-- on the small repair_categories (instant); repair_tickets is not altered.
+-- An older gateway's sweeper keeps escalating from the due columns
 -- and claims through repair_escalations' unique key, which the new sweeper
 -- claims through too, so a step is never sent twice during the upgrade.
 CREATE TABLE sla_clocks (
@@ -83,11 +88,6 @@ INSERT INTO sla_calendar_version (id, version) VALUES (1, 1);
 
 ALTER TABLE repair_categories
   ADD COLUMN business_hours TINYINT(1) NOT NULL DEFAULT 0 COMMENT 'clocks count working time only (docs/sla.md)';
-
-ALTER TABLE repair_tickets
-  MODIFY accept_due_at  DATETIME(3) NULL,
-  MODIFY arrive_due_at  DATETIME(3) NULL,
-  MODIFY resolve_due_at DATETIME(3) NULL;
 
 -- The open tickets' clocks, from their columns. A clock runs in the states
 -- of domain/repairs/repair_state.c (clock_running_in); the others are met.

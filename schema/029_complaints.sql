@@ -97,6 +97,7 @@ CREATE TABLE complaints (
   KEY ix_complaints_project (project_id, id),
   KEY ix_complaints_handler (handler_id, id),
   KEY ix_complaints_incident (incident_id),
+  KEY ix_complaints_repair_ticket (repair_ticket_id),
   KEY ix_complaints_cluster (category_id, building_id, created_at),
   KEY ix_complaints_state (state, resolved_at),
   CONSTRAINT fk_complaints_project FOREIGN KEY (project_id) REFERENCES projects (id),
@@ -130,7 +131,8 @@ CREATE TABLE complaint_timeline (
 -- transaction. The orphan sweeper keeps uploads attached to either.
 ALTER TABLE uploads
   ADD COLUMN complaint_id BIGINT UNSIGNED NULL COMMENT 'set when attached to a complaint',
-  ADD KEY ix_uploads_complaint (complaint_id);
+  ADD KEY ix_uploads_complaint (complaint_id),
+  ALGORITHM=INPLACE, LOCK=NONE;
 
 CREATE TABLE complaint_timeline_photos (
   upload_id   BIGINT UNSIGNED NOT NULL PRIMARY KEY,
@@ -140,7 +142,7 @@ CREATE TABLE complaint_timeline_photos (
   CONSTRAINT fk_complaint_tl_photos FOREIGN KEY (timeline_id) REFERENCES complaint_timeline (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- A repair ticket spawned from a complaint names it (the complaint names the
--- ticket too).
-ALTER TABLE repair_tickets
-  ADD COLUMN complaint_id BIGINT UNSIGNED NULL COMMENT 'the complaint it was opened from';
+-- A repair ticket spawned from a complaint is found from the complaint
+-- (complaints.repair_ticket_id, ix_complaints_repair_ticket): repair_tickets
+-- is not altered, since its indexed virtual columns rule out an online
+-- rebuild.

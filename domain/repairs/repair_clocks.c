@@ -125,7 +125,11 @@ Exit:
 }
 
 /* The engine's due times into the ticket's columns (which the board, the
- * overdue list and the statistics read), and the overdue mark. */
+ * overdue list and the statistics read), and the overdue mark. A clock
+ * paused with no planned end has no due time: its column holds
+ * REPAIR_NO_DUE (the columns are NOT NULL, schema/027), which is never
+ * past, and which the API shows as null. */
+#define REPAIR_NO_DUE "CAST('9999-12-31' AS DATETIME(3))"
 static int mirror(db_conn_t *db, long long id)
 {
     if (db_exec(db,
@@ -136,7 +140,9 @@ static int mirror(db_conn_t *db, long long id)
                 "  AND b.clock_no = 1"
                 " JOIN sla_clocks c ON c.kind = 'repair' AND c.subject_id = t.id AND c.round = t.rework_count"
                 "  AND c.clock_no = 2"
-                " SET t.accept_due_at = a.due_at, t.arrive_due_at = b.due_at, t.resolve_due_at = c.due_at"
+                " SET t.accept_due_at = COALESCE(a.due_at, " REPAIR_NO_DUE "),"
+                " t.arrive_due_at = COALESCE(b.due_at, " REPAIR_NO_DUE "),"
+                " t.resolve_due_at = COALESCE(c.due_at, " REPAIR_NO_DUE ")"
                 " WHERE t.id = ?",
                 DB_ARGS(DB_INT(id))) != 0)
         return -1;

@@ -332,7 +332,8 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff, 
     " FLOOR(UNIX_TIMESTAMP(t.cancelled_at)) AS cancelled_at, t.rating_score AS \"rating.score\","                      \
     " t.rating_comment AS \"rating.comment\", FLOOR(UNIX_TIMESTAMP(t.rated_at)) AS "                                   \
     "\"rating.at\"," REPAIR_RATING_COLUMNS                                                                             \
-    " t.category_id AS category_id, t.complaint_id AS complaint_id," REPAIR_RELATION_COLUMNS extra_columns             \
+    " t.category_id AS category_id, (SELECT k.id FROM complaints k WHERE k.repair_ticket_id = t.id LIMIT 1) AS "       \
+    "complaint_id," REPAIR_RELATION_COLUMNS extra_columns                                                              \
     "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
 static const char *SQL_DETAIL = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN(""));
 static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN("LEFT"));

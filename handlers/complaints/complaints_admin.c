@@ -396,8 +396,6 @@ static void spawn_repair(gw_call_t *c, db_conn_t *db)
                           .actor_role = complaint_actor_role(&k)};
     long long ticket, bad_photo = 0;
     if (repair_ticket_insert(db, &rf, &ticket, &bad_photo) != 1 ||
-        db_exec(db, "UPDATE repair_tickets SET complaint_id = ? WHERE id = ?", DB_ARGS(DB_INT(k.id), DB_INT(ticket))) !=
-            0 ||
         db_exec(db, "UPDATE complaints SET repair_ticket_id = ? WHERE id = ?", DB_ARGS(DB_INT(ticket), DB_INT(k.id))) !=
             0 ||
         repair_view_store(db, ticket) != 0)
