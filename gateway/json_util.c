@@ -95,6 +95,25 @@ const char *json_string_or_fail(struct gw_call *c, const cJSON *obj, const char 
     return check_string(c, v, field, min, max) == 0 ? v->valuestring : NULL;
 }
 
+const char *json_enum_or_fail(struct gw_call *c, const cJSON *obj, const char *field, const char *const names[])
+{
+    const char *s = json_string_or_fail(c, obj, field, 1, 64);
+    if (!s)
+        return NULL;
+    char allowed[256];
+    size_t used = 0;
+    allowed[0] = '\0';
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(names[i], s))
+            return names[i];
+        int n = snprintf(allowed + used, sizeof(allowed) - used, "%s%s", i ? ", " : "", names[i]);
+        if (n > 0 && (size_t)n < sizeof(allowed) - used)
+            used += (size_t)n;
+    }
+    call_fail(c, ERR_INVALID_FIELD, field, "%s must be one of %s", field, allowed);
+    return NULL;
+}
+
 int json_opt_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max,
                             const char **out)
 {

@@ -23,6 +23,11 @@ cJSON *json_parse_object(const char *text, size_t len, int max_depth, const char
 /* Required string of min..max UTF-8 characters. NULL on failure (call failed). */
 const char *json_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max);
 /* Optional string: returns 0 and *out = NULL when absent or null. -1 on failure. */
+/* A required string that is one of `names` (NULL-terminated, static): the
+ * matching entry of names (so the result outlives the body), or NULL with
+ * the call failed (400 MISSING_FIELD, or INVALID_FIELD listing the allowed
+ * values). */
+const char *json_enum_or_fail(struct gw_call *c, const cJSON *obj, const char *field, const char *const names[]);
 int json_opt_string_or_fail(struct gw_call *c, const cJSON *obj, const char *field, size_t min, size_t max,
                             const char **out);
 /* Required integer in lo..hi. -1 on failure (call failed). */

@@ -36,22 +36,12 @@ typedef struct {
     int nphotos;
 } file_req_t;
 
-static int enum_field_or_fail(gw_call_t *c, const char *field, const char *const names[], const char **out)
-{
-    if (!(*out = json_string_or_fail(c, c->body, field, 1, 32)))
-        return -1;
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(names[i], *out))
-            return 0;
-    call_fail(c, ERR_INVALID_FIELD, field, "%s must be one of the documented values", field);
-    return -1;
-}
-
 static void check_file(gw_call_t *c)
 {
     int present;
     file_req_t *q = call_state_new_or_fail(c, 1, sizeof(*q), free);
-    if (!q || idempotency_key_or_fail(c) != 0 || enum_field_or_fail(c, "type", complaint_type_names, &q->type) != 0 ||
+    if (!q || idempotency_key_or_fail(c) != 0 ||
+        !(q->type = json_enum_or_fail(c, c->body, "type", complaint_type_names)) ||
         !(q->category = json_string_or_fail(c, c->body, "category", 1, 32)) ||
         !(q->content = json_string_or_fail(c, c->body, "content", 1, COMPLAINT_CONTENT_MAX)) ||
         json_opt_int_or_fail(c, c->body, "unit_id", 1, 1LL << 53, &q->unit_id, &present) != 0 ||

@@ -29,17 +29,8 @@ static void check_file(gw_call_t *c)
     long long user_id;
     if (!q || json_int_or_fail(c, c->body, "user_id", 1, 1LL << 53, &user_id) != 0)
         return;
-    const char *channel = json_string_or_fail(c, c->body, "channel", 1, 16);
-    if (!channel)
+    if (!(q->channel = json_enum_or_fail(c, c->body, "channel", repair_file_channels)))
         return;
-    for (int i = 0; repair_file_channels[i]; i++)
-        if (!strcmp(repair_file_channels[i], channel))
-            q->channel = repair_file_channels[i];
-    if (!q->channel) {
-        call_fail(c, ERR_INVALID_FIELD, "channel",
-                  "channel must be one of hotline, front_desk, miniprogram, wechat_group");
-        return;
-    }
     q->owner_user_id = user_id;
 }
 

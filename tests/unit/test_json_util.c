@@ -335,6 +335,33 @@ static void test_string_or_null(void)
     cJSON_Delete(o);
 }
 
+static void test_enum_getter(void)
+{
+    static const char *const names[] = {"hotline", "front_desk", "wechat_group", NULL};
+    gw_call_t *c = call_with("{\"ch\":\"front_desk\",\"bad\":\"email\",\"n\":null,\"i\":3}");
+    const char *got = json_enum_or_fail(c, c->body, "ch", names);
+    CHECK(got == names[1]); /* the table's entry: it outlives the body */
+    CHECK_INT(c->err, ERR_NONE);
+    struct {
+        const char *field;
+        err_code_t err;
+    } fails[] = {
+        {"missing", ERR_MISSING_FIELD}, {"n", ERR_MISSING_FIELD}, {"i", ERR_INVALID_FIELD}, {"bad", ERR_INVALID_FIELD}};
+    for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+        gw_call_t *f = call_new();
+        f->body = cJSON_Duplicate(c->body, 1);
+        CHECK(json_enum_or_fail(f, f->body, fails[i].field, names) == NULL);
+        CHECK_FAILED(f, fails[i].err, fails[i].field);
+        call_free(f);
+    }
+    gw_call_t *f = call_new();
+    f->body = cJSON_Duplicate(c->body, 1);
+    CHECK(json_enum_or_fail(f, f->body, "bad", names) == NULL);
+    CHECK_STR(f->err_message, "bad must be one of hotline, front_desk, wechat_group");
+    call_free(f);
+    call_free(c);
+}
+
 int main(void)
 {
     RUN(test_depth);
@@ -342,6 +369,7 @@ int main(void)
     RUN(test_utf8_length);
     RUN(test_utf8_prefix);
     RUN(test_string_getters);
+    RUN(test_enum_getter);
     RUN(test_int_getters);
     RUN(test_bool_getter);
     RUN(test_string_or_null);
