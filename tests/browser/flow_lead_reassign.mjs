@@ -4,6 +4,30 @@
 import { TIMEOUT, login, open, waitFor, overlaysGone, text, pick, shots, problems, run } from './console_driver.mjs'
 
 const E = process.env
+
+// Opens the lead's detail drawer and waits until it has loaded. A click
+// that lands while the list is still settling after the reassignment opens
+// nothing: it is made again until the drawer shows (its state attribute).
+// A detail that fails to load fails the flow with the page's message.
+async function openDetail(page, id) {
+  const deadline = Date.now() + TIMEOUT
+  for (;;) {
+    await page.click(`[data-test="lead-${id}"]`)
+    try {
+      await page.waitForSelector('[data-test=lead-detail] [data-state]', { visible: true, timeout: 5000 })
+      break
+    } catch (e) {
+      if (Date.now() > deadline) throw e
+    }
+  }
+  await waitFor(page, () => {
+    const d = document.querySelector('[data-test=lead-detail] [data-state]')
+    return d && (d.dataset.state === 'ready' || d.querySelector('.el-alert'))
+  })
+  const failed = await page.$eval('[data-test=lead-detail] [data-state]',
+    (d) => d.dataset.state !== 'ready' && d.querySelector('.el-alert')?.textContent.trim())
+  if (failed) throw new Error(`the lead's detail did not load: ${failed}`)
+}
 const id = E.LEAD_ID
 run(async (browser) => {
   const page = await login(browser, E.SUP_TOKEN)
@@ -25,8 +49,7 @@ run(async (browser) => {
 
   // the lead's detail: the manual assignment with its reason
   await overlaysGone(page)
-  await page.click(`[data-test="lead-${id}"]`)
-  await page.waitForSelector('[data-test=lead-detail] [data-state=ready]', { timeout: TIMEOUT })
+  await openDetail(page, id)
   await waitFor(page, (r) => document.querySelector('[data-test=lead-assignments]')?.textContent.includes(r), E.REASON)
   const detailAgent = await text(page, '[data-test=detail-agent]')
   const assignments = await page.$$eval('[data-test=lead-assignments] .el-table__body tr',
