@@ -19,21 +19,31 @@
  * (never from the auth cache's role bits, which are the union over every
  * project): supervisor of the ticket's project, admin, and holding the
  * engineer role in the ticket's project, without which the engineer the
- * ticket is assigned to has no relation to it. Takes (caller, caller,
- * caller). */
+ * ticket is assigned to has no relation to it. Outer joins of staff_roles
+ * by its whole primary key (user_id, role, project_id; an admin's grant is
+ * project 0), so each adds at most one row and the statement's rows do not
+ * multiply: MariaDB plans these for a fraction of what three EXISTS
+ * subqueries cost it, on every repair request ("The caller's checks as
+ * joins" in bench/RESULTS.md). REPAIR_RELATION_JOINS follows the ticket
+ * (alias t) and takes (caller, caller, caller); REPAIR_RELATION_COLUMNS
+ * reads them. */
+#define REPAIR_RELATION_JOINS                                                                                          \
+    " LEFT JOIN staff_roles rel_s ON rel_s.user_id = ? AND rel_s.role = 'supervisor'"                                  \
+    " AND rel_s.project_id = t.project_id"                                                                             \
+    " LEFT JOIN staff_roles rel_a ON rel_a.user_id = ? AND rel_a.role = 'admin' AND rel_a.project_id = 0"              \
+    " LEFT JOIN staff_roles rel_e ON rel_e.user_id = ? AND rel_e.role = 'engineer'"                                    \
+    " AND rel_e.project_id = t.project_id"
 #define REPAIR_RELATION_COLUMNS                                                                                        \
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'supervisor'"                                \
-    "        AND r.project_id = t.project_id) AS rel_supervisor,"                                                      \
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'admin') AS rel_admin,"                      \
-    " EXISTS(SELECT 1 FROM staff_roles r WHERE r.user_id = ? AND r.role = 'engineer'"                                  \
-    "        AND r.project_id = t.project_id) AS rel_engineer"
+    " rel_s.user_id IS NOT NULL AS rel_supervisor, rel_a.user_id IS NOT NULL AS rel_admin,"                            \
+    " rel_e.user_id IS NOT NULL AS rel_engineer"
 
 /* The ticket's own fields under the names the detail's row gives them
  * (REPAIR_SUMMARY_COLUMNS), so that ticket_from_row reads both. */
 static const char *SQL_LOAD =
     "SELECT t.id AS id, t.user_id AS owner_user_id, t.project_id AS \"unit.project_id\","
     " t.engineer_id AS \"engineer.id\", t.category_id AS category_id, t.state AS state,"
-    " t.rework_count AS rework_count," REPAIR_RELATION_COLUMNS " FROM repair_tickets t WHERE t.id = ?";
+    " t.rework_count AS rework_count," REPAIR_RELATION_COLUMNS " FROM repair_tickets t" REPAIR_RELATION_JOINS
+    " WHERE t.id = ?";
 
 /* The ticket and the caller's relation to it from row 0 of SQL_LOAD or
  * SQL_DETAIL. */
@@ -334,12 +344,13 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff, 
     "\"rating.at\"," REPAIR_RATING_COLUMNS                                                                             \
     " t.category_id AS category_id, (SELECT k.id FROM complaints k WHERE k.repair_ticket_id = t.id LIMIT 1) AS "       \
     "complaint_id," REPAIR_RELATION_COLUMNS extra_columns                                                              \
-    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM timeline_join " WHERE t.id = ? ORDER BY tl.id"
+    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM REPAIR_RELATION_JOINS timeline_join " WHERE t.id = ? ORDER BY tl.id"
 static const char *SQL_DETAIL = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN(""));
 static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN("LEFT"));
-/* How many of the ticket's photos are hidden (the content check reports
- * them risky outside the ticket's transactions): one range of
- * ix_uploads_ticket_hidden, empty for nearly every ticket. */
+/* How many of the ticket's photos are hidden: recorded with a view for a
+ * gateway older than this one, whose read compares it; this one's read
+ * relies on the content check writing the ticket's row (repair_view.h,
+ * rule 3). One range of ix_uploads_ticket_hidden, at render time only. */
 #define VIEW_HIDDEN_PHOTOS "(SELECT COUNT(*) FROM uploads hu WHERE hu.ticket_id = t.id AND hu.hidden = 1)"
 /* The stored view's render: the detail's statement with what the view
  * records of the snapshot it was rendered from (the ticket row's updated_at
@@ -608,9 +619,11 @@ Fail:
 
 /* The read: the caller (USERS_CALLER_COLUMNS), their relation to the ticket,
  * the ticket's clock and the stored view with whether it is current, in one
- * statement: the caller's row, the ticket's, the view's and the epoch's, all
- * by primary key. Takes (session id, caller, caller, caller, ticket id,
- * caller). */
+ * statement: every table by primary key, the caller's, the ticket's, the
+ * view's and the epoch's rows, and at most one row each of the revoked
+ * sessions and the grants. Whether the view is current is compared here
+ * (repair_view.h): the ticket row's updated_at and the names' epoch. Takes
+ * (session id, ticket id, caller, caller, caller, caller). */
 static const char *SQL_VIEW_READ =
     "SELECT" USERS_CALLER_COLUMNS ", t.id AS id, t.user_id AS owner_user_id, t.project_id AS \"unit.project_id\","
     " t.engineer_id AS \"engineer.id\", t.category_id AS category_id, t.state AS state, t.rework_count AS rework_count,"
@@ -618,9 +631,9 @@ static const char *SQL_VIEW_READ =
     " FLOOR(UNIX_TIMESTAMP(t.accept_due_at)) AS \"due.accept_by\","
     " FLOOR(UNIX_TIMESTAMP(t.arrive_due_at)) AS \"due.arrive_by\","
     " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", v.body AS view_body,"
-    " (v.ticket_updated_at = t.updated_at AND v.epoch = (SELECT ep.epoch FROM repair_view_epoch ep WHERE ep.id = 1)"
-    " AND v.hidden_photos = " VIEW_HIDDEN_PHOTOS ") AS view_fresh FROM users cu LEFT JOIN repair_tickets t ON t.id = ?"
-    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id WHERE cu.id = ?";
+    " (v.ticket_updated_at = t.updated_at AND v.epoch = ep.epoch) AS view_fresh"
+    " FROM" USERS_CALLER_FROM " LEFT JOIN repair_tickets t ON t.id = ?" REPAIR_RELATION_JOINS
+    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id LEFT JOIN repair_view_epoch ep ON ep.id = 1 WHERE cu.id = ?";
 
 int repair_view_read(gw_call_t *c, db_conn_t *db, long long id, char **json, repair_detail_meta_t *meta)
 {
@@ -629,7 +642,7 @@ int repair_view_read(gw_call_t *c, db_conn_t *db, long long id, char **json, rep
     int rc = -1;
     *json = NULL;
     db_rows_t *r = db_query(db, SQL_VIEW_READ,
-                            DB_ARGS(DB_STR(c->session_id), DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(id), DB_INT(me)));
+                            DB_ARGS(DB_STR(c->session_id), DB_INT(id), DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(me)));
     if (!r)
         return -1;
     if (users_caller_check_or_fail(c, r) != 0) {

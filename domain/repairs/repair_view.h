@@ -32,15 +32,16 @@
  *      (a category, unit, building or project renamed, a staff member's
  *      display name) calls repair_view_names_changed(db) in its
  *      transaction: every view is then rendered again on its next read;
- *   3. anything else that changes the detail writes the ticket's row; the
- *      one exception, a photo hidden by the content check, is noticed by
- *      the read's count of the ticket's hidden photos.
+ *   3. anything else that changes the detail writes the ticket's row,
+ *      among them the content check, which hides a photo outside the
+ *      ticket's transactions (gateway/media_check.c).
  * Rule 1 is the fast path; the read's check is the safety net, so a path
  * that forgets it (or an older gateway, which writes no views) costs one
  * render on the next read, never a stale answer: a view is current only
  * while the ticket row's updated_at and the names' epoch are the ones it
- * was rendered from (and its count of hidden photos), compared in the
- * read's statement. */
+ * was rendered from, compared in the read's statement. (A hidden photo is
+ * also refused where it is served, handlers/media/media.c, so a view that
+ * still lists one never shows it.) */
 #ifndef GW_REPAIR_VIEW_H
 #define GW_REPAIR_VIEW_H
 #include <cjson/cJSON.h>

@@ -100,6 +100,15 @@ def photo(api, stack, person):
     return r.json()["data"]["id"]
 
 
+def hide_photo(db, upload_id):
+    """What a risky verdict of the content check does to a ticket's photo
+    (gateway/media_check.c, tested through the push in test_media.py): the
+    upload hidden, and its ticket's row written with it."""
+    db.exec("UPDATE uploads u LEFT JOIN repair_tickets t ON t.id = u.ticket_id SET u.hidden = 1,"
+            " t.updated_at = GREATEST(NOW(3), t.updated_at + INTERVAL 1000 MICROSECOND) WHERE u.id = %s",
+            (upload_id,))
+
+
 def act(api, person, ticket_id, action, body=None):
     return api.post(f"/api/v1/repairs/{ticket_id}/{action}", token=person.token, json=body or {})
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from conftest import expect_error, expect_ok
+from repairs_support import new_ticket, world
 from media_support import (PUSH_TOKEN, jpeg_size, jpeg_with_exif, png_with_text, push_url, sign,
                            start_media_gateway, stop_gateway, upload, wait_until)
 
@@ -219,6 +220,32 @@ def test_risky_verdict_hides_the_photo_and_duplicates_are_harmless(api, db, fact
     assert (again["check_status"], again["hidden"], again["checked_at"]) == ("risky", 1, got["checked_at"])
     assert db.one("SELECT suggest, label FROM media_check_results WHERE trace_id = %s", (trace,)) == \
         {"suggest": "risky", "label": "20002"}
+
+
+def test_risky_verdict_on_a_tickets_photo_takes_it_out_of_the_owners_detail(api, db, factory, gw, fake):
+    """The verdict writes the ticket's row with the upload, so that the
+    ticket's stored view is rendered again (domain/repairs/repair_view.h,
+    rule 3): the owner's next read lists the other photo only."""
+    no_automatic_verdicts(fake)
+    w = world(factory, db)
+    kept, risky = (new_upload(api, gw, w.owner_a.token)["id"] for _ in range(2))
+    tid = new_ticket(api, w, photo_ids=[kept, risky])["id"]
+    view = "SELECT t.updated_at AS ticket, v.ticket_updated_at AS viewed FROM repair_tickets t" \
+        " JOIN repair_ticket_views v ON v.ticket_id = t.id WHERE t.id = %s"
+    before = db.one(view, (tid,))
+    assert before["ticket"] == before["viewed"]
+    event = {"MsgType": "event", "Event": "wxa_media_check", "trace_id": row(db, risky)["check_trace_id"],
+             "version": 2, "result": {"suggest": "risky", "label": 20002}}
+    assert push(fake, gw, event)["response"] == "success"
+    assert (row(db, risky)["hidden"], row(db, kept)["hidden"]) == (1, 0)
+    after = db.one(view, (tid,))
+    assert after["ticket"] > before["ticket"] and after["viewed"] == before["viewed"]
+
+    d = expect_ok(api.get(f"/api/v1/repairs/{tid}", token=w.owner_a.token, base=gw.url))
+    assert [p["id"] for p in d["photos"]] == [kept]
+    assert [p["id"] for p in d["timeline"][0]["photos"]] == [kept]
+    rendered = db.one(view, (tid,))
+    assert rendered["viewed"] == rendered["ticket"] == after["ticket"]
 
 
 def test_verdict_for_an_attached_photo_only_touches_the_upload(api, db, factory, gw, fake):

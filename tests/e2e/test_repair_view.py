@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from conftest import Api, expect_error, expect_ok
-from repairs_support import act, new_ticket, photo, world
+from repairs_support import act, hide_photo, new_ticket, photo, world
 
 DETAIL = "/api/v1/repairs/{}"
 
@@ -137,7 +137,8 @@ def test_a_renamed_category_unit_or_engineer_shows_at_once(api, db, factory, sta
 
 def test_a_change_that_writes_no_view_is_noticed(api, db, factory, stack, cold):
     """An older gateway (or SQL) changes the ticket without writing its view;
-    the content check hides a photo outside any ticket transaction."""
+    the content check hides a photo outside any ticket transaction, writing
+    the ticket's row (its push: test_media.py)."""
     w = world(factory, db)
     photos = [photo(api, stack, w.owner_a) for _ in range(2)]
     tid = new_ticket(api, w, photo_ids=photos)["id"]
@@ -147,7 +148,7 @@ def test_a_change_that_writes_no_view_is_noticed(api, db, factory, stack, cold):
     d = assert_current(api, db, cold, w.owner_a, tid, stored=False)
     assert d["description"] == "旧版本网关改的描述"
 
-    db.exec("UPDATE uploads SET hidden = 1 WHERE id = %s", (photos[0],))
+    hide_photo(db, photos[0])
     d = assert_current(api, db, cold, w.owner_a, tid, stored=False)
     assert [p["id"] for p in d["photos"]] == [photos[1]]
 

@@ -4,7 +4,7 @@ position order, hidden photos to staff only; a ticket with no timeline row
 still reads (with an empty timeline), and a ticket the caller may not see is
 404 either way."""
 from conftest import expect_error, expect_ok
-from repairs_support import act, new_ticket, photo, world
+from repairs_support import act, hide_photo, new_ticket, photo, world
 
 
 def ids(photos):
@@ -22,7 +22,7 @@ def test_timeline_rows_and_photos_in_order_hidden_to_staff_only(api, db, factory
     fixes = [photo(api, stack, eng) for _ in range(2)]
     expect_ok(act(api, eng, tid, "resolve", {"note": "更换地漏密封圈", "photo_ids": fixes}))
     # Reported risky before anyone reads the ticket (no copy of it anywhere).
-    db.exec("UPDATE uploads SET hidden = 1 WHERE id = %s", (photos[1],))
+    hide_photo(db, photos[1])
 
     staff = expect_ok(api.get(f"/api/v1/repairs/{tid}", token=w.supervisor.token))
     assert [e["action"] for e in staff["timeline"]] == ["submit", "dispatch", "accept", "start", "resolve"]
