@@ -64,6 +64,7 @@ typedef enum { MODE_WORKER, MODE_ASYNC, MODE_CORO } hop_mode_t;
 static struct {
     hop_mode_t mode;
     int loops, conns, port;
+    int view; /* --read view: repair_view_read (worker, coro), else the live detail */
     size_t stack_bytes;
     db_params_t db;
 } opt = {.loops = 1, .conns = 4, .stack_bytes = 256 * 1024};
@@ -127,6 +128,15 @@ static void read_ticket(db_conn_t *db, hop_req_t *r, int expired)
     c->db = db;
     if (db_conn_ensure(db) != 0) {
         call_fail(c, ERR_DB_UNAVAILABLE, NULL, NULL);
+    } else if (opt.view) {
+        /* The gateway's read since the stored views: one statement with the
+         * caller's checks, the view copied into the response. */
+        char *json = NULL;
+        repair_detail_meta_t meta;
+        int rc = repair_view_read(c, db, r->ticket, &json, &meta);
+        answer(c, rc < 0 ? -1 : rc, rc == 1 ? cJSON_CreateRaw(json) : NULL);
+        free(json);
+        db_end_step(db);
     } else {
         cJSON *d;
         int rc = repair_detail_for_caller(c, db, r->ticket, &d, NULL);
@@ -456,6 +466,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     r->loop = L;
     r->req = req;
     r->call.user.id = user;
+    snprintf(r->call.session_id, sizeof(r->call.session_id), "dbhop%d", (int)(user % 1000000));
     r->ticket = ticket;
     r->busy = 1;
     hop_req_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), on_req_disposed);
@@ -570,7 +581,7 @@ static SSL_CTX *make_ssl_ctx(const char *cert, const char *key)
 static void usage(void)
 {
     fprintf(stderr, "usage: dbhop --config FILE --mode worker|coro|async --loops N --conns N --port P "
-                    "[--stack-kb K]\n");
+                    "[--stack-kb K] [--read detail|view]\n");
     exit(2);
 }
 
@@ -593,13 +604,15 @@ int main(int argc, char **argv)
             opt.conns = atoi(v);
         else if (!strcmp(k, "--port"))
             opt.port = atoi(v);
+        else if (!strcmp(k, "--read"))
+            opt.view = !strcmp(v, "view") ? 1 : !strcmp(v, "detail") ? 0 : -1;
         else if (!strcmp(k, "--stack-kb"))
             opt.stack_bytes = (size_t)atoi(v) * 1024;
         else
             usage();
     }
     if ((int)opt.mode < 0 || !config || opt.loops < 1 || opt.loops > 16 || opt.conns < 1 || opt.conns > 64 ||
-        opt.port <= 0 || opt.stack_bytes < 65536)
+        opt.port <= 0 || opt.stack_bytes < 65536 || opt.view < 0 || (opt.view && opt.mode == MODE_ASYNC))
         usage();
     static gw_config_t cfg;
     if (config_load(config, &cfg) != 0)

@@ -15,7 +15,7 @@ the spread of req/s) and writes every run to <build>/bench/dbhop/results.json.
 
     run.py --build build [--rounds 3] [--duration 10] [--warmup 3]
            [--modes worker,coro,async] [--conns 2,4,8] [--worker-conns 4]
-           [--loops 1,2] [--reuse] [--callgrind] [--binary PATH]
+           [--loops 1,2] [--read detail|view] [--reuse] [--callgrind] [--binary PATH]
 
 The worker mode runs with --worker-conns threads per loop (default: the
 gateway's db_pool_size default); the non-blocking modes with each of
@@ -117,10 +117,12 @@ class PerfStat:
 class Probe:
     """One dbhop process in one configuration."""
 
+    read = "detail"  # --read: the statement every mode runs (set from the arguments)
+
     def __init__(self, binary, stack, mode, loops, conns, wrapper=None):
         self.port = devstack.free_port()
         self.cmd = list(wrapper or []) + [binary, "--config", stack.config, "--mode", mode, "--loops", str(loops),
-                                          "--conns", str(conns), "--port", str(self.port)]
+                                          "--conns", str(conns), "--port", str(self.port), "--read", Probe.read]
         self.url = f"https://127.0.0.1:{self.port}"
         self.proc = None
 
@@ -351,12 +353,18 @@ def main():
     p.add_argument("--conns", default=os.environ.get("DBHOP_CONNS", "2,4,8"))
     p.add_argument("--worker-conns", default=os.environ.get("DBHOP_WORKER_CONNS", str(GATEWAY_POOL_SIZE)))
     p.add_argument("--loops", default=os.environ.get("DBHOP_LOOPS", "1,2"))
+    p.add_argument("--read", choices=("detail", "view"), default=os.environ.get("DBHOP_READ", "detail"),
+                   help="the live detail (repair_detail_for_caller), or the gateway's read since the stored views"
+                        " (repair_view_read: worker and coro modes only)")
     p.add_argument("--reuse", action="store_true", help="keep the seeded database of the last run")
     p.add_argument("--binary", help="the probe to run (default: <build>/bench/dbhop/dbhop), e.g. an ASan build's")
     p.add_argument("--callgrind", action="store_true", default=os.environ.get("DBHOP_CALLGRIND") == "1",
                    help="first count each mode's instructions a request under callgrind")
     args = p.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
+    Probe.read = args.read
+    if args.read == "view" and "async" in args.modes:
+        p.error("--read view runs in the worker and coro modes only")
     if set(args.modes) - set(MODES):
         p.error(f"--modes: one or more of {','.join(MODES)}")
     args.conns, args.worker_conns, args.loops = ints(args.conns), ints(args.worker_conns), ints(args.loops)
