@@ -45,8 +45,7 @@ void users_auth_step(gw_call_t *c, db_conn_t *db);
  * TOKEN_REVOKED. */
 #define USERS_CALLER_COLUMNS                                                                                           \
     " cu.id AS caller_id, cu.disabled AS caller_disabled, crs.session_id IS NOT NULL AS caller_revoked"
-#define USERS_CALLER_FROM                                                                                              \
-    " users cu LEFT JOIN revoked_sessions crs ON crs.session_id = ? AND crs.expires_at > NOW(3)"
+#define USERS_CALLER_FROM " users cu LEFT JOIN revoked_sessions crs ON crs.session_id = ? AND crs.expires_at > NOW(3)"
 /* 0 when the caller may go on, else -1 with the call failed. */
 int users_caller_check_or_fail(gw_call_t *c, const db_rows_t *r);
 /* 1 while the caller was not loaded (a caller_in_step route), 0 once it was

@@ -39,11 +39,10 @@
 
 /* The ticket's own fields under the names the detail's row gives them
  * (REPAIR_SUMMARY_COLUMNS), so that ticket_from_row reads both. */
-static const char *SQL_LOAD =
-    "SELECT t.id AS id, t.user_id AS owner_user_id, t.project_id AS \"unit.project_id\","
-    " t.engineer_id AS \"engineer.id\", t.category_id AS category_id, t.state AS state,"
-    " t.rework_count AS rework_count," REPAIR_RELATION_COLUMNS " FROM repair_tickets t" REPAIR_RELATION_JOINS
-    " WHERE t.id = ?";
+static const char *SQL_LOAD = "SELECT t.id AS id, t.user_id AS owner_user_id, t.project_id AS \"unit.project_id\","
+                              " t.engineer_id AS \"engineer.id\", t.category_id AS category_id, t.state AS state,"
+                              " t.rework_count AS rework_count," REPAIR_RELATION_COLUMNS
+                              " FROM repair_tickets t" REPAIR_RELATION_JOINS " WHERE t.id = ?";
 
 /* The ticket and the caller's relation to it from row 0 of SQL_LOAD or
  * SQL_DETAIL. */
@@ -344,7 +343,8 @@ static int add_timeline(const db_rows_t *r, int first_col, cJSON *o, int staff, 
     "\"rating.at\"," REPAIR_RATING_COLUMNS                                                                             \
     " t.category_id AS category_id, (SELECT k.id FROM complaints k WHERE k.repair_ticket_id = t.id LIMIT 1) AS "       \
     "complaint_id," REPAIR_RELATION_COLUMNS extra_columns                                                              \
-    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM REPAIR_RELATION_JOINS timeline_join " WHERE t.id = ? ORDER BY tl.id"
+    "," REPAIR_TIMELINE_COLUMNS REPAIR_SUMMARY_FROM REPAIR_RELATION_JOINS timeline_join                                \
+    " WHERE t.id = ? ORDER BY tl.id"
 static const char *SQL_DETAIL = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN(""));
 static const char *SQL_DETAIL_BARE = SQL_DETAIL_WITH("", REPAIR_TIMELINE_JOIN("LEFT"));
 /* How many of the ticket's photos are hidden: recorded with a view for a
@@ -633,7 +633,8 @@ static const char *SQL_VIEW_READ =
     " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", v.body AS view_body,"
     " (v.ticket_updated_at = t.updated_at AND v.epoch = ep.epoch) AS view_fresh"
     " FROM" USERS_CALLER_FROM " LEFT JOIN repair_tickets t ON t.id = ?" REPAIR_RELATION_JOINS
-    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id LEFT JOIN repair_view_epoch ep ON ep.id = 1 WHERE cu.id = ?";
+    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id LEFT JOIN repair_view_epoch ep ON ep.id = 1 WHERE cu.id = "
+    "?";
 
 int repair_view_read(gw_call_t *c, db_conn_t *db, long long id, char **json, repair_detail_meta_t *meta)
 {
