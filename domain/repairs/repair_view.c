@@ -633,8 +633,8 @@ static const char *SQL_VIEW_READ =
     " FLOOR(UNIX_TIMESTAMP(t.resolve_due_at)) AS \"due.resolve_by\", v.body AS view_body,"
     " (v.ticket_updated_at = t.updated_at AND v.epoch = ep.epoch) AS view_fresh"
     " FROM" USERS_CALLER_FROM " LEFT JOIN repair_tickets t ON t.id = ?" REPAIR_RELATION_JOINS
-    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id LEFT JOIN repair_view_epoch ep ON ep.id = 1 WHERE cu.id = "
-    "?";
+    " LEFT JOIN repair_ticket_views v ON v.ticket_id = t.id LEFT JOIN repair_view_epoch ep ON ep.id = 1"
+    " WHERE cu.id = ?";
 
 int repair_view_read(gw_call_t *c, db_conn_t *db, long long id, char **json, repair_detail_meta_t *meta)
 {
