@@ -8,9 +8,10 @@
  * It is never stale for a change made through this process: every
  * committed change of a ticket calls repair_cache_forget(). A change made
  * by another gateway process is seen by a poll of repair_tickets.updated_at
- * every repair_cache_poll_ms. What does not touch the ticket row (a user's
- * display name, a project's name, a photo hidden by the content check)
- * shows within repair_cache_max_age_s. A value also expires when one of the
+ * every repair_cache_poll_ms, and so is a photo hidden by the content
+ * check, which writes its ticket's row. What does not touch the ticket row
+ * (a user's display name, a project's name) shows within
+ * repair_cache_max_age_s. A value also expires when one of the
  * ticket's due times passes, so `overdue` turns true on time. */
 #ifndef GW_REPAIR_CACHE_H
 #define GW_REPAIR_CACHE_H
