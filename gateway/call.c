@@ -86,6 +86,7 @@ void call_ok(gw_call_t *c, int status, cJSON *data)
     cJSON_Delete(c->data);
     c->data = data ? data : cJSON_CreateObject();
     c->status = status;
+    c->list = 0;
     c->err = ERR_NONE;
     c->next = NULL;
 }
@@ -93,6 +94,7 @@ void call_ok(gw_call_t *c, int status, cJSON *data)
 void call_ok_list(gw_call_t *c, cJSON *items, const char *next_cursor)
 {
     call_ok(c, 200, items);
+    c->list = 1; /* items may be an array's printed text (page_respond) */
     free(c->next_cursor);
     c->next_cursor = next_cursor ? strdup(next_cursor) : NULL;
 }

@@ -96,6 +96,7 @@ struct gw_call {
     int status;
     cJSON *data;       /* success payload (owned) */
     char *next_cursor; /* lists: opaque cursor for the next page, or NULL */
+    int list;          /* call_ok_list: "next_cursor" is written, null on the last page */
     err_code_t err;
     char err_message[256];
     char err_field[64];

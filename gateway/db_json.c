@@ -76,9 +76,26 @@ static void collapse_null_objects(cJSON *obj)
 static int cols_into(cJSON *obj, const db_rows_t *r, int row, int first_col, int end_col)
 {
     int nested = 0;
+    /* A nested object's columns come together ("unit.id", "unit.name"), so
+     * the last parent is kept: looking each one up again by name was most of
+     * a list's string compares. */
+    const char *last_path = NULL;
+    size_t last_len = 0;
+    cJSON *last_parent = NULL;
     for (int col = first_col < 0 ? 0 : first_col; col < end_col && col < r->ncols; col++) {
-        const char *leaf;
-        cJSON *parent = parent_of(obj, r->names[col], &leaf);
+        const char *leaf, *name = r->names[col], *dot = strrchr(name, '.');
+        cJSON *parent;
+        if (dot && last_parent && (size_t)(dot - name) == last_len && !memcmp(name, last_path, last_len)) {
+            parent = last_parent;
+            leaf = dot + 1;
+        } else {
+            parent = parent_of(obj, name, &leaf);
+            if (dot) {
+                last_path = name;
+                last_len = (size_t)(dot - name);
+                last_parent = parent;
+            }
+        }
         cJSON *v = parent ? cell_json(r, row, col) : NULL;
         if (!v)
             return -1;

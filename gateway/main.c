@@ -25,6 +25,7 @@
 #include "config.h"
 #include "db.h"
 #include "handover.h"
+#include "json_arena.h"
 #include "log.h"
 #include "media_url.h"
 #include "migrate.h"
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
 {
     const char *command = "serve", *openid = NULL, *role = NULL, *dir = NULL;
     handover_set_argv(argv);
+    json_arena_install(); /* cJSON's hooks are the process's: before any thread */
     long long project_id = 0;
     int check_only = 0, print_routes = 0;
     for (int i = 1; i < argc; i++) {

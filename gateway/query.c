@@ -11,6 +11,7 @@
 #include "base64url.h"
 #include "call_internal.h"
 #include "db_json.h"
+#include "json_arena.h"
 #include "utf8.h"
 
 static int hexval(char ch)
@@ -316,6 +317,10 @@ void page_respond_items(gw_call_t *c, const page_t *p, cJSON *items, const db_ro
 void page_respond(gw_call_t *c, const page_t *p, const db_rows_t *r, page_render_fn render, void *ud,
                   const char *const key_cols[])
 {
+    /* The items' tree lives only in this function, so it is built in an
+     * arena (json_arena.h) and leaves as its printed text: a raw item, which
+     * the envelope prints as it is. */
+    int scoped = json_arena_open() == 0;
     cJSON *items = cJSON_CreateArray();
     for (int i = 0; items && i < r->nrows && i < p->limit; i++) {
         cJSON *item = render ? render(r, i, ud) : db_row_json(r, i);
@@ -324,6 +329,13 @@ void page_respond(gw_call_t *c, const page_t *p, const db_rows_t *r, page_render
             cJSON_Delete(items);
             items = NULL;
         }
+    }
+    if (scoped) {
+        char *text = items ? cJSON_PrintUnformatted(items) : NULL;
+        char *out = text ? strdup(text) : NULL; /* malloc's, not the arena's */
+        json_arena_close();
+        items = out ? cJSON_CreateRaw(out) : NULL;
+        free(out);
     }
     page_respond_items(c, p, items, r, key_cols);
 }

@@ -25,7 +25,7 @@ cJSON *response_envelope(gw_call_t *c)
         }
         if (c->next_cursor)
             cJSON_AddStringToObject(env, "next_cursor", c->next_cursor);
-        else if (cJSON_IsArray(cJSON_GetObjectItem(env, "data")))
+        else if (c->list || cJSON_IsArray(data))
             cJSON_AddNullToObject(env, "next_cursor");
     } else {
         const err_info_t *info = err_info(c->err);
