@@ -104,7 +104,11 @@ typedef cJSON *(*page_render_fn)(const db_rows_t *r, int row, void *ud);
 /* Answers a page from r, fetched with LIMIT p->limit + 1: the first
  * p->limit rows rendered by render (NULL: db_row_json, the row as the SELECT
  * names it), and next_cursor from key_cols (p->nkeys column names, integer
- * columns) of the last row shown when the extra row exists. r is borrowed. */
+ * columns) of the last row shown when the extra row exists. r is borrowed.
+ * render runs inside a json_arena scope: what it returns must be built from
+ * nothing it was handed (no item of ud attached), and it lives only until the
+ * page is printed. The answer's data is then that printed text (a raw item),
+ * so nothing can be added to the page after this call. */
 void page_respond(gw_call_t *c, const page_t *p, const db_rows_t *r, page_render_fn render, void *ud,
                   const char *const key_cols[]);
 /* The same for items the caller built from r's first rows (taken). */
