@@ -13,8 +13,9 @@
 --   clocks due in 30+ days, as in seed_repairs.sql; the rest are closed
 --   (every 50th cancelled).
 -- The escalation ladder of every overdue clock has already run (a
--- repair_escalations row per running clock and step 1-3, and `breached`),
--- so the repair sweeper finds nothing to do during the run. No ticket is
+-- repair_escalations row per running clock and step 1-3, and `breached`).
+-- The open tickets' service-level clocks are not seeded: bench.py's settle
+-- step lets the sweepers adopt them before anything is measured. No ticket is
 -- left `submitted` (the sweeper would retry its dispatch). These tickets
 -- have no timeline or photos: no scenario reads their detail.
 SET NAMES utf8mb4;
