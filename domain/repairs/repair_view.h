@@ -105,7 +105,7 @@ const char *repair_staff_role(const repair_ticket_t *t);
     " STRAIGHT_JOIN units u FORCE INDEX (PRIMARY) ON u.id = t.unit_id"                                                 \
     " STRAIGHT_JOIN buildings b FORCE INDEX (PRIMARY) ON b.id = t.building_id"                                         \
     " STRAIGHT_JOIN projects p FORCE INDEX (PRIMARY) ON p.id = t.project_id"                                           \
-    " LEFT JOIN users e ON e.id = t.engineer_id" REPAIR_FILED_FOR_JOINS
+    " LEFT JOIN users e FORCE INDEX (PRIMARY) ON e.id = t.engineer_id" REPAIR_FILED_FOR_JOINS
 
 /* A ticket the service desk filed on the owner's behalf (schema 032,
  * repair_filings): filed_for {channel, by {id, name}, confirmed_at}, null
@@ -115,8 +115,15 @@ const char *repair_staff_role(const repair_ticket_t *t);
     "rf.channel AS \"filed_for.channel\", rf.filed_by AS \"filed_for.by.id\","                                         \
     " fb.display_name AS \"filed_for.by.name\","                                                                       \
     " FLOOR(UNIX_TIMESTAMP(rf.confirmed_at)) AS \"filed_for.confirmed_at\""
+/* Forced to their primary keys like the lookups above: while the desk has
+ * filed few tickets, MariaDB may otherwise scan repair_filings into a join
+ * buffer, which gives up the ticket index's order, so every ticket of the
+ * range is joined, copied to a temporary table and sorted for one page (the
+ * staff's overdue list at a fifth of its rate, "The desk's filings in a
+ * join buffer" in bench/RESULTS.md). */
 #define REPAIR_FILED_FOR_JOINS                                                                                         \
-    " LEFT JOIN repair_filings rf ON rf.ticket_id = t.id LEFT JOIN users fb ON fb.id = rf.filed_by"
+    " LEFT JOIN repair_filings rf FORCE INDEX (PRIMARY) ON rf.ticket_id = t.id"                                        \
+    " LEFT JOIN users fb FORCE INDEX (PRIMARY) ON fb.id = rf.filed_by"
 
 /* True while a running clock is past its due time. A running clock means
  * an open ticket: t.is_open (schema 021, a virtual column) says so first,
