@@ -360,6 +360,7 @@ class Bench:
         self.stack.start()
         self.seed()
         self.settle()
+        self.analyze()
         log("starting the gateway")
         self.stack.start_gateway()
         self.gw_pid = self.stack.gateway.proc.pid
@@ -397,6 +398,18 @@ class Bench:
         self.seed_s["settle"] = time.monotonic() - t0
         log(f"settle: the background jobs caught up in {self.seed_s['settle']:.1f}s")
 
+    def analyze(self):
+        """Fresh index statistics for every table, once the seeds and the
+        sweepers are done writing, so that every run plans on the same
+        numbers. Otherwise InnoDB recomputes a table's in the background
+        after a tenth of it changed, at a moment of its choosing: a
+        list's plan once changed under a run that way ("The desk's filings
+        in a join buffer" in RESULTS.md)."""
+        tables = self.stack.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'gateway'"
+                                " AND table_type = 'BASE TABLE'", capture=True).split()
+        if tables:
+            self.stack.sql("ANALYZE TABLE " + ", ".join(f"`{t}`" for t in tables))
+
     def seed(self):
         only = set(self.args.only.split(",")) if self.args.only else None
         if only and only <= {"notify"}:
@@ -426,11 +439,6 @@ class Bench:
                 counts[table] = int(self.stack.sql(f"SELECT COUNT(*) FROM {table}", capture=True))
         self.counts = counts
         log(f"dataset: {counts}")
-        # Fresh index statistics, so that every run plans on the same
-        # numbers rather than on whatever InnoDB sampled while the bulk
-        # insert was half done.
-        if counts:
-            self.stack.sql("ANALYZE TABLE " + ", ".join(counts))
         # sysbench's own table for the database ceiling, in its own schema.
         self.stack.sql("CREATE DATABASE IF NOT EXISTS sbtest", database="mysql")
         t0 = time.monotonic()
