@@ -42,9 +42,11 @@ def plans(stack, root):
     (gateway, a function that reads the log's entries)."""
     path = os.path.join(stack.dir, unique("plans_") + ".log")
     with root.cursor() as c:
-        c.execute("SELECT @@GLOBAL.long_query_time, @@GLOBAL.log_slow_verbosity, @@GLOBAL.slow_query_log_file")
+        c.execute("SELECT @@GLOBAL.long_query_time, @@GLOBAL.log_slow_verbosity, @@GLOBAL.slow_query_log_file,"
+                  " @@GLOBAL.log_output")
         saved = c.fetchone()
-        c.execute("SET GLOBAL slow_query_log_file = %s", (path,))
+        # (other tests read the general log from a table)
+        c.execute("SET GLOBAL log_output = 'FILE', slow_query_log_file = %s", (path,))
         c.execute("SET GLOBAL long_query_time = 0, log_slow_verbosity = 'query_plan,explain', slow_query_log = 1")
     gw = None
     try:
@@ -62,7 +64,8 @@ def plans(stack, root):
     finally:
         with root.cursor() as c:
             c.execute("SET GLOBAL slow_query_log = 0")
-            c.execute("SET GLOBAL long_query_time = %s, log_slow_verbosity = %s, slow_query_log_file = %s", saved)
+            c.execute("SET GLOBAL long_query_time = %s, log_slow_verbosity = %s, slow_query_log_file = %s,"
+                      " log_output = %s", saved)
         if gw:
             stop_gateway(stack, gw)
 
