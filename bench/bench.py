@@ -373,8 +373,7 @@ class Bench:
         until its background jobs have nothing left (BACKGROUND_LEFT_SQL).
         The seeds give no ticket its clocks: without this the sweepers adopt
         and derive them through the first half hour of the run, writing to
-        the tickets under whichever scenario comes first (the staff list's
-        rate varied 4x from one run to the next)."""
+        the tickets under whichever scenario comes first."""
         if not self.stack.has_table("sla_clocks"):
             return
         t0 = time.monotonic()
@@ -402,9 +401,9 @@ class Bench:
         """Fresh index statistics for every table, once the seeds and the
         sweepers are done writing, so that every run plans on the same
         numbers. Otherwise InnoDB recomputes a table's in the background
-        after a tenth of it changed, at a moment of its choosing: a
-        list's plan once changed under a run that way ("The desk's filings
-        in a join buffer" in RESULTS.md)."""
+        after a tenth of it changed, at a moment of its choosing: the
+        likely reason a list's plan once changed under a run ("The desk's
+        filings in a join buffer" in RESULTS.md)."""
         tables = self.stack.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'gateway'"
                                 " AND table_type = 'BASE TABLE'", capture=True).split()
         if tables:
