@@ -10,8 +10,10 @@
  * Ownership and lifetime:
  * - json_arena_install sets cJSON's hooks for the whole process: call it
  *   once, before any thread starts. Outside a scope (every thread, always,
- *   but the one that opened it) the hooks are malloc and free, so nothing
- *   else changes.
+ *   but the one that opened it) the hooks are malloc and free. One thing
+ *   changes everywhere: given hooks, cJSON's printer grows its buffer by a
+ *   new allocation and a copy instead of realloc (a few copies of a few KB
+ *   for a response; s1 with the caches on, all printing, kept its rate).
  * - A scope belongs to the thread that opened it and must be closed on that
  *   thread. Every cJSON allocation made on that thread meanwhile lives until
  *   json_arena_close: a tree built inside a scope must not outlive it. Print

@@ -22,7 +22,7 @@ import re
 import pymysql
 import pytest
 
-from conftest import unique
+from conftest import unique, wait_for
 from media_support import stop_gateway
 from repairs_support import world
 
@@ -151,7 +151,13 @@ def test_the_repair_lists_read_a_range_in_order_and_stop_at_the_page(stack, api,
                 assert [t["id"] for t in body["data"]] == newest[20 * page:20 * page + 20], name
                 cursor = body["next_cursor"]
                 assert cursor, name
-        logged = [e for e in entries() if "repair_filings rf" in e["sql"]]
+        # MariaDB writes a statement's entry just after its answer has left,
+        # so the last may still be on its way: waited for, not assumed.
+        def lists_logged():
+            found = [e for e in entries() if "repair_filings rf" in e["sql"]]
+            return found if len(found) >= 2 * len(lists) else None
+
+        logged = wait_for(lists_logged, what="the lists' statements in the slow log")
         assert len(logged) == 2 * len(lists), [e["sql"][:120] for e in logged]
         for e in logged:
             where = e["sql"][:160]
